@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs and starts what the tests need, then runs every check and test.
+# Usage: scripts/test.sh   (from anywhere; a fresh machine needs only rustup, Python and apt)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { printf '\n== %s\n' "$*"; }
+
+# The pinned toolchain (rust-toolchain.toml) brings rustfmt and clippy with it.
+rustup show active-toolchain >/dev/null
+
+# Local runs and tests never reach AWS: dummy credentials, no instance metadata.
+export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1
+export AWS_EC2_METADATA_DISABLED=true
+
+log "format"
+cargo fmt --all -- --check
+
+log "lint"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+log "tests"
+cargo test --workspace --all-targets --locked
+
+log "all checks passed"

@@ -1,0 +1,437 @@
+//! A conversation's state per session: the facts gathered so far and how the chat went.
+
+use super::facts::{
+    Borough, CreditSignal, DecisionMaker, Financing, MessageFacts, Objection, PropertyType,
+    Sentiment, TechnicalTopic, Timeline,
+};
+use super::market::market;
+use super::money::Cents;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
+
+/// How many revenue-potential points a conversation keeps (one per turn, newest last).
+const TRAIL_LEN: usize = 40;
+
+/// A chat session id as sent by the frontend: 1–128 characters of `[A-Za-z0-9_.:-]`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct SessionId(String);
+
+impl SessionId {
+    pub fn parse(raw: &str) -> Result<SessionId, String> {
+        if raw.is_empty() || raw.len() > 128 {
+            return Err("session_id must be 1 to 128 characters".into());
+        }
+        if !raw
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b':'))
+        {
+            return Err("session_id may contain only letters, digits and _ - . :".into());
+        }
+        Ok(SessionId(raw.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A five-digit US ZIP code.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ZipCode(String);
+
+impl ZipCode {
+    pub fn parse(raw: &str) -> Result<ZipCode, String> {
+        let raw = raw.trim();
+        if raw.len() == 5 && raw.bytes().all(|b| b.is_ascii_digit()) {
+            Ok(ZipCode(raw.to_owned()))
+        } else {
+            Err("zip_code must be exactly 5 digits".into())
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn is_nyc(&self) -> bool {
+        market().zip(&self.0).is_some()
+    }
+}
+
+/// Monthly electric bills the system accepts: $1 to $20,000.
+pub const MIN_MONTHLY_BILL: Cents = Cents(100);
+pub const MAX_MONTHLY_BILL: Cents = Cents(2_000_000);
+
+pub fn plausible_bill(bill: Cents) -> bool {
+    (MIN_MONTHLY_BILL..=MAX_MONTHLY_BILL).contains(&bill)
+}
+
+/// Facts the chat frontend already holds, validated at the edge before they get here.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ContextHints {
+    pub homeowner: Option<bool>,
+    pub monthly_bill: Option<Cents>,
+    pub zip_code: Option<ZipCode>,
+    pub borough: Option<Borough>,
+    pub neighborhood: Option<String>,
+    pub property_type: Option<PropertyType>,
+}
+
+/// Personal contact details. Stored with the lead, never logged.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Contact {
+    pub name: Option<String>,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+}
+
+impl Contact {
+    pub fn reachable(&self) -> bool {
+        self.phone.is_some() || self.email.is_some()
+    }
+}
+
+/// Everything understood about the homeowner so far.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct LeadFacts {
+    pub homeowner: Option<bool>,
+    pub monthly_bill: Option<Cents>,
+    pub zip_code: Option<ZipCode>,
+    pub borough: Option<Borough>,
+    pub neighborhood: Option<String>,
+    pub property_type: Option<PropertyType>,
+    pub timeline: Option<Timeline>,
+    pub decision_maker: Option<DecisionMaker>,
+    pub financing: Option<Financing>,
+    pub credit: Option<CreditSignal>,
+    pub competing_quotes: Option<bool>,
+    pub technical_topics: BTreeSet<TechnicalTopic>,
+    pub objections_open: BTreeSet<Objection>,
+    pub objections_resolved: BTreeSet<Objection>,
+    pub contact: Contact,
+    pub contact_consent: Option<bool>,
+}
+
+impl LeadFacts {
+    /// True when the ZIP is known and outside the five boroughs.
+    pub fn outside_nyc(&self) -> bool {
+        self.zip_code.as_ref().is_some_and(|z| !z.is_nyc())
+    }
+
+    pub fn nyc_zip(&self) -> bool {
+        self.zip_code.as_ref().is_some_and(ZipCode::is_nyc)
+    }
+
+    /// Premium area from the ZIP, else from a named neighbourhood.
+    pub fn premium_area(&self) -> bool {
+        let m = market();
+        if let Some(info) = self.zip_code.as_ref().and_then(|z| m.zip(z.as_str())) {
+            return info.premium;
+        }
+        self.neighborhood
+            .as_deref()
+            .and_then(|slug| m.neighborhood(slug))
+            .is_some_and(|n| n.premium)
+    }
+
+    fn apply_hints(&mut self, hints: &ContextHints) {
+        // Hints only fill gaps: what the homeowner says in the chat outranks the form.
+        fill(&mut self.homeowner, hints.homeowner);
+        fill(&mut self.monthly_bill, hints.monthly_bill);
+        fill(&mut self.property_type, hints.property_type);
+        if self.zip_code.is_none() {
+            if let Some(zip) = &hints.zip_code {
+                self.set_zip(zip.clone());
+            }
+        }
+        fill(&mut self.borough, hints.borough);
+        if self.neighborhood.is_none() {
+            self.neighborhood = hints.neighborhood.clone();
+        }
+    }
+
+    fn set_zip(&mut self, zip: ZipCode) {
+        match market().zip(zip.as_str()) {
+            Some(info) => {
+                if self.borough != Some(info.borough) {
+                    self.neighborhood = None;
+                }
+                self.borough = Some(info.borough);
+                if self.neighborhood.is_none() {
+                    self.neighborhood = Some(info.neighborhood.clone());
+                }
+            }
+            None => {
+                self.borough = None;
+                self.neighborhood = None;
+            }
+        }
+        self.zip_code = Some(zip);
+    }
+
+    fn apply_message(&mut self, m: &MessageFacts, last_answered: Option<Objection>) {
+        replace(&mut self.homeowner, m.homeowner);
+        if let Some(bill) = m.monthly_bill.filter(|b| plausible_bill(*b)) {
+            self.monthly_bill = Some(bill);
+        }
+        if let Some(zip) = m.zip_code.as_deref().and_then(|z| ZipCode::parse(z).ok()) {
+            self.set_zip(zip);
+        }
+        if let Some(place) = m.place {
+            let zip_borough = self
+                .zip_code
+                .as_ref()
+                .and_then(|z| market().zip(z.as_str()))
+                .map(|i| i.borough);
+            // A named place refines the ZIP's borough but never contradicts a known ZIP.
+            if zip_borough.is_none_or(|b| b == place.borough) {
+                self.borough = Some(place.borough);
+                if let Some(n) = place.neighborhood {
+                    self.neighborhood = Some(n.to_owned());
+                }
+            }
+        }
+        replace(&mut self.property_type, m.property_type);
+        replace(&mut self.timeline, m.timeline);
+        replace(&mut self.decision_maker, m.decision_maker);
+        replace(&mut self.financing, m.financing);
+        replace(&mut self.credit, m.credit);
+        replace(&mut self.competing_quotes, m.competing_quotes);
+        self.technical_topics
+            .extend(m.technical_topics.iter().copied());
+        for o in &m.objections_raised {
+            self.objections_resolved.remove(o);
+            self.objections_open.insert(*o);
+        }
+        let mut resolved: Vec<Objection> = m.objections_resolved.clone();
+        if m.acknowledges_answer && m.objections_raised.is_empty() {
+            resolved.extend(last_answered);
+        }
+        for o in resolved {
+            if self.objections_open.remove(&o) || !m.objections_raised.contains(&o) {
+                self.objections_resolved.insert(o);
+            }
+        }
+        if let Some(name) = &m.name {
+            self.contact.name = Some(name.clone());
+        }
+        if let Some(phone) = &m.phone {
+            self.contact.phone = Some(phone.clone());
+        }
+        if let Some(email) = &m.email {
+            self.contact.email = Some(email.clone());
+        }
+        replace(&mut self.contact_consent, m.contact_consent);
+    }
+}
+
+fn fill<T: Copy>(slot: &mut Option<T>, value: Option<T>) {
+    if slot.is_none() {
+        *slot = value;
+    }
+}
+
+fn replace<T: Copy>(slot: &mut Option<T>, value: Option<T>) {
+    if value.is_some() {
+        *slot = value;
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SentimentTally {
+    pub positive: u32,
+    pub neutral: u32,
+    pub negative: u32,
+}
+
+impl SentimentTally {
+    /// −1.0 (all negative) … 1.0 (all positive); 0.0 with no signal.
+    pub fn balance(&self) -> f64 {
+        let n = self.positive + self.neutral + self.negative;
+        if n == 0 {
+            return 0.0;
+        }
+        (f64::from(self.positive) - f64::from(self.negative)) / f64::from(n)
+    }
+}
+
+/// Revenue potential after one turn, for "revenue potential over time".
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct TrailPoint {
+    pub turn: u32,
+    pub at: DateTime<Utc>,
+    pub score: u8,
+    pub revenue_potential: Cents,
+}
+
+/// The server-side state of one chat session.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Conversation {
+    pub session_id: SessionId,
+    pub facts: LeadFacts,
+    pub turns: u32,
+    pub questions_asked: u32,
+    pub sentiment: SentimentTally,
+    pub started_at: DateTime<Utc>,
+    pub last_message_at: DateTime<Utc>,
+    /// The objection the agent answered last; a plain "makes sense" resolves it.
+    pub last_answered_objection: Option<Objection>,
+    pub lead_id: Option<String>,
+    /// Set once the lead has been handed to the routing queue.
+    pub lead_queued_at: Option<DateTime<Utc>>,
+    pub trail: Vec<TrailPoint>,
+    /// Optimistic-concurrency version: the store only accepts a save whose expected
+    /// version matches what it holds.
+    pub version: u64,
+}
+
+impl Conversation {
+    pub fn new(session_id: SessionId, now: DateTime<Utc>) -> Conversation {
+        Conversation {
+            session_id,
+            facts: LeadFacts::default(),
+            turns: 0,
+            questions_asked: 0,
+            sentiment: SentimentTally::default(),
+            started_at: now,
+            last_message_at: now,
+            last_answered_objection: None,
+            lead_id: None,
+            lead_queued_at: None,
+            trail: Vec::new(),
+            version: 0,
+        }
+    }
+
+    /// Folds one homeowner message (and the frontend's hints) into the state.
+    pub fn absorb(&mut self, message: &MessageFacts, hints: &ContextHints, now: DateTime<Utc>) {
+        self.facts.apply_hints(hints);
+        self.facts
+            .apply_message(message, self.last_answered_objection);
+        self.turns = self.turns.saturating_add(1);
+        self.questions_asked = self.questions_asked.saturating_add(message.questions_asked);
+        match message.sentiment {
+            Some(Sentiment::Positive) => self.sentiment.positive += 1,
+            Some(Sentiment::Negative) => self.sentiment.negative += 1,
+            Some(Sentiment::Neutral) => self.sentiment.neutral += 1,
+            None => {}
+        }
+        if now > self.last_message_at {
+            self.last_message_at = now;
+        }
+    }
+
+    /// Earlier messages the server never saw (a session that starts with history).
+    pub fn absorb_history(&mut self, message: &MessageFacts) {
+        self.facts.apply_message(message, None);
+        self.questions_asked = self.questions_asked.saturating_add(message.questions_asked);
+    }
+
+    pub fn duration_seconds(&self) -> i64 {
+        (self.last_message_at - self.started_at)
+            .num_seconds()
+            .max(0)
+    }
+
+    pub fn record_trail(&mut self, point: TrailPoint) {
+        if self.trail.len() >= TRAIL_LEN {
+            self.trail.remove(0);
+        }
+        self.trail.push(point);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn at(min: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 5, 4, 15, min, 0)
+            .single()
+            .expect("valid time")
+    }
+
+    #[test]
+    fn ids_and_zips_are_validated() {
+        assert!(SessionId::parse("chat_1234567890").is_ok());
+        assert!(SessionId::parse("").is_err());
+        assert!(SessionId::parse("has space").is_err());
+        assert!(SessionId::parse(&"x".repeat(129)).is_err());
+        assert!(ZipCode::parse("10021").is_ok());
+        assert!(ZipCode::parse("1002").is_err());
+        assert!(ZipCode::parse("10021-1234").is_err());
+    }
+
+    #[test]
+    fn given_a_hint_when_the_homeowner_says_otherwise_then_the_chat_wins() {
+        let mut c = Conversation::new(SessionId::parse("s1").expect("id"), at(0));
+        let hints = ContextHints {
+            homeowner: Some(true),
+            ..ContextHints::default()
+        };
+        c.absorb(&MessageFacts::default(), &hints, at(1));
+        assert_eq!(c.facts.homeowner, Some(true));
+        let renter = MessageFacts {
+            homeowner: Some(false),
+            ..MessageFacts::default()
+        };
+        c.absorb(&renter, &hints, at(2));
+        assert_eq!(c.facts.homeowner, Some(false));
+        assert_eq!(c.turns, 2);
+        assert_eq!(c.duration_seconds(), 120);
+    }
+
+    #[test]
+    fn given_a_nyc_zip_then_borough_and_neighborhood_follow_it() {
+        let mut c = Conversation::new(SessionId::parse("s2").expect("id"), at(0));
+        let m = MessageFacts {
+            zip_code: Some("11215".into()),
+            ..MessageFacts::default()
+        };
+        c.absorb(&m, &ContextHints::default(), at(1));
+        assert_eq!(c.facts.borough, Some(Borough::Brooklyn));
+        assert!(c.facts.neighborhood.is_some());
+        assert!(c.facts.nyc_zip());
+        let outside = MessageFacts {
+            zip_code: Some("07030".into()),
+            ..MessageFacts::default()
+        };
+        c.absorb(&outside, &ContextHints::default(), at(2));
+        assert!(c.facts.outside_nyc());
+        assert_eq!(c.facts.borough, None);
+    }
+
+    #[test]
+    fn given_an_answered_objection_when_the_homeowner_acknowledges_then_it_is_resolved() {
+        let mut c = Conversation::new(SessionId::parse("s3").expect("id"), at(0));
+        let raised = MessageFacts {
+            objections_raised: vec![Objection::Cost],
+            ..MessageFacts::default()
+        };
+        c.absorb(&raised, &ContextHints::default(), at(1));
+        assert!(c.facts.objections_open.contains(&Objection::Cost));
+        c.last_answered_objection = Some(Objection::Cost);
+        let ack = MessageFacts {
+            acknowledges_answer: true,
+            ..MessageFacts::default()
+        };
+        c.absorb(&ack, &ContextHints::default(), at(2));
+        assert!(c.facts.objections_open.is_empty());
+        assert!(c.facts.objections_resolved.contains(&Objection::Cost));
+    }
+
+    #[test]
+    fn implausible_bills_from_text_are_ignored() {
+        let mut c = Conversation::new(SessionId::parse("s4").expect("id"), at(0));
+        let m = MessageFacts {
+            monthly_bill: Some(Cents::from_dollars(1_000_000_000)),
+            ..MessageFacts::default()
+        };
+        c.absorb(&m, &ContextHints::default(), at(1));
+        assert_eq!(c.facts.monthly_bill, None);
+    }
+}

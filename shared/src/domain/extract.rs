@@ -1,0 +1,7 @@
+//! Fact extraction from free text.
+
+use super::facts::MessageFacts;
+
+pub fn extract(_text: &str) -> MessageFacts {
+    MessageFacts::default()
+}

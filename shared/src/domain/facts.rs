@@ -1,0 +1,219 @@
+//! What the system knows about a homeowner: the vocabulary shared by extraction,
+//! scoring, the reply agent and the lead profile the chat frontend reads.
+
+use super::money::Cents;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Borough {
+    Manhattan,
+    Brooklyn,
+    Queens,
+    Bronx,
+    StatenIsland,
+}
+
+impl Borough {
+    pub const ALL: [Borough; 5] = [
+        Borough::Manhattan,
+        Borough::Brooklyn,
+        Borough::Queens,
+        Borough::Bronx,
+        Borough::StatenIsland,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Borough::Manhattan => "manhattan",
+            Borough::Brooklyn => "brooklyn",
+            Borough::Queens => "queens",
+            Borough::Bronx => "bronx",
+            Borough::StatenIsland => "staten_island",
+        }
+    }
+
+    pub fn display_name(self) -> &'static str {
+        match self {
+            Borough::Manhattan => "Manhattan",
+            Borough::Brooklyn => "Brooklyn",
+            Borough::Queens => "Queens",
+            Borough::Bronx => "the Bronx",
+            Borough::StatenIsland => "Staten Island",
+        }
+    }
+
+    /// Accepts the snake_case id and the everyday spellings ("Staten Island", "the bronx").
+    pub fn parse(text: &str) -> Option<Borough> {
+        let norm: String = text
+            .trim()
+            .to_ascii_lowercase()
+            .chars()
+            .map(|c| if c == ' ' || c == '-' { '_' } else { c })
+            .collect();
+        match norm.trim_start_matches("the_") {
+            "manhattan" | "new_york" | "new_york_county" => Some(Borough::Manhattan),
+            "brooklyn" | "kings" | "kings_county" => Some(Borough::Brooklyn),
+            "queens" | "queens_county" => Some(Borough::Queens),
+            "bronx" | "bronx_county" => Some(Borough::Bronx),
+            "staten_island" | "richmond" | "richmond_county" => Some(Borough::StatenIsland),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Borough {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PropertyType {
+    SingleFamily,
+    /// Two- to four-family homes.
+    MultiFamily,
+    /// Townhouses, brownstones and rowhouses.
+    Townhouse,
+    Condo,
+    Coop,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Timeline {
+    /// Ready now / within a month.
+    Immediate,
+    WithinThreeMonths,
+    WithinSixMonths,
+    WithinYear,
+    MoreThanYear,
+    JustResearching,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DecisionMaker {
+    /// Decides alone.
+    Sole,
+    /// Decides with a spouse/partner/co-owner who is on board or reachable.
+    Joint,
+    /// Has to convince someone else (parent, spouse who decides, co-op board…).
+    Influencer,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Financing {
+    Cash,
+    Loan,
+    LeaseOrPpa,
+    Undecided,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CreditSignal {
+    /// Good/excellent credit, pre-approved, or high-equity home.
+    Strong,
+    /// Poor credit, recent bankruptcy, can't get financing.
+    Weak,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Objection {
+    Cost,
+    Roof,
+    Aesthetics,
+    Moving,
+    Trust,
+}
+
+impl Objection {
+    pub const ALL: [Objection; 5] = [
+        Objection::Cost,
+        Objection::Roof,
+        Objection::Aesthetics,
+        Objection::Moving,
+        Objection::Trust,
+    ];
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TechnicalTopic {
+    Inverters,
+    Production,
+    NetMetering,
+    Batteries,
+    Warranties,
+    Panels,
+    Permits,
+    Maintenance,
+}
+
+impl TechnicalTopic {
+    pub const ALL: [TechnicalTopic; 8] = [
+        TechnicalTopic::Inverters,
+        TechnicalTopic::Production,
+        TechnicalTopic::NetMetering,
+        TechnicalTopic::Batteries,
+        TechnicalTopic::Warranties,
+        TechnicalTopic::Panels,
+        TechnicalTopic::Permits,
+        TechnicalTopic::Maintenance,
+    ];
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Sentiment {
+    Positive,
+    Neutral,
+    Negative,
+}
+
+/// Where a place name or ZIP puts the home. `neighborhood` is a slug such as `park_slope`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Place {
+    pub borough: Borough,
+    pub neighborhood: Option<&'static str>,
+}
+
+/// Facts found in one message. Every field is what *this* message says; `None` / empty
+/// means the message is silent about it. Merging into the conversation is done elsewhere.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct MessageFacts {
+    /// `Some(true)` owner, `Some(false)` renter (including "I don't own", "my landlord").
+    pub homeowner: Option<bool>,
+    pub monthly_bill: Option<Cents>,
+    /// Five digits as written; may be outside NYC (the caller decides what that means).
+    pub zip_code: Option<String>,
+    /// From a borough or neighbourhood name in the text (not from the ZIP).
+    pub place: Option<Place>,
+    pub property_type: Option<PropertyType>,
+    pub timeline: Option<Timeline>,
+    pub decision_maker: Option<DecisionMaker>,
+    pub financing: Option<Financing>,
+    pub credit: Option<CreditSignal>,
+    /// `Some(true)` has or is getting other quotes; `Some(false)` says no other quotes.
+    pub competing_quotes: Option<bool>,
+    pub technical_topics: Vec<TechnicalTopic>,
+    /// Number of questions the homeowner asked in this message.
+    pub questions_asked: u32,
+    pub objections_raised: Vec<Objection>,
+    /// Objections this message says are no longer a concern.
+    pub objections_resolved: Vec<Objection>,
+    /// A generic "that makes sense / good to know" acknowledgement, which resolves the
+    /// objection the agent just answered.
+    pub acknowledges_answer: bool,
+    pub sentiment: Option<Sentiment>,
+    pub name: Option<String>,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    /// `Some(true)` agrees to be contacted by installers; `Some(false)` refuses/opts out.
+    pub contact_consent: Option<bool>,
+}

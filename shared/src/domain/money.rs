@@ -1,0 +1,150 @@
+//! Money as integer cents. JSON carries US dollars as numbers (`275.0`), the shape the
+//! chat frontend and buyers already read; inside the system nothing is a float.
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use std::fmt;
+use std::ops::{Add, AddAssign, Sub};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Cents(pub i64);
+
+impl Cents {
+    pub const ZERO: Cents = Cents(0);
+
+    pub const fn from_dollars(dollars: i64) -> Cents {
+        Cents(dollars * 100)
+    }
+
+    /// Parses a dollar amount written as text ("1,234.5", "400") without a float.
+    pub fn parse_dollars(text: &str) -> Option<Cents> {
+        let cleaned: String = text.chars().filter(|c| *c != ',' && *c != '_').collect();
+        let (whole, frac) = match cleaned.split_once('.') {
+            Some((w, f)) => (w, f),
+            None => (cleaned.as_str(), ""),
+        };
+        if whole.is_empty() && frac.is_empty() {
+            return None;
+        }
+        if !whole.chars().all(|c| c.is_ascii_digit()) || !frac.chars().all(|c| c.is_ascii_digit()) {
+            return None;
+        }
+        if whole.len() > 12 {
+            return None;
+        }
+        let whole: i64 = if whole.is_empty() {
+            0
+        } else {
+            whole.parse().ok()?
+        };
+        let mut frac_digits = frac.bytes().take(3);
+        let tens = frac_digits.next().map_or(0, |d| i64::from(d - b'0'));
+        let ones = frac_digits.next().map_or(0, |d| i64::from(d - b'0'));
+        let round = frac_digits.next().map_or(0, |d| i64::from(d >= b'5'));
+        Some(Cents(whole * 100 + tens * 10 + ones + round))
+    }
+
+    /// Multiplies by a factor in basis points (10_000 = ×1.0), rounding half away from zero.
+    pub fn mul_bps(self, bps: i64) -> Cents {
+        let product = i128::from(self.0) * i128::from(bps);
+        let rounded = if product >= 0 {
+            (product + 5_000) / 10_000
+        } else {
+            (product - 5_000) / 10_000
+        };
+        Cents(i64::try_from(rounded).unwrap_or(if rounded > 0 { i64::MAX } else { i64::MIN }))
+    }
+
+    /// Scales by a probability-like ratio given in parts per million.
+    pub fn mul_ppm(self, ppm: i64) -> Cents {
+        let product = i128::from(self.0) * i128::from(ppm);
+        Cents(i64::try_from((product + 500_000) / 1_000_000).unwrap_or(i64::MAX))
+    }
+
+    pub fn dollars_f64(self) -> f64 {
+        // Display and JSON only; arithmetic never goes through this.
+        self.0 as f64 / 100.0
+    }
+
+    pub fn whole_dollars(self) -> i64 {
+        self.0 / 100
+    }
+}
+
+impl Add for Cents {
+    type Output = Cents;
+    fn add(self, rhs: Cents) -> Cents {
+        Cents(self.0.saturating_add(rhs.0))
+    }
+}
+
+impl AddAssign for Cents {
+    fn add_assign(&mut self, rhs: Cents) {
+        self.0 = self.0.saturating_add(rhs.0);
+    }
+}
+
+impl Sub for Cents {
+    type Output = Cents;
+    fn sub(self, rhs: Cents) -> Cents {
+        Cents(self.0.saturating_sub(rhs.0))
+    }
+}
+
+impl fmt::Display for Cents {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let sign = if self.0 < 0 { "-" } else { "" };
+        let abs = self.0.unsigned_abs();
+        write!(f, "{sign}${}.{:02}", abs / 100, abs % 100)
+    }
+}
+
+impl Serialize for Cents {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_f64(self.dollars_f64())
+    }
+}
+
+impl<'de> Deserialize<'de> for Cents {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let dollars = f64::deserialize(deserializer)?;
+        cents_from_dollars_f64(dollars)
+            .ok_or_else(|| serde::de::Error::custom("amount out of range"))
+    }
+}
+
+/// Converts a dollar amount received as a JSON number into cents (nearest cent).
+pub fn cents_from_dollars_f64(dollars: f64) -> Option<Cents> {
+    if !dollars.is_finite() || dollars.abs() > 1e12 {
+        return None;
+    }
+    Some(Cents((dollars * 100.0).round() as i64))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_dollar_text_without_floats() {
+        assert_eq!(Cents::parse_dollars("400"), Some(Cents(40_000)));
+        assert_eq!(Cents::parse_dollars("3,600"), Some(Cents(360_000)));
+        assert_eq!(Cents::parse_dollars("412.5"), Some(Cents(41_250)));
+        assert_eq!(Cents::parse_dollars("412.505"), Some(Cents(41_251)));
+        assert_eq!(Cents::parse_dollars(".5"), Some(Cents(50)));
+        assert_eq!(Cents::parse_dollars("abc"), None);
+        assert_eq!(Cents::parse_dollars(""), None);
+    }
+
+    #[test]
+    fn multiplies_in_basis_points() {
+        assert_eq!(Cents(25_000).mul_bps(13_000), Cents(32_500));
+        assert_eq!(Cents(333).mul_bps(5_000), Cents(167));
+        assert_eq!(Cents(10_000).mul_ppm(850_000), Cents(8_500));
+    }
+
+    #[test]
+    fn displays_as_dollars() {
+        assert_eq!(Cents(27_500).to_string(), "$275.00");
+        assert_eq!(Cents(-5).to_string(), "-$0.05");
+    }
+}

@@ -1,0 +1,526 @@
+//! Lead scoring: four weighted factors, quality tiers, revenue potential and conversion
+//! probability. Every tunable number lives in one versioned [`ScoringModel`].
+
+use super::conversation::Conversation;
+use super::facts::{CreditSignal, DecisionMaker, Financing, PropertyType, Timeline};
+use super::incentives;
+use super::market::{Level, market};
+use super::money::Cents;
+use chrono::{DateTime, Datelike, Utc};
+use chrono_tz::America::New_York;
+use serde::{Deserialize, Serialize};
+
+/// Factor weights in basis points; they sum to 10,000.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FactorWeights {
+    pub base_qualification: u32,
+    pub behavioral: u32,
+    pub market_timing: u32,
+    pub nyc_intelligence: u32,
+}
+
+impl FactorWeights {
+    pub fn total(&self) -> u32 {
+        self.base_qualification + self.behavioral + self.market_timing + self.nyc_intelligence
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TierThresholds {
+    pub premium: u8,
+    pub standard: u8,
+    pub basic: u8,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TierValues {
+    pub premium: Cents,
+    pub standard: Cents,
+    pub basic: Cents,
+}
+
+/// Logistic model of P(buyer converts the lead) over the four factor scores (0..1 each).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct ConversionModel {
+    pub intercept: f64,
+    pub base_qualification: f64,
+    pub behavioral: f64,
+    pub market_timing: f64,
+    pub nyc_intelligence: f64,
+}
+
+impl ConversionModel {
+    pub fn probability(&self, f: &FactorScores) -> f64 {
+        let z = self.intercept
+            + self.base_qualification * f64::from(f.base_qualification) / 100.0
+            + self.behavioral * f64::from(f.behavioral) / 100.0
+            + self.market_timing * f64::from(f.market_timing) / 100.0
+            + self.nyc_intelligence * f64::from(f.nyc_intelligence) / 100.0;
+        1.0 / (1.0 + (-z).exp())
+    }
+}
+
+/// The whole scoring configuration, versioned so that a learned model can replace it and
+/// a worse one can be rolled back.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScoringModel {
+    pub version: u32,
+    pub weights: FactorWeights,
+    pub tiers: TierThresholds,
+    pub tier_values: TierValues,
+    /// Multiplier (bps) on revenue potential at score ≥ 90 and ≥ 80.
+    pub quality_multiplier_90_bps: i64,
+    pub quality_multiplier_80_bps: i64,
+    /// Multiplier (bps) for premium NYC areas.
+    pub premium_area_bps: i64,
+    pub conversion: ConversionModel,
+}
+
+impl Default for ScoringModel {
+    fn default() -> Self {
+        ScoringModel {
+            version: 1,
+            weights: FactorWeights {
+                base_qualification: 4_000,
+                behavioral: 3_000,
+                market_timing: 2_000,
+                nyc_intelligence: 1_000,
+            },
+            tiers: TierThresholds {
+                premium: 85,
+                standard: 70,
+                basic: 50,
+            },
+            tier_values: TierValues {
+                premium: Cents::from_dollars(200),
+                standard: Cents::from_dollars(125),
+                basic: Cents::from_dollars(75),
+            },
+            quality_multiplier_90_bps: 13_000,
+            quality_multiplier_80_bps: 12_000,
+            premium_area_bps: 11_000,
+            conversion: ConversionModel {
+                intercept: -3.2,
+                base_qualification: 2.6,
+                behavioral: 1.4,
+                market_timing: 1.6,
+                nyc_intelligence: 0.6,
+            },
+        }
+    }
+}
+
+impl ScoringModel {
+    pub fn validate(&self) -> Result<(), String> {
+        if self.weights.total() != 10_000 {
+            return Err(format!(
+                "weights sum to {} bps, not 10000",
+                self.weights.total()
+            ));
+        }
+        let t = self.tiers;
+        if !(t.basic < t.standard && t.standard < t.premium && t.premium <= 100) {
+            return Err("tier thresholds must rise: basic < standard < premium <= 100".into());
+        }
+        Ok(())
+    }
+
+    pub fn tier_for(&self, score: u8) -> QualityTier {
+        if score >= self.tiers.premium {
+            QualityTier::Premium
+        } else if score >= self.tiers.standard {
+            QualityTier::Standard
+        } else if score >= self.tiers.basic {
+            QualityTier::Basic
+        } else {
+            QualityTier::Unqualified
+        }
+    }
+
+    pub fn tier_value(&self, tier: QualityTier) -> Cents {
+        match tier {
+            QualityTier::Premium => self.tier_values.premium,
+            QualityTier::Standard => self.tier_values.standard,
+            QualityTier::Basic => self.tier_values.basic,
+            QualityTier::Unqualified => Cents::ZERO,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum QualityTier {
+    Unqualified,
+    Basic,
+    Standard,
+    Premium,
+}
+
+impl QualityTier {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            QualityTier::Premium => "premium",
+            QualityTier::Standard => "standard",
+            QualityTier::Basic => "basic",
+            QualityTier::Unqualified => "unqualified",
+        }
+    }
+}
+
+/// Each factor on 0..=100.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct FactorScores {
+    pub base_qualification: u8,
+    pub behavioral: u8,
+    pub market_timing: u8,
+    pub nyc_intelligence: u8,
+}
+
+/// Why a lead cannot be sold yet (or ever).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Blocker {
+    Renter,
+    OutsideNyc,
+    HomeownerUnknown,
+    BillUnknown,
+    ZipUnknown,
+    ContactMissing,
+    ConsentMissing,
+    BelowBasicTier,
+}
+
+impl Blocker {
+    /// Blockers no further question can lift.
+    pub fn is_final(self) -> bool {
+        matches!(self, Blocker::Renter | Blocker::OutsideNyc)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LeadScore {
+    pub total: u8,
+    pub factors: FactorScores,
+    pub tier: QualityTier,
+    pub revenue_potential: Cents,
+    pub conversion_probability: f64,
+    pub blockers: Vec<Blocker>,
+    pub model_version: u32,
+}
+
+impl LeadScore {
+    pub fn sellable(&self) -> bool {
+        self.blockers.is_empty()
+    }
+
+    pub fn expected_revenue(&self) -> Cents {
+        self.revenue_potential
+            .mul_ppm((self.conversion_probability * 1_000_000.0).round() as i64)
+    }
+}
+
+fn clamp100(points: i32) -> u8 {
+    points.clamp(0, 100) as u8
+}
+
+pub fn base_qualification(c: &Conversation) -> u8 {
+    let f = &c.facts;
+    let owner = match f.homeowner {
+        Some(true) => 35,
+        None => 10,
+        Some(false) => 0,
+    };
+    let bill = match f.monthly_bill.map(Cents::whole_dollars) {
+        Some(d) if d >= 300 => 30,
+        Some(d) if d >= 200 => 22,
+        Some(d) if d >= 150 => 14,
+        Some(d) if d >= 100 => 8,
+        Some(_) => 3,
+        None => 0,
+    };
+    let location = if f.outside_nyc() {
+        0
+    } else if f.nyc_zip() {
+        if f.premium_area() { 20 } else { 14 }
+    } else if f.neighborhood.is_some() {
+        if f.premium_area() { 12 } else { 8 }
+    } else if f.borough.is_some() {
+        6
+    } else {
+        0
+    };
+    let property = match f.property_type {
+        Some(PropertyType::SingleFamily) => 15,
+        Some(PropertyType::Townhouse) => 13,
+        Some(PropertyType::MultiFamily) => 12,
+        Some(PropertyType::Condo) => 6,
+        Some(PropertyType::Coop) => 4,
+        None => 0,
+    };
+    clamp100(owner + bill + location + property)
+}
+
+pub fn behavioral(c: &Conversation) -> u8 {
+    let f = &c.facts;
+    let minutes = c.duration_seconds() / 60;
+    let engagement = (minutes.min(10) * 2) as i32 + (c.turns.min(10) as i32);
+    let technical =
+        (f.technical_topics.len().min(4) * 6) as i32 + (c.questions_asked.min(3) * 2) as i32;
+    let objections = (10 + 5 * f.objections_resolved.len() as i32
+        - 5 * f.objections_open.len() as i32)
+        .clamp(0, 20);
+    let sentiment = (10.0 + 10.0 * c.sentiment.balance()).round() as i32;
+    clamp100(engagement + technical + objections + sentiment)
+}
+
+pub fn market_timing(c: &Conversation, now: DateTime<Utc>) -> u8 {
+    let f = &c.facts;
+    let timeline = match f.timeline {
+        Some(Timeline::Immediate) => 40,
+        Some(Timeline::WithinThreeMonths) => 34,
+        Some(Timeline::WithinSixMonths) => 26,
+        Some(Timeline::WithinYear) => 16,
+        Some(Timeline::MoreThanYear) => 6,
+        Some(Timeline::JustResearching) => 2,
+        None => 10,
+    };
+    let today = now.with_timezone(&New_York).date_naive();
+    let urgency = match incentives::next_deadline(today).map(|(_, _, days)| days) {
+        Some(d) if d <= 60 => 15,
+        Some(d) if d <= 180 => 10,
+        Some(d) if d <= 365 => 6,
+        _ => 3,
+    };
+    let financing = match f.financing {
+        Some(Financing::Cash) => 15,
+        Some(Financing::Loan) => 10,
+        Some(Financing::LeaseOrPpa) => 8,
+        Some(Financing::Undecided) => 4,
+        None => 5,
+    } + match f.credit {
+        Some(CreditSignal::Strong) => 5,
+        Some(CreditSignal::Weak) => -10,
+        None => 0,
+    };
+    let decision = match f.decision_maker {
+        Some(DecisionMaker::Sole) => 20,
+        Some(DecisionMaker::Joint) => 16,
+        Some(DecisionMaker::Influencer) => 6,
+        None => 8,
+    };
+    let shopping = match f.competing_quotes {
+        Some(true) => 10,
+        Some(false) => 5,
+        None => 4,
+    };
+    clamp100(timeline + urgency + financing + decision + shopping)
+}
+
+pub fn nyc_intelligence(c: &Conversation, now: DateTime<Utc>) -> u8 {
+    let m = market();
+    let Some(borough) = c.facts.borough else {
+        return 0;
+    };
+    let stats = m.borough(borough);
+    let level = |l: Level, high: i32, medium: i32, low: i32| match l {
+        Level::High => high,
+        Level::Medium => medium,
+        Level::Low => low,
+    };
+    let month = now.with_timezone(&New_York).month();
+    let seasonal_bps = i32::try_from(m.seasonal_factor_bps(month)).unwrap_or(10_000);
+    let seasonal = ((seasonal_bps - 7_000) * 25 / 6_000).clamp(0, 25);
+    clamp100(
+        level(stats.adoption, 30, 20, 10)
+            + level(stats.income, 25, 16, 8)
+            + level(stats.installer_density, 20, 14, 8)
+            + seasonal,
+    )
+}
+
+fn blockers(c: &Conversation, tier: QualityTier) -> Vec<Blocker> {
+    let f = &c.facts;
+    let mut out = Vec::new();
+    match f.homeowner {
+        Some(false) => out.push(Blocker::Renter),
+        None => out.push(Blocker::HomeownerUnknown),
+        Some(true) => {}
+    }
+    if f.outside_nyc() {
+        out.push(Blocker::OutsideNyc);
+    } else if f.zip_code.is_none() {
+        out.push(Blocker::ZipUnknown);
+    }
+    if f.monthly_bill.is_none() {
+        out.push(Blocker::BillUnknown);
+    }
+    if !f.contact.reachable() {
+        out.push(Blocker::ContactMissing);
+    }
+    if f.contact_consent != Some(true) {
+        out.push(Blocker::ConsentMissing);
+    }
+    if tier == QualityTier::Unqualified {
+        out.push(Blocker::BelowBasicTier);
+    }
+    out
+}
+
+/// Scores a conversation as it stands at `now`.
+pub fn score(model: &ScoringModel, c: &Conversation, now: DateTime<Utc>) -> LeadScore {
+    let factors = FactorScores {
+        base_qualification: base_qualification(c),
+        behavioral: behavioral(c),
+        market_timing: market_timing(c, now),
+        nyc_intelligence: nyc_intelligence(c, now),
+    };
+    let w = model.weights;
+    let weighted = u64::from(w.base_qualification) * u64::from(factors.base_qualification)
+        + u64::from(w.behavioral) * u64::from(factors.behavioral)
+        + u64::from(w.market_timing) * u64::from(factors.market_timing)
+        + u64::from(w.nyc_intelligence) * u64::from(factors.nyc_intelligence);
+    let total_weight = u64::from(w.total().max(1));
+    let total = ((weighted + total_weight / 2) / total_weight).min(100) as u8;
+
+    let known_unsellable = c.facts.homeowner == Some(false) || c.facts.outside_nyc();
+    let tier = if known_unsellable {
+        QualityTier::Unqualified
+    } else {
+        model.tier_for(total)
+    };
+    let mut potential = model.tier_value(tier);
+    if total >= 90 {
+        potential = potential.mul_bps(model.quality_multiplier_90_bps);
+    } else if total >= 80 {
+        potential = potential.mul_bps(model.quality_multiplier_80_bps);
+    }
+    if c.facts.premium_area() {
+        potential = potential.mul_bps(model.premium_area_bps);
+    }
+    let conversion_probability = if known_unsellable {
+        0.0
+    } else {
+        model.conversion.probability(&factors)
+    };
+    LeadScore {
+        total,
+        factors,
+        tier,
+        revenue_potential: potential,
+        conversion_probability,
+        blockers: blockers(c, tier),
+        model_version: model.version,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::conversation::{Contact, SessionId, ZipCode};
+    use crate::domain::facts::{Borough, Objection, TechnicalTopic};
+    use chrono::TimeZone;
+
+    fn now() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 5, 12, 16, 0, 0)
+            .single()
+            .expect("valid")
+    }
+
+    fn strong_lead() -> Conversation {
+        let mut c = Conversation::new(
+            SessionId::parse("s").expect("id"),
+            now() - chrono::Duration::minutes(9),
+        );
+        c.last_message_at = now();
+        c.turns = 9;
+        c.questions_asked = 4;
+        c.sentiment.positive = 5;
+        let f = &mut c.facts;
+        f.homeowner = Some(true);
+        f.monthly_bill = Some(Cents::from_dollars(400));
+        f.zip_code = Some(ZipCode::parse("11215").expect("zip"));
+        f.borough = Some(Borough::Brooklyn);
+        f.property_type = Some(PropertyType::Townhouse);
+        f.timeline = Some(Timeline::WithinThreeMonths);
+        f.decision_maker = Some(DecisionMaker::Sole);
+        f.financing = Some(Financing::Cash);
+        f.credit = Some(CreditSignal::Strong);
+        f.competing_quotes = Some(true);
+        f.technical_topics = [
+            TechnicalTopic::NetMetering,
+            TechnicalTopic::Batteries,
+            TechnicalTopic::Inverters,
+        ]
+        .into_iter()
+        .collect();
+        f.objections_resolved.insert(Objection::Cost);
+        f.contact = Contact {
+            name: Some("Pat".into()),
+            phone: Some("+17185550142".into()),
+            email: None,
+        };
+        f.contact_consent = Some(true);
+        c
+    }
+
+    #[test]
+    fn default_model_is_valid_and_matches_the_spec() {
+        let m = ScoringModel::default();
+        assert_eq!(m.validate(), Ok(()));
+        assert_eq!(m.tier_for(85), QualityTier::Premium);
+        assert_eq!(m.tier_for(84), QualityTier::Standard);
+        assert_eq!(m.tier_for(70), QualityTier::Standard);
+        assert_eq!(m.tier_for(50), QualityTier::Basic);
+        assert_eq!(m.tier_for(49), QualityTier::Unqualified);
+    }
+
+    #[test]
+    fn given_a_strong_brooklyn_homeowner_then_the_lead_is_premium_and_sellable() {
+        let s = score(&ScoringModel::default(), &strong_lead(), now());
+        assert!(s.total >= 85, "score {} factors {:?}", s.total, s.factors);
+        assert_eq!(s.tier, QualityTier::Premium);
+        assert!(s.sellable(), "blockers {:?}", s.blockers);
+        assert!(s.revenue_potential >= Cents::from_dollars(200));
+        assert!(s.conversion_probability > 0.6 && s.conversion_probability < 1.0);
+    }
+
+    #[test]
+    fn given_the_same_lead_when_they_turn_out_to_rent_then_it_is_never_sellable() {
+        let mut c = strong_lead();
+        c.facts.homeowner = Some(false);
+        let s = score(&ScoringModel::default(), &c, now());
+        assert_eq!(s.tier, QualityTier::Unqualified);
+        assert!(!s.sellable());
+        assert!(s.blockers.contains(&Blocker::Renter));
+        assert_eq!(s.revenue_potential, Cents::ZERO);
+    }
+
+    #[test]
+    fn given_an_empty_conversation_then_it_is_unqualified_with_every_gap_named() {
+        let c = Conversation::new(SessionId::parse("s").expect("id"), now());
+        let s = score(&ScoringModel::default(), &c, now());
+        assert_eq!(s.tier, QualityTier::Unqualified);
+        for b in [
+            Blocker::HomeownerUnknown,
+            Blocker::BillUnknown,
+            Blocker::ZipUnknown,
+            Blocker::ContactMissing,
+        ] {
+            assert!(s.blockers.contains(&b), "missing {b:?}");
+        }
+    }
+
+    #[test]
+    fn weights_come_from_the_model() {
+        let c = strong_lead();
+        let mut only_market = ScoringModel::default();
+        only_market.weights = FactorWeights {
+            base_qualification: 0,
+            behavioral: 0,
+            market_timing: 0,
+            nyc_intelligence: 10_000,
+        };
+        let s = score(&only_market, &c, now());
+        assert_eq!(s.total, s.factors.nyc_intelligence);
+    }
+}

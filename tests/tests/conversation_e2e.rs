@@ -1,0 +1,209 @@
+//! The local system end to end over real HTTP on loopback: a chat that ends with a queued
+//! lead, state that survives a restart, and bad input that changes nothing.
+
+use aurum::domain::conversation::SessionId;
+use aurum::ports::{ConversationStore, LeadQueue};
+use aurum_tests::spawn_app;
+use serde_json::{Value, json};
+use std::time::Duration;
+
+const ROUTE: &str = "/api/v1/conversation/revenue-optimized";
+
+fn turn(session: &str, message: &str) -> Value {
+    json!({ "session_id": session, "message": message })
+}
+
+#[tokio::test]
+async fn guide_example_returns_every_field_with_a_sensible_score() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let app = spawn_app(dir.path()).await;
+    let r = app
+        .post_json(
+            ROUTE,
+            &json!({
+                "message": "I'm interested in solar for my co-op in Manhattan",
+                "session_id": "chat_1234567890",
+                "conversation_context": {
+                    "homeowner_verified": true,
+                    "bill_amount": 400.0,
+                    "zip_code": "10021",
+                    "borough": "manhattan",
+                    "neighborhood": "upper_east_side"
+                },
+                "conversation_history": []
+            }),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let score = &r.body["revenue_optimization"]["lead_score"];
+    let total = score["total_score"].as_u64().expect("total_score");
+    assert!((45..=90).contains(&total), "score {total}");
+    assert!(
+        score["conversion_probability"]
+            .as_f64()
+            .is_some_and(|p| p > 0.0 && p < 1.0)
+    );
+    assert!(
+        r.body["content"].as_str().is_some_and(|c| c.contains("kW")),
+        "{}",
+        r.body["content"]
+    );
+    assert_eq!(r.body["lead_profile"]["neighborhood"], "upper_east_side");
+    assert_eq!(
+        r.body["revenue_optimization"]["routing_decision"]["status"],
+        "not_ready"
+    );
+    assert!(r.body["lead_id"].is_null());
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_chat_that_gives_contact_and_consent_ends_with_the_lead_queued_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let app = spawn_app(dir.path()).await;
+    let s = "chat_e2e_full";
+    let script = [
+        "Hi! I own a two-family house in Astoria and I'm thinking about solar.",
+        "Our Con Ed bill is about $320 a month. ZIP is 11105.",
+        "We'd like to get it done in the next few months. My wife and I decide together.",
+        "How does net metering work, and do I need a battery?",
+        "My name is Maria Lopez, you can reach me at (718) 555-0142.",
+        "Yes, you can share my info with an installer and have them call me.",
+        "Thanks, sounds great!",
+    ];
+    let mut last = Value::Null;
+    for message in script {
+        let r = app.post_json(ROUTE, &turn(s, message)).await;
+        assert_eq!(r.status, 200, "{message}: {}", r.body);
+        last = r.body;
+    }
+    let decision = &last["revenue_optimization"]["routing_decision"];
+    assert_eq!(decision["status"], "queued", "{last}");
+    let lead_id = last["lead_id"].as_str().expect("lead id").to_owned();
+    assert_eq!(decision["lead_id"], lead_id.as_str());
+    assert_eq!(last["lead_profile"]["contact_provided"], true);
+    assert!(
+        !last.to_string().contains("555-0142"),
+        "contact details must not be echoed"
+    );
+
+    let deliveries = app
+        .store
+        .receive(10, Duration::from_secs(30))
+        .await
+        .expect("receive");
+    assert_eq!(deliveries.len(), 1, "exactly one lead message");
+    assert_eq!(deliveries[0].lead.lead_id, lead_id);
+    assert_eq!(
+        deliveries[0].lead.facts.contact.phone.as_deref(),
+        Some("+17185550142")
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn conversation_state_survives_a_restart() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let app = spawn_app(dir.path()).await;
+    let r = app
+        .post_json(
+            ROUTE,
+            &turn(
+                "chat_restart",
+                "I own my home in 10314, bill is $250 a month",
+            ),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    app.stop().await;
+
+    let app = spawn_app(dir.path()).await;
+    let r = app
+        .post_json(ROUTE, &turn("chat_restart", "What about batteries?"))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["lead_profile"]["zip_code"], "10314");
+    assert_eq!(r.body["lead_profile"]["monthly_bill"], 250.0);
+    assert_eq!(
+        r.body["revenue_optimization"]["conversation_metrics"]["turns"],
+        2
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_zip_outside_nyc_is_valid_but_not_sellable() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let app = spawn_app(dir.path()).await;
+    let r = app
+        .post_json(
+            ROUTE,
+            &turn("chat_nj", "I own a house in Hoboken, zip 07030"),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(
+        r.body["revenue_optimization"]["routing_decision"]["status"],
+        "not_sellable"
+    );
+    assert_eq!(r.body["lead_profile"]["in_service_area"], false);
+    assert!(
+        r.body["content"]
+            .as_str()
+            .is_some_and(|c| c.contains("07030"))
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn bad_input_gets_a_json_4xx_and_changes_nothing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let app = spawn_app(dir.path()).await;
+    let big_message = "a".repeat(10 * 1024 * 1024);
+    let cases: Vec<(String, u16)> = vec![
+        ("{not json".into(), 400),
+        ("".into(), 400),
+        ("[]".into(), 422),
+        (json!({"session_id": "chat_bad", "message": 42}).to_string(), 422),
+        (json!({"message": "hello"}).to_string(), 422),
+        (json!({"session_id": "", "message": "hello"}).to_string(), 422),
+        (json!({"session_id": "chat_bad", "message": "   "}).to_string(), 422),
+        (json!({"session_id": "chat bad!", "message": "hi"}).to_string(), 422),
+        (json!({"session_id": "chat_bad", "message": "hi", "conversation_context": {"bill_amount": -50}}).to_string(), 422),
+        (json!({"session_id": "chat_bad", "message": "hi", "conversation_context": {"bill_amount": 1.0e9}}).to_string(), 422),
+        (json!({"session_id": "chat_bad", "message": "hi", "conversation_context": {"zip_code": "1002"}}).to_string(), 422),
+        (json!({"session_id": "chat_bad", "message": "hi", "conversation_context": {"zip_code": "ABCDE"}}).to_string(), 422),
+        (json!({"session_id": "chat_bad", "message": "hi", "conversation_context": {"borough": "jersey"}}).to_string(), 422),
+        (json!({"session_id": "chat_bad", "message": "hi", "conversation_context": {"property_type": "castle"}}).to_string(), 422),
+        (json!({"session_id": "chat_bad", "message": "x".repeat(5_000)}).to_string(), 422),
+        (json!({"session_id": "chat_bad", "message": "hi", "conversation_history": vec!["hi"; 51]}).to_string(), 422),
+        (json!({"session_id": "chat_bad", "message": "y".repeat(70 * 1024)}).to_string(), 413),
+        (json!({"session_id": "chat_bad", "message": big_message}).to_string(), 413),
+    ];
+    for (body, expected) in cases {
+        let shown: String = body.chars().take(80).collect();
+        let r = app.request("POST", ROUTE, body).await;
+        assert_eq!(r.status, expected, "{shown}: {}", r.body);
+        assert!(r.body["error"]["code"].is_string(), "{shown}: {}", r.body);
+        assert!(
+            r.body["error"]["message"].is_string(),
+            "{shown}: {}",
+            r.body
+        );
+    }
+    let r = app.request("GET", ROUTE, "").await;
+    assert_eq!(r.status, 405, "{}", r.body);
+    let r = app.request("POST", "/api/v1/nowhere", "{}").await;
+    assert_eq!(r.status, 404, "{}", r.body);
+
+    let bad = SessionId::parse("chat_bad").expect("id");
+    assert_eq!(app.store.load_conversation(&bad).await.expect("load"), None);
+    assert!(
+        app.store
+            .receive(10, Duration::from_secs(1))
+            .await
+            .expect("receive")
+            .is_empty()
+    );
+    app.stop().await;
+}
