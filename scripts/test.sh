@@ -13,6 +13,10 @@ rustup show active-toolchain >/dev/null
 export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1
 export AWS_EC2_METADATA_DISABLED=true
 
+log "local servers (Redis, moto)"
+eval "$(scripts/services.sh start)"
+trap 'scripts/services.sh stop' EXIT
+
 log "format"
 cargo fmt --all -- --check
 

@@ -26,6 +26,13 @@ enum Command {
         #[arg(long, default_value = ".aurum", env = "AURUM_DATA_DIR")]
         data_dir: PathBuf,
     },
+    /// Print the OpenAPI 3.1 document of every endpoint `serve` answers.
+    Openapi {
+        /// Write it to this file instead of standard output (the committed copy is
+        /// docs/openapi.json).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
 }
 
 #[tokio::main]
@@ -40,6 +47,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
                 let _ = tokio::signal::ctrl_c().await;
             })
             .await?;
+        }
+        Command::Openapi { out } => {
+            let document = aurum_cli::openapi_json_pretty();
+            match out {
+                Some(path) => std::fs::write(&path, document)
+                    .map_err(|e| format!("cannot write {}: {e}", path.display()))?,
+                None => print!("{document}"),
+            }
         }
     }
     Ok(())

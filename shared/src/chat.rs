@@ -68,10 +68,10 @@ pub async fn current_model<S: ModelStore, C: Cache>(
         Err(e) => tracing::warn!(error = %e, "cache unavailable; reading the model from the store"),
     }
     let model = store.current_model().await?.unwrap_or_default();
-    if let Ok(json) = serde_json::to_string(&model) {
-        if let Err(e) = cache.set(MODEL_CACHE_KEY, &json, MODEL_CACHE_TTL).await {
-            tracing::warn!(error = %e, "could not cache the scoring model");
-        }
+    if let Ok(json) = serde_json::to_string(&model)
+        && let Err(e) = cache.set(MODEL_CACHE_KEY, &json, MODEL_CACHE_TTL).await
+    {
+        tracing::warn!(error = %e, "could not cache the scoring model");
     }
     Ok(model)
 }

@@ -32,14 +32,21 @@ pub enum ApiError {
     Unavailable(String),
 }
 
-#[derive(Serialize)]
-struct ErrorBody<'a> {
+/// The body of every 4xx and 5xx response.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = Error)]
+pub struct ErrorBody<'a> {
     error: ErrorDetail<'a>,
 }
 
-#[derive(Serialize)]
-struct ErrorDetail<'a> {
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ErrorDetail<'a> {
+    /// Stable, machine-readable: `malformed_json`, `invalid_request`, `payload_too_large`,
+    /// `not_found`, `method_not_allowed`, `conflict` or `unavailable`.
+    #[schema(examples("invalid_request"))]
     code: &'a str,
+    /// For people; its wording may change.
+    #[schema(examples("conversation_context.zip_code must be exactly 5 digits"))]
     message: String,
 }
 

@@ -85,3 +85,72 @@ impl TestApp {
         }
     }
 }
+
+pub mod contract;
+
+/// Local AWS (moto) and Redis servers, as started by `scripts/services.sh`.
+pub mod local_aws {
+    use aurum::config::{AwsResources, Backend, Config};
+    use std::collections::HashMap;
+
+    fn required(name: &str) -> String {
+        std::env::var(name).unwrap_or_else(|_| {
+            panic!(
+                "{name} is not set: run the tests with scripts/test.sh, which starts moto and Redis"
+            )
+        })
+    }
+
+    pub fn moto_url() -> String {
+        required("AURUM_TEST_MOTO_URL")
+    }
+
+    pub fn redis_url() -> String {
+        required("AURUM_TEST_REDIS_URL")
+    }
+
+    /// An SDK configuration aimed at moto with dummy credentials: never the real AWS,
+    /// never the instance-metadata endpoint.
+    pub async fn sdk() -> aws_config::SdkConfig {
+        use aws_sdk_dynamodb::config::Credentials;
+        aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .endpoint_url(moto_url())
+            .region(aws_config::Region::new("us-east-1"))
+            .credentials_provider(Credentials::new("test", "test", None, None, "aurum-tests"))
+            .load()
+            .await
+    }
+
+    /// Table and queue names no other test uses.
+    pub fn fresh_resources() -> AwsResources {
+        let id = uuid::Uuid::new_v4().simple().to_string();
+        let id = &id[..12];
+        AwsResources {
+            conversations_table: format!("aurum-conversations-{id}"),
+            models_table: format!("aurum-models-{id}"),
+            lead_queue_url: None,
+            lead_queue_name: format!("aurum-leads-{id}.fifo"),
+            lead_dlq_name: format!("aurum-leads-dlq-{id}.fifo"),
+        }
+    }
+
+    /// A configuration for the AWS backend over `resources`, with the given Redis URL.
+    pub fn config(resources: AwsResources, redis_url: Option<String>) -> Config {
+        let mut config =
+            Config::from_vars(&HashMap::new(), Backend::Aws).expect("defaults are valid");
+        config.aws = resources;
+        config.cache.redis_url = redis_url;
+        config
+    }
+}
+
+/// A chat in which a homeowner qualifies, gives contact details and consents.
+pub const QUALIFYING_CHAT: &[&str] = &[
+    "Hi! I own a two-family house in Astoria and I'm thinking about solar.",
+    "Our Con Ed bill is about $320 a month. ZIP is 11105.",
+    "We'd like to get it done in the next few months. My wife and I decide together.",
+    "How does net metering work, and do I need a battery?",
+    "My name is Maria Lopez, you can reach me at (718) 555-0142.",
+    "Yes, you can share my info with an installer and have them call me.",
+    "Thanks, sounds great!",
+];

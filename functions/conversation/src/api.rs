@@ -14,41 +14,123 @@ use aurum::domain::scoring::{Blocker, FactorScores, QualityTier};
 use aurum::http::ApiError;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
+use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
+use utoipa::{PartialSchema, ToSchema};
 
 pub const MAX_MESSAGE_CHARS: usize = 4_000;
 pub const MAX_HISTORY_ENTRIES: usize = 50;
+pub const MIN_BILL_DOLLARS: f64 = 1.0;
+pub const MAX_BILL_DOLLARS: f64 = 20_000.0;
 
-#[derive(Debug, Deserialize)]
+/// One homeowner message. Later turns need only `session_id` and `message`: the server
+/// keeps each session's facts, turn count and timestamps.
+// The `#[schema]` limits below are literals (utoipa takes no constants); they state the
+// checks `validate` makes, and schemathesis holds the two to each other.
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct ConversationRequest {
+    /// What the homeowner just wrote. Must contain a non-whitespace character.
+    // Spelled out: `\S` means a different set in each regex engine; this is exactly
+    // `char::is_whitespace`, which the server's check uses.
+    #[schema(
+        min_length = 1,
+        max_length = 4000,
+        pattern = r"[^\t\n\x0B\f\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]"
+    )]
     pub message: String,
+    /// The chat session this message belongs to, chosen by the frontend.
+    #[schema(
+        min_length = 1,
+        max_length = 128,
+        pattern = "^[A-Za-z0-9_.:-]{1,128}$",
+        examples("chat_1234567890")
+    )]
     pub session_id: String,
     #[serde(default)]
     pub conversation_context: Option<ConversationContext>,
+    /// Earlier messages of the chat. Only the homeowner's words are read for facts.
     #[serde(default)]
+    #[schema(max_items = 50)]
     pub conversation_history: Option<Vec<HistoryEntry>>,
 }
 
-/// What the frontend already knows. Every field is optional and validated.
-#[derive(Debug, Default, Deserialize)]
+/// What the frontend already knows. Every field is optional and validated; facts are also
+/// read from the message text itself.
+#[derive(Debug, Default, Deserialize, ToSchema)]
 pub struct ConversationContext {
+    /// `true` when the person owns the home, `false` when they rent.
     pub homeowner_verified: Option<bool>,
+    /// Monthly electric bill in US dollars.
+    #[schema(minimum = 1, maximum = 20000, examples(400.0))]
     pub bill_amount: Option<f64>,
+    /// Five-digit ZIP code of the home.
+    #[schema(pattern = "^[0-9]{5}$", examples("10021"))]
     pub zip_code: Option<String>,
+    #[schema(value_type = Option<Borough>)]
     pub borough: Option<String>,
+    #[schema(value_type = Option<NeighborhoodId>)]
     pub neighborhood: Option<String>,
     pub property_type: Option<PropertyType>,
 }
 
-#[derive(Debug, Deserialize)]
+/// An earlier chat message: plain text (taken as the homeowner's) or `{role, content}`
+/// (`message` is accepted in place of `content`).
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(untagged)]
 pub enum HistoryEntry {
+    #[schema(value_type = HistoryText)]
     Text(String),
     Message {
+        /// Who wrote it; `user`, `homeowner`, `customer`, `human` or no role at all mean
+        /// the homeowner, anything else (e.g. `assistant`) is not read for facts.
         #[serde(default)]
         role: Option<String>,
         #[serde(alias = "message")]
+        #[schema(max_length = 4000)]
         content: String,
     },
+}
+
+/// Schema only: the text of one history entry.
+pub struct HistoryText;
+
+impl PartialSchema for HistoryText {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .max_length(Some(MAX_MESSAGE_CHARS))
+            .into()
+    }
+}
+
+impl ToSchema for HistoryText {}
+
+/// Schema only: a neighbourhood id from the NYC market data shipped with the system.
+pub struct NeighborhoodId;
+
+impl PartialSchema for NeighborhoodId {
+    fn schema() -> RefOr<Schema> {
+        let mut slugs: Vec<&str> = market()
+            .neighborhoods()
+            .iter()
+            .map(|n| n.slug.as_str())
+            .collect();
+        slugs.sort_unstable();
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .description(Some(
+                "Neighbourhood id, e.g. `upper_east_side` or `park_slope`.",
+            ))
+            .enum_values(Some(slugs))
+            .into()
+    }
+}
+
+impl ToSchema for NeighborhoodId {
+    fn name() -> Cow<'static, str> {
+        Cow::Borrowed("Neighborhood")
+    }
 }
 
 fn invalid(msg: impl Into<String>) -> ApiError {
@@ -66,46 +148,54 @@ fn check_text(field: &str, text: &str) -> Result<(), ApiError> {
 
 impl ConversationContext {
     fn validate(&self) -> Result<ContextHints, ApiError> {
+        // Exactly what the OpenAPI document promises: ids, not free text, so a frontend
+        // that passes validation here never gets a surprise elsewhere.
         let monthly_bill = match self.bill_amount {
             None => None,
             Some(dollars) => {
-                let cents = cents_from_dollars_f64(dollars)
+                let cents = Some(dollars)
+                    .filter(|d| (MIN_BILL_DOLLARS..=MAX_BILL_DOLLARS).contains(d))
+                    .and_then(cents_from_dollars_f64)
                     .filter(|c| plausible_bill(*c))
                     .ok_or_else(|| invalid("conversation_context.bill_amount must be between 1 and 20000 (USD per month)"))?;
                 Some(cents)
             }
         };
-        let zip_code = self
-            .zip_code
-            .as_deref()
-            .map(ZipCode::parse)
-            .transpose()
-            .map_err(|e| invalid(format!("conversation_context.{e}")))?;
+        let zip_code = match self.zip_code.as_deref() {
+            None => None,
+            Some(raw) if raw.len() == 5 && raw.bytes().all(|b| b.is_ascii_digit()) => Some(
+                ZipCode::parse(raw).map_err(|e| invalid(format!("conversation_context.{e}")))?,
+            ),
+            Some(_) => {
+                return Err(invalid(
+                    "conversation_context.zip_code must be exactly 5 digits",
+                ));
+            }
+        };
         let borough = self
             .borough
             .as_deref()
-            .map(|b| {
-                Borough::parse(b).ok_or_else(|| {
-                    invalid("conversation_context.borough must be one of manhattan, brooklyn, queens, bronx, staten_island")
-                })
+            .map(|raw| {
+                Borough::ALL
+                    .into_iter()
+                    .find(|b| b.as_str() == raw)
+                    .ok_or_else(|| {
+                        invalid("conversation_context.borough must be one of manhattan, brooklyn, queens, bronx, staten_island")
+                    })
             })
             .transpose()?;
-        let neighborhood = match self.neighborhood.as_deref() {
-            None => None,
-            Some(raw) => {
-                let m = market();
-                let slug = match m.neighborhood(raw) {
-                    Some(n) => Some(n.slug.clone()),
-                    None => m
-                        .find_place(&raw.to_lowercase().replace('_', " "))
-                        .and_then(|p| p.neighborhood)
-                        .map(str::to_owned),
-                };
-                Some(slug.ok_or_else(|| {
-                    invalid("conversation_context.neighborhood is not a known NYC neighborhood")
-                })?)
-            }
-        };
+        let neighborhood = self
+            .neighborhood
+            .as_deref()
+            .map(|raw| {
+                market()
+                    .neighborhood(raw)
+                    .map(|n| n.slug.clone())
+                    .ok_or_else(|| {
+                        invalid("conversation_context.neighborhood is not a known NYC neighborhood id (e.g. park_slope)")
+                    })
+            })
+            .transpose()?;
         Ok(ContextHints {
             homeowner: self.homeowner_verified,
             monthly_bill,
@@ -120,6 +210,7 @@ impl ConversationContext {
 impl ConversationRequest {
     pub fn validate(self) -> Result<TurnInput, ApiError> {
         let session_id = SessionId::parse(&self.session_id).map_err(invalid)?;
+        // `char::is_whitespace`, the same set the document's `message` pattern excludes.
         if self.message.trim().is_empty() {
             return Err(invalid("message must not be empty"));
         }
@@ -163,62 +254,100 @@ impl ConversationRequest {
     }
 }
 
-#[derive(Debug, Serialize)]
+/// The agent's reply to one message, with what the system understood and the live score.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(examples(guide_response_example))]
 pub struct ConversationResponse {
+    /// The agent's reply, to show to the homeowner.
     pub content: String,
+    /// Questions the agent would ask next, most valuable missing fact first.
     pub next_questions: Vec<String>,
     pub session_id: String,
+    /// Set once the lead has been queued for routing to a buyer.
+    #[schema(required = true)]
     pub lead_id: Option<String>,
     pub lead_profile: LeadProfile,
     pub revenue_optimization: RevenueOptimization,
 }
 
 /// The facts understood so far. Contact details are never echoed, only whether they exist.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct LeadProfile {
+    /// `true` owner, `false` renter, `null` not known yet.
+    #[schema(required = true)]
     pub homeowner: Option<bool>,
+    #[schema(required = true)]
     pub monthly_bill: Option<Cents>,
+    /// As given; may be outside NYC (see `in_service_area`).
+    #[schema(required = true, pattern = "^[0-9]{5}$")]
     pub zip_code: Option<String>,
+    #[schema(required = true)]
     pub borough: Option<Borough>,
+    /// Neighbourhood id, e.g. `upper_east_side`.
+    #[schema(required = true)]
     pub neighborhood: Option<String>,
+    #[schema(required = true)]
     pub property_type: Option<PropertyType>,
+    #[schema(required = true)]
     pub timeline: Option<Timeline>,
+    #[schema(required = true)]
     pub decision_maker: Option<DecisionMaker>,
+    #[schema(required = true)]
     pub financing: Option<Financing>,
+    #[schema(required = true)]
     pub credit: Option<CreditSignal>,
+    /// Whether the homeowner has (or is getting) other quotes.
+    #[schema(required = true)]
     pub competing_quotes: Option<bool>,
     pub technical_questions: Vec<TechnicalTopic>,
     pub objections_open: Vec<Objection>,
     pub objections_resolved: Vec<Objection>,
+    /// A phone number or email address has been given.
     pub contact_provided: bool,
+    /// `true` agreed to be contacted by installers, `false` refused, `null` not asked yet.
+    #[schema(required = true)]
     pub contact_consent: Option<bool>,
+    /// Whether the ZIP code is in the five boroughs; `null` without a ZIP code.
+    #[schema(required = true)]
     pub in_service_area: Option<bool>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct RevenueOptimization {
     pub lead_score: LeadScoreView,
     pub conversation_metrics: ConversationMetrics,
+    /// What the agent (or a person watching) should do next to raise the lead's value.
     pub optimization_recommendations: Vec<String>,
     pub routing_decision: RoutingDecisionView,
     pub revenue_insights: RevenueInsights,
+    /// Score and revenue potential after each turn, oldest first.
     pub revenue_trend: Vec<TrailPoint>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct LeadScoreView {
+    /// 0 to 100.
+    #[schema(maximum = 100)]
     pub total_score: u8,
     pub quality_tier: QualityTier,
+    /// What the lead is worth at its tier.
     pub revenue_potential: Cents,
+    /// Chance a buyer converts the lead, 0 to 1 (two decimals).
+    #[schema(minimum = 0, maximum = 1)]
     pub conversion_probability: f64,
+    /// `revenue_potential` × `conversion_probability`.
     pub expected_revenue: Cents,
     pub factors: FactorScores,
+    /// Whether the lead can be sold now (no blockers).
     pub sellable: bool,
+    /// Why the lead cannot be sold yet; `renter` and `outside_nyc` are final.
     pub blockers: Vec<Blocker>,
+    /// Version of the scoring model that produced this score.
     pub model_version: u32,
 }
 
-#[derive(Debug, Serialize)]
+/// Where the lead stands on its way to a buyer.
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum RoutingStatus {
     NotReady,
@@ -229,24 +358,115 @@ pub enum RoutingStatus {
 
 /// Routing happens off the chat path (the lead queue); until a buyer is chosen the
 /// buyer fields are null and `status` says where the lead stands.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct RoutingDecisionView {
     pub status: RoutingStatus,
+    #[schema(required = true)]
     pub lead_id: Option<String>,
+    #[schema(required = true)]
     pub queued_at: Option<DateTime<Utc>>,
+    #[schema(required = true)]
     pub selected_buyer_id: Option<String>,
+    #[schema(required = true)]
     pub selected_buyer_tier: Option<String>,
+    #[schema(required = true)]
     pub price_per_lead: Option<Cents>,
+    /// Expected revenue of a sellable lead.
+    #[schema(required = true)]
     pub expected_revenue: Option<Cents>,
     pub routing_reason: String,
 }
 
-#[derive(Debug, Serialize)]
+/// The score in words, for the chat operator.
+#[derive(Debug, Serialize, ToSchema)]
 pub struct RevenueInsights {
     pub quality_assessment: String,
     pub revenue_potential: String,
     pub conversion_likelihood: String,
     pub assessment: String,
+}
+
+/// What the guide's Manhattan co-op request gets on its first turn (the OpenAPI example;
+/// a test holds its shape to a real response).
+pub fn guide_response_example() -> serde_json::Value {
+    serde_json::json!({
+        "content": "Great, Upper East Side is a good area for solar. Manhattan had 334 Con Edison customer solar projects by the end of 2021, up from 272 a year earlier. With a $400 monthly bill, a system of about 4.0 kW could produce around 4800 kWh a year and save roughly $1530 annually, limited by the roof space a home like yours usually has. Rooftop solar on a co-op or condo needs the board's approval, and many NYC boards have approved shared systems. What's the best phone number or email for an installer to reach you?",
+        "next_questions": [
+            "What's the best phone number or email for an installer to reach you?",
+            "What's your timeline for installation?",
+            "Is anyone else part of the decision, like a spouse or co-owner?"
+        ],
+        "session_id": "chat_1234567890",
+        "lead_id": null,
+        "lead_profile": {
+            "homeowner": true,
+            "monthly_bill": 400.0,
+            "zip_code": "10021",
+            "borough": "manhattan",
+            "neighborhood": "upper_east_side",
+            "property_type": "coop",
+            "timeline": null,
+            "decision_maker": null,
+            "financing": null,
+            "credit": null,
+            "competing_quotes": null,
+            "technical_questions": [],
+            "objections_open": [],
+            "objections_resolved": [],
+            "contact_provided": false,
+            "contact_consent": null,
+            "in_service_area": true
+        },
+        "revenue_optimization": {
+            "lead_score": {
+                "total_score": 58,
+                "quality_tier": "basic",
+                "revenue_potential": 82.5,
+                "conversion_probability": 0.61,
+                "expected_revenue": 50.53,
+                "factors": {
+                    "base_qualification": 89,
+                    "behavioral": 31,
+                    "market_timing": 37,
+                    "nyc_intelligence": 53
+                },
+                "sellable": false,
+                "blockers": ["contact_missing", "consent_missing"],
+                "model_version": 1
+            },
+            "conversation_metrics": {
+                "duration_minutes": 0.0,
+                "revenue_per_minute": 82.5,
+                "technical_engagement": 0.0,
+                "questions_asked": 0,
+                "turns": 1
+            },
+            "optimization_recommendations": [
+                "Collect a phone number or email to make the lead deliverable",
+                "Ask for consent to share details with one installer",
+                "Discuss the co-op board approval process for credibility"
+            ],
+            "routing_decision": {
+                "status": "not_ready",
+                "lead_id": null,
+                "queued_at": null,
+                "selected_buyer_id": null,
+                "selected_buyer_tier": null,
+                "price_per_lead": null,
+                "expected_revenue": null,
+                "routing_reason": "not ready: no contact details, no consent to contact"
+            },
+            "revenue_insights": {
+                "quality_assessment": "Lead quality: basic tier",
+                "revenue_potential": "Expected revenue: $82.50",
+                "conversion_likelihood": "Conversion probability: 61%",
+                "assessment": "Basic lead - build engagement and qualification"
+            },
+            "revenue_trend": [
+                {"turn": 1, "at": "2026-03-02T14:05:09Z", "score": 58, "revenue_potential": 82.5}
+            ]
+        }
+    })
 }
 
 fn blocker_text(b: Blocker) -> &'static str {

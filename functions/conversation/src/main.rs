@@ -1,18 +1,27 @@
 //! The conversation Lambda function behind API Gateway (HTTP API).
 
+use aurum::adapters::aws::AwsBackend;
 use aurum::adapters::embedded::EmbeddedStore;
 use aurum::adapters::memory::MemoryCache;
 use aurum::app::AppState;
-use std::path::PathBuf;
+use aurum::config::{Backend, Config};
 use std::sync::Arc;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     aurum::telemetry::init();
-    let data_dir =
-        std::env::var_os("AURUM_DATA_DIR").map_or_else(|| PathBuf::from(".aurum"), PathBuf::from);
-    // Built once per cold start and shared by every invocation.
-    let store = Arc::new(EmbeddedStore::open(&data_dir)?);
-    let state = AppState::new(Arc::clone(&store), store, Arc::new(MemoryCache::new()));
-    lambda_http::run(aurum_conversation::router(state)).await
+    let config = Config::from_env(Backend::Aws)?;
+    // Clients are built once per cold start and shared by every invocation.
+    match config.backend {
+        Backend::Aws => {
+            let aws = AwsBackend::connect(&config).await?;
+            let state = AppState::new(aws.store, aws.queue, aws.cache);
+            lambda_http::run(aurum_conversation::router(state)).await
+        }
+        Backend::Embedded => {
+            let store = Arc::new(EmbeddedStore::open(&config.data_dir)?);
+            let state = AppState::new(Arc::clone(&store), store, Arc::new(MemoryCache::new()));
+            lambda_http::run(aurum_conversation::router(state)).await
+        }
+    }
 }

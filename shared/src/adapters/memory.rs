@@ -121,16 +121,16 @@ impl LeadQueue for MemoryQueue {
             if out.len() >= max {
                 break;
             }
-            if let Some(m) = q.messages.get_mut(id) {
-                if m.visible_at <= now {
-                    m.visible_at = now + visibility;
-                    m.receive_count += 1;
-                    out.push(Delivery {
-                        receipt: format!("{id}#{}", m.receive_count),
-                        receive_count: m.receive_count,
-                        lead: m.lead.clone(),
-                    });
-                }
+            if let Some(m) = q.messages.get_mut(id)
+                && m.visible_at <= now
+            {
+                m.visible_at = now + visibility;
+                m.receive_count += 1;
+                out.push(Delivery {
+                    receipt: format!("{id}#{}", m.receive_count),
+                    receive_count: m.receive_count,
+                    lead: m.lead.clone(),
+                });
             }
         }
         Ok(out)

@@ -199,7 +199,7 @@ pub fn ranked_asks(
     if ranked.iter().any(|(a, _)| *a == Ask::Contact) {
         ranked.retain(|(a, _)| *a != Ask::Consent);
     }
-    ranked.sort_by(|a, b| b.1.cmp(&a.1));
+    ranked.sort_by_key(|(_, gain)| std::cmp::Reverse(*gain));
     ranked
 }
 
@@ -321,33 +321,31 @@ pub fn reply(
     if let Some(b) = f
         .borough
         .filter(|_| latest.place.is_some() || latest.zip_code.is_some())
+        && let Some(point) = market().borough(b).talking_points.first()
     {
-        if let Some(point) = market().borough(b).talking_points.first() {
-            out.push_str(point);
-            out.push(' ');
-        }
+        out.push_str(point);
+        out.push(' ');
     }
 
-    if let Some(bill) = f.monthly_bill {
-        if let Some(e) = estimate(bill, f.property_type) {
-            if latest.monthly_bill.is_some() || latest.property_type.is_some() || c.turns <= 1 {
-                let _ = write!(
-                    out,
-                    "With a {} monthly bill, a system of about {} kW could produce around {} kWh a year and save roughly {} annually",
-                    bill.to_string().trim_end_matches(".00"),
-                    e.system_kw(),
-                    e.annual_production_kwh,
-                    Cents::from_dollars(e.annual_savings.whole_dollars() / 10 * 10)
-                        .to_string()
-                        .trim_end_matches(".00"),
-                );
-                out.push_str(if e.roof_limited {
-                    ", limited by the roof space a home like yours usually has. "
-                } else {
-                    ". "
-                });
-            }
-        }
+    if let Some(bill) = f.monthly_bill
+        && let Some(e) = estimate(bill, f.property_type)
+        && (latest.monthly_bill.is_some() || latest.property_type.is_some() || c.turns <= 1)
+    {
+        let _ = write!(
+            out,
+            "With a {} monthly bill, a system of about {} kW could produce around {} kWh a year and save roughly {} annually",
+            bill.to_string().trim_end_matches(".00"),
+            e.system_kw(),
+            e.annual_production_kwh,
+            Cents::from_dollars(e.annual_savings.whole_dollars() / 10 * 10)
+                .to_string()
+                .trim_end_matches(".00"),
+        );
+        out.push_str(if e.roof_limited {
+            ", limited by the roof space a home like yours usually has. "
+        } else {
+            ". "
+        });
     }
     if matches!(
         f.property_type,
@@ -368,11 +366,11 @@ pub fn reply(
     {
         out.push_str(objection_answer(*o));
         out.push(' ');
-        if *o == Objection::Cost {
-            if let Some(claim) = incentive_claims(today, f.financing).first() {
-                out.push_str(claim);
-                out.push(' ');
-            }
+        if *o == Objection::Cost
+            && let Some(claim) = incentive_claims(today, f.financing).first()
+        {
+            out.push_str(claim);
+            out.push(' ');
         }
     }
     if s.sellable() {

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 
 /// How many revenue-potential points a conversation keeps (one per turn, newest last).
-const TRAIL_LEN: usize = 40;
+const TRAIL_LEN: usize = 30;
 
 /// A chat session id as sent by the frontend: 1–128 characters of `[A-Za-z0-9_.:-]`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -142,10 +142,10 @@ impl LeadFacts {
         fill(&mut self.homeowner, hints.homeowner);
         fill(&mut self.monthly_bill, hints.monthly_bill);
         fill(&mut self.property_type, hints.property_type);
-        if self.zip_code.is_none() {
-            if let Some(zip) = &hints.zip_code {
-                self.set_zip(zip.clone());
-            }
+        if self.zip_code.is_none()
+            && let Some(zip) = &hints.zip_code
+        {
+            self.set_zip(zip.clone());
         }
         fill(&mut self.borough, hints.borough);
         if self.neighborhood.is_none() {
@@ -259,10 +259,11 @@ impl SentimentTally {
 }
 
 /// Revenue potential after one turn, for "revenue potential over time".
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct TrailPoint {
     pub turn: u32,
     pub at: DateTime<Utc>,
+    #[schema(maximum = 100)]
     pub score: u8,
     pub revenue_potential: Cents,
 }
@@ -282,6 +283,9 @@ pub struct Conversation {
     pub lead_id: Option<String>,
     /// Set once the lead has been handed to the routing queue.
     pub lead_queued_at: Option<DateTime<Utc>>,
+    /// Stored as `[turn, unix_seconds, score, cents]` rows: a 30-turn chat stays within
+    /// two DynamoDB write units.
+    #[serde(with = "compact_trail")]
     pub trail: Vec<TrailPoint>,
     /// Optimistic-concurrency version: the store only accepts a save whose expected
     /// version matches what it holds.
@@ -341,6 +345,39 @@ impl Conversation {
             self.trail.remove(0);
         }
         self.trail.push(point);
+    }
+}
+
+mod compact_trail {
+    use super::TrailPoint;
+    use crate::domain::money::Cents;
+    use chrono::DateTime;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    type Row = (u32, i64, u8, i64);
+
+    pub fn serialize<S: Serializer>(trail: &[TrailPoint], s: S) -> Result<S::Ok, S::Error> {
+        trail
+            .iter()
+            .map(|p| (p.turn, p.at.timestamp(), p.score, p.revenue_potential.0))
+            .collect::<Vec<Row>>()
+            .serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<TrailPoint>, D::Error> {
+        Vec::<Row>::deserialize(d)?
+            .into_iter()
+            .map(|(turn, secs, score, cents)| {
+                let at = DateTime::from_timestamp(secs, 0)
+                    .ok_or_else(|| serde::de::Error::custom("trail time out of range"))?;
+                Ok(TrailPoint {
+                    turn,
+                    at,
+                    score,
+                    revenue_potential: Cents(cents),
+                })
+            })
+            .collect()
     }
 }
 
@@ -422,6 +459,24 @@ mod tests {
         c.absorb(&ack, &ContextHints::default(), at(2));
         assert!(c.facts.objections_open.is_empty());
         assert!(c.facts.objections_resolved.contains(&Objection::Cost));
+    }
+
+    #[test]
+    fn the_stored_form_round_trips_and_stays_small() {
+        let mut c = Conversation::new(SessionId::parse("s5").expect("id"), at(0));
+        for turn in 1..=40 {
+            c.record_trail(TrailPoint {
+                turn,
+                at: at(turn % 60),
+                score: 87,
+                revenue_potential: Cents(26_400),
+            });
+        }
+        assert_eq!(c.trail.len(), TRAIL_LEN);
+        let json = serde_json::to_string(&c).expect("serialize");
+        let back: Conversation = serde_json::from_str(&json).expect("deserialize");
+        assert_eq!(back, c);
+        assert!(json.len() < 1_500, "{} bytes", json.len());
     }
 
     #[test]

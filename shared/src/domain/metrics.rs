@@ -6,11 +6,12 @@ use super::money::Cents;
 use super::scoring::{Blocker, LeadScore, QualityTier};
 use serde::Serialize;
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct ConversationMetrics {
     pub duration_minutes: f64,
     pub revenue_per_minute: Cents,
     /// Share of technical topics the homeowner raised, 0..=1.
+    #[schema(minimum = 0, maximum = 1)]
     pub technical_engagement: f64,
     pub questions_asked: u32,
     pub turns: u32,

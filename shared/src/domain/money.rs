@@ -112,6 +112,27 @@ impl<'de> Deserialize<'de> for Cents {
     }
 }
 
+impl utoipa::PartialSchema for Cents {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
+        ObjectBuilder::new()
+            .schema_type(Type::Number)
+            .format(Some(SchemaFormat::KnownFormat(KnownFormat::Double)))
+            .description(Some(
+                "An amount in US dollars with at most two decimals (whole cents).",
+            ))
+            .examples([275.0])
+            .into()
+    }
+}
+
+// Clients see dollars, so the schema is named for what they read, not for the cents inside.
+impl utoipa::ToSchema for Cents {
+    fn name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("UsdAmount")
+    }
+}
+
 /// Converts a dollar amount received as a JSON number into cents (nearest cent).
 pub fn cents_from_dollars_f64(dollars: f64) -> Option<Cents> {
     if !dollars.is_finite() || dollars.abs() > 1e12 {

@@ -147,7 +147,19 @@ impl ScoringModel {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum QualityTier {
     Unqualified,
@@ -168,16 +180,20 @@ impl QualityTier {
 }
 
 /// Each factor on 0..=100.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct FactorScores {
+    #[schema(maximum = 100)]
     pub base_qualification: u8,
+    #[schema(maximum = 100)]
     pub behavioral: u8,
+    #[schema(maximum = 100)]
     pub market_timing: u8,
+    #[schema(maximum = 100)]
     pub nyc_intelligence: u8,
 }
 
 /// Why a lead cannot be sold yet (or ever).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Blocker {
     Renter,
@@ -513,12 +529,14 @@ mod tests {
     #[test]
     fn weights_come_from_the_model() {
         let c = strong_lead();
-        let mut only_market = ScoringModel::default();
-        only_market.weights = FactorWeights {
-            base_qualification: 0,
-            behavioral: 0,
-            market_timing: 0,
-            nyc_intelligence: 10_000,
+        let only_market = ScoringModel {
+            weights: FactorWeights {
+                base_qualification: 0,
+                behavioral: 0,
+                market_timing: 0,
+                nyc_intelligence: 10_000,
+            },
+            ..ScoringModel::default()
         };
         let s = score(&only_market, &c, now());
         assert_eq!(s.total, s.factors.nyc_intelligence);

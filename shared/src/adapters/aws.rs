@@ -1,0 +1,147 @@
+//! Building the AWS adapters once per cold start, from the typed configuration.
+//! aws-config honours `AWS_ENDPOINT_URL` (moto locally) and the standard credentials chain.
+
+use super::dynamodb::DynamoStore;
+use super::memory::MemoryCache;
+use super::meter::Meter;
+use super::redis::RedisCache;
+use super::sqs::SqsLeadQueue;
+use crate::config::Config;
+use crate::ports::{Cache, CacheError};
+use aws_config::BehaviorVersion;
+use std::sync::Arc;
+use std::time::Duration;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    #[error("lead queue: {0}")]
+    Queue(#[from] crate::ports::QueueError),
+    #[error("cache: {0}")]
+    Cache(#[from] CacheError),
+    #[error("cache discovery for {cache_id}: {reason}")]
+    Discovery { cache_id: String, reason: String },
+}
+
+/// The cache in force: Redis when configured or discovered, else an in-process cache.
+pub enum AnyCache {
+    Redis(RedisCache),
+    Local(MemoryCache),
+}
+
+impl Cache for AnyCache {
+    async fn get(&self, key: &str) -> Result<Option<String>, CacheError> {
+        match self {
+            AnyCache::Redis(c) => c.get(key).await,
+            AnyCache::Local(c) => c.get(key).await,
+        }
+    }
+
+    async fn set(&self, key: &str, value: &str, ttl: Duration) -> Result<(), CacheError> {
+        match self {
+            AnyCache::Redis(c) => c.set(key, value, ttl).await,
+            AnyCache::Local(c) => c.set(key, value, ttl).await,
+        }
+    }
+
+    async fn incr(&self, key: &str, by: i64, ttl: Duration) -> Result<i64, CacheError> {
+        match self {
+            AnyCache::Redis(c) => c.incr(key, by, ttl).await,
+            AnyCache::Local(c) => c.incr(key, by, ttl).await,
+        }
+    }
+}
+
+pub struct AwsBackend {
+    pub store: Arc<DynamoStore>,
+    pub queue: Arc<SqsLeadQueue>,
+    pub cache: Arc<AnyCache>,
+    pub meter: Arc<Meter>,
+}
+
+pub async fn sdk_config() -> aws_config::SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .timeout_config(
+            aws_config::timeout::TimeoutConfig::builder()
+                .connect_timeout(Duration::from_secs(2))
+                .operation_attempt_timeout(Duration::from_secs(5))
+                .build(),
+        )
+        .load()
+        .await
+}
+
+/// Finds the endpoint of an ElastiCache Serverless cache (TLS is mandatory there).
+pub async fn discover_cache_url(
+    sdk: &aws_config::SdkConfig,
+    cache_id: &str,
+) -> Result<String, ConnectError> {
+    let failed = |reason: String| ConnectError::Discovery {
+        cache_id: cache_id.to_owned(),
+        reason,
+    };
+    let client = aws_sdk_elasticache::Client::new(sdk);
+    let out = client
+        .describe_serverless_caches()
+        .serverless_cache_name(cache_id)
+        .send()
+        .await
+        .map_err(|e| failed(e.to_string()))?;
+    let endpoint = out
+        .serverless_caches()
+        .first()
+        .and_then(|c| c.endpoint())
+        .ok_or_else(|| failed("the cache has no endpoint yet".into()))?;
+    let host = endpoint
+        .address()
+        .ok_or_else(|| failed("endpoint without address".into()))?;
+    let port = endpoint.port().unwrap_or(6379);
+    Ok(format!("rediss://{host}:{port}"))
+}
+
+impl AwsBackend {
+    pub async fn connect(config: &Config) -> Result<AwsBackend, ConnectError> {
+        AwsBackend::connect_with(&sdk_config().await, config).await
+    }
+
+    pub async fn connect_with(
+        sdk: &aws_config::SdkConfig,
+        config: &Config,
+    ) -> Result<AwsBackend, ConnectError> {
+        let meter = Arc::new(Meter::default());
+        let dynamo = aws_sdk_dynamodb::Client::new(sdk);
+        let sqs = aws_sdk_sqs::Client::new(sdk);
+        let store = DynamoStore::new(
+            dynamo,
+            config.aws.conversations_table.clone(),
+            config.aws.models_table.clone(),
+            Arc::clone(&meter),
+        );
+        let queue_url = match &config.aws.lead_queue_url {
+            Some(url) => url.clone(),
+            None => SqsLeadQueue::url_for(&sqs, &config.aws.lead_queue_name).await?,
+        };
+        let queue = SqsLeadQueue::new(sqs, queue_url, Arc::clone(&meter));
+        let redis_url = match (&config.cache.redis_url, &config.cache.cache_id) {
+            (Some(url), _) => Some(url.clone()),
+            (None, Some(id)) => Some(discover_cache_url(sdk, id).await?),
+            (None, None) => None,
+        };
+        let cache = match redis_url {
+            Some(url) => AnyCache::Redis(RedisCache::new(
+                &url,
+                Duration::from_millis(config.cache.timeout_ms),
+                Arc::clone(&meter),
+            )?),
+            None => {
+                tracing::warn!("no REDIS_URL or AURUM_CACHE_ID: using an in-process cache");
+                AnyCache::Local(MemoryCache::new())
+            }
+        };
+        Ok(AwsBackend {
+            store: Arc::new(store),
+            queue: Arc::new(queue),
+            cache: Arc::new(cache),
+            meter,
+        })
+    }
+}

@@ -1,0 +1,265 @@
+//! DynamoDB adapters: the conversation store (one item per session, optimistic version
+//! condition) and the scoring-model store (versioned items plus a `current` pointer that
+//! carries a copy of the model, so the hot path reads one item).
+//!
+//! Capacity is metered by DynamoDB's published rules from the item size (moto's reported
+//! consumption is not AWS's), so the same numbers hold locally and in production.
+
+use super::meter::{Meter, read_units_for, write_units_for};
+use crate::domain::conversation::{Conversation, SessionId};
+use crate::domain::scoring::ScoringModel;
+use crate::ports::{ConversationStore, ModelStore, StoreError};
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// Attribute names, shared by the adapters, `aurum setup` and `docs/data-model.md`.
+pub mod attr {
+    pub const SESSION_ID: &str = "session_id";
+    pub const VERSION: &str = "version";
+    pub const STATE: &str = "state";
+    pub const EXPIRES_AT: &str = "expires_at";
+    pub const MODEL_KIND: &str = "model_kind";
+    pub const MODEL: &str = "model";
+    pub const CURRENT_VERSION: &str = "current_version";
+}
+
+/// Sessions are kept this long after their last message (DynamoDB TTL).
+pub const CONVERSATION_TTL_DAYS: i64 = 90;
+const SCORING: &str = "scoring";
+const SCORING_CURRENT: &str = "scoring#current";
+
+/// The stored shape of a conversation: the state as compact JSON in one attribute keeps
+/// the item small (attribute names inside maps count toward DynamoDB's size and cost).
+#[derive(Serialize, Deserialize)]
+struct ConversationItem {
+    session_id: String,
+    version: u64,
+    expires_at: i64,
+    state: String,
+}
+
+#[derive(Serialize, Deserialize)]
+struct ModelItem {
+    model_kind: String,
+    version: u32,
+    model: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    current_version: Option<u32>,
+}
+
+#[derive(Clone)]
+pub struct DynamoStore {
+    client: Client,
+    conversations_table: String,
+    models_table: String,
+    meter: Arc<Meter>,
+}
+
+fn unavailable<E: std::error::Error + 'static>(e: SdkError<E>) -> StoreError {
+    // The SDK's Display is terse; the error chain names the cause (e.g. connection refused).
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(&e);
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    StoreError::Unavailable(text)
+}
+
+fn corrupt(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt(e.to_string())
+}
+
+/// DynamoDB's size of an item: attribute names plus values.
+fn item_size(item: &HashMap<String, AttributeValue>) -> usize {
+    item.iter()
+        .map(|(name, value)| {
+            name.len()
+                + match value {
+                    AttributeValue::S(s) => s.len(),
+                    AttributeValue::N(n) => n.len().div_ceil(2) + 1,
+                    AttributeValue::Bool(_) | AttributeValue::Null(_) => 1,
+                    _ => 64,
+                }
+        })
+        .sum()
+}
+
+impl DynamoStore {
+    pub fn new(
+        client: Client,
+        conversations_table: String,
+        models_table: String,
+        meter: Arc<Meter>,
+    ) -> Self {
+        DynamoStore {
+            client,
+            conversations_table,
+            models_table,
+            meter,
+        }
+    }
+
+    pub fn meter(&self) -> &Arc<Meter> {
+        &self.meter
+    }
+}
+
+impl ConversationStore for DynamoStore {
+    async fn load_conversation(&self, id: &SessionId) -> Result<Option<Conversation>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.conversations_table)
+            .key(attr::SESSION_ID, AttributeValue::S(id.as_str().to_owned()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        let size = out.item().map_or(1, item_size);
+        self.meter.dynamodb_read(read_units_for(size));
+        let Some(item) = out.item else {
+            return Ok(None);
+        };
+        let stored: ConversationItem = serde_dynamo::from_item(item).map_err(corrupt)?;
+        let mut conversation: Conversation =
+            serde_json::from_str(&stored.state).map_err(corrupt)?;
+        conversation.version = stored.version;
+        Ok(Some(conversation))
+    }
+
+    async fn save_conversation(&self, conversation: &Conversation) -> Result<(), StoreError> {
+        let next = conversation.version + 1;
+        let mut body = conversation.clone();
+        body.version = next;
+        let stored = ConversationItem {
+            session_id: conversation.session_id.as_str().to_owned(),
+            version: next,
+            expires_at: (conversation.last_message_at
+                + chrono::Duration::days(CONVERSATION_TTL_DAYS))
+            .timestamp(),
+            state: serde_json::to_string(&body).map_err(corrupt)?,
+        };
+        let item: HashMap<String, AttributeValue> =
+            serde_dynamo::to_item(&stored).map_err(corrupt)?;
+        let size = item_size(&item);
+        let request = self
+            .client
+            .put_item()
+            .table_name(&self.conversations_table)
+            .set_item(Some(item));
+        let request = if conversation.version == 0 {
+            request
+                .condition_expression("attribute_not_exists(#id)")
+                .expression_attribute_names("#id", attr::SESSION_ID)
+        } else {
+            request
+                .condition_expression("#v = :expected")
+                .expression_attribute_names("#v", attr::VERSION)
+                .expression_attribute_values(
+                    ":expected",
+                    AttributeValue::N(conversation.version.to_string()),
+                )
+        };
+        match request.send().await {
+            Ok(_) => {
+                self.meter.dynamodb_write(write_units_for(size));
+                Ok(())
+            }
+            Err(e) => {
+                self.meter.dynamodb_write(write_units_for(size));
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_conditional_check_failed_exception())
+                {
+                    Err(StoreError::Conflict)
+                } else {
+                    Err(unavailable(e))
+                }
+            }
+        }
+    }
+}
+
+impl ModelStore for DynamoStore {
+    async fn current_model(&self) -> Result<Option<ScoringModel>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.models_table)
+            .key(
+                attr::MODEL_KIND,
+                AttributeValue::S(SCORING_CURRENT.to_owned()),
+            )
+            .key(attr::VERSION, AttributeValue::N("0".to_owned()))
+            .send()
+            .await
+            .map_err(unavailable)?;
+        let size = out.item().map_or(1, item_size);
+        // Eventually consistent: half a unit per started 4 KiB.
+        self.meter.dynamodb_read(read_units_for(size) / 2.0);
+        let Some(item) = out.item else {
+            return Ok(None);
+        };
+        let stored: ModelItem = serde_dynamo::from_item(item).map_err(corrupt)?;
+        serde_json::from_str(&stored.model)
+            .map(Some)
+            .map_err(corrupt)
+    }
+
+    async fn save_model(&self, model: &ScoringModel) -> Result<(), StoreError> {
+        let json = serde_json::to_string(model).map_err(corrupt)?;
+        let versioned = ModelItem {
+            model_kind: SCORING.to_owned(),
+            version: model.version,
+            model: json.clone(),
+            current_version: None,
+        };
+        let pointer = ModelItem {
+            model_kind: SCORING_CURRENT.to_owned(),
+            version: 0,
+            model: json,
+            current_version: Some(model.version),
+        };
+        let put_versioned = Put::builder()
+            .table_name(&self.models_table)
+            .set_item(Some(serde_dynamo::to_item(&versioned).map_err(corrupt)?))
+            .condition_expression("attribute_not_exists(#k)")
+            .expression_attribute_names("#k", attr::MODEL_KIND)
+            .build()
+            .map_err(corrupt)?;
+        let put_pointer = Put::builder()
+            .table_name(&self.models_table)
+            .set_item(Some(serde_dynamo::to_item(&pointer).map_err(corrupt)?))
+            .build()
+            .map_err(corrupt)?;
+        let result = self
+            .client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().put(put_versioned).build())
+            .transact_items(TransactWriteItem::builder().put(put_pointer).build())
+            .send()
+            .await;
+        self.meter.dynamodb_write(4.0);
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) => {
+                let conflict = matches!(
+                    e.as_service_error(),
+                    Some(TransactWriteItemsError::TransactionCanceledException(t))
+                        if t.cancellation_reasons().iter().any(|r| r.code() == Some("ConditionalCheckFailed"))
+                );
+                if conflict {
+                    Err(StoreError::Conflict)
+                } else {
+                    Err(unavailable(e))
+                }
+            }
+        }
+    }
+}

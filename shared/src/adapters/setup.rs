@@ -1,0 +1,245 @@
+//! `aurum setup`: creates every table and queue on the configured endpoint, idempotently
+//! (local moto, or a fresh AWS account/stage outside CloudFormation).
+
+use super::dynamodb::attr;
+use crate::config::AwsResources;
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+    TimeToLiveSpecification,
+};
+use aws_sdk_sqs::types::QueueAttributeName;
+use std::collections::HashMap;
+
+/// Visibility timeout of the lead queue: 6 × the router's 30 s timeout.
+pub const LEAD_QUEUE_VISIBILITY_SECONDS: u32 = 180;
+/// Deliveries before a lead message moves to the dead-letter queue.
+pub const MAX_RECEIVE_COUNT: u32 = 5;
+const RETENTION_SECONDS: u32 = 14 * 24 * 3600;
+
+#[derive(Debug, thiserror::Error)]
+#[error("{resource}: {reason}")]
+pub struct SetupError {
+    pub resource: String,
+    pub reason: String,
+}
+
+fn failed(resource: &str, e: impl std::error::Error) -> SetupError {
+    let mut reason = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        reason.push_str(": ");
+        reason.push_str(&s.to_string());
+        source = s.source();
+    }
+    SetupError {
+        resource: resource.to_owned(),
+        reason,
+    }
+}
+
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct SetupReport {
+    pub created: Vec<String>,
+    pub existing: Vec<String>,
+    pub lead_queue_url: String,
+    pub lead_dlq_url: String,
+}
+
+struct TableSpec<'a> {
+    name: &'a str,
+    partition_key: (&'a str, ScalarAttributeType),
+    sort_key: Option<(&'a str, ScalarAttributeType)>,
+    ttl_attribute: Option<&'a str>,
+}
+
+async fn ensure_table(
+    client: &aws_sdk_dynamodb::Client,
+    spec: TableSpec<'_>,
+    report: &mut SetupReport,
+) -> Result<(), SetupError> {
+    let mut request = client
+        .create_table()
+        .table_name(spec.name)
+        .billing_mode(BillingMode::PayPerRequest);
+    for (name, kind, key_type) in std::iter::once((
+        spec.partition_key.0,
+        spec.partition_key.1.clone(),
+        KeyType::Hash,
+    ))
+    .chain(
+        spec.sort_key
+            .iter()
+            .map(|(n, k)| (*n, k.clone(), KeyType::Range)),
+    ) {
+        request = request
+            .attribute_definitions(
+                AttributeDefinition::builder()
+                    .attribute_name(name)
+                    .attribute_type(kind)
+                    .build()
+                    .map_err(|e| failed(spec.name, e))?,
+            )
+            .key_schema(
+                KeySchemaElement::builder()
+                    .attribute_name(name)
+                    .key_type(key_type)
+                    .build()
+                    .map_err(|e| failed(spec.name, e))?,
+            );
+    }
+    match request.send().await {
+        Ok(_) => report.created.push(format!("table {}", spec.name)),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_resource_in_use_exception()) =>
+        {
+            report.existing.push(format!("table {}", spec.name));
+        }
+        Err(e) => return Err(failed(spec.name, e)),
+    }
+    if let Some(ttl) = spec.ttl_attribute {
+        let current = client
+            .describe_time_to_live()
+            .table_name(spec.name)
+            .send()
+            .await
+            .map_err(|e| failed(spec.name, e))?;
+        let enabled = current
+            .time_to_live_description()
+            .and_then(|d| d.attribute_name())
+            .is_some_and(|a| a == ttl);
+        if !enabled {
+            client
+                .update_time_to_live()
+                .table_name(spec.name)
+                .time_to_live_specification(
+                    TimeToLiveSpecification::builder()
+                        .enabled(true)
+                        .attribute_name(ttl)
+                        .build()
+                        .map_err(|e| failed(spec.name, e))?,
+                )
+                .send()
+                .await
+                .map_err(|e| failed(spec.name, e))?;
+        }
+    }
+    Ok(())
+}
+
+async fn ensure_queue(
+    client: &aws_sdk_sqs::Client,
+    name: &str,
+    attributes: HashMap<QueueAttributeName, String>,
+    report: &mut SetupReport,
+) -> Result<String, SetupError> {
+    if let Ok(out) = client.get_queue_url().queue_name(name).send().await
+        && let Some(url) = out.queue_url
+    {
+        client
+            .set_queue_attributes()
+            .queue_url(&url)
+            .set_attributes(Some(
+                attributes
+                    .into_iter()
+                    .filter(|(k, _)| *k != QueueAttributeName::FifoQueue)
+                    .collect(),
+            ))
+            .send()
+            .await
+            .map_err(|e| failed(name, e))?;
+        report.existing.push(format!("queue {name}"));
+        return Ok(url);
+    }
+    let out = client
+        .create_queue()
+        .queue_name(name)
+        .set_attributes(Some(attributes))
+        .send()
+        .await
+        .map_err(|e| failed(name, e))?;
+    report.created.push(format!("queue {name}"));
+    out.queue_url.ok_or_else(|| SetupError {
+        resource: name.to_owned(),
+        reason: "created queue has no URL".into(),
+    })
+}
+
+pub async fn setup(
+    sdk: &aws_config::SdkConfig,
+    resources: &AwsResources,
+) -> Result<SetupReport, SetupError> {
+    let dynamo = aws_sdk_dynamodb::Client::new(sdk);
+    let sqs = aws_sdk_sqs::Client::new(sdk);
+    let mut report = SetupReport::default();
+    ensure_table(
+        &dynamo,
+        TableSpec {
+            name: &resources.conversations_table,
+            partition_key: (attr::SESSION_ID, ScalarAttributeType::S),
+            sort_key: None,
+            ttl_attribute: Some(attr::EXPIRES_AT),
+        },
+        &mut report,
+    )
+    .await?;
+    ensure_table(
+        &dynamo,
+        TableSpec {
+            name: &resources.models_table,
+            partition_key: (attr::MODEL_KIND, ScalarAttributeType::S),
+            sort_key: Some((attr::VERSION, ScalarAttributeType::N)),
+            ttl_attribute: None,
+        },
+        &mut report,
+    )
+    .await?;
+
+    let fifo = |name: &str| name.ends_with(".fifo");
+    let mut dlq_attributes = HashMap::from([(
+        QueueAttributeName::MessageRetentionPeriod,
+        RETENTION_SECONDS.to_string(),
+    )]);
+    if fifo(&resources.lead_dlq_name) {
+        dlq_attributes.insert(QueueAttributeName::FifoQueue, "true".into());
+    }
+    let dlq_url = ensure_queue(&sqs, &resources.lead_dlq_name, dlq_attributes, &mut report).await?;
+    let dlq_arn = sqs
+        .get_queue_attributes()
+        .queue_url(&dlq_url)
+        .attribute_names(QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .map_err(|e| failed(&resources.lead_dlq_name, e))?
+        .attributes
+        .and_then(|mut a| a.remove(&QueueAttributeName::QueueArn))
+        .ok_or_else(|| SetupError {
+            resource: resources.lead_dlq_name.clone(),
+            reason: "no QueueArn".into(),
+        })?;
+    let redrive =
+        serde_json::json!({ "deadLetterTargetArn": dlq_arn, "maxReceiveCount": MAX_RECEIVE_COUNT })
+            .to_string();
+    let mut attributes = HashMap::from([
+        (
+            QueueAttributeName::VisibilityTimeout,
+            LEAD_QUEUE_VISIBILITY_SECONDS.to_string(),
+        ),
+        (
+            QueueAttributeName::MessageRetentionPeriod,
+            RETENTION_SECONDS.to_string(),
+        ),
+        (QueueAttributeName::RedrivePolicy, redrive),
+    ]);
+    if fifo(&resources.lead_queue_name) {
+        attributes.insert(QueueAttributeName::FifoQueue, "true".into());
+        attributes.insert(
+            QueueAttributeName::ContentBasedDeduplication,
+            "false".into(),
+        );
+    }
+    report.lead_queue_url =
+        ensure_queue(&sqs, &resources.lead_queue_name, attributes, &mut report).await?;
+    report.lead_dlq_url = dlq_url;
+    Ok(report)
+}

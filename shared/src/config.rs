@@ -1,0 +1,302 @@
+//! Configuration: one typed struct read from the environment once at start-up. A missing
+//! or invalid variable stops start-up with a message naming it.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+/// Every variable the system reads, so that deployment templates can be checked against it.
+pub const VARIABLES: &[&str] = &[
+    "AURUM_BACKEND",
+    "AURUM_DATA_DIR",
+    "AURUM_CONVERSATIONS_TABLE",
+    "AURUM_MODELS_TABLE",
+    "AURUM_LEAD_QUEUE_URL",
+    "AURUM_LEAD_QUEUE_NAME",
+    "AURUM_LEAD_DLQ_NAME",
+    "REDIS_URL",
+    "AURUM_CACHE_ID",
+    "AURUM_CACHE_TIMEOUT_MS",
+    "TARGET_CONVERSION_RATE",
+    "TARGET_AVG_LEAD_VALUE",
+    "TARGET_REVENUE_PER_HOUR",
+    "SURGE_PRICING_THRESHOLD",
+    "BUYER_CAPACITY_BUFFER",
+    "MAX_CONVERSATION_DURATION",
+    "MIN_CONVERSATION_DURATION",
+];
+
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum ConfigError {
+    #[error("{name} is invalid: {reason}")]
+    Invalid { name: &'static str, reason: String },
+    #[error("{name} must be set when {because}")]
+    Missing {
+        name: &'static str,
+        because: &'static str,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// One redb file: local runs and `aurum serve`.
+    Embedded,
+    /// DynamoDB + SQS + Redis (ElastiCache).
+    Aws,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct AwsResources {
+    pub conversations_table: String,
+    pub models_table: String,
+    /// Set in Lambda (from the template); otherwise resolved from the queue name.
+    pub lead_queue_url: Option<String>,
+    pub lead_queue_name: String,
+    pub lead_dlq_name: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct CacheConfig {
+    pub redis_url: Option<String>,
+    /// ElastiCache cache id, to discover the endpoint when `REDIS_URL` is unset.
+    pub cache_id: Option<String>,
+    pub timeout_ms: u64,
+}
+
+/// The guide's business targets; money in cents, ratios in basis points.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Targets {
+    pub conversion_rate_bps: u32,
+    pub avg_lead_value_cents: i64,
+    pub revenue_per_hour_cents: i64,
+    pub surge_pricing_threshold_bps: u32,
+    pub buyer_capacity_buffer_bps: u32,
+    pub max_conversation_seconds: u32,
+    pub min_conversation_seconds: u32,
+}
+
+impl Default for Targets {
+    fn default() -> Self {
+        Targets {
+            conversion_rate_bps: 6_000,
+            avg_lead_value_cents: 15_000,
+            revenue_per_hour_cents: 3_000,
+            surge_pricing_threshold_bps: 8_000,
+            buyer_capacity_buffer_bps: 1_000,
+            max_conversation_seconds: 1_800,
+            min_conversation_seconds: 300,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    pub backend: Backend,
+    pub data_dir: PathBuf,
+    pub aws: AwsResources,
+    pub cache: CacheConfig,
+    pub targets: Targets,
+}
+
+impl Config {
+    /// Reads the process environment. `default_backend` differs: Lambda functions default
+    /// to AWS, `aurum serve` to the embedded store.
+    pub fn from_env(default_backend: Backend) -> Result<Config, ConfigError> {
+        let vars: HashMap<String, String> = std::env::vars().collect();
+        Config::from_vars(&vars, default_backend)
+    }
+
+    pub fn from_vars(
+        vars: &HashMap<String, String>,
+        default_backend: Backend,
+    ) -> Result<Config, ConfigError> {
+        let get = |name: &str| vars.get(name).map(|v| v.trim()).filter(|v| !v.is_empty());
+        let backend = match get("AURUM_BACKEND") {
+            None => default_backend,
+            Some("embedded") => Backend::Embedded,
+            Some("aws") => Backend::Aws,
+            Some(other) => {
+                return Err(ConfigError::Invalid {
+                    name: "AURUM_BACKEND",
+                    reason: format!("{other:?} is not one of embedded, aws"),
+                });
+            }
+        };
+        let text = |name: &str, default: &str| get(name).unwrap_or(default).to_owned();
+        let ratio = |name: &'static str, default: u32| -> Result<u32, ConfigError> {
+            match get(name) {
+                None => Ok(default),
+                Some(raw) => parse_ratio_bps(raw).ok_or(ConfigError::Invalid {
+                    name,
+                    reason: format!("{raw:?} is not a number between 0 and 1"),
+                }),
+            }
+        };
+        let dollars = |name: &'static str, default: i64| -> Result<i64, ConfigError> {
+            match get(name) {
+                None => Ok(default),
+                Some(raw) => crate::domain::money::Cents::parse_dollars(raw)
+                    .map(|c| c.0)
+                    .ok_or(ConfigError::Invalid {
+                        name,
+                        reason: format!("{raw:?} is not a dollar amount"),
+                    }),
+            }
+        };
+        let seconds = |name: &'static str, default: u32| -> Result<u32, ConfigError> {
+            match get(name) {
+                None => Ok(default),
+                Some(raw) => raw.parse::<u32>().map_err(|e| ConfigError::Invalid {
+                    name,
+                    reason: format!("{raw:?}: {e}"),
+                }),
+            }
+        };
+        let defaults = Targets::default();
+        let targets = Targets {
+            conversion_rate_bps: ratio("TARGET_CONVERSION_RATE", defaults.conversion_rate_bps)?,
+            avg_lead_value_cents: dollars("TARGET_AVG_LEAD_VALUE", defaults.avg_lead_value_cents)?,
+            revenue_per_hour_cents: dollars(
+                "TARGET_REVENUE_PER_HOUR",
+                defaults.revenue_per_hour_cents,
+            )?,
+            surge_pricing_threshold_bps: ratio(
+                "SURGE_PRICING_THRESHOLD",
+                defaults.surge_pricing_threshold_bps,
+            )?,
+            buyer_capacity_buffer_bps: ratio(
+                "BUYER_CAPACITY_BUFFER",
+                defaults.buyer_capacity_buffer_bps,
+            )?,
+            max_conversation_seconds: seconds(
+                "MAX_CONVERSATION_DURATION",
+                defaults.max_conversation_seconds,
+            )?,
+            min_conversation_seconds: seconds(
+                "MIN_CONVERSATION_DURATION",
+                defaults.min_conversation_seconds,
+            )?,
+        };
+        let timeout_ms = match get("AURUM_CACHE_TIMEOUT_MS") {
+            None => 50,
+            Some(raw) => raw
+                .parse::<u64>()
+                .ok()
+                .filter(|ms| (1..=10_000).contains(ms))
+                .ok_or(ConfigError::Invalid {
+                    name: "AURUM_CACHE_TIMEOUT_MS",
+                    reason: format!("{raw:?} is not a number of milliseconds between 1 and 10000"),
+                })?,
+        };
+        let redis_url = get("REDIS_URL").map(str::to_owned);
+        if let Some(url) = &redis_url
+            && !(url.starts_with("redis://") || url.starts_with("rediss://"))
+        {
+            return Err(ConfigError::Invalid {
+                name: "REDIS_URL",
+                reason: "must start with redis:// or rediss://".into(),
+            });
+        }
+        Ok(Config {
+            backend,
+            data_dir: PathBuf::from(text("AURUM_DATA_DIR", ".aurum")),
+            aws: AwsResources {
+                conversations_table: text("AURUM_CONVERSATIONS_TABLE", "aurum-conversations"),
+                models_table: text("AURUM_MODELS_TABLE", "aurum-models"),
+                lead_queue_url: get("AURUM_LEAD_QUEUE_URL").map(str::to_owned),
+                lead_queue_name: text("AURUM_LEAD_QUEUE_NAME", "aurum-leads.fifo"),
+                lead_dlq_name: text("AURUM_LEAD_DLQ_NAME", "aurum-leads-dlq.fifo"),
+            },
+            cache: CacheConfig {
+                redis_url,
+                cache_id: get("AURUM_CACHE_ID").map(str::to_owned),
+                timeout_ms,
+            },
+            targets,
+        })
+    }
+}
+
+/// "0.6" -> 6000 bps, without floats; accepts 0..=1.
+fn parse_ratio_bps(raw: &str) -> Option<u32> {
+    let (whole, frac) = raw.split_once('.').unwrap_or((raw, ""));
+    if whole.is_empty() && frac.is_empty() {
+        return None;
+    }
+    if !whole.chars().all(|c| c.is_ascii_digit()) || !frac.chars().all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    let whole: u32 = if whole.is_empty() {
+        0
+    } else {
+        whole.parse().ok()?
+    };
+    let mut digits = frac
+        .bytes()
+        .map(|d| u32::from(d - b'0'))
+        .chain(std::iter::repeat(0));
+    let frac_bps = (0..4).fold(0, |acc, _| acc * 10 + digits.next().unwrap_or(0));
+    let bps = whole.checked_mul(10_000)?.checked_add(frac_bps)?;
+    (bps <= 10_000).then_some(bps)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn defaults_follow_the_guide() {
+        let c = Config::from_vars(&vars(&[]), Backend::Embedded).expect("defaults");
+        assert_eq!(c.backend, Backend::Embedded);
+        assert_eq!(c.targets, Targets::default());
+        assert_eq!(c.targets.conversion_rate_bps, 6_000);
+        assert_eq!(c.targets.avg_lead_value_cents, 15_000);
+        assert_eq!(c.cache.timeout_ms, 50);
+        assert_eq!(c.aws.conversations_table, "aurum-conversations");
+    }
+
+    #[test]
+    fn settings_are_read_and_bad_ones_are_named() {
+        let c = Config::from_vars(
+            &vars(&[
+                ("AURUM_BACKEND", "aws"),
+                ("TARGET_CONVERSION_RATE", "0.65"),
+                ("TARGET_AVG_LEAD_VALUE", "175.50"),
+            ]),
+            Backend::Embedded,
+        )
+        .expect("valid");
+        assert_eq!(c.backend, Backend::Aws);
+        assert_eq!(c.targets.conversion_rate_bps, 6_500);
+        assert_eq!(c.targets.avg_lead_value_cents, 17_550);
+        for (name, value) in [
+            ("AURUM_BACKEND", "postgres"),
+            ("TARGET_CONVERSION_RATE", "1.5"),
+            ("SURGE_PRICING_THRESHOLD", "high"),
+            ("TARGET_REVENUE_PER_HOUR", "-3"),
+            ("REDIS_URL", "localhost:6379"),
+            ("AURUM_CACHE_TIMEOUT_MS", "0"),
+        ] {
+            let err =
+                Config::from_vars(&vars(&[(name, value)]), Backend::Embedded).expect_err(name);
+            assert!(err.to_string().starts_with(name), "{err}");
+        }
+    }
+
+    #[test]
+    fn every_variable_read_is_listed() {
+        let source = include_str!("config.rs");
+        let listed: std::collections::HashSet<&str> = VARIABLES.iter().copied().collect();
+        for name in source.split('"').filter(|s| {
+            s.len() > 3 && s.chars().all(|c| c.is_ascii_uppercase() || c == '_') && s.contains('_')
+        }) {
+            assert!(listed.contains(name), "{name} is read but not in VARIABLES");
+        }
+    }
+}

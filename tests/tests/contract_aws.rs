@@ -1,0 +1,154 @@
+//! The port contracts against the AWS adapters on real local servers: DynamoDB and SQS
+//! served by moto, the cache by Redis. `scripts/test.sh` starts both.
+
+use aurum::adapters::aws::AwsBackend;
+use aurum::adapters::dynamodb::DynamoStore;
+use aurum::adapters::meter::Meter;
+use aurum::adapters::redis::RedisCache;
+use aurum::adapters::setup::setup;
+use aurum::adapters::sqs::SqsLeadQueue;
+use aurum_tests::contract;
+use aurum_tests::local_aws::{config, fresh_resources, redis_url, sdk};
+use std::sync::Arc;
+use std::time::Duration;
+
+async fn dynamo_store() -> DynamoStore {
+    let sdk = sdk().await;
+    let resources = fresh_resources();
+    setup(&sdk, &resources).await.expect("setup");
+    DynamoStore::new(
+        aws_sdk_dynamodb::Client::new(&sdk),
+        resources.conversations_table,
+        resources.models_table,
+        Arc::new(Meter::default()),
+    )
+}
+
+#[tokio::test]
+async fn dynamodb_conversation_store() {
+    contract::conversation_store(&dynamo_store().await).await;
+}
+
+#[tokio::test]
+async fn dynamodb_model_store() {
+    contract::model_store(&dynamo_store().await).await;
+}
+
+#[tokio::test]
+async fn sqs_lead_queue() {
+    let sdk = sdk().await;
+    let resources = fresh_resources();
+    let report = setup(&sdk, &resources).await.expect("setup");
+    let queue = SqsLeadQueue::new(
+        aws_sdk_sqs::Client::new(&sdk),
+        report.lead_queue_url,
+        Arc::new(Meter::default()),
+    );
+    contract::lead_queue(&queue).await;
+}
+
+#[tokio::test]
+async fn redis_cache() {
+    let cache = RedisCache::new(
+        &redis_url(),
+        Duration::from_millis(200),
+        Arc::new(Meter::default()),
+    )
+    .expect("client");
+    contract::cache(&cache).await;
+}
+
+#[tokio::test]
+async fn setup_is_idempotent_and_wires_the_dead_letter_queue() {
+    let sdk = sdk().await;
+    let resources = fresh_resources();
+    let first = setup(&sdk, &resources).await.expect("first setup");
+    assert_eq!(first.created.len(), 4, "{first:?}");
+    let second = setup(&sdk, &resources).await.expect("second setup");
+    assert!(second.created.is_empty(), "{second:?}");
+    assert_eq!(second.existing.len(), 4);
+    assert_eq!(first.lead_queue_url, second.lead_queue_url);
+
+    let sqs = aws_sdk_sqs::Client::new(&sdk);
+    let attributes = sqs
+        .get_queue_attributes()
+        .queue_url(&first.lead_queue_url)
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::All)
+        .send()
+        .await
+        .expect("attributes")
+        .attributes
+        .expect("attributes");
+    let redrive = &attributes[&aws_sdk_sqs::types::QueueAttributeName::RedrivePolicy];
+    let redrive: serde_json::Value = serde_json::from_str(redrive).expect("redrive policy is JSON");
+    assert!(
+        redrive["deadLetterTargetArn"]
+            .as_str()
+            .is_some_and(|arn| arn.ends_with(&resources.lead_dlq_name)),
+        "{redrive}"
+    );
+    assert_eq!(
+        redrive["maxReceiveCount"].to_string().trim_matches('"'),
+        "5",
+        "{redrive}"
+    );
+    assert_eq!(
+        attributes[&aws_sdk_sqs::types::QueueAttributeName::FifoQueue],
+        "true"
+    );
+}
+
+#[tokio::test]
+async fn a_message_that_keeps_failing_ends_in_the_dead_letter_queue() {
+    let sdk = sdk().await;
+    let resources = fresh_resources();
+    let report = setup(&sdk, &resources).await.expect("setup");
+    let sqs = aws_sdk_sqs::Client::new(&sdk);
+    let queue = SqsLeadQueue::new(
+        sqs.clone(),
+        report.lead_queue_url,
+        Arc::new(Meter::default()),
+    );
+    use aurum::ports::LeadQueue;
+    queue
+        .publish(&contract::lead("lead_poison"))
+        .await
+        .expect("publish");
+    let mut receives = 0;
+    for _ in 0..40 {
+        let got = queue
+            .receive(10, Duration::from_secs(1))
+            .await
+            .expect("receive");
+        receives += got.len();
+        if receives >= 5 && got.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(1_050)).await;
+    }
+    assert_eq!(receives, 5, "delivered maxReceiveCount times, then moved");
+    let dlq = SqsLeadQueue::new(sqs, report.lead_dlq_url, Arc::new(Meter::default()));
+    let dead = dlq
+        .receive(10, Duration::from_secs(30))
+        .await
+        .expect("receive dlq");
+    assert_eq!(dead.len(), 1);
+    assert_eq!(dead[0].lead.lead_id, "lead_poison");
+}
+
+#[tokio::test]
+async fn aws_backend_connects_by_queue_name() {
+    let sdk = sdk().await;
+    let resources = fresh_resources();
+    setup(&sdk, &resources).await.expect("setup");
+    let backend = AwsBackend::connect_with(&sdk, &config(resources, Some(redis_url())))
+        .await
+        .expect("connect");
+    use aurum::ports::LeadQueue;
+    backend
+        .queue
+        .publish(&contract::lead("lead_by_name"))
+        .await
+        .expect("publish");
+    assert_eq!(backend.meter.usage().sqs_sends, 1);
+}

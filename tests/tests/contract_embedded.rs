@@ -1,0 +1,83 @@
+//! The port contracts against the embedded (redb) and in-memory adapters.
+
+use aurum::adapters::embedded::EmbeddedStore;
+use aurum::adapters::memory::{MemoryCache, MemoryQueue, MemoryStore};
+use aurum_tests::contract;
+
+fn embedded() -> (tempfile::TempDir, EmbeddedStore) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = EmbeddedStore::open(dir.path()).expect("open");
+    (dir, store)
+}
+
+#[tokio::test]
+async fn embedded_conversation_store() {
+    let (_dir, store) = embedded();
+    contract::conversation_store(&store).await;
+}
+
+#[tokio::test]
+async fn embedded_model_store() {
+    let (_dir, store) = embedded();
+    contract::model_store(&store).await;
+}
+
+#[tokio::test]
+async fn embedded_lead_queue() {
+    let (_dir, store) = embedded();
+    contract::lead_queue(&store).await;
+}
+
+#[tokio::test]
+async fn embedded_store_keeps_everything_across_a_reopen() {
+    use aurum::ports::{LeadQueue, ModelStore};
+    use std::time::Duration;
+    let dir = tempfile::tempdir().expect("tempdir");
+    {
+        let store = EmbeddedStore::open(dir.path()).expect("open");
+        store
+            .publish(&contract::lead("lead_reopen"))
+            .await
+            .expect("publish");
+        let model = aurum::domain::scoring::ScoringModel {
+            version: 9,
+            ..Default::default()
+        };
+        store.save_model(&model).await.expect("save model");
+    }
+    let store = EmbeddedStore::open(dir.path()).expect("reopen");
+    let got = store
+        .receive(10, Duration::from_secs(5))
+        .await
+        .expect("receive");
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].lead.lead_id, "lead_reopen");
+    assert_eq!(
+        store
+            .current_model()
+            .await
+            .expect("model")
+            .map(|m| m.version),
+        Some(9)
+    );
+}
+
+#[tokio::test]
+async fn memory_conversation_store() {
+    contract::conversation_store(&MemoryStore::new()).await;
+}
+
+#[tokio::test]
+async fn memory_model_store() {
+    contract::model_store(&MemoryStore::new()).await;
+}
+
+#[tokio::test]
+async fn memory_lead_queue() {
+    contract::lead_queue(&MemoryQueue::new()).await;
+}
+
+#[tokio::test]
+async fn memory_cache() {
+    contract::cache(&MemoryCache::new()).await;
+}

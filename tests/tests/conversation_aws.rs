@@ -1,0 +1,176 @@
+//! The conversation endpoint on the AWS backend (DynamoDB + SQS on moto, Redis): same
+//! behaviour as the embedded backend, the per-turn round-trip budget, and a dead Redis.
+
+use aurum::adapters::aws::AwsBackend;
+use aurum::adapters::embedded::EmbeddedStore;
+use aurum::adapters::memory::MemoryCache;
+use aurum::adapters::meter::Usage;
+use aurum::adapters::setup::setup;
+use aurum::app::AppState;
+use aurum::ports::LeadQueue;
+use aurum_tests::QUALIFYING_CHAT;
+use aurum_tests::local_aws::{config, fresh_resources, redis_url, sdk};
+use axum::body::Body;
+use http_body_util::BodyExt;
+use serde_json::{Value, json};
+use std::sync::Arc;
+use std::time::Duration;
+use tower::ServiceExt;
+
+const ROUTE: &str = "/api/v1/conversation/revenue-optimized";
+
+async fn post(app: &axum::Router, session: &str, message: &str) -> (u16, Value) {
+    let request = axum::http::Request::post(ROUTE)
+        .header("content-type", "application/json")
+        .body(Body::from(
+            json!({"session_id": session, "message": message}).to_string(),
+        ))
+        .expect("request");
+    let response = app.clone().oneshot(request).await.expect("infallible");
+    let status = response.status().as_u16();
+    let bytes = response
+        .into_body()
+        .collect()
+        .await
+        .expect("body")
+        .to_bytes();
+    (status, serde_json::from_slice(&bytes).expect("JSON body"))
+}
+
+async fn aws_backend(redis: Option<String>) -> AwsBackend {
+    let sdk = sdk().await;
+    let resources = fresh_resources();
+    setup(&sdk, &resources).await.expect("setup");
+    AwsBackend::connect_with(&sdk, &config(resources, redis))
+        .await
+        .expect("connect")
+}
+
+#[tokio::test]
+async fn a_qualifying_chat_queues_one_lead_within_the_round_trip_budget() {
+    let aws = aws_backend(Some(redis_url())).await;
+    let meter = Arc::clone(&aws.meter);
+    let queue = Arc::clone(&aws.queue);
+    let app = aurum_conversation::router(AppState::new(aws.store, aws.queue, aws.cache));
+
+    let mut per_turn: Vec<Usage> = Vec::new();
+    let mut last = Value::Null;
+    for message in QUALIFYING_CHAT {
+        let before = meter.usage();
+        let (status, body) = post(&app, "chat_aws_budget", message).await;
+        assert_eq!(status, 200, "{body}");
+        per_turn.push(meter.usage().since(before));
+        last = body;
+    }
+    println!("turn | ddb reads | RCU | ddb writes | WCU | sqs sends | redis round trips");
+    for (i, u) in per_turn.iter().enumerate() {
+        println!(
+            "{} | {} | {:.1} | {} | {:.1} | {} | {}",
+            i + 1,
+            u.dynamodb_reads,
+            u.read_milli_units as f64 / 1000.0,
+            u.dynamodb_writes,
+            u.write_milli_units as f64 / 1000.0,
+            u.sqs_sends,
+            u.redis_round_trips
+        );
+    }
+    // The first turn of a cold container also loads the scoring model (one more read and
+    // one cache fill); every later turn must stay within the budget.
+    for (i, u) in per_turn.iter().enumerate().skip(1) {
+        assert!(u.dynamodb_reads <= 1, "turn {}: {u:?}", i + 1);
+        assert!(u.dynamodb_writes <= 1, "turn {}: {u:?}", i + 1);
+        assert!(u.write_milli_units <= 2_000, "turn {}: {u:?}", i + 1);
+        assert!(u.redis_round_trips <= 1, "turn {}: {u:?}", i + 1);
+    }
+    assert_eq!(
+        per_turn.iter().map(|u| u.sqs_sends).sum::<u64>(),
+        1,
+        "the lead is sent once"
+    );
+
+    assert_eq!(
+        last["revenue_optimization"]["routing_decision"]["status"], "queued",
+        "{last}"
+    );
+    let lead_id = last["lead_id"].as_str().expect("lead id");
+    let got = queue
+        .receive(10, Duration::from_secs(30))
+        .await
+        .expect("receive");
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].lead.lead_id, lead_id);
+}
+
+#[tokio::test]
+async fn with_redis_down_every_turn_still_succeeds() {
+    // Nothing listens on this port: every cache call fails fast and the turn goes on.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = closed.local_addr().expect("addr").port();
+    drop(closed);
+    let aws = aws_backend(Some(format!("redis://127.0.0.1:{port}"))).await;
+    let app = aurum_conversation::router(AppState::new(aws.store, aws.queue, aws.cache));
+    for (i, message) in QUALIFYING_CHAT.iter().take(3).enumerate() {
+        let (status, body) = post(&app, "chat_no_redis", message).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(
+            body["revenue_optimization"]["conversation_metrics"]["turns"],
+            i as u64 + 1
+        );
+    }
+}
+
+#[tokio::test]
+async fn embedded_and_aws_backends_answer_the_same() {
+    let aws = aws_backend(Some(redis_url())).await;
+    let aws_app = aurum_conversation::router(AppState::new(aws.store, aws.queue, aws.cache));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Arc::new(EmbeddedStore::open(dir.path()).expect("open"));
+    let embedded_app = aurum_conversation::router(AppState::new(
+        Arc::clone(&store),
+        store,
+        Arc::new(MemoryCache::new()),
+    ));
+    for message in QUALIFYING_CHAT {
+        let (_, a) = post(&aws_app, "chat_same", message).await;
+        let (_, e) = post(&embedded_app, "chat_same", message).await;
+        assert_eq!(a["lead_profile"], e["lead_profile"], "{message}");
+        assert_eq!(a["next_questions"], e["next_questions"], "{message}");
+        assert_eq!(
+            a["revenue_optimization"]["lead_score"]["quality_tier"],
+            e["revenue_optimization"]["lead_score"]["quality_tier"]
+        );
+        assert_eq!(a["lead_id"], e["lead_id"]);
+    }
+}
+
+#[tokio::test]
+async fn concurrent_turns_of_one_session_lose_no_fact() {
+    let aws = aws_backend(Some(redis_url())).await;
+    let app = aurum_conversation::router(AppState::new(aws.store, aws.queue, aws.cache));
+    let (status, _) = post(&app, "chat_race", "Hi, I'm looking into solar").await;
+    assert_eq!(status, 200);
+    let messages = [
+        "Our electric bill is about $275 a month",
+        "The ZIP code is 10314",
+        "It's a single family house",
+        "We want it installed in the next few months",
+    ];
+    let mut racing = tokio::task::JoinSet::new();
+    for message in messages {
+        let app = app.clone();
+        racing.spawn(async move { post(&app, "chat_race", message).await });
+    }
+    let results = racing.join_all().await;
+    assert!(results.iter().all(|(s, _)| *s == 200), "{results:?}");
+    let (_, last) = post(&app, "chat_race", "thanks").await;
+    let profile = &last["lead_profile"];
+    assert_eq!(profile["monthly_bill"], 275.0, "{profile}");
+    assert_eq!(profile["zip_code"], "10314", "{profile}");
+    assert_eq!(profile["property_type"], "single_family", "{profile}");
+    assert_eq!(profile["timeline"], "within_three_months", "{profile}");
+    assert_eq!(
+        last["revenue_optimization"]["conversation_metrics"]["turns"],
+        6
+    );
+}

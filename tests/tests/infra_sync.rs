@@ -1,0 +1,602 @@
+//! Keeps `infra/template.yaml` in step with the code: every function crate is deployed,
+//! every route a router serves is in the HTTP API, every variable the configuration reads
+//! is set in Lambda (or deliberately not, for a stated reason), the tables use the code's
+//! key attributes, and the lead queue keeps the guarantees routing relies on.
+
+use aurum::adapters::dynamodb::attr;
+use aurum::config::{Backend, Config, VARIABLES};
+use serde_norway::{Mapping, Value};
+use std::collections::{BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+
+/// Variables the configuration reads that Lambda deliberately does not get.
+const NOT_SET_IN_LAMBDA: &[(&str, &str)] = &[
+    (
+        "AURUM_DATA_DIR",
+        "directory of the embedded store; Lambda runs the aws backend",
+    ),
+    (
+        "AURUM_LEAD_QUEUE_NAME",
+        "the template gives AURUM_LEAD_QUEUE_URL, so no lookup by name",
+    ),
+    (
+        "AURUM_LEAD_DLQ_NAME",
+        "only `aurum setup` creates queues by name; the template owns the DLQ",
+    ),
+    (
+        "AURUM_CACHE_ID",
+        "REDIS_URL is set from the cache's endpoint, so there is nothing to discover",
+    ),
+];
+
+/// Variables set in the template that the runtime, not `aurum::config`, reads.
+const RUNTIME_VARIABLES: &[&str] = &["RUST_LOG"];
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Access {
+    /// Reachable without a sales-team token (the chat frontend, signed buyer feedback).
+    Public,
+    /// Needs the sales team's JWT (the API's default authorizer).
+    #[expect(dead_code, reason = "sales-team routes arrive with the dashboard")]
+    SalesTeam,
+}
+
+/// Every route the routers serve: (function crate directory, method, path, access).
+/// A new route goes here and in the template together.
+fn served_routes() -> Vec<(&'static str, &'static str, &'static str, Access)> {
+    vec![(
+        "conversation",
+        "POST",
+        aurum_conversation::ROUTE,
+        Access::Public,
+    )]
+}
+
+/// Smallest factor between the lead queue's visibility timeout and its consumer's timeout.
+const VISIBILITY_FACTOR: i64 = 6;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ sits in the workspace root")
+        .to_path_buf()
+}
+
+struct Template {
+    doc: Value,
+}
+
+/// `!Ref`, `!Sub`, `!GetAtt`… arrive as tagged values; the tag is only kept where a value
+/// has to be resolved (`resolve`).
+fn untag(value: &Value) -> &Value {
+    match value {
+        Value::Tagged(tagged) => untag(&tagged.value),
+        other => other,
+    }
+}
+
+fn get<'a>(value: &'a Value, key: &str) -> Option<&'a Value> {
+    raw(value, key).map(untag)
+}
+
+/// Like `get`, keeping the value's tag, for `Template::resolve`.
+fn raw<'a>(value: &'a Value, key: &str) -> Option<&'a Value> {
+    untag(value).as_mapping().and_then(|m| m.get(key))
+}
+
+fn text<'a>(value: &'a Value, key: &str) -> Option<&'a str> {
+    get(value, key).and_then(Value::as_str)
+}
+
+fn mapping(value: &Value) -> Mapping {
+    untag(value).as_mapping().cloned().unwrap_or_default()
+}
+
+impl Template {
+    fn load() -> Template {
+        let path = root().join("infra/template.yaml");
+        let source = std::fs::read_to_string(&path).expect("read infra/template.yaml");
+        Template {
+            doc: serde_norway::from_str(&source).expect("infra/template.yaml is YAML"),
+        }
+    }
+
+    fn resources(&self) -> Vec<(String, &Value)> {
+        let resources = get(&self.doc, "Resources")
+            .and_then(Value::as_mapping)
+            .expect("Resources");
+        resources
+            .iter()
+            .map(|(name, body)| (name.as_str().expect("resource name").to_owned(), body))
+            .collect()
+    }
+
+    fn resource(&self, name: &str) -> &Value {
+        get(&self.doc, "Resources")
+            .and_then(|r| get(r, name))
+            .unwrap_or_else(|| panic!("resource {name} is missing"))
+    }
+
+    fn of_type(&self, kind: &str) -> Vec<(String, &Value)> {
+        self.resources()
+            .into_iter()
+            .filter(|(_, body)| text(body, "Type") == Some(kind))
+            .collect()
+    }
+
+    fn functions(&self) -> Vec<(String, &Value)> {
+        self.of_type("AWS::Serverless::Function")
+    }
+
+    fn global_function(&self) -> Option<&Value> {
+        get(&self.doc, "Globals").and_then(|g| get(g, "Function"))
+    }
+
+    /// A function property (tag kept), falling back to `Globals.Function` like SAM does.
+    fn property<'a>(&'a self, function: &'a Value, key: &str) -> Option<&'a Value> {
+        get(function, "Properties")
+            .and_then(|p| raw(p, key))
+            .or_else(|| self.global_function().and_then(|g| raw(g, key)))
+    }
+
+    /// Globals' variables overlaid with the function's own.
+    fn environment(&self, function: &Value) -> HashMap<String, Value> {
+        let variables = |scope: Option<&Value>| {
+            scope
+                .and_then(|s| get(s, "Environment"))
+                .and_then(|e| get(e, "Variables"))
+                .map(mapping)
+                .unwrap_or_default()
+        };
+        let mut env = HashMap::new();
+        for (name, value) in variables(self.global_function())
+            .into_iter()
+            .chain(variables(get(function, "Properties")))
+        {
+            env.insert(name.as_str().expect("variable name").to_owned(), value);
+        }
+        env
+    }
+
+    /// A best-effort value for an intrinsic: a parameter's default, a mapping's value, a
+    /// placeholder for what only exists once deployed.
+    fn resolve(&self, value: &Value) -> Option<String> {
+        match value {
+            Value::String(s) => Some(s.clone()),
+            Value::Number(n) => Some(n.to_string()),
+            Value::Bool(b) => Some(b.to_string()),
+            Value::Tagged(tagged) => {
+                let tag = tagged.tag.to_string();
+                match tag.trim_start_matches('!') {
+                    "Ref" => {
+                        let name = tagged.value.as_str()?;
+                        match get(&self.doc, "Parameters").and_then(|p| get(p, name)) {
+                            Some(parameter) => {
+                                get(parameter, "Default").and_then(|d| self.resolve(d))
+                            }
+                            None => Some(format!("{name}-deployed")),
+                        }
+                    }
+                    // Every ${…} becomes a placeholder: enough to check a value's shape.
+                    "Sub" => {
+                        let mut out = String::new();
+                        let mut rest = tagged.value.as_str()?;
+                        while let Some(start) = rest.find("${") {
+                            out.push_str(&rest[..start]);
+                            let end = rest[start..].find('}')? + start;
+                            out.push_str("placeholder");
+                            rest = &rest[end + 1..];
+                        }
+                        out.push_str(rest);
+                        Some(out)
+                    }
+                    "FindInMap" => {
+                        let path = tagged.value.as_sequence()?;
+                        let [map, top, second] = path.as_slice() else {
+                            return None;
+                        };
+                        let table =
+                            get(&self.doc, "Mappings").and_then(|m| get(m, map.as_str()?))?;
+                        let row = get(table, &self.resolve(top)?)?;
+                        self.resolve(get(row, &self.resolve(second)?)?)
+                    }
+                    _ => Some("placeholder".to_owned()),
+                }
+            }
+            _ => None,
+        }
+    }
+
+    fn number(&self, value: &Value) -> i64 {
+        self.resolve(value)
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("{value:?} is not a number"))
+    }
+}
+
+struct Crate {
+    dir: PathBuf,
+    bins: Vec<String>,
+}
+
+/// The binaries of a crate: its `[[bin]]` names, or the package name when it has none.
+fn function_crates() -> Vec<Crate> {
+    let mut crates = Vec::new();
+    let entries = std::fs::read_dir(root().join("functions")).expect("functions/");
+    for entry in entries {
+        let dir = entry.expect("entry").path();
+        let Ok(manifest) = std::fs::read_to_string(dir.join("Cargo.toml")) else {
+            continue;
+        };
+        let (mut section, mut package, mut bins) = (String::new(), None, Vec::new());
+        for line in manifest.lines().map(str::trim) {
+            if line.starts_with('[') {
+                section = line.to_owned();
+            } else if let Some(value) = line
+                .strip_prefix("name")
+                .map(str::trim)
+                .and_then(|l| l.strip_prefix('='))
+            {
+                let value = value.trim().trim_matches('"').to_owned();
+                match section.as_str() {
+                    "[package]" => package = Some(value),
+                    "[[bin]]" => bins.push(value),
+                    _ => {}
+                }
+            }
+        }
+        if bins.is_empty() {
+            bins.extend(package);
+        }
+        crates.push(Crate {
+            dir: dir.canonicalize().expect("crate dir"),
+            bins,
+        });
+    }
+    crates.sort_by(|a, b| a.dir.cmp(&b.dir));
+    crates
+}
+
+/// The crate directory a function's `CodeUri` points at (relative to infra/).
+fn code_dir(template: &Template, function: &Value) -> PathBuf {
+    let uri = template
+        .property(function, "CodeUri")
+        .map(untag)
+        .and_then(Value::as_str)
+        .expect("every function has a local CodeUri");
+    root()
+        .join("infra")
+        .join(uri)
+        .canonicalize()
+        .unwrap_or_else(|e| panic!("CodeUri {uri} does not exist: {e}"))
+}
+
+#[test]
+fn every_function_crate_is_deployed_as_an_arm64_rust_function() {
+    let template = Template::load();
+    let crates = function_crates();
+    assert!(!crates.is_empty(), "no crate under functions/");
+    let functions = template.functions();
+
+    for krate in &crates {
+        let deployed: Vec<_> = functions
+            .iter()
+            .filter(|(_, f)| code_dir(&template, f) == krate.dir)
+            .collect();
+        assert!(
+            !deployed.is_empty(),
+            "{} has no AWS::Serverless::Function",
+            krate.dir.display()
+        );
+        for (name, function) in deployed {
+            let metadata =
+                get(function, "Metadata").unwrap_or_else(|| panic!("{name}: no Metadata"));
+            assert_eq!(
+                text(metadata, "BuildMethod"),
+                Some("rust-cargolambda"),
+                "{name}"
+            );
+            let binary = get(metadata, "BuildProperties")
+                .and_then(|p| text(p, "Binary"))
+                .unwrap_or_else(|| panic!("{name}: no BuildProperties.Binary"));
+            assert!(
+                krate.bins.iter().any(|b| b == binary),
+                "{name}: {binary} is not one of {:?}",
+                krate.bins
+            );
+        }
+    }
+
+    for (name, function) in &functions {
+        let dir = code_dir(&template, function);
+        assert!(
+            crates.iter().any(|c| c.dir == dir),
+            "{name} deploys {}, not a function crate",
+            dir.display()
+        );
+        let property = |key: &str| template.property(function, key).map(untag);
+        assert_eq!(
+            property("Runtime").and_then(Value::as_str),
+            Some("provided.al2023"),
+            "{name}"
+        );
+        assert_eq!(
+            property("Handler").and_then(Value::as_str),
+            Some("bootstrap"),
+            "{name}"
+        );
+        let architectures: Vec<_> = property("Architectures")
+            .and_then(Value::as_sequence)
+            .map(|a| a.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        assert_eq!(architectures, ["arm64"], "{name}");
+        let log_format = property("LoggingConfig")
+            .and_then(|l| text(l, "LogFormat"))
+            .or_else(|| {
+                template
+                    .global_function()
+                    .and_then(|g| get(g, "LoggingConfig"))
+                    .and_then(|l| text(l, "LogFormat"))
+            });
+        assert_eq!(log_format, Some("JSON"), "{name}: logs must be JSON");
+        let policies = get(function, "Properties").and_then(|p| get(p, "Policies"));
+        assert!(
+            policies.is_some(),
+            "{name}: needs its own least-privilege policy"
+        );
+    }
+}
+
+/// (method, path, authorizer) of every HttpApi event, per function resource.
+fn api_events(template: &Template) -> Vec<(String, PathBuf, String, String, Option<String>)> {
+    let mut events = Vec::new();
+    for (name, function) in template.functions() {
+        let dir = code_dir(template, function);
+        let all = get(function, "Properties")
+            .and_then(|p| get(p, "Events"))
+            .map(mapping)
+            .unwrap_or_default();
+        for event in all.values().filter(|e| text(e, "Type") == Some("HttpApi")) {
+            let properties = get(event, "Properties").expect("HttpApi event properties");
+            let method = text(properties, "Method")
+                .expect("Method")
+                .to_ascii_uppercase();
+            let path = text(properties, "Path").expect("Path").to_owned();
+            let authorizer = get(properties, "Auth")
+                .and_then(|a| text(a, "Authorizer"))
+                .map(str::to_owned);
+            events.push((name.clone(), dir.clone(), method, path, authorizer));
+        }
+    }
+    events
+}
+
+#[test]
+fn every_served_route_is_in_the_http_api_with_its_access() {
+    let template = Template::load();
+    let events = api_events(&template);
+    let functions = root().join("functions");
+
+    for (krate, method, path, access) in served_routes() {
+        let dir = functions
+            .join(krate)
+            .canonicalize()
+            .expect("function crate");
+        let event = events
+            .iter()
+            .find(|(_, d, m, p, _)| *d == dir && m == method && p == path)
+            .unwrap_or_else(|| panic!("{method} {path} ({krate}) has no HttpApi event"));
+        match access {
+            Access::Public => assert_eq!(
+                event.4.as_deref(),
+                Some("NONE"),
+                "{method} {path} must be public"
+            ),
+            Access::SalesTeam => assert_ne!(
+                event.4.as_deref(),
+                Some("NONE"),
+                "{method} {path} must be protected"
+            ),
+        }
+    }
+    for (name, _, method, path, _) in &events {
+        assert!(
+            served_routes()
+                .iter()
+                .any(|(_, m, p, _)| m == method && p == path),
+            "{name} declares {method} {path}, which no router serves (add it to served_routes)"
+        );
+    }
+
+    let (_, api) = template
+        .of_type("AWS::Serverless::HttpApi")
+        .into_iter()
+        .next()
+        .expect("an AWS::Serverless::HttpApi");
+    let api = get(api, "Properties").expect("HttpApi properties");
+    // The `$default` stage keeps paths unprefixed, as the axum routers expect.
+    assert!(
+        matches!(text(api, "StageName"), None | Some("$default")),
+        "HttpApi must use the $default stage"
+    );
+    assert!(
+        get(api, "Auth")
+            .and_then(|a| text(a, "DefaultAuthorizer"))
+            .is_some(),
+        "routes must be protected unless marked public"
+    );
+    assert!(
+        get(api, "DefaultRouteSettings")
+            .and_then(|s| get(s, "ThrottlingRateLimit"))
+            .is_some()
+    );
+    assert!(get(api, "CorsConfiguration").is_some());
+}
+
+#[test]
+fn every_configuration_variable_is_set_in_lambda_or_knowingly_not() {
+    let template = Template::load();
+    let known: BTreeSet<&str> = VARIABLES.iter().copied().collect();
+    for (name, reason) in NOT_SET_IN_LAMBDA {
+        assert!(
+            known.contains(name),
+            "{name} is exempted ({reason}) but the configuration no longer reads it"
+        );
+    }
+    let exempt: BTreeSet<&str> = NOT_SET_IN_LAMBDA.iter().map(|(n, _)| *n).collect();
+
+    for (function_name, function) in template.functions() {
+        let env = template.environment(function);
+        for variable in VARIABLES {
+            if exempt.contains(variable) {
+                assert!(
+                    !env.contains_key(*variable),
+                    "{function_name} sets {variable}, listed as not set in Lambda"
+                );
+            } else {
+                assert!(
+                    env.contains_key(*variable),
+                    "{function_name} does not set {variable}"
+                );
+            }
+        }
+        for variable in env.keys() {
+            assert!(
+                known.contains(variable.as_str()) || RUNTIME_VARIABLES.contains(&variable.as_str()),
+                "{function_name} sets {variable}, which nothing reads"
+            );
+        }
+        // With the parameters' defaults, the configuration must start, on the AWS backend.
+        let resolved: HashMap<String, String> = env
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.clone(),
+                    template
+                        .resolve(v)
+                        .unwrap_or_else(|| panic!("{k}: cannot resolve {v:?}")),
+                )
+            })
+            .collect();
+        let config = Config::from_vars(&resolved, Backend::Embedded)
+            .unwrap_or_else(|e| panic!("{function_name}: the template's values are rejected: {e}"));
+        assert_eq!(
+            config.backend,
+            Backend::Aws,
+            "{function_name} must run on the aws backend"
+        );
+    }
+}
+
+#[test]
+fn tables_use_the_attribute_names_of_the_code() {
+    let template = Template::load();
+    let keys = |resource: &str| {
+        let properties = get(template.resource(resource), "Properties").expect("table properties");
+        let schema = get(properties, "KeySchema")
+            .and_then(Value::as_sequence)
+            .expect("KeySchema");
+        let keys: Vec<(String, String)> = schema
+            .iter()
+            .map(|k| {
+                let name = text(k, "AttributeName").expect("AttributeName").to_owned();
+                (name, text(k, "KeyType").expect("KeyType").to_owned())
+            })
+            .collect();
+        let ttl = get(properties, "TimeToLiveSpecification")
+            .and_then(|t| text(t, "AttributeName"))
+            .map(str::to_owned);
+        assert_eq!(
+            text(properties, "BillingMode"),
+            Some("PAY_PER_REQUEST"),
+            "{resource}"
+        );
+        let pitr = get(properties, "PointInTimeRecoverySpecification")
+            .and_then(|p| get(p, "PointInTimeRecoveryEnabled"))
+            .and_then(Value::as_bool);
+        assert_eq!(pitr, Some(true), "{resource}: point-in-time recovery");
+        let sse = get(properties, "SSESpecification")
+            .and_then(|s| get(s, "SSEEnabled"))
+            .and_then(Value::as_bool);
+        assert_eq!(sse, Some(true), "{resource}: encryption");
+        (keys, ttl)
+    };
+    let pair = |name: &str, kind: &str| (name.to_owned(), kind.to_owned());
+
+    let (conversation_keys, conversation_ttl) = keys("ConversationsTable");
+    assert_eq!(conversation_keys, [pair(attr::SESSION_ID, "HASH")]);
+    assert_eq!(conversation_ttl.as_deref(), Some(attr::EXPIRES_AT));
+    let (model_keys, _) = keys("ModelsTable");
+    assert_eq!(
+        model_keys,
+        [pair(attr::MODEL_KIND, "HASH"), pair(attr::VERSION, "RANGE")]
+    );
+}
+
+#[test]
+fn the_lead_queue_keeps_routing_safe() {
+    let template = Template::load();
+    let queue = get(template.resource("LeadQueue"), "Properties").expect("LeadQueue properties");
+    let dlq = get(template.resource("LeadDeadLetterQueue"), "Properties").expect("DLQ properties");
+    for (name, q) in [("LeadQueue", queue), ("LeadDeadLetterQueue", dlq)] {
+        assert_eq!(
+            get(q, "FifoQueue").and_then(Value::as_bool),
+            Some(true),
+            "{name} is FIFO"
+        );
+    }
+    // The publisher deduplicates by lead id; content-based dedup would hide that contract.
+    assert_eq!(
+        get(queue, "ContentBasedDeduplication").and_then(Value::as_bool),
+        Some(false)
+    );
+    let redrive = get(queue, "RedrivePolicy").expect("RedrivePolicy");
+    assert_eq!(
+        template.number(raw(redrive, "maxReceiveCount").expect("maxReceiveCount")),
+        5
+    );
+
+    let visibility = template.number(raw(queue, "VisibilityTimeout").expect("VisibilityTimeout"));
+    let settings = get(&template.doc, "Mappings")
+        .and_then(|m| get(m, "LeadQueue"))
+        .and_then(|m| get(m, "Settings"))
+        .expect("Mappings.LeadQueue.Settings");
+    let planned =
+        template.number(raw(settings, "RouterTimeoutSeconds").expect("RouterTimeoutSeconds"));
+    assert!(
+        visibility >= VISIBILITY_FACTOR * planned,
+        "visibility {visibility}s < 6 × router timeout {planned}s"
+    );
+
+    // Every consumer of the queue: timeout within the visibility budget, partial batch
+    // failures reported, batch size and concurrency bounded.
+    for (name, function) in template.functions() {
+        let events = get(function, "Properties")
+            .and_then(|p| get(p, "Events"))
+            .map(mapping)
+            .unwrap_or_default();
+        for event in events.values().filter(|e| text(e, "Type") == Some("SQS")) {
+            let properties = get(event, "Properties").expect("SQS event properties");
+            let timeout = template.number(template.property(function, "Timeout").expect("Timeout"));
+            assert!(
+                visibility >= VISIBILITY_FACTOR * timeout,
+                "{name}: timeout {timeout}s too long for the queue"
+            );
+            let responses: Vec<_> = get(properties, "FunctionResponseTypes")
+                .and_then(Value::as_sequence)
+                .map(|r| r.iter().filter_map(Value::as_str).collect())
+                .unwrap_or_default();
+            assert!(
+                responses.contains(&"ReportBatchItemFailures"),
+                "{name}: ReportBatchItemFailures"
+            );
+            assert!(get(properties, "BatchSize").is_some(), "{name}: BatchSize");
+            let concurrency =
+                get(properties, "ScalingConfig").and_then(|s| get(s, "MaximumConcurrency"));
+            assert!(
+                concurrency.is_some(),
+                "{name}: ScalingConfig.MaximumConcurrency"
+            );
+        }
+    }
+}
