@@ -6,7 +6,6 @@
 # Usage: scripts/check-infra.sh [--no-build]   (--no-build: template checks only)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-root=$PWD
 
 build=true
 [ "${1:-}" = "--no-build" ] && build=false
@@ -25,7 +24,7 @@ export PATH="$cargo_lambda:$PATH"
 export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_SESSION_TOKEN=test
 export AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1
 export AWS_EC2_METADATA_DISABLED=true
-export SAM_CLI_TELEMETRY=0 SAM_CLI_DISABLE_VERSION_CHECK=1
+export SAM_CLI_TELEMETRY=0
 # The release arm64 build has its own target directory: it never invalidates the debug one.
 export CARGO_TARGET_DIR="${AURUM_LAMBDA_TARGET_DIR:-$HOME/.cache/aurum-target-arm64}"
 

@@ -4,13 +4,13 @@
 # input accepted, invalid input rejected with a documented 4xx, 405 with Allow for
 # undocumented methods. Exits non-zero on any failure.
 # Usage: scripts/schemathesis.sh [extra `schemathesis run` options]
-#   SCHEMATHESIS_MAX_EXAMPLES  test cases per operation and phase (default 100)
+#   SCHEMATHESIS_MAX_EXAMPLES  test cases per operation and phase (default 500)
 #   SCHEMATHESIS_SEED          replay a run (schemathesis prints the seed it used)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 version=4.32.5
-max_examples=${SCHEMATHESIS_MAX_EXAMPLES:-100}
+max_examples=${SCHEMATHESIS_MAX_EXAMPLES:-500}
 
 bin=$(scripts/venv.sh schemathesis "schemathesis==$version")
 cargo build --locked --quiet --bin aurum

@@ -26,4 +26,7 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 log "tests"
 cargo test --workspace --all-targets --locked
 
+log "API contract (schemathesis against aurum serve)"
+scripts/schemathesis.sh
+
 log "all checks passed"

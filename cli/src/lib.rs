@@ -5,7 +5,7 @@ use aurum::adapters::embedded::EmbeddedStore;
 use aurum::adapters::memory::MemoryCache;
 use aurum::app::AppState;
 use aurum::http::harden;
-use aurum::ports::StoreError;
+use aurum::ports::{Cache, ConversationStore, LeadQueue, ModelStore, StoreError};
 use axum::Router;
 use axum::http::{Method, header};
 use axum::response::IntoResponse;
@@ -26,9 +26,18 @@ pub fn routes() -> Vec<(&'static str, Method)> {
     all
 }
 
-/// The local application: every function's router merged, over one embedded store.
+/// The local application over one embedded store.
 pub fn local_app(store: Arc<EmbeddedStore>) -> Router {
-    let state = AppState::new(Arc::clone(&store), store, Arc::new(MemoryCache::new()));
+    app(AppState::new(Arc::clone(&store), store, Arc::new(MemoryCache::new())))
+}
+
+/// Every function's router merged onto one port, over any backend.
+pub fn app<S, Q, C>(state: AppState<S, Q, C>) -> Router
+where
+    S: ConversationStore + ModelStore,
+    Q: LeadQueue,
+    C: Cache,
+{
     harden(
         Router::new()
             .merge(aurum_conversation::routes(state))
@@ -76,13 +85,13 @@ pub fn open_store(data_dir: &Path) -> Result<Arc<EmbeddedStore>, StoreError> {
     EmbeddedStore::open(data_dir).map(Arc::new)
 }
 
-/// Serves until `shutdown` completes.
+/// Serves `app` until `shutdown` completes.
 pub async fn serve(
     listener: tokio::net::TcpListener,
-    store: Arc<EmbeddedStore>,
+    app: Router,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, local_app(store))
+    axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await
 }

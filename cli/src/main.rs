@@ -1,5 +1,9 @@
 //! `aurum`: the whole system on one machine, and its operations.
 
+use aurum::adapters::aws::{AwsBackend, sdk_config};
+use aurum::adapters::setup::setup;
+use aurum::app::AppState;
+use aurum::config::{Backend, Config};
 use clap::{Parser, Subcommand};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -17,7 +21,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Serve every endpoint on one port over the embedded store.
+    /// Serve every endpoint on one port: over the embedded store by default, or over
+    /// DynamoDB/SQS/Redis with AURUM_BACKEND=aws.
     Serve {
         /// Address to listen on.
         #[arg(long, default_value = "127.0.0.1:3000", env = "AURUM_ADDR")]
@@ -26,6 +31,8 @@ enum Command {
         #[arg(long, default_value = ".aurum", env = "AURUM_DATA_DIR")]
         data_dir: PathBuf,
     },
+    /// Create every DynamoDB table and SQS queue on the configured endpoint (idempotent).
+    Setup,
     /// Print the OpenAPI 3.1 document of every endpoint `serve` answers.
     Openapi {
         /// Write it to this file instead of standard output (the committed copy is
@@ -40,13 +47,33 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     aurum::telemetry::init();
     match Cli::parse().command {
         Command::Serve { addr, data_dir } => {
-            let store = aurum_cli::open_store(&data_dir)?;
+            let mut config = Config::from_env(Backend::Embedded)?;
+            config.data_dir = data_dir;
+            let app = match config.backend {
+                Backend::Embedded => aurum_cli::local_app(aurum_cli::open_store(&config.data_dir)?),
+                Backend::Aws => {
+                    let aws = AwsBackend::connect(&config).await?;
+                    aurum_cli::app(AppState::new(aws.store, aws.queue, aws.cache))
+                }
+            };
             let listener = tokio::net::TcpListener::bind(addr).await?;
-            tracing::info!(%addr, data_dir = %data_dir.display(), "aurum serving");
-            aurum_cli::serve(listener, store, async {
+            tracing::info!(%addr, backend = ?config.backend, "aurum serving");
+            aurum_cli::serve(listener, app, async {
                 let _ = tokio::signal::ctrl_c().await;
             })
             .await?;
+        }
+        Command::Setup => {
+            let config = Config::from_env(Backend::Aws)?;
+            let report = setup(&sdk_config().await, &config.aws).await?;
+            for resource in &report.created {
+                println!("created  {resource}");
+            }
+            for resource in &report.existing {
+                println!("existing {resource}");
+            }
+            println!("lead queue: {}", report.lead_queue_url);
+            println!("dead-letter queue: {}", report.lead_dlq_url);
         }
         Command::Openapi { out } => {
             let document = aurum_cli::openapi_json_pretty();

@@ -181,7 +181,10 @@ where
                     lead,
                 });
             }
-            Err(StoreError::Conflict) if attempt < SAVE_ATTEMPTS => continue,
+            Err(StoreError::Conflict) if attempt < SAVE_ATTEMPTS => {
+                // Another turn of this session saved first: reload and re-apply this message.
+                tokio::time::sleep(std::time::Duration::from_millis(3 * attempt as u64)).await;
+            }
             Err(e) => return Err(e),
         }
     }

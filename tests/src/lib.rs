@@ -30,7 +30,7 @@ pub async fn spawn_app(data_dir: &Path) -> TestApp {
     let (tx, rx) = oneshot::channel::<()>();
     let server = tokio::spawn(aurum_cli::serve(
         listener,
-        std::sync::Arc::clone(&store),
+        aurum_cli::local_app(std::sync::Arc::clone(&store)),
         async {
             let _ = rx.await;
         },

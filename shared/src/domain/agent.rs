@@ -8,7 +8,7 @@ use super::facts::{
 };
 use super::incentives::{self, Ownership};
 use super::market::market;
-use super::money::Cents;
+use super::money::{Cents, group_thousands};
 use super::scoring::{Blocker, LeadScore, ScoringModel, score};
 use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::America::New_York;
@@ -136,7 +136,16 @@ impl Ask {
         match self {
             Ask::Homeowner => f.homeowner = Some(true),
             Ask::Bill => f.monthly_bill = Some(Cents::from_dollars(200)),
-            Ask::Zip => f.zip_code = ZipCode::parse(typical_zip(f.borough)).ok(),
+            Ask::Zip => {
+                // A ZIP of the neighbourhood they named, else a typical one of the borough.
+                let named = f
+                    .neighborhood
+                    .as_deref()
+                    .and_then(|n| market().neighborhood(n))
+                    .and_then(|n| n.zips.first());
+                let zip = named.map_or_else(|| typical_zip(f.borough), String::as_str);
+                f.zip_code = ZipCode::parse(zip).ok();
+            }
             Ask::PropertyType => f.property_type = Some(PropertyType::MultiFamily),
             Ask::Timeline => f.timeline = Some(Timeline::WithinSixMonths),
             Ask::DecisionMaker => f.decision_maker = Some(DecisionMaker::Joint),
@@ -334,12 +343,10 @@ pub fn reply(
         let _ = write!(
             out,
             "With a {} monthly bill, a system of about {} kW could produce around {} kWh a year and save roughly {} annually",
-            bill.to_string().trim_end_matches(".00"),
+            bill.spoken(),
             e.system_kw(),
-            e.annual_production_kwh,
-            Cents::from_dollars(e.annual_savings.whole_dollars() / 10 * 10)
-                .to_string()
-                .trim_end_matches(".00"),
+            group_thousands(u64::from(e.annual_production_kwh)),
+            Cents::from_dollars(e.annual_savings.whole_dollars() / 10 * 10).spoken(),
         );
         out.push_str(if e.roof_limited {
             ", limited by the roof space a home like yours usually has. "

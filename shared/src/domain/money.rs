@@ -90,6 +90,31 @@ impl Sub for Cents {
     }
 }
 
+/// Digits with thousands separators: 12345 -> "12,345".
+pub fn group_thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, d) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(d);
+    }
+    out
+}
+
+impl Cents {
+    /// "$1,234" for whole dollars, "$1,234.50" otherwise: how the agent says amounts.
+    pub fn spoken(self) -> String {
+        let sign = if self.0 < 0 { "-" } else { "" };
+        let abs = self.0.unsigned_abs();
+        match abs % 100 {
+            0 => format!("{sign}${}", group_thousands(abs / 100)),
+            c => format!("{sign}${}.{c:02}", group_thousands(abs / 100)),
+        }
+    }
+}
+
 impl fmt::Display for Cents {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let sign = if self.0 < 0 { "-" } else { "" };
@@ -161,6 +186,15 @@ mod tests {
         assert_eq!(Cents(25_000).mul_bps(13_000), Cents(32_500));
         assert_eq!(Cents(333).mul_bps(5_000), Cents(167));
         assert_eq!(Cents(10_000).mul_ppm(850_000), Cents(8_500));
+    }
+
+    #[test]
+    fn speaks_amounts_with_separators() {
+        assert_eq!(Cents(230_000).spoken(), "$2,300");
+        assert_eq!(Cents(41_250).spoken(), "$412.50");
+        assert_eq!(Cents(123_456_700).spoken(), "$1,234,567");
+        assert_eq!(group_thousands(7_200), "7,200");
+        assert_eq!(group_thousands(999), "999");
     }
 
     #[test]
