@@ -29,4 +29,7 @@ cargo test --workspace --all-targets --locked
 log "API contract (schemathesis against aurum serve)"
 scripts/schemathesis.sh
 
+log "infrastructure (cfn-lint, checkov, sam validate, arm64 build, sam build)"
+scripts/check-infra.sh
+
 log "all checks passed"

@@ -28,7 +28,11 @@ pub fn routes() -> Vec<(&'static str, Method)> {
 
 /// The local application over one embedded store.
 pub fn local_app(store: Arc<EmbeddedStore>) -> Router {
-    app(AppState::new(Arc::clone(&store), store, Arc::new(MemoryCache::new())))
+    app(AppState::new(
+        Arc::clone(&store),
+        store,
+        Arc::new(MemoryCache::new()),
+    ))
 }
 
 /// Every function's router merged onto one port, over any backend.
