@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Starts the local servers the tests talk to, unless already running, and prints the
-# environment that points the tests at them. `scripts/services.sh stop` stops only what
-# this script started.
+# environment that points the tests at them, including AURUM_STARTED_PIDS: what this call
+# started. `scripts/services.sh stop` (with that variable exported) stops exactly those.
 #   Redis       127.0.0.1:${AURUM_REDIS_PORT:-6379}  (installed from apt when missing)
 #   moto        127.0.0.1:${AURUM_MOTO_PORT:-5055}   (DynamoDB + SQS, from PyPI, own venv)
 set -euo pipefail
@@ -40,35 +40,32 @@ PY
 }
 
 start() {
+  local started=""
   if ! redis_ping 2>/dev/null; then
     if ! command -v redis-server >/dev/null; then
       echo "installing redis-server from apt" >&2
       (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server) >&2
     fi
     redis-server --daemonize yes --bind 127.0.0.1 --port "$redis_port" --save "" --appendonly no \
-      --pidfile "$state/redis.pid" --logfile "$state/redis.log" >&2
-    touch "$state/redis.started"
+      --pidfile "$state/redis-$redis_port.pid" --logfile "$state/redis.log" >&2
     wait_for redis redis_ping
+    started="$started $(cat "$state/redis-$redis_port.pid")"
   fi
   if ! moto_up; then
     bin=$(scripts/venv.sh moto "moto[server]==$MOTO_VERSION")
-    nohup "$bin/moto_server" -H 127.0.0.1 -p "$moto_port" >"$state/moto.log" 2>&1 &
-    echo $! >"$state/moto.pid"
+    nohup "$bin/moto_server" -H 127.0.0.1 -p "$moto_port" >"$state/moto.log" 2>&1 </dev/null &
+    started="$started $!"
     wait_for moto moto_up
   fi
   echo "export AURUM_TEST_MOTO_URL=http://127.0.0.1:$moto_port"
   echo "export AURUM_TEST_REDIS_URL=redis://127.0.0.1:$redis_port"
+  echo "export AURUM_STARTED_PIDS='${started# }'"
 }
 
 stop() {
-  if [ -f "$state/moto.pid" ]; then
-    kill "$(cat "$state/moto.pid")" 2>/dev/null || true
-    rm -f "$state/moto.pid"
-  fi
-  if [ -f "$state/redis.started" ]; then
-    [ -f "$state/redis.pid" ] && kill "$(cat "$state/redis.pid")" 2>/dev/null || true
-    rm -f "$state/redis.started"
-  fi
+  for pid in ${AURUM_STARTED_PIDS:-}; do
+    kill "$pid" 2>/dev/null || true
+  done
 }
 
 case "${1:-start}" in
