@@ -62,15 +62,7 @@ async fn a_chat_that_gives_contact_and_consent_ends_with_the_lead_queued_once() 
     let dir = tempfile::tempdir().expect("tempdir");
     let app = spawn_app(dir.path()).await;
     let s = "chat_e2e_full";
-    let script = [
-        "Hi! I own a two-family house in Astoria and I'm thinking about solar.",
-        "Our Con Ed bill is about $320 a month. ZIP is 11105.",
-        "We'd like to get it done in the next few months. My wife and I decide together.",
-        "How does net metering work, and do I need a battery?",
-        "My name is Maria Lopez, you can reach me at (718) 555-0142.",
-        "Yes, you can share my info with an installer and have them call me.",
-        "Thanks, sounds great!",
-    ];
+    let script = aurum_tests::QUALIFYING_CHAT;
     let mut last = Value::Null;
     for message in script {
         let r = app.post_json(ROUTE, &turn(s, message)).await;

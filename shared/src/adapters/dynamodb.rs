@@ -61,15 +61,7 @@ pub struct DynamoStore {
 }
 
 fn unavailable<E: std::error::Error + 'static>(e: SdkError<E>) -> StoreError {
-    // The SDK's Display is terse; the error chain names the cause (e.g. connection refused).
-    let mut text = e.to_string();
-    let mut source = std::error::Error::source(&e);
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    StoreError::Unavailable(text)
+    StoreError::Unavailable(super::error_chain(&e))
 }
 
 fn corrupt(e: impl std::fmt::Display) -> StoreError {

@@ -9,3 +9,16 @@ pub mod meter;
 pub mod redis;
 pub mod setup;
 pub mod sqs;
+
+/// An error with its whole source chain: the SDKs' own messages are terse ("dispatch
+/// failure"), the cause (e.g. "connection refused") sits further down.
+pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}

@@ -23,17 +23,10 @@ pub struct SetupError {
     pub reason: String,
 }
 
-fn failed(resource: &str, e: impl std::error::Error) -> SetupError {
-    let mut reason = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        reason.push_str(": ");
-        reason.push_str(&s.to_string());
-        source = s.source();
-    }
+fn failed(resource: &str, e: impl std::error::Error + 'static) -> SetupError {
     SetupError {
         resource: resource.to_owned(),
-        reason,
+        reason: super::error_chain(&e),
     }
 }
 

@@ -25,14 +25,7 @@ pub struct SqsLeadQueue {
 }
 
 fn unavailable<E: std::error::Error + 'static>(e: SdkError<E>) -> QueueError {
-    let mut text = e.to_string();
-    let mut source = std::error::Error::source(&e);
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    QueueError::Unavailable(text)
+    QueueError::Unavailable(super::error_chain(&e))
 }
 
 fn string_attr(value: &str) -> Result<MessageAttributeValue, QueueError> {
