@@ -2,8 +2,11 @@
 //! lead score out, with the state saved and a sellable lead queued exactly once.
 
 use crate::domain::agent::{self, Reply};
-use crate::domain::conversation::{ContextHints, Conversation, SessionId, TrailPoint};
+use crate::domain::conversation::{
+    ConsentEvidence, ContextHints, Conversation, SessionId, TrailPoint,
+};
 use crate::domain::extract::extract;
+use crate::domain::facts::Ask;
 use crate::domain::incentives;
 use crate::domain::metrics::{self, ConversationMetrics};
 use crate::domain::scoring::{LeadScore, ScoringModel, score};
@@ -103,10 +106,23 @@ where
                 fresh
             }
         };
+        let asked_before = c.last_ask;
         c.absorb(&facts, &input.hints, now);
         let s = score(&model, &c, now);
         let reply = agent::reply(&model, &c, &facts, &s, now);
         c.last_answered_objection = agent::answered_objection(&c, &facts);
+        c.last_ask = reply.asked;
+        c.greeted_place.clone_from(&reply.greeted_place);
+        if c.facts.contact_consent == Some(true) && c.consent.is_none() {
+            c.consent = Some(ConsentEvidence {
+                given_at: now,
+                words: input.message.chars().take(280).collect(),
+                disclosure: (asked_before == Some(Ask::Consent))
+                    .then(|| Ask::Consent.question().to_owned()),
+            });
+        } else if c.facts.contact_consent == Some(false) {
+            c.consent = None;
+        }
         c.record_trail(TrailPoint {
             turn: c.turns,
             at: now,
@@ -141,6 +157,7 @@ where
                 conversion_probability: s.conversion_probability,
                 model_version: s.model_version,
                 facts: c.facts.clone(),
+                consent: c.consent.clone(),
             };
             // Publish before saving: if the save then loses a race, the retry publishes the
             // same lead id again, which the queue ignores.

@@ -1,7 +1,7 @@
 //! Capabilities the use cases need from the outside world. Adapters in `adapters/`
 //! implement them; the same contract tests run against every implementation.
 
-use crate::domain::conversation::{Conversation, LeadFacts, SessionId};
+use crate::domain::conversation::{ConsentEvidence, Conversation, LeadFacts, SessionId};
 use crate::domain::money::Cents;
 use crate::domain::scoring::{QualityTier, ScoringModel};
 use chrono::{DateTime, Utc};
@@ -60,6 +60,9 @@ pub struct QueuedLead {
     pub conversion_probability: f64,
     pub model_version: u32,
     pub facts: LeadFacts,
+    /// Proof of consent to be contacted, for the buyer.
+    #[serde(default)]
+    pub consent: Option<ConsentEvidence>,
 }
 
 impl QueuedLead {

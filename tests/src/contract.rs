@@ -106,6 +106,7 @@ pub fn lead(lead_id: &str) -> QueuedLead {
         conversion_probability: 0.81,
         model_version: 1,
         facts: c.facts,
+        consent: None,
     }
 }
 

@@ -199,3 +199,68 @@ async fn bad_input_gets_a_json_4xx_and_changes_nothing() {
     );
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_bare_yes_to_the_consent_question_queues_the_lead_with_its_evidence() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let app = spawn_app(dir.path()).await;
+    let s = "chat_consent_yes";
+    for message in [
+        "I own a single family house on Staten Island, zip 10314",
+        "The electric bill is around $280 a month",
+        "You can reach me at 718-555-0199",
+    ] {
+        let r = app.post_json(ROUTE, &turn(s, message)).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert_eq!(
+            r.body["revenue_optimization"]["routing_decision"]["status"], "not_ready",
+            "{message}"
+        );
+        last_questions(&r.body);
+    }
+    let r = app.post_json(ROUTE, &turn(s, "Thanks")).await;
+    let asked = last_questions(&r.body);
+    assert!(
+        asked
+            .first()
+            .is_some_and(|q| q.contains("share your details")),
+        "{asked:?}"
+    );
+    let r = app.post_json(ROUTE, &turn(s, "yes")).await;
+    assert_eq!(
+        r.body["lead_profile"]["contact_consent"], true,
+        "{}",
+        r.body
+    );
+    assert_eq!(
+        r.body["revenue_optimization"]["routing_decision"]["status"], "queued",
+        "{}",
+        r.body
+    );
+
+    let got = app
+        .store
+        .receive(10, Duration::from_secs(30))
+        .await
+        .expect("receive");
+    assert_eq!(got.len(), 1);
+    let consent = got[0]
+        .lead
+        .consent
+        .clone()
+        .expect("consent evidence travels with the lead");
+    assert_eq!(consent.words, "yes");
+    assert!(consent.disclosure.is_some_and(|d| d.contains("installer")));
+    app.stop().await;
+}
+
+fn last_questions(body: &Value) -> Vec<String> {
+    body["next_questions"]
+        .as_array()
+        .map(|qs| {
+            qs.iter()
+                .filter_map(|q| q.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}

@@ -3,7 +3,7 @@
 
 use super::conversation::{Conversation, ZipCode};
 use super::facts::{
-    Borough, DecisionMaker, Financing, MessageFacts, Objection, PropertyType, TechnicalTopic,
+    Ask, Borough, DecisionMaker, Financing, MessageFacts, Objection, PropertyType, TechnicalTopic,
     Timeline,
 };
 use super::incentives::{self, Ownership};
@@ -62,21 +62,6 @@ pub fn estimate(monthly_bill: Cents, property: Option<PropertyType>) -> Option<S
         annual_savings,
         roof_limited,
     })
-}
-
-/// A fact the agent can ask for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Ask {
-    Homeowner,
-    Bill,
-    Zip,
-    PropertyType,
-    Timeline,
-    DecisionMaker,
-    Financing,
-    CompetingQuotes,
-    Contact,
-    Consent,
 }
 
 impl Ask {
@@ -216,6 +201,10 @@ pub fn ranked_asks(
 pub struct Reply {
     pub content: String,
     pub next_questions: Vec<String>,
+    /// The fact the content's closing question asks for.
+    pub asked: Option<Ask>,
+    /// The place the content talked about (neighbourhood or borough id).
+    pub greeted_place: Option<String>,
 }
 
 fn topic_answer(topic: TechnicalTopic) -> &'static str {
@@ -268,11 +257,15 @@ fn objection_answer(o: Objection) -> &'static str {
 }
 
 /// Incentive sentences the agent may say today, for how the homeowner would pay.
+/// Most homeowners buy or finance: when it is not known how they would pay, incentives
+/// for owned systems come first.
 pub fn incentive_claims(today: NaiveDate, financing: Option<Financing>) -> Vec<&'static str> {
     let ownership = financing.and_then(Ownership::from_financing);
-    incentives::citable_for(today, ownership)
-        .map(|i| i.claim.as_str())
-        .collect()
+    let mut found: Vec<_> = incentives::citable_for(today, ownership).collect();
+    if ownership.is_none() {
+        found.sort_by_key(|i| !i.applies_to.contains(&Ownership::Purchase));
+    }
+    found.into_iter().map(|i| i.claim.as_str()).collect()
 }
 
 /// Composes the reply to one homeowner message.
@@ -294,6 +287,8 @@ pub fn reply(
         return Reply {
             content: out,
             next_questions: Vec::new(),
+            asked: None,
+            greeted_place: None,
         };
     }
     if f.outside_nyc() {
@@ -305,19 +300,26 @@ pub fn reply(
         return Reply {
             content: out,
             next_questions: Vec::new(),
+            asked: None,
+            greeted_place: None,
         };
     }
 
+    let place = f
+        .neighborhood
+        .clone()
+        .or_else(|| f.borough.map(|b| b.as_str().to_owned()));
+    let new_place = place.is_some() && place != c.greeted_place;
     match (
         f.borough,
         f.neighborhood
             .as_deref()
             .and_then(|n| market().neighborhood(n)),
     ) {
-        (Some(_), Some(n)) if latest.place.is_some() || latest.zip_code.is_some() => {
+        (Some(_), Some(n)) if new_place => {
             let _ = write!(out, "Great, {} is a good area for solar. ", n.name);
         }
-        (Some(b), _) if latest.place.is_some() || latest.zip_code.is_some() => {
+        (Some(b), _) if new_place => {
             let _ = write!(
                 out,
                 "Great, {} is a good place for solar. ",
@@ -327,9 +329,7 @@ pub fn reply(
         _ if c.turns <= 1 => out.push_str("Thanks for reaching out about solar! "),
         _ => {}
     }
-    if let Some(b) = f
-        .borough
-        .filter(|_| latest.place.is_some() || latest.zip_code.is_some())
+    if let Some(b) = f.borough.filter(|_| new_place)
         && let Some(point) = market().borough(b).talking_points.first()
     {
         out.push_str(point);
@@ -373,14 +373,14 @@ pub fn reply(
     {
         out.push_str(objection_answer(*o));
         out.push(' ');
-        if *o == Objection::Cost
-            && let Some(claim) = incentive_claims(today, f.financing).first()
-        {
-            out.push_str(claim);
-            out.push(' ');
+        if *o == Objection::Cost {
+            for claim in incentive_claims(today, f.financing).iter().take(2) {
+                out.push_str(claim);
+                out.push(' ');
+            }
         }
     }
-    if s.sellable() {
+    if s.sellable() && c.lead_queued_at.is_none() {
         out.push_str(
             "You're all set: a vetted NYC installer will reach out with a personalised quote. ",
         );
@@ -400,7 +400,12 @@ pub fn reply(
     }
     Reply {
         content: out.trim_end().to_owned(),
+        asked: asks
+            .first()
+            .map(|(a, _)| *a)
+            .filter(|_| !next_questions.is_empty()),
         next_questions,
+        greeted_place: place,
     }
 }
 
@@ -556,7 +561,11 @@ mod tests {
                 "{now}: {}",
                 r.content
             );
-            assert!(cited || !r.content.contains("30%"), "{}", r.content);
+            assert!(
+                cited || !r.content.to_lowercase().contains("federal"),
+                "{}",
+                r.content
+            );
         }
     }
 }

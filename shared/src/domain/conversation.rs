@@ -1,7 +1,7 @@
 //! A conversation's state per session: the facts gathered so far and how the chat went.
 
 use super::facts::{
-    Borough, CreditSignal, DecisionMaker, Financing, MessageFacts, Objection, PropertyType,
+    Ask, Borough, CreditSignal, DecisionMaker, Financing, MessageFacts, Objection, PropertyType,
     Sentiment, TechnicalTopic, Timeline,
 };
 use super::market::market;
@@ -228,6 +228,40 @@ impl LeadFacts {
     }
 }
 
+impl LeadFacts {
+    /// A bare yes/no answers the yes/no question asked last, unless the message itself
+    /// already said something about that fact.
+    fn apply_answer(&mut self, ask: Ask, yes: bool, message: &MessageFacts) {
+        match ask {
+            Ask::Homeowner if message.homeowner.is_none() => self.homeowner = Some(yes),
+            Ask::Consent if message.contact_consent.is_none() => self.contact_consent = Some(yes),
+            Ask::CompetingQuotes if message.competing_quotes.is_none() => {
+                self.competing_quotes = Some(yes);
+            }
+            // "Is anyone else part of the decision?"
+            Ask::DecisionMaker if message.decision_maker.is_none() => {
+                self.decision_maker = Some(if yes {
+                    DecisionMaker::Joint
+                } else {
+                    DecisionMaker::Sole
+                });
+            }
+            _ => {}
+        }
+    }
+}
+
+/// What the homeowner agreed to, when, and what they were shown: a lead buyer must be able
+/// to prove consent before calling or texting.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConsentEvidence {
+    pub given_at: DateTime<Utc>,
+    /// The homeowner's own words (first 280 characters).
+    pub words: String,
+    /// The disclosure they answered, when consent answered the agent's consent question.
+    pub disclosure: Option<String>,
+}
+
 fn fill<T: Copy>(slot: &mut Option<T>, value: Option<T>) {
     if slot.is_none() {
         *slot = value;
@@ -280,6 +314,15 @@ pub struct Conversation {
     pub last_message_at: DateTime<Utc>,
     /// The objection the agent answered last; a plain "makes sense" resolves it.
     pub last_answered_objection: Option<Objection>,
+    /// The fact the agent asked for last; a bare "yes"/"no" answers it.
+    #[serde(default)]
+    pub last_ask: Option<Ask>,
+    /// The place the agent last talked about, so it isn't praised twice.
+    #[serde(default)]
+    pub greeted_place: Option<String>,
+    /// Proof of the homeowner's consent to be contacted by an installer.
+    #[serde(default)]
+    pub consent: Option<ConsentEvidence>,
     pub lead_id: Option<String>,
     /// Set once the lead has been handed to the routing queue.
     pub lead_queued_at: Option<DateTime<Utc>>,
@@ -303,6 +346,9 @@ impl Conversation {
             started_at: now,
             last_message_at: now,
             last_answered_objection: None,
+            last_ask: None,
+            greeted_place: None,
+            consent: None,
             lead_id: None,
             lead_queued_at: None,
             trail: Vec::new(),
@@ -315,6 +361,9 @@ impl Conversation {
         self.facts.apply_hints(hints);
         self.facts
             .apply_message(message, self.last_answered_objection);
+        if let (Some(yes), Some(ask)) = (message.answer, self.last_ask) {
+            self.facts.apply_answer(ask, yes, message);
+        }
         self.turns = self.turns.saturating_add(1);
         self.questions_asked = self.questions_asked.saturating_add(message.questions_asked);
         match message.sentiment {
@@ -477,6 +526,29 @@ mod tests {
         let back: Conversation = serde_json::from_str(&json).expect("deserialize");
         assert_eq!(back, c);
         assert!(json.len() < 1_500, "{} bytes", json.len());
+    }
+
+    #[test]
+    fn given_a_yes_no_question_when_the_homeowner_answers_yes_then_the_fact_is_set() {
+        let mut c = Conversation::new(SessionId::parse("s6").expect("id"), at(0));
+        c.last_ask = Some(Ask::Consent);
+        let yes = MessageFacts {
+            answer: Some(true),
+            ..MessageFacts::default()
+        };
+        c.absorb(&yes, &ContextHints::default(), at(1));
+        assert_eq!(c.facts.contact_consent, Some(true));
+        c.last_ask = Some(Ask::DecisionMaker);
+        let no = MessageFacts {
+            answer: Some(false),
+            ..MessageFacts::default()
+        };
+        c.absorb(&no, &ContextHints::default(), at(2));
+        assert_eq!(c.facts.decision_maker, Some(DecisionMaker::Sole));
+        // A yes to a question that is not yes/no changes nothing.
+        c.last_ask = Some(Ask::Bill);
+        c.absorb(&yes, &ContextHints::default(), at(3));
+        assert_eq!(c.facts.monthly_bill, None);
     }
 
     #[test]

@@ -116,7 +116,54 @@ pub fn extract(text: &str) -> MessageFacts {
     facts.sentiment = sentiment(&lower, phrase_sentiment);
     facts.name = find_name(raw);
     facts.place = market().find_place(&lower);
+    facts.answer = bare_answer(&lower);
     facts
+}
+
+/// "yes", "sure thing", "nope", "no, not really": a short reply that opens with a yes or a
+/// no. Longer messages carry their own facts and are not read as a bare answer.
+fn bare_answer(lower: &str) -> Option<bool> {
+    const YES: &[&str] = &[
+        "yes",
+        "yeah",
+        "yep",
+        "yup",
+        "sure",
+        "of course",
+        "correct",
+        "absolutely",
+        "definitely",
+        "i do",
+        "we do",
+        "that's right",
+        "yes please",
+        "certainly",
+    ];
+    const NO: &[&str] = &[
+        "no",
+        "nope",
+        "nah",
+        "not really",
+        "i don't",
+        "we don't",
+        "no thanks",
+        "not yet",
+    ];
+    if lower.chars().count() > 40 {
+        return None;
+    }
+    let opening = |words: &[&str]| {
+        words.iter().any(|w| {
+            lower.strip_prefix(w).is_some_and(|rest| {
+                rest.is_empty() || rest.starts_with(|c: char| !c.is_alphanumeric() && c != '\'')
+            })
+        })
+    };
+    match (opening(YES), opening(NO)) {
+        (true, false) => Some(true),
+        (false, true) => Some(false),
+        _ => None,
+    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -649,7 +696,7 @@ static RULES: &[(Act, &str)] = &[
     ),
     (
         Consent(true),
-        r"\b(?:you|they|installers?|someone|an installer|somebody|the installer|one of them|your team|a rep) (?:can|may|could) (?:call|text|email|e-mail|contact|reach(?: out to)?|share|give|pass)\b|\b(?:can|could|would|will) (?:you|someone|somebody|an installer|they) (?:please )?(?:call|text|email|contact|reach out to) me\b",
+        r"\b(?:they|installers?|someone|an installer|somebody|the installer|one of them|your team|a rep) (?:can|may|could) (?:call|text|email|e-mail|contact|reach(?: out to)?|share|give|pass)\b|\byou (?:can|may|could) (?:share|give|pass)\b|\b(?:can|could|would|will) (?:you|someone|somebody|an installer|they) (?:please )?(?:call|text|email|contact|reach out to) me\b",
     ),
     (
         Consent(true),
@@ -661,7 +708,7 @@ static RULES: &[(Act, &str)] = &[
     ),
     (
         Consent(true),
-        r"\b(?:call|text|email|e-mail) me (?:at|on|anytime|any time|tomorrow|today|tonight|back|after|before|whenever|later|this|in the|asap|please)\b|\b(?:please|pls|plz) (?:call|text|email|contact|reach out to) me\b|\b(?:call|text|email) me(?:[.!]|$)|\b(?:reach|contact) me (?:at|on|by|via)\b|\byes,? (?:please )?(?:you can |go ahead and )?(?:call|text|email|contact|share)\b|\b(?:best|easiest) (?:way|time|number) to (?:reach|contact|call|text) me\b",
+        r"\byes,? (?:please )?(?:you can |go ahead and )?(?:call|text|email|contact|share)\b",
     ),
     // ---- sentiment phrases ---------------------------------------------------------------
     (Sent(-2), r"\bwaste of (?:my |our )?time\b"),
@@ -2522,8 +2569,37 @@ mod tests {
                 ("STOP", Some(false)),
                 ("yes", None),
                 ("call me Alex", None),
+                ("you can reach me at (718) 555-0142", None),
+                ("call me at 917-555-0199", None),
             ],
         );
+    }
+
+    #[test]
+    fn bare_answers() {
+        for (text, expected) in [
+            ("yes", Some(true)),
+            ("Yes!", Some(true)),
+            ("yeah, go ahead", Some(true)),
+            ("Sure thing", Some(true)),
+            ("of course", Some(true)),
+            ("I do", Some(true)),
+            ("no", Some(false)),
+            ("Nope.", Some(false)),
+            ("not really", Some(false)),
+            ("no thanks", Some(false)),
+            ("yesterday I got a quote", None),
+            ("nobody told me", None),
+            ("notable", None),
+            (
+                "yes I own a two family house in Astoria with a big roof and a $300 bill",
+                None,
+            ),
+            ("maybe", None),
+            ("", None),
+        ] {
+            assert_eq!(extract(text).answer, expected, "{text:?}");
+        }
     }
 
     #[test]
@@ -2541,7 +2617,8 @@ mod tests {
         assert_eq!(f.name.as_deref(), Some("Dana Kim"));
         assert_eq!(f.phone.as_deref(), Some("+19175550199"));
         assert_eq!(f.email.as_deref(), Some("dana@kim.nyc"));
-        assert_eq!(f.contact_consent, Some(true));
+        // A number to call is not consent to share it with an installer.
+        assert_eq!(f.contact_consent, None);
         assert_eq!(f.place.map(|p| p.borough), Some(Borough::Queens));
     }
 

@@ -252,4 +252,24 @@ pub struct MessageFacts {
     pub email: Option<String>,
     /// `Some(true)` agrees to be contacted by installers; `Some(false)` refuses/opts out.
     pub contact_consent: Option<bool>,
+    /// A bare "yes" / "no" (or "sure", "nope"…): what it answers depends on what the agent
+    /// asked last.
+    pub answer: Option<bool>,
+}
+
+/// A fact the agent can ask for. The conversation remembers the last one asked, so that a
+/// bare "yes" or "no" can answer it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Ask {
+    Homeowner,
+    Bill,
+    Zip,
+    PropertyType,
+    Timeline,
+    DecisionMaker,
+    Financing,
+    CompetingQuotes,
+    Contact,
+    Consent,
 }
