@@ -44,7 +44,8 @@ start() {
   if ! redis_ping 2>/dev/null; then
     if ! command -v redis-server >/dev/null; then
       echo "installing redis-server from apt" >&2
-      (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server) >&2
+      sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
+      ($sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq redis-server) >&2
     fi
     redis-server --daemonize yes --bind 127.0.0.1 --port "$redis_port" --save "" --appendonly no \
       --pidfile "$state/redis-$redis_port.pid" --logfile "$state/redis.log" >&2

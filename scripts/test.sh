@@ -14,7 +14,8 @@ export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1
 export AWS_EC2_METADATA_DISABLED=true
 
 log "local servers (Redis, moto)"
-eval "$(scripts/services.sh start)"
+services=$(scripts/services.sh start) || { echo "could not start the local servers" >&2; exit 1; }
+eval "$services"
 trap 'scripts/services.sh stop' EXIT
 
 log "format"

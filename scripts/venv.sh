@@ -11,7 +11,13 @@ wanted="$*"
 if [ ! -x "$venv/bin/python" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]; then
   rm -rf "$venv"
   mkdir -p "$root"
-  python3 -m venv "$venv" >&2
+  if ! python3 -m venv "$venv" >&2; then
+    # Debian/Ubuntu ship the venv module separately.
+    sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
+    ($sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq python3-venv) >&2
+    rm -rf "$venv"
+    python3 -m venv "$venv" >&2
+  fi
   "$venv/bin/pip" install --quiet --disable-pip-version-check "$@" >&2
   printf '%s' "$wanted" > "$stamp"
 fi

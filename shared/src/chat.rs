@@ -19,6 +19,8 @@ const MODEL_CACHE_KEY: &str = "scoring_model:current";
 const MODEL_CACHE_TTL: Duration = Duration::from_secs(300);
 /// Concurrent turns of one session retry on a lost conditional write this many times.
 const SAVE_ATTEMPTS: usize = 5;
+/// How much of the homeowner's consent message is kept as evidence.
+const CONSENT_WORDS_MAX: usize = 200;
 
 pub struct TurnInput {
     pub session_id: SessionId,
@@ -37,8 +39,6 @@ pub enum LeadStatus {
     NotSellable,
     /// Handed to the routing queue (on this turn or an earlier one).
     Queued { lead_id: String, at: DateTime<Utc> },
-    /// Sellable, but the queue could not be reached; retried on the next turn.
-    QueuePending { lead_id: String },
 }
 
 pub struct TurnOutcome {
@@ -63,14 +63,26 @@ pub async fn current_model<S: ModelStore, C: Cache>(
     cache: &C,
 ) -> Result<ScoringModel, StoreError> {
     match cache.get(MODEL_CACHE_KEY).await {
-        Ok(Some(json)) => match serde_json::from_str(&json) {
-            Ok(model) => return Ok(model),
-            Err(e) => tracing::warn!(error = %e, "cached scoring model unreadable"),
+        Ok(Some(json)) => match serde_json::from_str::<ScoringModel>(&json) {
+            Ok(model) if model.validate().is_ok() => return Ok(model),
+            Ok(_) => tracing::warn!("cached scoring model is invalid; reading the store"),
+            Err(e) => {
+                tracing::warn!(error = %crate::adapters::decode_failure(&e), "cached scoring model unreadable")
+            }
         },
         Ok(None) => {}
         Err(e) => tracing::warn!(error = %e, "cache unavailable; reading the model from the store"),
     }
-    let model = store.current_model().await?.unwrap_or_default();
+    let model = match store.current_model().await? {
+        Some(model) => match model.validate() {
+            Ok(()) => model,
+            Err(reason) => {
+                tracing::error!(version = model.version, %reason, "stored scoring model is invalid; using the built-in one");
+                ScoringModel::default()
+            }
+        },
+        None => ScoringModel::default(),
+    };
     if let Ok(json) = serde_json::to_string(&model)
         && let Err(e) = cache.set(MODEL_CACHE_KEY, &json, MODEL_CACHE_TTL).await
     {
@@ -114,11 +126,17 @@ where
         c.last_ask = reply.asked;
         c.greeted_place.clone_from(&reply.greeted_place);
         if c.facts.contact_consent == Some(true) && c.consent.is_none() {
+            let answered_consent_question =
+                asked_before == Some(Ask::Consent) && facts.answer == Some(true);
+            let said_now = facts.contact_consent == Some(true) || answered_consent_question;
             c.consent = Some(ConsentEvidence {
                 given_at: now,
-                words: input.message.chars().take(280).collect(),
-                disclosure: (asked_before == Some(Ask::Consent))
-                    .then(|| Ask::Consent.question().to_owned()),
+                words: if said_now {
+                    input.message.chars().take(CONSENT_WORDS_MAX).collect()
+                } else {
+                    "(given earlier in the conversation history)".to_owned()
+                },
+                disclosure: answered_consent_question.then(|| Ask::Consent.question().to_owned()),
             });
         } else if c.facts.contact_consent == Some(false) {
             c.consent = None;
@@ -161,16 +179,14 @@ where
             };
             // Publish before saving: if the save then loses a race, the retry publishes the
             // same lead id again, which the queue ignores.
-            lead = match queue.publish(&message).await {
-                Ok(()) => {
-                    c.lead_queued_at = Some(now);
-                    LeadStatus::Queued { lead_id, at: now }
-                }
-                Err(e) => {
-                    tracing::error!(error = %e, lead_id = %lead_id, "lead queue unavailable; will retry next turn");
-                    LeadStatus::QueuePending { lead_id }
-                }
-            };
+            // If the queue is down the turn is not accepted: nothing is saved and the
+            // frontend retries the message, so a sellable lead can never be left behind.
+            queue
+                .publish(&message)
+                .await
+                .map_err(|e| StoreError::Unavailable(format!("lead queue: {e}")))?;
+            c.lead_queued_at = Some(now);
+            lead = LeadStatus::Queued { lead_id, at: now };
         }
 
         match store.save_conversation(&c).await {

@@ -153,4 +153,20 @@ pub fn harden<S: Clone + Send + Sync + 'static>(router: axum::Router<S>) -> axum
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(
+            panic_response,
+        ))
+}
+
+/// Last line of defence: a bug that panics still answers JSON (and is logged), and the
+/// process keeps serving.
+fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    tracing::error!("request handler panicked");
+    let body = ErrorBody {
+        error: ErrorDetail {
+            code: "internal",
+            message: "internal error".to_owned(),
+        },
+    };
+    (StatusCode::INTERNAL_SERVER_ERROR, Json(body)).into_response()
 }

@@ -86,7 +86,9 @@ pub enum QueueError {
 }
 
 pub trait LeadQueue: Send + Sync + 'static {
-    /// Publishes a lead. Publishing the same `lead_id` again is a no-op.
+    /// Publishes a lead. Publishing the same `lead_id` again is dropped by the queue (SQS
+    /// FIFO: within its five-minute de-duplication window), so a consumer must still be
+    /// idempotent per lead id: the router's conditional write sells a lead at most once.
     fn publish(&self, lead: &QueuedLead) -> impl Future<Output = Result<(), QueueError>> + Send;
 
     /// Takes up to `max` visible messages and hides them for `visibility`.

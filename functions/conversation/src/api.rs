@@ -2,14 +2,14 @@
 //! `session_id`, `lead_id`, `lead_profile` and a few more fields).
 
 use aurum::chat::{LeadStatus, TurnInput, TurnOutcome};
-use aurum::domain::conversation::{ContextHints, SessionId, TrailPoint, ZipCode, plausible_bill};
+use aurum::domain::conversation::{ContextHints, SessionId, ZipCode, plausible_bill};
 use aurum::domain::facts::{
     Borough, CreditSignal, DecisionMaker, Financing, Objection, PropertyType, TechnicalTopic,
     Timeline,
 };
 use aurum::domain::market::market;
 use aurum::domain::metrics::ConversationMetrics;
-use aurum::domain::money::{Cents, cents_from_dollars_f64};
+use aurum::domain::money::{Usd, cents_from_dollars_f64};
 use aurum::domain::scoring::{Blocker, FactorScores, QualityTier};
 use aurum::http::ApiError;
 use chrono::{DateTime, Utc};
@@ -277,7 +277,7 @@ pub struct LeadProfile {
     #[schema(required = true)]
     pub homeowner: Option<bool>,
     #[schema(required = true)]
-    pub monthly_bill: Option<Cents>,
+    pub monthly_bill: Option<Usd>,
     /// As given; may be outside NYC (see `in_service_area`).
     #[schema(required = true, pattern = "^[0-9]{5}$")]
     pub zip_code: Option<String>,
@@ -321,7 +321,17 @@ pub struct RevenueOptimization {
     pub routing_decision: RoutingDecisionView,
     pub revenue_insights: RevenueInsights,
     /// Score and revenue potential after each turn, oldest first.
-    pub revenue_trend: Vec<TrailPoint>,
+    pub revenue_trend: Vec<TrendPoint>,
+}
+
+/// Revenue potential after one turn (the last 12 turns).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TrendPoint {
+    pub turn: u32,
+    pub at: DateTime<Utc>,
+    #[schema(maximum = 100)]
+    pub score: u8,
+    pub revenue_potential: Usd,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -331,12 +341,12 @@ pub struct LeadScoreView {
     pub total_score: u8,
     pub quality_tier: QualityTier,
     /// What the lead is worth at its tier.
-    pub revenue_potential: Cents,
+    pub revenue_potential: Usd,
     /// Chance a buyer converts the lead, 0 to 1 (two decimals).
     #[schema(minimum = 0, maximum = 1)]
     pub conversion_probability: f64,
     /// `revenue_potential` × `conversion_probability`.
-    pub expected_revenue: Cents,
+    pub expected_revenue: Usd,
     pub factors: FactorScores,
     /// Whether the lead can be sold now (no blockers).
     pub sellable: bool,
@@ -353,7 +363,6 @@ pub enum RoutingStatus {
     NotReady,
     NotSellable,
     Queued,
-    QueuePending,
 }
 
 /// Routing happens off the chat path (the lead queue); until a buyer is chosen the
@@ -370,10 +379,10 @@ pub struct RoutingDecisionView {
     #[schema(required = true)]
     pub selected_buyer_tier: Option<String>,
     #[schema(required = true)]
-    pub price_per_lead: Option<Cents>,
+    pub price_per_lead: Option<Usd>,
     /// Expected revenue of a sellable lead.
     #[schema(required = true)]
-    pub expected_revenue: Option<Cents>,
+    pub expected_revenue: Option<Usd>,
     pub routing_reason: String,
 }
 
@@ -496,12 +505,6 @@ impl ConversationResponse {
                 Some(*at),
                 format!("{} lead queued for buyer routing", s.tier.as_str()),
             ),
-            LeadStatus::QueuePending { lead_id } => (
-                RoutingStatus::QueuePending,
-                Some(lead_id.clone()),
-                None,
-                "lead is sellable; queueing will be retried".to_owned(),
-            ),
             LeadStatus::NotSellable => (
                 RoutingStatus::NotSellable,
                 None,
@@ -544,7 +547,7 @@ impl ConversationResponse {
             lead_id: c.lead_id.clone(),
             lead_profile: LeadProfile {
                 homeowner: f.homeowner,
-                monthly_bill: f.monthly_bill,
+                monthly_bill: f.monthly_bill.map(Usd),
                 zip_code: f.zip_code.as_ref().map(|z| z.as_str().to_owned()),
                 borough: f.borough,
                 neighborhood: f.neighborhood.clone(),
@@ -565,9 +568,9 @@ impl ConversationResponse {
                 lead_score: LeadScoreView {
                     total_score: s.total,
                     quality_tier: s.tier,
-                    revenue_potential: s.revenue_potential,
+                    revenue_potential: Usd(s.revenue_potential),
                     conversion_probability: probability,
-                    expected_revenue: expected,
+                    expected_revenue: Usd(expected),
                     factors: s.factors,
                     sellable: s.sellable(),
                     blockers: s.blockers.clone(),
@@ -582,7 +585,7 @@ impl ConversationResponse {
                     selected_buyer_id: None,
                     selected_buyer_tier: None,
                     price_per_lead: None,
-                    expected_revenue: s.sellable().then_some(expected),
+                    expected_revenue: s.sellable().then_some(Usd(expected)),
                     routing_reason: reason,
                 },
                 revenue_insights: RevenueInsights {
@@ -594,7 +597,16 @@ impl ConversationResponse {
                     ),
                     assessment: assessment.to_owned(),
                 },
-                revenue_trend: c.trail.clone(),
+                revenue_trend: c
+                    .trail
+                    .iter()
+                    .map(|p| TrendPoint {
+                        turn: p.turn,
+                        at: p.at,
+                        score: p.score,
+                        revenue_potential: Usd(p.revenue_potential),
+                    })
+                    .collect(),
             },
         }
     }

@@ -64,7 +64,16 @@ fn unavailable<E: std::error::Error + 'static>(e: SdkError<E>) -> StoreError {
     StoreError::Unavailable(super::error_chain(&e))
 }
 
-fn corrupt(e: impl std::fmt::Display) -> StoreError {
+fn corrupt(e: serde_json::Error) -> StoreError {
+    StoreError::Corrupt(super::decode_failure(&e))
+}
+
+fn bad_item(_: serde_dynamo::Error) -> StoreError {
+    // serde_dynamo quotes values in its messages; stored items hold personal details.
+    StoreError::Corrupt("item does not match its expected shape".into())
+}
+
+fn bad_request(e: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt(e.to_string())
 }
 
@@ -119,7 +128,7 @@ impl ConversationStore for DynamoStore {
         let Some(item) = out.item else {
             return Ok(None);
         };
-        let stored: ConversationItem = serde_dynamo::from_item(item).map_err(corrupt)?;
+        let stored: ConversationItem = serde_dynamo::from_item(item).map_err(bad_item)?;
         let mut conversation: Conversation =
             serde_json::from_str(&stored.state).map_err(corrupt)?;
         conversation.version = stored.version;
@@ -139,7 +148,7 @@ impl ConversationStore for DynamoStore {
             state: serde_json::to_string(&body).map_err(corrupt)?,
         };
         let item: HashMap<String, AttributeValue> =
-            serde_dynamo::to_item(&stored).map_err(corrupt)?;
+            serde_dynamo::to_item(&stored).map_err(bad_item)?;
         let size = item_size(&item);
         let request = self
             .client
@@ -198,7 +207,7 @@ impl ModelStore for DynamoStore {
         let Some(item) = out.item else {
             return Ok(None);
         };
-        let stored: ModelItem = serde_dynamo::from_item(item).map_err(corrupt)?;
+        let stored: ModelItem = serde_dynamo::from_item(item).map_err(bad_item)?;
         serde_json::from_str(&stored.model)
             .map(Some)
             .map_err(corrupt)
@@ -220,16 +229,16 @@ impl ModelStore for DynamoStore {
         };
         let put_versioned = Put::builder()
             .table_name(&self.models_table)
-            .set_item(Some(serde_dynamo::to_item(&versioned).map_err(corrupt)?))
+            .set_item(Some(serde_dynamo::to_item(&versioned).map_err(bad_item)?))
             .condition_expression("attribute_not_exists(#k)")
             .expression_attribute_names("#k", attr::MODEL_KIND)
             .build()
-            .map_err(corrupt)?;
+            .map_err(bad_request)?;
         let put_pointer = Put::builder()
             .table_name(&self.models_table)
-            .set_item(Some(serde_dynamo::to_item(&pointer).map_err(corrupt)?))
+            .set_item(Some(serde_dynamo::to_item(&pointer).map_err(bad_item)?))
             .build()
-            .map_err(corrupt)?;
+            .map_err(bad_request)?;
         let result = self
             .client
             .transact_write_items()

@@ -103,7 +103,7 @@ impl ConversationStore for EmbeddedStore {
             };
             serde_json::from_slice(bytes.value())
                 .map(Some)
-                .map_err(|e| StoreError::Corrupt(e.to_string()))
+                .map_err(|e| StoreError::Corrupt(super::decode_failure(&e)))
         })
         .await
     }
@@ -118,7 +118,7 @@ impl ConversationStore for EmbeddedStore {
                     match table.get(saved.session_id.as_str()).map_err(unavailable)? {
                         Some(bytes) => {
                             serde_json::from_slice::<VersionOnly>(bytes.value())
-                                .map_err(|e| StoreError::Corrupt(e.to_string()))?
+                                .map_err(|e| StoreError::Corrupt(super::decode_failure(&e)))?
                                 .version
                         }
                         None => 0,
@@ -127,8 +127,8 @@ impl ConversationStore for EmbeddedStore {
                     return Err(StoreError::Conflict);
                 }
                 saved.version += 1;
-                let bytes =
-                    serde_json::to_vec(&saved).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                let bytes = serde_json::to_vec(&saved)
+                    .map_err(|e| StoreError::Corrupt(super::decode_failure(&e)))?;
                 table
                     .insert(saved.session_id.as_str(), bytes.as_slice())
                     .map_err(unavailable)?;
@@ -160,7 +160,7 @@ impl ModelStore for EmbeddedStore {
             };
             serde_json::from_slice(bytes.value())
                 .map(Some)
-                .map_err(|e| StoreError::Corrupt(e.to_string()))
+                .map_err(|e| StoreError::Corrupt(super::decode_failure(&e)))
         })
         .await
     }
@@ -174,8 +174,8 @@ impl ModelStore for EmbeddedStore {
                 if models.get(model.version).map_err(unavailable)?.is_some() {
                     return Err(StoreError::Conflict);
                 }
-                let bytes =
-                    serde_json::to_vec(&model).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                let bytes = serde_json::to_vec(&model)
+                    .map_err(|e| StoreError::Corrupt(super::decode_failure(&e)))?;
                 models
                     .insert(model.version, bytes.as_slice())
                     .map_err(unavailable)?;
@@ -222,8 +222,8 @@ impl LeadQueue for EmbeddedStore {
                     receive_count: 0,
                     lead,
                 };
-                let bytes =
-                    serde_json::to_vec(&message).map_err(|e| QueueError::Corrupt(e.to_string()))?;
+                let bytes = serde_json::to_vec(&message)
+                    .map_err(|e| QueueError::Corrupt(super::decode_failure(&e)))?;
                 let mut messages = txn.open_table(QUEUE_MESSAGES).map_err(queue_unavailable)?;
                 messages
                     .insert(message.lead.lead_id.as_str(), bytes.as_slice())
@@ -257,15 +257,15 @@ impl LeadQueue for EmbeddedStore {
                         continue;
                     };
                     let mut m: StoredMessage = serde_json::from_slice(bytes.value())
-                        .map_err(|e| QueueError::Corrupt(e.to_string()))?;
+                        .map_err(|e| QueueError::Corrupt(super::decode_failure(&e)))?;
                     drop(bytes);
                     if m.visible_at_ms > now_ms {
                         continue;
                     }
                     m.visible_at_ms = now_ms.saturating_add(hide_ms);
                     m.receive_count += 1;
-                    let updated =
-                        serde_json::to_vec(&m).map_err(|e| QueueError::Corrupt(e.to_string()))?;
+                    let updated = serde_json::to_vec(&m)
+                        .map_err(|e| QueueError::Corrupt(super::decode_failure(&e)))?;
                     messages
                         .insert(id.as_str(), updated.as_slice())
                         .map_err(queue_unavailable)?;
@@ -294,7 +294,7 @@ impl LeadQueue for EmbeddedStore {
                 let found = match messages.get(id.as_str()).map_err(queue_unavailable)? {
                     Some(bytes) => Some(
                         serde_json::from_slice::<StoredMessage>(bytes.value())
-                            .map_err(|e| QueueError::Corrupt(e.to_string()))?,
+                            .map_err(|e| QueueError::Corrupt(super::decode_failure(&e)))?,
                     ),
                     None => None,
                 };

@@ -22,3 +22,14 @@ pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
     }
     text
 }
+
+/// A decoding failure described without quoting the data: stored items and messages hold
+/// personal details, and this text reaches the logs.
+pub fn decode_failure(e: &serde_json::Error) -> String {
+    format!(
+        "{:?} error at line {} column {}",
+        e.classify(),
+        e.line(),
+        e.column()
+    )
+}

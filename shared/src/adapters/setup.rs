@@ -3,6 +3,7 @@
 
 use super::dynamodb::attr;
 use crate::config::AwsResources;
+use aws_sdk_dynamodb::client::Waiters;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
     TimeToLiveSpecification,
@@ -90,6 +91,13 @@ async fn ensure_table(
         }
         Err(e) => return Err(failed(spec.name, e)),
     }
+    // A new table is CREATING for a while on AWS; TTL can only be set once it is ACTIVE.
+    client
+        .wait_until_table_exists()
+        .table_name(spec.name)
+        .wait(std::time::Duration::from_secs(300))
+        .await
+        .map_err(|e| failed(spec.name, e))?;
     if let Some(ttl) = spec.ttl_attribute {
         let current = client
             .describe_time_to_live()

@@ -68,7 +68,8 @@ impl SqsLeadQueue {
 
 impl LeadQueue for SqsLeadQueue {
     async fn publish(&self, lead: &QueuedLead) -> Result<(), QueueError> {
-        let body = serde_json::to_string(lead).map_err(|e| QueueError::Corrupt(e.to_string()))?;
+        let body = serde_json::to_string(lead)
+            .map_err(|e| QueueError::Corrupt(super::decode_failure(&e)))?;
         self.meter.sqs_send();
         self.client
             .send_message()

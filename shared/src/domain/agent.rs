@@ -257,11 +257,32 @@ fn objection_answer(o: Objection) -> &'static str {
 }
 
 /// Incentive sentences the agent may say today, for how the homeowner would pay.
-/// Most homeowners buy or finance: when it is not known how they would pay, incentives
-/// for owned systems come first.
-pub fn incentive_claims(today: NaiveDate, financing: Option<Financing>) -> Vec<&'static str> {
+/// When the system would likely be in service: an incentive only helps if it is still in
+/// effect then (25D, for one, counted the date the installation was completed).
+pub fn expected_install_date(today: NaiveDate, timeline: Option<Timeline>) -> NaiveDate {
+    let days = match timeline {
+        Some(Timeline::Immediate) => 60,
+        Some(Timeline::WithinThreeMonths) | None => 90,
+        Some(Timeline::WithinSixMonths) => 180,
+        Some(Timeline::WithinYear) | Some(Timeline::JustResearching) => 365,
+        Some(Timeline::MoreThanYear) => 730,
+    };
+    today + chrono::Duration::days(days)
+}
+
+/// Incentive sentences the agent may say today to a homeowner on this timeline, for how
+/// they would pay. Most homeowners buy or finance: when it is not known how they would
+/// pay, incentives for owned systems come first.
+pub fn incentive_claims(
+    today: NaiveDate,
+    timeline: Option<Timeline>,
+    financing: Option<Financing>,
+) -> Vec<&'static str> {
     let ownership = financing.and_then(Ownership::from_financing);
-    let mut found: Vec<_> = incentives::citable_for(today, ownership).collect();
+    let install = expected_install_date(today, timeline);
+    let mut found: Vec<_> = incentives::citable_for(today, ownership)
+        .filter(|i| i.is_in_effect(install))
+        .collect();
     if ownership.is_none() {
         found.sort_by_key(|i| !i.applies_to.contains(&Ownership::Purchase));
     }
@@ -374,7 +395,10 @@ pub fn reply(
         out.push_str(objection_answer(*o));
         out.push(' ');
         if *o == Objection::Cost {
-            for claim in incentive_claims(today, f.financing).iter().take(2) {
+            for claim in incentive_claims(today, f.timeline, f.financing)
+                .iter()
+                .take(2)
+            {
                 out.push_str(claim);
                 out.push(' ');
             }
@@ -540,8 +564,13 @@ mod tests {
             .expect("the federal credit is in the table");
         let before = NaiveDate::from_ymd_opt(2025, 6, 1).expect("date");
         let after = NaiveDate::from_ymd_opt(2026, 11, 24).expect("date");
-        assert!(incentive_claims(before, None).contains(&federal.claim.as_str()));
-        assert!(!incentive_claims(after, None).contains(&federal.claim.as_str()));
+        assert!(incentive_claims(before, None, None).contains(&federal.claim.as_str()));
+        assert!(!incentive_claims(after, None, None).contains(&federal.claim.as_str()));
+        // In mid-2025 a homeowner installing next year could no longer get it either.
+        assert!(
+            !incentive_claims(before, Some(Timeline::WithinYear), None)
+                .contains(&federal.claim.as_str())
+        );
 
         for (now, cited) in [(t(2025, 6, 1), true), (t(2026, 1, 2), false)] {
             let mut c = Conversation::new(SessionId::parse("e").expect("id"), now);

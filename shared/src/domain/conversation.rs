@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 
 /// How many revenue-potential points a conversation keeps (one per turn, newest last).
-const TRAIL_LEN: usize = 30;
+const TRAIL_LEN: usize = 12;
 
 /// A chat session id as sent by the frontend: 1–128 characters of `[A-Za-z0-9_.:-]`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -256,7 +256,7 @@ impl LeadFacts {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConsentEvidence {
     pub given_at: DateTime<Utc>,
-    /// The homeowner's own words (first 280 characters).
+    /// The homeowner's own words (first 200 characters).
     pub words: String,
     /// The disclosure they answered, when consent answered the agent's consent question.
     pub disclosure: Option<String>,
@@ -293,11 +293,10 @@ impl SentimentTally {
 }
 
 /// Revenue potential after one turn, for "revenue potential over time".
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct TrailPoint {
     pub turn: u32,
     pub at: DateTime<Utc>,
-    #[schema(maximum = 100)]
     pub score: u8,
     pub revenue_potential: Cents,
 }
@@ -326,8 +325,8 @@ pub struct Conversation {
     pub lead_id: Option<String>,
     /// Set once the lead has been handed to the routing queue.
     pub lead_queued_at: Option<DateTime<Utc>>,
-    /// Stored as `[turn, unix_seconds, score, cents]` rows: a 30-turn chat stays within
-    /// two DynamoDB write units.
+    /// The last 12 turns, stored as `[turn, unix_seconds, score, cents]` rows, so that a
+    /// long chat with contact details and consent stays within two DynamoDB write units.
     #[serde(with = "compact_trail")]
     pub trail: Vec<TrailPoint>,
     /// Optimistic-concurrency version: the store only accepts a save whose expected
@@ -512,8 +511,8 @@ mod tests {
 
     #[test]
     fn the_stored_form_round_trips_and_stays_small() {
-        let mut c = Conversation::new(SessionId::parse("s5").expect("id"), at(0));
-        for turn in 1..=40 {
+        let mut c = Conversation::new(SessionId::parse(&"s".repeat(128)).expect("id"), at(0));
+        for turn in 1..=60 {
             c.record_trail(TrailPoint {
                 turn,
                 at: at(turn % 60),
@@ -522,10 +521,45 @@ mod tests {
             });
         }
         assert_eq!(c.trail.len(), TRAIL_LEN);
+        // The largest realistic state: every fact, full contact details, consent evidence.
+        let f = &mut c.facts;
+        f.homeowner = Some(true);
+        f.monthly_bill = Some(Cents(41_250));
+        f.zip_code = Some(ZipCode::parse("11215").expect("zip"));
+        f.borough = Some(Borough::Brooklyn);
+        f.neighborhood = Some("prospect_lefferts_gardens".into());
+        f.property_type = Some(PropertyType::Townhouse);
+        f.timeline = Some(Timeline::WithinThreeMonths);
+        f.decision_maker = Some(DecisionMaker::Joint);
+        f.financing = Some(Financing::LeaseOrPpa);
+        f.credit = Some(CreditSignal::Strong);
+        f.competing_quotes = Some(true);
+        f.technical_topics = TechnicalTopic::ALL.into_iter().collect();
+        f.objections_resolved = Objection::ALL.into_iter().collect();
+        f.contact = Contact {
+            name: Some("Maria Alejandra Lopez-Fitzgerald".into()),
+            phone: Some("+17185550142".into()),
+            email: Some("maria.alejandra.lopez-fitzgerald@example.com".into()),
+        };
+        f.contact_consent = Some(true);
+        c.consent = Some(ConsentEvidence {
+            given_at: at(30),
+            words: "w".repeat(200),
+            disclosure: Some(
+                "May we share your details with one vetted NYC installer so they can contact you with a quote?"
+                    .into(),
+            ),
+        });
+        c.lead_id = Some("lead_0123456789abcdef0123456789abcdef".into());
+        c.lead_queued_at = Some(at(31));
+        c.last_ask = Some(Ask::Timeline);
+        c.greeted_place = Some("prospect_lefferts_gardens".into());
         let json = serde_json::to_string(&c).expect("serialize");
         let back: Conversation = serde_json::from_str(&json).expect("deserialize");
         assert_eq!(back, c);
-        assert!(json.len() < 1_500, "{} bytes", json.len());
+        // Item = state + key + version + TTL attribute: under 2 KiB is 2 write units.
+        let item_bytes = json.len() + "state".len() + "session_id".len() + 128 + 32;
+        assert!(item_bytes < 2_048, "{item_bytes} bytes");
     }
 
     #[test]

@@ -152,6 +152,21 @@ fn bare_answer(lower: &str) -> Option<bool> {
     if lower.chars().count() > 40 {
         return None;
     }
+    // "Absolutely not", "I do not", "of course not": a yes-word that is negated is a no;
+    // "no problem" is a yes.
+    let words: Vec<&str> = lower
+        .split(|c: char| !c.is_alphanumeric() && c != '\'')
+        .filter(|w| !w.is_empty())
+        .collect();
+    if words
+        .iter()
+        .any(|w| matches!(*w, "not" | "don't" | "dont" | "never" | "nope" | "nah"))
+    {
+        return Some(false);
+    }
+    if lower.starts_with("no problem") || lower.starts_with("no worries") {
+        return Some(true);
+    }
     let opening = |words: &[&str]| {
         words.iter().any(|w| {
             lower.strip_prefix(w).is_some_and(|rest| {
@@ -954,10 +969,13 @@ fn find_zip(lower: &str, excluded: &[(usize, usize)]) -> Option<String> {
         if glued_before || glued_after {
             continue;
         }
-        if unit_or_currency_follows(&lower[end..]) {
+        if unit_or_currency_follows(&lower[end..]) || PER_PERIOD_RE.is_match(&lower[end..]) {
             continue;
         }
         let pre = slice_clamped(lower, start.saturating_sub(24), start);
+        if MONEY_VERB_RE.is_match(pre) {
+            continue;
+        }
         if pre.ends_with("box ") || pre.ends_with("apt ") || pre.ends_with("unit ") {
             continue;
         }
@@ -969,6 +987,20 @@ fn find_zip(lower: &str, excluded: &[(usize, usize)]) -> Option<String> {
     }
     first.map(str::to_owned)
 }
+
+/// "85000 a year", "12000/yr": an amount per period, never a ZIP.
+static PER_PERIOD_RE: LazyLock<Regex> = LazyLock::new(|| {
+    ascii_regex(
+        r"^ ?(?:a|per|each|every|/) ?(?:year|yr|month|mo|week|annum)\b|^ ?(?:annually|yearly|monthly)\b",
+    )
+});
+
+/// "we make 85000", "income of 85000": money, never a ZIP.
+static MONEY_VERB_RE: LazyLock<Regex> = LazyLock::new(|| {
+    ascii_regex(
+        r"\b(?:make|makes|made|earn|earns|earned|income|salary|pay|paid|owe|spent|spend|cost|costs|quoted?|price)(?: is| was| of| about| around| roughly)? ?$",
+    )
+});
 
 fn unit_or_currency_follows(post: &str) -> bool {
     let t = post.trim_start();
@@ -1001,7 +1033,7 @@ static BILL_KW_RE: LazyLock<Regex> = LazyLock::new(|| {
 
 static OTHER_KW_RE: LazyLock<Regex> = LazyLock::new(|| {
     ascii_regex(
-        r"\b(?:quot[a-z]*|estimates?|system|systems|install[a-z]*|prices?|priced|pricing|loans?|leases?|leasing|ppa|rent|mortgage|tax[a-z]*|credits?|rebates?|incentives?|save|saves|saved|saving|savings|income|salary|down payment|deposit|score|solar|panels?|financ[a-z]*|worth|value|insurance|roof[a-z]*|cash|zip|zipcode|code|phone|call|text|number|kw|watts?|old|age|budget|car|for (?:it|them|the system|a system|the panels|installation|everything|the whole thing|the job))\b",
+        r"\b(?:quot[a-z]*|estimates?|system|systems|install[a-z]*|prices?|priced|pricing|loans?|leases?|leasing|ppa|rent|mortgage|tax[a-z]*|credits?|rebates?|incentives?|save|saves|saved|saving|savings|income|incomes|salary|salaries|make|makes|made|earn|earns|earned|earning|household|down payment|deposit|score|solar|panels?|financ[a-z]*|worth|value|insurance|roof[a-z]*|cash|zip|zipcode|code|phone|call|text|number|kw|watts?|old|age|budget|car|for (?:it|them|the system|a system|the panels|installation|everything|the whole thing|the job))\b",
     )
 });
 
@@ -2576,6 +2608,23 @@ mod tests {
     }
 
     #[test]
+    fn incomes_and_amounts_are_not_zips() {
+        for text in [
+            "We make 85000 a year",
+            "our household income is 95000",
+            "they quoted 25000 for the system",
+        ] {
+            let f = extract(text);
+            assert_eq!(f.zip_code, None, "{text:?}");
+            assert_eq!(f.monthly_bill, None, "{text:?}");
+        }
+        assert_eq!(
+            extract("I live in 11215").zip_code.as_deref(),
+            Some("11215")
+        );
+    }
+
+    #[test]
     fn bare_answers() {
         for (text, expected) in [
             ("yes", Some(true)),
@@ -2597,6 +2646,13 @@ mod tests {
             ),
             ("maybe", None),
             ("", None),
+            ("Absolutely not", Some(false)),
+            ("I do not", Some(false)),
+            ("of course not!", Some(false)),
+            ("definitely not", Some(false)),
+            ("yes, but don't call before 6", Some(false)),
+            ("no problem", Some(true)),
+            ("no worries, go ahead", Some(true)),
         ] {
             assert_eq!(extract(text).answer, expected, "{text:?}");
         }

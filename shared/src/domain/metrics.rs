@@ -2,14 +2,14 @@
 
 use super::conversation::Conversation;
 use super::facts::{Objection, PropertyType, TechnicalTopic};
-use super::money::Cents;
+use super::money::{Cents, Usd};
 use super::scoring::{Blocker, LeadScore, QualityTier};
 use serde::Serialize;
 
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct ConversationMetrics {
     pub duration_minutes: f64,
-    pub revenue_per_minute: Cents,
+    pub revenue_per_minute: Usd,
     /// Share of technical topics the homeowner raised, 0..=1.
     #[schema(minimum = 0, maximum = 1)]
     pub technical_engagement: f64,
@@ -21,7 +21,7 @@ pub fn metrics(c: &Conversation, s: &LeadScore) -> ConversationMetrics {
     let seconds = c.duration_seconds();
     // A conversation under a minute counts as one minute, so early turns don't explode.
     let minutes_for_rate = (seconds.max(60) + 30) / 60;
-    let revenue_per_minute = Cents(s.revenue_potential.0 / minutes_for_rate.max(1));
+    let revenue_per_minute = Usd(Cents(s.revenue_potential.0 / minutes_for_rate.max(1)));
     ConversationMetrics {
         duration_minutes: (seconds as f64 / 6.0).round() / 10.0,
         revenue_per_minute,

@@ -1,11 +1,15 @@
-//! Money as integer cents. JSON carries US dollars as numbers (`275.0`), the shape the
-//! chat frontend and buyers already read; inside the system nothing is a float.
+//! Money as integer cents, everywhere inside the system (state, queue messages, models).
+//! Only API responses show US dollars as JSON numbers (`275.0`), through [`Usd`], the shape
+//! the chat frontend and buyers already read.
 
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Deserialize, Serialize, Serializer};
 use std::fmt;
 use std::ops::{Add, AddAssign, Sub};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
+)]
+#[serde(transparent)]
 pub struct Cents(pub i64);
 
 impl Cents {
@@ -123,21 +127,24 @@ impl fmt::Display for Cents {
     }
 }
 
-impl Serialize for Cents {
+/// An amount shown to API clients: serialized as a JSON number of US dollars.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Usd(pub Cents);
+
+impl From<Cents> for Usd {
+    fn from(c: Cents) -> Usd {
+        Usd(c)
+    }
+}
+
+impl Serialize for Usd {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_f64(self.dollars_f64())
+        // The only place money becomes a float: the JSON number a client reads.
+        serializer.serialize_f64(self.0.dollars_f64())
     }
 }
 
-impl<'de> Deserialize<'de> for Cents {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let dollars = f64::deserialize(deserializer)?;
-        cents_from_dollars_f64(dollars)
-            .ok_or_else(|| serde::de::Error::custom("amount out of range"))
-    }
-}
-
-impl utoipa::PartialSchema for Cents {
+impl utoipa::PartialSchema for Usd {
     fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
         use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
         ObjectBuilder::new()
@@ -151,8 +158,7 @@ impl utoipa::PartialSchema for Cents {
     }
 }
 
-// Clients see dollars, so the schema is named for what they read, not for the cents inside.
-impl utoipa::ToSchema for Cents {
+impl utoipa::ToSchema for Usd {
     fn name() -> std::borrow::Cow<'static, str> {
         std::borrow::Cow::Borrowed("UsdAmount")
     }
@@ -195,6 +201,23 @@ mod tests {
         assert_eq!(Cents(123_456_700).spoken(), "$1,234,567");
         assert_eq!(group_thousands(7_200), "7,200");
         assert_eq!(group_thousands(999), "999");
+    }
+
+    #[test]
+    fn stored_money_is_integer_cents_and_clients_see_dollars() {
+        assert_eq!(
+            serde_json::to_string(&Cents(41_250)).expect("json"),
+            "41250"
+        );
+        assert_eq!(
+            serde_json::from_str::<Cents>("41250").expect("json"),
+            Cents(41_250)
+        );
+        assert!(serde_json::from_str::<Cents>("412.5").is_err());
+        assert_eq!(
+            serde_json::to_string(&Usd(Cents(41_250))).expect("json"),
+            "412.5"
+        );
     }
 
     #[test]
