@@ -152,3 +152,34 @@ async fn aws_backend_connects_by_queue_name() {
         .expect("publish");
     assert_eq!(backend.meter.usage().sqs_sends, 1);
 }
+
+#[tokio::test]
+async fn the_cache_endpoint_is_discovered_from_its_elasticache_id() {
+    let sdk = sdk().await;
+    let id = format!(
+        "aurum-cache-{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..8]
+    );
+    aws_sdk_elasticache::Client::new(&sdk)
+        .create_replication_group()
+        .replication_group_id(&id)
+        .replication_group_description("aurum test cache")
+        .engine("redis")
+        .cache_node_type("cache.t3.micro")
+        .send()
+        .await
+        .expect("create replication group");
+    let url = aurum::adapters::aws::discover_cache_url(&sdk, &id)
+        .await
+        .expect("discovered");
+    assert!(
+        url.starts_with("redis://") && url.contains(&id) && url.ends_with(":6379"),
+        "{url}"
+    );
+
+    let missing = aurum::adapters::aws::discover_cache_url(&sdk, "aurum-no-such-cache").await;
+    let message = missing
+        .expect_err("an unknown cache id fails start-up")
+        .to_string();
+    assert!(message.contains("aurum-no-such-cache"), "{message}");
+}

@@ -70,7 +70,9 @@ pub async fn sdk_config() -> aws_config::SdkConfig {
         .await
 }
 
-/// Finds the endpoint of an ElastiCache Serverless cache (TLS is mandatory there).
+/// Finds the endpoint of the ElastiCache cache named `cache_id`: a Serverless cache (the
+/// template's; TLS is mandatory there), else a replication group (node-based Redis/Valkey),
+/// whose primary or configuration endpoint is used, with TLS when the group has it on.
 pub async fn discover_cache_url(
     sdk: &aws_config::SdkConfig,
     cache_id: &str,
@@ -80,22 +82,61 @@ pub async fn discover_cache_url(
         reason,
     };
     let client = aws_sdk_elasticache::Client::new(sdk);
-    let out = client
+    let serverless = client
         .describe_serverless_caches()
         .serverless_cache_name(cache_id)
         .send()
+        .await;
+    let serverless_error = match serverless {
+        Ok(out) => {
+            if let Some(endpoint) = out.serverless_caches().first().and_then(|c| c.endpoint())
+                && let Some(host) = endpoint.address()
+            {
+                return Ok(format!(
+                    "rediss://{host}:{}",
+                    endpoint.port().unwrap_or(6379)
+                ));
+            }
+            "no serverless cache with an endpoint".to_owned()
+        }
+        Err(e) => super::error_chain(&e),
+    };
+    let groups = client
+        .describe_replication_groups()
+        .replication_group_id(cache_id)
+        .send()
         .await
-        .map_err(|e| failed(e.to_string()))?;
-    let endpoint = out
-        .serverless_caches()
+        .map_err(|e| {
+            failed(format!(
+                "serverless: {serverless_error}; replication group: {}",
+                super::error_chain(&e)
+            ))
+        })?;
+    let group = groups
+        .replication_groups()
         .first()
-        .and_then(|c| c.endpoint())
-        .ok_or_else(|| failed("the cache has no endpoint yet".into()))?;
+        .ok_or_else(|| failed("no serverless cache or replication group by that name".into()))?;
+    let endpoint = group
+        .configuration_endpoint()
+        .or_else(|| {
+            group
+                .node_groups()
+                .first()
+                .and_then(|n| n.primary_endpoint())
+        })
+        .ok_or_else(|| failed("the replication group has no endpoint yet".into()))?;
     let host = endpoint
         .address()
         .ok_or_else(|| failed("endpoint without address".into()))?;
-    let port = endpoint.port().unwrap_or(6379);
-    Ok(format!("rediss://{host}:{port}"))
+    let scheme = if group.transit_encryption_enabled() == Some(true) {
+        "rediss"
+    } else {
+        "redis"
+    };
+    Ok(format!(
+        "{scheme}://{host}:{}",
+        endpoint.port().unwrap_or(6379)
+    ))
 }
 
 impl AwsBackend {
