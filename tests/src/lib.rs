@@ -154,3 +154,27 @@ pub const QUALIFYING_CHAT: &[&str] = &[
     "Yes, you can share my info with an installer and have them call me.",
     "Thanks, sounds great!",
 ];
+
+/// Sends one conversation turn straight to a router (no socket) and returns status and body.
+pub async fn post_turn(app: &axum::Router, session: &str, message: &str) -> (u16, Value) {
+    use tower::ServiceExt;
+    let request = hyper::Request::post("/api/v1/conversation/revenue-optimized")
+        .header("content-type", "application/json")
+        .body(axum::body::Body::from(
+            serde_json::json!({"session_id": session, "message": message}).to_string(),
+        ))
+        .expect("request");
+    let response = app
+        .clone()
+        .oneshot(request)
+        .await
+        .expect("routers are infallible");
+    let status = response.status().as_u16();
+    let bytes = response
+        .into_body()
+        .collect()
+        .await
+        .expect("body")
+        .to_bytes();
+    (status, serde_json::from_slice(&bytes).expect("JSON body"))
+}

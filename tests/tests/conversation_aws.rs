@@ -8,34 +8,11 @@ use aurum::adapters::meter::Usage;
 use aurum::adapters::setup::setup;
 use aurum::app::AppState;
 use aurum::ports::LeadQueue;
-use aurum_tests::QUALIFYING_CHAT;
 use aurum_tests::local_aws::{config, fresh_resources, redis_url, sdk};
-use axum::body::Body;
-use http_body_util::BodyExt;
-use serde_json::{Value, json};
+use aurum_tests::{QUALIFYING_CHAT, post_turn};
+use serde_json::Value;
 use std::sync::Arc;
 use std::time::Duration;
-use tower::ServiceExt;
-
-const ROUTE: &str = "/api/v1/conversation/revenue-optimized";
-
-async fn post(app: &axum::Router, session: &str, message: &str) -> (u16, Value) {
-    let request = axum::http::Request::post(ROUTE)
-        .header("content-type", "application/json")
-        .body(Body::from(
-            json!({"session_id": session, "message": message}).to_string(),
-        ))
-        .expect("request");
-    let response = app.clone().oneshot(request).await.expect("infallible");
-    let status = response.status().as_u16();
-    let bytes = response
-        .into_body()
-        .collect()
-        .await
-        .expect("body")
-        .to_bytes();
-    (status, serde_json::from_slice(&bytes).expect("JSON body"))
-}
 
 async fn aws_backend(redis: Option<String>) -> AwsBackend {
     let sdk = sdk().await;
@@ -57,7 +34,7 @@ async fn a_qualifying_chat_queues_one_lead_within_the_round_trip_budget() {
     let mut last = Value::Null;
     for message in QUALIFYING_CHAT {
         let before = meter.usage();
-        let (status, body) = post(&app, "chat_aws_budget", message).await;
+        let (status, body) = post_turn(&app, "chat_aws_budget", message).await;
         assert_eq!(status, 200, "{body}");
         per_turn.push(meter.usage().since(before));
         last = body;
@@ -111,7 +88,7 @@ async fn with_redis_down_every_turn_still_succeeds() {
     let aws = aws_backend(Some(format!("redis://127.0.0.1:{port}"))).await;
     let app = aurum_conversation::router(AppState::new(aws.store, aws.queue, aws.cache));
     for (i, message) in QUALIFYING_CHAT.iter().take(3).enumerate() {
-        let (status, body) = post(&app, "chat_no_redis", message).await;
+        let (status, body) = post_turn(&app, "chat_no_redis", message).await;
         assert_eq!(status, 200, "{body}");
         assert_eq!(
             body["revenue_optimization"]["conversation_metrics"]["turns"],
@@ -132,8 +109,8 @@ async fn embedded_and_aws_backends_answer_the_same() {
         Arc::new(MemoryCache::new()),
     ));
     for message in QUALIFYING_CHAT {
-        let (_, a) = post(&aws_app, "chat_same", message).await;
-        let (_, e) = post(&embedded_app, "chat_same", message).await;
+        let (_, a) = post_turn(&aws_app, "chat_same", message).await;
+        let (_, e) = post_turn(&embedded_app, "chat_same", message).await;
         assert_eq!(a["lead_profile"], e["lead_profile"], "{message}");
         assert_eq!(a["next_questions"], e["next_questions"], "{message}");
         assert_eq!(
@@ -148,7 +125,7 @@ async fn embedded_and_aws_backends_answer_the_same() {
 async fn concurrent_turns_of_one_session_lose_no_fact() {
     let aws = aws_backend(Some(redis_url())).await;
     let app = aurum_conversation::router(AppState::new(aws.store, aws.queue, aws.cache));
-    let (status, _) = post(&app, "chat_race", "Hi, I'm looking into solar").await;
+    let (status, _) = post_turn(&app, "chat_race", "Hi, I'm looking into solar").await;
     assert_eq!(status, 200);
     let messages = [
         "Our electric bill is about $275 a month",
@@ -159,11 +136,11 @@ async fn concurrent_turns_of_one_session_lose_no_fact() {
     let mut racing = tokio::task::JoinSet::new();
     for message in messages {
         let app = app.clone();
-        racing.spawn(async move { post(&app, "chat_race", message).await });
+        racing.spawn(async move { post_turn(&app, "chat_race", message).await });
     }
     let results = racing.join_all().await;
     assert!(results.iter().all(|(s, _)| *s == 200), "{results:?}");
-    let (_, last) = post(&app, "chat_race", "thanks").await;
+    let (_, last) = post_turn(&app, "chat_race", "thanks").await;
     let profile = &last["lead_profile"];
     assert_eq!(profile["monthly_bill"], 275.0, "{profile}");
     assert_eq!(profile["zip_code"], "10314", "{profile}");

@@ -4,13 +4,10 @@
 use aurum::adapters::memory::{MemoryCache, MemoryQueue, MemoryStore};
 use aurum::app::AppState;
 use aurum::ports::{Delivery, LeadQueue, QueueError, QueuedLead};
-use axum::body::Body;
-use http_body_util::BodyExt;
-use serde_json::{Value, json};
+use aurum_tests::post_turn;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
-use tower::ServiceExt;
 
 /// A queue that can be switched off, in front of a real in-memory queue.
 #[derive(Default)]
@@ -36,24 +33,6 @@ impl LeadQueue for FlakyQueue {
     }
 }
 
-async fn post(app: &axum::Router, message: &str) -> (u16, Value) {
-    let request = axum::http::Request::post("/api/v1/conversation/revenue-optimized")
-        .header("content-type", "application/json")
-        .body(Body::from(
-            json!({"session_id": "chat_queue_down", "message": message}).to_string(),
-        ))
-        .expect("request");
-    let response = app.clone().oneshot(request).await.expect("infallible");
-    let status = response.status().as_u16();
-    let bytes = response
-        .into_body()
-        .collect()
-        .await
-        .expect("body")
-        .to_bytes();
-    (status, serde_json::from_slice(&bytes).expect("JSON body"))
-}
-
 #[tokio::test]
 async fn a_turn_that_cannot_queue_its_lead_is_refused_and_the_retry_queues_it() {
     let queue = Arc::new(FlakyQueue::default());
@@ -69,12 +48,12 @@ async fn a_turn_that_cannot_queue_its_lead_is_refused_and_the_retry_queues_it() 
         .position(|m| m.contains("share my info"))
         .expect("the chat gives consent");
     for message in &script[..consent_at] {
-        let (status, body) = post(&app, message).await;
+        let (status, body) = post_turn(&app, "chat_queue_down", message).await;
         assert_eq!(status, 200, "{body}");
     }
 
     queue.down.store(true, Ordering::SeqCst);
-    let (status, body) = post(&app, script[consent_at]).await;
+    let (status, body) = post_turn(&app, "chat_queue_down", script[consent_at]).await;
     assert_eq!(status, 503, "{body}");
     assert_eq!(body["error"]["code"], "unavailable");
     assert!(
@@ -83,7 +62,7 @@ async fn a_turn_that_cannot_queue_its_lead_is_refused_and_the_retry_queues_it() 
     );
 
     queue.down.store(false, Ordering::SeqCst);
-    let (status, body) = post(&app, script[consent_at]).await;
+    let (status, body) = post_turn(&app, "chat_queue_down", script[consent_at]).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(
         body["revenue_optimization"]["routing_decision"]["status"],
