@@ -58,16 +58,7 @@ impl TestApp {
             .body(Full::new(body.into()))
             .expect("request");
         let response = self.client.request(request).await.expect("server answers");
-        let status = response.status().as_u16();
-        let bytes = response
-            .into_body()
-            .collect()
-            .await
-            .expect("body")
-            .to_bytes();
-        let body = serde_json::from_slice(&bytes).unwrap_or_else(|e| {
-            panic!("{method} {path} -> {status}: body is not JSON ({e}): {bytes:?}")
-        });
+        let (status, body) = status_and_json(response, &format!("{method} {path}")).await;
         Reply { status, body }
     }
 
@@ -169,6 +160,15 @@ pub async fn post_turn(app: &axum::Router, session: &str, message: &str) -> (u16
         .oneshot(request)
         .await
         .expect("routers are infallible");
+    status_and_json(response, "POST conversation").await
+}
+
+/// The status and JSON body of a response; every answer of the API is JSON.
+async fn status_and_json<B>(response: hyper::Response<B>, what: &str) -> (u16, Value)
+where
+    B: hyper::body::Body,
+    B::Error: std::fmt::Debug,
+{
     let status = response.status().as_u16();
     let bytes = response
         .into_body()
@@ -176,5 +176,7 @@ pub async fn post_turn(app: &axum::Router, session: &str, message: &str) -> (u16
         .await
         .expect("body")
         .to_bytes();
-    (status, serde_json::from_slice(&bytes).expect("JSON body"))
+    let body = serde_json::from_slice(&bytes)
+        .unwrap_or_else(|e| panic!("{what} -> {status}: body is not JSON ({e}): {bytes:?}"));
+    (status, body)
 }
