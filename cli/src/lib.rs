@@ -1,52 +1,63 @@
-//! The all-in-one local system behind `aurum serve`: every HTTP router on one port over
-//! the embedded store, and the OpenAPI document that covers them all.
+//! The all-in-one local system behind `aurum serve`: every function of the registry on one
+//! port and in one process, over any backend, and the OpenAPI document that covers them.
 
-use aurum::adapters::embedded::EmbeddedStore;
-use aurum::adapters::memory::MemoryCache;
-use aurum::app::AppState;
+pub mod runtime;
+
+use aurum::backend::Backend;
+pub use aurum::function::OPENAPI_ROUTE;
+use aurum::function::{HttpFunction, document, meta_openapi};
 use aurum::http::harden;
-use aurum::ports::{Cache, ConversationStore, LeadQueue, ModelStore, StoreError};
 use axum::Router;
-use axum::http::{Method, header};
-use axum::response::IntoResponse;
+use axum::http::Method;
 use axum::routing::get;
-use std::path::Path;
-use std::sync::{Arc, LazyLock};
+use std::future::Future;
+use std::sync::Arc;
 use utoipa::OpenApi;
-
-pub const OPENAPI_ROUTE: &str = "/openapi.json";
 
 /// Where `aurum openapi --out` writes the document by convention (from the repository root).
 pub const OPENAPI_FILE: &str = "docs/openapi.json";
 
-/// Every (path, method) `local_app` answers: each function's routes and the document.
+/// A function as the registry lists it, whatever its backend.
+pub struct RegisteredHttp {
+    pub name: &'static str,
+    pub routes: &'static [(&'static str, Method)],
+    pub openapi: fn() -> utoipa::openapi::OpenApi,
+}
+
+/// The registry: one line per function. `aurum serve`, the merged OpenAPI document and the
+/// deployment-template tests read it (see docs/adding-a-function.md).
+macro_rules! registry {
+    (http: [$($http:ty),* $(,)?]) => {
+        /// Every HTTP function.
+        pub fn http_functions() -> Vec<RegisteredHttp> {
+            vec![$(RegisteredHttp {
+                name: <$http as HttpFunction>::NAME,
+                routes: <$http as HttpFunction>::ROUTES,
+                openapi: <$http as HttpFunction>::openapi,
+            }),*]
+        }
+
+        fn merge_routes<B: Backend>(backend: &B) -> Router {
+            Router::new()$(.merge(<$http as HttpFunction>::routes(backend)))*
+        }
+    };
+}
+
+registry!(http: [aurum_conversation::Conversation]);
+
+/// Every (path, method) `app` answers: each function's routes and the document.
 pub fn routes() -> Vec<(&'static str, Method)> {
     let mut all = vec![(OPENAPI_ROUTE, Method::GET)];
-    all.extend(aurum_conversation::ROUTES.iter().cloned());
+    for f in http_functions() {
+        all.extend(f.routes.iter().cloned());
+    }
     all
 }
 
-/// The local application over one embedded store.
-pub fn local_app(store: Arc<EmbeddedStore>) -> Router {
-    app(AppState::new(
-        Arc::clone(&store),
-        store,
-        Arc::new(MemoryCache::new()),
-    ))
-}
-
-/// Every function's router merged onto one port, over any backend.
-pub fn app<S, Q, C>(state: AppState<S, Q, C>) -> Router
-where
-    S: ConversationStore + ModelStore,
-    Q: LeadQueue,
-    C: Cache,
-{
-    harden(
-        Router::new()
-            .merge(aurum_conversation::routes(state))
-            .route(OPENAPI_ROUTE, get(openapi_json)),
-    )
+/// Every function's router merged onto one port, over `backend`.
+pub fn app<B: Backend>(backend: &B) -> Router {
+    let json: Arc<str> = openapi_json_pretty().into();
+    harden(merge_routes(backend).route(OPENAPI_ROUTE, get(move || document(json))))
 }
 
 #[derive(OpenApi)]
@@ -63,7 +74,10 @@ struct AurumApi;
 /// The OpenAPI 3.1 document of every endpoint `aurum serve` answers.
 pub fn openapi() -> utoipa::openapi::OpenApi {
     let mut doc = AurumApi::openapi();
-    doc.merge(aurum_conversation::openapi());
+    for f in http_functions() {
+        doc.merge((f.openapi)());
+    }
+    doc.merge(meta_openapi());
     doc
 }
 
@@ -76,26 +90,18 @@ pub fn openapi_json_pretty() -> String {
     text
 }
 
-static OPENAPI_JSON: LazyLock<String> = LazyLock::new(openapi_json_pretty);
-
-async fn openapi_json() -> impl IntoResponse {
-    (
-        [(header::CONTENT_TYPE, "application/json")],
-        OPENAPI_JSON.as_str(),
-    )
-}
-
-pub fn open_store(data_dir: &Path) -> Result<Arc<EmbeddedStore>, StoreError> {
-    EmbeddedStore::open(data_dir).map(Arc::new)
-}
-
-/// Serves `app` until `shutdown` completes.
-pub async fn serve(
+/// Serves every function over `backend` on `listener`, with the background workers
+/// running in-process, until `shutdown` completes; then stops taking requests and work,
+/// finishes what is in flight, and returns.
+pub async fn run<B: Backend>(
     listener: tokio::net::TcpListener,
-    app: Router,
-    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    backend: B,
+    shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, app)
+    let workers = runtime::Workers::new();
+    let served = axum::serve(listener, app(&backend))
         .with_graceful_shutdown(shutdown)
-        .await
+        .await;
+    workers.stop().await;
+    served
 }

@@ -1,9 +1,9 @@
 //! `aurum`: the whole system on one machine, and its operations.
 
 use aurum::adapters::aws::{AwsBackend, sdk_config};
+use aurum::adapters::embedded::EmbeddedBackend;
 use aurum::adapters::setup::setup;
-use aurum::app::AppState;
-use aurum::config::{Backend, Config};
+use aurum::config::{BackendKind, Config};
 use clap::{Parser, Subcommand};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -47,24 +47,26 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     aurum::telemetry::init();
     match Cli::parse().command {
         Command::Serve { addr, data_dir } => {
-            let mut config = Config::from_env(Backend::Embedded)?;
+            let mut config = Config::from_env(BackendKind::Embedded)?;
             config.data_dir = data_dir;
-            let app = match config.backend {
-                Backend::Embedded => aurum_cli::local_app(aurum_cli::open_store(&config.data_dir)?),
-                Backend::Aws => {
-                    let aws = AwsBackend::connect(&config).await?;
-                    aurum_cli::app(AppState::new(aws.store, aws.queue, aws.cache))
-                }
-            };
             let listener = tokio::net::TcpListener::bind(addr).await?;
             tracing::info!(%addr, backend = ?config.backend, "aurum serving");
-            aurum_cli::serve(listener, app, async {
+            let ctrl_c = async {
                 let _ = tokio::signal::ctrl_c().await;
-            })
-            .await?;
+            };
+            match config.backend {
+                BackendKind::Embedded => {
+                    let backend = EmbeddedBackend::open(&config.data_dir)?;
+                    aurum_cli::run(listener, backend, ctrl_c).await?;
+                }
+                BackendKind::Aws => {
+                    let backend = AwsBackend::connect(&config).await?;
+                    aurum_cli::run(listener, backend, ctrl_c).await?;
+                }
+            }
         }
         Command::Setup => {
-            let config = Config::from_env(Backend::Aws)?;
+            let config = Config::from_env(BackendKind::Aws)?;
             let report = setup(&sdk_config().await, &config.aws).await?;
             for resource in &report.created {
                 println!("created  {resource}");

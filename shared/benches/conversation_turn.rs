@@ -1,10 +1,10 @@
-//! One conversation turn through the domain (extract + absorb + score + reply), measured
-//! over a realistic 20-turn chat. Criterion reports time per 20 turns and turns per second.
+//! One conversation turn through the domain (`domain::turn::decide_text`: extract, absorb,
+//! score, reply, lead decision), measured over a realistic 20-turn chat. Criterion reports
+//! time per 20 turns and turns per second.
 
-use aurum::domain::agent;
 use aurum::domain::conversation::{ContextHints, Conversation, SessionId};
-use aurum::domain::extract::extract;
-use aurum::domain::scoring::{ScoringModel, score};
+use aurum::domain::scoring::ScoringModel;
+use aurum::domain::turn::decide_text;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use std::hint::black_box;
@@ -38,14 +38,11 @@ fn run_chat(model: &ScoringModel, start: DateTime<Utc>) -> u32 {
     let mut checksum = 0u32;
     for (i, message) in CHAT.iter().enumerate() {
         let now = start + Duration::seconds(40 * i as i64);
-        let facts = extract(black_box(message));
-        c.absorb(&facts, &hints, now);
-        let s = score(model, &c, now);
-        let reply = agent::reply(model, &c, &facts, &s, now);
-        c.last_answered_objection = agent::answered_objection(&c, &facts);
+        let d = decide_text(c, black_box(message), &hints, model, now);
         checksum = checksum
-            .wrapping_add(u32::from(s.total))
-            .wrapping_add(reply.content.len() as u32);
+            .wrapping_add(u32::from(d.score.total))
+            .wrapping_add(d.reply.content.len() as u32);
+        c = d.conversation;
     }
     checksum
 }

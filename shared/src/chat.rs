@@ -1,26 +1,22 @@
 //! The conversation use case: one homeowner message in, the agent's reply and the live
-//! lead score out, with the state saved and a sellable lead queued exactly once.
+//! lead score out. The domain decides the turn (`domain::turn`); this only loads the state,
+//! publishes the lead, records a withdrawal, saves, and retries a lost race.
 
-use crate::domain::agent::{self, Reply};
-use crate::domain::conversation::{
-    ConsentEvidence, ContextHints, Conversation, SessionId, TrailPoint,
-};
+use crate::backend::Backend;
+use crate::domain::conversation::{ContextHints, SessionId};
 use crate::domain::extract::extract;
-use crate::domain::facts::Ask;
-use crate::domain::incentives;
-use crate::domain::metrics::{self, ConversationMetrics};
-use crate::domain::scoring::{LeadScore, ScoringModel, score};
-use crate::ports::{Cache, ConversationStore, LeadQueue, ModelStore, QueuedLead, StoreError};
+use crate::domain::scoring::ScoringModel;
+use crate::domain::turn::{self, Message};
+pub use crate::domain::turn::{LeadStatus, TurnDecision};
+use crate::ports::{Cache, ConversationStore, LeadQueue, LeadStore, ModelStore, StoreError};
 use chrono::{DateTime, Utc};
-use chrono_tz::America::New_York;
+use std::sync::Arc;
 use std::time::Duration;
 
 const MODEL_CACHE_KEY: &str = "scoring_model:current";
 const MODEL_CACHE_TTL: Duration = Duration::from_secs(300);
 /// Concurrent turns of one session retry on a lost conditional write this many times.
 const SAVE_ATTEMPTS: usize = 5;
-/// How much of the homeowner's consent message is kept as evidence.
-const CONSENT_WORDS_MAX: usize = 200;
 
 pub struct TurnInput {
     pub session_id: SessionId,
@@ -28,33 +24,6 @@ pub struct TurnInput {
     pub hints: ContextHints,
     /// Earlier homeowner messages, read only when the server has no state for the session.
     pub history: Vec<String>,
-}
-
-/// What happened to the lead on this turn.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum LeadStatus {
-    /// Facts are still missing.
-    NotReady,
-    /// Known renter or outside NYC: never sold.
-    NotSellable,
-    /// Handed to the routing queue (on this turn or an earlier one).
-    Queued { lead_id: String, at: DateTime<Utc> },
-}
-
-pub struct TurnOutcome {
-    pub conversation: Conversation,
-    pub score: LeadScore,
-    pub reply: Reply,
-    pub metrics: ConversationMetrics,
-    pub recommendations: Vec<String>,
-    pub lead: LeadStatus,
-}
-
-/// The stable lead id of a session: a retried or raced turn names the same lead, so the
-/// queue and the router can de-duplicate on it.
-pub fn lead_id_for(session: &SessionId) -> String {
-    let id = uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_OID, session.as_str().as_bytes());
-    format!("lead_{}", id.simple())
 }
 
 /// The scoring model in force: cache, then store, then the built-in default.
@@ -91,134 +60,109 @@ pub async fn current_model<S: ModelStore, C: Cache>(
     Ok(model)
 }
 
-pub async fn take_turn<S, Q, C>(
-    store: &S,
-    queue: &Q,
-    cache: &C,
-    input: &TurnInput,
-    now: DateTime<Utc>,
-) -> Result<TurnOutcome, StoreError>
-where
-    S: ConversationStore + ModelStore,
-    Q: LeadQueue,
-    C: Cache,
-{
-    let model = current_model(store, cache).await?;
-    let facts = extract(&input.message);
-    let mut attempt = 0;
-    loop {
-        attempt += 1;
-        let mut c = match store.load_conversation(&input.session_id).await? {
-            Some(c) => c,
-            None => {
-                let mut fresh = Conversation::new(input.session_id.clone(), now);
-                for earlier in &input.history {
-                    fresh.absorb_history(&extract(earlier));
-                }
-                fresh
+/// The ports a conversation turn uses.
+pub struct Chat<B: Backend> {
+    conversations: Arc<B::Conversations>,
+    models: Arc<B::Models>,
+    leads: Arc<B::Leads>,
+    queue: Arc<B::Queue>,
+    cache: Arc<B::Cache>,
+}
+
+impl<B: Backend> Clone for Chat<B> {
+    fn clone(&self) -> Self {
+        Chat {
+            conversations: Arc::clone(&self.conversations),
+            models: Arc::clone(&self.models),
+            leads: Arc::clone(&self.leads),
+            queue: Arc::clone(&self.queue),
+            cache: Arc::clone(&self.cache),
+        }
+    }
+}
+
+impl<B: Backend> Chat<B> {
+    pub fn new(backend: &B) -> Chat<B> {
+        Chat {
+            conversations: backend.conversations(),
+            models: backend.models(),
+            leads: backend.leads(),
+            queue: backend.queue(),
+            cache: backend.cache(),
+        }
+    }
+
+    /// Takes one message: decides the turn, then publishes the lead (before saving, so a
+    /// lost save retries into the same lead id, which the queue drops) and records a
+    /// withdrawal, then saves with a version condition. If the queue or the lead store is
+    /// down the turn is refused and nothing is saved: the frontend retries the message, so
+    /// a sellable lead is never left behind.
+    pub async fn take_turn(
+        &self,
+        input: &TurnInput,
+        now: DateTime<Utc>,
+    ) -> Result<TurnDecision, StoreError> {
+        let model = current_model(&*self.models, &*self.cache).await?;
+        let facts = extract(&input.message);
+        let message = Message {
+            text: &input.message,
+            facts: &facts,
+            hints: &input.hints,
+        };
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let state = match self
+                .conversations
+                .load_conversation(&input.session_id)
+                .await?
+            {
+                Some(c) => c,
+                None => turn::fresh_conversation(input.session_id.clone(), &input.history, now),
+            };
+            let mut decision = turn::decide(state, &message, &model, now);
+            if let Some(lead) = &decision.publish {
+                self.queue
+                    .publish(lead)
+                    .await
+                    .map_err(|e| StoreError::Unavailable(format!("lead queue: {e}")))?;
+                self.leads.record_queued(lead).await?;
             }
-        };
-        let asked_before = c.last_ask;
-        c.absorb(&facts, &input.hints, now);
-        let s = score(&model, &c, now);
-        let reply = agent::reply(&model, &c, &facts, &s, now);
-        c.last_answered_objection = agent::answered_objection(&c, &facts);
-        c.last_ask = reply.asked;
-        c.greeted_place.clone_from(&reply.greeted_place);
-        if c.facts.contact_consent == Some(true) && c.consent.is_none() {
-            let answered_consent_question =
-                asked_before == Some(Ask::Consent) && facts.answer == Some(true);
-            let said_now = facts.contact_consent == Some(true) || answered_consent_question;
-            c.consent = Some(ConsentEvidence {
-                given_at: now,
-                words: if said_now {
-                    input.message.chars().take(CONSENT_WORDS_MAX).collect()
-                } else {
-                    "(given earlier in the conversation history)".to_owned()
-                },
-                disclosure: answered_consent_question.then(|| Ask::Consent.question().to_owned()),
-            });
-        } else if c.facts.contact_consent == Some(false) {
-            c.consent = None;
-        }
-        c.record_trail(TrailPoint {
-            turn: c.turns,
-            at: now,
-            score: s.total,
-            revenue_potential: s.revenue_potential,
-        });
-
-        let mut lead = if s.blockers.iter().any(|b| b.is_final()) {
-            LeadStatus::NotSellable
-        } else {
-            LeadStatus::NotReady
-        };
-        if let Some(at) = c.lead_queued_at {
-            lead = LeadStatus::Queued {
-                lead_id: c
-                    .lead_id
-                    .clone()
-                    .unwrap_or_else(|| lead_id_for(&c.session_id)),
-                at,
-            };
-        } else if s.sellable() {
-            let lead_id = lead_id_for(&c.session_id);
-            c.lead_id = Some(lead_id.clone());
-            let message = QueuedLead {
-                schema: QueuedLead::SCHEMA,
-                lead_id: lead_id.clone(),
-                session_id: c.session_id.clone(),
-                queued_at: now,
-                score: s.total,
-                tier: s.tier,
-                revenue_potential: s.revenue_potential,
-                conversion_probability: s.conversion_probability,
-                model_version: s.model_version,
-                facts: c.facts.clone(),
-                consent: c.consent.clone(),
-            };
-            // Publish before saving: if the save then loses a race, the retry publishes the
-            // same lead id again, which the queue ignores.
-            // If the queue is down the turn is not accepted: nothing is saved and the
-            // frontend retries the message, so a sellable lead can never be left behind.
-            queue
-                .publish(&message)
-                .await
-                .map_err(|e| StoreError::Unavailable(format!("lead queue: {e}")))?;
-            c.lead_queued_at = Some(now);
-            lead = LeadStatus::Queued { lead_id, at: now };
-        }
-
-        match store.save_conversation(&c).await {
-            Ok(()) => {
-                c.version += 1;
-                let today = now.with_timezone(&New_York).date_naive();
-                let urgency =
-                    incentives::next_deadline(today).and_then(|(i, _, _)| i.urgency_text(today));
-                let recommendations = metrics::recommendations(&c, &s, urgency.as_deref());
-                let metrics = metrics::metrics(&c, &s);
+            if let Some((lead_id, withdrawal)) = &decision.withdraw {
+                let record = self
+                    .leads
+                    .withdraw(lead_id, &input.session_id, withdrawal)
+                    .await?;
                 tracing::info!(
-                    session_id = %c.session_id.as_str(),
-                    turn = c.turns,
-                    score = s.total,
-                    tier = s.tier.as_str(),
-                    sellable = s.sellable(),
-                    "conversation turn"
+                    lead_id = %lead_id,
+                    was = record.withdrawal.as_ref().and_then(|w| w.from).map(|s| s.as_str()),
+                    "consent withdrawn"
                 );
-                return Ok(TurnOutcome {
-                    conversation: c,
-                    score: s,
-                    reply,
-                    metrics,
-                    recommendations,
-                    lead,
-                });
             }
-            Err(StoreError::Conflict) if attempt < SAVE_ATTEMPTS => {
-                // Another turn of this session saved first: reload and re-apply this message.
-                tokio::time::sleep(std::time::Duration::from_millis(3 * attempt as u64)).await;
+            match self
+                .conversations
+                .save_conversation(&decision.conversation)
+                .await
+            {
+                Ok(()) => {
+                    decision.conversation.version += 1;
+                    let (c, s) = (&decision.conversation, &decision.score);
+                    tracing::info!(
+                        session_id = %c.session_id.as_str(),
+                        turn = c.turns,
+                        score = s.total,
+                        tier = s.tier.as_str(),
+                        sellable = s.sellable(),
+                        "conversation turn"
+                    );
+                    return Ok(decision);
+                }
+                Err(StoreError::Conflict) if attempt < SAVE_ATTEMPTS => {
+                    // Another turn of this session saved first: reload and re-apply this message.
+                    tokio::time::sleep(Duration::from_millis(3 * attempt as u64)).await;
+                }
+                Err(e) => return Err(e),
             }
-            Err(e) => return Err(e),
         }
     }
 }

@@ -10,6 +10,7 @@ pub const VARIABLES: &[&str] = &[
     "AURUM_DATA_DIR",
     "AURUM_CONVERSATIONS_TABLE",
     "AURUM_MODELS_TABLE",
+    "AURUM_LEADS_TABLE",
     "AURUM_LEAD_QUEUE_URL",
     "AURUM_LEAD_QUEUE_NAME",
     "AURUM_LEAD_DLQ_NAME",
@@ -37,7 +38,7 @@ pub enum ConfigError {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Backend {
+pub enum BackendKind {
     /// One redb file: local runs and `aurum serve`.
     Embedded,
     /// DynamoDB + SQS + Redis (ElastiCache).
@@ -48,6 +49,7 @@ pub enum Backend {
 pub struct AwsResources {
     pub conversations_table: String,
     pub models_table: String,
+    pub leads_table: String,
     /// Set in Lambda (from the template); otherwise resolved from the queue name.
     pub lead_queue_url: Option<String>,
     pub lead_queue_name: String,
@@ -90,7 +92,7 @@ impl Default for Targets {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {
-    pub backend: Backend,
+    pub backend: BackendKind,
     pub data_dir: PathBuf,
     pub aws: AwsResources,
     pub cache: CacheConfig,
@@ -100,20 +102,20 @@ pub struct Config {
 impl Config {
     /// Reads the process environment. `default_backend` differs: Lambda functions default
     /// to AWS, `aurum serve` to the embedded store.
-    pub fn from_env(default_backend: Backend) -> Result<Config, ConfigError> {
+    pub fn from_env(default_backend: BackendKind) -> Result<Config, ConfigError> {
         let vars: HashMap<String, String> = std::env::vars().collect();
         Config::from_vars(&vars, default_backend)
     }
 
     pub fn from_vars(
         vars: &HashMap<String, String>,
-        default_backend: Backend,
+        default_backend: BackendKind,
     ) -> Result<Config, ConfigError> {
         let get = |name: &str| vars.get(name).map(|v| v.trim()).filter(|v| !v.is_empty());
         let backend = match get("AURUM_BACKEND") {
             None => default_backend,
-            Some("embedded") => Backend::Embedded,
-            Some("aws") => Backend::Aws,
+            Some("embedded") => BackendKind::Embedded,
+            Some("aws") => BackendKind::Aws,
             Some(other) => {
                 return Err(ConfigError::Invalid {
                     name: "AURUM_BACKEND",
@@ -202,6 +204,7 @@ impl Config {
             aws: AwsResources {
                 conversations_table: text("AURUM_CONVERSATIONS_TABLE", "aurum-conversations"),
                 models_table: text("AURUM_MODELS_TABLE", "aurum-models"),
+                leads_table: text("AURUM_LEADS_TABLE", "aurum-leads"),
                 lead_queue_url: get("AURUM_LEAD_QUEUE_URL").map(str::to_owned),
                 lead_queue_name: text("AURUM_LEAD_QUEUE_NAME", "aurum-leads.fifo"),
                 lead_dlq_name: text("AURUM_LEAD_DLQ_NAME", "aurum-leads-dlq.fifo"),
@@ -252,8 +255,8 @@ mod tests {
 
     #[test]
     fn defaults_follow_the_guide() {
-        let c = Config::from_vars(&vars(&[]), Backend::Embedded).expect("defaults");
-        assert_eq!(c.backend, Backend::Embedded);
+        let c = Config::from_vars(&vars(&[]), BackendKind::Embedded).expect("defaults");
+        assert_eq!(c.backend, BackendKind::Embedded);
         assert_eq!(c.targets, Targets::default());
         assert_eq!(c.targets.conversion_rate_bps, 6_000);
         assert_eq!(c.targets.avg_lead_value_cents, 15_000);
@@ -269,10 +272,10 @@ mod tests {
                 ("TARGET_CONVERSION_RATE", "0.65"),
                 ("TARGET_AVG_LEAD_VALUE", "175.50"),
             ]),
-            Backend::Embedded,
+            BackendKind::Embedded,
         )
         .expect("valid");
-        assert_eq!(c.backend, Backend::Aws);
+        assert_eq!(c.backend, BackendKind::Aws);
         assert_eq!(c.targets.conversion_rate_bps, 6_500);
         assert_eq!(c.targets.avg_lead_value_cents, 17_550);
         for (name, value) in [
@@ -284,7 +287,7 @@ mod tests {
             ("AURUM_CACHE_TIMEOUT_MS", "0"),
         ] {
             let err =
-                Config::from_vars(&vars(&[(name, value)]), Backend::Embedded).expect_err(name);
+                Config::from_vars(&vars(&[(name, value)]), BackendKind::Embedded).expect_err(name);
             assert!(err.to_string().starts_with(name), "{err}");
         }
     }

@@ -1,10 +1,15 @@
 //! The common crate of every Aurum function: domain, ports, adapters and the HTTP edge.
+//! Adapters sit behind features (`aws`, `embedded`, `memory`, `setup`), so each binary
+//! links only the backends it runs on.
 
 pub mod adapters;
-pub mod app;
+pub mod backend;
 pub mod chat;
 pub mod config;
+pub mod contracts;
 pub mod domain;
+pub mod function;
 pub mod http;
 pub mod ports;
+pub mod redact;
 pub mod telemetry;

@@ -1,7 +1,6 @@
 //! Invariants over any input: the score stays in 0..=100, a renter is never sellable,
 //! and nothing a homeowner types can make extraction, scoring or the reply panic.
 
-use aurum::domain::agent;
 use aurum::domain::conversation::{ContextHints, Conversation, SessionId, ZipCode};
 use aurum::domain::extract::extract;
 use aurum::domain::facts::{
@@ -9,6 +8,7 @@ use aurum::domain::facts::{
 };
 use aurum::domain::money::Cents;
 use aurum::domain::scoring::{ScoringModel, score};
+use aurum::domain::turn::{LeadStatus, decide_text};
 use chrono::{Duration, TimeZone, Utc};
 use proptest::prelude::*;
 use proptest::sample::select;
@@ -99,16 +99,37 @@ proptest! {
     }
 
     #[test]
-    fn any_message_goes_through_a_whole_turn((mut c, now) in any_conversation(), text in any::<String>()) {
+    fn any_message_goes_through_a_whole_turn((c, now) in any_conversation(), text in any::<String>()) {
+        let d = decide_text(c, &text, &ContextHints::default(), &ScoringModel::default(), now);
+        prop_assert!(d.score.total <= 100);
+        prop_assert!(d.reply.next_questions.len() <= 3);
+        if d.conversation.facts.homeowner == Some(false) {
+            prop_assert!(!d.score.sellable());
+            prop_assert!(d.publish.is_none());
+        }
+        // A lead is published only when sellable, and then with consent evidence.
+        if let Some(lead) = &d.publish {
+            prop_assert!(d.score.sellable());
+            prop_assert!(lead.consent.is_some());
+            prop_assert_eq!(Some(&lead.lead_id), d.conversation.lead_id.as_ref());
+        }
+    }
+
+    #[test]
+    fn a_withdrawn_lead_is_never_published_again((c, now) in any_conversation(), texts in proptest::collection::vec(any::<String>(), 1..6)) {
+        let mut c = c;
+        c.lead_id = Some("lead_prop".into());
+        c.lead_queued_at = Some(now);
         let model = ScoringModel::default();
-        let facts = extract(&text);
-        c.absorb(&facts, &ContextHints::default(), now);
-        let s = score(&model, &c, now);
-        let reply = agent::reply(&model, &c, &facts, &s, now);
-        prop_assert!(s.total <= 100);
-        prop_assert!(reply.next_questions.len() <= 3);
-        if c.facts.homeowner == Some(false) {
-            prop_assert!(!s.sellable());
+        let d = decide_text(c, "no, don't share my details with anyone", &ContextHints::default(), &model, now);
+        prop_assert!(d.withdraw.is_some());
+        let mut c = d.conversation;
+        for text in &texts {
+            let d = decide_text(c, text, &ContextHints::default(), &model, now);
+            prop_assert!(d.publish.is_none());
+            prop_assert!(d.withdraw.is_none());
+            prop_assert!(matches!(d.lead, LeadStatus::Withdrawn { .. }), "{:?}", d.lead);
+            c = d.conversation;
         }
     }
 }

@@ -1,12 +1,64 @@
 //! One contract per port, generic over the implementation. Every adapter (in-memory,
 //! embedded, and the AWS ones) must pass the same suite.
 
-use aurum::domain::conversation::{Conversation, SessionId};
+use aurum::backend::Clock;
+use aurum::domain::conversation::{ConsentWithdrawal, Conversation, SessionId};
+use aurum::domain::lead::{LeadRecord, LeadState};
 use aurum::domain::money::Cents;
 use aurum::domain::scoring::{QualityTier, ScoringModel};
-use aurum::ports::{Cache, ConversationStore, LeadQueue, ModelStore, QueuedLead, StoreError};
-use chrono::{TimeZone, Utc};
+use aurum::ports::{
+    Cache, ConversationStore, DEDUP_WINDOW, LeadQueue, LeadStore, MAX_RECEIVE_COUNT, ModelStore,
+    QueuedLead, StoreError,
+};
+use chrono::{DateTime, TimeZone, Utc};
+use std::future::Future;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+/// How a contract lets time pass: a real server (SQS on moto) needs real time; the
+/// embedded and in-memory queues read a clock the test moves.
+pub trait Time {
+    fn pass(&self, d: Duration) -> impl Future<Output = ()>;
+}
+
+/// Wall-clock time: the test sleeps.
+pub struct RealTime;
+
+impl Time for RealTime {
+    async fn pass(&self, d: Duration) {
+        tokio::time::sleep(d).await;
+    }
+}
+
+/// A clock that moves only when told.
+#[derive(Clone)]
+pub struct ManualTime(Arc<Mutex<DateTime<Utc>>>);
+
+impl Default for ManualTime {
+    fn default() -> Self {
+        ManualTime(Arc::new(Mutex::new(Utc::now())))
+    }
+}
+
+impl ManualTime {
+    pub fn clock(&self) -> Clock {
+        let now = Arc::clone(&self.0);
+        Arc::new(move || {
+            *now.lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+        })
+    }
+}
+
+impl Time for ManualTime {
+    async fn pass(&self, d: Duration) {
+        let mut now = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        *now += chrono::Duration::from_std(d).expect("a test duration");
+    }
+}
 
 fn unique(prefix: &str) -> String {
     format!("{prefix}_{}", uuid::Uuid::new_v4().simple())
@@ -110,8 +162,8 @@ pub fn lead(lead_id: &str) -> QueuedLead {
     }
 }
 
-/// Expects a queue with no other consumer; `visibility` must be short (the test waits it out).
-pub async fn lead_queue<Q: LeadQueue>(queue: &Q) {
+/// Expects a queue with no other consumer.
+pub async fn lead_queue<Q: LeadQueue>(queue: &Q, time: &impl Time) {
     let id = unique("lead");
     let message = lead(&id);
     queue.publish(&message).await.expect("publish");
@@ -126,7 +178,7 @@ pub async fn lead_queue<Q: LeadQueue>(queue: &Q) {
     assert_eq!(got[0].receive_count, 1);
 
     // Not acknowledged: it comes back after the visibility timeout.
-    tokio::time::sleep(Duration::from_millis(2_100)).await;
+    time.pass(Duration::from_millis(2_100)).await;
     let again = receive_until(queue, &id, Duration::from_secs(30)).await;
     assert_eq!(again.len(), 1, "an unacknowledged message is redelivered");
     assert_eq!(again[0].receive_count, 2);
@@ -136,7 +188,7 @@ pub async fn lead_queue<Q: LeadQueue>(queue: &Q) {
         .await
         .expect("a stale receipt is ignored");
     queue.ack(&again[0].receipt).await.expect("ack");
-    tokio::time::sleep(Duration::from_millis(2_100)).await;
+    time.pass(Duration::from_millis(2_100)).await;
     let after = queue
         .receive(10, Duration::from_secs(30))
         .await
@@ -144,6 +196,154 @@ pub async fn lead_queue<Q: LeadQueue>(queue: &Q) {
     assert!(
         after.iter().all(|d| d.lead.lead_id != id),
         "an acknowledged message is gone"
+    );
+}
+
+/// The dead-letter queue of a local queue.
+pub trait DeadLetters {
+    fn dead_letters(&self) -> impl Future<Output = Vec<QueuedLead>>;
+}
+
+impl DeadLetters for aurum::adapters::memory::MemoryQueue {
+    async fn dead_letters(&self) -> Vec<QueuedLead> {
+        aurum::adapters::memory::MemoryQueue::dead_letters(self)
+    }
+}
+
+impl DeadLetters for aurum::adapters::embedded::EmbeddedStore {
+    async fn dead_letters(&self) -> Vec<QueuedLead> {
+        aurum::adapters::embedded::EmbeddedStore::dead_letters(self)
+            .await
+            .expect("dead letters")
+    }
+}
+
+/// What SQS FIFO does that the local queues must do too, so that local runs see the
+/// redeliveries the router must survive: de-duplication for a window (not forever), and
+/// a dead letter after `MAX_RECEIVE_COUNT` deliveries. Time passes on a manual clock.
+pub async fn local_queue_semantics<Q: LeadQueue + DeadLetters>(queue: &Q, time: &ManualTime) {
+    let id = unique("lead");
+    queue.publish(&lead(&id)).await.expect("publish");
+    time.pass(DEDUP_WINDOW - Duration::from_secs(1)).await;
+    queue.publish(&lead(&id)).await.expect("publish");
+    let got = queue
+        .receive(10, Duration::from_secs(30))
+        .await
+        .expect("receive");
+    assert_eq!(got.len(), 1, "inside the window a republish is dropped");
+    queue.ack(&got[0].receipt).await.expect("ack");
+
+    time.pass(Duration::from_secs(2)).await;
+    queue.publish(&lead(&id)).await.expect("publish");
+    let got = queue
+        .receive(10, Duration::from_secs(30))
+        .await
+        .expect("receive");
+    assert_eq!(
+        got.len(),
+        1,
+        "after the window the same lead id is a new message"
+    );
+    assert_eq!(got[0].receive_count, 1);
+
+    // Never acknowledged: delivered MAX_RECEIVE_COUNT times, then dead-lettered.
+    let mut deliveries = got.len();
+    for _ in 0..MAX_RECEIVE_COUNT + 2 {
+        time.pass(Duration::from_secs(31)).await;
+        deliveries += queue
+            .receive(10, Duration::from_secs(30))
+            .await
+            .expect("receive")
+            .len();
+    }
+    assert_eq!(deliveries, MAX_RECEIVE_COUNT as usize);
+    let dead = queue.dead_letters().await;
+    assert_eq!(
+        dead.iter().map(|l| l.lead_id.as_str()).collect::<Vec<_>>(),
+        vec![id.as_str()],
+        "the message moved to the dead-letter queue, unchanged"
+    );
+    time.pass(Duration::from_secs(31)).await;
+    assert!(
+        queue
+            .receive(10, Duration::from_secs(30))
+            .await
+            .expect("receive")
+            .is_empty(),
+        "a dead letter is not delivered again"
+    );
+}
+
+pub async fn lead_store<S: LeadStore>(store: &S) {
+    let id = unique("lead");
+    assert_eq!(store.lead(&id).await.expect("read"), None);
+    let queued = lead(&id);
+
+    // Recording is idempotent: a retried turn records nothing new.
+    let first = store.record_queued(&queued).await.expect("record");
+    assert_eq!((first.state, first.version), (LeadState::Queued, 1));
+    let again = store.record_queued(&queued).await.expect("record again");
+    assert_eq!(again, first);
+    assert_eq!(store.lead(&id).await.expect("read"), Some(first.clone()));
+
+    // A stale write loses.
+    let stale = LeadRecord {
+        version: 0,
+        ..first.clone()
+    };
+    assert!(matches!(
+        store.put_lead(&stale).await,
+        Err(StoreError::Conflict)
+    ));
+
+    // Withdrawal: once, with the words and the state it came from.
+    let withdrawal = ConsentWithdrawal {
+        at: first.updated_at + chrono::Duration::minutes(3),
+        words: "please don't share my number".into(),
+    };
+    let withdrawn = store
+        .withdraw(&id, &queued.session_id, &withdrawal)
+        .await
+        .expect("withdraw");
+    assert_eq!(withdrawn.state, LeadState::Withdrawn);
+    let kept = withdrawn.withdrawal.clone().expect("kept");
+    assert_eq!(kept.from, Some(LeadState::Queued));
+    assert_eq!(kept.words, withdrawal.words);
+    assert_eq!(
+        store.lead(&id).await.expect("read"),
+        Some(withdrawn.clone())
+    );
+    let twice = store
+        .withdraw(&id, &queued.session_id, &withdrawal)
+        .await
+        .expect("withdraw again");
+    assert_eq!(twice, withdrawn, "a second withdrawal changes nothing");
+    // A late "queued" record (a retried publish) does not undo it.
+    let late = store.record_queued(&queued).await.expect("record late");
+    assert_eq!(late.state, LeadState::Withdrawn);
+
+    // A withdrawal that arrives before the record leaves a tombstone.
+    let early = unique("lead");
+    let tomb = store
+        .withdraw(&early, &queued.session_id, &withdrawal)
+        .await
+        .expect("withdraw first");
+    assert_eq!(tomb.state, LeadState::Withdrawn);
+    assert_eq!(tomb.withdrawal.and_then(|w| w.from), None);
+    let after = store.record_queued(&lead(&early)).await.expect("record");
+    assert_eq!(
+        after.state,
+        LeadState::Withdrawn,
+        "never sold after a withdrawal"
+    );
+
+    // Two racing writers from one version: exactly one wins.
+    let current = store.lead(&id).await.expect("read").expect("present");
+    let (a, b) = tokio::join!(store.put_lead(&current), store.put_lead(&current));
+    assert_eq!(
+        [a.is_ok(), b.is_ok()].iter().filter(|ok| **ok).count(),
+        1,
+        "exactly one of two racing writes wins: {a:?} {b:?}"
     );
 }
 

@@ -22,19 +22,17 @@ pub struct TestApp {
 
 /// Starts `aurum serve`'s application on 127.0.0.1 with its database in `data_dir`.
 pub async fn spawn_app(data_dir: &Path) -> TestApp {
-    let store = aurum_cli::open_store(data_dir).expect("open embedded store");
+    let backend =
+        aurum::adapters::embedded::EmbeddedBackend::open(data_dir).expect("open embedded store");
+    let store = std::sync::Arc::clone(&backend.store);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind loopback");
     let addr = listener.local_addr().expect("local addr");
     let (tx, rx) = oneshot::channel::<()>();
-    let server = tokio::spawn(aurum_cli::serve(
-        listener,
-        aurum_cli::local_app(std::sync::Arc::clone(&store)),
-        async {
-            let _ = rx.await;
-        },
-    ));
+    let server = tokio::spawn(aurum_cli::run(listener, backend, async {
+        let _ = rx.await;
+    }));
     TestApp {
         addr,
         store,
@@ -81,7 +79,7 @@ pub mod contract;
 
 /// Local AWS (moto) and Redis servers, as started by `scripts/services.sh`.
 pub mod local_aws {
-    use aurum::config::{AwsResources, Backend, Config};
+    use aurum::config::{AwsResources, BackendKind, Config};
     use std::collections::HashMap;
 
     fn required(name: &str) -> String {
@@ -119,6 +117,7 @@ pub mod local_aws {
         AwsResources {
             conversations_table: format!("aurum-conversations-{id}"),
             models_table: format!("aurum-models-{id}"),
+            leads_table: format!("aurum-leads-{id}"),
             lead_queue_url: None,
             lead_queue_name: format!("aurum-leads-{id}.fifo"),
             lead_dlq_name: format!("aurum-leads-dlq-{id}.fifo"),
@@ -128,7 +127,7 @@ pub mod local_aws {
     /// A configuration for the AWS backend over `resources`, with the given Redis URL.
     pub fn config(resources: AwsResources, redis_url: Option<String>) -> Config {
         let mut config =
-            Config::from_vars(&HashMap::new(), Backend::Aws).expect("defaults are valid");
+            Config::from_vars(&HashMap::new(), BackendKind::Aws).expect("defaults are valid");
         config.aws = resources;
         config.cache.redis_url = redis_url;
         config
@@ -145,6 +144,63 @@ pub const QUALIFYING_CHAT: &[&str] = &[
     "Yes, you can share my info with an installer and have them call me.",
     "Thanks, sounds great!",
 ];
+
+/// GIVEN a chat whose lead was queued, WHEN the homeowner takes consent back, THEN the
+/// reply says so, the API reports the lead withdrawn, and the lead record the router checks
+/// before selling is withdrawn with the time and words. Runs on any backend.
+pub async fn consent_withdrawal_after_queueing<B: aurum::backend::Backend>(
+    backend: &B,
+    session: &str,
+) {
+    use aurum::domain::lead::LeadState;
+    use aurum::ports::LeadStore;
+    let app = conversation_lambda(backend);
+    let mut last = Value::Null;
+    for message in QUALIFYING_CHAT {
+        let (status, body) = post_turn(&app, session, message).await;
+        assert_eq!(status, 200, "{body}");
+        last = body;
+    }
+    let lead_id = last["lead_id"].as_str().expect("queued").to_owned();
+    let leads = backend.leads();
+    let record = leads.lead(&lead_id).await.expect("read").expect("recorded");
+    assert_eq!(record.state, LeadState::Queued);
+
+    let words = "Actually, please don't share my details with anyone.";
+    let (status, body) = post_turn(&app, session, words).await;
+    assert_eq!(status, 200, "{body}");
+    let routing = &body["revenue_optimization"]["routing_decision"];
+    assert_eq!(routing["status"], "withdrawn", "{body}");
+    assert_eq!(routing["lead_id"], lead_id.as_str());
+    assert!(
+        body["content"]
+            .as_str()
+            .is_some_and(|c| c.contains("won't share your details")),
+        "{body}"
+    );
+    assert_eq!(body["next_questions"], serde_json::json!([]));
+
+    let record = leads.lead(&lead_id).await.expect("read").expect("recorded");
+    assert_eq!(record.state, LeadState::Withdrawn);
+    let withdrawal = record.withdrawal.expect("withdrawal kept");
+    assert_eq!(withdrawal.words, words);
+    assert_eq!(withdrawal.from, Some(LeadState::Queued));
+
+    // A later message neither re-queues the lead nor undoes the withdrawal.
+    let (_, body) = post_turn(&app, session, "Yes, have an installer call me").await;
+    assert_eq!(
+        body["revenue_optimization"]["routing_decision"]["status"],
+        "withdrawn"
+    );
+    let again = leads.lead(&lead_id).await.expect("read").expect("recorded");
+    assert_eq!(again.state, LeadState::Withdrawn);
+    assert_eq!(again.version, record.version, "recorded once");
+}
+
+/// The conversation Lambda's router over `backend`.
+pub fn conversation_lambda<B: aurum::backend::Backend>(backend: &B) -> axum::Router {
+    aurum::function::lambda_router::<aurum_conversation::Conversation, _>(backend)
+}
 
 /// Sends one conversation turn straight to a router (no socket) and returns status and body.
 pub async fn post_turn(app: &axum::Router, session: &str, message: &str) -> (u16, Value) {

@@ -2,7 +2,7 @@
 //! served by moto, the cache by Redis. `scripts/test.sh` starts both.
 
 use aurum::adapters::aws::AwsBackend;
-use aurum::adapters::dynamodb::DynamoStore;
+use aurum::adapters::dynamodb::{DynamoStore, Tables};
 use aurum::adapters::meter::Meter;
 use aurum::adapters::redis::RedisCache;
 use aurum::adapters::setup::setup;
@@ -18,8 +18,11 @@ async fn dynamo_store() -> DynamoStore {
     setup(&sdk, &resources).await.expect("setup");
     DynamoStore::new(
         aws_sdk_dynamodb::Client::new(&sdk),
-        resources.conversations_table,
-        resources.models_table,
+        Tables {
+            conversations: resources.conversations_table,
+            models: resources.models_table,
+            leads: resources.leads_table,
+        },
         Arc::new(Meter::default()),
     )
 }
@@ -35,6 +38,11 @@ async fn dynamodb_model_store() {
 }
 
 #[tokio::test]
+async fn dynamodb_lead_store() {
+    contract::lead_store(&dynamo_store().await).await;
+}
+
+#[tokio::test]
 async fn sqs_lead_queue() {
     let sdk = sdk().await;
     let resources = fresh_resources();
@@ -44,7 +52,7 @@ async fn sqs_lead_queue() {
         report.lead_queue_url,
         Arc::new(Meter::default()),
     );
-    contract::lead_queue(&queue).await;
+    contract::lead_queue(&queue, &contract::RealTime).await;
 }
 
 #[tokio::test]
@@ -63,10 +71,10 @@ async fn setup_is_idempotent_and_wires_the_dead_letter_queue() {
     let sdk = sdk().await;
     let resources = fresh_resources();
     let first = setup(&sdk, &resources).await.expect("first setup");
-    assert_eq!(first.created.len(), 4, "{first:?}");
+    assert_eq!(first.created.len(), 5, "{first:?}");
     let second = setup(&sdk, &resources).await.expect("second setup");
     assert!(second.created.is_empty(), "{second:?}");
-    assert_eq!(second.existing.len(), 4);
+    assert_eq!(second.existing.len(), 5);
     assert_eq!(first.lead_queue_url, second.lead_queue_url);
 
     let sqs = aws_sdk_sqs::Client::new(&sdk);

@@ -2,7 +2,7 @@
 
 use aurum::adapters::embedded::EmbeddedStore;
 use aurum::adapters::memory::{MemoryCache, MemoryQueue, MemoryStore};
-use aurum_tests::contract;
+use aurum_tests::contract::{self, ManualTime};
 
 fn embedded() -> (tempfile::TempDir, EmbeddedStore) {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -22,10 +22,30 @@ async fn embedded_model_store() {
     contract::model_store(&store).await;
 }
 
+fn embedded_on(time: &ManualTime) -> (tempfile::TempDir, EmbeddedStore) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = EmbeddedStore::open_with_clock(dir.path(), time.clock()).expect("open");
+    (dir, store)
+}
+
 #[tokio::test]
 async fn embedded_lead_queue() {
+    let time = ManualTime::default();
+    let (_dir, store) = embedded_on(&time);
+    contract::lead_queue(&store, &time).await;
+}
+
+#[tokio::test]
+async fn embedded_lead_queue_deduplicates_for_a_window_and_dead_letters() {
+    let time = ManualTime::default();
+    let (_dir, store) = embedded_on(&time);
+    contract::local_queue_semantics(&store, &time).await;
+}
+
+#[tokio::test]
+async fn embedded_lead_store() {
     let (_dir, store) = embedded();
-    contract::lead_queue(&store).await;
+    contract::lead_store(&store).await;
 }
 
 #[tokio::test]
@@ -74,7 +94,19 @@ async fn memory_model_store() {
 
 #[tokio::test]
 async fn memory_lead_queue() {
-    contract::lead_queue(&MemoryQueue::new()).await;
+    let time = ManualTime::default();
+    contract::lead_queue(&MemoryQueue::with_clock(time.clock()), &time).await;
+}
+
+#[tokio::test]
+async fn memory_lead_queue_deduplicates_for_a_window_and_dead_letters() {
+    let time = ManualTime::default();
+    contract::local_queue_semantics(&MemoryQueue::with_clock(time.clock()), &time).await;
+}
+
+#[tokio::test]
+async fn memory_lead_store() {
+    contract::lead_store(&MemoryStore::new()).await;
 }
 
 #[tokio::test]

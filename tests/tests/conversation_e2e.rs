@@ -14,6 +14,14 @@ fn turn(session: &str, message: &str) -> Value {
 }
 
 #[tokio::test]
+async fn given_a_queued_lead_on_the_embedded_store_when_consent_is_withdrawn_then_it_is_withdrawn()
+{
+    let dir = tempfile::tempdir().expect("tempdir");
+    let backend = aurum::adapters::embedded::EmbeddedBackend::open(dir.path()).expect("open");
+    aurum_tests::consent_withdrawal_after_queueing(&backend, "chat_embedded_withdraw").await;
+}
+
+#[tokio::test]
 async fn guide_example_returns_every_field_with_a_sensible_score() {
     let dir = tempfile::tempdir().expect("tempdir");
     let app = spawn_app(dir.path()).await;

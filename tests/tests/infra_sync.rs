@@ -4,7 +4,7 @@
 //! key attributes, and the lead queue keeps the guarantees routing relies on.
 
 use aurum::adapters::dynamodb::attr;
-use aurum::config::{Backend, Config, VARIABLES};
+use aurum::config::{BackendKind, Config, VARIABLES};
 use serde_norway::{Mapping, Value};
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
@@ -37,19 +37,27 @@ enum Access {
     /// Reachable without a sales-team token (the chat frontend, signed buyer feedback).
     Public,
     /// Needs the sales team's JWT (the API's default authorizer).
-    #[expect(dead_code, reason = "sales-team routes arrive with the dashboard")]
     SalesTeam,
 }
 
-/// Every route the routers serve: (function crate directory, method, path, access).
-/// A new route goes here and in the template together.
+/// Routes anyone may call; every other route of the registry needs the sales team's JWT.
+const PUBLIC_ROUTES: &[&str] = &[aurum_conversation::ROUTE];
+
+/// Every route of the function registry: (function crate directory, method, path, access).
 fn served_routes() -> Vec<(&'static str, &'static str, &'static str, Access)> {
-    vec![(
-        "conversation",
-        "POST",
-        aurum_conversation::ROUTE,
-        Access::Public,
-    )]
+    aurum_cli::http_functions()
+        .into_iter()
+        .flat_map(|f| {
+            f.routes.iter().map(move |(path, method)| {
+                let access = if PUBLIC_ROUTES.contains(path) {
+                    Access::Public
+                } else {
+                    Access::SalesTeam
+                };
+                (f.name, method.as_str(), *path, access)
+            })
+        })
+        .collect()
 }
 
 /// Smallest factor between the lead queue's visibility timeout and its consumer's timeout.
@@ -404,7 +412,7 @@ fn every_served_route_is_in_the_http_api_with_its_access() {
             served_routes()
                 .iter()
                 .any(|(_, m, p, _)| m == method && p == path),
-            "{name} declares {method} {path}, which no router serves (add it to served_routes)"
+            "{name} declares {method} {path}, which no registered function serves (see docs/adding-a-function.md)"
         );
     }
 
@@ -478,11 +486,11 @@ fn every_configuration_variable_is_set_in_lambda_or_knowingly_not() {
                 )
             })
             .collect();
-        let config = Config::from_vars(&resolved, Backend::Embedded)
+        let config = Config::from_vars(&resolved, BackendKind::Embedded)
             .unwrap_or_else(|e| panic!("{function_name}: the template's values are rejected: {e}"));
         assert_eq!(
             config.backend,
-            Backend::Aws,
+            BackendKind::Aws,
             "{function_name} must run on the aws backend"
         );
     }
@@ -531,6 +539,9 @@ fn tables_use_the_attribute_names_of_the_code() {
         model_keys,
         [pair(attr::MODEL_KIND, "HASH"), pair(attr::VERSION, "RANGE")]
     );
+    let (lead_keys, lead_ttl) = keys("LeadsTable");
+    assert_eq!(lead_keys, [pair(attr::LEAD_ID, "HASH")]);
+    assert_eq!(lead_ttl, None, "lead records carry money: never expired");
 }
 
 #[test]
@@ -598,5 +609,42 @@ fn the_lead_queue_keeps_routing_safe() {
                 "{name}: ScalingConfig.MaximumConcurrency"
             );
         }
+    }
+}
+
+#[test]
+fn the_lambda_binaries_link_only_the_aws_backend() {
+    // GIVEN the dependency graph of each function crate's own build (no dev-dependencies)
+    for krate in function_crates() {
+        let manifest = krate.dir.join("Cargo.toml");
+        let out = std::process::Command::new(env!("CARGO"))
+            .args([
+                "tree",
+                "--offline",
+                "--locked",
+                "-e",
+                "normal",
+                "--prefix",
+                "none",
+            ])
+            .arg("--manifest-path")
+            .arg(&manifest)
+            .output()
+            .expect("cargo tree runs");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let tree = String::from_utf8_lossy(&out.stdout);
+        // THEN neither the embedded database nor the provisioning SDK is in it
+        for local_only in ["redb ", "tempfile "] {
+            assert!(
+                !tree.lines().any(|l| l.starts_with(local_only)),
+                "{}: links {local_only}",
+                manifest.display()
+            );
+        }
+        assert!(tree.lines().any(|l| l.starts_with("aws-sdk-dynamodb ")));
     }
 }

@@ -1,9 +1,11 @@
 //! When the lead queue cannot be reached, the turn that would queue a lead is refused with
 //! a 503 and nothing is saved: the frontend's retry then queues it. No lead is left behind.
 
-use aurum::adapters::memory::{MemoryCache, MemoryQueue, MemoryStore};
-use aurum::app::AppState;
+use aurum::adapters::memory::{MemoryBackend, MemoryCache, MemoryQueue, MemoryStore};
+use aurum::backend::{Backend, Clock};
+use aurum::function::lambda_router;
 use aurum::ports::{Delivery, LeadQueue, QueueError, QueuedLead};
+use aurum_conversation::Conversation;
 use aurum_tests::post_turn;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -33,15 +35,45 @@ impl LeadQueue for FlakyQueue {
     }
 }
 
+/// The in-memory backend with the flaky queue in front of its queue.
+#[derive(Clone, Default)]
+struct FlakyBackend {
+    memory: MemoryBackend,
+    queue: Arc<FlakyQueue>,
+}
+
+impl Backend for FlakyBackend {
+    type Conversations = MemoryStore;
+    type Models = MemoryStore;
+    type Leads = MemoryStore;
+    type Queue = FlakyQueue;
+    type Cache = MemoryCache;
+
+    fn conversations(&self) -> Arc<MemoryStore> {
+        self.memory.conversations()
+    }
+    fn models(&self) -> Arc<MemoryStore> {
+        self.memory.models()
+    }
+    fn leads(&self) -> Arc<MemoryStore> {
+        self.memory.leads()
+    }
+    fn queue(&self) -> Arc<FlakyQueue> {
+        Arc::clone(&self.queue)
+    }
+    fn cache(&self) -> Arc<MemoryCache> {
+        self.memory.cache()
+    }
+    fn clock(&self) -> Clock {
+        self.memory.clock()
+    }
+}
+
 #[tokio::test]
 async fn a_turn_that_cannot_queue_its_lead_is_refused_and_the_retry_queues_it() {
-    let queue = Arc::new(FlakyQueue::default());
-    let state = AppState::new(
-        Arc::new(MemoryStore::new()),
-        Arc::clone(&queue),
-        Arc::new(MemoryCache::new()),
-    );
-    let app = aurum_conversation::router(state);
+    let backend = FlakyBackend::default();
+    let queue = Arc::clone(&backend.queue);
+    let app = lambda_router::<Conversation, _>(&backend);
     let script = aurum_tests::QUALIFYING_CHAT;
     let consent_at = script
         .iter()

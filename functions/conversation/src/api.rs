@@ -1,7 +1,7 @@
 //! Request and response bodies of the conversation endpoint (the guide's shapes, plus
 //! `session_id`, `lead_id`, `lead_profile` and a few more fields).
 
-use aurum::chat::{LeadStatus, TurnInput, TurnOutcome};
+use aurum::chat::{LeadStatus, TurnDecision, TurnInput};
 use aurum::domain::conversation::{ContextHints, SessionId, ZipCode, plausible_bill};
 use aurum::domain::facts::{
     Borough, CreditSignal, DecisionMaker, Financing, Objection, PropertyType, TechnicalTopic,
@@ -363,6 +363,8 @@ pub enum RoutingStatus {
     NotReady,
     NotSellable,
     Queued,
+    /// Queued, then the homeowner took consent back: never sold.
+    Withdrawn,
 }
 
 /// Routing happens off the chat path (the lead queue); until a buyer is chosen the
@@ -492,7 +494,7 @@ fn blocker_text(b: Blocker) -> &'static str {
 }
 
 impl ConversationResponse {
-    pub fn from_outcome(o: &TurnOutcome, _now: DateTime<Utc>) -> ConversationResponse {
+    pub fn from_decision(o: &TurnDecision) -> ConversationResponse {
         let c = &o.conversation;
         let f = &c.facts;
         let s = &o.score;
@@ -504,6 +506,15 @@ impl ConversationResponse {
                 Some(lead_id.clone()),
                 Some(*at),
                 format!("{} lead queued for buyer routing", s.tier.as_str()),
+            ),
+            LeadStatus::Withdrawn { lead_id, at } => (
+                RoutingStatus::Withdrawn,
+                Some(lead_id.clone()),
+                o.conversation.lead_queued_at,
+                format!(
+                    "consent withdrawn at {}: the lead is not sold, and a buyer that has it is told",
+                    at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+                ),
             ),
             LeadStatus::NotSellable => (
                 RoutingStatus::NotSellable,

@@ -3,46 +3,53 @@
 
 pub mod api;
 
-use aurum::app::AppState;
-use aurum::chat::{self, TurnInput};
-use aurum::http::{ApiError, ErrorBody, ValidJson, harden};
-use aurum::ports::{Cache, ConversationStore, LeadQueue, ModelStore};
+use aurum::backend::{Backend, Clock};
+use aurum::chat::{Chat, TurnInput};
+use aurum::function::HttpFunction;
+use aurum::http::{ApiError, ErrorBody, ValidJson};
 use axum::extract::State;
-use axum::http::{Method, header};
-use axum::response::IntoResponse;
-use axum::routing::{get, post};
+use axum::http::Method;
+use axum::routing::post;
 use axum::{Json, Router};
-use std::sync::LazyLock;
 use utoipa::OpenApi;
 
 pub const ROUTE: &str = "/api/v1/conversation/revenue-optimized";
-pub const OPENAPI_ROUTE: &str = "/openapi.json";
 
-/// Every route `routes` answers. `aurum serve` and the OpenAPI tests read this list, so
-/// a route added here without its documentation fails the tests.
-pub const ROUTES: &[(&str, Method)] = &[(ROUTE, Method::POST)];
+/// The conversation function, as the registry knows it.
+pub struct Conversation;
 
-/// The function's API routes, without fallbacks, for merging into a bigger router.
-pub fn routes<S, Q, C>(state: AppState<S, Q, C>) -> Router
-where
-    S: ConversationStore + ModelStore,
-    Q: LeadQueue,
-    C: Cache,
-{
-    Router::new()
-        .route(ROUTE, post(converse::<S, Q, C>))
-        .with_state(state)
+impl HttpFunction for Conversation {
+    const NAME: &'static str = "conversation";
+    const ROUTES: &'static [(&'static str, Method)] = &[(ROUTE, Method::POST)];
+
+    fn openapi() -> utoipa::openapi::OpenApi {
+        ConversationApi::openapi()
+    }
+
+    fn routes<B: Backend>(backend: &B) -> Router {
+        let state = ConversationState {
+            chat: Chat::new(backend),
+            clock: backend.clock(),
+        };
+        Router::new()
+            .route(ROUTE, post(converse::<B>))
+            .with_state(state)
+    }
 }
 
-/// The Lambda's router: the API routes, this function's OpenAPI document and the JSON
-/// fallbacks.
-pub fn router<S, Q, C>(state: AppState<S, Q, C>) -> Router
-where
-    S: ConversationStore + ModelStore,
-    Q: LeadQueue,
-    C: Cache,
-{
-    harden(routes(state).route(OPENAPI_ROUTE, get(openapi_json)))
+/// What the handler holds: the conversation use case and the clock.
+struct ConversationState<B: Backend> {
+    chat: Chat<B>,
+    clock: Clock,
+}
+
+impl<B: Backend> Clone for ConversationState<B> {
+    fn clone(&self) -> Self {
+        ConversationState {
+            chat: self.chat.clone(),
+            clock: self.clock.clone(),
+        }
+    }
 }
 
 #[derive(OpenApi)]
@@ -51,41 +58,10 @@ where
         title = "Aurum conversation API",
         description = "The conversation function: one call per homeowner message."
     ),
-    paths(converse, openapi_json),
-    tags(
-        (name = "conversation", description = "The chat frontend's calls"),
-        (name = "meta", description = "The API's own description")
-    )
+    paths(converse),
+    tags((name = "conversation", description = "The chat frontend's calls"))
 )]
 struct ConversationApi;
-
-/// This function's OpenAPI 3.1 document.
-pub fn openapi() -> utoipa::openapi::OpenApi {
-    ConversationApi::openapi()
-}
-
-static OPENAPI_JSON: LazyLock<String> = LazyLock::new(|| {
-    openapi()
-        .to_json()
-        .unwrap_or_else(|e| format!(r#"{{"error":"{e}"}}"#))
-});
-
-/// The OpenAPI 3.1 document of every route this server answers.
-#[utoipa::path(
-    get,
-    path = "/openapi.json",
-    tag = "meta",
-    operation_id = "openapi",
-    responses(
-        (status = 200, description = "This document", content_type = "application/json", body = Object)
-    )
-)]
-async fn openapi_json() -> impl IntoResponse {
-    (
-        [(header::CONTENT_TYPE, "application/json")],
-        OPENAPI_JSON.as_str(),
-    )
-}
 
 /// Take one homeowner message
 ///
@@ -140,38 +116,29 @@ async fn openapi_json() -> impl IntoResponse {
     )
 )]
 #[tracing::instrument(skip_all)]
-async fn converse<S, Q, C>(
-    State(app): State<AppState<S, Q, C>>,
+async fn converse<B: Backend>(
+    State(app): State<ConversationState<B>>,
     ValidJson(request): ValidJson<api::ConversationRequest>,
-) -> Result<Json<api::ConversationResponse>, ApiError>
-where
-    S: ConversationStore + ModelStore,
-    Q: LeadQueue,
-    C: Cache,
-{
+) -> Result<Json<api::ConversationResponse>, ApiError> {
     let input: TurnInput = request.validate()?;
-    let now = app.now();
-    let outcome = chat::take_turn(&*app.store, &*app.queue, &*app.cache, &input, now).await?;
-    Ok(Json(api::ConversationResponse::from_outcome(&outcome, now)))
+    let now = (app.clock)();
+    let decision = app.chat.take_turn(&input, now).await?;
+    Ok(Json(api::ConversationResponse::from_decision(&decision)))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use aurum::adapters::memory::{MemoryCache, MemoryQueue, MemoryStore};
+    use aurum::adapters::memory::MemoryBackend;
+    use aurum::function::{OPENAPI_ROUTE, lambda_router};
     use axum::body::Body;
-    use axum::http::{Request, StatusCode};
+    use axum::http::{Request, StatusCode, header};
     use http_body_util::BodyExt;
     use std::collections::BTreeSet;
-    use std::sync::Arc;
     use tower::ServiceExt;
 
-    fn lambda_router() -> Router {
-        router(AppState::new(
-            Arc::new(MemoryStore::new()),
-            Arc::new(MemoryQueue::new()),
-            Arc::new(MemoryCache::new()),
-        ))
+    fn the_lambda() -> Router {
+        lambda_router::<Conversation, _>(&MemoryBackend::new())
     }
 
     async fn call(method: Method, path: &str) -> (StatusCode, Option<String>, Vec<u8>) {
@@ -181,7 +148,7 @@ mod tests {
             .header(header::CONTENT_TYPE, "application/json")
             .body(Body::from("{}"))
             .expect("request");
-        let response = lambda_router()
+        let response = the_lambda()
             .oneshot(request)
             .await
             .expect("router is infallible");
@@ -219,7 +186,7 @@ mod tests {
                     .map(move |m| (path.clone(), m.to_ascii_uppercase()))
             })
             .collect();
-        let mut expected: BTreeSet<(String, String)> = ROUTES
+        let mut expected: BTreeSet<(String, String)> = Conversation::ROUTES
             .iter()
             .map(|(p, m)| ((*p).to_owned(), m.as_str().to_owned()))
             .collect();
@@ -229,7 +196,7 @@ mod tests {
 
     #[tokio::test]
     async fn every_route_answers_and_other_methods_get_405_with_allow() {
-        for (path, method) in ROUTES {
+        for (path, method) in Conversation::ROUTES {
             // WHEN a listed route is called with its method
             let (status, _, _) = call(method.clone(), path).await;
             // THEN it is routed

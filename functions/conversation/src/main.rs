@@ -1,27 +1,13 @@
 //! The conversation Lambda function behind API Gateway (HTTP API).
 
 use aurum::adapters::aws::AwsBackend;
-use aurum::adapters::embedded::EmbeddedStore;
-use aurum::adapters::memory::MemoryCache;
-use aurum::app::AppState;
-use aurum::config::{Backend, Config};
-use std::sync::Arc;
+use aurum::function::lambda_router;
+use aurum_conversation::Conversation;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     aurum::telemetry::init();
-    let config = Config::from_env(Backend::Aws)?;
     // Clients are built once per cold start and shared by every invocation.
-    match config.backend {
-        Backend::Aws => {
-            let aws = AwsBackend::connect(&config).await?;
-            let state = AppState::new(aws.store, aws.queue, aws.cache);
-            lambda_http::run(aurum_conversation::router(state)).await
-        }
-        Backend::Embedded => {
-            let store = Arc::new(EmbeddedStore::open(&config.data_dir)?);
-            let state = AppState::new(Arc::clone(&store), store, Arc::new(MemoryCache::new()));
-            lambda_http::run(aurum_conversation::router(state)).await
-        }
-    }
+    let backend = AwsBackend::from_env().await?;
+    lambda_http::run(lambda_router::<Conversation, _>(&backend)).await
 }

@@ -1,10 +1,11 @@
 //! Handler tests driven by the API-Gateway events in `events/` (the same files work with
 //! `cargo lambda invoke --data-file`).
 
-use aurum::adapters::memory::{MemoryCache, MemoryQueue, MemoryStore};
-use aurum::app::AppState;
+use aurum::adapters::memory::{MemoryBackend, MemoryQueue, MemoryStore};
 use aurum::domain::conversation::SessionId;
+use aurum::function::lambda_router;
 use aurum::ports::ConversationStore;
+use aurum_conversation::Conversation;
 use axum::body::Body;
 use http_body_util::BodyExt;
 use serde_json::Value;
@@ -18,17 +19,11 @@ struct Harness {
 }
 
 fn harness() -> Harness {
-    let store = Arc::new(MemoryStore::new());
-    let queue = Arc::new(MemoryQueue::new());
-    let state = AppState::new(
-        Arc::clone(&store),
-        Arc::clone(&queue),
-        Arc::new(MemoryCache::new()),
-    );
+    let backend = MemoryBackend::new();
     Harness {
-        store,
-        queue,
-        app: aurum_conversation::router(state),
+        store: Arc::clone(&backend.store),
+        queue: Arc::clone(&backend.queue),
+        app: lambda_router::<Conversation, _>(&backend),
     }
 }
 

@@ -1,12 +1,13 @@
 //! Building the AWS adapters once per cold start, from the typed configuration.
 //! aws-config honours `AWS_ENDPOINT_URL` (moto locally) and the standard credentials chain.
 
-use super::dynamodb::DynamoStore;
-use super::memory::MemoryCache;
+use super::dynamodb::{DynamoStore, Tables};
 use super::meter::Meter;
+use super::process_cache::MemoryCache;
 use super::redis::RedisCache;
 use super::sqs::SqsLeadQueue;
-use crate::config::Config;
+use crate::backend::{Backend, Clock, system_clock};
+use crate::config::{BackendKind, Config};
 use crate::ports::{Cache, CacheError};
 use aws_config::BehaviorVersion;
 use std::sync::Arc;
@@ -20,6 +21,10 @@ pub enum ConnectError {
     Cache(#[from] CacheError),
     #[error("cache discovery for {cache_id}: {reason}")]
     Discovery { cache_id: String, reason: String },
+    #[error("configuration: {0}")]
+    Config(#[from] crate::config::ConfigError),
+    #[error("AURUM_BACKEND=embedded: this binary runs on the aws backend only")]
+    NotAws,
 }
 
 /// The cache in force: Redis when configured or discovered, else an in-process cache.
@@ -51,11 +56,41 @@ impl Cache for AnyCache {
     }
 }
 
+/// DynamoDB, SQS and Redis (or an in-process cache when none is configured).
+#[derive(Clone)]
 pub struct AwsBackend {
     pub store: Arc<DynamoStore>,
     pub queue: Arc<SqsLeadQueue>,
     pub cache: Arc<AnyCache>,
     pub meter: Arc<Meter>,
+    pub clock: Clock,
+}
+
+impl Backend for AwsBackend {
+    type Conversations = DynamoStore;
+    type Models = DynamoStore;
+    type Leads = DynamoStore;
+    type Queue = SqsLeadQueue;
+    type Cache = AnyCache;
+
+    fn conversations(&self) -> Arc<DynamoStore> {
+        Arc::clone(&self.store)
+    }
+    fn models(&self) -> Arc<DynamoStore> {
+        Arc::clone(&self.store)
+    }
+    fn leads(&self) -> Arc<DynamoStore> {
+        Arc::clone(&self.store)
+    }
+    fn queue(&self) -> Arc<SqsLeadQueue> {
+        Arc::clone(&self.queue)
+    }
+    fn cache(&self) -> Arc<AnyCache> {
+        Arc::clone(&self.cache)
+    }
+    fn clock(&self) -> Clock {
+        Arc::clone(&self.clock)
+    }
 }
 
 pub async fn sdk_config() -> aws_config::SdkConfig {
@@ -140,6 +175,16 @@ pub async fn discover_cache_url(
 }
 
 impl AwsBackend {
+    /// A Lambda function's cold start: the configuration from the environment, then every
+    /// client, built once.
+    pub async fn from_env() -> Result<AwsBackend, ConnectError> {
+        let config = Config::from_env(BackendKind::Aws)?;
+        if config.backend != BackendKind::Aws {
+            return Err(ConnectError::NotAws);
+        }
+        AwsBackend::connect(&config).await
+    }
+
     pub async fn connect(config: &Config) -> Result<AwsBackend, ConnectError> {
         AwsBackend::connect_with(&sdk_config().await, config).await
     }
@@ -153,8 +198,11 @@ impl AwsBackend {
         let sqs = aws_sdk_sqs::Client::new(sdk);
         let store = DynamoStore::new(
             dynamo,
-            config.aws.conversations_table.clone(),
-            config.aws.models_table.clone(),
+            Tables {
+                conversations: config.aws.conversations_table.clone(),
+                models: config.aws.models_table.clone(),
+                leads: config.aws.leads_table.clone(),
+            },
             Arc::clone(&meter),
         );
         let queue_url = match &config.aws.lead_queue_url {
@@ -183,6 +231,7 @@ impl AwsBackend {
             queue: Arc::new(queue),
             cache: Arc::new(cache),
             meter,
+            clock: system_clock(),
         })
     }
 }

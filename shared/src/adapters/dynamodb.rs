@@ -7,8 +7,9 @@
 
 use super::meter::{Meter, read_units_for, write_units_for};
 use crate::domain::conversation::{Conversation, SessionId};
+use crate::domain::lead::LeadRecord;
 use crate::domain::scoring::ScoringModel;
-use crate::ports::{ConversationStore, ModelStore, StoreError};
+use crate::ports::{ConversationStore, LeadStore, ModelStore, StoreError};
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
@@ -26,6 +27,8 @@ pub mod attr {
     pub const MODEL_KIND: &str = "model_kind";
     pub const MODEL: &str = "model";
     pub const CURRENT_VERSION: &str = "current_version";
+    pub const LEAD_ID: &str = "lead_id";
+    pub const LEAD_STATE: &str = "lead_state";
 }
 
 /// Sessions are kept this long after their last message (DynamoDB TTL).
@@ -52,11 +55,28 @@ struct ModelItem {
     current_version: Option<u32>,
 }
 
+/// The stored shape of a lead record: key, version and state as attributes (for
+/// conditions and, later, indexes), the whole record as compact JSON.
+#[derive(Serialize, Deserialize)]
+struct LeadItem {
+    lead_id: String,
+    version: u64,
+    lead_state: String,
+    state: String,
+}
+
+/// Table names of the DynamoDB store.
+#[derive(Debug, Clone)]
+pub struct Tables {
+    pub conversations: String,
+    pub models: String,
+    pub leads: String,
+}
+
 #[derive(Clone)]
 pub struct DynamoStore {
     client: Client,
-    conversations_table: String,
-    models_table: String,
+    tables: Tables,
     meter: Arc<Meter>,
 }
 
@@ -93,17 +113,50 @@ fn item_size(item: &HashMap<String, AttributeValue>) -> usize {
 }
 
 impl DynamoStore {
-    pub fn new(
-        client: Client,
-        conversations_table: String,
-        models_table: String,
-        meter: Arc<Meter>,
-    ) -> Self {
+    pub fn new(client: Client, tables: Tables, meter: Arc<Meter>) -> Self {
         DynamoStore {
             client,
-            conversations_table,
-            models_table,
+            tables,
             meter,
+        }
+    }
+
+    /// A put of `item` conditioned on the stored version: absent when `expected` is 0.
+    async fn put_versioned(
+        &self,
+        table: &str,
+        key_attr: &str,
+        item: HashMap<String, AttributeValue>,
+        expected: u64,
+    ) -> Result<(), StoreError> {
+        let size = item_size(&item);
+        let request = self
+            .client
+            .put_item()
+            .table_name(table)
+            .set_item(Some(item));
+        let request = if expected == 0 {
+            request
+                .condition_expression("attribute_not_exists(#id)")
+                .expression_attribute_names("#id", key_attr)
+        } else {
+            request
+                .condition_expression("#v = :expected")
+                .expression_attribute_names("#v", attr::VERSION)
+                .expression_attribute_values(":expected", AttributeValue::N(expected.to_string()))
+        };
+        let result = request.send().await;
+        // A failed condition is charged like the write it would have been.
+        self.meter.dynamodb_write(write_units_for(size));
+        match result {
+            Ok(_) => Ok(()),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
+            {
+                Err(StoreError::Conflict)
+            }
+            Err(e) => Err(unavailable(e)),
         }
     }
 
@@ -117,7 +170,7 @@ impl ConversationStore for DynamoStore {
         let out = self
             .client
             .get_item()
-            .table_name(&self.conversations_table)
+            .table_name(&self.tables.conversations)
             .key(attr::SESSION_ID, AttributeValue::S(id.as_str().to_owned()))
             .consistent_read(true)
             .send()
@@ -149,41 +202,51 @@ impl ConversationStore for DynamoStore {
         };
         let item: HashMap<String, AttributeValue> =
             serde_dynamo::to_item(&stored).map_err(bad_item)?;
-        let size = item_size(&item);
-        let request = self
+        self.put_versioned(
+            &self.tables.conversations,
+            attr::SESSION_ID,
+            item,
+            conversation.version,
+        )
+        .await
+    }
+}
+
+impl LeadStore for DynamoStore {
+    async fn lead(&self, lead_id: &str) -> Result<Option<LeadRecord>, StoreError> {
+        let out = self
             .client
-            .put_item()
-            .table_name(&self.conversations_table)
-            .set_item(Some(item));
-        let request = if conversation.version == 0 {
-            request
-                .condition_expression("attribute_not_exists(#id)")
-                .expression_attribute_names("#id", attr::SESSION_ID)
-        } else {
-            request
-                .condition_expression("#v = :expected")
-                .expression_attribute_names("#v", attr::VERSION)
-                .expression_attribute_values(
-                    ":expected",
-                    AttributeValue::N(conversation.version.to_string()),
-                )
+            .get_item()
+            .table_name(&self.tables.leads)
+            .key(attr::LEAD_ID, AttributeValue::S(lead_id.to_owned()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        self.meter
+            .dynamodb_read(read_units_for(out.item().map_or(1, item_size)));
+        let Some(item) = out.item else {
+            return Ok(None);
         };
-        match request.send().await {
-            Ok(_) => {
-                self.meter.dynamodb_write(write_units_for(size));
-                Ok(())
-            }
-            Err(e) => {
-                self.meter.dynamodb_write(write_units_for(size));
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_conditional_check_failed_exception())
-                {
-                    Err(StoreError::Conflict)
-                } else {
-                    Err(unavailable(e))
-                }
-            }
-        }
+        let stored: LeadItem = serde_dynamo::from_item(item).map_err(bad_item)?;
+        let mut record: LeadRecord = serde_json::from_str(&stored.state).map_err(corrupt)?;
+        record.version = stored.version;
+        Ok(Some(record))
+    }
+
+    async fn put_lead(&self, record: &LeadRecord) -> Result<(), StoreError> {
+        let next = record.version + 1;
+        let mut body = record.clone();
+        body.version = next;
+        let stored = LeadItem {
+            lead_id: record.lead_id.clone(),
+            version: next,
+            lead_state: record.state.as_str().to_owned(),
+            state: serde_json::to_string(&body).map_err(corrupt)?,
+        };
+        let item = serde_dynamo::to_item(&stored).map_err(bad_item)?;
+        self.put_versioned(&self.tables.leads, attr::LEAD_ID, item, record.version)
+            .await
     }
 }
 
@@ -192,7 +255,7 @@ impl ModelStore for DynamoStore {
         let out = self
             .client
             .get_item()
-            .table_name(&self.models_table)
+            .table_name(&self.tables.models)
             .key(
                 attr::MODEL_KIND,
                 AttributeValue::S(SCORING_CURRENT.to_owned()),
@@ -228,14 +291,14 @@ impl ModelStore for DynamoStore {
             current_version: Some(model.version),
         };
         let put_versioned = Put::builder()
-            .table_name(&self.models_table)
+            .table_name(&self.tables.models)
             .set_item(Some(serde_dynamo::to_item(&versioned).map_err(bad_item)?))
             .condition_expression("attribute_not_exists(#k)")
             .expression_attribute_names("#k", attr::MODEL_KIND)
             .build()
             .map_err(bad_request)?;
         let put_pointer = Put::builder()
-            .table_name(&self.models_table)
+            .table_name(&self.tables.models)
             .set_item(Some(serde_dynamo::to_item(&pointer).map_err(bad_item)?))
             .build()
             .map_err(bad_request)?;

@@ -2,12 +2,16 @@
 //! exactly-once queue inserts happen inside a write transaction, so a crash loses nothing
 //! that was acknowledged.
 
+use super::local_queue::{as_chrono, parse_receipt, receipt};
+use super::process_cache::MemoryCache;
+use crate::backend::{Backend, Clock, system_clock};
 use crate::domain::conversation::{Conversation, SessionId};
+use crate::domain::lead::LeadRecord;
 use crate::domain::scoring::ScoringModel;
 use crate::ports::{
-    ConversationStore, Delivery, LeadQueue, ModelStore, QueueError, QueuedLead, StoreError,
+    ConversationStore, DEDUP_WINDOW, Delivery, LeadQueue, LeadStore, MAX_RECEIVE_COUNT, ModelStore,
+    QueueError, QueuedLead, StoreError,
 };
-use chrono::Utc;
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -17,9 +21,13 @@ use std::time::Duration;
 const CONVERSATIONS: TableDefinition<&str, &[u8]> = TableDefinition::new("conversations");
 const MODELS: TableDefinition<u32, &[u8]> = TableDefinition::new("scoring_models");
 const SETTINGS: TableDefinition<&str, u32> = TableDefinition::new("settings");
-const QUEUE_MESSAGES: TableDefinition<&str, &[u8]> = TableDefinition::new("lead_queue");
-const QUEUE_ORDER: TableDefinition<u64, &str> = TableDefinition::new("lead_queue_order");
-const QUEUE_PUBLISHED: TableDefinition<&str, i64> = TableDefinition::new("lead_queue_published");
+const LEADS: TableDefinition<&str, &[u8]> = TableDefinition::new("leads");
+/// Queue messages by publish sequence number (FIFO order).
+const QUEUE_MESSAGES: TableDefinition<u64, &[u8]> = TableDefinition::new("lead_messages");
+/// Lead id → unix milliseconds of its last publish, for the de-duplication window.
+const QUEUE_PUBLISHED: TableDefinition<&str, i64> = TableDefinition::new("lead_dedup");
+/// Messages delivered `MAX_RECEIVE_COUNT` times without an acknowledgement.
+const QUEUE_DEAD: TableDefinition<u64, &[u8]> = TableDefinition::new("lead_dead_letters");
 
 const CURRENT_MODEL: &str = "current_model_version";
 const FILE_NAME: &str = "aurum.redb";
@@ -27,6 +35,7 @@ const FILE_NAME: &str = "aurum.redb";
 #[derive(Clone)]
 pub struct EmbeddedStore {
     db: Arc<Database>,
+    clock: Clock,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -49,6 +58,12 @@ fn queue_unavailable(e: impl std::fmt::Display) -> QueueError {
 impl EmbeddedStore {
     /// Opens (or creates) the database in `dir`, creating the directory if needed.
     pub fn open(dir: &Path) -> Result<EmbeddedStore, StoreError> {
+        EmbeddedStore::open_with_clock(dir, system_clock())
+    }
+
+    /// As [`EmbeddedStore::open`], with the queue's visibility and de-duplication timed
+    /// by `clock`.
+    pub fn open_with_clock(dir: &Path, clock: Clock) -> Result<EmbeddedStore, StoreError> {
         std::fs::create_dir_all(dir).map_err(unavailable)?;
         let db = Database::create(dir.join(FILE_NAME)).map_err(unavailable)?;
         let txn = db.begin_write().map_err(unavailable)?;
@@ -56,12 +71,33 @@ impl EmbeddedStore {
             txn.open_table(CONVERSATIONS).map_err(unavailable)?;
             txn.open_table(MODELS).map_err(unavailable)?;
             txn.open_table(SETTINGS).map_err(unavailable)?;
+            txn.open_table(LEADS).map_err(unavailable)?;
             txn.open_table(QUEUE_MESSAGES).map_err(unavailable)?;
-            txn.open_table(QUEUE_ORDER).map_err(unavailable)?;
             txn.open_table(QUEUE_PUBLISHED).map_err(unavailable)?;
+            txn.open_table(QUEUE_DEAD).map_err(unavailable)?;
         }
         txn.commit().map_err(unavailable)?;
-        Ok(EmbeddedStore { db: Arc::new(db) })
+        Ok(EmbeddedStore {
+            db: Arc::new(db),
+            clock,
+        })
+    }
+
+    /// The dead-letter queue's messages, oldest first.
+    pub async fn dead_letters(&self) -> Result<Vec<QueuedLead>, QueueError> {
+        self.blocking(|db| {
+            let txn = db.begin_read().map_err(queue_unavailable)?;
+            let dead = txn.open_table(QUEUE_DEAD).map_err(queue_unavailable)?;
+            let mut out = Vec::new();
+            for entry in dead.iter().map_err(queue_unavailable)? {
+                let (_, bytes) = entry.map_err(queue_unavailable)?;
+                let m: StoredMessage = serde_json::from_slice(bytes.value())
+                    .map_err(|e| QueueError::Corrupt(super::decode_failure(&e)))?;
+                out.push(m.lead);
+            }
+            Ok(out)
+        })
+        .await
     }
 
     /// Runs blocking database work off the async executor.
@@ -190,43 +226,99 @@ impl ModelStore for EmbeddedStore {
     }
 }
 
+impl LeadStore for EmbeddedStore {
+    async fn lead(&self, lead_id: &str) -> Result<Option<LeadRecord>, StoreError> {
+        let key = lead_id.to_owned();
+        self.blocking(move |db| {
+            let txn = db.begin_read().map_err(unavailable)?;
+            let table = txn.open_table(LEADS).map_err(unavailable)?;
+            let Some(bytes) = table.get(key.as_str()).map_err(unavailable)? else {
+                return Ok(None);
+            };
+            serde_json::from_slice(bytes.value())
+                .map(Some)
+                .map_err(|e| StoreError::Corrupt(super::decode_failure(&e)))
+        })
+        .await
+    }
+
+    async fn put_lead(&self, record: &LeadRecord) -> Result<(), StoreError> {
+        let mut saved = record.clone();
+        self.blocking(move |db| {
+            let txn = db.begin_write().map_err(unavailable)?;
+            {
+                let mut table = txn.open_table(LEADS).map_err(unavailable)?;
+                let stored_version = match table.get(saved.lead_id.as_str()).map_err(unavailable)? {
+                    Some(bytes) => {
+                        serde_json::from_slice::<VersionOnly>(bytes.value())
+                            .map_err(|e| StoreError::Corrupt(super::decode_failure(&e)))?
+                            .version
+                    }
+                    None => 0,
+                };
+                if stored_version != saved.version {
+                    return Err(StoreError::Conflict);
+                }
+                saved.version += 1;
+                let bytes = serde_json::to_vec(&saved)
+                    .map_err(|e| StoreError::Corrupt(super::decode_failure(&e)))?;
+                table
+                    .insert(saved.lead_id.as_str(), bytes.as_slice())
+                    .map_err(unavailable)?;
+            }
+            txn.commit().map_err(unavailable)
+        })
+        .await
+    }
+}
+
+fn encode(m: &StoredMessage) -> Result<Vec<u8>, QueueError> {
+    serde_json::to_vec(m).map_err(|e| QueueError::Corrupt(super::decode_failure(&e)))
+}
+
+fn decode(bytes: &[u8]) -> Result<StoredMessage, QueueError> {
+    serde_json::from_slice(bytes).map_err(|e| QueueError::Corrupt(super::decode_failure(&e)))
+}
+
 impl LeadQueue for EmbeddedStore {
     async fn publish(&self, lead: &QueuedLead) -> Result<(), QueueError> {
         let lead = lead.clone();
+        let now_ms = (self.clock)().timestamp_millis();
+        let window_ms = i64::try_from(DEDUP_WINDOW.as_millis()).unwrap_or(i64::MAX);
         self.blocking(move |db| {
             let txn = db.begin_write().map_err(queue_unavailable)?;
             {
                 let mut published = txn.open_table(QUEUE_PUBLISHED).map_err(queue_unavailable)?;
-                if published
+                let last = published
                     .get(lead.lead_id.as_str())
                     .map_err(queue_unavailable)?
-                    .is_some()
-                {
+                    .map(|at| at.value());
+                if last.is_some_and(|at| now_ms.saturating_sub(at) < window_ms) {
                     return Ok(());
                 }
-                let now_ms = Utc::now().timestamp_millis();
                 published
                     .insert(lead.lead_id.as_str(), now_ms)
                     .map_err(queue_unavailable)?;
-                let mut order = txn.open_table(QUEUE_ORDER).map_err(queue_unavailable)?;
-                let seq = order
+                let mut messages = txn.open_table(QUEUE_MESSAGES).map_err(queue_unavailable)?;
+                let dead = txn.open_table(QUEUE_DEAD).map_err(queue_unavailable)?;
+                // Sequence numbers run across both tables, so a dead letter keeps its number.
+                let last_live = messages
                     .last()
                     .map_err(queue_unavailable)?
-                    .map_or(0, |(k, _)| k.value() + 1);
-                order
-                    .insert(seq, lead.lead_id.as_str())
-                    .map_err(queue_unavailable)?;
+                    .map(|(k, _)| k.value());
+                let last_dead = dead
+                    .last()
+                    .map_err(queue_unavailable)?
+                    .map(|(k, _)| k.value());
+                let seq = last_live.max(last_dead).map_or(0, |k| k + 1);
                 let message = StoredMessage {
                     seq,
                     visible_at_ms: now_ms,
                     receive_count: 0,
                     lead,
                 };
-                let bytes = serde_json::to_vec(&message)
-                    .map_err(|e| QueueError::Corrupt(super::decode_failure(&e)))?;
-                let mut messages = txn.open_table(QUEUE_MESSAGES).map_err(queue_unavailable)?;
                 messages
-                    .insert(message.lead.lead_id.as_str(), bytes.as_slice())
+                    .insert(seq, encode(&message)?.as_slice())
                     .map_err(queue_unavailable)?;
             }
             txn.commit().map_err(queue_unavailable)
@@ -235,42 +327,40 @@ impl LeadQueue for EmbeddedStore {
     }
 
     async fn receive(&self, max: usize, visibility: Duration) -> Result<Vec<Delivery>, QueueError> {
-        let hide_ms = i64::try_from(visibility.as_millis()).unwrap_or(i64::MAX / 2);
+        let hide_ms = as_chrono(visibility).num_milliseconds();
+        let now_ms = (self.clock)().timestamp_millis();
         self.blocking(move |db| {
-            let now_ms = Utc::now().timestamp_millis();
             let txn = db.begin_write().map_err(queue_unavailable)?;
             let mut out = Vec::new();
             {
-                let order = txn.open_table(QUEUE_ORDER).map_err(queue_unavailable)?;
                 let mut messages = txn.open_table(QUEUE_MESSAGES).map_err(queue_unavailable)?;
-                let ids: Vec<String> = order
-                    .iter()
-                    .map_err(queue_unavailable)?
-                    .filter_map(Result::ok)
-                    .map(|(_, id)| id.value().to_owned())
-                    .collect();
-                for id in ids {
+                let mut due = Vec::new();
+                for entry in messages.iter().map_err(queue_unavailable)? {
+                    let (seq, bytes) = entry.map_err(queue_unavailable)?;
+                    let m = decode(bytes.value())?;
+                    if m.visible_at_ms <= now_ms {
+                        due.push((seq.value(), m));
+                    }
+                }
+                let mut dead = txn.open_table(QUEUE_DEAD).map_err(queue_unavailable)?;
+                for (seq, mut m) in due {
                     if out.len() >= max {
                         break;
                     }
-                    let Some(bytes) = messages.get(id.as_str()).map_err(queue_unavailable)? else {
-                        continue;
-                    };
-                    let mut m: StoredMessage = serde_json::from_slice(bytes.value())
-                        .map_err(|e| QueueError::Corrupt(super::decode_failure(&e)))?;
-                    drop(bytes);
-                    if m.visible_at_ms > now_ms {
+                    if m.receive_count >= MAX_RECEIVE_COUNT {
+                        messages.remove(seq).map_err(queue_unavailable)?;
+                        dead.insert(seq, encode(&m)?.as_slice())
+                            .map_err(queue_unavailable)?;
+                        tracing::warn!(lead_id = %m.lead.lead_id, "lead message moved to the dead-letter queue");
                         continue;
                     }
                     m.visible_at_ms = now_ms.saturating_add(hide_ms);
                     m.receive_count += 1;
-                    let updated = serde_json::to_vec(&m)
-                        .map_err(|e| QueueError::Corrupt(super::decode_failure(&e)))?;
                     messages
-                        .insert(id.as_str(), updated.as_slice())
+                        .insert(seq, encode(&m)?.as_slice())
                         .map_err(queue_unavailable)?;
                     out.push(Delivery {
-                        receipt: format!("{id}#{}", m.receive_count),
+                        receipt: receipt(seq, m.receive_count),
                         receive_count: m.receive_count,
                         lead: m.lead,
                     });
@@ -283,29 +373,72 @@ impl LeadQueue for EmbeddedStore {
     }
 
     async fn ack(&self, receipt: &str) -> Result<(), QueueError> {
-        let Some((id, count)) = receipt.rsplit_once('#') else {
+        let Some((seq, count)) = parse_receipt(receipt) else {
             return Ok(());
         };
-        let (id, count) = (id.to_owned(), count.to_owned());
         self.blocking(move |db| {
             let txn = db.begin_write().map_err(queue_unavailable)?;
             {
                 let mut messages = txn.open_table(QUEUE_MESSAGES).map_err(queue_unavailable)?;
-                let found = match messages.get(id.as_str()).map_err(queue_unavailable)? {
-                    Some(bytes) => Some(
-                        serde_json::from_slice::<StoredMessage>(bytes.value())
-                            .map_err(|e| QueueError::Corrupt(super::decode_failure(&e)))?,
-                    ),
+                let current = match messages.get(seq).map_err(queue_unavailable)? {
+                    Some(bytes) => Some(decode(bytes.value())?.receive_count),
                     None => None,
                 };
-                if let Some(m) = found.filter(|m| m.receive_count.to_string() == count) {
-                    messages.remove(id.as_str()).map_err(queue_unavailable)?;
-                    let mut order = txn.open_table(QUEUE_ORDER).map_err(queue_unavailable)?;
-                    order.remove(m.seq).map_err(queue_unavailable)?;
+                if current == Some(count) {
+                    messages.remove(seq).map_err(queue_unavailable)?;
                 }
             }
             txn.commit().map_err(queue_unavailable)
         })
         .await
+    }
+}
+
+/// The backend of `aurum serve`: every port on one redb file, an in-process cache.
+#[derive(Clone)]
+pub struct EmbeddedBackend {
+    pub store: Arc<EmbeddedStore>,
+    pub cache: Arc<MemoryCache>,
+    pub clock: Clock,
+}
+
+impl EmbeddedBackend {
+    pub fn open(dir: &Path) -> Result<EmbeddedBackend, StoreError> {
+        EmbeddedBackend::open_with_clock(dir, system_clock())
+    }
+
+    pub fn open_with_clock(dir: &Path, clock: Clock) -> Result<EmbeddedBackend, StoreError> {
+        Ok(EmbeddedBackend {
+            store: Arc::new(EmbeddedStore::open_with_clock(dir, Arc::clone(&clock))?),
+            cache: Arc::new(MemoryCache::new()),
+            clock,
+        })
+    }
+}
+
+impl Backend for EmbeddedBackend {
+    type Conversations = EmbeddedStore;
+    type Models = EmbeddedStore;
+    type Leads = EmbeddedStore;
+    type Queue = EmbeddedStore;
+    type Cache = MemoryCache;
+
+    fn conversations(&self) -> Arc<EmbeddedStore> {
+        Arc::clone(&self.store)
+    }
+    fn models(&self) -> Arc<EmbeddedStore> {
+        Arc::clone(&self.store)
+    }
+    fn leads(&self) -> Arc<EmbeddedStore> {
+        Arc::clone(&self.store)
+    }
+    fn queue(&self) -> Arc<EmbeddedStore> {
+        Arc::clone(&self.store)
+    }
+    fn cache(&self) -> Arc<MemoryCache> {
+        Arc::clone(&self.cache)
+    }
+    fn clock(&self) -> Clock {
+        Arc::clone(&self.clock)
     }
 }

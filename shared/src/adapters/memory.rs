@@ -1,24 +1,29 @@
-//! In-memory adapters for tests: same semantics as the real ones, nothing persisted.
+//! In-memory adapters for tests: same semantics as the real ones (conditional writes; the
+//! queue's de-duplication window, visibility timeout, receive count and dead letters),
+//! nothing persisted. Time comes from the backend's clock, so tests move it instead of
+//! sleeping.
 
+use super::local_queue::{as_chrono, parse_receipt, receipt};
+pub use super::process_cache::MemoryCache;
+use super::process_cache::lock;
+use crate::backend::{Backend, Clock, system_clock};
 use crate::domain::conversation::{Conversation, SessionId};
+use crate::domain::lead::LeadRecord;
 use crate::domain::scoring::ScoringModel;
 use crate::ports::{
-    Cache, CacheError, ConversationStore, Delivery, LeadQueue, ModelStore, QueueError, QueuedLead,
-    StoreError,
+    ConversationStore, DEDUP_WINDOW, Delivery, LeadQueue, LeadStore, MAX_RECEIVE_COUNT, ModelStore,
+    QueueError, QueuedLead, StoreError,
 };
-use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
-use std::sync::{Mutex, MutexGuard, PoisonError};
-use std::time::{Duration, Instant};
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    // A panicking test thread must not wedge every other test on the same store.
-    m.lock().unwrap_or_else(PoisonError::into_inner)
-}
+use chrono::{DateTime, Utc};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 #[derive(Default)]
 pub struct MemoryStore {
     conversations: Mutex<HashMap<String, Conversation>>,
     models: Mutex<(BTreeMap<u32, ScoringModel>, Option<u32>)>,
+    leads: Mutex<HashMap<String, LeadRecord>>,
 }
 
 impl MemoryStore {
@@ -64,22 +69,50 @@ impl ModelStore for MemoryStore {
     }
 }
 
+impl LeadStore for MemoryStore {
+    async fn lead(&self, lead_id: &str) -> Result<Option<LeadRecord>, StoreError> {
+        Ok(lock(&self.leads).get(lead_id).cloned())
+    }
+
+    async fn put_lead(&self, record: &LeadRecord) -> Result<(), StoreError> {
+        let mut all = lock(&self.leads);
+        let stored = all.get(&record.lead_id).map_or(0, |r| r.version);
+        if stored != record.version {
+            return Err(StoreError::Conflict);
+        }
+        let mut saved = record.clone();
+        saved.version += 1;
+        all.insert(saved.lead_id.clone(), saved);
+        Ok(())
+    }
+}
+
 struct QueuedMessage {
+    seq: u64,
     lead: QueuedLead,
-    visible_at: Instant,
+    visible_at: DateTime<Utc>,
     receive_count: u32,
 }
 
 #[derive(Default)]
 struct QueueState {
-    order: VecDeque<String>,
-    messages: HashMap<String, QueuedMessage>,
-    published: HashSet<String>,
+    next_seq: u64,
+    /// In publish order (seq ascending).
+    messages: BTreeMap<u64, QueuedMessage>,
+    /// Lead id → when it was last published, for the de-duplication window.
+    published: HashMap<String, DateTime<Utc>>,
+    dead: Vec<QueuedLead>,
 }
 
-#[derive(Default)]
 pub struct MemoryQueue {
     state: Mutex<QueueState>,
+    clock: Clock,
+}
+
+impl Default for MemoryQueue {
+    fn default() -> Self {
+        MemoryQueue::with_clock(system_clock())
+    }
 }
 
 impl MemoryQueue {
@@ -87,24 +120,43 @@ impl MemoryQueue {
         MemoryQueue::default()
     }
 
+    pub fn with_clock(clock: Clock) -> MemoryQueue {
+        MemoryQueue {
+            state: Mutex::default(),
+            clock,
+        }
+    }
+
     /// Messages waiting (visible or in flight).
     pub fn depth(&self) -> usize {
         lock(&self.state).messages.len()
+    }
+
+    /// The dead-letter queue's messages, oldest first.
+    pub fn dead_letters(&self) -> Vec<QueuedLead> {
+        lock(&self.state).dead.clone()
     }
 }
 
 impl LeadQueue for MemoryQueue {
     async fn publish(&self, lead: &QueuedLead) -> Result<(), QueueError> {
+        let now = (self.clock)();
         let mut q = lock(&self.state);
-        if !q.published.insert(lead.lead_id.clone()) {
+        if q.published
+            .get(&lead.lead_id)
+            .is_some_and(|at| now - *at < as_chrono(DEDUP_WINDOW))
+        {
             return Ok(());
         }
-        q.order.push_back(lead.lead_id.clone());
+        q.published.insert(lead.lead_id.clone(), now);
+        let seq = q.next_seq;
+        q.next_seq += 1;
         q.messages.insert(
-            lead.lead_id.clone(),
+            seq,
             QueuedMessage {
+                seq,
                 lead: lead.clone(),
-                visible_at: Instant::now(),
+                visible_at: now,
                 receive_count: 0,
             },
         );
@@ -112,83 +164,107 @@ impl LeadQueue for MemoryQueue {
     }
 
     async fn receive(&self, max: usize, visibility: Duration) -> Result<Vec<Delivery>, QueueError> {
+        let now = (self.clock)();
         let mut guard = lock(&self.state);
         let q = &mut *guard;
-        let now = Instant::now();
         let mut out = Vec::new();
-        q.order.retain(|id| q.messages.contains_key(id));
-        for id in &q.order {
+        let mut dead = Vec::new();
+        for m in q.messages.values_mut() {
             if out.len() >= max {
                 break;
             }
-            if let Some(m) = q.messages.get_mut(id)
-                && m.visible_at <= now
-            {
-                m.visible_at = now + visibility;
-                m.receive_count += 1;
-                out.push(Delivery {
-                    receipt: format!("{id}#{}", m.receive_count),
-                    receive_count: m.receive_count,
-                    lead: m.lead.clone(),
-                });
+            if m.visible_at > now {
+                continue;
+            }
+            if m.receive_count >= MAX_RECEIVE_COUNT {
+                dead.push(m.seq);
+                continue;
+            }
+            m.visible_at = now + as_chrono(visibility);
+            m.receive_count += 1;
+            out.push(Delivery {
+                receipt: receipt(m.seq, m.receive_count),
+                receive_count: m.receive_count,
+                lead: m.lead.clone(),
+            });
+        }
+        for seq in dead {
+            if let Some(m) = q.messages.remove(&seq) {
+                q.dead.push(m.lead);
             }
         }
         Ok(out)
     }
 
     async fn ack(&self, receipt: &str) -> Result<(), QueueError> {
-        let Some((id, count)) = receipt.rsplit_once('#') else {
+        let Some((seq, count)) = parse_receipt(receipt) else {
             return Ok(());
         };
         let mut q = lock(&self.state);
         if q.messages
-            .get(id)
-            .is_some_and(|m| m.receive_count.to_string() == count)
+            .get(&seq)
+            .is_some_and(|m| m.receive_count == count)
         {
-            q.messages.remove(id);
+            q.messages.remove(&seq);
         }
         Ok(())
     }
 }
 
-#[derive(Default)]
-pub struct MemoryCache {
-    entries: Mutex<HashMap<String, (String, Instant)>>,
+/// Every port in memory: the backend of unit and handler tests.
+#[derive(Clone)]
+pub struct MemoryBackend {
+    pub store: Arc<MemoryStore>,
+    pub queue: Arc<MemoryQueue>,
+    pub cache: Arc<MemoryCache>,
+    pub clock: Clock,
 }
 
-impl MemoryCache {
-    pub fn new() -> MemoryCache {
-        MemoryCache::default()
+impl Default for MemoryBackend {
+    fn default() -> Self {
+        MemoryBackend::with_clock(system_clock())
     }
 }
 
-impl Cache for MemoryCache {
-    async fn get(&self, key: &str) -> Result<Option<String>, CacheError> {
-        let mut entries = lock(&self.entries);
-        match entries.get(key) {
-            Some((v, expires)) if *expires > Instant::now() => Ok(Some(v.clone())),
-            Some(_) => {
-                entries.remove(key);
-                Ok(None)
-            }
-            None => Ok(None),
+impl MemoryBackend {
+    pub fn new() -> MemoryBackend {
+        MemoryBackend::default()
+    }
+
+    /// A backend whose queue and use cases read `clock`.
+    pub fn with_clock(clock: Clock) -> MemoryBackend {
+        MemoryBackend {
+            store: Arc::new(MemoryStore::new()),
+            queue: Arc::new(MemoryQueue::with_clock(Arc::clone(&clock))),
+            cache: Arc::new(MemoryCache::new()),
+            clock,
         }
     }
+}
 
-    async fn set(&self, key: &str, value: &str, ttl: Duration) -> Result<(), CacheError> {
-        lock(&self.entries).insert(key.to_owned(), (value.to_owned(), Instant::now() + ttl));
-        Ok(())
+impl Backend for MemoryBackend {
+    type Conversations = MemoryStore;
+    type Models = MemoryStore;
+    type Leads = MemoryStore;
+    type Queue = MemoryQueue;
+    type Cache = MemoryCache;
+
+    fn conversations(&self) -> Arc<MemoryStore> {
+        Arc::clone(&self.store)
     }
-
-    async fn incr(&self, key: &str, by: i64, ttl: Duration) -> Result<i64, CacheError> {
-        let mut entries = lock(&self.entries);
-        let now = Instant::now();
-        let current = match entries.get(key) {
-            Some((v, expires)) if *expires > now => (v.parse::<i64>().unwrap_or(0), *expires),
-            _ => (0, now + ttl),
-        };
-        let next = current.0.saturating_add(by);
-        entries.insert(key.to_owned(), (next.to_string(), current.1));
-        Ok(next)
+    fn models(&self) -> Arc<MemoryStore> {
+        Arc::clone(&self.store)
+    }
+    fn leads(&self) -> Arc<MemoryStore> {
+        Arc::clone(&self.store)
+    }
+    fn queue(&self) -> Arc<MemoryQueue> {
+        Arc::clone(&self.queue)
+    }
+    fn cache(&self) -> Arc<MemoryCache> {
+        Arc::clone(&self.cache)
+    }
+    fn clock(&self) -> Clock {
+        Arc::clone(&self.clock)
     }
 }

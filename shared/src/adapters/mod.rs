@@ -1,35 +1,26 @@
-//! Implementations of the ports: `embedded` (redb file, local runs), `memory` (tests),
-//! and the AWS ones (`dynamodb`, `sqs`, `redis`), built together by `aws`.
+//! Implementations of the ports, each behind the cargo feature of the deployments that use
+//! it: `aws` (DynamoDB, SQS, Redis; the Lambda functions), `embedded` (one redb file;
+//! `aurum serve`), `memory` (tests), `setup` (table and queue provisioning, `aurum setup`).
+//! `process_cache` has no dependencies and serves every backend without Redis.
 
+#[cfg(feature = "aws")]
 pub mod aws;
+#[cfg(feature = "aws")]
 pub mod dynamodb;
+#[cfg(feature = "embedded")]
 pub mod embedded;
+#[cfg(any(feature = "embedded", feature = "memory"))]
+mod local_queue;
+#[cfg(feature = "memory")]
 pub mod memory;
+#[cfg(feature = "aws")]
 pub mod meter;
+pub mod process_cache;
+#[cfg(feature = "aws")]
 pub mod redis;
+#[cfg(feature = "setup")]
 pub mod setup;
+#[cfg(feature = "aws")]
 pub mod sqs;
 
-/// An error with its whole source chain: the SDKs' own messages are terse ("dispatch
-/// failure"), the cause (e.g. "connection refused") sits further down.
-pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
-}
-
-/// A decoding failure described without quoting the data: stored items and messages hold
-/// personal details, and this text reaches the logs.
-pub fn decode_failure(e: &serde_json::Error) -> String {
-    format!(
-        "{:?} error at line {} column {}",
-        e.classify(),
-        e.line(),
-        e.column()
-    )
-}
+pub use crate::redact::{decode_failure, error_chain};

@@ -13,8 +13,7 @@ use std::collections::HashMap;
 
 /// Visibility timeout of the lead queue: 6 × the router's 30 s timeout.
 pub const LEAD_QUEUE_VISIBILITY_SECONDS: u32 = 180;
-/// Deliveries before a lead message moves to the dead-letter queue.
-pub const MAX_RECEIVE_COUNT: u32 = 5;
+pub use crate::ports::MAX_RECEIVE_COUNT;
 const RETENTION_SECONDS: u32 = 14 * 24 * 3600;
 
 #[derive(Debug, thiserror::Error)]
@@ -190,6 +189,17 @@ pub async fn setup(
             name: &resources.models_table,
             partition_key: (attr::MODEL_KIND, ScalarAttributeType::S),
             sort_key: Some((attr::VERSION, ScalarAttributeType::N)),
+            ttl_attribute: None,
+        },
+        &mut report,
+    )
+    .await?;
+    ensure_table(
+        &dynamo,
+        TableSpec {
+            name: &resources.leads_table,
+            partition_key: (attr::LEAD_ID, ScalarAttributeType::S),
+            sort_key: None,
             ttl_attribute: None,
         },
         &mut report,

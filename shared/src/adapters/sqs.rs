@@ -115,7 +115,7 @@ impl LeadQueue for SqsLeadQueue {
                 }),
                 // Left in flight: after maxReceiveCount the redrive policy moves it to the DLQ.
                 Err(e) => {
-                    tracing::error!(error = %e, message_id = ?m.message_id, "unreadable lead message")
+                    tracing::error!(error = %super::decode_failure(&e), message_id = ?m.message_id, "unreadable lead message")
                 }
             }
         }

@@ -454,11 +454,16 @@ mod tests {
             .expect("valid")
     }
 
+    /// One turn through the same function the conversation use case calls.
     fn turn(c: &mut Conversation, m: MessageFacts, now: DateTime<Utc>) -> Reply {
-        c.absorb(&m, &ContextHints::default(), now);
-        let model = ScoringModel::default();
-        let s = score(&model, c, now);
-        reply(&model, c, &m, &s, now)
+        let message = crate::domain::turn::Message {
+            text: "",
+            facts: &m,
+            hints: &ContextHints::default(),
+        };
+        let d = crate::domain::turn::decide(c.clone(), &message, &ScoringModel::default(), now);
+        *c = d.conversation;
+        d.reply
     }
 
     #[test]

@@ -262,6 +262,15 @@ pub struct ConsentEvidence {
     pub disclosure: Option<String>,
 }
 
+/// The homeowner took their consent back: when, and in their words. A withdrawn lead is
+/// never sold, and a buyer that already has it is told.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConsentWithdrawal {
+    pub at: DateTime<Utc>,
+    /// The homeowner's own words (first 200 characters).
+    pub words: String,
+}
+
 fn fill<T: Copy>(slot: &mut Option<T>, value: Option<T>) {
     if slot.is_none() {
         *slot = value;
@@ -325,6 +334,9 @@ pub struct Conversation {
     pub lead_id: Option<String>,
     /// Set once the lead has been handed to the routing queue.
     pub lead_queued_at: Option<DateTime<Utc>>,
+    /// Set when consent is taken back after the lead was queued.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consent_withdrawn: Option<ConsentWithdrawal>,
     /// The last 12 turns, stored as `[turn, unix_seconds, score, cents]` rows, so that a
     /// long chat with contact details and consent stays within two DynamoDB write units.
     #[serde(with = "compact_trail")]
@@ -350,6 +362,7 @@ impl Conversation {
             consent: None,
             lead_id: None,
             lead_queued_at: None,
+            consent_withdrawn: None,
             trail: Vec::new(),
             version: 0,
         }

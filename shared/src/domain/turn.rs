@@ -1,0 +1,352 @@
+//! One homeowner message through the rules: the whole decision of a turn as a pure
+//! function of (conversation, message, hints, model, now). The conversation use case only
+//! loads, publishes, saves and retries around it; the benchmark and the property tests
+//! call this same function.
+
+use super::agent::{self, Reply};
+use super::conversation::{
+    ConsentEvidence, ConsentWithdrawal, ContextHints, Conversation, SessionId, TrailPoint,
+};
+use super::extract::extract;
+use super::facts::{Ask, MessageFacts};
+use super::incentives;
+use super::metrics::{self, ConversationMetrics};
+use super::scoring::{LeadScore, ScoringModel, score};
+use crate::contracts::{QueuedLead, lead_id_for};
+use chrono::{DateTime, Utc};
+use chrono_tz::America::New_York;
+
+/// How much of a homeowner's message is kept as consent (or withdrawal) evidence.
+const EVIDENCE_WORDS_MAX: usize = 200;
+
+/// One homeowner message, as the frontend sent it and as the extractor read it.
+pub struct Message<'a> {
+    pub text: &'a str,
+    pub facts: &'a MessageFacts,
+    pub hints: &'a ContextHints,
+}
+
+/// Where the lead stands after this turn.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LeadStatus {
+    /// Facts are still missing.
+    NotReady,
+    /// Known renter or outside NYC: never sold.
+    NotSellable,
+    /// Handed to the routing queue (on this turn or an earlier one).
+    Queued { lead_id: String, at: DateTime<Utc> },
+    /// Queued once, then the homeowner took consent back: never sold.
+    Withdrawn { lead_id: String, at: DateTime<Utc> },
+}
+
+/// Everything a turn decides. Nothing of it has happened yet: the caller publishes
+/// `publish`, records `withdraw`, then saves `conversation`.
+#[derive(Debug, Clone)]
+pub struct TurnDecision {
+    /// The state to save (its `version` is still the loaded one).
+    pub conversation: Conversation,
+    pub score: LeadScore,
+    pub reply: Reply,
+    pub metrics: ConversationMetrics,
+    pub recommendations: Vec<String>,
+    pub lead: LeadStatus,
+    /// The lead to hand to the routing queue on this turn.
+    pub publish: Option<QueuedLead>,
+    /// A queued lead whose consent was taken back on this turn: (lead id, withdrawal).
+    pub withdraw: Option<(String, ConsentWithdrawal)>,
+}
+
+/// The state a session starts from when the server has none: earlier messages the
+/// frontend sent along are read for their facts.
+pub fn fresh_conversation(
+    session_id: SessionId,
+    history: &[String],
+    now: DateTime<Utc>,
+) -> Conversation {
+    let mut c = Conversation::new(session_id, now);
+    for earlier in history {
+        c.absorb_history(&extract(earlier));
+    }
+    c
+}
+
+fn evidence_words(text: &str) -> String {
+    text.chars().take(EVIDENCE_WORDS_MAX).collect()
+}
+
+/// Applies one message to `c` and decides the reply, the score and what happens to the lead.
+pub fn decide(
+    mut c: Conversation,
+    message: &Message<'_>,
+    model: &ScoringModel,
+    now: DateTime<Utc>,
+) -> TurnDecision {
+    let facts = message.facts;
+    let asked_before = c.last_ask;
+    c.absorb(facts, message.hints, now);
+    let s = score(model, &c, now);
+    let reply = agent::reply(model, &c, facts, &s, now);
+    c.last_answered_objection = agent::answered_objection(&c, facts);
+    c.last_ask = reply.asked;
+    c.greeted_place.clone_from(&reply.greeted_place);
+
+    let mut withdraw = None;
+    if c.facts.contact_consent == Some(true) && c.consent.is_none() {
+        let answered_consent_question =
+            asked_before == Some(Ask::Consent) && facts.answer == Some(true);
+        let said_now = facts.contact_consent == Some(true) || answered_consent_question;
+        c.consent = Some(ConsentEvidence {
+            given_at: now,
+            words: if said_now {
+                evidence_words(message.text)
+            } else {
+                "(given earlier in the conversation history)".to_owned()
+            },
+            disclosure: answered_consent_question.then(|| Ask::Consent.question().to_owned()),
+        });
+    } else if c.facts.contact_consent == Some(false) {
+        c.consent = None;
+        if c.lead_queued_at.is_some() && c.consent_withdrawn.is_none() {
+            let withdrawal = ConsentWithdrawal {
+                at: now,
+                words: evidence_words(message.text),
+            };
+            let lead_id = c
+                .lead_id
+                .clone()
+                .unwrap_or_else(|| lead_id_for(&c.session_id));
+            c.consent_withdrawn = Some(withdrawal.clone());
+            withdraw = Some((lead_id, withdrawal));
+        }
+    }
+    c.record_trail(TrailPoint {
+        turn: c.turns,
+        at: now,
+        score: s.total,
+        revenue_potential: s.revenue_potential,
+    });
+
+    let mut publish = None;
+    let lead = if let (Some(withdrawal), Some(_)) = (&c.consent_withdrawn, c.lead_queued_at) {
+        LeadStatus::Withdrawn {
+            lead_id: c
+                .lead_id
+                .clone()
+                .unwrap_or_else(|| lead_id_for(&c.session_id)),
+            at: withdrawal.at,
+        }
+    } else if let Some(at) = c.lead_queued_at {
+        LeadStatus::Queued {
+            lead_id: c
+                .lead_id
+                .clone()
+                .unwrap_or_else(|| lead_id_for(&c.session_id)),
+            at,
+        }
+    } else if s.sellable() {
+        let lead_id = lead_id_for(&c.session_id);
+        c.lead_id = Some(lead_id.clone());
+        c.lead_queued_at = Some(now);
+        publish = Some(QueuedLead {
+            schema: QueuedLead::SCHEMA,
+            lead_id: lead_id.clone(),
+            session_id: c.session_id.clone(),
+            queued_at: now,
+            score: s.total,
+            tier: s.tier,
+            revenue_potential: s.revenue_potential,
+            conversion_probability: s.conversion_probability,
+            model_version: s.model_version,
+            facts: c.facts.clone(),
+            consent: c.consent.clone(),
+        });
+        LeadStatus::Queued { lead_id, at: now }
+    } else if s.blockers.iter().any(|b| b.is_final()) {
+        LeadStatus::NotSellable
+    } else {
+        LeadStatus::NotReady
+    };
+
+    let today = now.with_timezone(&New_York).date_naive();
+    let urgency = incentives::next_deadline(today).and_then(|(i, _, _)| i.urgency_text(today));
+    let recommendations = metrics::recommendations(&c, &s, urgency.as_deref());
+    let metrics = metrics::metrics(&c, &s);
+    TurnDecision {
+        conversation: c,
+        score: s,
+        reply,
+        metrics,
+        recommendations,
+        lead,
+        publish,
+        withdraw,
+    }
+}
+
+/// Extracts the facts of `text` and decides the turn: the one-call form for callers that
+/// hold no extracted facts yet.
+pub fn decide_text(
+    c: Conversation,
+    text: &str,
+    hints: &ContextHints,
+    model: &ScoringModel,
+    now: DateTime<Utc>,
+) -> TurnDecision {
+    let facts = extract(text);
+    decide(
+        c,
+        &Message {
+            text,
+            facts: &facts,
+            hints,
+        },
+        model,
+        now,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{Duration, TimeZone};
+
+    fn start() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 5, 12, 15, 0, 0)
+            .single()
+            .expect("valid")
+    }
+
+    fn chat(messages: &[&str]) -> Vec<TurnDecision> {
+        let model = ScoringModel::default();
+        let mut c = Conversation::new(SessionId::parse("turn_test").expect("id"), start());
+        let mut out = Vec::new();
+        for (i, text) in messages.iter().enumerate() {
+            let now = start() + Duration::seconds(30 * i as i64);
+            let d = decide_text(c, text, &ContextHints::default(), &model, now);
+            c = d.conversation.clone();
+            out.push(d);
+        }
+        out
+    }
+
+    const QUALIFYING: [&str; 4] = [
+        "I own a single-family house in Park Slope, ZIP 11215",
+        "Our bill is about $300 a month and we want it installed within 3 months",
+        "You can reach me at 718-555-0142",
+        "Yes, please have an installer call me",
+    ];
+
+    #[test]
+    fn given_a_lead_becoming_sellable_when_the_turn_is_decided_then_it_is_published_once() {
+        // GIVEN a homeowner who qualifies on the last message
+        let turns = chat(&QUALIFYING);
+        // THEN only the turn that made it sellable publishes, with consent evidence
+        let published: Vec<_> = turns.iter().filter_map(|t| t.publish.as_ref()).collect();
+        assert_eq!(published.len(), 1, "published exactly once");
+        let lead = published[0];
+        assert_eq!(
+            lead.consent.as_ref().map(|e| e.words.as_str()),
+            Some(QUALIFYING[3])
+        );
+        let last = turns.last().expect("turns");
+        assert!(matches!(last.lead, LeadStatus::Queued { .. }));
+        assert_eq!(
+            last.conversation.lead_id.as_deref(),
+            Some(lead.lead_id.as_str())
+        );
+        // AND a further message does not publish again
+        let again = decide_text(
+            last.conversation.clone(),
+            "thanks!",
+            &ContextHints::default(),
+            &ScoringModel::default(),
+            start() + Duration::minutes(10),
+        );
+        assert!(again.publish.is_none());
+        assert!(matches!(again.lead, LeadStatus::Queued { .. }));
+    }
+
+    #[test]
+    fn given_a_queued_lead_when_consent_is_taken_back_then_the_withdrawal_is_decided_once() {
+        let turns = chat(&QUALIFYING);
+        let queued = turns.last().expect("turns").conversation.clone();
+        // WHEN the homeowner withdraws consent
+        let at = start() + Duration::minutes(5);
+        let words = "Actually no, do not share my details with anyone";
+        let d = decide_text(
+            queued,
+            words,
+            &ContextHints::default(),
+            &ScoringModel::default(),
+            at,
+        );
+        // THEN the lead is withdrawn, with the time and the words, and nothing is published
+        let (lead_id, withdrawal) = d.withdraw.clone().expect("a withdrawal");
+        assert_eq!(Some(lead_id.clone()), d.conversation.lead_id);
+        assert_eq!(withdrawal.at, at);
+        assert_eq!(withdrawal.words, words);
+        assert_eq!(d.lead, LeadStatus::Withdrawn { lead_id, at });
+        assert!(d.publish.is_none());
+        assert!(d.conversation.consent.is_none());
+        // AND a later "yes" neither republishes nor withdraws again: the lead stays withdrawn
+        let later = decide_text(
+            d.conversation,
+            "yes, please have an installer call me",
+            &ContextHints::default(),
+            &ScoringModel::default(),
+            at + Duration::minutes(1),
+        );
+        assert!(later.publish.is_none());
+        assert!(later.withdraw.is_none());
+        assert!(matches!(later.lead, LeadStatus::Withdrawn { .. }));
+    }
+
+    #[test]
+    fn given_consent_refused_before_queueing_when_decided_then_nothing_is_withdrawn() {
+        let turns = chat(&[
+            "I own a house in Park Slope, ZIP 11215, bill is $300 a month",
+            "no, don't have anyone contact me",
+        ]);
+        let last = turns.last().expect("turns");
+        assert!(last.withdraw.is_none());
+        assert!(last.publish.is_none());
+        assert_eq!(last.lead, LeadStatus::NotReady);
+    }
+
+    #[test]
+    fn given_an_answer_to_the_consent_question_when_decided_then_the_disclosure_is_kept() {
+        let mut turns = chat(&QUALIFYING[..3]);
+        let before = turns.pop().expect("turns");
+        if before.conversation.last_ask == Some(Ask::Consent) {
+            let d = decide_text(
+                before.conversation,
+                "yes",
+                &ContextHints::default(),
+                &ScoringModel::default(),
+                start() + Duration::minutes(3),
+            );
+            let evidence = d.conversation.consent.expect("consent");
+            assert_eq!(evidence.words, "yes");
+            assert_eq!(
+                evidence.disclosure.as_deref(),
+                Some(Ask::Consent.question())
+            );
+        } else {
+            panic!(
+                "the agent asks for consent once contact details are in: asked {:?}",
+                before.conversation.last_ask
+            );
+        }
+    }
+
+    #[test]
+    fn given_history_when_a_session_starts_fresh_then_its_facts_are_read() {
+        let c = fresh_conversation(
+            SessionId::parse("hist").expect("id"),
+            &["I own my home in 11215".to_owned()],
+            start(),
+        );
+        assert_eq!(c.facts.homeowner, Some(true));
+        assert_eq!(c.turns, 0);
+    }
+}

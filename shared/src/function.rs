@@ -1,0 +1,102 @@
+//! What a function crate exposes, so that one registry (in `aurum-cli`) can serve every
+//! function on one port, merge their OpenAPI documents and check them against the
+//! deployment template: HTTP functions give their routes and document, workers the work
+//! they do per queue message or per schedule window.
+
+use crate::backend::Backend;
+use crate::http::harden;
+use crate::ports::Delivery;
+use axum::Router;
+use axum::http::{Method, header};
+use axum::routing::get;
+use chrono::{DateTime, Utc};
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+use utoipa::OpenApi;
+
+/// Where every HTTP function (and `aurum serve`) serves its OpenAPI document.
+pub const OPENAPI_ROUTE: &str = "/openapi.json";
+
+/// A function behind API Gateway.
+pub trait HttpFunction {
+    /// The function's name: its binary, its template resource (`<Name>Function`, in
+    /// PascalCase) and the prefix of its sample events in `events/`.
+    const NAME: &'static str;
+    /// Every (path, method) `routes` answers; the registry, the OpenAPI tests and the
+    /// template check read it, so a route added without its documentation fails a test.
+    const ROUTES: &'static [(&'static str, Method)];
+    /// The document of `ROUTES`.
+    fn openapi() -> utoipa::openapi::OpenApi;
+    /// The API routes over `backend`, without fallbacks, for merging into a bigger router.
+    fn routes<B: Backend>(backend: &B) -> Router;
+}
+
+/// The Lambda's router for one function: its routes, its own OpenAPI document (rendered
+/// once, here, at cold start) and the JSON fallbacks.
+pub fn lambda_router<F: HttpFunction, B: Backend>(backend: &B) -> Router {
+    let mut doc = F::openapi();
+    doc.merge(meta_openapi());
+    let json: Arc<str> = doc
+        .to_json()
+        .unwrap_or_else(|e| format!(r#"{{"error":"{e}"}}"#))
+        .into();
+    harden(F::routes(backend).route(OPENAPI_ROUTE, get(move || document(json))))
+}
+
+/// Serves a rendered OpenAPI document.
+pub async fn document(json: Arc<str>) -> impl axum::response::IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        json.to_string(),
+    )
+}
+
+/// The OpenAPI 3.1 document of every route this server answers.
+#[utoipa::path(
+    get,
+    path = "/openapi.json",
+    tag = "meta",
+    operation_id = "openapi",
+    responses(
+        (status = 200, description = "This document", content_type = "application/json", body = Object)
+    )
+)]
+#[allow(dead_code)]
+fn openapi_document() {}
+
+#[derive(OpenApi)]
+#[openapi(
+    paths(openapi_document),
+    tags((name = "meta", description = "The API's own description"))
+)]
+struct MetaApi;
+
+/// The part every served document has: `GET /openapi.json`.
+pub fn meta_openapi() -> utoipa::openapi::OpenApi {
+    MetaApi::openapi()
+}
+
+/// Why a worker did not finish a unit of work; the unit is retried (a queue message after
+/// its visibility timeout, a schedule window on its next tick).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct WorkError(pub String);
+
+/// A function fed by the lead queue. Each delivery is safe to repeat: every effect is
+/// keyed by the lead id and guarded by a condition.
+pub trait LeadConsumer: Send + Sync + 'static {
+    const NAME: &'static str;
+    /// Handles one delivery: `Ok` acknowledges it, `Err` leaves it for redelivery.
+    fn handle(&self, delivery: &Delivery) -> impl Future<Output = Result<(), WorkError>> + Send;
+}
+
+/// A function run on a schedule (EventBridge in AWS, an interval in `aurum serve`). A run
+/// claims its window before any effect, so a second delivery of one window does nothing.
+pub trait ScheduledJob: Send + Sync + 'static {
+    const NAME: &'static str;
+    /// How often it runs.
+    const EVERY: Duration;
+    /// Runs the job for the window starting at `window`.
+    fn run(&self, window: DateTime<Utc>) -> impl Future<Output = Result<(), WorkError>> + Send;
+}
