@@ -38,7 +38,7 @@ impl SessionId {
 }
 
 /// A five-digit US ZIP code.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct ZipCode(String);
 

@@ -1,0 +1,442 @@
+//! The B2B buyers of leads (installers, lead marketplaces) and the terms they buy on:
+//! tier and price band, caps, service area, minimum quality, hours, webhook and secret.
+//! A `Buyer` is only built through `BuyerTerms::validate`, so every buyer the router sees
+//! is one whose terms make sense.
+
+use super::conversation::ZipCode;
+use super::facts::Borough;
+use super::money::Cents;
+use super::scoring::QualityTier;
+use chrono::{DateTime, Datelike, NaiveDate, NaiveTime, Utc, Weekday};
+use chrono_tz::Tz;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
+use std::fmt;
+
+/// A buyer's commercial tier: the base price of a lead before any multiplier.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BuyerTier {
+    Premium,
+    Standard,
+    Volume,
+    Direct,
+}
+
+impl BuyerTier {
+    pub const ALL: [BuyerTier; 4] = [
+        BuyerTier::Premium,
+        BuyerTier::Standard,
+        BuyerTier::Volume,
+        BuyerTier::Direct,
+    ];
+
+    /// SPEC §2: premium $250, standard $125, volume $75, direct $180.
+    pub fn base_price(self) -> Cents {
+        match self {
+            BuyerTier::Premium => Cents(25_000),
+            BuyerTier::Standard => Cents(12_500),
+            BuyerTier::Volume => Cents(7_500),
+            BuyerTier::Direct => Cents(18_000),
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BuyerTier::Premium => "premium",
+            BuyerTier::Standard => "standard",
+            BuyerTier::Volume => "volume",
+            BuyerTier::Direct => "direct",
+        }
+    }
+}
+
+/// `[a-z0-9_-]{1,64}`: buyer ids appear in keys, URLs and logs.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct BuyerId(String);
+
+impl BuyerId {
+    pub fn parse(raw: &str) -> Result<BuyerId, String> {
+        let ok = !raw.is_empty()
+            && raw.len() <= 64
+            && raw
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
+        if ok {
+            Ok(BuyerId(raw.to_owned()))
+        } else {
+            Err("must be 1 to 64 characters of a-z, 0-9, _ and -".into())
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for BuyerId {
+    type Error = String;
+    fn try_from(raw: String) -> Result<Self, String> {
+        BuyerId::parse(&raw)
+    }
+}
+
+impl From<BuyerId> for String {
+    fn from(id: BuyerId) -> String {
+        id.0
+    }
+}
+
+impl fmt::Display for BuyerId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A Standard Webhooks signing secret: `whsec_` + base64 of 24 to 64 bytes. Its `Debug`
+/// and `Display` never show the key.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct WebhookSecret(String);
+
+impl WebhookSecret {
+    pub const PREFIX: &'static str = "whsec_";
+
+    pub fn parse(raw: &str) -> Result<WebhookSecret, String> {
+        let Some(key) = raw.strip_prefix(Self::PREFIX) else {
+            return Err("must start with whsec_".into());
+        };
+        let decoded_len = base64_decoded_len(key).ok_or("must be whsec_ followed by base64")?;
+        if !(24..=64).contains(&decoded_len) {
+            return Err("must hold 24 to 64 bytes of key".into());
+        }
+        Ok(WebhookSecret(raw.to_owned()))
+    }
+
+    /// The whole secret, `whsec_…`, for the signing library. Never log it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+/// The decoded length of standard base64 text, or `None` when it is not base64.
+fn base64_decoded_len(text: &str) -> Option<usize> {
+    let body = text.trim_end_matches('=');
+    let padding = text.len() - body.len();
+    let valid = !text.is_empty()
+        && text.len() % 4 == 0
+        && padding <= 2
+        && body
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/');
+    valid.then(|| text.len() / 4 * 3 - padding)
+}
+
+impl TryFrom<String> for WebhookSecret {
+    type Error = String;
+    fn try_from(raw: String) -> Result<Self, String> {
+        WebhookSecret::parse(&raw)
+    }
+}
+
+impl From<WebhookSecret> for String {
+    fn from(s: WebhookSecret) -> String {
+        s.0
+    }
+}
+
+impl fmt::Debug for WebhookSecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("WebhookSecret(whsec_…)")
+    }
+}
+
+/// Where a buyer takes leads: any listed ZIP, or any ZIP of a listed borough.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct ServiceArea {
+    #[serde(default)]
+    pub zips: BTreeSet<ZipCode>,
+    #[serde(default)]
+    pub boroughs: BTreeSet<Borough>,
+}
+
+impl ServiceArea {
+    pub fn covers(&self, zip: Option<&ZipCode>, borough: Option<Borough>) -> bool {
+        zip.is_some_and(|z| self.zips.contains(z))
+            || borough.is_some_and(|b| self.boroughs.contains(&b))
+    }
+
+    /// The share of NYC this area reaches, 0..=1, for the routing score's geography term:
+    /// a narrow local installer is a better fit for a lead in its area than a citywide one.
+    pub fn breadth(&self) -> f64 {
+        let boroughs = self.boroughs.len() as f64 / 5.0;
+        let zips = self.zips.len() as f64 / 180.0;
+        (boroughs + zips).min(1.0)
+    }
+}
+
+/// Opening hours in the buyer's own time zone: the days it takes leads and the time
+/// window on those days (`open` inclusive, `close` exclusive).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Hours {
+    pub timezone: Tz,
+    pub days: Vec<Weekday>,
+    pub open: NaiveTime,
+    pub close: NaiveTime,
+}
+
+impl Hours {
+    /// Every day, all day, in New York.
+    pub fn always() -> Hours {
+        Hours {
+            timezone: chrono_tz::America::New_York,
+            days: [
+                Weekday::Mon,
+                Weekday::Tue,
+                Weekday::Wed,
+                Weekday::Thu,
+                Weekday::Fri,
+                Weekday::Sat,
+                Weekday::Sun,
+            ]
+            .to_vec(),
+            open: NaiveTime::MIN,
+            close: NaiveTime::MIN,
+        }
+    }
+
+    /// Whether `at` falls in the buyer's hours. `open == close` means the whole day.
+    pub fn is_open(&self, at: DateTime<Utc>) -> bool {
+        let local = at.with_timezone(&self.timezone);
+        if !self.days.contains(&local.weekday()) {
+            return false;
+        }
+        let t = local.time();
+        if self.open == self.close {
+            true
+        } else if self.open < self.close {
+            self.open <= t && t < self.close
+        } else {
+            // Overnight windows, e.g. 20:00–02:00.
+            t >= self.open || t < self.close
+        }
+    }
+
+    /// The buyer's calendar day at `at`: daily caps reset at the buyer's local midnight.
+    pub fn local_day(&self, at: DateTime<Utc>) -> NaiveDate {
+        at.with_timezone(&self.timezone).date_naive()
+    }
+
+    /// The buyer's calendar month at `at`, as `(year, month)`.
+    pub fn local_month(&self, at: DateTime<Utc>) -> (i32, u32) {
+        let d = self.local_day(at);
+        (d.year(), d.month())
+    }
+}
+
+/// A buyer as the router uses it: validated terms.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Buyer {
+    pub id: BuyerId,
+    pub name: String,
+    pub tier: BuyerTier,
+    pub price_floor: Cents,
+    pub price_cap: Cents,
+    /// Leads per local day.
+    pub daily_cap: u32,
+    /// Spend per local month, when the buyer set one.
+    pub monthly_spend_cap: Option<Cents>,
+    pub area: ServiceArea,
+    pub min_quality: QualityTier,
+    pub hours: Hours,
+    pub webhook_url: String,
+    pub secret: WebhookSecret,
+    /// Days after the sale in which the buyer may return the lead for credit.
+    pub return_window_days: u16,
+    pub active: bool,
+}
+
+/// One invalid field of one buyer.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("buyer {buyer}: {field} {reason}")]
+pub struct BuyerError {
+    pub buyer: String,
+    pub field: &'static str,
+    pub reason: String,
+}
+
+impl Buyer {
+    /// Checks what the types cannot: the price band, caps, area, hours and webhook.
+    pub fn validate(&self) -> Result<(), BuyerError> {
+        let fail = |field: &'static str, reason: &str| {
+            Err(BuyerError {
+                buyer: self.id.to_string(),
+                field,
+                reason: reason.to_owned(),
+            })
+        };
+        if self.name.trim().is_empty() || self.name.len() > 200 {
+            return fail("name", "must be 1 to 200 characters");
+        }
+        if self.price_floor.0 <= 0 {
+            return fail("price_floor_cents", "must be positive");
+        }
+        if self.price_cap < self.price_floor {
+            return fail("price_cap_cents", "must be at least the floor");
+        }
+        if self.price_cap.0 > 1_000_000 {
+            return fail("price_cap_cents", "must be at most $10,000 a lead");
+        }
+        if self.daily_cap == 0 || self.daily_cap > 100_000 {
+            return fail("daily_cap", "must be 1 to 100000 leads");
+        }
+        if let Some(cap) = self.monthly_spend_cap
+            && cap < self.price_floor
+        {
+            return fail(
+                "monthly_spend_cap_cents",
+                "must cover at least one lead at the floor",
+            );
+        }
+        if self.area.zips.is_empty() && self.area.boroughs.is_empty() {
+            return fail("service_area", "must list ZIPs or boroughs");
+        }
+        if let Some(z) = self.area.zips.iter().find(|z| !z.is_nyc()) {
+            return fail(
+                "service_area.zips",
+                &format!("{} is not a NYC ZIP", z.as_str()),
+            );
+        }
+        if self.min_quality == QualityTier::Unqualified {
+            return fail("min_quality", "must be basic, standard or premium");
+        }
+        if self.hours.days.is_empty() {
+            return fail("hours.days", "must list at least one day");
+        }
+        let url = self.webhook_url.as_str();
+        let https = url.starts_with("https://");
+        let loopback = url.starts_with("http://127.0.0.1")
+            || url.starts_with("http://localhost")
+            || url.starts_with("http://[::1]");
+        if !(https || loopback) || url.len() > 2_000 || url.contains(char::is_whitespace) {
+            return fail(
+                "webhook_url",
+                "must be an https:// URL (http:// only on loopback)",
+            );
+        }
+        if self.return_window_days > 90 {
+            return fail("return_window_days", "must be at most 90");
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    pub(crate) fn buyer() -> Buyer {
+        Buyer {
+            id: BuyerId::parse("solarreviews").expect("id"),
+            name: "SolarReviews".into(),
+            tier: BuyerTier::Premium,
+            price_floor: Cents(20_000),
+            price_cap: Cents(40_000),
+            daily_cap: 40,
+            monthly_spend_cap: None,
+            area: ServiceArea {
+                zips: BTreeSet::new(),
+                boroughs: Borough::ALL.into(),
+            },
+            min_quality: QualityTier::Standard,
+            hours: Hours::always(),
+            webhook_url: "https://buyer.example/leads".into(),
+            secret: WebhookSecret::parse("whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD").expect("secret"),
+            return_window_days: 7,
+            active: true,
+        }
+    }
+
+    #[test]
+    fn given_the_spec_tiers_then_base_prices_follow_it() {
+        let prices: Vec<i64> = BuyerTier::ALL.iter().map(|t| t.base_price().0).collect();
+        assert_eq!(prices, [25_000, 12_500, 7_500, 18_000]);
+    }
+
+    #[test]
+    fn given_a_secret_when_printed_then_the_key_never_shows() {
+        let b = buyer();
+        let text = format!("{b:?}");
+        assert!(!text.contains("C2FVsBQIhrscChlQIMV"), "{text}");
+        assert!(WebhookSecret::parse("C2FVsBQIhrscChlQIMV+b5sSYspob7oD").is_err());
+        assert!(WebhookSecret::parse("whsec_short").is_err());
+        assert!(WebhookSecret::parse("whsec_!!!!").is_err());
+    }
+
+    #[test]
+    fn given_bad_terms_when_validated_then_the_field_is_named() {
+        let mut b = buyer();
+        b.price_cap = Cents(10_000);
+        assert_eq!(
+            b.validate().expect_err("cap below floor").field,
+            "price_cap_cents"
+        );
+        let mut b = buyer();
+        b.area = ServiceArea::default();
+        assert_eq!(b.validate().expect_err("no area").field, "service_area");
+        let mut b = buyer();
+        b.area.zips.insert(ZipCode::parse("07030").expect("zip"));
+        assert_eq!(b.validate().expect_err("NJ zip").field, "service_area.zips");
+        let mut b = buyer();
+        b.webhook_url = "http://buyer.example/leads".into();
+        assert_eq!(b.validate().expect_err("plain http").field, "webhook_url");
+        let mut b = buyer();
+        b.daily_cap = 0;
+        assert_eq!(b.validate().expect_err("no cap").field, "daily_cap");
+        assert_eq!(buyer().validate(), Ok(()));
+    }
+
+    #[test]
+    fn given_business_hours_when_checked_then_the_buyers_own_zone_and_days_count() {
+        let mut h = Hours::always();
+        h.timezone = chrono_tz::America::Los_Angeles;
+        h.days = vec![Weekday::Mon, Weekday::Tue];
+        h.open = NaiveTime::from_hms_opt(9, 0, 0).expect("t");
+        h.close = NaiveTime::from_hms_opt(17, 0, 0).expect("t");
+        // Monday 2026-06-01 16:59 UTC = 09:59 in Los Angeles: open.
+        let monday = Utc
+            .with_ymd_and_hms(2026, 6, 1, 16, 59, 0)
+            .single()
+            .expect("t");
+        assert!(h.is_open(monday));
+        // 15:59 UTC = 08:59 local: not yet.
+        assert!(!h.is_open(monday - chrono::Duration::hours(1)));
+        // Wednesday: closed all day.
+        assert!(!h.is_open(monday + chrono::Duration::days(2)));
+        // The buyer's day: 2026-06-02 03:00 UTC is still Monday in Los Angeles.
+        let late = Utc
+            .with_ymd_and_hms(2026, 6, 2, 3, 0, 0)
+            .single()
+            .expect("t");
+        assert_eq!(
+            h.local_day(late),
+            NaiveDate::from_ymd_opt(2026, 6, 1).expect("d")
+        );
+    }
+
+    #[test]
+    fn given_an_area_then_it_covers_its_zips_and_boroughs_only() {
+        let area = ServiceArea {
+            zips: [ZipCode::parse("11215").expect("zip")].into(),
+            boroughs: [Borough::Queens].into(),
+        };
+        let park_slope = ZipCode::parse("11215").expect("zip");
+        let astoria = ZipCode::parse("11105").expect("zip");
+        assert!(area.covers(Some(&park_slope), Some(Borough::Brooklyn)));
+        assert!(area.covers(Some(&astoria), Some(Borough::Queens)));
+        assert!(!area.covers(None, Some(Borough::Bronx)));
+        assert!(area.breadth() < 0.3);
+    }
+}
