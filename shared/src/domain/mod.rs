@@ -9,3 +9,4 @@ pub mod market;
 pub mod metrics;
 pub mod money;
 pub mod scoring;
+pub mod targets;
