@@ -180,6 +180,14 @@ pub struct SystemEstimate {
     pub installed_cost: Cents,
 }
 
+impl SystemEstimate {
+    /// The size in kW with one decimal ("5.6"), as the agent says it.
+    pub fn system_kw(&self) -> String {
+        let tenths = self.system_watts / 100;
+        format!("{}.{}", tenths / 10, tenths % 10)
+    }
+}
+
 impl Sizing {
     pub fn max_kw(&self, p: Option<PropertyType>) -> u32 {
         match p {
@@ -782,6 +790,12 @@ mod tests {
         assert!(e.capped_by_roof);
         assert_eq!(e.system_watts, 6_000);
         assert_eq!(s.estimate(Cents(-5), None).system_watts, 0);
+        assert_eq!(s.estimate(Cents(-5), None).annual_savings, Cents::ZERO);
+        assert_eq!(
+            s.estimate(Cents::from_dollars(200), Some(PropertyType::SingleFamily))
+                .system_kw(),
+            "5.6"
+        );
     }
 
     #[test]
