@@ -2,6 +2,7 @@
 
 pub mod agent;
 pub mod conversation;
+pub mod data;
 pub mod extract;
 pub mod facts;
 pub mod incentives;
@@ -10,3 +11,5 @@ pub mod metrics;
 pub mod money;
 pub mod scoring;
 pub mod targets;
+
+pub use data::{DataError, init};
