@@ -11,6 +11,8 @@ use std::sync::Arc;
 async fn main() -> Result<(), lambda_http::Error> {
     aurum::telemetry::init();
     let config = Config::from_env(Backend::Aws)?;
+    // Parse the embedded data tables during init: a bad file stops the cold start here.
+    aurum::domain::init().inspect_err(|e| tracing::error!(error = %e, "data tables invalid"))?;
     // Clients are built once per cold start and shared by every invocation.
     match config.backend {
         Backend::Aws => {
