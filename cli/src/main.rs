@@ -47,6 +47,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     aurum::telemetry::init();
     match Cli::parse().command {
         Command::Serve { addr, data_dir } => {
+            aurum::domain::init()?;
             let mut config = Config::from_env(BackendKind::Embedded)?;
             config.data_dir = data_dir;
             let listener = tokio::net::TcpListener::bind(addr).await?;
@@ -56,7 +57,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
             };
             match config.backend {
                 BackendKind::Embedded => {
-                    let backend = EmbeddedBackend::open(&config.data_dir)?;
+                    let backend = EmbeddedBackend::from_config(config)?;
                     aurum_cli::run(listener, backend, ctrl_c).await?;
                 }
                 BackendKind::Aws => {

@@ -4,7 +4,8 @@
 
 use aurum::domain::conversation::{ContextHints, Conversation, SessionId};
 use aurum::domain::scoring::ScoringModel;
-use aurum::domain::turn::decide_text;
+use aurum::domain::targets::Targets;
+use aurum::domain::turn::{Rules, decide_text};
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use std::hint::black_box;
@@ -38,7 +39,11 @@ fn run_chat(model: &ScoringModel, start: DateTime<Utc>) -> u32 {
     let mut checksum = 0u32;
     for (i, message) in CHAT.iter().enumerate() {
         let now = start + Duration::seconds(40 * i as i64);
-        let d = decide_text(c, black_box(message), &hints, model, now);
+        let rules = Rules {
+            model,
+            targets: &Targets::default(),
+        };
+        let d = decide_text(c, black_box(message), &hints, rules, now);
         checksum = checksum
             .wrapping_add(u32::from(d.score.total))
             .wrapping_add(d.reply.content.len() as u32);

@@ -2,6 +2,7 @@
 //! ports it uses; adding a port changes this trait and the bundles in `adapters/`, not the
 //! signature of every function.
 
+use crate::config::Config;
 use crate::ports::{Cache, ConversationStore, LeadQueue, LeadStore, ModelStore};
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
@@ -29,4 +30,6 @@ pub trait Backend: Clone + Send + Sync + 'static {
     fn cache(&self) -> Arc<Self::Cache>;
     /// The time source every use case reads (tests pin it).
     fn clock(&self) -> Clock;
+    /// The deployment's settings (targets, routing strategy, limits), read once at start.
+    fn config(&self) -> &Config;
 }

@@ -6,7 +6,8 @@ use crate::backend::Backend;
 use crate::domain::conversation::{ContextHints, SessionId};
 use crate::domain::extract::extract;
 use crate::domain::scoring::ScoringModel;
-use crate::domain::turn::{self, Message};
+use crate::domain::targets::Targets;
+use crate::domain::turn::{self, Message, Rules};
 pub use crate::domain::turn::{LeadStatus, TurnDecision};
 use crate::ports::{Cache, ConversationStore, LeadQueue, LeadStore, ModelStore, StoreError};
 use chrono::{DateTime, Utc};
@@ -67,6 +68,7 @@ pub struct Chat<B: Backend> {
     leads: Arc<B::Leads>,
     queue: Arc<B::Queue>,
     cache: Arc<B::Cache>,
+    targets: Targets,
 }
 
 impl<B: Backend> Clone for Chat<B> {
@@ -77,6 +79,7 @@ impl<B: Backend> Clone for Chat<B> {
             leads: Arc::clone(&self.leads),
             queue: Arc::clone(&self.queue),
             cache: Arc::clone(&self.cache),
+            targets: self.targets,
         }
     }
 }
@@ -89,6 +92,7 @@ impl<B: Backend> Chat<B> {
             leads: backend.leads(),
             queue: backend.queue(),
             cache: backend.cache(),
+            targets: backend.config().targets,
         }
     }
 
@@ -120,7 +124,11 @@ impl<B: Backend> Chat<B> {
                 Some(c) => c,
                 None => turn::fresh_conversation(input.session_id.clone(), &input.history, now),
             };
-            let mut decision = turn::decide(state, &message, &model, now);
+            let rules = Rules {
+                model: &model,
+                targets: &self.targets,
+            };
+            let mut decision = turn::decide(state, &message, rules, now);
             if let Some(lead) = &decision.publish {
                 self.queue
                     .publish(lead)

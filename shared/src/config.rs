@@ -1,6 +1,7 @@
 //! Configuration: one typed struct read from the environment once at start-up. A missing
 //! or invalid variable stops start-up with a message naming it.
 
+use crate::domain::money::Cents;
 use std::collections::HashMap;
 use std::path::PathBuf;
 
@@ -64,31 +65,7 @@ pub struct CacheConfig {
     pub timeout_ms: u64,
 }
 
-/// The guide's business targets; money in cents, ratios in basis points.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Targets {
-    pub conversion_rate_bps: u32,
-    pub avg_lead_value_cents: i64,
-    pub revenue_per_hour_cents: i64,
-    pub surge_pricing_threshold_bps: u32,
-    pub buyer_capacity_buffer_bps: u32,
-    pub max_conversation_seconds: u32,
-    pub min_conversation_seconds: u32,
-}
-
-impl Default for Targets {
-    fn default() -> Self {
-        Targets {
-            conversion_rate_bps: 6_000,
-            avg_lead_value_cents: 15_000,
-            revenue_per_hour_cents: 3_000,
-            surge_pricing_threshold_bps: 8_000,
-            buyer_capacity_buffer_bps: 1_000,
-            max_conversation_seconds: 1_800,
-            min_conversation_seconds: 300,
-        }
-    }
-}
+pub use crate::domain::targets::Targets;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {
@@ -100,6 +77,12 @@ pub struct Config {
 }
 
 impl Config {
+    /// The defaults of every setting, on `backend`: what a run with no variables gets.
+    pub fn defaults(backend: BackendKind) -> Config {
+        Config::from_vars(&HashMap::new(), backend)
+            .unwrap_or_else(|e| unreachable!("the defaults are valid: {e}"))
+    }
+
     /// Reads the process environment. `default_backend` differs: Lambda functions default
     /// to AWS, `aurum serve` to the embedded store.
     pub fn from_env(default_backend: BackendKind) -> Result<Config, ConfigError> {
@@ -133,15 +116,13 @@ impl Config {
                 }),
             }
         };
-        let dollars = |name: &'static str, default: i64| -> Result<i64, ConfigError> {
+        let dollars = |name: &'static str, default: Cents| -> Result<Cents, ConfigError> {
             match get(name) {
                 None => Ok(default),
-                Some(raw) => crate::domain::money::Cents::parse_dollars(raw)
-                    .map(|c| c.0)
-                    .ok_or(ConfigError::Invalid {
-                        name,
-                        reason: format!("{raw:?} is not a dollar amount"),
-                    }),
+                Some(raw) => Cents::parse_dollars(raw).ok_or(ConfigError::Invalid {
+                    name,
+                    reason: format!("{raw:?} is not a dollar amount"),
+                }),
             }
         };
         let seconds = |name: &'static str, default: u32| -> Result<u32, ConfigError> {
@@ -156,11 +137,8 @@ impl Config {
         let defaults = Targets::default();
         let targets = Targets {
             conversion_rate_bps: ratio("TARGET_CONVERSION_RATE", defaults.conversion_rate_bps)?,
-            avg_lead_value_cents: dollars("TARGET_AVG_LEAD_VALUE", defaults.avg_lead_value_cents)?,
-            revenue_per_hour_cents: dollars(
-                "TARGET_REVENUE_PER_HOUR",
-                defaults.revenue_per_hour_cents,
-            )?,
+            avg_lead_value: dollars("TARGET_AVG_LEAD_VALUE", defaults.avg_lead_value)?,
+            revenue_per_hour: dollars("TARGET_REVENUE_PER_HOUR", defaults.revenue_per_hour)?,
             surge_pricing_threshold_bps: ratio(
                 "SURGE_PRICING_THRESHOLD",
                 defaults.surge_pricing_threshold_bps,
@@ -259,7 +237,8 @@ mod tests {
         assert_eq!(c.backend, BackendKind::Embedded);
         assert_eq!(c.targets, Targets::default());
         assert_eq!(c.targets.conversion_rate_bps, 6_000);
-        assert_eq!(c.targets.avg_lead_value_cents, 15_000);
+        assert_eq!(c.targets.avg_lead_value, Cents(15_000));
+        assert_eq!(c.targets.revenue_per_hour, Cents(3_000));
         assert_eq!(c.cache.timeout_ms, 50);
         assert_eq!(c.aws.conversations_table, "aurum-conversations");
     }
@@ -271,13 +250,15 @@ mod tests {
                 ("AURUM_BACKEND", "aws"),
                 ("TARGET_CONVERSION_RATE", "0.65"),
                 ("TARGET_AVG_LEAD_VALUE", "175.50"),
+                ("TARGET_REVENUE_PER_HOUR", "45"),
             ]),
             BackendKind::Embedded,
         )
         .expect("valid");
         assert_eq!(c.backend, BackendKind::Aws);
         assert_eq!(c.targets.conversion_rate_bps, 6_500);
-        assert_eq!(c.targets.avg_lead_value_cents, 17_550);
+        assert_eq!(c.targets.avg_lead_value, Cents(17_550));
+        assert_eq!(c.targets.revenue_per_hour, Cents(4_500));
         for (name, value) in [
             ("AURUM_BACKEND", "postgres"),
             ("TARGET_CONVERSION_RATE", "1.5"),

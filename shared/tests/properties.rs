@@ -8,7 +8,16 @@ use aurum::domain::facts::{
 };
 use aurum::domain::money::Cents;
 use aurum::domain::scoring::{ScoringModel, score};
-use aurum::domain::turn::{LeadStatus, decide_text};
+use aurum::domain::targets::Targets;
+use aurum::domain::turn::{LeadStatus, Rules, decide_text};
+
+fn rules(model: &ScoringModel) -> Rules<'_> {
+    static TARGETS: std::sync::LazyLock<Targets> = std::sync::LazyLock::new(Targets::default);
+    Rules {
+        model,
+        targets: &TARGETS,
+    }
+}
 use chrono::{Duration, TimeZone, Utc};
 use proptest::prelude::*;
 use proptest::sample::select;
@@ -100,7 +109,7 @@ proptest! {
 
     #[test]
     fn any_message_goes_through_a_whole_turn((c, now) in any_conversation(), text in any::<String>()) {
-        let d = decide_text(c, &text, &ContextHints::default(), &ScoringModel::default(), now);
+        let d = decide_text(c, &text, &ContextHints::default(), rules(&ScoringModel::default()), now);
         prop_assert!(d.score.total <= 100);
         prop_assert!(d.reply.next_questions.len() <= 3);
         if d.conversation.facts.homeowner == Some(false) {
@@ -121,11 +130,11 @@ proptest! {
         c.lead_id = Some("lead_prop".into());
         c.lead_queued_at = Some(now);
         let model = ScoringModel::default();
-        let d = decide_text(c, "no, don't share my details with anyone", &ContextHints::default(), &model, now);
+        let d = decide_text(c, "no, don't share my details with anyone", &ContextHints::default(), rules(&model), now);
         prop_assert!(d.withdraw.is_some());
         let mut c = d.conversation;
         for text in &texts {
-            let d = decide_text(c, text, &ContextHints::default(), &model, now);
+            let d = decide_text(c, text, &ContextHints::default(), rules(&model), now);
             prop_assert!(d.publish.is_none());
             prop_assert!(d.withdraw.is_none());
             prop_assert!(matches!(d.lead, LeadStatus::Withdrawn { .. }), "{:?}", d.lead);

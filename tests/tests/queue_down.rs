@@ -67,6 +67,9 @@ impl Backend for FlakyBackend {
     fn clock(&self) -> Clock {
         self.memory.clock()
     }
+    fn config(&self) -> &aurum::config::Config {
+        self.memory.config()
+    }
 }
 
 #[tokio::test]

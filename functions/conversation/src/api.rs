@@ -388,12 +388,18 @@ pub struct RoutingDecisionView {
     pub routing_reason: String,
 }
 
-/// The score in words, for the chat operator.
+/// The score in words, for the chat operator. Every figure is the one `lead_score` shows.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct RevenueInsights {
+    /// E.g. "Lead quality: basic tier".
     pub quality_assessment: String,
+    /// What the lead is worth at its tier (not yet weighted by the conversion chance),
+    /// e.g. "Revenue potential: $82.50".
     pub revenue_potential: String,
+    /// E.g. "Conversion probability: 61%".
     pub conversion_likelihood: String,
+    /// Revenue potential × conversion probability as shown, e.g. "Expected revenue: $50.33".
+    pub expected_revenue: String,
     pub assessment: String,
 }
 
@@ -434,7 +440,7 @@ pub fn guide_response_example() -> serde_json::Value {
                 "quality_tier": "basic",
                 "revenue_potential": 82.5,
                 "conversion_probability": 0.61,
-                "expected_revenue": 50.53,
+                "expected_revenue": 50.33,
                 "factors": {
                     "base_qualification": 89,
                     "behavioral": 31,
@@ -469,8 +475,9 @@ pub fn guide_response_example() -> serde_json::Value {
             },
             "revenue_insights": {
                 "quality_assessment": "Lead quality: basic tier",
-                "revenue_potential": "Expected revenue: $82.50",
+                "revenue_potential": "Revenue potential: $82.50",
                 "conversion_likelihood": "Conversion probability: 61%",
+                "expected_revenue": "Expected revenue: $50.33",
                 "assessment": "Basic lead - build engagement and qualification"
             },
             "revenue_trend": [
@@ -478,6 +485,11 @@ pub fn guide_response_example() -> serde_json::Value {
             ]
         }
     })
+}
+
+/// A probability in whole percent, 0..=100 (NaN counts as 0).
+fn conversion_percent(probability: f64) -> u8 {
+    (probability.clamp(0.0, 1.0) * 100.0).round() as u8
 }
 
 fn blocker_text(b: Blocker) -> &'static str {
@@ -498,8 +510,11 @@ impl ConversationResponse {
         let c = &o.conversation;
         let f = &c.facts;
         let s = &o.score;
-        let expected = s.expected_revenue();
-        let probability = (s.conversion_probability * 100.0).round() / 100.0;
+        // Shown as whole percent; expected revenue is computed from the shown figures so
+        // that a client multiplying the two gets the same cents.
+        let percent = conversion_percent(s.conversion_probability);
+        let probability = f64::from(percent) / 100.0;
+        let expected = s.revenue_potential.mul_bps(i64::from(percent) * 100);
         let (status, lead_id, queued_at, reason) = match &o.lead {
             LeadStatus::Queued { lead_id, at } => (
                 RoutingStatus::Queued,
@@ -601,11 +616,9 @@ impl ConversationResponse {
                 },
                 revenue_insights: RevenueInsights {
                     quality_assessment: format!("Lead quality: {} tier", s.tier.as_str()),
-                    revenue_potential: format!("Expected revenue: {}", s.revenue_potential),
-                    conversion_likelihood: format!(
-                        "Conversion probability: {:.0}%",
-                        probability * 100.0
-                    ),
+                    revenue_potential: format!("Revenue potential: {}", s.revenue_potential),
+                    conversion_likelihood: format!("Conversion probability: {percent}%"),
+                    expected_revenue: format!("Expected revenue: {expected}"),
                     assessment: assessment.to_owned(),
                 },
                 revenue_trend: c
@@ -620,5 +633,107 @@ impl ConversationResponse {
                     .collect(),
             },
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aurum::domain::agent::Reply;
+    use aurum::domain::conversation::Conversation;
+    use aurum::domain::metrics;
+    use aurum::domain::money::Cents;
+    use aurum::domain::scoring::{LeadScore, ScoringModel, score};
+    use chrono::TimeZone;
+
+    fn response_for(potential: Cents, probability: f64) -> serde_json::Value {
+        let now = Utc
+            .with_ymd_and_hms(2026, 3, 2, 14, 5, 9)
+            .single()
+            .expect("valid");
+        let c = Conversation::new(SessionId::parse("insights").expect("id"), now);
+        let s = LeadScore {
+            tier: QualityTier::Basic,
+            revenue_potential: potential,
+            conversion_probability: probability,
+            ..score(&ScoringModel::default(), &c, now)
+        };
+        let outcome = TurnDecision {
+            publish: None,
+            withdraw: None,
+            metrics: metrics::metrics(&c, &s),
+            recommendations: Vec::new(),
+            reply: Reply {
+                content: "ok".into(),
+                next_questions: Vec::new(),
+                asked: None,
+                greeted_place: None,
+            },
+            lead: LeadStatus::NotReady,
+            score: s,
+            conversation: c,
+        };
+        serde_json::to_value(ConversationResponse::from_decision(&outcome)).expect("json")
+    }
+
+    fn cents(v: &serde_json::Value) -> i64 {
+        (v.as_f64().expect("number") * 100.0).round() as i64
+    }
+
+    #[test]
+    fn given_any_lead_then_expected_revenue_is_what_the_shown_figures_give() {
+        for (potential, probability) in [
+            (Cents(8_250), 0.6123),
+            (Cents(8_250), 0.605),
+            (Cents(27_500), 0.8249),
+            (Cents(33_333), 0.335),
+            (Cents(12_500), 1.0),
+            (Cents(7_500), 0.0),
+            (Cents(7_501), 0.999),
+        ] {
+            let body = response_for(potential, probability);
+            let score = &body["revenue_optimization"]["lead_score"];
+            let shown_potential = cents(&score["revenue_potential"]);
+            let shown_percent =
+                (score["conversion_probability"].as_f64().expect("p") * 100.0).round() as i64;
+            // potential × probability as shown, to the nearest cent (half up).
+            let want = (shown_potential * shown_percent + 50) / 100;
+            assert_eq!(
+                cents(&score["expected_revenue"]),
+                want,
+                "{potential} at {probability}"
+            );
+
+            let insights = &body["revenue_optimization"]["revenue_insights"];
+            let dollars = |c: i64| format!("${}.{:02}", c / 100, c % 100);
+            assert_eq!(
+                insights["revenue_potential"],
+                format!("Revenue potential: {}", dollars(shown_potential))
+            );
+            assert_eq!(
+                insights["conversion_likelihood"],
+                format!("Conversion probability: {shown_percent}%")
+            );
+            assert_eq!(
+                insights["expected_revenue"],
+                format!("Expected revenue: {}", dollars(want))
+            );
+        }
+    }
+
+    #[test]
+    fn given_the_guide_example_then_its_expected_revenue_follows_its_own_figures() {
+        let example = guide_response_example();
+        let score = &example["revenue_optimization"]["lead_score"];
+        let want = (cents(&score["revenue_potential"])
+            * (score["conversion_probability"].as_f64().expect("p") * 100.0).round() as i64
+            + 50)
+            / 100;
+        assert_eq!(cents(&score["expected_revenue"]), want);
+        let body = response_for(Cents(8_250), 0.61);
+        assert_eq!(
+            body["revenue_optimization"]["revenue_insights"],
+            example["revenue_optimization"]["revenue_insights"]
+        );
     }
 }

@@ -64,6 +64,7 @@ pub struct AwsBackend {
     pub cache: Arc<AnyCache>,
     pub meter: Arc<Meter>,
     pub clock: Clock,
+    pub config: Arc<Config>,
 }
 
 impl Backend for AwsBackend {
@@ -90,6 +91,9 @@ impl Backend for AwsBackend {
     }
     fn clock(&self) -> Clock {
         Arc::clone(&self.clock)
+    }
+    fn config(&self) -> &Config {
+        &self.config
     }
 }
 
@@ -232,6 +236,7 @@ impl AwsBackend {
             cache: Arc::new(cache),
             meter,
             clock: system_clock(),
+            config: Arc::new(config.clone()),
         })
     }
 }

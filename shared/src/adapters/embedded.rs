@@ -5,6 +5,7 @@
 use super::local_queue::{as_chrono, parse_receipt, receipt};
 use super::process_cache::MemoryCache;
 use crate::backend::{Backend, Clock, system_clock};
+use crate::config::{BackendKind, Config};
 use crate::domain::conversation::{Conversation, SessionId};
 use crate::domain::lead::LeadRecord;
 use crate::domain::scoring::ScoringModel;
@@ -400,18 +401,35 @@ pub struct EmbeddedBackend {
     pub store: Arc<EmbeddedStore>,
     pub cache: Arc<MemoryCache>,
     pub clock: Clock,
+    pub config: Arc<Config>,
 }
 
 impl EmbeddedBackend {
+    /// The database in `config.data_dir`, with the other settings of `config`.
+    pub fn from_config(config: Config) -> Result<EmbeddedBackend, StoreError> {
+        EmbeddedBackend::build(config, system_clock())
+    }
+
+    /// The database in `dir`, every other setting at its default.
     pub fn open(dir: &Path) -> Result<EmbeddedBackend, StoreError> {
         EmbeddedBackend::open_with_clock(dir, system_clock())
     }
 
     pub fn open_with_clock(dir: &Path, clock: Clock) -> Result<EmbeddedBackend, StoreError> {
+        let mut config = Config::defaults(BackendKind::Embedded);
+        config.data_dir = dir.to_owned();
+        EmbeddedBackend::build(config, clock)
+    }
+
+    fn build(config: Config, clock: Clock) -> Result<EmbeddedBackend, StoreError> {
         Ok(EmbeddedBackend {
-            store: Arc::new(EmbeddedStore::open_with_clock(dir, Arc::clone(&clock))?),
+            store: Arc::new(EmbeddedStore::open_with_clock(
+                &config.data_dir,
+                Arc::clone(&clock),
+            )?),
             cache: Arc::new(MemoryCache::new()),
             clock,
+            config: Arc::new(config),
         })
     }
 }
@@ -440,5 +458,8 @@ impl Backend for EmbeddedBackend {
     }
     fn clock(&self) -> Clock {
         Arc::clone(&self.clock)
+    }
+    fn config(&self) -> &Config {
+        &self.config
     }
 }

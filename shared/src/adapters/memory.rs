@@ -7,6 +7,7 @@ use super::local_queue::{as_chrono, parse_receipt, receipt};
 pub use super::process_cache::MemoryCache;
 use super::process_cache::lock;
 use crate::backend::{Backend, Clock, system_clock};
+use crate::config::{BackendKind, Config};
 use crate::domain::conversation::{Conversation, SessionId};
 use crate::domain::lead::LeadRecord;
 use crate::domain::scoring::ScoringModel;
@@ -218,6 +219,7 @@ pub struct MemoryBackend {
     pub queue: Arc<MemoryQueue>,
     pub cache: Arc<MemoryCache>,
     pub clock: Clock,
+    pub config: Arc<Config>,
 }
 
 impl Default for MemoryBackend {
@@ -238,6 +240,7 @@ impl MemoryBackend {
             queue: Arc::new(MemoryQueue::with_clock(Arc::clone(&clock))),
             cache: Arc::new(MemoryCache::new()),
             clock,
+            config: Arc::new(Config::defaults(BackendKind::Embedded)),
         }
     }
 }
@@ -266,5 +269,8 @@ impl Backend for MemoryBackend {
     }
     fn clock(&self) -> Clock {
         Arc::clone(&self.clock)
+    }
+    fn config(&self) -> &Config {
+        &self.config
     }
 }

@@ -18,52 +18,6 @@ use std::fmt::Write;
 /// How many follow-up questions the frontend gets.
 const MAX_QUESTIONS: usize = 3;
 
-/// A solar estimate from the monthly bill, with the sizing rule in the market data.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct SolarEstimate {
-    pub annual_usage_kwh: u32,
-    /// System size in tenths of a kW (63 = 6.3 kW).
-    pub system_kw_tenths: u32,
-    pub annual_production_kwh: u32,
-    pub annual_savings: Cents,
-    /// True when the roof type, not the bill, limits the size.
-    pub roof_limited: bool,
-}
-
-impl SolarEstimate {
-    pub fn system_kw(&self) -> String {
-        format!(
-            "{}.{}",
-            self.system_kw_tenths / 10,
-            self.system_kw_tenths % 10
-        )
-    }
-}
-
-pub fn estimate(monthly_bill: Cents, property: Option<PropertyType>) -> Option<SolarEstimate> {
-    let s = market().sizing();
-    if monthly_bill <= Cents::ZERO || s.price_cents_per_kwh == 0 || s.yield_kwh_per_kw_year == 0 {
-        return None;
-    }
-    let annual_usage_kwh =
-        u64::try_from(monthly_bill.0).ok()? * 12 / u64::from(s.price_cents_per_kwh);
-    let wanted_kwh = annual_usage_kwh * u64::from(s.offset_percent) / 100;
-    let wanted_tenths = wanted_kwh * 10 / u64::from(s.yield_kwh_per_kw_year);
-    let max_tenths = u64::from(s.max_kw_tenths(property));
-    let roof_limited = wanted_tenths > max_tenths;
-    let system_kw_tenths = wanted_tenths.min(max_tenths);
-    let annual_production_kwh = system_kw_tenths * u64::from(s.yield_kwh_per_kw_year) / 10;
-    let saved_kwh = annual_production_kwh.min(annual_usage_kwh);
-    let annual_savings = Cents(i64::try_from(saved_kwh * u64::from(s.price_cents_per_kwh)).ok()?);
-    Some(SolarEstimate {
-        annual_usage_kwh: u32::try_from(annual_usage_kwh).ok()?,
-        system_kw_tenths: u32::try_from(system_kw_tenths).ok()?,
-        annual_production_kwh: u32::try_from(annual_production_kwh).ok()?,
-        annual_savings,
-        roof_limited,
-    })
-}
-
 impl Ask {
     const ALL: [Ask; 10] = [
         Ask::Homeowner,
@@ -358,7 +312,8 @@ pub fn reply(
     }
 
     if let Some(bill) = f.monthly_bill
-        && let Some(e) = estimate(bill, f.property_type)
+        && let e = market().sizing().estimate(bill, f.property_type)
+        && e.system_watts > 0
         && (latest.monthly_bill.is_some() || latest.property_type.is_some() || c.turns <= 1)
     {
         let _ = write!(
@@ -369,7 +324,7 @@ pub fn reply(
             group_thousands(u64::from(e.annual_production_kwh)),
             Cents::from_dollars(e.annual_savings.whole_dollars() / 10 * 10).spoken(),
         );
-        out.push_str(if e.roof_limited {
+        out.push_str(if e.capped_by_roof {
             ", limited by the roof space a home like yours usually has. "
         } else {
             ". "
@@ -461,26 +416,47 @@ mod tests {
             facts: &m,
             hints: &ContextHints::default(),
         };
-        let d = crate::domain::turn::decide(c.clone(), &message, &ScoringModel::default(), now);
+        let rules = crate::domain::turn::Rules {
+            model: &ScoringModel::default(),
+            targets: &crate::domain::targets::Targets::default(),
+        };
+        let d = crate::domain::turn::decide(c.clone(), &message, rules, now);
         *c = d.conversation;
         d.reply
     }
 
     #[test]
-    fn estimate_follows_the_sizing_rule() {
-        let e =
-            estimate(Cents::from_dollars(400), Some(PropertyType::SingleFamily)).expect("estimate");
+    fn the_reply_quotes_the_market_sizing_estimate() {
+        // One sizing rule (market data's `Sizing::estimate`): the reply says its figures.
         let s = market().sizing();
+        let e = s.estimate(Cents::from_dollars(400), Some(PropertyType::SingleFamily));
         assert_eq!(
-            u64::from(e.annual_usage_kwh),
+            u64::from(e.annual_use_kwh),
             40_000 * 12 / u64::from(s.price_cents_per_kwh)
         );
-        assert!(e.system_kw_tenths > 0);
+        assert!(e.system_watts > 0);
         assert!(e.annual_savings > Cents::ZERO);
-        let small =
-            estimate(Cents::from_dollars(400), Some(PropertyType::Townhouse)).expect("estimate");
-        assert!(small.system_kw_tenths <= e.system_kw_tenths);
-        assert_eq!(estimate(Cents::ZERO, None), None);
+        let small = s.estimate(Cents::from_dollars(400), Some(PropertyType::Townhouse));
+        assert!(small.system_watts <= e.system_watts);
+        assert_eq!(s.estimate(Cents::ZERO, None).system_watts, 0);
+
+        let mut c = Conversation::new(SessionId::parse("z").expect("id"), t(2026, 5, 1));
+        let r = turn(
+            &mut c,
+            MessageFacts {
+                homeowner: Some(true),
+                monthly_bill: Some(Cents::from_dollars(400)),
+                property_type: Some(PropertyType::SingleFamily),
+                ..MessageFacts::default()
+            },
+            t(2026, 5, 1),
+        );
+        let quoted = format!(
+            "about {} kW could produce around {} kWh",
+            e.system_kw(),
+            group_thousands(u64::from(e.annual_production_kwh))
+        );
+        assert!(r.content.contains(&quoted), "{quoted:?} in {}", r.content);
     }
 
     #[test]

@@ -125,7 +125,7 @@ fn base64_decoded_len(text: &str) -> Option<usize> {
     let body = text.trim_end_matches('=');
     let padding = text.len() - body.len();
     let valid = !text.is_empty()
-        && text.len() % 4 == 0
+        && text.len().is_multiple_of(4)
         && padding <= 2
         && body
             .bytes()

@@ -11,15 +11,20 @@ use std::sync::LazyLock;
 
 const INCENTIVES_JSON: &str = include_str!("../../data/incentives.json");
 
-static INCENTIVES: LazyLock<Vec<Incentive>> = LazyLock::new(|| {
-    parse(INCENTIVES_JSON).expect(
-        "data/incentives.json is embedded at build time and validated by the incentive tests",
-    )
-});
+// Holds the error rather than panicking: `domain::init()` reports it once, at start-up.
+static INCENTIVES: LazyLock<Result<Vec<Incentive>, IncentiveError>> =
+    LazyLock::new(|| parse(INCENTIVES_JSON));
 
-/// The whole table, in file order.
+/// The table shipped with the crate (parsed on first use), or why it could not be loaded.
+pub fn try_incentives() -> Result<&'static [Incentive], &'static IncentiveError> {
+    INCENTIVES.as_deref()
+}
+
+/// The whole table, in file order. Empty if the embedded table is invalid: the agent then
+/// cites nothing, the one safe fallback for dated claims (`domain::init()` stops start-up
+/// on that error, so a deployed function never runs this way).
 pub fn incentives() -> &'static [Incentive] {
-    &INCENTIVES
+    try_incentives().unwrap_or(&[])
 }
 
 /// One incentive by id.

@@ -14,14 +14,28 @@ use std::sync::LazyLock;
 
 const MARKET_JSON: &str = include_str!("../../data/nyc-market.json");
 
-static MARKET: LazyLock<MarketData> = LazyLock::new(|| {
-    MarketData::from_json(MARKET_JSON)
-        .expect("data/nyc-market.json is embedded at build time and validated by the market tests")
-});
+// Holds the error rather than panicking: `domain::init()` reports it once, at start-up.
+static MARKET: LazyLock<Result<MarketData, MarketError>> =
+    LazyLock::new(|| MarketData::from_json(MARKET_JSON));
+
+/// The NYC market data shipped with the crate (parsed on first use), or why it could not
+/// be loaded.
+pub fn try_market() -> Result<&'static MarketData, &'static MarketError> {
+    MARKET.as_ref()
+}
 
 /// The NYC market data shipped with the crate, parsed on first use.
+///
+/// # Panics
+/// If the embedded file is invalid. Start-up calls `domain::init()`, which reports that
+/// and stops the process before any request can get here.
 pub fn market() -> &'static MarketData {
-    &MARKET
+    match try_market() {
+        Ok(m) => m,
+        Err(e) => panic!(
+            "data/nyc-market.json could not be loaded ({e}); domain::init() should have stopped start-up"
+        ),
+    }
 }
 
 /// Whether the ZIP is in the NYC table (ZIPs that straddle the Nassau line count; see
@@ -178,6 +192,14 @@ pub struct SystemEstimate {
     pub annual_savings: Cents,
     /// Before incentives.
     pub installed_cost: Cents,
+}
+
+impl SystemEstimate {
+    /// The size in kW with one decimal ("5.6"), as the agent says it.
+    pub fn system_kw(&self) -> String {
+        let tenths = self.system_watts / 100;
+        format!("{}.{}", tenths / 10, tenths % 10)
+    }
 }
 
 impl Sizing {
@@ -345,6 +367,48 @@ fn invalid(msg: String) -> MarketError {
     MarketError::Invalid(msg)
 }
 
+/// The sizing numbers divide and multiply bills: none may be zero or absurd.
+fn check_sizing(s: &Sizing) -> Result<(), MarketError> {
+    let positive = [
+        ("price_cents_per_kwh", s.price_cents_per_kwh, 1_000),
+        (
+            "summer_price_cents_per_kwh",
+            s.summer_price_cents_per_kwh,
+            1_000,
+        ),
+        ("yield_kwh_per_kw_year", s.yield_kwh_per_kw_year, 3_000),
+        ("offset_percent", s.offset_percent, 100),
+        (
+            "installed_cost_cents_per_watt",
+            s.installed_cost_cents_per_watt,
+            10_000,
+        ),
+    ];
+    for (name, value, max) in positive {
+        if !(1..=max).contains(&value) {
+            return Err(invalid(format!(
+                "sizing.{name} is {value}; must be between 1 and {max}"
+            )));
+        }
+    }
+    let k = s.max_kw;
+    for (name, kw) in [
+        ("single_family", k.single_family),
+        ("multi_family", k.multi_family),
+        ("townhouse", k.townhouse),
+        ("condo", k.condo),
+        ("coop", k.coop),
+        ("unknown", k.unknown),
+    ] {
+        if !(1..=1_000).contains(&kw) {
+            return Err(invalid(format!(
+                "sizing.max_kw.{name} is {kw}; must be between 1 and 1000"
+            )));
+        }
+    }
+    Ok(())
+}
+
 impl MarketData {
     /// Parses and indexes a market data file. The text must be `'static` (the embedded
     /// file) because neighbourhood slugs in [`Place`] borrow from it.
@@ -371,6 +435,13 @@ impl MarketData {
             .as_slice()
             .try_into()
             .map_err(|_| invalid("seasonal_factors.months_bps must have 12 values".into()))?;
+
+        if seasonal_bps.iter().any(|&b| !(1..=30_000).contains(&b)) {
+            return Err(invalid(
+                "seasonal_factors.months_bps must each be between 1 and 30000".into(),
+            ));
+        }
+        check_sizing(&raw.sizing)?;
 
         let mut neighborhoods = Vec::with_capacity(raw.neighborhoods.len());
         let mut neighborhood_index = HashMap::with_capacity(raw.neighborhoods.len());
@@ -598,6 +669,28 @@ mod tests {
         assert!(!m.sources().is_empty());
     }
 
+    /// The embedded file with one piece of text replaced, leaked to get `'static`.
+    fn embedded_with(from: &str, to: &str) -> &'static str {
+        assert!(MARKET_JSON.contains(from), "{from:?} not in the data file");
+        Box::leak(MARKET_JSON.replacen(from, to, 1).into_boxed_str())
+    }
+
+    #[test]
+    fn given_a_bad_file_when_parsed_then_the_reason_is_returned_not_panicked() {
+        let zero_price = embedded_with(
+            r#""price_cents_per_kwh": 32"#,
+            r#""price_cents_per_kwh": 0"#,
+        );
+        let err = MarketData::from_json(zero_price).expect_err("zero price");
+        assert!(
+            err.to_string().contains("sizing.price_cents_per_kwh"),
+            "{err}"
+        );
+        let err = MarketData::from_json("{").expect_err("truncated");
+        assert!(matches!(err, MarketError::Json(_)), "{err}");
+        assert!(try_market().is_ok());
+    }
+
     #[test]
     fn given_zip_table_then_it_covers_the_csv_and_the_gaps_with_consistent_boroughs() {
         let m = market();
@@ -782,6 +875,12 @@ mod tests {
         assert!(e.capped_by_roof);
         assert_eq!(e.system_watts, 6_000);
         assert_eq!(s.estimate(Cents(-5), None).system_watts, 0);
+        assert_eq!(s.estimate(Cents(-5), None).annual_savings, Cents::ZERO);
+        assert_eq!(
+            s.estimate(Cents::from_dollars(200), Some(PropertyType::SingleFamily))
+                .system_kw(),
+            "5.6"
+        );
     }
 
     #[test]

@@ -3,6 +3,7 @@
 pub mod agent;
 pub mod buyer;
 pub mod conversation;
+pub mod data;
 pub mod extract;
 pub mod facts;
 pub mod incentives;
@@ -11,4 +12,7 @@ pub mod market;
 pub mod metrics;
 pub mod money;
 pub mod scoring;
+pub mod targets;
 pub mod turn;
+
+pub use data::{DataError, init};

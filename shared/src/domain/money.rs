@@ -15,8 +15,18 @@ pub struct Cents(pub i64);
 impl Cents {
     pub const ZERO: Cents = Cents(0);
 
+    /// Whole dollars, saturating at the `i64` bounds: for literals and amounts already
+    /// bounded (a bill, a tier value). Untrusted input goes through [`Cents::checked_from_dollars`].
     pub const fn from_dollars(dollars: i64) -> Cents {
-        Cents(dollars * 100)
+        Cents(dollars.saturating_mul(100))
+    }
+
+    /// Whole dollars, `None` when the amount does not fit in cents.
+    pub const fn checked_from_dollars(dollars: i64) -> Option<Cents> {
+        match dollars.checked_mul(100) {
+            Some(cents) => Some(Cents(cents)),
+            None => None,
+        }
     }
 
     /// Parses a dollar amount written as text ("1,234.5", "400") without a float.
@@ -47,21 +57,59 @@ impl Cents {
         Some(Cents(whole * 100 + tens * 10 + ones + round))
     }
 
-    /// Multiplies by a factor in basis points (10_000 = ×1.0), rounding half away from zero.
-    pub fn mul_bps(self, bps: i64) -> Cents {
-        let product = i128::from(self.0) * i128::from(bps);
-        let rounded = if product >= 0 {
-            (product + 5_000) / 10_000
-        } else {
-            (product - 5_000) / 10_000
-        };
-        Cents(i64::try_from(rounded).unwrap_or(if rounded > 0 { i64::MAX } else { i64::MIN }))
+    pub const fn checked_add(self, rhs: Cents) -> Option<Cents> {
+        match self.0.checked_add(rhs.0) {
+            Some(c) => Some(Cents(c)),
+            None => None,
+        }
     }
 
-    /// Scales by a probability-like ratio given in parts per million.
+    pub const fn checked_sub(self, rhs: Cents) -> Option<Cents> {
+        match self.0.checked_sub(rhs.0) {
+            Some(c) => Some(Cents(c)),
+            None => None,
+        }
+    }
+
+    pub const fn saturating_add(self, rhs: Cents) -> Cents {
+        Cents(self.0.saturating_add(rhs.0))
+    }
+
+    pub const fn saturating_sub(self, rhs: Cents) -> Cents {
+        Cents(self.0.saturating_sub(rhs.0))
+    }
+
+    /// Multiplies by a factor in basis points (10_000 = ×1.0), rounding half away from
+    /// zero; `None` when the result does not fit.
+    pub fn checked_mul_bps(self, bps: i64) -> Option<Cents> {
+        scale(self, bps, 10_000)
+    }
+
+    /// [`Cents::checked_mul_bps`], saturating at the `i64` bound of the result's sign:
+    /// for factors a validated model or a clamp has already bounded.
+    pub fn mul_bps(self, bps: i64) -> Cents {
+        self.checked_mul_bps(bps)
+            .unwrap_or_else(|| saturated(self, bps))
+    }
+
+    /// Multiplies by a ratio in parts per million (1_000_000 = ×1.0), rounding half away
+    /// from zero; `None` when the result does not fit.
+    pub fn checked_mul_ppm(self, ppm: i64) -> Option<Cents> {
+        scale(self, ppm, 1_000_000)
+    }
+
+    /// [`Cents::checked_mul_ppm`], saturating at the `i64` bound of the result's sign.
     pub fn mul_ppm(self, ppm: i64) -> Cents {
-        let product = i128::from(self.0) * i128::from(ppm);
-        Cents(i64::try_from((product + 500_000) / 1_000_000).unwrap_or(i64::MAX))
+        self.checked_mul_ppm(ppm)
+            .unwrap_or_else(|| saturated(self, ppm))
+    }
+
+    /// `self × numerator / denominator`, rounding half away from zero; `None` when the
+    /// denominator is not positive or the result does not fit.
+    pub fn checked_mul_ratio(self, numerator: i64, denominator: i64) -> Option<Cents> {
+        (denominator > 0)
+            .then(|| scale(self, numerator, i128::from(denominator)))
+            .flatten()
     }
 
     pub fn dollars_f64(self) -> f64 {
@@ -74,23 +122,46 @@ impl Cents {
     }
 }
 
+/// `amount × factor / unit` in i128 (cannot overflow), rounded half away from zero.
+fn scale(amount: Cents, factor: i64, unit: i128) -> Option<Cents> {
+    let product = i128::from(amount.0) * i128::from(factor);
+    // Truncating `half` for an odd unit still rounds correctly: no product lands between.
+    let half = unit / 2;
+    let rounded = if product >= 0 {
+        (product + half) / unit
+    } else {
+        (product - half) / unit
+    };
+    i64::try_from(rounded).ok().map(Cents)
+}
+
+/// The bound an overflowing product saturates to: the sign of the true result, never flipped.
+fn saturated(amount: Cents, factor: i64) -> Cents {
+    if (amount.0 < 0) == (factor < 0) {
+        Cents(i64::MAX)
+    } else {
+        Cents(i64::MIN)
+    }
+}
+
+// `+` and `-` saturate at the i64 bounds (keeping the sign); use `checked_*` to detect it.
 impl Add for Cents {
     type Output = Cents;
     fn add(self, rhs: Cents) -> Cents {
-        Cents(self.0.saturating_add(rhs.0))
+        self.saturating_add(rhs)
     }
 }
 
 impl AddAssign for Cents {
     fn add_assign(&mut self, rhs: Cents) {
-        self.0 = self.0.saturating_add(rhs.0);
+        *self = self.saturating_add(rhs);
     }
 }
 
 impl Sub for Cents {
     type Output = Cents;
     fn sub(self, rhs: Cents) -> Cents {
-        Cents(self.0.saturating_sub(rhs.0))
+        self.saturating_sub(rhs)
     }
 }
 
@@ -192,6 +263,69 @@ mod tests {
         assert_eq!(Cents(25_000).mul_bps(13_000), Cents(32_500));
         assert_eq!(Cents(333).mul_bps(5_000), Cents(167));
         assert_eq!(Cents(10_000).mul_ppm(850_000), Cents(8_500));
+    }
+
+    #[test]
+    fn given_negative_amounts_when_scaled_then_the_sign_is_kept_and_halves_round_away() {
+        assert_eq!(Cents(-10_000).mul_ppm(850_000), Cents(-8_500));
+        assert_eq!(Cents(-3).mul_ppm(500_000), Cents(-2));
+        assert_eq!(Cents(3).mul_ppm(500_000), Cents(2));
+        assert_eq!(Cents(-333).mul_bps(5_000), Cents(-167));
+        assert_eq!(Cents(10_000).mul_ppm(-250_000), Cents(-2_500));
+        assert_eq!(Cents(-10_000).mul_bps(-5_000), Cents(5_000));
+    }
+
+    #[test]
+    fn given_products_that_do_not_fit_then_checked_is_none_and_saturation_keeps_the_sign() {
+        let big = Cents(i64::MAX / 2);
+        assert_eq!(big.checked_mul_bps(30_000), None);
+        assert_eq!(big.mul_bps(30_000), Cents(i64::MAX));
+        assert_eq!(Cents(i64::MIN / 2).mul_bps(30_000), Cents(i64::MIN));
+        assert_eq!(big.mul_bps(-30_000), Cents(i64::MIN));
+        assert_eq!(Cents(i64::MIN).checked_mul_ppm(2_000_000), None);
+        assert_eq!(Cents(i64::MIN).mul_ppm(2_000_000), Cents(i64::MIN));
+        assert_eq!(Cents(i64::MIN).mul_ppm(-2_000_000), Cents(i64::MAX));
+        assert_eq!(
+            Cents(i64::MAX).checked_mul_ppm(1_000_000),
+            Some(Cents(i64::MAX))
+        );
+    }
+
+    #[test]
+    fn given_a_ratio_then_it_scales_checked() {
+        assert_eq!(
+            Cents(5_000).checked_mul_ratio(3_600, 600),
+            Some(Cents(30_000))
+        );
+        assert_eq!(Cents(100).checked_mul_ratio(1, 3), Some(Cents(33)));
+        assert_eq!(Cents(-100).checked_mul_ratio(2, 3), Some(Cents(-67)));
+        assert_eq!(Cents(100).checked_mul_ratio(1, 0), None);
+        assert_eq!(Cents(100).checked_mul_ratio(1, -4), None);
+        assert_eq!(Cents(i64::MAX).checked_mul_ratio(2, 1), None);
+    }
+
+    #[test]
+    fn given_dollars_out_of_range_then_checked_construction_refuses_and_the_literal_saturates() {
+        assert_eq!(Cents::checked_from_dollars(400), Some(Cents(40_000)));
+        assert_eq!(Cents::checked_from_dollars(-5), Some(Cents(-500)));
+        assert_eq!(Cents::checked_from_dollars(i64::MAX / 10), None);
+        assert_eq!(Cents::checked_from_dollars(i64::MIN / 10), None);
+        assert_eq!(Cents::from_dollars(i64::MAX / 10), Cents(i64::MAX));
+        assert_eq!(Cents::from_dollars(i64::MIN / 10), Cents(i64::MIN));
+    }
+
+    #[test]
+    fn given_sums_that_overflow_then_checked_is_none_and_operators_saturate() {
+        let max = Cents(i64::MAX);
+        assert_eq!(max.checked_add(Cents(1)), None);
+        assert_eq!(Cents(i64::MIN).checked_sub(Cents(1)), None);
+        assert_eq!(Cents(5).checked_sub(Cents(7)), Some(Cents(-2)));
+        assert_eq!(max + Cents(1), max);
+        assert_eq!(Cents(i64::MIN) - Cents(1), Cents(i64::MIN));
+        assert_eq!(Cents(i64::MIN) + Cents(-1), Cents(i64::MIN));
+        let mut total = Cents(i64::MAX - 1);
+        total += Cents(10);
+        assert_eq!(total, max);
     }
 
     #[test]

@@ -20,8 +20,17 @@ pub struct FactorWeights {
 }
 
 impl FactorWeights {
-    pub fn total(&self) -> u32 {
-        self.base_qualification + self.behavioral + self.market_timing + self.nyc_intelligence
+    /// Summed in u64: four u32 weights cannot overflow it (nor wrap round to 10,000).
+    pub fn total(&self) -> u64 {
+        [
+            self.base_qualification,
+            self.behavioral,
+            self.market_timing,
+            self.nyc_intelligence,
+        ]
+        .into_iter()
+        .map(u64::from)
+        .sum()
     }
 }
 
@@ -56,7 +65,9 @@ impl ConversionModel {
             + self.behavioral * f64::from(f.behavioral) / 100.0
             + self.market_timing * f64::from(f.market_timing) / 100.0
             + self.nyc_intelligence * f64::from(f.nyc_intelligence) / 100.0;
-        1.0 / (1.0 + (-z).exp())
+        let p = 1.0 / (1.0 + (-z).exp());
+        // Only an unvalidated model can get here with NaN; it must not reach a price.
+        if p.is_nan() { 0.0 } else { p }
     }
 }
 
@@ -110,17 +121,112 @@ impl Default for ScoringModel {
     }
 }
 
+/// Largest factor coefficient (either sign) a conversion model may have: with factor
+/// scores in 0..=1 it keeps the logit within ±250, far from any float trouble.
+pub const MAX_COEFFICIENT: f64 = 50.0;
+/// Most a single lead may be worth at its tier, before multipliers.
+pub const MAX_TIER_VALUE: Cents = Cents::from_dollars(10_000);
+/// Largest revenue multiplier (×5.0).
+pub const MAX_MULTIPLIER_BPS: i64 = 50_000;
+
+/// Why a scoring model was refused, naming the field.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid scoring model: {field} {reason}")]
+pub struct InvalidModel {
+    pub field: &'static str,
+    pub reason: String,
+}
+
+fn refuse(field: &'static str, reason: impl Into<String>) -> Result<(), InvalidModel> {
+    Err(InvalidModel {
+        field,
+        reason: reason.into(),
+    })
+}
+
 impl ScoringModel {
-    pub fn validate(&self) -> Result<(), String> {
-        if self.weights.total() != 10_000 {
-            return Err(format!(
-                "weights sum to {} bps, not 10000",
-                self.weights.total()
-            ));
+    /// Checks every number the model holds, so that a model written by a job (or read
+    /// back from a store or cache) can only ever produce scores in 0..=100, probabilities
+    /// in 0..=1 and revenue that is neither negative nor overflowing.
+    pub fn validate(&self) -> Result<(), InvalidModel> {
+        let total = self.weights.total();
+        if total != 10_000 {
+            return refuse("weights", format!("sum to {total} bps, not 10000"));
         }
+
         let t = self.tiers;
-        if !(t.basic < t.standard && t.standard < t.premium && t.premium <= 100) {
-            return Err("tier thresholds must rise: basic < standard < premium <= 100".into());
+        if !(1 <= t.basic && t.basic < t.standard && t.standard < t.premium && t.premium <= 100) {
+            return refuse(
+                "tiers",
+                format!(
+                    "must rise: 1 <= basic < standard < premium <= 100, got {} / {} / {}",
+                    t.basic, t.standard, t.premium
+                ),
+            );
+        }
+
+        let v = self.tier_values;
+        for (field, value) in [
+            ("tier_values.basic", v.basic),
+            ("tier_values.standard", v.standard),
+            ("tier_values.premium", v.premium),
+        ] {
+            if value < Cents::ZERO || value > MAX_TIER_VALUE {
+                return refuse(
+                    field,
+                    format!("is {value}; must be between $0.00 and {MAX_TIER_VALUE}"),
+                );
+            }
+        }
+        if !(v.basic <= v.standard && v.standard <= v.premium) {
+            return refuse(
+                "tier_values",
+                "must not fall as the tier rises: basic <= standard <= premium",
+            );
+        }
+
+        for (field, bps) in [
+            ("quality_multiplier_90_bps", self.quality_multiplier_90_bps),
+            ("quality_multiplier_80_bps", self.quality_multiplier_80_bps),
+            ("premium_area_bps", self.premium_area_bps),
+        ] {
+            if !(0..=MAX_MULTIPLIER_BPS).contains(&bps) {
+                return refuse(
+                    field,
+                    format!("is {bps}; must be between 0 and {MAX_MULTIPLIER_BPS} bps"),
+                );
+            }
+        }
+        if self.quality_multiplier_90_bps < self.quality_multiplier_80_bps {
+            return refuse(
+                "quality_multiplier_90_bps",
+                "must be at least quality_multiplier_80_bps: a better lead is never worth less",
+            );
+        }
+        // Implied by the bounds above; computed checked so that a change to them cannot
+        // quietly let the top price overflow.
+        let top = v
+            .premium
+            .checked_mul_bps(self.quality_multiplier_90_bps)
+            .and_then(|c| c.checked_mul_bps(self.premium_area_bps));
+        if top.is_none() {
+            return refuse("tier_values.premium", "overflows once multiplied");
+        }
+
+        let m = self.conversion;
+        for (field, coefficient) in [
+            ("conversion.intercept", m.intercept),
+            ("conversion.base_qualification", m.base_qualification),
+            ("conversion.behavioral", m.behavioral),
+            ("conversion.market_timing", m.market_timing),
+            ("conversion.nyc_intelligence", m.nyc_intelligence),
+        ] {
+            if !coefficient.is_finite() || coefficient.abs() > MAX_COEFFICIENT {
+                return refuse(
+                    field,
+                    format!("is {coefficient}; must be a finite number within ±{MAX_COEFFICIENT}"),
+                );
+            }
         }
         Ok(())
     }
@@ -229,9 +335,11 @@ impl LeadScore {
         self.blockers.is_empty()
     }
 
+    /// Revenue potential × conversion probability (to the millionth).
     pub fn expected_revenue(&self) -> Cents {
-        self.revenue_potential
-            .mul_ppm((self.conversion_probability * 1_000_000.0).round() as i64)
+        // `clamp` keeps NaN, and a NaN cast is 0: no probability outside 0..=1 reaches money.
+        let ppm = (self.conversion_probability.clamp(0.0, 1.0) * 1_000_000.0).round() as i64;
+        self.revenue_potential.mul_ppm(ppm)
     }
 }
 
@@ -395,7 +503,7 @@ pub fn score(model: &ScoringModel, c: &Conversation, now: DateTime<Utc>) -> Lead
         + u64::from(w.behavioral) * u64::from(factors.behavioral)
         + u64::from(w.market_timing) * u64::from(factors.market_timing)
         + u64::from(w.nyc_intelligence) * u64::from(factors.nyc_intelligence);
-    let total_weight = u64::from(w.total().max(1));
+    let total_weight = w.total().max(1);
     let total = ((weighted + total_weight / 2) / total_weight).min(100) as u8;
 
     let known_unsellable = c.facts.homeowner == Some(false) || c.facts.outside_nyc();
@@ -488,6 +596,114 @@ mod tests {
         assert_eq!(m.tier_for(70), QualityTier::Standard);
         assert_eq!(m.tier_for(50), QualityTier::Basic);
         assert_eq!(m.tier_for(49), QualityTier::Unqualified);
+    }
+
+    fn refused_field(m: &ScoringModel) -> &'static str {
+        match m.validate() {
+            Err(e) => {
+                assert!(!e.reason.is_empty(), "{e}");
+                e.field
+            }
+            Ok(()) => panic!("accepted {m:?}"),
+        }
+    }
+
+    #[test]
+    fn given_a_nan_coefficient_then_the_model_is_refused_naming_it() {
+        let mut m = ScoringModel::default();
+        m.conversion.behavioral = f64::NAN;
+        assert_eq!(refused_field(&m), "conversion.behavioral");
+        assert!(m.validate().expect_err("NaN").to_string().contains("NaN"));
+    }
+
+    #[test]
+    fn given_an_infinite_or_huge_coefficient_then_the_model_is_refused() {
+        for bad in [f64::INFINITY, f64::NEG_INFINITY, 1e300, -51.0] {
+            let mut m = ScoringModel::default();
+            m.conversion.intercept = bad;
+            assert_eq!(refused_field(&m), "conversion.intercept", "{bad}");
+        }
+    }
+
+    #[test]
+    fn given_a_negative_tier_value_then_the_model_is_refused() {
+        let mut m = ScoringModel::default();
+        m.tier_values.basic = Cents(-1);
+        assert_eq!(refused_field(&m), "tier_values.basic");
+        let mut m = ScoringModel::default();
+        m.tier_values.premium = Cents(i64::MAX);
+        assert_eq!(refused_field(&m), "tier_values.premium");
+        let mut m = ScoringModel::default();
+        m.tier_values.standard = Cents::from_dollars(300);
+        assert_eq!(refused_field(&m), "tier_values");
+    }
+
+    #[test]
+    fn given_a_negative_or_huge_multiplier_then_the_model_is_refused() {
+        let m = ScoringModel {
+            premium_area_bps: -10_000,
+            ..ScoringModel::default()
+        };
+        assert_eq!(refused_field(&m), "premium_area_bps");
+        let m = ScoringModel {
+            quality_multiplier_90_bps: i64::MAX,
+            ..ScoringModel::default()
+        };
+        assert_eq!(refused_field(&m), "quality_multiplier_90_bps");
+        let m = ScoringModel {
+            quality_multiplier_80_bps: 14_000,
+            ..ScoringModel::default()
+        };
+        assert_eq!(refused_field(&m), "quality_multiplier_90_bps");
+    }
+
+    #[test]
+    fn given_weights_that_overflow_u32_then_the_model_is_refused_without_panicking() {
+        // u32::MAX + 10_001 wraps round to exactly 10_000 in u32 arithmetic.
+        let mut m = ScoringModel {
+            weights: FactorWeights {
+                base_qualification: u32::MAX,
+                behavioral: 10_001,
+                market_timing: 0,
+                nyc_intelligence: 0,
+            },
+            ..ScoringModel::default()
+        };
+        assert_eq!(refused_field(&m), "weights");
+        m.weights = FactorWeights {
+            base_qualification: u32::MAX,
+            behavioral: u32::MAX,
+            market_timing: u32::MAX,
+            nyc_intelligence: u32::MAX,
+        };
+        assert_eq!(m.weights.total(), 4 * u64::from(u32::MAX));
+        assert_eq!(refused_field(&m), "weights");
+    }
+
+    #[test]
+    fn given_thresholds_out_of_order_then_the_model_is_refused() {
+        for (basic, standard, premium) in [(70, 70, 85), (50, 90, 85), (50, 70, 101), (0, 70, 85)] {
+            let m = ScoringModel {
+                tiers: TierThresholds {
+                    premium,
+                    standard,
+                    basic,
+                },
+                ..ScoringModel::default()
+            };
+            assert_eq!(refused_field(&m), "tiers", "{basic}/{standard}/{premium}");
+        }
+    }
+
+    #[test]
+    fn given_a_nan_probability_then_expected_revenue_is_zero_not_garbage() {
+        let mut s = score(&ScoringModel::default(), &strong_lead(), now());
+        s.conversion_probability = f64::NAN;
+        assert_eq!(s.expected_revenue(), Cents::ZERO);
+        s.conversion_probability = 7.0;
+        assert_eq!(s.expected_revenue(), s.revenue_potential);
+        s.conversion_probability = -1.0;
+        assert_eq!(s.expected_revenue(), Cents::ZERO);
     }
 
     #[test]

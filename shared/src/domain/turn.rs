@@ -12,12 +12,20 @@ use super::facts::{Ask, MessageFacts};
 use super::incentives;
 use super::metrics::{self, ConversationMetrics};
 use super::scoring::{LeadScore, ScoringModel, score};
+use super::targets::Targets;
 use crate::contracts::{QueuedLead, lead_id_for};
 use chrono::{DateTime, Utc};
 use chrono_tz::America::New_York;
 
 /// How much of a homeowner's message is kept as consent (or withdrawal) evidence.
 const EVIDENCE_WORDS_MAX: usize = 200;
+
+/// What a turn is judged by: the scoring model in force and the business targets.
+#[derive(Debug, Clone, Copy)]
+pub struct Rules<'a> {
+    pub model: &'a ScoringModel,
+    pub targets: &'a Targets,
+}
 
 /// One homeowner message, as the frontend sent it and as the extractor read it.
 pub struct Message<'a> {
@@ -78,9 +86,10 @@ fn evidence_words(text: &str) -> String {
 pub fn decide(
     mut c: Conversation,
     message: &Message<'_>,
-    model: &ScoringModel,
+    rules: Rules<'_>,
     now: DateTime<Utc>,
 ) -> TurnDecision {
+    let model = rules.model;
     let facts = message.facts;
     let asked_before = c.last_ask;
     c.absorb(facts, message.hints, now);
@@ -169,7 +178,7 @@ pub fn decide(
 
     let today = now.with_timezone(&New_York).date_naive();
     let urgency = incentives::next_deadline(today).and_then(|(i, _, _)| i.urgency_text(today));
-    let recommendations = metrics::recommendations(&c, &s, urgency.as_deref());
+    let recommendations = metrics::recommendations(&c, &s, urgency.as_deref(), rules.targets);
     let metrics = metrics::metrics(&c, &s);
     TurnDecision {
         conversation: c,
@@ -189,7 +198,7 @@ pub fn decide_text(
     c: Conversation,
     text: &str,
     hints: &ContextHints,
-    model: &ScoringModel,
+    rules: Rules<'_>,
     now: DateTime<Utc>,
 ) -> TurnDecision {
     let facts = extract(text);
@@ -200,7 +209,7 @@ pub fn decide_text(
             facts: &facts,
             hints,
         },
-        model,
+        rules,
         now,
     )
 }
@@ -216,13 +225,22 @@ mod tests {
             .expect("valid")
     }
 
+    fn rules() -> Rules<'static> {
+        static MODEL: std::sync::LazyLock<ScoringModel> =
+            std::sync::LazyLock::new(ScoringModel::default);
+        static TARGETS: std::sync::LazyLock<Targets> = std::sync::LazyLock::new(Targets::default);
+        Rules {
+            model: &MODEL,
+            targets: &TARGETS,
+        }
+    }
+
     fn chat(messages: &[&str]) -> Vec<TurnDecision> {
-        let model = ScoringModel::default();
         let mut c = Conversation::new(SessionId::parse("turn_test").expect("id"), start());
         let mut out = Vec::new();
         for (i, text) in messages.iter().enumerate() {
             let now = start() + Duration::seconds(30 * i as i64);
-            let d = decide_text(c, text, &ContextHints::default(), &model, now);
+            let d = decide_text(c, text, &ContextHints::default(), rules(), now);
             c = d.conversation.clone();
             out.push(d);
         }
@@ -259,7 +277,7 @@ mod tests {
             last.conversation.clone(),
             "thanks!",
             &ContextHints::default(),
-            &ScoringModel::default(),
+            rules(),
             start() + Duration::minutes(10),
         );
         assert!(again.publish.is_none());
@@ -273,13 +291,7 @@ mod tests {
         // WHEN the homeowner withdraws consent
         let at = start() + Duration::minutes(5);
         let words = "Actually no, do not share my details with anyone";
-        let d = decide_text(
-            queued,
-            words,
-            &ContextHints::default(),
-            &ScoringModel::default(),
-            at,
-        );
+        let d = decide_text(queued, words, &ContextHints::default(), rules(), at);
         // THEN the lead is withdrawn, with the time and the words, and nothing is published
         let (lead_id, withdrawal) = d.withdraw.clone().expect("a withdrawal");
         assert_eq!(Some(lead_id.clone()), d.conversation.lead_id);
@@ -293,7 +305,7 @@ mod tests {
             d.conversation,
             "yes, please have an installer call me",
             &ContextHints::default(),
-            &ScoringModel::default(),
+            rules(),
             at + Duration::minutes(1),
         );
         assert!(later.publish.is_none());
@@ -322,7 +334,7 @@ mod tests {
                 before.conversation,
                 "yes",
                 &ContextHints::default(),
-                &ScoringModel::default(),
+                rules(),
                 start() + Duration::minutes(3),
             );
             let evidence = d.conversation.consent.expect("consent");

@@ -1,0 +1,58 @@
+//! The data tables compiled into the crate (NYC market data, incentives), parsed once at
+//! start-up so that a cold start pays for it before the first event and a bad file stops
+//! the process with its reason, instead of failing request after request.
+
+use super::incentives::{self, IncentiveError};
+use super::market::{self, MarketError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum DataError {
+    #[error("data/nyc-market.json could not be loaded: {0}")]
+    Market(&'static MarketError),
+    #[error("data/incentives.json could not be loaded: {0}")]
+    Incentives(&'static IncentiveError),
+}
+
+/// Parses and checks every static data table now. Call it once at start-up, before
+/// serving; later calls return the same result at no cost.
+pub fn init() -> Result<(), DataError> {
+    market::try_market().map_err(DataError::Market)?;
+    incentives::try_incentives().map_err(DataError::Incentives)?;
+    // The extraction rule set (`extract::RULE_SET` and its regexes) still compiles on
+    // first use: it has no warm-up entry point yet.
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn given_the_embedded_tables_when_initialised_then_every_table_is_ready() {
+        // GIVEN the files compiled into the crate WHEN init runs (twice) THEN both load.
+        assert!(init().is_ok());
+        assert!(init().is_ok());
+        assert!(market::try_market().is_ok_and(|m| !m.zips().is_empty()));
+        assert!(incentives::try_incentives().is_ok_and(|t| !t.is_empty()));
+    }
+
+    #[test]
+    fn given_a_bad_table_then_the_start_up_error_names_the_file_and_the_reason() {
+        let market_err: &'static MarketError = Box::leak(Box::new(MarketError::Invalid(
+            "ZIP 10001 listed twice".into(),
+        )));
+        let text = DataError::Market(market_err).to_string();
+        assert!(text.contains("data/nyc-market.json"), "{text}");
+        assert!(text.contains("ZIP 10001 listed twice"), "{text}");
+
+        let bad_table = r#"{"incentives":[{"id":"x"}]}"#;
+        let reason: &'static IncentiveError = Box::leak(Box::new(
+            incentives::parse(bad_table).expect_err("incomplete incentive"),
+        ));
+        let text = DataError::Incentives(reason).to_string();
+        assert!(
+            text.starts_with("data/incentives.json could not be loaded: "),
+            "{text}"
+        );
+    }
+}
