@@ -3,7 +3,9 @@
 //! signature of every function.
 
 use crate::config::Config;
-use crate::ports::{Cache, ConversationStore, LeadQueue, LeadStore, ModelStore};
+use crate::ports::{
+    BuyerStore, Cache, ConversationStore, LeadQueue, LeadStore, ModelStore, SaleStore,
+};
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
 
@@ -20,12 +22,16 @@ pub trait Backend: Clone + Send + Sync + 'static {
     type Conversations: ConversationStore;
     type Models: ModelStore;
     type Leads: LeadStore;
+    type Buyers: BuyerStore;
+    type Sales: SaleStore;
     type Queue: LeadQueue;
     type Cache: Cache;
 
     fn conversations(&self) -> Arc<Self::Conversations>;
     fn models(&self) -> Arc<Self::Models>;
     fn leads(&self) -> Arc<Self::Leads>;
+    fn buyers(&self) -> Arc<Self::Buyers>;
+    fn sales(&self) -> Arc<Self::Sales>;
     fn queue(&self) -> Arc<Self::Queue>;
     fn cache(&self) -> Arc<Self::Cache>;
     /// The time source every use case reads (tests pin it).

@@ -2,9 +2,12 @@
 //! implement them; the same contract tests run against every implementation.
 
 pub use crate::contracts::QueuedLead;
+use crate::domain::buyer::{Buyer, BuyerId};
 use crate::domain::conversation::{ConsentWithdrawal, Conversation, SessionId};
 use crate::domain::lead::LeadRecord;
+use crate::domain::sale::{BuyerCounters, CounterPeriod, LedgerEntry, Release, Sale, SaleRefused};
 use crate::domain::scoring::ScoringModel;
+use chrono::{DateTime, Utc};
 use std::future::Future;
 use std::time::Duration;
 
@@ -112,6 +115,98 @@ pub trait LeadStore: Send + Sync + 'static {
             Err(StoreError::Conflict)
         }
     }
+}
+
+/// How a buyer's deliveries have gone lately: N consecutive failures pause it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct BuyerHealth {
+    pub consecutive_failures: u32,
+    pub paused_until: Option<DateTime<Utc>>,
+}
+
+impl BuyerHealth {
+    /// The health after one more delivery outcome.
+    pub fn after_delivery(
+        self,
+        delivered: bool,
+        pause_after: u32,
+        pause_until: DateTime<Utc>,
+    ) -> BuyerHealth {
+        if delivered {
+            return BuyerHealth::default();
+        }
+        let failures = self.consecutive_failures.saturating_add(1);
+        BuyerHealth {
+            consecutive_failures: failures,
+            paused_until: if failures >= pause_after {
+                Some(pause_until)
+            } else {
+                self.paused_until
+            },
+        }
+    }
+
+    pub fn paused_at(&self, now: DateTime<Utc>) -> bool {
+        self.paused_until.is_some_and(|until| until > now)
+    }
+}
+
+/// The buyers and their running counters.
+pub trait BuyerStore: Send + Sync + 'static {
+    /// Every buyer, in id order.
+    fn buyers(&self) -> impl Future<Output = Result<Vec<Buyer>, StoreError>> + Send;
+
+    /// Writes every buyer of an import in one transaction (created or replaced; buyers not
+    /// in the import stay as they are). At most 100 buyers per call.
+    fn put_buyers(&self, buyers: &[Buyer]) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// The counters of each period (zero where nothing was sold yet), in the same order.
+    fn counters(
+        &self,
+        periods: &[CounterPeriod],
+    ) -> impl Future<Output = Result<Vec<BuyerCounters>, StoreError>> + Send;
+
+    fn health(
+        &self,
+        buyer: &BuyerId,
+    ) -> impl Future<Output = Result<BuyerHealth, StoreError>> + Send;
+
+    /// Records a delivery outcome: a success clears the failure run; the `pause_after`-th
+    /// failure in a row pauses the buyer until `pause_until`. Returns the health after.
+    fn record_delivery(
+        &self,
+        buyer: &BuyerId,
+        delivered: bool,
+        pause_after: u32,
+        pause_until: DateTime<Utc>,
+    ) -> impl Future<Output = Result<BuyerHealth, StoreError>> + Send;
+}
+
+/// Sales, releases and the revenue ledger: each call one atomic transaction.
+pub trait SaleStore: Send + Sync + 'static {
+    /// Applies the sale, or refuses it with nothing changed.
+    fn sell(
+        &self,
+        sale: &Sale,
+    ) -> impl Future<Output = Result<Result<(), SaleRefused>, StoreError>> + Send;
+
+    /// Undoes a sale, or refuses (`LeadChanged`) with nothing changed.
+    fn release(
+        &self,
+        release: &Release,
+    ) -> impl Future<Output = Result<Result<(), SaleRefused>, StoreError>> + Send;
+
+    /// Every ledger line of a lead, in entry order.
+    fn ledger(
+        &self,
+        lead_id: &str,
+    ) -> impl Future<Output = Result<Vec<LedgerEntry>, StoreError>> + Send;
+
+    /// The lead holding a contact key and until when, if any claim exists.
+    fn contact_claim(
+        &self,
+        key: &str,
+    ) -> impl Future<Output = Result<Option<(String, DateTime<Utc>)>, StoreError>> + Send;
 }
 
 /// Conditional writes of one item retry this often when a concurrent writer keeps winning.

@@ -404,3 +404,351 @@ pub async fn cache<C: Cache>(cache: &C) {
         "entries expire after their TTL"
     );
 }
+
+/// A valid buyer for the contracts.
+pub fn buyer(id: &str) -> aurum::domain::buyer::Buyer {
+    use aurum::domain::buyer::{Buyer, BuyerId, BuyerTier, Hours, ServiceArea, WebhookSecret};
+    use aurum::domain::facts::Borough;
+    Buyer {
+        id: BuyerId::parse(id).expect("id"),
+        name: format!("Buyer {id}"),
+        tier: BuyerTier::Standard,
+        price_floor: Cents(10_000),
+        price_cap: Cents(30_000),
+        daily_cap: 10,
+        monthly_spend_cap: None,
+        area: ServiceArea {
+            zips: Default::default(),
+            boroughs: Borough::ALL.into(),
+        },
+        min_quality: QualityTier::Basic,
+        hours: Hours::always(),
+        webhook_url: "https://buyer.example/leads".into(),
+        secret: WebhookSecret::parse("whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD").expect("secret"),
+        return_window_days: 7,
+        active: true,
+    }
+}
+
+pub async fn buyer_store<S: aurum::ports::BuyerStore>(store: &S) {
+    use aurum::domain::sale::CounterPeriod;
+    let a = buyer(&unique("b").to_lowercase());
+    let mut b = buyer(&unique("b").to_lowercase());
+    store
+        .put_buyers(&[a.clone(), b.clone()])
+        .await
+        .expect("import");
+    let all = store.buyers().await.expect("buyers");
+    assert!(all.contains(&a) && all.contains(&b), "both stored");
+    b.daily_cap = 3;
+    store.put_buyers(&[b.clone()]).await.expect("re-import");
+    let all = store.buyers().await.expect("buyers");
+    assert!(
+        all.contains(&b) && all.contains(&a),
+        "replaced, the other kept"
+    );
+    let ids: Vec<_> = all.iter().map(|x| x.id.clone()).collect();
+    let mut sorted = ids.clone();
+    sorted.sort();
+    assert_eq!(ids, sorted, "in id order");
+
+    let period = CounterPeriod {
+        buyer_id: a.id.clone(),
+        day: chrono::NaiveDate::from_ymd_opt(2026, 6, 1).expect("day"),
+        month: "2026-06".into(),
+    };
+    let counters = store.counters(&[period]).await.expect("counters");
+    assert_eq!(counters[0].leads_today, 0);
+    assert_eq!(counters[0].spend_this_month, Cents(0));
+
+    let until = Utc::now() + chrono::Duration::hours(1);
+    for expected in 1..=2 {
+        let h = store
+            .record_delivery(&a.id, false, 3, until)
+            .await
+            .expect("failure");
+        assert_eq!(h.consecutive_failures, expected);
+        assert_eq!(h.paused_until, None);
+    }
+    let h = store
+        .record_delivery(&a.id, false, 3, until)
+        .await
+        .expect("third");
+    assert_eq!(
+        h.paused_until,
+        Some(until),
+        "the third failure in a row pauses"
+    );
+    assert_eq!(store.health(&a.id).await.expect("health"), h);
+    let h = store
+        .record_delivery(&a.id, true, 3, until)
+        .await
+        .expect("ok");
+    assert_eq!(
+        h,
+        aurum::ports::BuyerHealth::default(),
+        "a success clears it"
+    );
+}
+
+/// A sale of `lead` (already recorded as queued) to `buyer` at `at`.
+pub fn sale_of(
+    record: &LeadRecord,
+    buyer: &aurum::domain::buyer::Buyer,
+    price: Cents,
+    daily_limit: u32,
+    contact: &str,
+    at: DateTime<Utc>,
+) -> aurum::domain::sale::Sale {
+    use aurum::domain::lead::{PriceBreakdown, SaleTerms};
+    use aurum::domain::sale::{CounterPeriod, LedgerEntry, LedgerKind, Sale};
+    let period = CounterPeriod {
+        buyer_id: buyer.id.clone(),
+        day: buyer.hours.local_day(at),
+        month: at.format("%Y-%m").to_string(),
+    };
+    let mut next = record.moved(LeadState::Sold, at, format!("sold to {}", buyer.id));
+    next.sale = Some(SaleTerms {
+        buyer_id: buyer.id.clone(),
+        buyer_tier: buyer.tier,
+        price,
+        breakdown: PriceBreakdown {
+            base: price,
+            factors: Vec::new(),
+            unclamped: price,
+            price,
+            clamped_to: None,
+        },
+        sold_at: at,
+        buyer_day: period.day,
+        buyer_month: period.month.clone(),
+        expected_revenue: price,
+        returnable_until: at + chrono::Duration::days(7),
+    });
+    let n = record
+        .history
+        .iter()
+        .filter(|t| t.state == LeadState::Sold)
+        .count()
+        + 1;
+    Sale {
+        record: next,
+        period,
+        price,
+        daily_limit,
+        monthly_spend_cap: buyer.monthly_spend_cap,
+        ledger: LedgerEntry {
+            lead_id: record.lead_id.clone(),
+            entry_id: format!("sale#{n}"),
+            buyer_id: buyer.id.clone(),
+            kind: LedgerKind::Sale,
+            amount: price,
+            at,
+        },
+        contact_keys: vec![contact.to_owned()],
+        claim_until: at + chrono::Duration::days(30),
+    }
+}
+
+pub async fn sale_store<S: LeadStore + aurum::ports::SaleStore + aurum::ports::BuyerStore>(
+    store: &S,
+) {
+    use aurum::domain::sale::{LedgerKind, Release, SaleRefused};
+    let at = Utc
+        .with_ymd_and_hms(2026, 6, 1, 15, 0, 0)
+        .single()
+        .expect("t");
+    let mut b = buyer(&unique("b").to_lowercase());
+    b.monthly_spend_cap = Some(Cents(50_000));
+    let contact = unique("phone");
+
+    // A sale changes the record, the counters, the ledger and the claim together.
+    let first = store
+        .record_queued(&lead(&unique("lead")))
+        .await
+        .expect("record");
+    let sale = sale_of(&first, &b, Cents(20_000), 2, &contact, at);
+    assert_eq!(store.sell(&sale).await.expect("sell"), Ok(()));
+    let sold = store
+        .lead(&first.lead_id)
+        .await
+        .expect("read")
+        .expect("present");
+    assert_eq!(sold.state, LeadState::Sold);
+    let counters = store
+        .counters(std::slice::from_ref(&sale.period))
+        .await
+        .expect("counters");
+    assert_eq!(counters[0].leads_today, 1);
+    assert_eq!(counters[0].spend_this_month, Cents(20_000));
+    let ledger = store.ledger(&first.lead_id).await.expect("ledger");
+    assert_eq!(ledger, vec![sale.ledger.clone()]);
+    assert_eq!(
+        store
+            .contact_claim(&contact)
+            .await
+            .expect("claim")
+            .map(|c| c.0),
+        Some(first.lead_id.clone())
+    );
+
+    // The same sale again (a redelivery) is refused and changes nothing.
+    assert_eq!(
+        store.sell(&sale).await.expect("sell"),
+        Err(SaleRefused::LeadChanged)
+    );
+    let counters = store
+        .counters(std::slice::from_ref(&sale.period))
+        .await
+        .expect("counters");
+    assert_eq!(counters[0].leads_today, 1, "sold once, counted once");
+
+    // Another lead with the same phone inside the window is a duplicate.
+    let dup = store
+        .record_queued(&lead(&unique("lead")))
+        .await
+        .expect("record");
+    let refused = store
+        .sell(&sale_of(&dup, &b, Cents(20_000), 2, &contact, at))
+        .await
+        .expect("sell");
+    assert_eq!(refused, Err(SaleRefused::Duplicate));
+    assert_eq!(
+        store
+            .lead(&dup.lead_id)
+            .await
+            .expect("read")
+            .map(|r| r.state),
+        Some(LeadState::Queued),
+        "a refused sale leaves the lead queued"
+    );
+
+    // The monthly spend cap: $200 spent of $500, a $350 lead does not fit.
+    let big = store
+        .record_queued(&lead(&unique("lead")))
+        .await
+        .expect("record");
+    let refused = store
+        .sell(&sale_of(&big, &b, Cents(35_000), 2, &unique("phone"), at))
+        .await
+        .expect("sell");
+    assert_eq!(refused, Err(SaleRefused::MonthlySpendCapReached));
+
+    // The daily limit: a second lead fits, a third does not.
+    let second = store
+        .record_queued(&lead(&unique("lead")))
+        .await
+        .expect("record");
+    let second_sale = sale_of(&second, &b, Cents(10_000), 2, &unique("phone"), at);
+    assert_eq!(store.sell(&second_sale).await.expect("sell"), Ok(()));
+    let third = store
+        .record_queued(&lead(&unique("lead")))
+        .await
+        .expect("record");
+    let refused = store
+        .sell(&sale_of(&third, &b, Cents(10_000), 2, &unique("phone"), at))
+        .await
+        .expect("sell");
+    assert_eq!(refused, Err(SaleRefused::DailyCapReached));
+
+    // A release gives the capacity back, writes a negative line and frees the claim.
+    let current = store
+        .lead(&first.lead_id)
+        .await
+        .expect("read")
+        .expect("present");
+    let release = Release {
+        record: current.moved(LeadState::Queued, at, "rejected at post time"),
+        period: sale.period.clone(),
+        price: Cents(20_000),
+        ledger: aurum::domain::sale::LedgerEntry {
+            entry_id: "release#1".into(),
+            kind: LedgerKind::Release,
+            amount: Cents(-20_000),
+            ..sale.ledger.clone()
+        },
+        contact_keys: vec![contact.clone()],
+    };
+    assert_eq!(store.release(&release).await.expect("release"), Ok(()));
+    assert_eq!(
+        store.release(&release).await.expect("release again"),
+        Err(SaleRefused::LeadChanged),
+        "released once"
+    );
+    let counters = store
+        .counters(std::slice::from_ref(&sale.period))
+        .await
+        .expect("counters");
+    assert_eq!(counters[0].leads_today, 1);
+    assert_eq!(counters[0].spend_this_month, Cents(10_000));
+    let total: i64 = store
+        .ledger(&first.lead_id)
+        .await
+        .expect("ledger")
+        .iter()
+        .map(|e| e.amount.0)
+        .sum();
+    assert_eq!(total, 0, "sale and release cancel out");
+    assert_eq!(store.contact_claim(&contact).await.expect("claim"), None);
+    // The duplicate can now be sold: the claim was released.
+    let dup = store
+        .lead(&dup.lead_id)
+        .await
+        .expect("read")
+        .expect("present");
+    assert_eq!(
+        store
+            .sell(&sale_of(&dup, &b, Cents(10_000), 2, &contact, at))
+            .await
+            .expect("sell"),
+        Ok(())
+    );
+}
+
+/// Racing sales against one buyer's daily limit: exactly `limit` succeed.
+pub async fn sales_race_the_daily_limit<S>(store: &S)
+where
+    S: LeadStore + aurum::ports::SaleStore + aurum::ports::BuyerStore,
+{
+    let at = Utc
+        .with_ymd_and_hms(2026, 6, 2, 15, 0, 0)
+        .single()
+        .expect("t");
+    let b = buyer(&unique("b").to_lowercase());
+    let limit = 3;
+    let mut sales = Vec::new();
+    for _ in 0..8 {
+        let record = store
+            .record_queued(&lead(&unique("lead")))
+            .await
+            .expect("record");
+        sales.push(sale_of(
+            &record,
+            &b,
+            Cents(10_000),
+            limit,
+            &unique("phone"),
+            at,
+        ));
+    }
+    let results = futures_util::future::join_all(sales.iter().map(|sale| async move {
+        // A transaction conflict is retried, as the router does.
+        for _ in 0..20 {
+            match store.sell(sale).await {
+                Err(StoreError::Conflict) => {
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                }
+                other => return other.expect("store reachable"),
+            }
+        }
+        panic!("sale kept conflicting");
+    }))
+    .await;
+    let sold = results.iter().filter(|r| r.is_ok()).count();
+    assert_eq!(sold, limit as usize, "{results:?}");
+    let counters = store
+        .counters(std::slice::from_ref(&sales[0].period))
+        .await
+        .expect("counters");
+    assert_eq!(counters[0].leads_today, limit);
+}

@@ -118,6 +118,8 @@ pub mod local_aws {
             conversations_table: format!("aurum-conversations-{id}"),
             models_table: format!("aurum-models-{id}"),
             leads_table: format!("aurum-leads-{id}"),
+            buyers_table: format!("aurum-buyers-{id}"),
+            ledger_table: format!("aurum-ledger-{id}"),
             lead_queue_url: None,
             lead_queue_name: format!("aurum-leads-{id}.fifo"),
             lead_dlq_name: format!("aurum-leads-dlq-{id}.fifo"),

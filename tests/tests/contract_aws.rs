@@ -22,6 +22,8 @@ async fn dynamo_store() -> DynamoStore {
             conversations: resources.conversations_table,
             models: resources.models_table,
             leads: resources.leads_table,
+            buyers: resources.buyers_table,
+            ledger: resources.ledger_table,
         },
         Arc::new(Meter::default()),
     )
@@ -40,6 +42,21 @@ async fn dynamodb_model_store() {
 #[tokio::test]
 async fn dynamodb_lead_store() {
     contract::lead_store(&dynamo_store().await).await;
+}
+
+#[tokio::test]
+async fn dynamodb_buyer_store() {
+    contract::buyer_store(&dynamo_store().await).await;
+}
+
+#[tokio::test]
+async fn dynamodb_sale_store() {
+    contract::sale_store(&dynamo_store().await).await;
+}
+
+#[tokio::test]
+async fn dynamodb_sales_race_the_daily_limit() {
+    contract::sales_race_the_daily_limit(&dynamo_store().await).await;
 }
 
 #[tokio::test]
@@ -71,10 +88,10 @@ async fn setup_is_idempotent_and_wires_the_dead_letter_queue() {
     let sdk = sdk().await;
     let resources = fresh_resources();
     let first = setup(&sdk, &resources).await.expect("first setup");
-    assert_eq!(first.created.len(), 5, "{first:?}");
+    assert_eq!(first.created.len(), 7, "{first:?}");
     let second = setup(&sdk, &resources).await.expect("second setup");
     assert!(second.created.is_empty(), "{second:?}");
-    assert_eq!(second.existing.len(), 5);
+    assert_eq!(second.existing.len(), 7);
     assert_eq!(first.lead_queue_url, second.lead_queue_url);
 
     let sqs = aws_sdk_sqs::Client::new(&sdk);

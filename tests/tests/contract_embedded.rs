@@ -113,3 +113,36 @@ async fn memory_lead_store() {
 async fn memory_cache() {
     contract::cache(&MemoryCache::new()).await;
 }
+
+#[tokio::test]
+async fn embedded_buyer_store() {
+    let (_dir, store) = embedded();
+    contract::buyer_store(&store).await;
+}
+
+#[tokio::test]
+async fn embedded_sale_store() {
+    let (_dir, store) = embedded();
+    contract::sale_store(&store).await;
+}
+
+#[tokio::test]
+async fn embedded_sales_race_the_daily_limit() {
+    let (_dir, store) = embedded();
+    contract::sales_race_the_daily_limit(&store).await;
+}
+
+#[tokio::test]
+async fn memory_buyer_store() {
+    contract::buyer_store(&MemoryStore::new()).await;
+}
+
+#[tokio::test]
+async fn memory_sale_store() {
+    contract::sale_store(&MemoryStore::new()).await;
+}
+
+#[tokio::test]
+async fn memory_sales_race_the_daily_limit() {
+    contract::sales_race_the_daily_limit(&MemoryStore::new()).await;
+}

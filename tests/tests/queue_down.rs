@@ -46,6 +46,8 @@ impl Backend for FlakyBackend {
     type Conversations = MemoryStore;
     type Models = MemoryStore;
     type Leads = MemoryStore;
+    type Buyers = MemoryStore;
+    type Sales = MemoryStore;
     type Queue = FlakyQueue;
     type Cache = MemoryCache;
 
@@ -57,6 +59,12 @@ impl Backend for FlakyBackend {
     }
     fn leads(&self) -> Arc<MemoryStore> {
         self.memory.leads()
+    }
+    fn buyers(&self) -> Arc<MemoryStore> {
+        self.memory.buyers()
+    }
+    fn sales(&self) -> Arc<MemoryStore> {
+        self.memory.sales()
     }
     fn queue(&self) -> Arc<FlakyQueue> {
         Arc::clone(&self.queue)

@@ -71,6 +71,8 @@ impl Backend for AwsBackend {
     type Conversations = DynamoStore;
     type Models = DynamoStore;
     type Leads = DynamoStore;
+    type Buyers = DynamoStore;
+    type Sales = DynamoStore;
     type Queue = SqsLeadQueue;
     type Cache = AnyCache;
 
@@ -81,6 +83,12 @@ impl Backend for AwsBackend {
         Arc::clone(&self.store)
     }
     fn leads(&self) -> Arc<DynamoStore> {
+        Arc::clone(&self.store)
+    }
+    fn buyers(&self) -> Arc<DynamoStore> {
+        Arc::clone(&self.store)
+    }
+    fn sales(&self) -> Arc<DynamoStore> {
         Arc::clone(&self.store)
     }
     fn queue(&self) -> Arc<SqsLeadQueue> {
@@ -206,6 +214,8 @@ impl AwsBackend {
                 conversations: config.aws.conversations_table.clone(),
                 models: config.aws.models_table.clone(),
                 leads: config.aws.leads_table.clone(),
+                buyers: config.aws.buyers_table.clone(),
+                ledger: config.aws.ledger_table.clone(),
             },
             Arc::clone(&meter),
         );

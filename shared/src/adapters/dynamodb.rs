@@ -29,6 +29,15 @@ pub mod attr {
     pub const CURRENT_VERSION: &str = "current_version";
     pub const LEAD_ID: &str = "lead_id";
     pub const LEAD_STATE: &str = "lead_state";
+    /// Buyers table keys: `(profile, <buyer>)` for a buyer's terms, `(<buyer>, day#…)`,
+    /// `(<buyer>, month#…)` and `(<buyer>, health)` for its counters.
+    pub const PK: &str = "pk";
+    pub const SK: &str = "sk";
+    pub const LEADS: &str = "leads";
+    pub const SPEND: &str = "spend";
+    pub const ENTRY_ID: &str = "entry_id";
+    pub const CLAIMED_BY: &str = "claimed_by";
+    pub const UNTIL: &str = "until";
 }
 
 /// Sessions are kept this long after their last message (DynamoDB TTL).
@@ -71,24 +80,26 @@ pub struct Tables {
     pub conversations: String,
     pub models: String,
     pub leads: String,
+    pub buyers: String,
+    pub ledger: String,
 }
 
 #[derive(Clone)]
 pub struct DynamoStore {
-    client: Client,
-    tables: Tables,
-    meter: Arc<Meter>,
+    pub(super) client: Client,
+    pub(super) tables: Tables,
+    pub(super) meter: Arc<Meter>,
 }
 
-fn unavailable<E: std::error::Error + 'static>(e: SdkError<E>) -> StoreError {
+pub(super) fn unavailable<E: std::error::Error + 'static>(e: SdkError<E>) -> StoreError {
     StoreError::Unavailable(super::error_chain(&e))
 }
 
-fn corrupt(e: serde_json::Error) -> StoreError {
+pub(super) fn corrupt(e: serde_json::Error) -> StoreError {
     StoreError::Corrupt(super::decode_failure(&e))
 }
 
-fn bad_item(_: serde_dynamo::Error) -> StoreError {
+pub(super) fn bad_item(_: serde_dynamo::Error) -> StoreError {
     // serde_dynamo quotes values in its messages; stored items hold personal details.
     StoreError::Corrupt("item does not match its expected shape".into())
 }
@@ -98,7 +109,7 @@ fn bad_request(e: impl std::fmt::Display) -> StoreError {
 }
 
 /// DynamoDB's size of an item: attribute names plus values.
-fn item_size(item: &HashMap<String, AttributeValue>) -> usize {
+pub(super) fn item_size(item: &HashMap<String, AttributeValue>) -> usize {
     item.iter()
         .map(|(name, value)| {
             name.len()
@@ -235,19 +246,26 @@ impl LeadStore for DynamoStore {
     }
 
     async fn put_lead(&self, record: &LeadRecord) -> Result<(), StoreError> {
-        let next = record.version + 1;
-        let mut body = record.clone();
-        body.version = next;
-        let stored = LeadItem {
-            lead_id: record.lead_id.clone(),
-            version: next,
-            lead_state: record.state.as_str().to_owned(),
-            state: serde_json::to_string(&body).map_err(corrupt)?,
-        };
-        let item = serde_dynamo::to_item(&stored).map_err(bad_item)?;
+        let item = lead_item(record)?;
         self.put_versioned(&self.tables.leads, attr::LEAD_ID, item, record.version)
             .await
     }
+}
+
+/// The stored item of a lead record as it will be after the write (version + 1).
+pub(super) fn lead_item(
+    record: &LeadRecord,
+) -> Result<HashMap<String, AttributeValue>, StoreError> {
+    let next = record.version + 1;
+    let mut body = record.clone();
+    body.version = next;
+    let stored = LeadItem {
+        lead_id: record.lead_id.clone(),
+        version: next,
+        lead_state: record.state.as_str().to_owned(),
+        state: serde_json::to_string(&body).map_err(corrupt)?,
+    };
+    serde_dynamo::to_item(&stored).map_err(bad_item)
 }
 
 impl ModelStore for DynamoStore {

@@ -6,14 +6,18 @@ use super::local_queue::{as_chrono, parse_receipt, receipt};
 use super::process_cache::MemoryCache;
 use crate::backend::{Backend, Clock, system_clock};
 use crate::config::{BackendKind, Config};
+use crate::domain::buyer::{Buyer, BuyerId};
 use crate::domain::conversation::{Conversation, SessionId};
 use crate::domain::lead::LeadRecord;
+use crate::domain::money::Cents;
+use crate::domain::sale::{BuyerCounters, CounterPeriod, LedgerEntry, Release, Sale, SaleRefused};
 use crate::domain::scoring::ScoringModel;
 use crate::ports::{
-    ConversationStore, DEDUP_WINDOW, Delivery, LeadQueue, LeadStore, MAX_RECEIVE_COUNT, ModelStore,
-    QueueError, QueuedLead, StoreError,
+    BuyerHealth, BuyerStore, ConversationStore, DEDUP_WINDOW, Delivery, LeadQueue, LeadStore,
+    MAX_RECEIVE_COUNT, ModelStore, QueueError, QueuedLead, SaleStore, StoreError,
 };
-use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
+use chrono::{DateTime, Utc};
+use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition, WriteTransaction};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 use std::sync::Arc;
@@ -23,6 +27,16 @@ const CONVERSATIONS: TableDefinition<&str, &[u8]> = TableDefinition::new("conver
 const MODELS: TableDefinition<u32, &[u8]> = TableDefinition::new("scoring_models");
 const SETTINGS: TableDefinition<&str, u32> = TableDefinition::new("settings");
 const LEADS: TableDefinition<&str, &[u8]> = TableDefinition::new("leads");
+const BUYERS: TableDefinition<&str, &[u8]> = TableDefinition::new("buyers");
+/// `buyer|YYYY-MM-DD` → leads sold that local day.
+const BUYER_DAYS: TableDefinition<&str, u32> = TableDefinition::new("buyer_days");
+/// `buyer|YYYY-MM` → cents spent that local month.
+const BUYER_MONTHS: TableDefinition<&str, i64> = TableDefinition::new("buyer_months");
+const BUYER_HEALTH: TableDefinition<&str, &[u8]> = TableDefinition::new("buyer_health");
+/// `lead_id|entry_id` → one append-only ledger line.
+const LEDGER: TableDefinition<&str, &[u8]> = TableDefinition::new("ledger");
+/// Contact key → the lead holding it and until when.
+const CLAIMS: TableDefinition<&str, &[u8]> = TableDefinition::new("contact_claims");
 /// Queue messages by publish sequence number (FIFO order).
 const QUEUE_MESSAGES: TableDefinition<u64, &[u8]> = TableDefinition::new("lead_messages");
 /// Lead id → unix milliseconds of its last publish, for the de-duplication window.
@@ -73,6 +87,12 @@ impl EmbeddedStore {
             txn.open_table(MODELS).map_err(unavailable)?;
             txn.open_table(SETTINGS).map_err(unavailable)?;
             txn.open_table(LEADS).map_err(unavailable)?;
+            txn.open_table(BUYERS).map_err(unavailable)?;
+            txn.open_table(BUYER_DAYS).map_err(unavailable)?;
+            txn.open_table(BUYER_MONTHS).map_err(unavailable)?;
+            txn.open_table(BUYER_HEALTH).map_err(unavailable)?;
+            txn.open_table(LEDGER).map_err(unavailable)?;
+            txn.open_table(CLAIMS).map_err(unavailable)?;
             txn.open_table(QUEUE_MESSAGES).map_err(unavailable)?;
             txn.open_table(QUEUE_PUBLISHED).map_err(unavailable)?;
             txn.open_table(QUEUE_DEAD).map_err(unavailable)?;
@@ -244,30 +264,356 @@ impl LeadStore for EmbeddedStore {
     }
 
     async fn put_lead(&self, record: &LeadRecord) -> Result<(), StoreError> {
-        let mut saved = record.clone();
+        let record = record.clone();
+        self.blocking(move |db| {
+            let txn = db.begin_write().map_err(unavailable)?;
+            if !put_lead_in(&txn, &record)? {
+                return Err(StoreError::Conflict);
+            }
+            txn.commit().map_err(unavailable)
+        })
+        .await
+    }
+}
+
+fn corrupt(e: serde_json::Error) -> StoreError {
+    StoreError::Corrupt(super::decode_failure(&e))
+}
+
+/// Writes `record` as version + 1 inside `txn` if the stored version is `record.version`;
+/// `false` (nothing written) when it is not.
+fn put_lead_in(txn: &WriteTransaction, record: &LeadRecord) -> Result<bool, StoreError> {
+    let mut table = txn.open_table(LEADS).map_err(unavailable)?;
+    let stored_version = match table.get(record.lead_id.as_str()).map_err(unavailable)? {
+        Some(bytes) => {
+            serde_json::from_slice::<VersionOnly>(bytes.value())
+                .map_err(corrupt)?
+                .version
+        }
+        None => 0,
+    };
+    if stored_version != record.version {
+        return Ok(false);
+    }
+    let mut saved = record.clone();
+    saved.version += 1;
+    let bytes = serde_json::to_vec(&saved).map_err(corrupt)?;
+    table
+        .insert(saved.lead_id.as_str(), bytes.as_slice())
+        .map_err(unavailable)?;
+    Ok(true)
+}
+
+fn day_key(p: &CounterPeriod) -> String {
+    format!("{}|{}", p.buyer_id, p.day)
+}
+
+fn month_key(p: &CounterPeriod) -> String {
+    format!("{}|{}", p.buyer_id, p.month)
+}
+
+fn ledger_key(e: &LedgerEntry) -> String {
+    format!("{}|{}", e.lead_id, e.entry_id)
+}
+
+#[derive(Serialize, Deserialize)]
+struct Claim {
+    lead_id: String,
+    until: DateTime<Utc>,
+}
+
+impl BuyerStore for EmbeddedStore {
+    async fn buyers(&self) -> Result<Vec<Buyer>, StoreError> {
+        self.blocking(|db| {
+            let txn = db.begin_read().map_err(unavailable)?;
+            let table = txn.open_table(BUYERS).map_err(unavailable)?;
+            let mut out = Vec::new();
+            for entry in table.iter().map_err(unavailable)? {
+                let (_, bytes) = entry.map_err(unavailable)?;
+                out.push(serde_json::from_slice(bytes.value()).map_err(corrupt)?);
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn put_buyers(&self, buyers: &[Buyer]) -> Result<(), StoreError> {
+        let buyers = buyers.to_vec();
         self.blocking(move |db| {
             let txn = db.begin_write().map_err(unavailable)?;
             {
-                let mut table = txn.open_table(LEADS).map_err(unavailable)?;
-                let stored_version = match table.get(saved.lead_id.as_str()).map_err(unavailable)? {
-                    Some(bytes) => {
-                        serde_json::from_slice::<VersionOnly>(bytes.value())
-                            .map_err(|e| StoreError::Corrupt(super::decode_failure(&e)))?
-                            .version
-                    }
-                    None => 0,
-                };
-                if stored_version != saved.version {
-                    return Err(StoreError::Conflict);
+                let mut table = txn.open_table(BUYERS).map_err(unavailable)?;
+                for b in &buyers {
+                    let bytes = serde_json::to_vec(b).map_err(corrupt)?;
+                    table
+                        .insert(b.id.as_str(), bytes.as_slice())
+                        .map_err(unavailable)?;
                 }
-                saved.version += 1;
-                let bytes = serde_json::to_vec(&saved)
-                    .map_err(|e| StoreError::Corrupt(super::decode_failure(&e)))?;
-                table
-                    .insert(saved.lead_id.as_str(), bytes.as_slice())
-                    .map_err(unavailable)?;
             }
             txn.commit().map_err(unavailable)
+        })
+        .await
+    }
+
+    async fn counters(&self, periods: &[CounterPeriod]) -> Result<Vec<BuyerCounters>, StoreError> {
+        let periods = periods.to_vec();
+        self.blocking(move |db| {
+            let txn = db.begin_read().map_err(unavailable)?;
+            let days = txn.open_table(BUYER_DAYS).map_err(unavailable)?;
+            let months = txn.open_table(BUYER_MONTHS).map_err(unavailable)?;
+            let mut out = Vec::with_capacity(periods.len());
+            for p in &periods {
+                let leads_today = days
+                    .get(day_key(p).as_str())
+                    .map_err(unavailable)?
+                    .map_or(0, |v| v.value());
+                let spend = months
+                    .get(month_key(p).as_str())
+                    .map_err(unavailable)?
+                    .map_or(0, |v| v.value());
+                out.push(BuyerCounters {
+                    leads_today,
+                    spend_this_month: Cents(spend),
+                });
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn health(&self, buyer: &BuyerId) -> Result<BuyerHealth, StoreError> {
+        let id = buyer.to_string();
+        self.blocking(move |db| {
+            let txn = db.begin_read().map_err(unavailable)?;
+            let table = txn.open_table(BUYER_HEALTH).map_err(unavailable)?;
+            match table.get(id.as_str()).map_err(unavailable)? {
+                Some(bytes) => serde_json::from_slice(bytes.value()).map_err(corrupt),
+                None => Ok(BuyerHealth::default()),
+            }
+        })
+        .await
+    }
+
+    async fn record_delivery(
+        &self,
+        buyer: &BuyerId,
+        delivered: bool,
+        pause_after: u32,
+        pause_until: DateTime<Utc>,
+    ) -> Result<BuyerHealth, StoreError> {
+        let id = buyer.to_string();
+        self.blocking(move |db| {
+            let txn = db.begin_write().map_err(unavailable)?;
+            let next;
+            {
+                let mut table = txn.open_table(BUYER_HEALTH).map_err(unavailable)?;
+                let current: BuyerHealth = match table.get(id.as_str()).map_err(unavailable)? {
+                    Some(bytes) => serde_json::from_slice(bytes.value()).map_err(corrupt)?,
+                    None => BuyerHealth::default(),
+                };
+                next = current.after_delivery(delivered, pause_after, pause_until);
+                let bytes = serde_json::to_vec(&next).map_err(corrupt)?;
+                table
+                    .insert(id.as_str(), bytes.as_slice())
+                    .map_err(unavailable)?;
+            }
+            txn.commit().map_err(unavailable)?;
+            Ok(next)
+        })
+        .await
+    }
+}
+
+impl SaleStore for EmbeddedStore {
+    async fn sell(&self, sale: &Sale) -> Result<Result<(), SaleRefused>, StoreError> {
+        let sale = sale.clone();
+        self.blocking(move |db| {
+            let txn = db.begin_write().map_err(unavailable)?;
+            let now = sale.record.updated_at;
+            // Every check before any write; a refusal drops the transaction unapplied.
+            let refused = {
+                let days = txn.open_table(BUYER_DAYS).map_err(unavailable)?;
+                let months = txn.open_table(BUYER_MONTHS).map_err(unavailable)?;
+                let ledger = txn.open_table(LEDGER).map_err(unavailable)?;
+                let claims = txn.open_table(CLAIMS).map_err(unavailable)?;
+                let today = days
+                    .get(day_key(&sale.period).as_str())
+                    .map_err(unavailable)?
+                    .map_or(0, |v| v.value());
+                let spent = Cents(
+                    months
+                        .get(month_key(&sale.period).as_str())
+                        .map_err(unavailable)?
+                        .map_or(0, |v| v.value()),
+                );
+                let mut duplicate = false;
+                for key in &sale.contact_keys {
+                    if let Some(bytes) = claims.get(key.as_str()).map_err(unavailable)? {
+                        let claim: Claim =
+                            serde_json::from_slice(bytes.value()).map_err(corrupt)?;
+                        duplicate |= claim.lead_id != sale.record.lead_id && claim.until > now;
+                    }
+                }
+                if ledger
+                    .get(ledger_key(&sale.ledger).as_str())
+                    .map_err(unavailable)?
+                    .is_some()
+                {
+                    Some(SaleRefused::LeadChanged)
+                } else if today >= sale.daily_limit {
+                    Some(SaleRefused::DailyCapReached)
+                } else if sale
+                    .monthly_spend_cap
+                    .is_some_and(|cap| spent.saturating_add(sale.price) > cap)
+                {
+                    Some(SaleRefused::MonthlySpendCapReached)
+                } else if duplicate {
+                    Some(SaleRefused::Duplicate)
+                } else {
+                    None
+                }
+            };
+            if let Some(refused) = refused {
+                return Ok(Err(refused));
+            }
+            if !put_lead_in(&txn, &sale.record)? {
+                return Ok(Err(SaleRefused::LeadChanged));
+            }
+            {
+                let mut days = txn.open_table(BUYER_DAYS).map_err(unavailable)?;
+                let key = day_key(&sale.period);
+                let today = days
+                    .get(key.as_str())
+                    .map_err(unavailable)?
+                    .map_or(0, |v| v.value());
+                days.insert(key.as_str(), today + 1).map_err(unavailable)?;
+                let mut months = txn.open_table(BUYER_MONTHS).map_err(unavailable)?;
+                let key = month_key(&sale.period);
+                let spent = months
+                    .get(key.as_str())
+                    .map_err(unavailable)?
+                    .map_or(0, |v| v.value());
+                months
+                    .insert(key.as_str(), spent.saturating_add(sale.price.0))
+                    .map_err(unavailable)?;
+                let mut ledger = txn.open_table(LEDGER).map_err(unavailable)?;
+                let bytes = serde_json::to_vec(&sale.ledger).map_err(corrupt)?;
+                ledger
+                    .insert(ledger_key(&sale.ledger).as_str(), bytes.as_slice())
+                    .map_err(unavailable)?;
+                let mut claims = txn.open_table(CLAIMS).map_err(unavailable)?;
+                let claim = serde_json::to_vec(&Claim {
+                    lead_id: sale.record.lead_id.clone(),
+                    until: sale.claim_until,
+                })
+                .map_err(corrupt)?;
+                for key in &sale.contact_keys {
+                    claims
+                        .insert(key.as_str(), claim.as_slice())
+                        .map_err(unavailable)?;
+                }
+            }
+            txn.commit().map_err(unavailable)?;
+            Ok(Ok(()))
+        })
+        .await
+    }
+
+    async fn release(&self, release: &Release) -> Result<Result<(), SaleRefused>, StoreError> {
+        let release = release.clone();
+        self.blocking(move |db| {
+            let txn = db.begin_write().map_err(unavailable)?;
+            {
+                let ledger = txn.open_table(LEDGER).map_err(unavailable)?;
+                if ledger
+                    .get(ledger_key(&release.ledger).as_str())
+                    .map_err(unavailable)?
+                    .is_some()
+                {
+                    return Ok(Err(SaleRefused::LeadChanged));
+                }
+            }
+            if !put_lead_in(&txn, &release.record)? {
+                return Ok(Err(SaleRefused::LeadChanged));
+            }
+            {
+                let mut days = txn.open_table(BUYER_DAYS).map_err(unavailable)?;
+                let key = day_key(&release.period);
+                let today = days
+                    .get(key.as_str())
+                    .map_err(unavailable)?
+                    .map_or(0, |v| v.value());
+                days.insert(key.as_str(), today.saturating_sub(1))
+                    .map_err(unavailable)?;
+                let mut months = txn.open_table(BUYER_MONTHS).map_err(unavailable)?;
+                let key = month_key(&release.period);
+                let spent = months
+                    .get(key.as_str())
+                    .map_err(unavailable)?
+                    .map_or(0, |v| v.value());
+                months
+                    .insert(key.as_str(), (spent - release.price.0).max(0))
+                    .map_err(unavailable)?;
+                let mut ledger = txn.open_table(LEDGER).map_err(unavailable)?;
+                let bytes = serde_json::to_vec(&release.ledger).map_err(corrupt)?;
+                ledger
+                    .insert(ledger_key(&release.ledger).as_str(), bytes.as_slice())
+                    .map_err(unavailable)?;
+                let mut claims = txn.open_table(CLAIMS).map_err(unavailable)?;
+                for key in &release.contact_keys {
+                    let held_by_this_lead = match claims.get(key.as_str()).map_err(unavailable)? {
+                        Some(bytes) => {
+                            serde_json::from_slice::<Claim>(bytes.value())
+                                .map_err(corrupt)?
+                                .lead_id
+                                == release.record.lead_id
+                        }
+                        None => false,
+                    };
+                    if held_by_this_lead {
+                        claims.remove(key.as_str()).map_err(unavailable)?;
+                    }
+                }
+            }
+            txn.commit().map_err(unavailable)?;
+            Ok(Ok(()))
+        })
+        .await
+    }
+
+    async fn ledger(&self, lead_id: &str) -> Result<Vec<LedgerEntry>, StoreError> {
+        let prefix = format!("{lead_id}|");
+        self.blocking(move |db| {
+            let txn = db.begin_read().map_err(unavailable)?;
+            let table = txn.open_table(LEDGER).map_err(unavailable)?;
+            let mut out = Vec::new();
+            for entry in table.range(prefix.as_str()..).map_err(unavailable)? {
+                let (key, bytes) = entry.map_err(unavailable)?;
+                if !key.value().starts_with(prefix.as_str()) {
+                    break;
+                }
+                out.push(serde_json::from_slice(bytes.value()).map_err(corrupt)?);
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn contact_claim(
+        &self,
+        key: &str,
+    ) -> Result<Option<(String, DateTime<Utc>)>, StoreError> {
+        let key = key.to_owned();
+        self.blocking(move |db| {
+            let txn = db.begin_read().map_err(unavailable)?;
+            let table = txn.open_table(CLAIMS).map_err(unavailable)?;
+            match table.get(key.as_str()).map_err(unavailable)? {
+                Some(bytes) => {
+                    let claim: Claim = serde_json::from_slice(bytes.value()).map_err(corrupt)?;
+                    Ok(Some((claim.lead_id, claim.until)))
+                }
+                None => Ok(None),
+            }
         })
         .await
     }
@@ -438,6 +784,8 @@ impl Backend for EmbeddedBackend {
     type Conversations = EmbeddedStore;
     type Models = EmbeddedStore;
     type Leads = EmbeddedStore;
+    type Buyers = EmbeddedStore;
+    type Sales = EmbeddedStore;
     type Queue = EmbeddedStore;
     type Cache = MemoryCache;
 
@@ -448,6 +796,12 @@ impl Backend for EmbeddedBackend {
         Arc::clone(&self.store)
     }
     fn leads(&self) -> Arc<EmbeddedStore> {
+        Arc::clone(&self.store)
+    }
+    fn buyers(&self) -> Arc<EmbeddedStore> {
+        Arc::clone(&self.store)
+    }
+    fn sales(&self) -> Arc<EmbeddedStore> {
         Arc::clone(&self.store)
     }
     fn queue(&self) -> Arc<EmbeddedStore> {

@@ -8,12 +8,14 @@ pub use super::process_cache::MemoryCache;
 use super::process_cache::lock;
 use crate::backend::{Backend, Clock, system_clock};
 use crate::config::{BackendKind, Config};
+use crate::domain::buyer::{Buyer, BuyerId};
 use crate::domain::conversation::{Conversation, SessionId};
 use crate::domain::lead::LeadRecord;
+use crate::domain::sale::{BuyerCounters, CounterPeriod, LedgerEntry, Release, Sale, SaleRefused};
 use crate::domain::scoring::ScoringModel;
 use crate::ports::{
-    ConversationStore, DEDUP_WINDOW, Delivery, LeadQueue, LeadStore, MAX_RECEIVE_COUNT, ModelStore,
-    QueueError, QueuedLead, StoreError,
+    BuyerHealth, BuyerStore, ConversationStore, DEDUP_WINDOW, Delivery, LeadQueue, LeadStore,
+    MAX_RECEIVE_COUNT, ModelStore, QueueError, QueuedLead, SaleStore, StoreError,
 };
 use chrono::{DateTime, Utc};
 use std::collections::{BTreeMap, HashMap};
@@ -24,7 +26,32 @@ use std::time::Duration;
 pub struct MemoryStore {
     conversations: Mutex<HashMap<String, Conversation>>,
     models: Mutex<(BTreeMap<u32, ScoringModel>, Option<u32>)>,
-    leads: Mutex<HashMap<String, LeadRecord>>,
+    /// Lead records, buyer counters, ledger and contact claims change together in a sale,
+    /// so one lock holds them all.
+    sales: Mutex<SalesState>,
+    buyers: Mutex<BTreeMap<BuyerId, Buyer>>,
+    health: Mutex<HashMap<BuyerId, BuyerHealth>>,
+}
+
+#[derive(Default)]
+struct SalesState {
+    leads: HashMap<String, LeadRecord>,
+    days: HashMap<(BuyerId, chrono::NaiveDate), u32>,
+    months: HashMap<(BuyerId, String), crate::domain::money::Cents>,
+    ledger: BTreeMap<(String, String), LedgerEntry>,
+    claims: HashMap<String, (String, DateTime<Utc>)>,
+}
+
+impl SalesState {
+    fn check_version(&self, record: &LeadRecord) -> bool {
+        self.leads.get(&record.lead_id).map_or(0, |r| r.version) == record.version
+    }
+
+    fn store_record(&mut self, record: &LeadRecord) {
+        let mut saved = record.clone();
+        saved.version += 1;
+        self.leads.insert(saved.lead_id.clone(), saved);
+    }
 }
 
 impl MemoryStore {
@@ -72,19 +99,160 @@ impl ModelStore for MemoryStore {
 
 impl LeadStore for MemoryStore {
     async fn lead(&self, lead_id: &str) -> Result<Option<LeadRecord>, StoreError> {
-        Ok(lock(&self.leads).get(lead_id).cloned())
+        Ok(lock(&self.sales).leads.get(lead_id).cloned())
     }
 
     async fn put_lead(&self, record: &LeadRecord) -> Result<(), StoreError> {
-        let mut all = lock(&self.leads);
-        let stored = all.get(&record.lead_id).map_or(0, |r| r.version);
-        if stored != record.version {
+        let mut all = lock(&self.sales);
+        if !all.check_version(record) {
             return Err(StoreError::Conflict);
         }
-        let mut saved = record.clone();
-        saved.version += 1;
-        all.insert(saved.lead_id.clone(), saved);
+        all.store_record(record);
         Ok(())
+    }
+}
+
+impl BuyerStore for MemoryStore {
+    async fn buyers(&self) -> Result<Vec<Buyer>, StoreError> {
+        Ok(lock(&self.buyers).values().cloned().collect())
+    }
+
+    async fn put_buyers(&self, buyers: &[Buyer]) -> Result<(), StoreError> {
+        let mut all = lock(&self.buyers);
+        for b in buyers {
+            all.insert(b.id.clone(), b.clone());
+        }
+        Ok(())
+    }
+
+    async fn counters(&self, periods: &[CounterPeriod]) -> Result<Vec<BuyerCounters>, StoreError> {
+        let s = lock(&self.sales);
+        Ok(periods
+            .iter()
+            .map(|p| BuyerCounters {
+                leads_today: s
+                    .days
+                    .get(&(p.buyer_id.clone(), p.day))
+                    .copied()
+                    .unwrap_or(0),
+                spend_this_month: s
+                    .months
+                    .get(&(p.buyer_id.clone(), p.month.clone()))
+                    .copied()
+                    .unwrap_or_default(),
+            })
+            .collect())
+    }
+
+    async fn health(&self, buyer: &BuyerId) -> Result<BuyerHealth, StoreError> {
+        Ok(lock(&self.health).get(buyer).copied().unwrap_or_default())
+    }
+
+    async fn record_delivery(
+        &self,
+        buyer: &BuyerId,
+        delivered: bool,
+        pause_after: u32,
+        pause_until: DateTime<Utc>,
+    ) -> Result<BuyerHealth, StoreError> {
+        let mut all = lock(&self.health);
+        let h = all.entry(buyer.clone()).or_default();
+        *h = h.after_delivery(delivered, pause_after, pause_until);
+        Ok(*h)
+    }
+}
+
+impl SaleStore for MemoryStore {
+    async fn sell(&self, sale: &Sale) -> Result<Result<(), SaleRefused>, StoreError> {
+        let mut s = lock(&self.sales);
+        let now = sale.record.updated_at;
+        if !s.check_version(&sale.record) {
+            return Ok(Err(SaleRefused::LeadChanged));
+        }
+        let p = &sale.period;
+        let day_key = (p.buyer_id.clone(), p.day);
+        let month_key = (p.buyer_id.clone(), p.month.clone());
+        let today = s.days.get(&day_key).copied().unwrap_or(0);
+        if today >= sale.daily_limit {
+            return Ok(Err(SaleRefused::DailyCapReached));
+        }
+        let spent = s.months.get(&month_key).copied().unwrap_or_default();
+        if sale
+            .monthly_spend_cap
+            .is_some_and(|cap| spent.saturating_add(sale.price) > cap)
+        {
+            return Ok(Err(SaleRefused::MonthlySpendCapReached));
+        }
+        let held_elsewhere = |key: &String| {
+            s.claims
+                .get(key)
+                .is_some_and(|(lead, until)| *lead != sale.record.lead_id && *until > now)
+        };
+        if sale.contact_keys.iter().any(held_elsewhere) {
+            return Ok(Err(SaleRefused::Duplicate));
+        }
+        let entry_key = (sale.ledger.lead_id.clone(), sale.ledger.entry_id.clone());
+        if s.ledger.contains_key(&entry_key) {
+            return Ok(Err(SaleRefused::LeadChanged));
+        }
+        s.store_record(&sale.record);
+        s.days.insert(day_key, today + 1);
+        s.months.insert(month_key, spent.saturating_add(sale.price));
+        s.ledger.insert(entry_key, sale.ledger.clone());
+        for key in &sale.contact_keys {
+            s.claims
+                .insert(key.clone(), (sale.record.lead_id.clone(), sale.claim_until));
+        }
+        Ok(Ok(()))
+    }
+
+    async fn release(&self, release: &Release) -> Result<Result<(), SaleRefused>, StoreError> {
+        let mut s = lock(&self.sales);
+        if !s.check_version(&release.record) {
+            return Ok(Err(SaleRefused::LeadChanged));
+        }
+        let entry_key = (
+            release.ledger.lead_id.clone(),
+            release.ledger.entry_id.clone(),
+        );
+        if s.ledger.contains_key(&entry_key) {
+            return Ok(Err(SaleRefused::LeadChanged));
+        }
+        let p = &release.period;
+        let day = s.days.entry((p.buyer_id.clone(), p.day)).or_insert(0);
+        *day = day.saturating_sub(1);
+        let month = s
+            .months
+            .entry((p.buyer_id.clone(), p.month.clone()))
+            .or_default();
+        *month = month.saturating_sub(release.price);
+        s.store_record(&release.record);
+        s.ledger.insert(entry_key, release.ledger.clone());
+        for key in &release.contact_keys {
+            if s.claims
+                .get(key)
+                .is_some_and(|(lead, _)| *lead == release.record.lead_id)
+            {
+                s.claims.remove(key);
+            }
+        }
+        Ok(Ok(()))
+    }
+
+    async fn ledger(&self, lead_id: &str) -> Result<Vec<LedgerEntry>, StoreError> {
+        let s = lock(&self.sales);
+        Ok(s.ledger
+            .range((lead_id.to_owned(), String::new())..)
+            .take_while(|((lead, _), _)| lead == lead_id)
+            .map(|(_, e)| e.clone())
+            .collect())
+    }
+
+    async fn contact_claim(
+        &self,
+        key: &str,
+    ) -> Result<Option<(String, DateTime<Utc>)>, StoreError> {
+        Ok(lock(&self.sales).claims.get(key).cloned())
     }
 }
 
@@ -249,6 +417,8 @@ impl Backend for MemoryBackend {
     type Conversations = MemoryStore;
     type Models = MemoryStore;
     type Leads = MemoryStore;
+    type Buyers = MemoryStore;
+    type Sales = MemoryStore;
     type Queue = MemoryQueue;
     type Cache = MemoryCache;
 
@@ -259,6 +429,12 @@ impl Backend for MemoryBackend {
         Arc::clone(&self.store)
     }
     fn leads(&self) -> Arc<MemoryStore> {
+        Arc::clone(&self.store)
+    }
+    fn buyers(&self) -> Arc<MemoryStore> {
+        Arc::clone(&self.store)
+    }
+    fn sales(&self) -> Arc<MemoryStore> {
         Arc::clone(&self.store)
     }
     fn queue(&self) -> Arc<MemoryQueue> {

@@ -7,6 +7,8 @@
 pub mod aws;
 #[cfg(feature = "aws")]
 pub mod dynamodb;
+#[cfg(feature = "aws")]
+mod dynamodb_sales;
 #[cfg(feature = "embedded")]
 pub mod embedded;
 #[cfg(any(feature = "embedded", feature = "memory"))]

@@ -200,6 +200,30 @@ pub async fn setup(
             name: &resources.leads_table,
             partition_key: (attr::LEAD_ID, ScalarAttributeType::S),
             sort_key: None,
+            // Only contact claims carry it; lead records never expire.
+            ttl_attribute: Some(attr::EXPIRES_AT),
+        },
+        &mut report,
+    )
+    .await?;
+    ensure_table(
+        &dynamo,
+        TableSpec {
+            name: &resources.buyers_table,
+            partition_key: (attr::PK, ScalarAttributeType::S),
+            sort_key: Some((attr::SK, ScalarAttributeType::S)),
+            // Day and month counters expire two months after their period.
+            ttl_attribute: Some(attr::EXPIRES_AT),
+        },
+        &mut report,
+    )
+    .await?;
+    ensure_table(
+        &dynamo,
+        TableSpec {
+            name: &resources.ledger_table,
+            partition_key: (attr::LEAD_ID, ScalarAttributeType::S),
+            sort_key: Some((attr::ENTRY_ID, ScalarAttributeType::S)),
             ttl_attribute: None,
         },
         &mut report,

@@ -3,12 +3,15 @@
 //! one item every step of that life changes with a condition on its status, so a lead is
 //! sold once and a withdrawn lead is never sold.
 
+use super::buyer::{BuyerId, BuyerTier};
 use super::conversation::{ConsentWithdrawal, SessionId};
+use super::money::Cents;
+use super::scoring::QualityTier;
 use crate::contracts::QueuedLead;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum LeadState {
     Queued,
@@ -61,6 +64,64 @@ pub struct LeadWithdrawal {
     pub from: Option<LeadState>,
 }
 
+/// One multiplier of a price, as the lead view shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct PriceFactor {
+    /// `quality`, `surge`, `time_of_day`, `day_of_week`, `market`.
+    pub name: String,
+    /// The multiplier in basis points (10000 = ×1).
+    pub bps: u32,
+}
+
+/// How a sale price was computed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PriceBreakdown {
+    /// The buyer tier's base price.
+    pub base: Cents,
+    pub factors: Vec<PriceFactor>,
+    /// Base × every factor, before the buyer's floor and cap.
+    pub unclamped: Cents,
+    pub price: Cents,
+    /// `floor` or `cap` when the price was clamped.
+    pub clamped_to: Option<String>,
+}
+
+/// The sale of a lead to one buyer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SaleTerms {
+    pub buyer_id: BuyerId,
+    pub buyer_tier: BuyerTier,
+    pub price: Cents,
+    pub breakdown: PriceBreakdown,
+    pub sold_at: DateTime<Utc>,
+    /// The buyer's local day and month the sale counts against (its caps reset there).
+    pub buyer_day: chrono::NaiveDate,
+    pub buyer_month: String,
+    /// The strategy's expected revenue of the sale (price × acceptance probability).
+    pub expected_revenue: Cents,
+    /// Until when the buyer may return the lead.
+    pub returnable_until: DateTime<Utc>,
+}
+
+/// For one buyer: eligible, or the filter that excluded it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct TraceStep {
+    pub buyer_id: String,
+    /// `eligible`, `chosen`, or the reason it was excluded (`inactive`, `outside_area`,
+    /// `below_min_quality`, `closed`, `daily_cap`, `monthly_spend_cap`, `paused`,
+    /// `rejected_at_post`, `delivery_failed`…).
+    pub outcome: String,
+}
+
+/// A change of state, kept in order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Transition {
+    pub state: LeadState,
+    pub at: DateTime<Utc>,
+    /// Why, in words without personal data (a buyer id, a reason code).
+    pub note: String,
+}
+
 /// The system of record of one lead.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LeadRecord {
@@ -69,7 +130,29 @@ pub struct LeadRecord {
     pub state: LeadState,
     /// When the conversation queued it (absent on a withdrawal that arrived first).
     pub queued_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub score: Option<u8>,
+    #[serde(default)]
+    pub tier: Option<QualityTier>,
     pub withdrawal: Option<LeadWithdrawal>,
+    /// The current sale (set while sold, delivered or later).
+    #[serde(default)]
+    pub sale: Option<SaleTerms>,
+    /// Why no buyer took it, when unsold.
+    #[serde(default)]
+    pub unsold_reason: Option<String>,
+    /// The last routing decision's trace: every buyer, eligible or why not.
+    #[serde(default)]
+    pub trace: Vec<TraceStep>,
+    /// Buyers that rejected it at post time or could not be delivered to: the cascade
+    /// skips them.
+    #[serde(default)]
+    pub excluded: Vec<BuyerId>,
+    /// Delivery attempts to the current buyer, across queue deliveries.
+    #[serde(default)]
+    pub delivery_attempts: u32,
+    #[serde(default)]
+    pub history: Vec<Transition>,
     pub updated_at: DateTime<Utc>,
     /// Optimistic-concurrency version, bumped by every write.
     pub version: u64,
@@ -82,10 +165,40 @@ impl LeadRecord {
             session_id: lead.session_id.clone(),
             state: LeadState::Queued,
             queued_at: Some(lead.queued_at),
+            score: Some(lead.score),
+            tier: Some(lead.tier),
             withdrawal: None,
+            sale: None,
+            unsold_reason: None,
+            trace: Vec::new(),
+            excluded: Vec::new(),
+            delivery_attempts: 0,
+            history: vec![Transition {
+                state: LeadState::Queued,
+                at: lead.queued_at,
+                note: format!("{} lead queued for routing", lead.tier.as_str()),
+            }],
             updated_at: lead.queued_at,
             version: 0,
         }
+    }
+
+    /// This record moved to `state` at `at`, with the reason kept in the history.
+    pub fn moved(
+        &self,
+        state: LeadState,
+        at: DateTime<Utc>,
+        note: impl Into<String>,
+    ) -> LeadRecord {
+        let mut next = self.clone();
+        next.state = state;
+        next.updated_at = at;
+        next.history.push(Transition {
+            state,
+            at,
+            note: note.into(),
+        });
+        next
     }
 
     /// This record after the homeowner's withdrawal; `None` when it is withdrawn already
@@ -94,16 +207,17 @@ impl LeadRecord {
         if self.state == LeadState::Withdrawn {
             return None;
         }
-        Some(LeadRecord {
-            state: LeadState::Withdrawn,
-            withdrawal: Some(LeadWithdrawal {
-                at: withdrawal.at,
-                words: withdrawal.words.clone(),
-                from: Some(self.state),
-            }),
-            updated_at: withdrawal.at,
-            ..self.clone()
-        })
+        let mut next = self.moved(
+            LeadState::Withdrawn,
+            withdrawal.at,
+            "the homeowner withdrew consent",
+        );
+        next.withdrawal = Some(LeadWithdrawal {
+            at: withdrawal.at,
+            words: withdrawal.words.clone(),
+            from: Some(self.state),
+        });
+        Some(next)
     }
 
     /// A withdrawal for a lead whose record is not there yet: the tombstone makes a later
@@ -118,11 +232,23 @@ impl LeadRecord {
             session_id: session_id.clone(),
             state: LeadState::Withdrawn,
             queued_at: None,
+            score: None,
+            tier: None,
             withdrawal: Some(LeadWithdrawal {
                 at: withdrawal.at,
                 words: withdrawal.words.clone(),
                 from: None,
             }),
+            sale: None,
+            unsold_reason: None,
+            trace: Vec::new(),
+            excluded: Vec::new(),
+            delivery_attempts: 0,
+            history: vec![Transition {
+                state: LeadState::Withdrawn,
+                at: withdrawal.at,
+                note: "the homeowner withdrew consent".into(),
+            }],
             updated_at: withdrawal.at,
             version: 0,
         }
@@ -142,13 +268,13 @@ mod tests {
 
     fn record(state: LeadState) -> LeadRecord {
         LeadRecord {
-            lead_id: "lead_1".into(),
-            session_id: SessionId::parse("s1").expect("id"),
             state,
-            queued_at: Some(at(0)),
-            withdrawal: None,
-            updated_at: at(0),
             version: 3,
+            ..LeadRecord::withdrawn_before_recorded(
+                "lead_1",
+                &SessionId::parse("s1").expect("id"),
+                &withdrawal(),
+            )
         }
     }
 
