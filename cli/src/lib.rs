@@ -1,6 +1,7 @@
 //! The all-in-one local system behind `aurum serve`: every function of the registry on one
 //! port and in one process, over any backend, and the OpenAPI document that covers them.
 
+pub mod buyers;
 pub mod runtime;
 
 use aurum::backend::Backend;

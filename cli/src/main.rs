@@ -4,6 +4,7 @@ use aurum::adapters::aws::{AwsBackend, sdk_config};
 use aurum::adapters::embedded::EmbeddedBackend;
 use aurum::adapters::setup::setup;
 use aurum::config::{BackendKind, Config};
+use aurum::ports::BuyerStore;
 use clap::{Parser, Subcommand};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -33,12 +34,30 @@ enum Command {
     },
     /// Create every DynamoDB table and SQS queue on the configured endpoint (idempotent).
     Setup,
+    /// Manage the buyers of the configured store.
+    Buyers {
+        #[command(subcommand)]
+        command: BuyersCommand,
+    },
     /// Print the OpenAPI 3.1 document of every endpoint `serve` answers.
     Openapi {
         /// Write it to this file instead of standard output (the committed copy is
         /// docs/openapi.json).
         #[arg(long)]
         out: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum BuyersCommand {
+    /// Validate a buyer file (TOML, see examples/buyers.toml) and write every buyer in one
+    /// transaction: into the embedded store (--data-dir) or DynamoDB (AURUM_BACKEND=aws).
+    /// A bad file names the buyer and field and imports nothing.
+    Import {
+        file: PathBuf,
+        /// Directory of the embedded database.
+        #[arg(long, default_value = ".aurum", env = "AURUM_DATA_DIR")]
+        data_dir: PathBuf,
     },
 }
 
@@ -64,6 +83,35 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
                     let backend = AwsBackend::connect(&config).await?;
                     aurum_cli::run(listener, backend, ctrl_c).await?;
                 }
+            }
+        }
+        Command::Buyers {
+            command: BuyersCommand::Import { file, data_dir },
+        } => {
+            let text = std::fs::read_to_string(&file)
+                .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+            let buyers = aurum_cli::buyers::parse(&text)
+                .map_err(|e| format!("{}: {e}; nothing imported", file.display()))?;
+            let mut config = Config::from_env(BackendKind::Embedded)?;
+            config.data_dir = data_dir;
+            match config.backend {
+                BackendKind::Embedded => {
+                    let backend = EmbeddedBackend::from_config(config)?;
+                    backend.store.put_buyers(&buyers).await?;
+                }
+                BackendKind::Aws => {
+                    let backend = AwsBackend::connect(&config).await?;
+                    backend.store.put_buyers(&buyers).await?;
+                }
+            }
+            for b in &buyers {
+                println!(
+                    "imported {} ({}, {} leads/day{})",
+                    b.id,
+                    b.tier.as_str(),
+                    b.daily_cap,
+                    if b.active { "" } else { ", paused" }
+                );
             }
         }
         Command::Setup => {

@@ -1,0 +1,259 @@
+//! `aurum buyers import <file>`: the buyer file (TOML, one `[[buyer]]` table per buyer)
+//! read, every buyer validated, then all written in one transaction. A bad file names the
+//! buyer and the field and imports nothing. Secrets are never printed.
+
+use aurum::domain::buyer::{
+    Buyer, BuyerError, BuyerId, BuyerTier, Hours, ServiceArea, WebhookSecret,
+};
+use aurum::domain::conversation::ZipCode;
+use aurum::domain::facts::Borough;
+use aurum::domain::money::Cents;
+use aurum::domain::scoring::QualityTier;
+use chrono::{NaiveTime, Weekday};
+use serde::Deserialize;
+use std::collections::{BTreeSet, HashSet};
+
+/// The buyers the project ships as an example (and `aurum serve` starts with).
+pub const EXAMPLE_FILE: &str = include_str!("../../examples/buyers.toml");
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BuyerFile {
+    #[serde(default)]
+    buyer: Vec<BuyerEntry>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BuyerEntry {
+    id: String,
+    name: String,
+    tier: BuyerTier,
+    price_floor_cents: i64,
+    price_cap_cents: i64,
+    daily_cap: u32,
+    #[serde(default)]
+    monthly_spend_cap_cents: Option<i64>,
+    #[serde(default)]
+    zips: Vec<String>,
+    #[serde(default)]
+    boroughs: Vec<Borough>,
+    min_quality: QualityTier,
+    #[serde(default = "new_york")]
+    timezone: String,
+    #[serde(default = "every_day")]
+    days: Vec<String>,
+    /// `HH:MM`; `open == close` means all day.
+    #[serde(default = "midnight")]
+    open: String,
+    #[serde(default = "midnight")]
+    close: String,
+    webhook_url: String,
+    secret: String,
+    #[serde(default = "seven")]
+    return_window_days: u16,
+    #[serde(default = "yes")]
+    active: bool,
+}
+
+fn new_york() -> String {
+    "America/New_York".into()
+}
+fn every_day() -> Vec<String> {
+    ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+        .map(String::from)
+        .to_vec()
+}
+fn midnight() -> String {
+    "00:00".into()
+}
+fn seven() -> u16 {
+    7
+}
+fn yes() -> bool {
+    true
+}
+
+/// Why a buyer file was refused.
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum ImportError {
+    #[error("the file is not valid TOML for buyers: {0}")]
+    Syntax(String),
+    #[error(transparent)]
+    Buyer(#[from] BuyerError),
+    #[error("the file lists no buyer")]
+    Empty,
+    #[error("buyer {0} is listed twice")]
+    Duplicate(String),
+    #[error("at most 100 buyers per file")]
+    TooMany,
+}
+
+fn weekday(raw: &str) -> Option<Weekday> {
+    Some(match raw.to_ascii_lowercase().as_str() {
+        "mon" | "monday" => Weekday::Mon,
+        "tue" | "tuesday" => Weekday::Tue,
+        "wed" | "wednesday" => Weekday::Wed,
+        "thu" | "thursday" => Weekday::Thu,
+        "fri" | "friday" => Weekday::Fri,
+        "sat" | "saturday" => Weekday::Sat,
+        "sun" | "sunday" => Weekday::Sun,
+        _ => return None,
+    })
+}
+
+impl BuyerEntry {
+    fn into_buyer(self) -> Result<Buyer, BuyerError> {
+        let name = self.id.clone();
+        let fail = |field: &'static str, reason: String| BuyerError {
+            buyer: name.clone(),
+            field,
+            reason,
+        };
+        let id = BuyerId::parse(&self.id).map_err(|r| fail("id", r))?;
+        let zips = self
+            .zips
+            .iter()
+            .map(|z| ZipCode::parse(z))
+            .collect::<Result<BTreeSet<_>, _>>()
+            .map_err(|r| fail("service_area.zips", r))?;
+        let timezone: chrono_tz::Tz = self.timezone.parse().map_err(|_| {
+            fail(
+                "timezone",
+                format!("{:?} is not an IANA time zone", self.timezone),
+            )
+        })?;
+        let mut days = Vec::new();
+        for d in &self.days {
+            let day = weekday(d).ok_or_else(|| fail("days", format!("{d:?} is not a weekday")))?;
+            if !days.contains(&day) {
+                days.push(day);
+            }
+        }
+        let time = |field: &'static str, raw: &str| {
+            NaiveTime::parse_from_str(raw, "%H:%M")
+                .map_err(|_| fail(field, format!("{raw:?} is not HH:MM")))
+        };
+        let secret = WebhookSecret::parse(&self.secret).map_err(|r| fail("secret", r))?;
+        let buyer = Buyer {
+            id,
+            name: self.name,
+            tier: self.tier,
+            price_floor: Cents(self.price_floor_cents),
+            price_cap: Cents(self.price_cap_cents),
+            daily_cap: self.daily_cap,
+            monthly_spend_cap: self.monthly_spend_cap_cents.map(Cents),
+            area: ServiceArea {
+                zips,
+                boroughs: self.boroughs.into_iter().collect(),
+            },
+            min_quality: self.min_quality,
+            hours: Hours {
+                timezone,
+                days,
+                open: time("open", &self.open)?,
+                close: time("close", &self.close)?,
+            },
+            webhook_url: self.webhook_url,
+            secret,
+            return_window_days: self.return_window_days,
+            active: self.active,
+        };
+        buyer.validate()?;
+        Ok(buyer)
+    }
+}
+
+/// Parses and validates a whole buyer file: every buyer, or the first error.
+pub fn parse(text: &str) -> Result<Vec<Buyer>, ImportError> {
+    // TOML's own messages can quote a line of the file, and a line may hold a secret:
+    // keep the message, not the excerpt.
+    let file: BuyerFile = toml::from_str(text).map_err(|e| {
+        let line = e
+            .span()
+            .map(|s| text[..s.start.min(text.len())].lines().count().max(1));
+        let message = e.message().lines().next().unwrap_or("").to_owned();
+        ImportError::Syntax(match line {
+            Some(line) => format!("line {line}: {message}"),
+            None => message,
+        })
+    })?;
+    if file.buyer.is_empty() {
+        return Err(ImportError::Empty);
+    }
+    if file.buyer.len() > 100 {
+        return Err(ImportError::TooMany);
+    }
+    let mut seen = HashSet::new();
+    let mut buyers = Vec::with_capacity(file.buyer.len());
+    for entry in file.buyer {
+        if !seen.insert(entry.id.clone()) {
+            return Err(ImportError::Duplicate(entry.id));
+        }
+        buyers.push(entry.into_buyer()?);
+    }
+    Ok(buyers)
+}
+
+/// The example buyers with their webhooks pointed at the sandbox inbox `base` serves.
+pub fn example_buyers_for_sandbox(base: &str) -> Result<Vec<Buyer>, ImportError> {
+    let mut buyers = parse(EXAMPLE_FILE)?;
+    for b in &mut buyers {
+        b.webhook_url = format!("{base}/sandbox/buyers/{}/leads", b.id);
+    }
+    Ok(buyers)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn given_the_example_file_when_parsed_then_every_buyer_validates() {
+        let buyers = parse(EXAMPLE_FILE).expect("the example file is valid");
+        let ids: Vec<&str> = buyers.iter().map(|b| b.id.as_str()).collect();
+        for guide in ["solarreviews", "modernize", "installer_direct"] {
+            assert!(ids.contains(&guide), "{ids:?}");
+        }
+        assert!(
+            buyers
+                .iter()
+                .any(|b| b.area.boroughs.is_empty() && b.daily_cap <= 5),
+            "a local installer with a narrow area and a small cap"
+        );
+    }
+
+    #[test]
+    fn given_a_bad_field_when_imported_then_the_buyer_and_field_are_named() {
+        let text = EXAMPLE_FILE.replacen("price_cap_cents = 40000", "price_cap_cents = 100", 1);
+        match parse(&text) {
+            Err(ImportError::Buyer(e)) => {
+                assert_eq!(e.field, "price_cap_cents");
+                assert!(!e.buyer.is_empty());
+            }
+            other => panic!("expected a buyer error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn given_a_malformed_secret_when_imported_then_the_error_never_shows_it() {
+        let text = EXAMPLE_FILE.replacen("secret = \"whsec_", "secret = \"whsecX_", 1);
+        let e = parse(&text).expect_err("bad secret");
+        let shown = e.to_string();
+        assert!(shown.contains("secret"), "{shown}");
+        assert!(!shown.contains("whsecX_"), "{shown}");
+        let broken = EXAMPLE_FILE.replacen("secret = \"whsec_", "secret = whsec_", 1);
+        let shown = parse(&broken).expect_err("not TOML").to_string();
+        assert!(!shown.contains("whsec_"), "{shown}");
+    }
+
+    #[test]
+    fn given_unknown_fields_or_duplicates_when_imported_then_nothing_is_accepted() {
+        let text = format!("{EXAMPLE_FILE}\n[[buyer]]\nid = \"x\"\ncolour = \"red\"\n");
+        assert!(matches!(parse(&text), Err(ImportError::Syntax(_))));
+        let first = EXAMPLE_FILE.split("[[buyer]]").nth(1).expect("one buyer");
+        let doubled = format!("[[buyer]]{first}\n[[buyer]]{first}");
+        assert!(matches!(parse(&doubled), Err(ImportError::Duplicate(_))));
+        assert_eq!(parse(""), Err(ImportError::Empty));
+    }
+}
