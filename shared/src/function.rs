@@ -100,3 +100,47 @@ pub trait ScheduledJob: Send + Sync + 'static {
     /// Runs the job for the window starting at `window`.
     fn run(&self, window: DateTime<Utc>) -> impl Future<Output = Result<(), WorkError>> + Send;
 }
+
+/// A lead-queue batch as Lambda's SQS event source delivers it, handed to `consumer`
+/// message by message (concurrently: every lead is its own FIFO group). The response
+/// names only the messages that must come back: failed ones, and undecodable ones, which
+/// after `maxReceiveCount` reach the dead-letter queue.
+#[cfg(feature = "aws")]
+pub async fn sqs_batch<C: LeadConsumer>(
+    consumer: &C,
+    event: aws_lambda_events::event::sqs::SqsEvent,
+) -> aws_lambda_events::event::sqs::SqsBatchResponse {
+    let handled = event.records.into_iter().map(|record| async move {
+        let id = record.message_id.clone().unwrap_or_default();
+        let receive_count = record
+            .attributes
+            .get("ApproximateReceiveCount")
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(1);
+        let body = record.body.as_deref().unwrap_or_default();
+        let lead = match serde_json::from_str::<crate::contracts::QueuedLead>(body) {
+            Ok(lead) => lead,
+            Err(e) => {
+                tracing::error!(worker = C::NAME, message_id = %id, error = %crate::redact::decode_failure(&e), "undecodable lead message");
+                return Some(id);
+            }
+        };
+        let delivery = Delivery {
+            receipt: record.receipt_handle.unwrap_or_default(),
+            receive_count,
+            lead,
+        };
+        match consumer.handle(&delivery).await {
+            Ok(()) => None,
+            Err(e) => {
+                tracing::warn!(worker = C::NAME, message_id = %id, lead_id = %delivery.lead.lead_id, error = %e, "lead message failed; it comes back");
+                Some(id)
+            }
+        }
+    });
+    let mut response = aws_lambda_events::event::sqs::SqsBatchResponse::default();
+    for failed in futures_util::future::join_all(handled).await.into_iter().flatten() {
+        response.add_failure(failed);
+    }
+    response
+}

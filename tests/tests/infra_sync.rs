@@ -541,7 +541,17 @@ fn tables_use_the_attribute_names_of_the_code() {
     );
     let (lead_keys, lead_ttl) = keys("LeadsTable");
     assert_eq!(lead_keys, [pair(attr::LEAD_ID, "HASH")]);
-    assert_eq!(lead_ttl, None, "lead records carry money: never expired");
+    // Only contact claims carry the attribute; lead records never expire.
+    assert_eq!(lead_ttl.as_deref(), Some(attr::EXPIRES_AT));
+    let (buyer_keys, buyer_ttl) = keys("BuyersTable");
+    assert_eq!(buyer_keys, [pair(attr::PK, "HASH"), pair(attr::SK, "RANGE")]);
+    assert_eq!(buyer_ttl.as_deref(), Some(attr::EXPIRES_AT));
+    let (ledger_keys, ledger_ttl) = keys("LedgerTable");
+    assert_eq!(
+        ledger_keys,
+        [pair(attr::LEAD_ID, "HASH"), pair(attr::ENTRY_ID, "RANGE")]
+    );
+    assert_eq!(ledger_ttl, None, "the ledger is never expired");
 }
 
 #[test]
