@@ -2,6 +2,7 @@
 //! follows them (currency words, periods) and the words around them.
 
 use super::normalize::slice_clamped;
+use super::words::words;
 use super::{ascii_regex, overlaps};
 use crate::domain::money::Cents;
 use regex::Regex;
@@ -14,11 +15,14 @@ static RANGE_RE: LazyLock<Regex> = LazyLock::new(|| {
     ascii_regex(r"^ ?(-|to|and) ?(?:\$ ?)?([0-9]+(?:,[0-9]{3})*(?:\.[0-9]+)?)( ?k\b)?")
 });
 
-static WORDNUM_RE: LazyLock<Regex> = LazyLock::new(|| {
-    ascii_regex(
-        r"\b(?:(?:a|one|two|three|four|five|six|seven|eight|nine) hundred(?:(?: and)? (?:twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety)(?:[ -](?:one|two|three|four|five|six|seven|eight|nine))?|(?: and)? (?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen))?|(?:twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety)(?:[ -](?:one|two|three|four|five|six|seven|eight|nine))?)\b",
-    )
-});
+/// Written amounts: "two hundred (and) fifty", "a hundred", "fifty".
+const WORDNUM_PATTERN: &str = r"\b(?:(?:a|one|two|three|four|five|six|seven|eight|nine) hundred(?:(?: and)? (?:twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety)(?:[ -](?:one|two|three|four|five|six|seven|eight|nine))?|(?: and)? (?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen))?|(?:twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety)(?:[ -](?:one|two|three|four|five|six|seven|eight|nine))?)\b";
+
+static WORDNUM_RE: LazyLock<Regex> = LazyLock::new(|| ascii_regex(WORDNUM_PATTERN));
+
+/// The multiplier in written amounts ("two hundred and fifty"); the other number words
+/// come from the word tables.
+const HUNDRED: &str = "hundred";
 
 static BILL_KW_RE: LazyLock<Regex> = LazyLock::new(|| {
     ascii_regex(
@@ -66,10 +70,7 @@ pub(super) fn find_bill(
     if has_digit {
         digit_candidates(lower, excluded, &mut candidates);
     }
-    const NUMBER_WORDS: [&str; 9] = [
-        "hundred", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety",
-    ];
-    if NUMBER_WORDS.iter().any(|w| lower.contains(w)) {
+    if lower.contains(HUNDRED) || words().tens.iter().any(|w| lower.contains(w.as_str())) {
         word_candidates(lower, &mut candidates);
     }
     candidates.sort_by_key(|c| c.start);
@@ -208,9 +209,9 @@ fn word_candidates(lower: &str, out: &mut Vec<MoneyCandidate>) {
         let mut current = 0i64;
         for w in m.as_str().split([' ', '-']) {
             match w {
-                "hundred" => current = current.max(1) * 100,
+                HUNDRED => current = current.max(1) * 100,
                 "and" => {}
-                _ => current += number_word(w).unwrap_or(0),
+                _ => current += words().number(w).map_or(0, i64::from),
             }
         }
         value += current;
@@ -226,39 +227,6 @@ fn word_candidates(lower: &str, out: &mut Vec<MoneyCandidate>) {
             });
         }
     }
-}
-
-pub(super) fn number_word(w: &str) -> Option<i64> {
-    Some(match w {
-        "a" | "an" | "one" => 1,
-        "two" => 2,
-        "three" => 3,
-        "four" => 4,
-        "five" => 5,
-        "six" => 6,
-        "seven" => 7,
-        "eight" => 8,
-        "nine" => 9,
-        "ten" => 10,
-        "eleven" => 11,
-        "twelve" => 12,
-        "thirteen" => 13,
-        "fourteen" => 14,
-        "fifteen" => 15,
-        "sixteen" => 16,
-        "seventeen" => 17,
-        "eighteen" => 18,
-        "nineteen" => 19,
-        "twenty" => 20,
-        "thirty" => 30,
-        "forty" => 40,
-        "fifty" => 50,
-        "sixty" => 60,
-        "seventy" => 70,
-        "eighty" => 80,
-        "ninety" => 90,
-        _ => return None,
-    })
 }
 
 /// Whether a money candidate is the electric bill; `Some((rank, monthly cents))`. The
@@ -356,39 +324,11 @@ fn classify_suffix(post: &str) -> (Period, bool, usize) {
     let mut rest = post;
     let mut currency = false;
     let trimmed = rest.trim_start();
-    let w = leading_word(trimmed);
-    if is_currency_word(w) {
+    let word = leading_word(trimmed);
+    if words().currency_words.contains(word) {
         currency = true;
-        rest = &trimmed[w.len()..];
+        rest = &trimmed[word.len()..];
     }
-    const MONTH: &[&str] = &[
-        "a month",
-        "per month",
-        "/month",
-        "/mo",
-        "a mo",
-        "monthly",
-        "each month",
-        "every month",
-        "per mo",
-        "/m",
-        "a mth",
-        "per mth",
-    ];
-    const YEAR: &[&str] = &[
-        "a year",
-        "per year",
-        "/year",
-        "/yr",
-        "a yr",
-        "per yr",
-        "yearly",
-        "annually",
-        "per annum",
-        "each year",
-        "every year",
-        "/y",
-    ];
     let t = rest.trim_start();
     let skipped = post.len() - t.len();
     let boundary_after = |p: &str| {
@@ -396,13 +336,14 @@ fn classify_suffix(post: &str) -> (Period, bool, usize) {
             .get(p.len())
             .is_none_or(|b| !b.is_ascii_alphanumeric())
     };
-    for p in MONTH {
-        if t.starts_with(p) && boundary_after(p) {
+    let w = words();
+    for p in &w.per_month {
+        if t.starts_with(p.as_str()) && boundary_after(p) {
             return (Period::Month, currency, skipped + p.len());
         }
     }
-    for p in YEAR {
-        if t.starts_with(p) && boundary_after(p) {
+    for p in &w.per_year {
+        if t.starts_with(p.as_str()) && boundary_after(p) {
             return (Period::Year, currency, skipped + p.len());
         }
     }
@@ -413,10 +354,11 @@ fn classify_suffix(post: &str) -> (Period, bool, usize) {
 pub(super) fn unit_or_currency_follows(post: &str) -> bool {
     let t = post.trim_start();
     let word = leading_word(t);
-    is_unit_word(word) || is_currency_word(word) || t.starts_with('%')
+    let w = words();
+    w.unit_words.contains(word) || w.currency_words.contains(word) || t.starts_with('%')
 }
 
-pub(super) fn leading_word(t: &str) -> &str {
+fn leading_word(t: &str) -> &str {
     let end = t
         .bytes()
         .position(|b| !(b.is_ascii_alphabetic() || b == b'\''))
@@ -424,111 +366,27 @@ pub(super) fn leading_word(t: &str) -> &str {
     &t[..end]
 }
 
-pub(super) fn is_currency_word(w: &str) -> bool {
-    matches!(w, "dollars" | "dollar" | "bucks" | "usd" | "dlls")
-}
-
-pub(super) fn is_unit_word(w: &str) -> bool {
-    matches!(
-        w,
-        "kw" | "kwh"
-            | "kws"
-            | "kilowatt"
-            | "kilowatts"
-            | "watt"
-            | "watts"
-            | "w"
-            | "mw"
-            | "megawatt"
-            | "megawatts"
-            | "family"
-            | "families"
-            | "fam"
-            | "unit"
-            | "units"
-            | "story"
-            | "stories"
-            | "floor"
-            | "floors"
-            | "sq"
-            | "square"
-            | "ft"
-            | "feet"
-            | "foot"
-            | "year"
-            | "years"
-            | "yr"
-            | "yrs"
-            | "yo"
-            | "month"
-            | "months"
-            | "week"
-            | "weeks"
-            | "day"
-            | "days"
-            | "hour"
-            | "hours"
-            | "hr"
-            | "hrs"
-            | "minute"
-            | "minutes"
-            | "min"
-            | "mins"
-            | "kid"
-            | "kids"
-            | "child"
-            | "children"
-            | "people"
-            | "person"
-            | "persons"
-            | "bedroom"
-            | "bedrooms"
-            | "bed"
-            | "beds"
-            | "br"
-            | "bath"
-            | "baths"
-            | "bathroom"
-            | "bathrooms"
-            | "panel"
-            | "panels"
-            | "percent"
-            | "pct"
-            | "am"
-            | "pm"
-            | "degrees"
-            | "degree"
-            | "mile"
-            | "miles"
-            | "times"
-            | "x"
-            | "apartments"
-            | "apts"
-            | "apartment"
-            | "tenants"
-            | "quotes"
-            | "installers"
-            | "companies"
-            | "cars"
-            | "car"
-            | "inch"
-            | "inches"
-            | "gallons"
-            | "ton"
-            | "tons"
-            | "credit"
-            | "fico"
-            | "st"
-            | "nd"
-            | "rd"
-            | "th"
-            | "of"
-    )
-}
 #[cfg(test)]
 mod tests {
+    use super::{HUNDRED, WORDNUM_PATTERN, words};
     use crate::domain::extract::test_support::{check, dollars};
     use crate::domain::money::Cents;
+
+    #[test]
+    fn given_the_written_amount_pattern_when_reading_its_words_then_each_has_a_value() {
+        let text = WORDNUM_PATTERN.replace("\\b", " ");
+        let spelled: Vec<&str> = text
+            .split(|c: char| !c.is_ascii_lowercase())
+            .filter(|w| !w.is_empty() && *w != HUNDRED && *w != "and")
+            .collect();
+        assert!(spelled.len() > 20, "{spelled:?}");
+        for w in spelled {
+            assert!(
+                words().number(w).is_some(),
+                "{w:?} has no value in the word tables"
+            );
+        }
+    }
 
     #[test]
     fn monthly_bill() {

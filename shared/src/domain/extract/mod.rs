@@ -75,7 +75,10 @@
 //! [`extract`] (here) runs the steps in order; each step lives in its own module:
 //! `normalize` (truncation and the normalised form), `rules` (the phrase rules),
 //! `contact` (e-mail, phone), `zip`, `bill` (money candidates, number words, periods),
-//! `timeline` (explicit durations), `questions`, `sentiment` and `name`.
+//! `timeline` (explicit durations), `questions`, `sentiment` and `name`. The word lists
+//! they read (sentiment words, negators, currency and unit words, number words, name stop
+//! words, …) are data, in `shared/data/extract-words.json`, loaded by `words`; phrase
+//! patterns stay in code.
 
 mod bill;
 mod contact;
@@ -85,6 +88,7 @@ mod questions;
 mod rules;
 mod sentiment;
 mod timeline;
+mod words;
 mod zip;
 
 use super::facts::MessageFacts;
@@ -98,6 +102,7 @@ use regex::{Regex, RegexBuilder};
 use rules::apply_rules;
 use sentiment::sentiment;
 use timeline::find_duration_timeline;
+use words::words;
 use zip::find_zip;
 
 /// Only this many bytes of a message are read (cut back to a character boundary).
@@ -142,58 +147,32 @@ pub fn extract(text: &str) -> MessageFacts {
 /// "yes", "sure thing", "nope", "no, not really": a short reply that opens with a yes or a
 /// no. Longer messages carry their own facts and are not read as a bare answer.
 fn bare_answer(lower: &str) -> Option<bool> {
-    const YES: &[&str] = &[
-        "yes",
-        "yeah",
-        "yep",
-        "yup",
-        "sure",
-        "of course",
-        "correct",
-        "absolutely",
-        "definitely",
-        "i do",
-        "we do",
-        "that's right",
-        "yes please",
-        "certainly",
-    ];
-    const NO: &[&str] = &[
-        "no",
-        "nope",
-        "nah",
-        "not really",
-        "i don't",
-        "we don't",
-        "no thanks",
-        "not yet",
-    ];
     if lower.chars().count() > 40 {
         return None;
     }
+    let w = words();
     // "Absolutely not", "I do not", "of course not": a yes-word that is negated is a no;
     // "no problem" is a yes.
-    let words: Vec<&str> = lower
+    if lower
         .split(|c: char| !c.is_alphanumeric() && c != '\'')
-        .filter(|w| !w.is_empty())
-        .collect();
-    if words
-        .iter()
-        .any(|w| matches!(*w, "not" | "don't" | "dont" | "never" | "nope" | "nah"))
+        .any(|t| w.answer_negators.contains(t))
     {
         return Some(false);
     }
-    if lower.starts_with("no problem") || lower.starts_with("no worries") {
+    if w.answer_yes_despite_no
+        .iter()
+        .any(|p| lower.starts_with(p.as_str()))
+    {
         return Some(true);
     }
-    let opening = |words: &[&str]| {
-        words.iter().any(|w| {
-            lower.strip_prefix(w).is_some_and(|rest| {
+    let opening = |phrases: &[String]| {
+        phrases.iter().any(|p| {
+            lower.strip_prefix(p.as_str()).is_some_and(|rest| {
                 rest.is_empty() || rest.starts_with(|c: char| !c.is_alphanumeric() && c != '\'')
             })
         })
     };
-    match (opening(YES), opening(NO)) {
+    match (opening(&w.answer_yes), opening(&w.answer_no)) {
         (true, false) => Some(true),
         (false, true) => Some(false),
         _ => None,

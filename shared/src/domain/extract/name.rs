@@ -1,5 +1,6 @@
 //! The homeowner's name from an introduction ("my name is …", "I'm …", "call me …").
 
+use super::words::words;
 use regex::Regex;
 use std::sync::LazyLock;
 
@@ -31,10 +32,7 @@ pub(super) fn find_name(raw: &str) -> Option<String> {
                 .to_lowercase();
             let at_start = before.is_empty()
                 || before.ends_with(['.', '!', '?', ',', ';', ':', '-'])
-                || matches!(
-                    last_word.as_str(),
-                    "hi" | "hello" | "hey" | "yes" | "yeah" | "ok" | "okay" | "there"
-                );
+                || words().name_sentence_openers.contains(&last_word);
             if !at_start {
                 continue;
             }
@@ -47,6 +45,7 @@ pub(super) fn find_name(raw: &str) -> Option<String> {
 }
 
 fn read_name(rest: &str, strong: bool) -> Option<String> {
+    let stop_words = &words().name_stop_words;
     let mut words: Vec<String> = Vec::new();
     let mut cursor = rest;
     let mut capitalised_mode = true;
@@ -60,7 +59,7 @@ fn read_name(rest: &str, strong: bool) -> Option<String> {
             break;
         }
         let lower = word.to_lowercase();
-        if is_name_stopword(&lower) {
+        if stop_words.contains(&lower) {
             break;
         }
         let upper_first = word.chars().next().is_some_and(char::is_uppercase);
@@ -104,189 +103,6 @@ fn title_case(word: &str) -> String {
         Some(first) => first.to_uppercase().chain(chars).collect(),
         None => String::new(),
     }
-}
-
-fn is_name_stopword(w: &str) -> bool {
-    matches!(
-        w,
-        "i" | "im"
-            | "i'm"
-            | "a"
-            | "an"
-            | "the"
-            | "in"
-            | "on"
-            | "at"
-            | "from"
-            | "and"
-            | "or"
-            | "but"
-            | "so"
-            | "to"
-            | "of"
-            | "for"
-            | "with"
-            | "my"
-            | "our"
-            | "your"
-            | "here"
-            | "there"
-            | "not"
-            | "no"
-            | "yes"
-            | "yeah"
-            | "ok"
-            | "okay"
-            | "sure"
-            | "just"
-            | "very"
-            | "really"
-            | "also"
-            | "still"
-            | "currently"
-            | "always"
-            | "usually"
-            | "about"
-            | "over"
-            | "under"
-            | "out"
-            | "all"
-            | "interested"
-            | "looking"
-            | "ready"
-            | "homeowner"
-            | "owner"
-            | "renter"
-            | "tenant"
-            | "landlord"
-            | "new"
-            | "thinking"
-            | "curious"
-            | "wondering"
-            | "trying"
-            | "hoping"
-            | "planning"
-            | "considering"
-            | "calling"
-            | "writing"
-            | "texting"
-            | "reaching"
-            | "asking"
-            | "excited"
-            | "happy"
-            | "glad"
-            | "good"
-            | "great"
-            | "fine"
-            | "well"
-            | "tired"
-            | "sick"
-            | "retired"
-            | "married"
-            | "single"
-            | "divorced"
-            | "widowed"
-            | "employed"
-            | "unemployed"
-            | "moving"
-            | "selling"
-            | "paying"
-            | "getting"
-            | "going"
-            | "done"
-            | "back"
-            | "available"
-            | "free"
-            | "busy"
-            | "worried"
-            | "concerned"
-            | "skeptical"
-            | "confused"
-            | "located"
-            | "based"
-            | "living"
-            | "sorry"
-            | "thanks"
-            | "thank"
-            | "hi"
-            | "hello"
-            | "hey"
-            | "pleased"
-            | "frustrated"
-            | "annoyed"
-            | "disappointed"
-            | "scared"
-            | "nervous"
-            | "afraid"
-            | "aware"
-            | "able"
-            | "unable"
-            | "open"
-            | "home"
-            | "away"
-            | "retiring"
-            | "buying"
-            | "monday"
-            | "tuesday"
-            | "wednesday"
-            | "thursday"
-            | "friday"
-            | "saturday"
-            | "sunday"
-            | "today"
-            | "tomorrow"
-            | "tonight"
-            | "anytime"
-            | "morning"
-            | "evening"
-            | "afternoon"
-            | "later"
-            | "now"
-            | "soon"
-            | "asap"
-            | "after"
-            | "before"
-            | "whenever"
-            | "when"
-            | "if"
-            | "any"
-            | "please"
-            | "brooklyn"
-            | "queens"
-            | "manhattan"
-            | "bronx"
-            | "staten"
-            | "con"
-            | "coned"
-            | "sunrun"
-            | "tesla"
-            | "solar"
-            | "it"
-            | "this"
-            | "that"
-            | "what"
-            | "how"
-            | "who"
-            | "why"
-            | "where"
-            | "which"
-            | "definitely"
-            | "probably"
-            | "maybe"
-            | "pretty"
-            | "kind"
-            | "kinda"
-            | "quite"
-            | "too"
-            | "only"
-            | "both"
-            | "like"
-            | "late"
-            | "early"
-            | "number"
-            | "email"
-            | "phone"
-    )
 }
 
 #[cfg(test)]

@@ -1,56 +1,18 @@
 //! Sentiment: a word lexicon with negation, phrase points from the rules, and emoji.
 
+use super::words::words;
 use crate::domain::facts::Sentiment;
 
-fn word_sentiment(w: &str) -> i32 {
-    match w {
-        "love" | "loved" | "excited" | "exciting" | "awesome" | "amazing" | "wonderful"
-        | "fantastic" | "thrilled" | "excellent" => 2,
-        "great" | "good" | "perfect" | "interested" | "loves" | "likes" | "thanks" | "thank"
-        | "glad" | "happy" | "helpful" | "nice" | "cool" | "appreciate" | "appreciated"
-        | "eager" | "pleased" | "impressed" | "reasonable" | "helps" | "reassuring" | "fair" => 1,
-        "annoyed" | "annoying" | "angry" | "frustrated" | "frustrating" | "waste" | "hate"
-        | "terrible" | "awful" | "horrible" | "worst" | "ridiculous" | "scam" | "spam"
-        | "useless" | "unhappy" | "disappointed" | "upset" | "stupid" | "sucks" | "rude"
-        | "harassing" | "harassment" | "unsubscribe" => -2,
-        "stop" | "bad" | "worried" | "concerned" | "pushy" | "bothering" | "confused"
-        | "confusing" | "skeptical" | "ugly" | "nervous" | "problem" | "expensive" => -1,
-        _ => 0,
-    }
-}
-
+/// A negator within the previous three words flips a sentiment word ("not bad").
 fn is_negator(w: &str) -> bool {
-    matches!(
-        w,
-        "not"
-            | "no"
-            | "never"
-            | "nothing"
-            | "neither"
-            | "nor"
-            | "without"
-            | "hardly"
-            | "dont"
-            | "isnt"
-            | "cant"
-            | "wont"
-            | "didnt"
-            | "doesnt"
-            | "wasnt"
-            | "arent"
-            | "werent"
-            | "havent"
-            | "hasnt"
-            | "shouldnt"
-            | "wouldnt"
-            | "couldnt"
-            | "aint"
-            | "cannot"
-    ) || w.ends_with("n't")
+    words().is_listed_negator(w) || w.ends_with("n't")
 }
 
+/// Lexicon words (negated within three words of the same clause), the rules' phrase
+/// points and emoji; `None` when nothing carried sentiment.
 pub(super) fn sentiment(lower: &str, phrases: (i32, bool)) -> Option<Sentiment> {
     let (mut score, mut any) = phrases;
+    let lexicon = words();
     // Tokens of [a-z'], with clause breaks as `None`.
     let mut tokens: Vec<Option<&str>> = Vec::new();
     let bytes = lower.as_bytes();
@@ -80,11 +42,11 @@ pub(super) fn sentiment(lower: &str, phrases: (i32, bool)) -> Option<Sentiment> 
             negation_left = 3;
             continue;
         }
-        let v = word_sentiment(w);
+        let v = lexicon.sentiment(w);
         if v != 0 {
             let next = tokens.get(idx + 1).copied().flatten();
             // "good credit", "bad roof" describe facts, not feelings.
-            if !matches!(next, Some("credit" | "roof")) {
+            if !next.is_some_and(|n| lexicon.fact_nouns.contains(n)) {
                 any = true;
                 score += if negation_left > 0 { -v.signum() } else { v };
             }
@@ -93,12 +55,7 @@ pub(super) fn sentiment(lower: &str, phrases: (i32, bool)) -> Option<Sentiment> 
     }
     if !lower.is_ascii() {
         for c in lower.chars() {
-            let v = match c {
-                '😀' | '😃' | '😄' | '😁' | '🙂' | '😊' | '👍' | '❤' | '🎉' | '🙌' | '😍'
-                | '🤩' => 1,
-                '😡' | '😠' | '👎' | '🙄' | '😤' | '🤬' | '😒' => -1,
-                _ => 0,
-            };
+            let v = lexicon.emoji_sentiment(c);
             if v != 0 {
                 any = true;
                 score += v;
@@ -114,6 +71,7 @@ pub(super) fn sentiment(lower: &str, phrases: (i32, bool)) -> Option<Sentiment> 
         _ => Sentiment::Neutral,
     })
 }
+
 #[cfg(test)]
 mod tests {
     use crate::domain::extract::test_support::check;

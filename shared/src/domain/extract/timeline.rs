@@ -1,8 +1,8 @@
 //! Install timelines from explicit durations ("in 2-3 months", "within a year").
 
 use super::ascii_regex;
-use super::bill::number_word;
 use super::normalize::slice_clamped;
+use super::words::words;
 use crate::domain::facts::Timeline;
 use regex::Regex;
 use std::sync::LazyLock;
@@ -72,20 +72,51 @@ pub(super) fn find_duration_timeline(lower: &str) -> Option<Timeline> {
 }
 
 fn duration_number(w: &str) -> Option<u32> {
-    match w {
-        "a couple of" | "a couple" | "couple of" | "couple" => Some(2),
-        "a few" | "few" | "several" => Some(3),
-        _ => {
-            if let Ok(n) = w.parse::<u32>() {
-                Some(n)
-            } else {
-                number_word(w).and_then(|n| u32::try_from(n).ok())
-            }
-        }
-    }
+    let words = words();
+    words
+        .vague_quantity(w)
+        .or_else(|| w.parse::<u32>().ok())
+        .or_else(|| words.number(w))
 }
 #[cfg(test)]
 mod tests {
+    use super::duration_number;
+
+    #[test]
+    fn given_the_duration_words_the_pattern_knows_when_read_then_each_has_a_number() {
+        for w in [
+            "a couple of",
+            "a couple",
+            "a few",
+            "couple of",
+            "couple",
+            "few",
+            "several",
+            "an",
+            "a",
+            "one",
+            "two",
+            "three",
+            "four",
+            "five",
+            "six",
+            "seven",
+            "eight",
+            "nine",
+            "ten",
+            "eleven",
+            "twelve",
+            "eighteen",
+            "18",
+            "0",
+        ] {
+            assert!(duration_number(w).is_some(), "{w:?}");
+        }
+        assert_eq!(duration_number("a couple of"), Some(2));
+        assert_eq!(duration_number("several"), Some(3));
+        assert_eq!(duration_number("eighteen"), Some(18));
+        assert_eq!(duration_number("dozen"), None);
+    }
     use crate::domain::extract::test_support::check;
     use crate::domain::facts::Timeline as T;
 

@@ -3,6 +3,7 @@
 
 use super::bill::unit_or_currency_follows;
 use super::normalize::slice_clamped;
+use super::words::words;
 use super::{ascii_regex, overlaps};
 use regex::Regex;
 use std::sync::LazyLock;
@@ -48,7 +49,12 @@ pub(super) fn find_zip(lower: &str, excluded: &[(usize, usize)]) -> Option<Strin
         if MONEY_VERB_RE.is_match(pre) {
             continue;
         }
-        if pre.ends_with("box ") || pre.ends_with("apt ") || pre.ends_with("unit ") {
+        // "box 11215", "apt 12345": not a ZIP.
+        let after_word = |w: &String| {
+            pre.strip_suffix(' ')
+                .is_some_and(|p| p.ends_with(w.as_str()))
+        };
+        if words().zip_not_after.iter().any(after_word) {
             continue;
         }
         let zip = &m.as_str()[..5];
