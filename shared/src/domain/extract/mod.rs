@@ -233,6 +233,7 @@ mod tests {
     use super::test_support::{check, dollars};
     use super::*;
     use crate::domain::facts::{Borough, DecisionMaker, PropertyType, Timeline};
+    use proptest::prelude::*;
 
     #[test]
     fn place_names_come_from_market_data() {
@@ -347,32 +348,71 @@ mod tests {
             .map(|i| char::from_u32(i % 0x2FFF + 32).unwrap_or(' '))
             .collect();
         let _ = extract(&mixed);
-        // Deterministic fuzz over a chat-like alphabet with multi-byte characters.
+    }
+
+    /// Chat-like text: an alphabet with multi-byte characters, mixed with fragments that
+    /// lead into the bill, ZIP, phone and name paths.
+    fn chat_like() -> impl Strategy<Value = String> {
         let alphabet: Vec<char> = "ab kmyo$0123456789.,-/()+@?!'’k\n é💡İ".chars().collect();
-        let words = [
+        let fragments = vec![
             "bill ", "month ", "zip ", "call me ", "I'm ", "not ", "1-", "$", "k ",
         ];
-        let mut seed = 0x2545_f491_4f6c_dd1du64;
-        for _ in 0..2_000 {
-            let mut s = String::new();
-            for _ in 0..(seed % 120) {
-                seed ^= seed << 13;
-                seed ^= seed >> 7;
-                seed ^= seed << 17;
-                let r = (seed >> 33) as usize;
-                if r.is_multiple_of(5) {
-                    s.push_str(words[r % words.len()]);
-                } else {
-                    s.push(alphabet[r % alphabet.len()]);
-                }
-            }
-            let f = extract(&s);
-            assert!(f.questions_asked as usize <= s.len());
-            if let Some(p) = &f.phone {
-                assert_eq!(p.len(), 12, "{s:?}");
-            }
-            if let Some(z) = &f.zip_code {
-                assert_eq!(z.len(), 5, "{s:?}");
+        let piece = prop_oneof![
+            4 => prop::sample::select(alphabet).prop_map(String::from),
+            1 => prop::sample::select(fragments).prop_map(str::to_owned),
+        ];
+        prop::collection::vec(piece, 0..120).prop_map(|pieces| pieces.concat())
+    }
+
+    /// What holds for the facts of any text: no more questions than bytes, phone numbers
+    /// in E.164 (`+1` and ten digits), five-digit ZIPs.
+    fn facts_are_well_formed(text: &str) -> Result<MessageFacts, TestCaseError> {
+        let f = extract(text);
+        prop_assert!(f.questions_asked as usize <= text.len());
+        if let Some(p) = &f.phone {
+            prop_assert_eq!(p.len(), 12, "{:?}", p);
+            prop_assert!(p.starts_with("+1"), "{:?}", p);
+            prop_assert!(p[1..].bytes().all(|b| b.is_ascii_digit()), "{:?}", p);
+        }
+        if let Some(z) = &f.zip_code {
+            prop_assert_eq!(z.len(), 5, "{:?}", z);
+            prop_assert!(z.bytes().all(|b| b.is_ascii_digit()), "{:?}", z);
+        }
+        Ok(f)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2_000))]
+
+        #[test]
+        fn given_chat_like_text_when_extracting_then_it_never_panics_and_facts_are_well_formed(
+            text in chat_like()
+        ) {
+            facts_are_well_formed(&text)?;
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn given_any_string_when_extracting_then_it_never_panics_and_facts_are_well_formed(
+            text in any::<String>()
+        ) {
+            let f = facts_are_well_formed(&text)?;
+            prop_assert_eq!(extract(&text), f, "the same text gives the same facts");
+        }
+
+        #[test]
+        fn given_a_multi_byte_text_past_the_scan_limit_when_extracting_then_the_rest_is_ignored(
+            pad in (MAX_SCAN_BYTES - 12)..(MAX_SCAN_BYTES + 4),
+            head in "[a-z0-9 $.,?éİ💡’-]{0,40}",
+            tail in "\\PC{1,40}",
+        ) {
+            // Two-byte padding after a head of any length puts the cut at either offset of
+            // a multi-byte character, or inside `tail`.
+            let text = format!("{head}{}{tail}", "é".repeat(pad / 2));
+            let f = facts_are_well_formed(&text)?;
+            if text.len() >= MAX_SCAN_BYTES {
+                prop_assert_eq!(extract(&format!("{text}{tail}")), f);
             }
         }
     }
