@@ -56,9 +56,9 @@ struct MoneyCandidate {
     cents: i64,
     currency: bool,
     thousands: bool,
-    /// A plain integer without `$`, like a year (1900–2099) or ZIP (5+ digits).
+    /// Digits of a plain integer without `$` or "k" (0 otherwise): a year (1900–2099) or
+    /// a ZIP-like number (5+ digits) is no bill.
     bare_integer_digits: usize,
-    bare_integer_value: i64,
 }
 
 pub(super) fn find_bill(
@@ -173,7 +173,6 @@ fn digit_candidates(lower: &str, excluded: &[(usize, usize)], out: &mut Vec<Mone
                     currency,
                     thousands,
                     bare_integer_digits: 0,
-                    bare_integer_value: 0,
                 });
                 continue;
             }
@@ -182,13 +181,10 @@ fn digit_candidates(lower: &str, excluded: &[(usize, usize)], out: &mut Vec<Mone
             cents = cents.saturating_mul(1000);
         }
         let integer = !num.as_str().contains(['.', ',']);
-        let (digits, value) = if integer && !currency && !thousands {
-            (
-                num.as_str().len(),
-                num.as_str().parse::<i64>().unwrap_or(i64::MAX),
-            )
+        let digits = if integer && !currency && !thousands {
+            num.as_str().len()
         } else {
-            (0, 0)
+            0
         };
         consumed = end;
         out.push(MoneyCandidate {
@@ -198,7 +194,6 @@ fn digit_candidates(lower: &str, excluded: &[(usize, usize)], out: &mut Vec<Mone
             currency,
             thousands,
             bare_integer_digits: digits,
-            bare_integer_value: value,
         });
     }
 }
@@ -223,7 +218,6 @@ fn word_candidates(lower: &str, out: &mut Vec<MoneyCandidate>) {
                 currency: false,
                 thousands: false,
                 bare_integer_digits: 0,
-                bare_integer_value: 0,
             });
         }
     }
@@ -289,7 +283,8 @@ fn judge_candidate(lower: &str, c: &MoneyCandidate) -> Option<(u8, Cents)> {
     }
     if !currency && period == Period::None {
         // Bare integers: not years, not ZIP-like, not small counts.
-        if (1900..=2099).contains(&c.bare_integer_value) && c.bare_integer_digits == 4 {
+        // A bare integer's cents are exactly its value × 100 (`Cents::parse_dollars`).
+        if c.bare_integer_digits == 4 && (1900..=2099).contains(&(c.cents / 100)) {
             return None;
         }
         if c.bare_integer_digits >= 5 {
