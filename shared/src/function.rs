@@ -139,7 +139,11 @@ pub async fn sqs_batch<C: LeadConsumer>(
         }
     });
     let mut response = aws_lambda_events::event::sqs::SqsBatchResponse::default();
-    for failed in futures_util::future::join_all(handled).await.into_iter().flatten() {
+    for failed in futures_util::future::join_all(handled)
+        .await
+        .into_iter()
+        .flatten()
+    {
         response.add_failure(failed);
     }
     response

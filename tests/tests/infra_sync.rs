@@ -544,7 +544,10 @@ fn tables_use_the_attribute_names_of_the_code() {
     // Only contact claims carry the attribute; lead records never expire.
     assert_eq!(lead_ttl.as_deref(), Some(attr::EXPIRES_AT));
     let (buyer_keys, buyer_ttl) = keys("BuyersTable");
-    assert_eq!(buyer_keys, [pair(attr::PK, "HASH"), pair(attr::SK, "RANGE")]);
+    assert_eq!(
+        buyer_keys,
+        [pair(attr::PK, "HASH"), pair(attr::SK, "RANGE")]
+    );
     assert_eq!(buyer_ttl.as_deref(), Some(attr::EXPIRES_AT));
     let (ledger_keys, ledger_ttl) = keys("LedgerTable");
     assert_eq!(

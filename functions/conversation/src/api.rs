@@ -2,7 +2,9 @@
 //! `session_id`, `lead_id`, `lead_profile` and a few more fields).
 
 use aurum::chat::{LeadStatus, TurnDecision, TurnInput};
-use aurum::domain::conversation::{ContextHints, SessionId, ZipCode, plausible_bill};
+use aurum::domain::conversation::{
+    ContextHints, MAX_MONTHLY_BILL, MIN_MONTHLY_BILL, SessionId, ZipCode, plausible_bill,
+};
 use aurum::domain::facts::{
     Borough, CreditSignal, DecisionMaker, Financing, Objection, PropertyType, TechnicalTopic,
     Timeline,
@@ -21,8 +23,6 @@ use utoipa::{PartialSchema, ToSchema};
 
 pub const MAX_MESSAGE_CHARS: usize = 4_000;
 pub const MAX_HISTORY_ENTRIES: usize = 50;
-pub const MIN_BILL_DOLLARS: f64 = 1.0;
-pub const MAX_BILL_DOLLARS: f64 = 20_000.0;
 
 /// One homeowner message. Later turns need only `session_id` and `message`: the server
 /// keeps each session's facts, turn count and timestamps.
@@ -154,10 +154,19 @@ impl ConversationContext {
             None => None,
             Some(dollars) => {
                 let cents = Some(dollars)
-                    .filter(|d| (MIN_BILL_DOLLARS..=MAX_BILL_DOLLARS).contains(d))
+                    .filter(|d| {
+                        (MIN_MONTHLY_BILL.dollars_f64()..=MAX_MONTHLY_BILL.dollars_f64())
+                            .contains(d)
+                    })
                     .and_then(cents_from_dollars_f64)
                     .filter(|c| plausible_bill(*c))
-                    .ok_or_else(|| invalid("conversation_context.bill_amount must be between 1 and 20000 (USD per month)"))?;
+                    .ok_or_else(|| {
+                        invalid(format!(
+                            "conversation_context.bill_amount must be between {} and {} (USD per month)",
+                            MIN_MONTHLY_BILL.whole_dollars(),
+                            MAX_MONTHLY_BILL.whole_dollars()
+                        ))
+                    })?;
                 Some(cents)
             }
         };

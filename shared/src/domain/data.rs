@@ -1,7 +1,9 @@
-//! The data tables compiled into the crate (NYC market data, incentives), parsed once at
+//! The data tables compiled into the crate (NYC market data, incentives, the extraction
+//! word tables and patterns), parsed once at
 //! start-up so that a cold start pays for it before the first event and a bad file stops
 //! the process with its reason, instead of failing request after request.
 
+use super::extract::{self, WordsError};
 use super::incentives::{self, IncentiveError};
 use super::market::{self, MarketError};
 
@@ -11,6 +13,8 @@ pub enum DataError {
     Market(&'static MarketError),
     #[error("data/incentives.json could not be loaded: {0}")]
     Incentives(&'static IncentiveError),
+    #[error("{0}")]
+    Words(&'static WordsError),
 }
 
 /// Parses and checks every static data table now. Call it once at start-up, before
@@ -18,8 +22,7 @@ pub enum DataError {
 pub fn init() -> Result<(), DataError> {
     market::try_market().map_err(DataError::Market)?;
     incentives::try_incentives().map_err(DataError::Incentives)?;
-    // The extraction rule set (`extract::RULE_SET` and its regexes) still compiles on
-    // first use: it has no warm-up entry point yet.
+    extract::warm().map_err(DataError::Words)?;
     Ok(())
 }
 

@@ -1,0 +1,937 @@
+//! Phrase rules: almost every phrase fact comes from one [`RegexSet`] pass over the
+//! normalised text. Per field, earlier rules win; `*Veto` rules remove one candidate
+//! value without deciding the field.
+
+use crate::domain::facts::{
+    CreditSignal, DecisionMaker, Financing, MessageFacts, Objection, PropertyType, TechnicalTopic,
+    Timeline,
+};
+use regex::{RegexSet, RegexSetBuilder};
+use std::sync::LazyLock;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ObjAct {
+    Raise,
+    Resolve,
+    /// Decides the objection as "not mentioned" (e.g. "move forward" is not moving).
+    Block,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Act {
+    /// `None` decides the field as unknown (e.g. "my parents own it").
+    Home(Option<bool>),
+    Prop(PropertyType),
+    Time(Timeline),
+    TimeVeto(Timeline),
+    Decide(DecisionMaker),
+    Fin(Financing),
+    FinVeto(Financing),
+    Credit(CreditSignal),
+    /// `None` decides the field as unknown ("can I get a quote?" asks *us* for one).
+    Quotes(Option<bool>),
+    Topic(TechnicalTopic),
+    Obj(Objection, ObjAct),
+    Ack(bool),
+    Consent(bool),
+    /// Phrase-level sentiment points, added to the word lexicon's score.
+    Sent(i8),
+}
+
+use Act::{
+    Ack, Consent, Credit, Decide, Fin, FinVeto, Home, Obj, Prop, Quotes, Sent, Time, TimeVeto,
+    Topic,
+};
+use ObjAct::{Block, Raise, Resolve};
+use Objection::{Aesthetics, Cost, Moving, Roof, Trust};
+
+/// Phrase rules over the normalised text (lowercase, single spaces, ASCII apostrophes).
+/// Per field, earlier rules win. Patterns are compiled with Unicode off (ASCII `\b`).
+static RULES: &[(Act, &str)] = &[
+    // ---- homeowner -------------------------------------------------------------------
+    (Home(Some(true)), r"\bnot (?:a |the )?(?:renter|tenant)s?\b"),
+    (
+        Home(Some(true)),
+        r"\b(?:don'?t|do not|dont|no longer|never) rent\b",
+    ),
+    (Home(Some(true)), r"\b(?:not|no longer|stopped) renting\b"),
+    (
+        Home(Some(true)),
+        r"\brent(?:ing|s)? (?:it |them |(?:the|our|my|a) [a-z]+ (?:[a-z]+ )?)?out\b",
+    ),
+    (Home(Some(true)), r"\b(?:my|our) (?:tenants?|renters?)\b"),
+    (
+        Home(Some(true)),
+        r"\b(?:have|has|got) (?:a |two |\d )?(?:tenants?|renters?)\b",
+    ),
+    (
+        Home(Some(true)),
+        r"\b(?:i'?m|i am|we'?re|we are) (?:the|a) landlord\b",
+    ),
+    (
+        Home(None),
+        r"\b(?:my|our) (?:parents?|mom|mother|dad|father|in-laws|grandparents?|grandma|grandpa|family|brother|sister|son|daughter|aunt|uncle) (?:owns?|is the owner|are the owners)\b",
+    ),
+    (
+        Home(Some(false)),
+        r"\b(?:i|we) (?:don'?t|do not|dont|didn'?t) own\b",
+    ),
+    (
+        Home(Some(false)),
+        r"\b(?:don'?t|do not|dont) own (?:a|the|my|our|this|it|any)\b",
+    ),
+    (
+        Home(Some(false)),
+        r"\bnot (?:a |the )?(?:home ?owner|owner|property owner)s?\b",
+    ),
+    (
+        Home(Some(false)),
+        r"\b(?:i|we|i'?m|we'?re|im|i am|we are|currently|still|just) (?:currently |still |just |also )?rent(?:ing)?\b",
+    ),
+    (
+        Home(Some(false)),
+        r"\b(?:renter|renters|tenant|tenants|renting)\b",
+    ),
+    (Home(Some(false)), r"\b(?:my|our|the) landlord\b"),
+    (
+        Home(Some(false)),
+        r"\b(?:apartment|place|unit|room) (?:i|we) rent\b",
+    ),
+    (
+        Home(Some(true)),
+        r"\b(?:i|we) (?:also |already |both |do |actually |currently |jointly |fully )?own\b",
+    ),
+    (
+        Home(Some(true)),
+        r"\b(?:i'?m|i am|we'?re|we are) (?:the |a )?(?:home ?owners?|owners?|property owners?|co-?owners?)\b",
+    ),
+    (
+        Home(Some(true)),
+        r"\bhome ?owners?\b|\bowner[- ]occupied\b|\bco-?owners?\b",
+    ),
+    (
+        Home(Some(true)),
+        r"\b(?:i|we) (?:just |recently |finally )?(?:bought|purchased|closed on)\b",
+    ),
+    (
+        Home(Some(true)),
+        r"\b(?:my|our) mortgage\b|\bpaid off (?:the|my|our) (?:house|home|mortgage)\b",
+    ),
+    (
+        Home(Some(true)),
+        r"\b(?:my|our) (?:own )?(?:house|brownstone|townhouse|townhome|row ?house|limestone|property|two ?-?family|2 ?-?family|three ?-?family|3 ?-?family|duplex)\b",
+    ),
+    // ---- property type ---------------------------------------------------------------
+    (Prop(PropertyType::Condo), r"\bcondo(?:minium)?s?\b"),
+    (
+        Prop(PropertyType::Coop),
+        r"\b(?:co-?op|co op|cooperative)s?\b",
+    ),
+    (
+        Prop(PropertyType::MultiFamily),
+        r"\b(?:2|3|4|two|three|four) ?-?(?:family|fam|unit|units)\b",
+    ),
+    (
+        Prop(PropertyType::MultiFamily),
+        r"\b(?:duplex|triplex|fourplex|quadplex|multi ?-?family|multi ?-?unit|multifamily)\b",
+    ),
+    (
+        Prop(PropertyType::Townhouse),
+        r"\b(?:town ?-?houses?|town ?-?homes?|brownstones?|row ?-?houses?|row ?-?homes?|limestones?|attached (?:house|home)|semi ?-?detached)\b",
+    ),
+    (
+        Prop(PropertyType::SingleFamily),
+        r"\b(?:single|one|1) ?-?family\b",
+    ),
+    (
+        Prop(PropertyType::SingleFamily),
+        r"\b(?:detached|stand ?-?alone|free ?-?standing) (?:house|home)\b|\bdetached\b",
+    ),
+    // Weak: "house" alone, only when nothing more specific was said.
+    (Prop(PropertyType::SingleFamily), r"\bhouse\b"),
+    // ---- timeline (phrases; explicit durations are handled by DURATION_RE) -------------
+    (
+        TimeVeto(Timeline::Immediate),
+        r"\bnot (?:right away|immediately|asap|right now|this month|ready|in a (?:rush|hurry)|urgent)\b|\bno (?:rush|hurry)\b",
+    ),
+    (
+        TimeVeto(Timeline::Immediate),
+        r"(?:\b(?:bill|bills|paid|pay|spent|usage|used)\b|\$ ?[0-9])[a-z0-9$., '-]{0,40}\bthis month\b|\bthis month'?s (?:bill|electric|usage)\b",
+    ),
+    (
+        TimeVeto(Timeline::WithinSixMonths),
+        r"(?:\b(?:bill|bills|paid|pay|spent|usage|used|rates?|prices?)\b|\$ ?[0-9])[a-z0-9$., '-]{0,40}\bthis year\b|\bthis year'?s (?:bill|electric|usage)\b",
+    ),
+    (
+        TimeVeto(Timeline::WithinThreeMonths),
+        r"(?:\b(?:bill|bills|paid|pay|spent|usage|used|went up|higher|hot|ac)\b|\$ ?[0-9])[a-z0-9$., '-]{0,40}\b(?:this|in the|last|every) (?:spring|summer|fall|autumn|winter)\b|\b(?:spring|summer|fall|autumn|winter) (?:bills?|months?)\b",
+    ),
+    (
+        TimeVeto(Timeline::WithinThreeMonths),
+        r"\b(?:talk|speak|see you|hear from you|chat|reply|respond|get back to you|call you|back to me) soon\b|\bnot (?:any ?time )?soon\b",
+    ),
+    (
+        Time(Timeline::Immediate),
+        r"\b(?:asap|as soon as possible|right away|immediately|this month|this week|next week|this weekend|ready now|ready to (?:go|start|move forward|sign|buy|get started|do it)|the sooner the better|sooner rather than later|urgent(?:ly)?|by the end of the month)\b",
+    ),
+    (
+        Time(Timeline::WithinThreeMonths),
+        r"\b(?:next (?:few|couple(?: of)?) months|next month|(?:this|by|by the|before|before the|in the) (?:spring|summer|fall|autumn|winter)|soon|pretty soon|shortly|this quarter|next quarter)\b",
+    ),
+    (
+        Time(Timeline::WithinSixMonths),
+        r"\b(?:this year|later this year|(?:by|before) (?:the )?end of (?:the |this )?year|by year'?s? end|half a year|in the (?:second|latter) half of the year)\b",
+    ),
+    (
+        Time(Timeline::WithinYear),
+        r"\b(?:next year|within (?:a|one|the) year|within the next year|in the next year|next (?:spring|summer|fall|autumn|winter)|in the new year|by next (?:year|spring|summer|fall|winter))\b",
+    ),
+    (
+        Time(Timeline::MoreThanYear),
+        r"\b(?:years from now|someday|some day|eventually|down the road|long ?-?term plan|not (?:any ?time )?soon|not for a while|in the (?:distant |far )?future)\b",
+    ),
+    (
+        Time(Timeline::JustResearching),
+        r"\b(?:just (?:looking|researching|browsing|curious|wondering|exploring|checking|asking|getting (?:some )?info(?:rmation)?|want(?:ed|ing)? (?:to know|info|information|some info|to learn|to see))|(?:gathering|collecting|getting) (?:some )?info(?:rmation)?|doing (?:some |my )?research|researching|not sure yet|exploring (?:my |our |the )?options|early stages?|no (?:set )?timeline|no (?:plans|timeline) yet|not ready)\b",
+    ),
+    // ---- decision maker: Influencer > Joint > Sole -------------------------------------
+    (
+        Decide(DecisionMaker::Influencer),
+        r"\b(?:my|our) (?:parents?|mom|mother|dad|father|in-laws|grandparents?|grandma|grandpa|family|landlord|brother|sister|son|daughter|aunt|uncle) (?:owns?|decides?|makes? the decisions?|has the final say|is the owner|are the owners)\b",
+    ),
+    (
+        Decide(DecisionMaker::Influencer),
+        r"\b(?:it'?s|its|it is|the house is|house is|home is|property is|the home is) (?:in )?my (?:parents'?|mom'?s|mother'?s|dad'?s|father'?s|grandparents'?|family'?s|husband'?s|wife'?s) (?:house|home|name|property|place)\b",
+    ),
+    (
+        Decide(DecisionMaker::Influencer),
+        r"\b(?:have|need|needs|got|going) to (?:convince|persuade|talk|get buy-?in from|get approval from|get permission from|ask permission from) (?:my|our|the)\b",
+    ),
+    (
+        Decide(DecisionMaker::Influencer),
+        r"\b(?:need|have) to (?:ask|check with|get it past|run it by) (?:my|our) (?:parents?|mom|mother|dad|father|landlord|in-laws|board|co-?op board)\b",
+    ),
+    (
+        Decide(DecisionMaker::Influencer),
+        r"\bboard approval\b|\bapproval from (?:the|our|my) (?:co-?op |condo )?board\b|\b(?:hoa|board) (?:has|have|would have|needs) to (?:approve|sign off)\b|\b(?:need|needs) (?:the )?board\b",
+    ),
+    (
+        Decide(DecisionMaker::Influencer),
+        r"\bnot (?:my|the) (?:decision|call|choice)\b|\bnot the decision ?-?maker\b|\bnot up to me\b",
+    ),
+    (
+        Decide(DecisionMaker::Influencer),
+        r"\b(?:my|the) (?:husband|wife|spouse|partner) (?:decides|makes (?:the|all the|those) decisions|has the final say|handles (?:that|this|those|the money|finances)|is the decision ?-?maker)\b|\bup to my (?:husband|wife|spouse|partner|parents?|mom|dad|landlord|family|board)\b",
+    ),
+    (
+        Decide(DecisionMaker::Joint),
+        r"\b(?:my|our) (?:wife|husband|spouse|partner|fiancee?|boyfriend|girlfriend) and (?:i|me)\b|\b(?:me|i) and my (?:wife|husband|spouse|partner|fiancee?|boyfriend|girlfriend)\b",
+    ),
+    (
+        Decide(DecisionMaker::Joint),
+        r"\b(?:discuss|talk|check|consult|decide|go over|run it by|speak|think it over)(?: (?:it|this|that|things))?(?: over)? (?:with|by) (?:my|our) (?:wife|husband|spouse|partner|co-?owner|fiancee?|boyfriend|girlfriend|family)\b",
+    ),
+    (
+        Decide(DecisionMaker::Joint),
+        r"\b(?:we|we'?ll|we will|we would|we'?d|we both) (?:both )?(?:decide|make (?:the|this|that) decision|make decisions)(?: together)?\b|\b(?:decide|decision|deciding) together\b|\bjoint(?:ly)? (?:decision|decide|own|owned|owners?)\b|\bco-?own(?:ers?|ed)?\b|\bwe both own\b|\bboth on the (?:deed|title)\b",
+    ),
+    (
+        Decide(DecisionMaker::Sole),
+        r"\b(?:it'?s|its|it is) (?:all |ultimately )?my (?:decision|call|choice)\b|\bmy (?:decision|call) alone\b|\bi (?:make|'?ll make|will make) (?:the|all the|all) decisions?\b|\bi (?:decide|make the call)\b|\b(?:i'?m|i am) the (?:sole |only )?decision ?-?maker\b|\b(?:sole|only|single) (?:owner|decision ?-?maker)\b|\bi own it (?:myself|alone|by myself|outright)\b|\bup to me\b|\bmy decision\b|\bi live alone\b|\bdon'?t need (?:anyone'?s|anybody'?s) (?:approval|permission)\b",
+    ),
+    // ---- financing: vetoes first, then Undecided > Cash > Loan > Lease/PPA --------------
+    (
+        FinVeto(Financing::LeaseOrPpa),
+        r"\b(?:no|not|don'?t want|do not want|not interested in|never|avoid|hate|against)(?: a| an| to| any)? (?:solar )?(?:lease|leasing|ppa)s?\b|\b(?:my|our|apartment|rental) lease\b|\blease (?:is up|ends|expires|renewal)\b",
+    ),
+    (
+        FinVeto(Financing::Loan),
+        r"\b(?:no|not|don'?t want|do not want|not interested in|never|avoid|hate|against|without)(?: a| an| to| any| taking on| taking out| more)? (?:solar )?(?:loans?|debt|financing|finance it)\b",
+    ),
+    (
+        FinVeto(Financing::Cash),
+        r"\b(?:don'?t|do not|can'?t|cannot|won'?t) (?:have (?:the |that kind of |enough )?(?:cash|money)|pay (?:cash|upfront|up front|outright|in full))\b|\bno cash\b",
+    ),
+    (
+        Fin(Financing::Undecided),
+        r"\b(?:not sure|unsure|don'?t know|no idea|undecided|haven'?t decided|figuring out) (?:yet )?(?:about |on )?(?:how (?:to|i'?d|we'?d|i would|we would|i'?ll|we'?ll|i will|we will|i should|we should) (?:pay|finance|fund)|(?:the )?(?:financing|payment))\b|\b(?:financing|payment) options\b|\b(?:cash|buy|buying|loan|finance|financing|lease|leasing) (?:or|vs\.?|versus) (?:cash|buy|buying|loan|finance|financing|lease|leasing|ppa)\b",
+    ),
+    (
+        Fin(Financing::Cash),
+        r"\b(?:pay(?:ing)?|paid|buy(?:ing)?|purchas(?:e|ing)) (?:it |them |for it |for them |for everything |the (?:system|panels) |in )?(?:cash|outright|upfront|up front|up-front|in full|out of pocket)\b|\b(?:cash|out of pocket|outright purchase|cash purchase)\b|\b(?:use|using|from) (?:my |our )?savings\b|\bhave the (?:cash|money) (?:for it|ready|saved|set aside)\b",
+    ),
+    (
+        Fin(Financing::Loan),
+        r"\bloans?\b|\bfinanc(?:e|ed|ing)\b|\bheloc\b|\bhome equity (?:loan|line)\b|\bborrow(?:ing)?\b|\bmonthly payments?\b",
+    ),
+    (
+        Fin(Financing::LeaseOrPpa),
+        r"\bleas(?:e|ing)\b|\bppa\b|\bpower purchase(?: agreement)?\b|(?:\$0|\b0 dollars|\bzero|\bno money|\bnothing|\bno) (?:down|upfront|up front|out of pocket)\b|\bno upfront (?:cost|costs|payment)\b",
+    ),
+    // ---- credit ------------------------------------------------------------------------
+    (
+        Credit(CreditSignal::Strong),
+        r"\bcredit (?:score )?(?:isn'?t|is not|isnt|'s not) (?:bad|poor|terrible|low|an issue|a problem)\b|\bnot (?:bad|poor) credit\b",
+    ),
+    (
+        Credit(CreditSignal::Weak),
+        r"\bcredit (?:score )?(?:isn'?t|is not|isnt|'s not) (?:great|good|the best|excellent|strong|high)\b|\b(?:not (?:great|good|the best)|less than (?:perfect|stellar)|so-?so|fair|average) credit\b|\b(?:don'?t|do not) have (?:good|great|the best) credit\b",
+    ),
+    (
+        Credit(CreditSignal::Strong),
+        r"\b(?:excellent|great|good|strong|very good|perfect|solid|stellar|high|amazing) credit\b|\bcredit (?:score )?(?:is|'s) (?:excellent|great|good|strong|very good|perfect|solid|stellar|high)\b|\bpre-?approved\b",
+    ),
+    (
+        Credit(CreditSignal::Strong),
+        r"\bscore (?:is |of |around |about |is about |is around |is like |~)?(?:7[0-9][0-9]|8[0-5][0-9])\b|\b(?:7[0-9][0-9]|8[0-5][0-9]) (?:credit|fico)\b",
+    ),
+    (
+        Credit(CreditSignal::Strong),
+        r"\b(?:lots of|plenty of|a lot of|significant|tons of|high) (?:home )?equity\b|\bno mortgage\b|\bmortgage is paid off\b|\bpaid off (?:the|my|our) (?:mortgage|house|home)\b",
+    ),
+    (
+        Credit(CreditSignal::Weak),
+        r"\b(?:bad|poor|terrible|low|horrible|awful|damaged|bruised|rough|shaky|limited|no) credit\b|\bcredit (?:score )?(?:is|'s) (?:bad|poor|terrible|low|shot|awful)\b|\bbankrupt(?:cy|cies)?\b|\bforeclosure\b|\bin collections\b",
+    ),
+    (
+        Credit(CreditSignal::Weak),
+        r"\bscore (?:is |of |around |about |is about |is around |is like |~)?(?:[3-5][0-9][0-9]|6[01][0-9])\b|\b(?:[3-5][0-9][0-9]|6[01][0-9]) (?:credit|fico)\b",
+    ),
+    (
+        Credit(CreditSignal::Weak),
+        r"\b(?:can'?t|couldn'?t|cannot|could not|won'?t|didn'?t) (?:get|qualify for) (?:approved|financing|a loan|credit|financed)\b|\b(?:denied|rejected|turned down) (?:for )?(?:a |the )?(?:loan|financing|credit)\b",
+    ),
+    // ---- competing quotes ----------------------------------------------------------------
+    (
+        Quotes(Some(false)),
+        r"\b(?:haven'?t|have not|havent|didn'?t|did not|never) (?:yet )?(?:talked|spoken|spoke|reached out|contacted|gotten|got|received|asked for|requested|looked at|met with|called) (?:to |with |for )?(?:any(?:one| one| other| others)?|other|another|quotes|any quotes|other (?:installers|companies))\b",
+    ),
+    (
+        Quotes(Some(false)),
+        r"\bno (?:other )?(?:quotes?|estimates?|bids?)(?: yet)?\b|\b(?:my|the) first (?:quote|installer|company)\b|\byou'?re (?:the|my) first\b|\b(?:only|just) (?:talking|talked|speaking) (?:to|with) you\b|\bnot (?:shopping around|comparing)\b",
+    ),
+    (
+        Quotes(None),
+        r"\b(?:can|could|may|how do|how can|want to|wanna|would like to|i'?d like to|like to|looking to|hoping to|trying to|interested in|to) (?:i |we |you )?(?:get|have|getting|receive|request) (?:a |an |my |some |free )?(?:free )?(?:quote|estimate)s?\b",
+    ),
+    (
+        Quotes(Some(true)),
+        r"\b(?:got|have|had|received|gotten|getting|collected|compared) (?:a |an |one |two |three |[0-9] |some |several |a few |a couple(?: of)? |multiple |other |another |few |couple of )?(?:other |more |different |competing |solar )?(?:quotes?|estimates?|bids?|proposals?)\b",
+    ),
+    (
+        Quotes(Some(true)),
+        r"\b(?:got|have|had|received|gotten)(?: [a-z0-9$,.]+){0,4} (?:quotes?|estimates?|proposals?|bids?)\b|\b(?:quote|estimate|proposal|bid)s? (?:for|of|was|is|came in at) (?:about |around |like |over |under )?(?:\$|[0-9])",
+    ),
+    (
+        Quotes(Some(true)),
+        r"\bquoted\b|\b(?:quote|estimate|proposal|bid) from\b|\bcompar(?:e|ing) (?:quotes|installers|offers|companies|prices|estimates|bids)\b|\bshop(?:ping)? around\b",
+    ),
+    (
+        Quotes(Some(true)),
+        r"\b(?:talked|spoke|spoken|talking|speaking|met|meeting|working) (?:to|with) (?:another|other|a few|several|some|a couple(?: of)?|two|three|[0-9]|a different) (?:other )?(?:installers?|compan(?:y|ies)|contractors?|solar compan(?:y|ies)|providers?)\b",
+    ),
+    // ---- technical topics ----------------------------------------------------------------
+    (
+        Topic(TechnicalTopic::Inverters),
+        r"\b(?:micro ?-?)?inverters?\b|\boptimi[sz]ers?\b|\benphase\b|\bsolar ?edge\b",
+    ),
+    (
+        Topic(TechnicalTopic::Production),
+        r"(?:\b|[0-9])kwh?s?\b|\bkilowatt|\bmegawatt|\bwatts?\b|\bhow much (?:power|energy|electricity)\b|\bproduc(?:e|es|tion|ing)\b|\boutput\b|\bsystem size\b|\bsize (?:of )?the system\b|\bhow (?:big|large|many panels)\b|\bgenerat(?:e|es|ion|ing)\b|\boffset\b",
+    ),
+    (
+        Topic(TechnicalTopic::NetMetering),
+        r"\bnet ?-?meter(?:ing|ed)?\b|\bsell(?:ing)? (?:it |the (?:extra|excess) |(?:extra |excess )?(?:power|energy|electricity) )?back\b|\bcredits? on (?:my|the|our) bill\b|\bbill credits?\b|\bvder\b|\bvalue stack\b|\bexport(?:s|ed|ing)?\b|\bexcess (?:power|energy|electricity|production)\b|\bfeed ?-?in\b|\bgrid\b",
+    ),
+    (
+        Topic(TechnicalTopic::Batteries),
+        r"\bbatter(?:y|ies)\b|\bpower ?wall\b|\bstorage\b|\bbackup\b|\bback-up\b|\bblackouts?\b|\boutages?\b|\boff ?-?grid\b",
+    ),
+    (
+        Topic(TechnicalTopic::Warranties),
+        r"\bwarrant(?:y|ies|ied)\b|\bguarantee[sd]?\b|\bdegrad(?:e|es|ation)\b|\bhow long (?:do|does|will|would) (?:they|the panels|panels|it|the system|solar panels) last\b|\blife ?span\b",
+    ),
+    (
+        Topic(TechnicalTopic::Panels),
+        r"\bpanel efficiency\b|\befficiency of (?:the )?panels\b|\bhow efficient\b|\befficient panels\b|\bmono ?-?crystalline\b|\bpoly ?-?crystalline\b|\b(?:brand|brands|type|kind|make) of (?:solar )?panels?\b|\b(?:what|which) (?:solar )?panels?\b|\bpanel (?:brand|type|model|quality)s?\b|\btier ?-?(?:1|one)\b|\brec\b|\bq ?-?cells?\b|\bhanwha\b|\blg (?:solar|panels?)\b|\bbifacial\b|\bpanel wattage\b|\bjinko\b|\blongi\b|\bcanadian solar\b|\bsilfab\b|\bmaxeon\b|\ball ?-?black panels\b",
+    ),
+    (
+        Topic(TechnicalTopic::Permits),
+        r"\bpermit(?:s|ting)?\b|\bfdny\b|\bsetbacks?\b|\blandmark(?:s|ed)?\b|\bdob\b|\bdepartment of buildings\b|\binterconnect(?:ion)?\b|\bboard approval\b|\b(?:co-?op|condo) board\b|\bzoning\b|\binspections?\b|\blpc\b|\bfire code\b",
+    ),
+    (
+        Topic(TechnicalTopic::Maintenance),
+        r"\bmaint(?:enance|ain|aining|ained)\b|\bcleaning\b|\bclean (?:the |them|panels)\b|\bsnow\b|\bupkeep\b|\bpigeons?\b",
+    ),
+    // ---- objections: per objection, the first matching rule decides --------------------
+    // Cost
+    (
+        Obj(Cost, Resolve),
+        r"\b(?:the )?(?:cost|price|money|budget|affordability|upfront cost)s? (?:is|was|are)(?:n'?t| not| no longer) (?:really |much of |that much of |that big of |that big |even )?(?:an? |the )?(?:issue|problem|concern|worry|factor|obstacle|big deal)\b",
+    ),
+    (
+        Obj(Cost, Resolve),
+        r"\b(?:makes?|made) (?:the )?(?:cost|price|numbers|math|finances|it) (?:work|affordable|doable|manageable)\b|\b(?:i|we) can (?:afford|swing|handle) (?:it|that|this|the cost|the payments?)\b|\bnot (?:too|that|so) (?:expensive|pricey|costly)\b|\b(?:that'?s|that is|it'?s|it is) (?:actually |pretty |very )?(?:affordable|reasonable|doable|manageable|a good price|cheaper than i thought)\b|\b(?:money|cost|price) (?:is|'s) (?:fine|ok|okay|no object)\b|\bmoney is no object\b",
+    ),
+    (
+        Obj(Cost, Raise),
+        r"\btoo (?:expensive|pricey|costly|much money)\b|\b(?:is|seems|sounds|looks|are|'s|so|very|really|pretty|way|quite|kinda|kind of) (?:too |so |really |very |pretty |way |a bit |kind of )?(?:expensive|pricey|costly|unaffordable)\b",
+    ),
+    (
+        Obj(Cost, Raise),
+        r"\b(?:can'?t|cannot|can not|couldn'?t|could not|won'?t be able to|not able to) (?:really )?(?:afford|swing|justify the cost|pay for)\b|\bout of (?:my|our) (?:budget|price range)\b|\bover (?:my|our) budget\b|\bnot worth (?:it|the money|the cost|the investment)\b|\btight budget\b|\bon a budget\b|\bfixed income\b",
+    ),
+    (
+        Obj(Cost, Raise),
+        r"\b(?:the )?(?:cost|price|upfront cost|up ?-?front cost|money|payments?|expense)s? (?:worries|worry|concerns?|scares?|freaks?)\b|\b(?:worried|concerned|nervous|scared|worry) (?:about|by) (?:the )?(?:cost|price|money|upfront|expense|payments?|up ?-?front|how much)\b|\b(?:don'?t|do not) have (?:the |that kind of |enough |that much )?(?:money|cash|budget)\b|\bcost is (?:a|an|my|the) (?:big |major |main |real )?(?:issue|concern|problem|worry|factor|obstacle)\b",
+    ),
+    // Roof
+    (
+        Obj(Roof, Raise),
+        r"\bneeds? (?:a )?(?:new roof|roof replacement|to replace (?:the|my|our) roof|(?:the |my )?roof (?:replaced|redone|fixed|repaired))\b|\broof (?:needs|need|will need|would need|is due for|requires)\b",
+    ),
+    (
+        Obj(Roof, Resolve),
+        r"\b(?:new|brand new|newer) roof\b|\broof (?:was|got|has been|is|were) (?:just |recently |completely )?(?:replaced|redone|re-?done|fixed|repaired|new|brand new|installed)\b|\b(?:replaced|redid|re-?did|re-?roofed|fixed|repaired) (?:the|my|our) roof\b|\broof (?:is|'s) (?:fine|good|great|solid|in (?:good|great) (?:shape|condition))\b",
+    ),
+    (
+        Obj(Roof, Resolve),
+        r"\broof\b[a-z0-9 ,'?.!-]{0,60}\b(?:it|which) (?:was|got|has been) (?:just |recently |completely )?(?:replaced|redone|re-?done|re-?roofed)\b|\bno (?:shade|shading|trees)\b|\bnot (?:shaded|shady)\b|\broof (?:isn'?t|is not|won'?t be) (?:a|an) (?:issue|problem|concern)\b|\btrees? (?:were|was|got|have been) (?:cut|removed|trimmed|taken)\b",
+    ),
+    (
+        Obj(Roof, Raise),
+        r"\b(?:old|older|aging|leaky|leaking|bad|damaged|weak|slate) roof\b|\broof (?:is|'s) (?:old|getting old|aging|leaking|leaky|bad|in bad shape|damaged|weak|[0-9]+ years old|falling apart|too small|small|tiny|shaded|north ?-?facing)\b|\bleak(?:s|ing|y)?\b|\bshad(?:e|ed|ing)\b|\bshady (?:roof|yard|house|street|block|lot|spot|backyard)\b|\btrees?\b|\bnorth ?-?facing\b",
+    ),
+    (
+        Obj(Roof, Raise),
+        r"\b(?:worried|concerned|nervous) (?:about|that) (?:my |the |our )?roof\b|\b(?:damage|holes? in|drill(?:ing)? (?:into|holes in)) (?:to )?(?:my |the |our )?roof\b|\broof (?:damage|problems?|issues?)\b|\bsmall roof\b|\bnot enough (?:roof )?(?:space|room)\b",
+    ),
+    // Aesthetics
+    (
+        Obj(Aesthetics, Raise),
+        r"\b(?:don'?t|do not) like (?:how|the way|the look|the looks)\b|\b(?:don'?t|doesn'?t|do not|does not|won'?t|wouldn'?t) look (?:good|great|nice)\b",
+    ),
+    (
+        Obj(Aesthetics, Resolve),
+        r"\b(?:don'?t|do not) mind (?:how|the way|the look|the looks|what)\b|\b(?:they|panels|it|the panels|solar panels|black panels) (?:look|looks|would look) (?:fine|good|great|nice|sleek|clean|sharp|ok|okay)\b|\bnot (?:ugly|an eyesore)\b|\b(?:aesthetics|looks|the look|appearance) (?:isn'?t|aren'?t|is not|are not|don'?t|doesn'?t) (?:an? )?(?:issue|problem|concern|matter|bother me)\b|\bnot (?:worried|concerned) about (?:the )?(?:look|looks|aesthetics|appearance)\b",
+    ),
+    (
+        Obj(Aesthetics, Raise),
+        r"\bugly\b|\beyesores?\b|\bunsightly\b|\bcurb appeal\b|\b(?:look|looks|would look|will look) (?:bad|terrible|awful|ugly|weird|strange|tacky|cheap|hideous)\b|\b(?:hate|dislike|don'?t love) (?:the )?(?:look|looks|appearance)\b|\b(?:worried|concerned|nervous|care) (?:about )?how (?:they|it|the panels|panels) (?:look|would look)\b|\baesthetic(?:s|ally)?\b",
+    ),
+    // Moving
+    (
+        Obj(Moving, Block),
+        r"\bmov(?:e|ing) (?:forward|ahead|on with (?:it|this)|quickly|fast)\b",
+    ),
+    (
+        Obj(Moving, Resolve),
+        r"\bnot (?:planning|going|looking|thinking) (?:to|on|of|about) (?:move|moving|sell|selling|relocat[a-z]*|leave|leaving)\b|\bno (?:plans?|intention) (?:to|of|on) (?:move|moving|sell|selling|relocat[a-z]*|leave|leaving)\b|\b(?:not|never|no longer) (?:moving|selling|relocating|leaving)\b|\b(?:won'?t|will not|wouldn'?t|don'?t plan to|never) (?:ever )?(?:move|sell|leave|relocate)\b",
+    ),
+    (
+        Obj(Moving, Resolve),
+        r"\b(?:forever|long ?-?term) home\b|\bstaying (?:here|put|for (?:good|the long haul|a long time|decades|years))\b|\b(?:here|staying) for the long (?:haul|run|term)\b|\bretire here\b",
+    ),
+    (
+        Obj(Moving, Raise),
+        r"\b(?:might|may|could|will|going to|gonna|plan to|planning to|planning on|thinking (?:about|of)|considering|probably|likely) (?:be )?(?:move|moving|sell|selling|relocat[a-z]*|leave|leaving)\b|\bsell(?:ing)? (?:the|my|our) (?:house|home|place|property|brownstone|condo|apartment)\b",
+    ),
+    (
+        Obj(Moving, Raise),
+        r"\bmoving (?:in (?:a|the|[0-9]|two|three|few|couple)|out|away|next|soon|to|within|this|later|eventually)\b|\brelocat(?:e|ing|ion)\b|\bput (?:the|my|our) (?:house|home) (?:up )?(?:on the market|for sale)\b|\bwon'?t be (?:here|there) (?:long|much longer|forever|for long)\b|\bnot sure how long (?:we'?ll|we will|i'?ll|i will|we'?re|i'?m) (?:stay|be)\b|\bmight not (?:stay|be here)\b",
+    ),
+    // Trust
+    (
+        Obj(Trust, Resolve),
+        r"\b(?:ok|okay|alright|yes|so|now),? i (?:trust|believe)\b|\bi (?:trust|believe) (?:you|that|this|it|y'?all|your)\b|\bnot (?:a |such a )?scam\b|\b(?:sounds|seems|looks) (?:legit|legitimate|trustworthy|reputable)\b|\breassur(?:ed|es|ing)\b|\bmakes me feel (?:better|more comfortable|safer)\b|\bfeel (?:better|more comfortable|comfortable|safer) (?:now|about (?:it|this|that|you))\b|\bnot pushy\b",
+    ),
+    (
+        Obj(Trust, Raise),
+        r"\bscam(?:s|mers?|my)?\b|\b(?:don'?t|do not|can'?t|cannot|hard to|never|not sure i|not sure if i) trust\b|\btoo good to be true\b|\bpushy\b|\bsales ?(?:m[ae]n|people|person|guys?|reps?|pitch(?:es)?)\b|\bskeptic(?:al)?\b|\bsceptic(?:al)?\b|\bsuspicious\b|\brip(?:ped)? ?-?off\b|\bfishy\b|\bsketchy\b|\bshady (?:company|companies|business|installers?|practices|salesm[ae]n|people|contractors?)\b|\bbad experience\b|\b(?:is|are) (?:this|you|it|they) (?:legit|legitimate|real|a real company)\b|\bhidden (?:fees|costs|charges)\b|\bfine print\b|\bwhat'?s the catch\b",
+    ),
+    // ---- acknowledgement -------------------------------------------------------------------
+    (
+        Ack(false),
+        r"\b(?:doesn'?t|does not|don'?t|do not|didn'?t|did not|not sure (?:that|it)|not) (?:really |quite |totally )?(?:make (?:any |much )?sense|makes sense|help|helps|helpful)\b|\bdon'?t (?:get it|understand)\b",
+    ),
+    (
+        Ack(true),
+        r"\bmakes? (?:a lot of |total |perfect |more |some )?sense\b|\bgood to know\b|\b(?:ok|okay|oh|alright|all right|k) (?:great|cool|good|perfect|thanks|thank you|got it|i see|that helps|understood)\b|\b(?:that|this|it) (?:really )?helps?\b|\b(?:that'?s|that is|very|super|really) helpful\b|\bsounds (?:good|great|fair|reasonable|right|fine)\b",
+    ),
+    (
+        Ack(true),
+        r"\bgot it(?:[.!,]|$| thanks| thank you)|\bgotcha\b|\bi see(?:[.!,]|$)|\bunderstood(?:[.!,]|$)|\bfair enough\b|\bthanks? (?:you )?for (?:explaining|the (?:info|information|explanation|clarification)|clarifying)\b|\bthat (?:answers|clears up) (?:my|that|it)\b|\b(?:that'?s|that is) (?:reassuring|great to hear|good to hear)\b|\bgood point\b",
+    ),
+    // ---- contact consent: refusals first ---------------------------------------------------
+    (
+        Consent(false),
+        r"\b(?:don'?t|do not|dont|never|no need to) (?:ever )?(?:call|text|email|e-mail|contact|share|sell|give out|give away|pass (?:on|along)|spam|message|phone|reach out to)\b|\bno (?:more )?(?:phone )?(?:calls?|texts?|emails?|sales calls?|spam)\b|\bstop (?:texting|calling|contacting|messaging|emailing|spamming|sending)\b",
+    ),
+    (
+        Consent(false),
+        r"^(?:stop|stop all|end|quit|cancel)[.!]?$|\bunsubscribe\b|\bopt ?-?out\b|\bremove me\b|\btake me off\b|\b(?:don'?t|do not) want (?:anyone|anybody|installers|people|salespeople|companies|any calls|to be (?:called|contacted))\b|\b(?:not comfortable|uncomfortable|rather not|prefer not to|won'?t) (?:sharing|giving|share|give|provide|providing) (?:my|out my|that)\b|\bkeep my (?:info|information|number|details|email|phone)(?: number)? private\b|\bleave me alone\b",
+    ),
+    (
+        Consent(true),
+        r"\b(?:don'?t|do not) mind (?:if )?(?:you |they |an installer |installers |someone )?(?:call|text|email|contact|reach|sharing|share|giving)",
+    ),
+    (
+        Consent(true),
+        r"\b(?:they|installers?|someone|an installer|somebody|the installer|one of them|your team|a rep) (?:can|may|could) (?:call|text|email|e-mail|contact|reach(?: out to)?|share|give|pass)\b|\byou (?:can|may|could) (?:share|give|pass)\b|\b(?:can|could|would|will) (?:you|someone|somebody|an installer|they) (?:please )?(?:call|text|email|contact|reach out to) me\b",
+    ),
+    (
+        Consent(true),
+        r"\b(?:ok|okay|fine|alright|happy|glad|willing) (?:for (?:you|them|installers) )?to (?:be )?(?:call|text|email|contact|share|pass|contacted|called|texted|emailed)|\bfeel free to (?:call|text|email|contact|reach|share|pass)\b|\bi (?:consent|agree to be contacted)\b|\bconsent (?:to|given)\b|\byou have my (?:consent|permission)\b",
+    ),
+    (
+        Consent(true),
+        r"\b(?:share|pass (?:along|on)|give|send) my (?:info|information|number|phone(?: number)?|details|contact(?: info| information| details)?|email) (?:with|to) (?:installers?|them|an installer|the installers?|whoever|someone|companies|a company)\b|\bhave (?:them|someone|an installer|installers|somebody|a rep|him|her) (?:call|contact|text|email|reach out)\b",
+    ),
+    (
+        Consent(true),
+        r"\byes,? (?:please )?(?:you can |go ahead and )?(?:call|text|email|contact|share)\b",
+    ),
+    // ---- sentiment phrases ---------------------------------------------------------------
+    (Sent(-2), r"\bwaste of (?:my |our )?time\b"),
+    (Sent(-2), r"\bleave me alone\b"),
+    (Sent(-1), r"\bnot interested\b"),
+    (Sent(-1), r"\bno thank(?:s| you)\b"),
+    (Sent(2), r"\bcan'?t wait\b"),
+    (Sent(2), r"\blooking forward\b"),
+    (Sent(-1), r"\b(?:fed up|sick of|tired of)\b"),
+    (Sent(1), r"\bthumbs up\b"),
+    (Sent(-2), r"\btoo good to be true\b"),
+];
+
+static RULE_SET: LazyLock<RegexSet> = LazyLock::new(|| {
+    RegexSetBuilder::new(RULES.iter().map(|(_, p)| *p))
+        .unicode(false)
+        .build()
+        .expect("extract: the phrase rule patterns are valid")
+});
+
+/// Applies every matching phrase rule; returns the phrase sentiment `(points, any)`.
+pub(super) fn apply_rules(lower: &str, f: &mut MessageFacts) -> (i32, bool) {
+    let matched: Vec<usize> = RULE_SET.matches(lower).into_iter().collect();
+
+    let mut time_veto = [false; 6];
+    let mut fin_veto = [false; 4];
+    for &i in &matched {
+        match RULES[i].0 {
+            Act::TimeVeto(t) => time_veto[timeline_index(t)] = true,
+            FinVeto(x) => fin_veto[financing_index(x)] = true,
+            _ => {}
+        }
+    }
+
+    let mut home_done = false;
+    let mut quotes_done = false;
+    let mut ack_done = false;
+    let mut consent_done = false;
+    let mut objections: [Option<ObjAct>; 5] = [None; 5];
+    let mut topics = [false; 8];
+    let mut sentiment = (0i32, false);
+    for &i in &matched {
+        match RULES[i].0 {
+            Home(v) => {
+                if !home_done {
+                    home_done = true;
+                    f.homeowner = v;
+                }
+            }
+            Prop(p) => {
+                f.property_type.get_or_insert(p);
+            }
+            Time(t) => {
+                if !time_veto[timeline_index(t)] {
+                    f.timeline.get_or_insert(t);
+                }
+            }
+            Decide(d) => {
+                f.decision_maker.get_or_insert(d);
+            }
+            Fin(x) => {
+                if !fin_veto[financing_index(x)] {
+                    f.financing.get_or_insert(x);
+                }
+            }
+            Credit(c) => {
+                f.credit.get_or_insert(c);
+            }
+            Quotes(v) => {
+                if !quotes_done {
+                    quotes_done = true;
+                    f.competing_quotes = v;
+                }
+            }
+            Topic(t) => topics[topic_index(t)] = true,
+            Obj(o, a) => {
+                objections[objection_index(o)].get_or_insert(a);
+            }
+            Ack(v) => {
+                if !ack_done {
+                    ack_done = true;
+                    f.acknowledges_answer = v;
+                }
+            }
+            Consent(v) => {
+                if !consent_done {
+                    consent_done = true;
+                    f.contact_consent = Some(v);
+                }
+            }
+            Sent(v) => sentiment = (sentiment.0 + i32::from(v), true),
+            Act::TimeVeto(_) | FinVeto(_) => {}
+        }
+    }
+    f.technical_topics = TechnicalTopic::ALL
+        .into_iter()
+        .filter(|t| topics[topic_index(*t)])
+        .collect();
+    for o in Objection::ALL {
+        match objections[objection_index(o)] {
+            Some(Raise) => f.objections_raised.push(o),
+            Some(Resolve) => f.objections_resolved.push(o),
+            Some(Block) | None => {}
+        }
+    }
+    sentiment
+}
+
+fn timeline_index(t: Timeline) -> usize {
+    match t {
+        Timeline::Immediate => 0,
+        Timeline::WithinThreeMonths => 1,
+        Timeline::WithinSixMonths => 2,
+        Timeline::WithinYear => 3,
+        Timeline::MoreThanYear => 4,
+        Timeline::JustResearching => 5,
+    }
+}
+
+fn financing_index(x: Financing) -> usize {
+    match x {
+        Financing::Cash => 0,
+        Financing::Loan => 1,
+        Financing::LeaseOrPpa => 2,
+        Financing::Undecided => 3,
+    }
+}
+
+fn topic_index(t: TechnicalTopic) -> usize {
+    match t {
+        TechnicalTopic::Inverters => 0,
+        TechnicalTopic::Production => 1,
+        TechnicalTopic::NetMetering => 2,
+        TechnicalTopic::Batteries => 3,
+        TechnicalTopic::Warranties => 4,
+        TechnicalTopic::Panels => 5,
+        TechnicalTopic::Permits => 6,
+        TechnicalTopic::Maintenance => 7,
+    }
+}
+
+fn objection_index(o: Objection) -> usize {
+    match o {
+        Objection::Cost => 0,
+        Objection::Roof => 1,
+        Objection::Aesthetics => 2,
+        Objection::Moving => 3,
+        Objection::Trust => 4,
+    }
+}
+#[cfg(test)]
+mod tests {
+    use crate::domain::extract::test_support::check;
+    use crate::domain::facts::{
+        CreditSignal, DecisionMaker, Financing, Objection, PropertyType as P, TechnicalTopic,
+    };
+
+    #[test]
+    fn homeowner() {
+        check(
+            "homeowner",
+            |f| f.homeowner,
+            &[
+                ("I own my home", Some(true)),
+                ("we bought our house in 2015", Some(true)),
+                ("Yes, homeowner here", Some(true)),
+                ("my house gets a lot of sun", Some(true)),
+                ("our brownstone has a flat roof", Some(true)),
+                ("I'm not a renter, I own", Some(true)),
+                ("we don't rent, we own the place outright", Some(true)),
+                ("I rent out the top floor to tenants", Some(true)),
+                (
+                    "Yes, I own it. It's a two-family home in Astoria",
+                    Some(true),
+                ),
+                ("I rent", Some(false)),
+                ("I'm a renter in Bushwick", Some(false)),
+                ("tenant here, is that ok?", Some(false)),
+                ("my landlord would have to agree", Some(false)),
+                ("I don't own", Some(false)),
+                ("I do not own the place", Some(false)),
+                ("we're renting right now", Some(false)),
+                ("it's an apartment I rent", Some(false)),
+                ("I’m not the homeowner", Some(false)),
+                ("my parents own it", None),
+                ("how much does solar cost?", None),
+            ],
+        );
+    }
+
+    #[test]
+    fn property_type() {
+        check(
+            "property_type",
+            |f| f.property_type,
+            &[
+                ("single family home", Some(P::SingleFamily)),
+                ("it's a detached house", Some(P::SingleFamily)),
+                ("my house", Some(P::SingleFamily)),
+                ("2 family in Queens", Some(P::MultiFamily)),
+                ("a two-family home", Some(P::MultiFamily)),
+                ("3-family house", Some(P::MultiFamily)),
+                ("we have a duplex", Some(P::MultiFamily)),
+                ("4 unit building I own", Some(P::MultiFamily)),
+                ("multi-family", Some(P::MultiFamily)),
+                ("townhouse in Harlem", Some(P::Townhouse)),
+                ("our brownstone", Some(P::Townhouse)),
+                ("it's a row house", Some(P::Townhouse)),
+                ("limestone in Bed-Stuy", Some(P::Townhouse)),
+                ("I have a condo", Some(P::Condo)),
+                ("we're in a co-op", Some(P::Coop)),
+                ("coop apartment", Some(P::Coop)),
+                ("apartment", None),
+            ],
+        );
+    }
+
+    #[test]
+    fn decision_maker() {
+        use DecisionMaker::*;
+        check(
+            "decision_maker",
+            |f| f.decision_maker,
+            &[
+                ("it's my decision", Some(Sole)),
+                ("I make the decisions here", Some(Sole)),
+                ("I own it myself", Some(Sole)),
+                ("my wife and I", Some(Joint)),
+                ("need to discuss with my husband", Some(Joint)),
+                ("we decide together", Some(Joint)),
+                ("I'm a co-owner with my brother", Some(Joint)),
+                ("my parents own it", Some(Influencer)),
+                ("I have to convince my partner", Some(Influencer)),
+                ("we'd need board approval", Some(Influencer)),
+                ("it's not my decision", Some(Influencer)),
+            ],
+        );
+    }
+
+    #[test]
+    fn financing_and_credit() {
+        use CreditSignal::*;
+        use Financing::*;
+        check(
+            "financing",
+            |f| f.financing,
+            &[
+                ("we'd pay cash", Some(Cash)),
+                ("I can pay upfront", Some(Cash)),
+                ("we'd buy it outright", Some(Cash)),
+                ("I'd want a solar loan", Some(Loan)),
+                ("We'd probably finance it with a solar loan", Some(Loan)),
+                ("maybe a HELOC", Some(Loan)),
+                ("I'd rather lease", Some(LeaseOrPpa)),
+                ("is a ppa an option", Some(LeaseOrPpa)),
+                ("power purchase agreement", Some(LeaseOrPpa)),
+                ("only if it's $0 down", Some(LeaseOrPpa)),
+                ("not sure how to pay for it", Some(Undecided)),
+                ("I don't want a lease, I'll pay cash", Some(Cash)),
+                ("no loans, I'd rather lease", Some(LeaseOrPpa)),
+                ("we own the house outright", None),
+            ],
+        );
+        check(
+            "credit",
+            |f| f.credit,
+            &[
+                ("excellent credit", Some(Strong)),
+                ("our credit is excellent", Some(Strong)),
+                ("good credit", Some(Strong)),
+                ("credit score is 780", Some(Strong)),
+                ("we're pre-approved", Some(Strong)),
+                ("my credit isn't bad", Some(Strong)),
+                ("bad credit unfortunately", Some(Weak)),
+                ("poor credit", Some(Weak)),
+                ("went through bankruptcy", Some(Weak)),
+                ("credit score is 550", Some(Weak)),
+                ("my credit is not great", Some(Weak)),
+                ("credit score is 650", None),
+            ],
+        );
+    }
+
+    #[test]
+    fn competing_quotes() {
+        check(
+            "competing_quotes",
+            |f| f.competing_quotes,
+            &[
+                ("got a quote from Sunrun", Some(true)),
+                ("I'm comparing quotes", Some(true)),
+                ("talked to another installer last week", Some(true)),
+                ("already have 2 quotes", Some(true)),
+                (
+                    "We got one quote from another installer already",
+                    Some(true),
+                ),
+                ("they quoted me 30k", Some(true)),
+                ("haven't talked to anyone else", Some(false)),
+                ("no other quotes", Some(false)),
+                ("can I get a quote?", None),
+                (
+                    "We have an 8kw system quote for $28k from Sunrun",
+                    Some(true),
+                ),
+            ],
+        );
+    }
+
+    #[test]
+    fn technical_topics() {
+        use TechnicalTopic::*;
+        check(
+            "technical_topics",
+            |f| f.technical_topics.clone(),
+            &[
+                (
+                    "What kind of inverters do you use? Microinverters or a string inverter?",
+                    vec![Inverters],
+                ),
+                ("enphase or solaredge?", vec![Inverters]),
+                ("how many kwh would it produce", vec![Production]),
+                (
+                    "Does net metering still work with Con Edison?",
+                    vec![NetMetering],
+                ),
+                ("can I sell power back to the grid", vec![NetMetering]),
+                (
+                    "What about a battery like a Powerwall for outages?",
+                    vec![Batteries],
+                ),
+                ("What warranty comes with the panels?", vec![Warranties]),
+                ("are they monocrystalline? tier 1?", vec![Panels]),
+                (
+                    "do I need a permit? we're in a landmark district",
+                    vec![Permits],
+                ),
+                ("what about snow and cleaning", vec![Maintenance]),
+                (
+                    "inverter warranty and battery backup",
+                    vec![Inverters, Batteries, Warranties],
+                ),
+                ("hi there", vec![]),
+            ],
+        );
+    }
+
+    #[test]
+    fn objections() {
+        use Objection::*;
+        check(
+            "objections_raised",
+            |f| f.objections_raised.clone(),
+            &[
+                ("it's too expensive", vec![Cost]),
+                ("I can't afford that", vec![Cost]),
+                ("the upfront cost worries me", vec![Cost]),
+                (
+                    "I'm a bit worried about the cost, it sounds expensive",
+                    vec![Cost],
+                ),
+                ("how much does it cost?", vec![]),
+                ("my roof is old", vec![Roof]),
+                ("the roof needs replacing", vec![Roof]),
+                ("there's a lot of shade from trees", vec![Roof]),
+                ("our flat roof leaks", vec![Roof]),
+                ("panels are ugly", vec![Aesthetics]),
+                ("I don't like how panels look", vec![Aesthetics]),
+                ("we might move", vec![Moving]),
+                ("we're selling the house next year", vec![Moving]),
+                ("moving in a few years", vec![Moving]),
+                ("sounds like a scam", vec![Trust]),
+                ("sounds too good to be true", vec![Trust]),
+                ("I don't trust pushy salesmen", vec![Trust]),
+                ("we're ready to move forward", vec![]),
+                ("not too expensive", vec![]),
+            ],
+        );
+        check(
+            "objections_resolved",
+            |f| f.objections_resolved.clone(),
+            &[
+                ("cost isn't an issue anymore", vec![Cost]),
+                ("that makes the cost work", vec![Cost]),
+                ("roof was replaced last year", vec![Roof]),
+                ("we have a new roof", vec![Roof]),
+                (
+                    "Is the roof going to be a problem? It was replaced in 2019",
+                    vec![Roof],
+                ),
+                ("not planning to move", vec![Moving]),
+                ("ok I trust that", vec![Trust]),
+                ("I don't mind how they look", vec![Aesthetics]),
+                ("we need a new roof", vec![]),
+            ],
+        );
+    }
+
+    #[test]
+    fn acknowledgement() {
+        check(
+            "acknowledges_answer",
+            |f| f.acknowledges_answer,
+            &[
+                ("OK that makes sense", true),
+                ("good to know", true),
+                ("ok great", true),
+                ("that helps, thanks", true),
+                ("Sounds good, I'm excited about this", true),
+                ("got it.", true),
+                ("that doesn't make sense", false),
+                ("not sure that helps", false),
+                ("I see panels on my neighbor's roof", false),
+            ],
+        );
+    }
+    #[test]
+    fn given_a_consent_phrase_when_extracting_then_refusals_beat_agreement() {
+        check(
+            "contact_consent",
+            |f| f.contact_consent,
+            &[
+                ("yes you can call me", Some(true)),
+                ("ok to contact me", Some(true)),
+                ("you can share my info with installers", Some(true)),
+                ("I consent", Some(true)),
+                ("sure, have them call", Some(true)),
+                ("yes, text me", Some(true)),
+                (
+                    "Yes, you can share my info with an installer and have them call me",
+                    Some(true),
+                ),
+                ("don't call me", Some(false)),
+                ("do not share my number", Some(false)),
+                ("no calls please", Some(false)),
+                ("stop texting", Some(false)),
+                ("STOP", Some(false)),
+                ("yes", None),
+                ("call me Alex", None),
+                ("you can reach me at (718) 555-0142", None),
+                ("call me at 917-555-0199", None),
+            ],
+        );
+    }
+}
