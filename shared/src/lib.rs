@@ -13,3 +13,4 @@ pub mod http;
 pub mod ports;
 pub mod redact;
 pub mod telemetry;
+pub mod webhooks;
