@@ -7,6 +7,7 @@ pub mod backend;
 pub mod chat;
 pub mod config;
 pub mod contracts;
+pub mod delivery;
 pub mod domain;
 pub mod function;
 pub mod http;
