@@ -9,6 +9,8 @@ pub mod aws;
 pub mod dynamodb;
 #[cfg(feature = "embedded")]
 pub mod embedded;
+#[cfg(feature = "memory")]
+pub mod fake_buyer;
 #[cfg(any(feature = "embedded", feature = "memory"))]
 mod local_queue;
 #[cfg(feature = "memory")]
