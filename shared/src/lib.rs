@@ -13,5 +13,6 @@ pub mod function;
 pub mod http;
 pub mod ports;
 pub mod redact;
+pub mod sandbox;
 pub mod telemetry;
 pub mod webhooks;
