@@ -11,6 +11,8 @@ pub mod dynamodb;
 mod dynamodb_sales;
 #[cfg(feature = "embedded")]
 pub mod embedded;
+#[cfg(feature = "memory")]
+pub mod fake_buyer;
 #[cfg(any(feature = "embedded", feature = "memory"))]
 mod local_queue;
 #[cfg(feature = "memory")]

@@ -1,0 +1,186 @@
+//! A buyer's webhook on loopback, for tests: it verifies each delivery's signature with the
+//! buyer's secret (401 when it fails), answers as it is told (accept, reject with a reason,
+//! fail with 500, or hang until the client gives up) and records every request.
+
+use crate::delivery::{BuyerMessage, BuyerReply};
+use crate::domain::buyer::WebhookSecret;
+use crate::webhooks::{self, HEADER_ID};
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+use tokio::task::JoinHandle;
+
+/// How the buyer answers a delivery whose signature verified.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BuyerAnswer {
+    /// 200 `{"accepted": true}`.
+    Accept,
+    /// 204, no body.
+    AcceptEmpty,
+    /// 200 `{"accepted": false, "reason": …}`.
+    Reject(String),
+    /// 409 with no body.
+    Conflict,
+    /// 500.
+    ServerError,
+    /// No answer for a long time; the client's timeout ends the attempt.
+    Hang,
+}
+
+/// One request as the fake buyer saw it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReceivedRequest {
+    pub webhook_id: Option<String>,
+    /// Whether the signature verified with the buyer's secret.
+    pub verified: bool,
+    /// The parsed body, when it verified and parsed.
+    pub message: Option<BuyerMessage>,
+    /// What the buyer answered (`None`: the signature failed, 401).
+    pub answer: Option<BuyerAnswer>,
+}
+
+const HANG: Duration = Duration::from_secs(600);
+
+struct Script {
+    next: VecDeque<BuyerAnswer>,
+    then: BuyerAnswer,
+}
+
+struct Inner {
+    secret: WebhookSecret,
+    script: Mutex<Script>,
+    received: Mutex<Vec<ReceivedRequest>>,
+}
+
+/// The running server; it stops when dropped.
+pub struct FakeBuyer {
+    addr: SocketAddr,
+    inner: Arc<Inner>,
+    server: JoinHandle<()>,
+}
+
+impl FakeBuyer {
+    /// Serves on 127.0.0.1 at a free port, accepting every lead until told otherwise.
+    pub async fn start(secret: WebhookSecret) -> std::io::Result<FakeBuyer> {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
+        let addr = listener.local_addr()?;
+        let inner = Arc::new(Inner {
+            secret,
+            script: Mutex::new(Script {
+                next: VecDeque::new(),
+                then: BuyerAnswer::Accept,
+            }),
+            received: Mutex::new(Vec::new()),
+        });
+        let app = Router::new()
+            .route("/leads", post(receive))
+            .with_state(inner.clone());
+        let server = tokio::spawn(async move {
+            if let Err(e) = axum::serve(listener, app).await {
+                tracing::error!(error = %e, "fake buyer stopped");
+            }
+        });
+        Ok(FakeBuyer {
+            addr,
+            inner,
+            server,
+        })
+    }
+
+    /// The webhook URL to give the buyer.
+    pub fn url(&self) -> String {
+        format!("http://{}/leads", self.addr)
+    }
+
+    /// Answers every later delivery this way.
+    pub fn answer(&self, answer: BuyerAnswer) {
+        let mut script = lock(&self.inner.script);
+        script.next.clear();
+        script.then = answer;
+    }
+
+    /// Answers the next deliveries with `answers`, one each, then as before.
+    pub fn answer_next(&self, answers: impl IntoIterator<Item = BuyerAnswer>) {
+        lock(&self.inner.script).next.extend(answers);
+    }
+
+    /// Every request received, in order, verified or not.
+    pub fn requests(&self) -> Vec<ReceivedRequest> {
+        lock(&self.inner.received).clone()
+    }
+
+    /// The messages of the requests whose signature verified.
+    pub fn deliveries(&self) -> Vec<BuyerMessage> {
+        self.requests()
+            .into_iter()
+            .filter_map(|r| r.message)
+            .collect()
+    }
+}
+
+impl Drop for FakeBuyer {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+/// A poisoned lock only means another test thread panicked; the data is still usable.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+async fn receive(State(inner): State<Arc<Inner>>, headers: HeaderMap, body: Bytes) -> Response {
+    let webhook_id = headers
+        .get(HEADER_ID)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let verified = webhooks::verify(&inner.secret, &headers, &body, chrono::Utc::now()).is_ok();
+    if !verified {
+        lock(&inner.received).push(ReceivedRequest {
+            webhook_id,
+            verified,
+            message: None,
+            answer: None,
+        });
+        return (
+            StatusCode::UNAUTHORIZED,
+            axum::Json(serde_json::json!({
+                "error": {"code": "invalid_signature", "message": "webhook signature could not be verified"}
+            })),
+        )
+            .into_response();
+    }
+    let answer = {
+        let mut script = lock(&inner.script);
+        script
+            .next
+            .pop_front()
+            .unwrap_or_else(|| script.then.clone())
+    };
+    lock(&inner.received).push(ReceivedRequest {
+        webhook_id,
+        verified,
+        message: serde_json::from_slice(&body).ok(),
+        answer: Some(answer.clone()),
+    });
+    match answer {
+        BuyerAnswer::Accept => (StatusCode::OK, axum::Json(BuyerReply::accept())).into_response(),
+        BuyerAnswer::AcceptEmpty => StatusCode::NO_CONTENT.into_response(),
+        BuyerAnswer::Reject(reason) => {
+            (StatusCode::OK, axum::Json(BuyerReply::reject(&reason))).into_response()
+        }
+        BuyerAnswer::Conflict => StatusCode::CONFLICT.into_response(),
+        BuyerAnswer::ServerError => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+        BuyerAnswer::Hang => {
+            tokio::time::sleep(HANG).await;
+            StatusCode::GATEWAY_TIMEOUT.into_response()
+        }
+    }
+}

@@ -1,0 +1,965 @@
+//! What a buyer receives at its webhook, and the client that posts it.
+//!
+//! The body follows the Standard Webhooks payload shape (`type`, `timestamp`, `data`) with a
+//! `schema` version; tests pin its JSON, because every buyer's integration parses it. The
+//! `webhook-id` of a message is derived from the lead, the buyer and the message type, so a
+//! retry, or the same sale resumed on the queue message's next delivery, carries the same id
+//! and the buyer de-duplicates on it.
+//!
+//! [`DeliveryClient`] is built once per process (its connection pool is reused) and posts
+//! over rustls with the system's root certificates; plain http only to loopback addresses.
+//! It logs the lead id, buyer id, webhook id, attempt and status, never the body.
+
+use crate::contracts::QueuedLead;
+use crate::domain::buyer::{Buyer, BuyerId, WebhookSecret};
+use crate::domain::conversation::ZipCode;
+use crate::domain::facts::{
+    Borough, CreditSignal, DecisionMaker, Financing, Objection, PropertyType, TechnicalTopic,
+    Timeline,
+};
+use crate::domain::money::Cents;
+use crate::domain::scoring::QualityTier;
+use crate::webhooks;
+use chrono::{DateTime, TimeDelta, Utc};
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Bytes;
+use hyper::header::{CONTENT_TYPE, RETRY_AFTER, USER_AGENT};
+use hyper::{Request, StatusCode, Uri};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::{TokioExecutor, TokioTimer};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
+use std::fmt;
+use std::net::IpAddr;
+use std::time::Duration;
+use tokio::time::Instant;
+
+/// The version of the message body this build writes.
+pub const SCHEMA: u8 = 1;
+
+/// The body POSTed to a buyer's webhook.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type")]
+pub enum BuyerMessage {
+    /// The buyer bought this lead: everything it needs to call the homeowner.
+    #[serde(rename = "lead.sold")]
+    LeadSold {
+        schema: u8,
+        /// When the event happened (the sale).
+        timestamp: DateTime<Utc>,
+        data: Box<LeadSold>,
+    },
+    /// The homeowner withdrew consent: the buyer must stop contacting them.
+    #[serde(rename = "lead.withdrawn")]
+    LeadWithdrawn {
+        schema: u8,
+        timestamp: DateTime<Utc>,
+        data: LeadWithdrawn,
+    },
+}
+
+/// A sold lead as the buyer receives it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LeadSold {
+    pub lead_id: String,
+    pub buyer_id: BuyerId,
+    pub sold_at: DateTime<Utc>,
+    /// What the buyer pays for this lead, in US cents.
+    pub price_cents: Cents,
+    pub tier: QualityTier,
+    /// Lead score, 0..=100.
+    pub score: u8,
+    /// The buyer may return the lead for credit until `returnable_until`.
+    pub return_window_days: u16,
+    pub returnable_until: DateTime<Utc>,
+    pub contact: LeadContact,
+    pub consent: LeadConsent,
+    pub property: LeadProperty,
+    pub interest: LeadInterest,
+}
+
+/// The homeowner's contact details. `Debug` never shows them.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LeadContact {
+    pub name: Option<String>,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+}
+
+impl fmt::Debug for LeadContact {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("LeadContact(…)")
+    }
+}
+
+/// Proof that the homeowner agreed to be contacted by an installer. `Debug` hides the words.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LeadConsent {
+    pub given_at: DateTime<Utc>,
+    /// The homeowner's own words.
+    pub words: String,
+    /// The disclosure they answered, when they answered the agent's consent question.
+    pub disclosure: Option<String>,
+}
+
+impl fmt::Debug for LeadConsent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LeadConsent")
+            .field("given_at", &self.given_at)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The home and its electricity.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LeadProperty {
+    pub homeowner: Option<bool>,
+    pub property_type: Option<PropertyType>,
+    pub zip_code: Option<ZipCode>,
+    pub borough: Option<Borough>,
+    pub neighborhood: Option<String>,
+    pub monthly_bill_cents: Option<Cents>,
+}
+
+/// How ready the homeowner is, and what they care about.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LeadInterest {
+    pub timeline: Option<Timeline>,
+    pub decision_maker: Option<DecisionMaker>,
+    pub financing: Option<Financing>,
+    pub credit: Option<CreditSignal>,
+    pub competing_quotes: Option<bool>,
+    pub technical_topics: BTreeSet<TechnicalTopic>,
+    pub open_objections: BTreeSet<Objection>,
+}
+
+/// A withdrawal: no contact details, only the lead the buyer already holds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LeadWithdrawn {
+    pub lead_id: String,
+    pub buyer_id: BuyerId,
+    pub withdrawn_at: DateTime<Utc>,
+    /// Always `consent_withdrawn`: stop contacting the homeowner and delete the lead.
+    pub reason: String,
+}
+
+/// Why a sold lead cannot be turned into a delivery.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum PayloadError {
+    #[error("lead has no consent evidence; it must not be delivered")]
+    NoConsent,
+    #[error("lead has neither a phone number nor an email address")]
+    Unreachable,
+    #[error("return window does not fit the calendar")]
+    ReturnWindow,
+}
+
+impl BuyerMessage {
+    /// The delivery of a sale. Refuses a lead without consent evidence or any way to reach
+    /// the homeowner: such a lead must never reach a buyer.
+    pub fn lead_sold(
+        lead: &QueuedLead,
+        buyer: &Buyer,
+        price: Cents,
+        sold_at: DateTime<Utc>,
+    ) -> Result<BuyerMessage, PayloadError> {
+        let consent = lead.consent.as_ref().ok_or(PayloadError::NoConsent)?;
+        let facts = &lead.facts;
+        if !facts.contact.reachable() {
+            return Err(PayloadError::Unreachable);
+        }
+        let returnable_until = sold_at
+            .checked_add_signed(TimeDelta::days(i64::from(buyer.return_window_days)))
+            .ok_or(PayloadError::ReturnWindow)?;
+        let data = LeadSold {
+            lead_id: lead.lead_id.clone(),
+            buyer_id: buyer.id.clone(),
+            sold_at,
+            price_cents: price,
+            tier: lead.tier,
+            score: lead.score,
+            return_window_days: buyer.return_window_days,
+            returnable_until,
+            contact: LeadContact {
+                name: facts.contact.name.clone(),
+                phone: facts.contact.phone.clone(),
+                email: facts.contact.email.clone(),
+            },
+            consent: LeadConsent {
+                given_at: consent.given_at,
+                words: consent.words.clone(),
+                disclosure: consent.disclosure.clone(),
+            },
+            property: LeadProperty {
+                homeowner: facts.homeowner,
+                property_type: facts.property_type,
+                zip_code: facts.zip_code.clone(),
+                borough: facts.borough,
+                neighborhood: facts.neighborhood.clone(),
+                monthly_bill_cents: facts.monthly_bill,
+            },
+            interest: LeadInterest {
+                timeline: facts.timeline,
+                decision_maker: facts.decision_maker,
+                financing: facts.financing,
+                credit: facts.credit,
+                competing_quotes: facts.competing_quotes,
+                technical_topics: facts.technical_topics.clone(),
+                open_objections: facts.objections_open.clone(),
+            },
+        };
+        Ok(BuyerMessage::LeadSold {
+            schema: SCHEMA,
+            timestamp: sold_at,
+            data: Box::new(data),
+        })
+    }
+
+    /// The notice that the homeowner withdrew consent for a lead the buyer holds.
+    pub fn lead_withdrawn(
+        lead_id: &str,
+        buyer_id: &BuyerId,
+        withdrawn_at: DateTime<Utc>,
+    ) -> BuyerMessage {
+        BuyerMessage::LeadWithdrawn {
+            schema: SCHEMA,
+            timestamp: withdrawn_at,
+            data: LeadWithdrawn {
+                lead_id: lead_id.to_owned(),
+                buyer_id: buyer_id.clone(),
+                withdrawn_at,
+                reason: "consent_withdrawn".to_owned(),
+            },
+        }
+    }
+
+    /// `lead.sold` or `lead.withdrawn`.
+    pub fn event_type(&self) -> &'static str {
+        match self {
+            BuyerMessage::LeadSold { .. } => "lead.sold",
+            BuyerMessage::LeadWithdrawn { .. } => "lead.withdrawn",
+        }
+    }
+
+    pub fn lead_id(&self) -> &str {
+        match self {
+            BuyerMessage::LeadSold { data, .. } => &data.lead_id,
+            BuyerMessage::LeadWithdrawn { data, .. } => &data.lead_id,
+        }
+    }
+
+    pub fn buyer_id(&self) -> &BuyerId {
+        match self {
+            BuyerMessage::LeadSold { data, .. } => &data.buyer_id,
+            BuyerMessage::LeadWithdrawn { data, .. } => &data.buyer_id,
+        }
+    }
+
+    /// The `webhook-id`: the same for every attempt and every resumption of this message,
+    /// different for another buyer or another message type.
+    pub fn webhook_id(&self) -> String {
+        webhook_id(self.event_type(), self.lead_id(), self.buyer_id())
+    }
+
+    /// The JSON body, exactly the bytes that are signed and sent.
+    pub fn to_body(&self) -> Result<Vec<u8>, serde_json::Error> {
+        serde_json::to_vec(self)
+    }
+}
+
+/// `msg_` + 32 hex digits, derived from what the message is about.
+pub fn webhook_id(event_type: &str, lead_id: &str, buyer_id: &BuyerId) -> String {
+    let name = format!("{event_type}:{lead_id}:{buyer_id}");
+    let id = uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_OID, name.as_bytes());
+    format!("msg_{}", id.simple())
+}
+
+/// What a buyer answers at post time. Any other 2xx body (or none) means accepted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BuyerReply {
+    pub accepted: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+impl BuyerReply {
+    pub fn accept() -> BuyerReply {
+        BuyerReply {
+            accepted: true,
+            reason: None,
+        }
+    }
+
+    pub fn reject(reason: &str) -> BuyerReply {
+        BuyerReply {
+            accepted: false,
+            reason: Some(reason.to_owned()),
+        }
+    }
+}
+
+/// How a delivery ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeliveryOutcome {
+    /// The buyer took the lead: 2xx with `{"accepted": true}`, no body, or a body that
+    /// does not say otherwise.
+    Accepted,
+    /// The buyer refused the lead at post time: `{"accepted": false, "reason": …}` (2xx or
+    /// 4xx), or 409/422. The capacity goes back and the lead cascades.
+    Rejected { reason: String },
+    /// No answer that decides: 5xx, 408, 429, timeouts and connection errors after the
+    /// retries, or a 4xx that retrying cannot change (401, 404…). `last_error` names the
+    /// status or the transport error, never the body.
+    Failed { attempts: u32, last_error: String },
+}
+
+/// Retries of one delivery: at most `max_attempts` (at least one), each cut at `attempt_timeout`, waiting
+/// `first_backoff`, then twice that, and so on between them, all within `budget`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    pub max_attempts: u32,
+    pub attempt_timeout: Duration,
+    pub first_backoff: Duration,
+    pub budget: Duration,
+}
+
+impl Default for RetryPolicy {
+    /// Three attempts of up to 3 s within 10 s.
+    fn default() -> Self {
+        RetryPolicy {
+            max_attempts: 3,
+            attempt_timeout: Duration::from_secs(3),
+            first_backoff: Duration::from_millis(250),
+            budget: Duration::from_secs(10),
+        }
+    }
+}
+
+impl RetryPolicy {
+    fn backoff(&self, after_attempt: u32) -> Duration {
+        let factor = 1u32 << after_attempt.saturating_sub(1).min(16);
+        self.first_backoff.saturating_mul(factor).min(self.budget)
+    }
+}
+
+/// An attempt is not started with less time than this left in the budget.
+const MIN_ATTEMPT: Duration = Duration::from_millis(50);
+/// Longest reply body read; buyers answer a few bytes of JSON.
+const MAX_REPLY_BYTES: usize = 16 * 1024;
+/// Longest rejection reason kept.
+const MAX_REASON_CHARS: usize = 200;
+
+#[cfg(feature = "https")]
+type Connector = hyper_rustls::HttpsConnector<HttpConnector>;
+#[cfg(not(feature = "https"))]
+type Connector = HttpConnector;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error("no trusted root certificates could be loaded: {0}")]
+    RootCertificates(String),
+}
+
+/// One signed POST: where, as whom, and the exact bytes.
+#[derive(Debug, Clone, Copy)]
+pub struct WebhookPost<'a> {
+    pub lead_id: &'a str,
+    pub buyer_id: &'a BuyerId,
+    pub url: &'a str,
+    pub secret: &'a WebhookSecret,
+    pub webhook_id: &'a str,
+    pub body: &'a [u8],
+}
+
+/// Posts signed messages to buyers' webhooks. Cheap to clone; build one per process.
+#[derive(Clone)]
+pub struct DeliveryClient {
+    http: Client<Connector, Full<Bytes>>,
+    policy: RetryPolicy,
+}
+
+impl fmt::Debug for DeliveryClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DeliveryClient")
+            .field("policy", &self.policy)
+            .finish_non_exhaustive()
+    }
+}
+
+impl DeliveryClient {
+    /// Loads the system's root certificates (with the `https` feature) and sets up the
+    /// connection pool.
+    pub fn new(policy: RetryPolicy) -> Result<DeliveryClient, ClientError> {
+        let mut tcp = HttpConnector::new();
+        tcp.set_connect_timeout(Some(policy.attempt_timeout));
+        tcp.set_nodelay(true);
+        #[cfg(feature = "https")]
+        let connector = {
+            tcp.enforce_http(false);
+            hyper_rustls::HttpsConnectorBuilder::new()
+                .with_provider_and_native_roots(rustls::crypto::aws_lc_rs::default_provider())
+                .map_err(|e| ClientError::RootCertificates(e.to_string()))?
+                .https_or_http()
+                .enable_http1()
+                .wrap_connector(tcp)
+        };
+        #[cfg(not(feature = "https"))]
+        let connector = tcp;
+        let http = Client::builder(TokioExecutor::new())
+            .pool_timer(TokioTimer::new())
+            .pool_idle_timeout(Duration::from_secs(60))
+            .build(connector);
+        Ok(DeliveryClient { http, policy })
+    }
+
+    pub fn policy(&self) -> RetryPolicy {
+        self.policy
+    }
+
+    /// Delivers `message` to `buyer`'s webhook within the policy's budget.
+    pub async fn deliver(&self, buyer: &Buyer, message: &BuyerMessage) -> DeliveryOutcome {
+        self.deliver_within(buyer, message, self.policy.budget)
+            .await
+    }
+
+    /// Delivers within `budget` or the policy's, whichever is shorter: a function passes
+    /// what is left of its own time.
+    pub async fn deliver_within(
+        &self,
+        buyer: &Buyer,
+        message: &BuyerMessage,
+        budget: Duration,
+    ) -> DeliveryOutcome {
+        let Ok(body) = message.to_body() else {
+            // Plain structs of strings, numbers and enums: not expected to happen.
+            return DeliveryOutcome::Failed {
+                attempts: 0,
+                last_error: "message could not be encoded".to_owned(),
+            };
+        };
+        let webhook_id = message.webhook_id();
+        let post = WebhookPost {
+            lead_id: message.lead_id(),
+            buyer_id: &buyer.id,
+            url: &buyer.webhook_url,
+            secret: &buyer.secret,
+            webhook_id: &webhook_id,
+            body: &body,
+        };
+        self.post_within(&post, budget).await
+    }
+
+    /// Posts `post` with the policy's retries and budget.
+    pub async fn post(&self, post: &WebhookPost<'_>) -> DeliveryOutcome {
+        self.post_within(post, self.policy.budget).await
+    }
+
+    /// Posts `post` within `budget` or the policy's, whichever is shorter.
+    pub async fn post_within(&self, post: &WebhookPost<'_>, budget: Duration) -> DeliveryOutcome {
+        let deadline = Instant::now() + budget.min(self.policy.budget);
+        let uri = match webhook_uri(post.url) {
+            Ok(uri) => uri,
+            Err(reason) => {
+                tracing::warn!(lead_id = post.lead_id, buyer_id = %post.buyer_id, reason, "webhook URL refused");
+                return DeliveryOutcome::Failed {
+                    attempts: 0,
+                    last_error: reason.to_owned(),
+                };
+            }
+        };
+        let body = Bytes::copy_from_slice(post.body);
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let left = deadline.saturating_duration_since(Instant::now());
+            let limit = self.policy.attempt_timeout.min(left);
+            let verdict = match tokio::time::timeout(limit, self.attempt(&uri, post, &body)).await {
+                Ok(verdict) => verdict,
+                Err(_) => Verdict::Retry {
+                    error: format!("timed out after {} ms", limit.as_millis()),
+                    after: None,
+                },
+            };
+            let (error, after) = match verdict {
+                Verdict::Decided(outcome) => {
+                    log_decided(post, attempt, &outcome);
+                    return outcome;
+                }
+                Verdict::Final(error) => {
+                    tracing::warn!(lead_id = post.lead_id, buyer_id = %post.buyer_id, webhook_id = post.webhook_id, attempt, error, "delivery failed; not retried");
+                    return DeliveryOutcome::Failed {
+                        attempts: attempt,
+                        last_error: error,
+                    };
+                }
+                Verdict::Retry { error, after } => (error, after),
+            };
+            let wait = self.policy.backoff(attempt).max(after.unwrap_or_default());
+            let retry = attempt < self.policy.max_attempts
+                && Instant::now() + wait + MIN_ATTEMPT <= deadline;
+            tracing::warn!(lead_id = post.lead_id, buyer_id = %post.buyer_id, webhook_id = post.webhook_id, attempt, error, retry, "delivery attempt failed");
+            if !retry {
+                return DeliveryOutcome::Failed {
+                    attempts: attempt,
+                    last_error: error,
+                };
+            }
+            tokio::time::sleep(wait).await;
+        }
+    }
+
+    /// One signed POST, its reply read and classified.
+    async fn attempt(&self, uri: &Uri, post: &WebhookPost<'_>, body: &Bytes) -> Verdict {
+        // Signed per attempt: the timestamp is the send time, the id stays the same.
+        let signature = match webhooks::sign(post.secret, post.webhook_id, Utc::now(), post.body) {
+            Ok(signature) => signature,
+            Err(e) => return Verdict::Final(e.to_string()),
+        };
+        let request = Request::post(uri.clone())
+            .header(CONTENT_TYPE, "application/json")
+            .header(
+                USER_AGENT,
+                concat!("aurum-delivery/", env!("CARGO_PKG_VERSION")),
+            )
+            .body(Full::new(body.clone()));
+        let mut request = match request {
+            Ok(r) => r,
+            Err(e) => return Verdict::Final(format!("request could not be built: {e}")),
+        };
+        if let Err(e) = signature.apply(request.headers_mut()) {
+            return Verdict::Final(e.to_string());
+        }
+        let response = match self.http.request(request).await {
+            Ok(response) => response,
+            Err(e) => {
+                return Verdict::Retry {
+                    error: crate::redact::error_chain(&e),
+                    after: None,
+                };
+            }
+        };
+        let status = response.status();
+        let after = retry_after(response.headers());
+        let reply = match Limited::new(response.into_body(), MAX_REPLY_BYTES)
+            .collect()
+            .await
+        {
+            Ok(body) => serde_json::from_slice::<BuyerReply>(&body.to_bytes()).ok(),
+            // A reply too long to be ours says nothing; the status still does.
+            Err(e) if e.is::<http_body_util::LengthLimitError>() => None,
+            Err(e) => {
+                return Verdict::Retry {
+                    error: format!("http {}; reply interrupted: {e}", status.as_u16()),
+                    after: None,
+                };
+            }
+        };
+        classify(status, reply, after)
+    }
+}
+
+enum Verdict {
+    Decided(DeliveryOutcome),
+    Retry {
+        error: String,
+        after: Option<Duration>,
+    },
+    Final(String),
+}
+
+fn classify(status: StatusCode, reply: Option<BuyerReply>, after: Option<Duration>) -> Verdict {
+    let refusal = reply
+        .filter(|r| !r.accepted)
+        .map(|r| reason_text(r.reason.as_deref()));
+    let code = status.as_u16();
+    match (code, refusal) {
+        (200..=299, None) => Verdict::Decided(DeliveryOutcome::Accepted),
+        (200..=299 | 400..=499, Some(reason)) => {
+            Verdict::Decided(DeliveryOutcome::Rejected { reason })
+        }
+        (409 | 422, None) => Verdict::Decided(DeliveryOutcome::Rejected {
+            reason: format!("http_{code}"),
+        }),
+        (408 | 429 | 500..=599, _) => Verdict::Retry {
+            error: format!("http {code}"),
+            after,
+        },
+        _ => Verdict::Final(format!("http {code}")),
+    }
+}
+
+/// A buyer's reason as kept: trimmed, no control characters, at most 200 characters.
+fn reason_text(reason: Option<&str>) -> String {
+    let text: String = reason
+        .unwrap_or_default()
+        .trim()
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(MAX_REASON_CHARS)
+        .collect();
+    if text.is_empty() {
+        "unspecified".to_owned()
+    } else {
+        text
+    }
+}
+
+/// A reason that reads as a code (`outside_service_area`) is logged as is; free text
+/// might quote the homeowner, so it is not.
+fn loggable_reason(reason: &str) -> &str {
+    let code_like = reason.len() <= 64
+        && reason
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+    if code_like { reason } else { "free_text" }
+}
+
+fn log_decided(post: &WebhookPost<'_>, attempt: u32, outcome: &DeliveryOutcome) {
+    match outcome {
+        DeliveryOutcome::Accepted => {
+            tracing::info!(lead_id = post.lead_id, buyer_id = %post.buyer_id, webhook_id = post.webhook_id, attempt, "delivery accepted");
+        }
+        DeliveryOutcome::Rejected { reason } => {
+            tracing::info!(lead_id = post.lead_id, buyer_id = %post.buyer_id, webhook_id = post.webhook_id, attempt, reason = loggable_reason(reason), "delivery rejected by the buyer");
+        }
+        DeliveryOutcome::Failed { .. } => {}
+    }
+}
+
+/// `Retry-After` in seconds (the date form is ignored), at most a minute.
+fn retry_after(headers: &hyper::HeaderMap) -> Option<Duration> {
+    let secs: u64 = headers
+        .get(RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()?;
+    Some(Duration::from_secs(secs.min(60)))
+}
+
+/// The URL to post to: https, or http to a loopback address.
+fn webhook_uri(url: &str) -> Result<Uri, &'static str> {
+    let uri: Uri = url.parse().map_err(|_| "webhook URL is not a valid URL")?;
+    let loopback = uri.host().is_some_and(is_loopback);
+    match uri.scheme_str() {
+        Some("https") if cfg!(feature = "https") => Ok(uri),
+        Some("https") => Err("https delivery is not built into this binary"),
+        Some("http") if loopback => Ok(uri),
+        Some("http") => Err("plain http is allowed only to loopback addresses"),
+        _ => Err("webhook URL must be https"),
+    }
+}
+
+fn is_loopback(host: &str) -> bool {
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || bare.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::contracts::lead_id_for;
+    use crate::domain::buyer::{BuyerTier, Hours, ServiceArea};
+    use crate::domain::conversation::{ConsentEvidence, Contact, Conversation, SessionId};
+    use chrono::TimeZone;
+
+    fn at(h: u32, m: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 6, 2, h, m, 0)
+            .single()
+            .expect("valid")
+    }
+
+    fn buyer() -> Buyer {
+        Buyer {
+            id: BuyerId::parse("solarreviews").expect("id"),
+            name: "SolarReviews".into(),
+            tier: BuyerTier::Premium,
+            price_floor: Cents(20_000),
+            price_cap: Cents(40_000),
+            daily_cap: 40,
+            monthly_spend_cap: None,
+            area: ServiceArea {
+                zips: BTreeSet::new(),
+                boroughs: Borough::ALL.into(),
+            },
+            min_quality: QualityTier::Standard,
+            hours: Hours::always(),
+            webhook_url: "https://buyer.example/leads".into(),
+            secret: WebhookSecret::parse("whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD").expect("secret"),
+            return_window_days: 7,
+            active: true,
+        }
+    }
+
+    fn lead() -> QueuedLead {
+        let session = SessionId::parse("chat_pinned").expect("id");
+        let mut c = Conversation::new(session.clone(), at(15, 0));
+        c.facts.homeowner = Some(true);
+        c.facts.monthly_bill = Some(Cents(32_000));
+        c.facts.zip_code = Some(ZipCode::parse("11215").expect("zip"));
+        c.facts.borough = Some(Borough::Brooklyn);
+        c.facts.neighborhood = Some("park_slope".into());
+        c.facts.property_type = Some(PropertyType::Townhouse);
+        c.facts.timeline = Some(Timeline::WithinThreeMonths);
+        c.facts.decision_maker = Some(DecisionMaker::Joint);
+        c.facts.financing = Some(Financing::Loan);
+        c.facts.technical_topics = [TechnicalTopic::Batteries].into();
+        c.facts.objections_open = [Objection::Cost].into();
+        c.facts.contact = Contact {
+            name: Some("Maria Lopez".into()),
+            phone: Some("+17185550142".into()),
+            email: Some("maria@example.com".into()),
+        };
+        c.facts.contact_consent = Some(true);
+        QueuedLead {
+            schema: QueuedLead::SCHEMA,
+            lead_id: lead_id_for(&session),
+            session_id: session,
+            queued_at: at(15, 0),
+            score: 86,
+            tier: QualityTier::Premium,
+            revenue_potential: Cents(26_400),
+            conversion_probability: 0.8,
+            model_version: 3,
+            facts: c.facts,
+            consent: Some(ConsentEvidence {
+                given_at: at(14, 58),
+                words: "yes, have an installer call me".into(),
+                disclosure: Some("An installer will call you about solar.".into()),
+            }),
+        }
+    }
+
+    #[test]
+    fn given_a_sale_when_serialised_then_the_buyer_reads_the_pinned_v1_json() {
+        // GIVEN a premium lead sold at $275.00 at 15:30 UTC to a buyer with a 7-day window
+        let message =
+            BuyerMessage::lead_sold(&lead(), &buyer(), Cents(27_500), at(15, 30)).expect("sale");
+        // WHEN it is written
+        let written: serde_json::Value =
+            serde_json::from_slice(&message.to_body().expect("body")).expect("json");
+        // THEN it is exactly the pinned v1 body (every buyer's integration parses this)
+        let expected = serde_json::json!({
+            "type": "lead.sold",
+            "schema": 1,
+            "timestamp": "2026-06-02T15:30:00Z",
+            "data": {
+                "lead_id": "lead_fbf6592bbf895aaabe7055ec5cbd0089",
+                "buyer_id": "solarreviews",
+                "sold_at": "2026-06-02T15:30:00Z",
+                "price_cents": 27500,
+                "tier": "premium",
+                "score": 86,
+                "return_window_days": 7,
+                "returnable_until": "2026-06-09T15:30:00Z",
+                "contact": {
+                    "name": "Maria Lopez",
+                    "phone": "+17185550142",
+                    "email": "maria@example.com"
+                },
+                "consent": {
+                    "given_at": "2026-06-02T14:58:00Z",
+                    "words": "yes, have an installer call me",
+                    "disclosure": "An installer will call you about solar."
+                },
+                "property": {
+                    "homeowner": true,
+                    "property_type": "townhouse",
+                    "zip_code": "11215",
+                    "borough": "brooklyn",
+                    "neighborhood": "park_slope",
+                    "monthly_bill_cents": 32000
+                },
+                "interest": {
+                    "timeline": "within_three_months",
+                    "decision_maker": "joint",
+                    "financing": "loan",
+                    "credit": null,
+                    "competing_quotes": null,
+                    "technical_topics": ["batteries"],
+                    "open_objections": ["cost"]
+                }
+            }
+        });
+        assert_eq!(written, expected);
+        // AND it reads back unchanged
+        let back: BuyerMessage = serde_json::from_value(written).expect("reads back");
+        assert_eq!(back, message);
+    }
+
+    #[test]
+    fn given_a_withdrawal_when_serialised_then_it_is_the_pinned_json_without_contact_details() {
+        let buyer = buyer();
+        let message = BuyerMessage::lead_withdrawn("lead_1", &buyer.id, at(16, 0));
+        let written: serde_json::Value =
+            serde_json::from_slice(&message.to_body().expect("body")).expect("json");
+        assert_eq!(
+            written,
+            serde_json::json!({
+                "type": "lead.withdrawn",
+                "schema": 1,
+                "timestamp": "2026-06-02T16:00:00Z",
+                "data": {
+                    "lead_id": "lead_1",
+                    "buyer_id": "solarreviews",
+                    "withdrawn_at": "2026-06-02T16:00:00Z",
+                    "reason": "consent_withdrawn"
+                }
+            })
+        );
+    }
+
+    #[test]
+    fn given_a_lead_without_consent_or_contact_when_sold_then_no_delivery_is_built() {
+        let mut no_consent = lead();
+        no_consent.consent = None;
+        assert_eq!(
+            BuyerMessage::lead_sold(&no_consent, &buyer(), Cents(27_500), at(15, 30)),
+            Err(PayloadError::NoConsent)
+        );
+        let mut unreachable = lead();
+        unreachable.facts.contact.phone = None;
+        unreachable.facts.contact.email = None;
+        assert_eq!(
+            BuyerMessage::lead_sold(&unreachable, &buyer(), Cents(27_500), at(15, 30)),
+            Err(PayloadError::Unreachable)
+        );
+    }
+
+    #[test]
+    fn given_a_sale_when_printed_for_a_log_then_no_contact_detail_or_consent_words_show() {
+        let message =
+            BuyerMessage::lead_sold(&lead(), &buyer(), Cents(27_500), at(15, 30)).expect("sale");
+        let text = format!("{message:?}");
+        for secret in [
+            "Maria",
+            "7185550142",
+            "maria@example.com",
+            "installer call me",
+        ] {
+            assert!(!text.contains(secret), "{secret} in {text}");
+        }
+        assert!(
+            text.contains("lead_fbf6592bbf895aaabe7055ec5cbd0089"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn given_one_message_then_its_webhook_id_is_stable_and_differs_per_buyer_and_type() {
+        let b = buyer();
+        let sold = BuyerMessage::lead_sold(&lead(), &b, Cents(27_500), at(15, 30)).expect("sale");
+        let resold_later =
+            BuyerMessage::lead_sold(&lead(), &b, Cents(27_500), at(15, 45)).expect("sale");
+        // Pinned: buyers de-duplicate on it across our deployments.
+        assert_eq!(sold.webhook_id(), "msg_d7d3a8a7eda353dfbd0e14723dcdb068");
+        assert_eq!(sold.webhook_id(), resold_later.webhook_id());
+        let other = BuyerId::parse("modernize").expect("id");
+        assert_ne!(
+            sold.webhook_id(),
+            webhook_id("lead.sold", sold.lead_id(), &other)
+        );
+        assert_ne!(
+            sold.webhook_id(),
+            BuyerMessage::lead_withdrawn(sold.lead_id(), &b.id, at(16, 0)).webhook_id()
+        );
+    }
+
+    #[test]
+    fn given_buyer_replies_when_classified_then_accept_reject_and_retry_follow_the_contract() {
+        let decided = |code: u16, reply: Option<BuyerReply>| match classify(
+            StatusCode::from_u16(code).expect("status"),
+            reply,
+            None,
+        ) {
+            Verdict::Decided(o) => Some(o),
+            Verdict::Retry { .. } => None,
+            Verdict::Final(e) => Some(DeliveryOutcome::Failed {
+                attempts: 1,
+                last_error: e,
+            }),
+        };
+        let rejected = |reason: &str| {
+            Some(DeliveryOutcome::Rejected {
+                reason: reason.into(),
+            })
+        };
+        assert_eq!(decided(200, None), Some(DeliveryOutcome::Accepted));
+        assert_eq!(
+            decided(202, Some(BuyerReply::accept())),
+            Some(DeliveryOutcome::Accepted)
+        );
+        assert_eq!(
+            decided(200, Some(BuyerReply::reject("outside_service_area"))),
+            rejected("outside_service_area")
+        );
+        assert_eq!(
+            decided(400, Some(BuyerReply::reject("duplicate"))),
+            rejected("duplicate")
+        );
+        assert_eq!(decided(409, None), rejected("http_409"));
+        assert_eq!(decided(422, None), rejected("http_422"));
+        assert_eq!(
+            decided(
+                422,
+                Some(BuyerReply {
+                    accepted: false,
+                    reason: None
+                })
+            ),
+            rejected("unspecified")
+        );
+        for code in [408, 429, 500, 502, 503] {
+            assert_eq!(decided(code, None), None, "{code} is retried");
+        }
+        for code in [301, 400, 401, 404] {
+            assert!(
+                matches!(decided(code, None), Some(DeliveryOutcome::Failed { .. })),
+                "{code} is final"
+            );
+        }
+    }
+
+    #[test]
+    fn given_a_long_reason_with_control_characters_then_it_is_trimmed_and_not_logged() {
+        let long = format!(" \u{7}{}", "x".repeat(500));
+        let kept = reason_text(Some(&long));
+        assert_eq!(kept.chars().count(), MAX_REASON_CHARS);
+        assert!(!kept.contains('\u{7}'));
+        assert_eq!(
+            loggable_reason("outside_service_area"),
+            "outside_service_area"
+        );
+        assert_eq!(loggable_reason("call Maria at 718 555 0142"), "free_text");
+    }
+
+    #[test]
+    fn given_webhook_urls_then_https_or_loopback_http_only() {
+        assert!(webhook_uri("http://127.0.0.1:8080/leads").is_ok());
+        assert!(webhook_uri("http://localhost:8080/leads").is_ok());
+        assert!(webhook_uri("http://[::1]:8080/leads").is_ok());
+        assert!(webhook_uri("http://127.5.0.1/leads").is_ok());
+        assert!(webhook_uri("http://buyer.example/leads").is_err());
+        assert!(webhook_uri("http://10.0.0.1/leads").is_err());
+        assert!(webhook_uri("http://localhost.buyer.example/leads").is_err());
+        assert!(webhook_uri("ftp://buyer.example/leads").is_err());
+        assert!(webhook_uri("not a url").is_err());
+        assert_eq!(
+            webhook_uri("https://buyer.example/leads").is_ok(),
+            cfg!(feature = "https")
+        );
+    }
+
+    #[test]
+    fn given_the_default_policy_then_three_attempts_fit_the_ten_second_budget() {
+        let p = RetryPolicy::default();
+        let worst = p.attempt_timeout * p.max_attempts + p.backoff(1) + p.backoff(2);
+        assert!(worst <= p.budget, "{worst:?}");
+        assert_eq!(p.backoff(1), Duration::from_millis(250));
+        assert_eq!(p.backoff(2), Duration::from_millis(500));
+        assert_eq!(p.backoff(40), p.budget);
+    }
+}
