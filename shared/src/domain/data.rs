@@ -1,9 +1,10 @@
-//! The data tables compiled into the crate (NYC market data, incentives), parsed once at
-//! start-up so that a cold start pays for it before the first event and a bad file stops
-//! the process with its reason, instead of failing request after request.
+//! The data tables compiled into the crate (NYC market data, incentives, pricing), parsed
+//! once at start-up so that a cold start pays for it before the first event and a bad file
+//! stops the process with its reason, instead of failing request after request.
 
 use super::incentives::{self, IncentiveError};
 use super::market::{self, MarketError};
+use super::pricing::{self, PricingError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum DataError {
@@ -11,6 +12,8 @@ pub enum DataError {
     Market(&'static MarketError),
     #[error("data/incentives.json could not be loaded: {0}")]
     Incentives(&'static IncentiveError),
+    #[error("data/pricing.json could not be loaded: {0}")]
+    Pricing(&'static PricingError),
 }
 
 /// Parses and checks every static data table now. Call it once at start-up, before
@@ -18,6 +21,7 @@ pub enum DataError {
 pub fn init() -> Result<(), DataError> {
     market::try_market().map_err(DataError::Market)?;
     incentives::try_incentives().map_err(DataError::Incentives)?;
+    pricing::try_pricing_table().map_err(DataError::Pricing)?;
     // The extraction rule set (`extract::RULE_SET` and its regexes) still compiles on
     // first use: it has no warm-up entry point yet.
     Ok(())
@@ -34,6 +38,7 @@ mod tests {
         assert!(init().is_ok());
         assert!(market::try_market().is_ok_and(|m| !m.zips().is_empty()));
         assert!(incentives::try_incentives().is_ok_and(|t| !t.is_empty()));
+        assert!(pricing::try_pricing_table().is_ok());
     }
 
     #[test]

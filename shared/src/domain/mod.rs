@@ -11,6 +11,7 @@ pub mod lead;
 pub mod market;
 pub mod metrics;
 pub mod money;
+pub mod pricing;
 pub mod scoring;
 pub mod targets;
 pub mod turn;
