@@ -2,6 +2,7 @@
 //! or invalid variable stops start-up with a message naming it.
 
 use crate::domain::money::Cents;
+use crate::domain::routing::RoutingStrategy;
 use std::collections::HashMap;
 use std::path::PathBuf;
 
@@ -25,6 +26,7 @@ pub const VARIABLES: &[&str] = &[
     "BUYER_CAPACITY_BUFFER",
     "MAX_CONVERSATION_DURATION",
     "MIN_CONVERSATION_DURATION",
+    "AURUM_ROUTING_STRATEGY",
 ];
 
 #[derive(Debug, thiserror::Error, PartialEq)]
@@ -74,6 +76,8 @@ pub struct Config {
     pub aws: AwsResources,
     pub cache: CacheConfig,
     pub targets: Targets,
+    /// How the router chooses among eligible buyers (`AURUM_ROUTING_STRATEGY`).
+    pub routing_strategy: RoutingStrategy,
 }
 
 impl Config {
@@ -167,6 +171,13 @@ impl Config {
                     reason: format!("{raw:?} is not a number of milliseconds between 1 and 10000"),
                 })?,
         };
+        let routing_strategy = match get("AURUM_ROUTING_STRATEGY") {
+            None => RoutingStrategy::default(),
+            Some(raw) => raw.parse().map_err(|reason| ConfigError::Invalid {
+                name: "AURUM_ROUTING_STRATEGY",
+                reason,
+            })?,
+        };
         let redis_url = get("REDIS_URL").map(str::to_owned);
         if let Some(url) = &redis_url
             && !(url.starts_with("redis://") || url.starts_with("rediss://"))
@@ -193,6 +204,7 @@ impl Config {
                 timeout_ms,
             },
             targets,
+            routing_strategy,
         })
     }
 }
@@ -241,6 +253,19 @@ mod tests {
         assert_eq!(c.targets.revenue_per_hour, Cents(3_000));
         assert_eq!(c.cache.timeout_ms, 50);
         assert_eq!(c.aws.conversations_table, "aurum-conversations");
+        assert_eq!(c.routing_strategy, RoutingStrategy::BidPrice);
+    }
+
+    #[test]
+    fn the_routing_strategy_is_chosen_by_name() {
+        for (raw, want) in [
+            ("greedy", RoutingStrategy::Greedy),
+            ("bid_price", RoutingStrategy::BidPrice),
+        ] {
+            let c = Config::from_vars(&vars(&[("AURUM_ROUTING_STRATEGY", raw)]), BackendKind::Aws)
+                .expect("valid");
+            assert_eq!(c.routing_strategy, want);
+        }
     }
 
     #[test]
@@ -266,6 +291,7 @@ mod tests {
             ("TARGET_REVENUE_PER_HOUR", "-3"),
             ("REDIS_URL", "localhost:6379"),
             ("AURUM_CACHE_TIMEOUT_MS", "0"),
+            ("AURUM_ROUTING_STRATEGY", "fastest"),
         ] {
             let err =
                 Config::from_vars(&vars(&[(name, value)]), BackendKind::Embedded).expect_err(name);
