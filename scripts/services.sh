@@ -54,7 +54,15 @@ start() {
   fi
   if ! moto_up; then
     bin=$(scripts/venv.sh moto "moto[server]==$MOTO_VERSION")
-    nohup "$bin/moto_server" -H 127.0.0.1 -p "$moto_port" >"$state/moto.log" 2>&1 </dev/null &
+    # One request at a time: DynamoDB runs each transaction and conditional write in
+    # isolation, and the race tests rely on that. moto's threaded server does not (its
+    # TransactWriteItems checks and applies without a lock), so it is run unthreaded.
+    nohup "$bin/python" -c '
+import sys, moto.server as server
+run = server.run_simple
+server.run_simple = lambda *a, **k: run(*a, **{**k, "threaded": False})
+server.main(sys.argv[1:])
+' -H 127.0.0.1 -p "$moto_port" >"$state/moto.log" 2>&1 </dev/null &
     started="$started $!"
     wait_for moto moto_up
   fi

@@ -102,6 +102,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
                 BackendKind::Aws => {
                     let backend = AwsBackend::connect(&config).await?;
                     backend.store.put_buyers(&buyers).await?;
+                    // Routers read the buyers through the cache: drop it so they see these.
+                    aurum::distribution::forget_buyers(&backend).await;
                 }
             }
             for b in &buyers {

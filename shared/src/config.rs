@@ -2,6 +2,7 @@
 //! or invalid variable stops start-up with a message naming it.
 
 use crate::domain::money::Cents;
+use crate::domain::routing::RoutingStrategy;
 use std::collections::HashMap;
 use std::path::PathBuf;
 
@@ -27,6 +28,9 @@ pub const VARIABLES: &[&str] = &[
     "BUYER_CAPACITY_BUFFER",
     "MAX_CONVERSATION_DURATION",
     "MIN_CONVERSATION_DURATION",
+    "AURUM_ROUTING_STRATEGY",
+    "AURUM_DEDUP_DAYS",
+    "AURUM_CONTACT_HASH_KEY",
 ];
 
 #[derive(Debug, thiserror::Error, PartialEq)]
@@ -78,6 +82,38 @@ pub struct Config {
     pub aws: AwsResources,
     pub cache: CacheConfig,
     pub targets: Targets,
+    pub routing: RoutingConfig,
+}
+
+/// The router's settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RoutingConfig {
+    /// How the router chooses among eligible buyers (`AURUM_ROUTING_STRATEGY`).
+    pub strategy: RoutingStrategy,
+    /// A phone or email sold within this many days is not sold again (`AURUM_DEDUP_DAYS`).
+    pub dedup_days: u16,
+    /// The key of the contact hashes (`AURUM_CONTACT_HASH_KEY`): contact details are
+    /// stored for de-duplication only as keyed hashes.
+    pub contact_key: ContactKey,
+}
+
+/// A secret key that never prints.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ContactKey(Vec<u8>);
+
+impl ContactKey {
+    /// The key of local runs (the embedded backend), where no secret is configured.
+    const LOCAL: &'static [u8] = b"aurum local contact hash key (not for production)";
+
+    pub fn bytes(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for ContactKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ContactKey(…)")
+    }
 }
 
 impl Config {
@@ -171,6 +207,40 @@ impl Config {
                     reason: format!("{raw:?} is not a number of milliseconds between 1 and 10000"),
                 })?,
         };
+        let routing_strategy = match get("AURUM_ROUTING_STRATEGY") {
+            None => RoutingStrategy::default(),
+            Some(raw) => raw.parse().map_err(|reason| ConfigError::Invalid {
+                name: "AURUM_ROUTING_STRATEGY",
+                reason,
+            })?,
+        };
+        let dedup_days = match get("AURUM_DEDUP_DAYS") {
+            None => 30,
+            Some(raw) => raw
+                .parse::<u16>()
+                .ok()
+                .filter(|d| (1..=365).contains(d))
+                .ok_or(ConfigError::Invalid {
+                    name: "AURUM_DEDUP_DAYS",
+                    reason: format!("{raw:?} is not a number of days between 1 and 365"),
+                })?,
+        };
+        let contact_key = match (get("AURUM_CONTACT_HASH_KEY"), backend) {
+            (Some(key), _) if key.len() >= 32 => ContactKey(key.as_bytes().to_vec()),
+            (Some(_), _) => {
+                return Err(ConfigError::Invalid {
+                    name: "AURUM_CONTACT_HASH_KEY",
+                    reason: "must be at least 32 characters".into(),
+                });
+            }
+            (None, BackendKind::Embedded) => ContactKey(ContactKey::LOCAL.to_vec()),
+            (None, BackendKind::Aws) => {
+                return Err(ConfigError::Missing {
+                    name: "AURUM_CONTACT_HASH_KEY",
+                    because: "AURUM_BACKEND=aws (contact details are hashed with it)",
+                });
+            }
+        };
         let redis_url = get("REDIS_URL").map(str::to_owned);
         if let Some(url) = &redis_url
             && !(url.starts_with("redis://") || url.starts_with("rediss://"))
@@ -199,6 +269,11 @@ impl Config {
                 timeout_ms,
             },
             targets,
+            routing: RoutingConfig {
+                strategy: routing_strategy,
+                dedup_days,
+                contact_key,
+            },
         })
     }
 }
@@ -247,6 +322,23 @@ mod tests {
         assert_eq!(c.targets.revenue_per_hour, Cents(3_000));
         assert_eq!(c.cache.timeout_ms, 50);
         assert_eq!(c.aws.conversations_table, "aurum-conversations");
+        assert_eq!(c.routing.strategy, RoutingStrategy::BidPrice);
+        assert_eq!(c.routing.dedup_days, 30);
+    }
+
+    #[test]
+    fn the_routing_strategy_is_chosen_by_name() {
+        for (raw, want) in [
+            ("greedy", RoutingStrategy::Greedy),
+            ("bid_price", RoutingStrategy::BidPrice),
+        ] {
+            let c = Config::from_vars(
+                &vars(&[("AURUM_ROUTING_STRATEGY", raw)]),
+                BackendKind::Embedded,
+            )
+            .expect("valid");
+            assert_eq!(c.routing.strategy, want);
+        }
     }
 
     #[test]
@@ -254,6 +346,8 @@ mod tests {
         let c = Config::from_vars(
             &vars(&[
                 ("AURUM_BACKEND", "aws"),
+                ("AURUM_CONTACT_HASH_KEY", "0123456789abcdef0123456789abcdef"),
+                ("AURUM_DEDUP_DAYS", "45"),
                 ("TARGET_CONVERSION_RATE", "0.65"),
                 ("TARGET_AVG_LEAD_VALUE", "175.50"),
                 ("TARGET_REVENUE_PER_HOUR", "45"),
@@ -262,6 +356,7 @@ mod tests {
         )
         .expect("valid");
         assert_eq!(c.backend, BackendKind::Aws);
+        assert_eq!(c.routing.dedup_days, 45);
         assert_eq!(c.targets.conversion_rate_bps, 6_500);
         assert_eq!(c.targets.avg_lead_value, Cents(17_550));
         assert_eq!(c.targets.revenue_per_hour, Cents(4_500));
@@ -272,11 +367,33 @@ mod tests {
             ("TARGET_REVENUE_PER_HOUR", "-3"),
             ("REDIS_URL", "localhost:6379"),
             ("AURUM_CACHE_TIMEOUT_MS", "0"),
+            ("AURUM_ROUTING_STRATEGY", "fastest"),
+            ("AURUM_DEDUP_DAYS", "0"),
+            ("AURUM_CONTACT_HASH_KEY", "short"),
         ] {
             let err =
                 Config::from_vars(&vars(&[(name, value)]), BackendKind::Embedded).expect_err(name);
             assert!(err.to_string().starts_with(name), "{err}");
         }
+    }
+
+    #[test]
+    fn given_the_aws_backend_without_a_contact_key_then_start_up_stops_and_never_prints_a_key() {
+        let err = Config::from_vars(&vars(&[("AURUM_BACKEND", "aws")]), BackendKind::Embedded)
+            .expect_err("the key is required on aws");
+        assert!(
+            err.to_string().starts_with("AURUM_CONTACT_HASH_KEY"),
+            "{err}"
+        );
+        let c = Config::from_vars(
+            &vars(&[(
+                "AURUM_CONTACT_HASH_KEY",
+                "s3cret-s3cret-s3cret-s3cret-s3cret",
+            )]),
+            BackendKind::Embedded,
+        )
+        .expect("valid");
+        assert!(!format!("{c:?}").contains("s3cret"));
     }
 
     #[test]

@@ -8,6 +8,7 @@ pub mod chat;
 pub mod config;
 pub mod contracts;
 pub mod delivery;
+pub mod distribution;
 pub mod domain;
 pub mod function;
 pub mod http;

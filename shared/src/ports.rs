@@ -268,6 +268,8 @@ pub trait Cache: Send + Sync + 'static {
         value: &str,
         ttl: Duration,
     ) -> impl Future<Output = Result<(), CacheError>> + Send;
+    /// Forgets a key (a no-op when it is not there).
+    fn delete(&self, key: &str) -> impl Future<Output = Result<(), CacheError>> + Send;
     /// Adds `by` to a counter (created at 0 with `ttl`) and returns the new value.
     fn incr(
         &self,

@@ -392,6 +392,17 @@ pub async fn cache<C: Cache>(cache: &C) {
         5
     );
 
+    cache.delete(&key).await.expect("delete");
+    assert_eq!(
+        cache.get(&key).await.expect("get"),
+        None,
+        "a deleted key is gone"
+    );
+    cache
+        .delete(&key)
+        .await
+        .expect("deleting a missing key is fine");
+
     let short = unique("short");
     cache
         .set(&short, "gone soon", Duration::from_secs(1))
@@ -500,7 +511,8 @@ pub fn sale_of(
     contact: &str,
     at: DateTime<Utc>,
 ) -> aurum::domain::sale::Sale {
-    use aurum::domain::lead::{PriceBreakdown, SaleTerms};
+    use aurum::domain::lead::SaleTerms;
+    use aurum::domain::pricing::{MarketSignals, PriceInput, PricingRules, quote};
     use aurum::domain::sale::{CounterPeriod, LedgerEntry, LedgerKind, Sale};
     let period = CounterPeriod {
         buyer_id: buyer.id.clone(),
@@ -512,13 +524,16 @@ pub fn sale_of(
         buyer_id: buyer.id.clone(),
         buyer_tier: buyer.tier,
         price,
-        breakdown: PriceBreakdown {
-            base: price,
-            factors: Vec::new(),
-            unclamped: price,
-            price,
-            clamped_to: None,
-        },
+        quote: quote(
+            &PricingRules::from_targets(&aurum::domain::targets::Targets::default()),
+            buyer,
+            &PriceInput {
+                score: 80,
+                market: MarketSignals::for_place(aurum::domain::market::market(), None, None, None),
+                sold_today: 0,
+                at,
+            },
+        ),
         sold_at: at,
         buyer_day: period.day,
         buyer_month: period.month.clone(),

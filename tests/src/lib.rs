@@ -76,6 +76,7 @@ impl TestApp {
 }
 
 pub mod contract;
+pub mod routing;
 
 /// Local AWS (moto) and Redis servers, as started by `scripts/services.sh`.
 pub mod local_aws {
@@ -128,8 +129,11 @@ pub mod local_aws {
 
     /// A configuration for the AWS backend over `resources`, with the given Redis URL.
     pub fn config(resources: AwsResources, redis_url: Option<String>) -> Config {
-        let mut config =
-            Config::from_vars(&HashMap::new(), BackendKind::Aws).expect("defaults are valid");
+        let vars = HashMap::from([(
+            "AURUM_CONTACT_HASH_KEY".to_owned(),
+            "a test key of the contact hashes, 32+ chars".to_owned(),
+        )]);
+        let mut config = Config::from_vars(&vars, BackendKind::Aws).expect("defaults are valid");
         config.aws = resources;
         config.cache.redis_url = redis_url;
         config

@@ -48,6 +48,13 @@ impl Cache for AnyCache {
         }
     }
 
+    async fn delete(&self, key: &str) -> Result<(), CacheError> {
+        match self {
+            AnyCache::Redis(c) => c.delete(key).await,
+            AnyCache::Local(c) => c.delete(key).await,
+        }
+    }
+
     async fn incr(&self, key: &str, by: i64, ttl: Duration) -> Result<i64, CacheError> {
         match self {
             AnyCache::Redis(c) => c.incr(key, by, ttl).await,

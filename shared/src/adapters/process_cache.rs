@@ -41,6 +41,11 @@ impl Cache for MemoryCache {
         Ok(())
     }
 
+    async fn delete(&self, key: &str) -> Result<(), CacheError> {
+        lock(&self.entries).remove(key);
+        Ok(())
+    }
+
     async fn incr(&self, key: &str, by: i64, ttl: Duration) -> Result<i64, CacheError> {
         let mut entries = lock(&self.entries);
         let now = Instant::now();

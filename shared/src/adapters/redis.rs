@@ -88,6 +88,11 @@ impl Cache for RedisCache {
             .await
     }
 
+    async fn delete(&self, key: &str) -> Result<(), CacheError> {
+        let mut c = self.connection.clone();
+        self.run(async move { c.del::<_, ()>(key).await }).await
+    }
+
     async fn incr(&self, key: &str, by: i64, ttl: Duration) -> Result<i64, CacheError> {
         let mut c = self.connection.clone();
         // One round trip: the counter and its expiry (set only when the key is new).

@@ -1,11 +1,12 @@
-//! The data tables compiled into the crate (NYC market data, incentives, the extraction
-//! word tables and patterns), parsed once at
-//! start-up so that a cold start pays for it before the first event and a bad file stops
-//! the process with its reason, instead of failing request after request.
+//! The data tables compiled into the crate (NYC market data, incentives, pricing, the
+//! extraction word tables and patterns), parsed once at start-up so that a cold start pays
+//! for it before the first event and a bad file stops the process with its reason,
+//! instead of failing request after request.
 
 use super::extract::{self, WordsError};
 use super::incentives::{self, IncentiveError};
 use super::market::{self, MarketError};
+use super::pricing::{self, PricingError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum DataError {
@@ -15,6 +16,8 @@ pub enum DataError {
     Incentives(&'static IncentiveError),
     #[error("{0}")]
     Words(&'static WordsError),
+    #[error("data/pricing.json could not be loaded: {0}")]
+    Pricing(&'static PricingError),
 }
 
 /// Parses and checks every static data table now. Call it once at start-up, before
@@ -22,6 +25,7 @@ pub enum DataError {
 pub fn init() -> Result<(), DataError> {
     market::try_market().map_err(DataError::Market)?;
     incentives::try_incentives().map_err(DataError::Incentives)?;
+    pricing::try_pricing_table().map_err(DataError::Pricing)?;
     extract::warm().map_err(DataError::Words)?;
     Ok(())
 }
@@ -37,6 +41,7 @@ mod tests {
         assert!(init().is_ok());
         assert!(market::try_market().is_ok_and(|m| !m.zips().is_empty()));
         assert!(incentives::try_incentives().is_ok_and(|t| !t.is_empty()));
+        assert!(pricing::try_pricing_table().is_ok());
     }
 
     #[test]

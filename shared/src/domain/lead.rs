@@ -6,6 +6,8 @@
 use super::buyer::{BuyerId, BuyerTier};
 use super::conversation::{ConsentWithdrawal, SessionId};
 use super::money::Cents;
+use super::pricing::PriceQuote;
+use super::routing::RoutingDecision;
 use super::scoring::QualityTier;
 use crate::contracts::QueuedLead;
 use chrono::{DateTime, Utc};
@@ -64,35 +66,14 @@ pub struct LeadWithdrawal {
     pub from: Option<LeadState>,
 }
 
-/// One multiplier of a price, as the lead view shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct PriceFactor {
-    /// `quality`, `surge`, `time_of_day`, `day_of_week`, `market`.
-    pub name: String,
-    /// The multiplier in basis points (10000 = ×1).
-    pub bps: u32,
-}
-
-/// How a sale price was computed.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PriceBreakdown {
-    /// The buyer tier's base price.
-    pub base: Cents,
-    pub factors: Vec<PriceFactor>,
-    /// Base × every factor, before the buyer's floor and cap.
-    pub unclamped: Cents,
-    pub price: Cents,
-    /// `floor` or `cap` when the price was clamped.
-    pub clamped_to: Option<String>,
-}
-
 /// The sale of a lead to one buyer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SaleTerms {
     pub buyer_id: BuyerId,
     pub buyer_tier: BuyerTier,
     pub price: Cents,
-    pub breakdown: PriceBreakdown,
+    /// How the price was computed: base, each multiplier, the clamp.
+    pub quote: PriceQuote,
     pub sold_at: DateTime<Utc>,
     /// The buyer's local day and month the sale counts against (its caps reset there).
     pub buyer_day: chrono::NaiveDate,
@@ -101,16 +82,6 @@ pub struct SaleTerms {
     pub expected_revenue: Cents,
     /// Until when the buyer may return the lead.
     pub returnable_until: DateTime<Utc>,
-}
-
-/// For one buyer: eligible, or the filter that excluded it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct TraceStep {
-    pub buyer_id: String,
-    /// `eligible`, `chosen`, or the reason it was excluded (`inactive`, `outside_area`,
-    /// `below_min_quality`, `closed`, `daily_cap`, `monthly_spend_cap`, `paused`,
-    /// `rejected_at_post`, `delivery_failed`…).
-    pub outcome: String,
 }
 
 /// A change of state, kept in order.
@@ -141,9 +112,9 @@ pub struct LeadRecord {
     /// Why no buyer took it, when unsold.
     #[serde(default)]
     pub unsold_reason: Option<String>,
-    /// The last routing decision's trace: every buyer, eligible or why not.
+    /// The last routing decision, with its trace: every buyer, eligible or why not.
     #[serde(default)]
-    pub trace: Vec<TraceStep>,
+    pub routing: Option<RoutingDecision>,
     /// Buyers that rejected it at post time or could not be delivered to: the cascade
     /// skips them.
     #[serde(default)]
@@ -170,7 +141,7 @@ impl LeadRecord {
             withdrawal: None,
             sale: None,
             unsold_reason: None,
-            trace: Vec::new(),
+            routing: None,
             excluded: Vec::new(),
             delivery_attempts: 0,
             history: vec![Transition {
@@ -241,7 +212,7 @@ impl LeadRecord {
             }),
             sale: None,
             unsold_reason: None,
-            trace: Vec::new(),
+            routing: None,
             excluded: Vec::new(),
             delivery_attempts: 0,
             history: vec![Transition {

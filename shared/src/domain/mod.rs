@@ -1,6 +1,7 @@
 //! Pure business logic: no I/O, no clock reads (time is passed in), no AWS or Lambda types.
 
 pub mod agent;
+pub mod bid_price;
 pub mod buyer;
 pub mod conversation;
 pub mod data;
@@ -11,6 +12,8 @@ pub mod lead;
 pub mod market;
 pub mod metrics;
 pub mod money;
+pub mod pricing;
+pub mod routing;
 pub mod sale;
 pub mod scoring;
 pub mod targets;

@@ -1,0 +1,33 @@
+//! The lead router: fed by the lead queue (SQS), it routes each qualified lead to the buyer
+//! that earns the most, sells it in one transaction, delivers it to the buyer's webhook
+//! and cascades on a reject. The work is `aurum::distribution`; this crate is its Lambda.
+
+use aurum::backend::Backend;
+use aurum::config::Config;
+use aurum::delivery::{DeliveryClient, RetryPolicy};
+use aurum::distribution::{Distribution, DistributionSettings};
+use aurum::domain::routing::RoutingRules;
+use std::sync::Arc;
+
+/// The router's settings from the configuration.
+pub fn settings(config: &Config) -> DistributionSettings {
+    DistributionSettings {
+        strategy: config.routing.strategy,
+        rules: RoutingRules::from_targets(&config.targets),
+        dedup_window: chrono::Duration::days(i64::from(config.routing.dedup_days)),
+        contact_key: config.routing.contact_key.bytes().to_vec(),
+    }
+}
+
+/// The distribution use case over `backend`, with its delivery client (one connection
+/// pool per process).
+pub fn distribution<B: Backend>(
+    backend: &B,
+) -> Result<Distribution<B>, aurum::delivery::ClientError> {
+    let client = DeliveryClient::new(RetryPolicy::default())?;
+    Ok(Distribution::new(
+        backend,
+        Arc::new(client),
+        settings(backend.config()),
+    ))
+}

@@ -1,0 +1,538 @@
+//! The lead-distribution use case (the router): one queued lead in; routed, sold in one
+//! transaction, delivered to the buyer's webhook, cascaded to the next buyer when the
+//! buyer rejects it or cannot be reached; or kept unsold with the reason. Every step is
+//! a conditional write on the lead record, so a redelivered or raced message repeats
+//! nothing: the lead is sold at most once, no cap is exceeded, a withdrawn lead is never
+//! sold.
+
+use crate::backend::{Backend, Clock};
+use crate::contracts::QueuedLead;
+use crate::delivery::{BuyerMessage, DeliveryClient, DeliveryOutcome};
+use crate::domain::buyer::{Buyer, BuyerId};
+use crate::domain::lead::{LeadRecord, LeadState, SaleTerms};
+use crate::domain::market::market;
+use crate::domain::money::Cents;
+use crate::domain::routing::{
+    BuyerLoad, BuyerState, BuyerStats, LeadToRoute, RoutingDecision, RoutingRequest, RoutingRules,
+    RoutingStrategy, effective_daily_cap, route,
+};
+use crate::domain::sale::{
+    CounterPeriod, LedgerEntry, LedgerKind, Release, Sale, SaleRefused, normalise_contact,
+};
+use crate::function::{LeadConsumer, WorkError};
+use crate::ports::{BuyerStore, Cache, Delivery, LeadStore, SaleStore, StoreError};
+use chrono::{DateTime, Utc};
+use hmac::{Hmac, KeyInit, Mac};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Cached buyer list (the router reads it for every lead), per buyers table: stages may
+/// share one cache.
+fn buyers_cache_key(config: &crate::config::Config) -> String {
+    format!("buyers:{}:all", config.aws.buyers_table)
+}
+const BUYERS_CACHE_TTL: Duration = Duration::from_secs(60);
+/// Steps one message may take (sell, deliver, cascade…) before it is left for redelivery.
+const MAX_STEPS: usize = 24;
+/// Delivery attempts to one buyer, over all deliveries of the message, before the lead
+/// cascades to the next buyer.
+const MAX_DELIVERY_ATTEMPTS: u32 = 6;
+/// A buyer that failed this many deliveries in a row is paused this long.
+const PAUSE_FOR: chrono::Duration = chrono::Duration::minutes(30);
+
+/// Drops the cached buyer list, so the next lead is routed on the buyers as stored (after
+/// an import). Routers that miss it see the change within the cache's minute.
+pub async fn forget_buyers<B: Backend>(backend: &B) {
+    let key = buyers_cache_key(backend.config());
+    if let Err(e) = backend.cache().delete(&key).await {
+        tracing::warn!(error = %e, "could not drop the cached buyers; they refresh within a minute");
+    }
+}
+
+/// Settings of the distribution, read once from the configuration.
+#[derive(Debug, Clone)]
+pub struct DistributionSettings {
+    pub strategy: RoutingStrategy,
+    pub rules: RoutingRules,
+    /// A phone or email sold within this window is not sold again.
+    pub dedup_window: chrono::Duration,
+    /// The key of the contact hashes: contact details are only stored keyed.
+    pub contact_key: Vec<u8>,
+}
+
+/// What happened to a lead on this delivery of its message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Distributed {
+    /// Delivered to a buyer that took it.
+    Delivered { buyer: BuyerId },
+    /// No buyer could take it; kept with the reason.
+    Unsold { reason: String },
+    /// The homeowner withdrew consent: never sold.
+    Withdrawn,
+    /// Already past routing (a redelivered message).
+    AlreadyDone(LeadState),
+}
+
+pub struct Distribution<B: Backend> {
+    leads: Arc<B::Leads>,
+    buyers: Arc<B::Buyers>,
+    sales: Arc<B::Sales>,
+    cache: Arc<B::Cache>,
+    buyers_key: String,
+    delivery: Arc<DeliveryClient>,
+    settings: DistributionSettings,
+    clock: Clock,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DistributionError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("delivery to {buyer} failed after {attempts} attempts: {last_error}")]
+    DeliveryPending {
+        buyer: BuyerId,
+        attempts: u32,
+        last_error: String,
+    },
+    #[error("the lead kept changing under the router")]
+    TooManySteps,
+}
+
+impl<B: Backend> Distribution<B> {
+    pub fn new(
+        backend: &B,
+        delivery: Arc<DeliveryClient>,
+        settings: DistributionSettings,
+    ) -> Distribution<B> {
+        Distribution {
+            leads: backend.leads(),
+            buyers: backend.buyers(),
+            sales: backend.sales(),
+            cache: backend.cache(),
+            buyers_key: buyers_cache_key(backend.config()),
+            delivery,
+            settings,
+            clock: backend.clock(),
+        }
+    }
+
+    /// Every buyer: the cache, else the store (then cached).
+    async fn buyer_list(&self) -> Result<Vec<Buyer>, StoreError> {
+        if let Ok(Some(json)) = self.cache.get(&self.buyers_key).await
+            && let Ok(buyers) = serde_json::from_str::<Vec<Buyer>>(&json)
+        {
+            return Ok(buyers);
+        }
+        let buyers = self.buyers.buyers().await?;
+        if let Ok(json) = serde_json::to_string(&buyers) {
+            let _ = self
+                .cache
+                .set(&self.buyers_key, &json, BUYERS_CACHE_TTL)
+                .await;
+        }
+        Ok(buyers)
+    }
+
+    /// The keyed hashes of the lead's phone and email.
+    fn contact_keys(&self, lead: &QueuedLead) -> Vec<String> {
+        let contact = &lead.facts.contact;
+        [contact.phone.as_deref(), contact.email.as_deref()]
+            .into_iter()
+            .flatten()
+            .filter_map(normalise_contact)
+            .map(|normalised| {
+                let mut mac =
+                    <Hmac<sha2::Sha256> as KeyInit>::new_from_slice(&self.settings.contact_key)
+                        .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
+                mac.update(normalised.as_bytes());
+                mac.finalize()
+                    .into_bytes()
+                    .iter()
+                    .map(|b| format!("{b:02x}"))
+                    .collect()
+            })
+            .collect()
+    }
+
+    fn period(buyer: &Buyer, at: DateTime<Utc>) -> CounterPeriod {
+        let (year, month) = buyer.hours.local_month(at);
+        CounterPeriod {
+            buyer_id: buyer.id.clone(),
+            day: buyer.hours.local_day(at),
+            month: format!("{year:04}-{month:02}"),
+        }
+    }
+
+    /// Routes, sells, delivers and cascades one lead until it is delivered, unsold or
+    /// withdrawn. `Err` leaves the message for redelivery (a buyer down, a store error).
+    pub async fn distribute(&self, lead: &QueuedLead) -> Result<Distributed, DistributionError> {
+        let mut record = self.leads.record_queued(lead).await?;
+        for _ in 0..MAX_STEPS {
+            let now = (self.clock)();
+            record = match record.state {
+                LeadState::Withdrawn => return Ok(Distributed::Withdrawn),
+                LeadState::Unsold => {
+                    return Ok(Distributed::Unsold {
+                        reason: record.unsold_reason.clone().unwrap_or_default(),
+                    });
+                }
+                LeadState::Queued => match self.sell(lead, &record, now).await? {
+                    Step::Next(next) => *next,
+                    Step::Done(done) => return Ok(done),
+                },
+                LeadState::Sold => match self.deliver(lead, &record, now).await? {
+                    Step::Next(next) => *next,
+                    Step::Done(done) => return Ok(done),
+                },
+                done => return Ok(Distributed::AlreadyDone(done)),
+            };
+        }
+        Err(DistributionError::TooManySteps)
+    }
+
+    /// Decides the buyer and applies the sale; the record as stored after.
+    async fn sell(
+        &self,
+        lead: &QueuedLead,
+        record: &LeadRecord,
+        now: DateTime<Utc>,
+    ) -> Result<Step, DistributionError> {
+        let buyers = self.buyer_list().await?;
+        let periods: Vec<CounterPeriod> = buyers.iter().map(|b| Self::period(b, now)).collect();
+        let counters = self.buyers.counters(&periods).await?;
+        let mut loads = Vec::with_capacity(buyers.len());
+        for (b, c) in buyers.iter().zip(&counters) {
+            let health = self.buyers.health(&b.id).await?;
+            loads.push(BuyerLoad {
+                sold_today: c.leads_today,
+                spend_this_month: c.spend_this_month,
+                consecutive_failures: health.consecutive_failures,
+                paused: health.paused_at(now),
+            });
+        }
+        let contact_keys = self.contact_keys(lead);
+        let mut duplicate = false;
+        for key in &contact_keys {
+            if let Some((holder, until)) = self.sales.contact_claim(key).await?
+                && holder != lead.lead_id
+                && until > now
+            {
+                duplicate = true;
+            }
+        }
+        let states: Vec<BuyerState<'_>> = buyers
+            .iter()
+            .zip(&loads)
+            .map(|(buyer, load)| BuyerState {
+                buyer,
+                load: *load,
+                stats: BuyerStats::default(),
+                bid_price: Cents::ZERO,
+            })
+            .collect();
+        let to_route = LeadToRoute::from_facts(lead.score, lead.tier, &lead.facts, market());
+        let request = RoutingRequest {
+            lead: &to_route,
+            buyers: &states,
+            duplicate,
+            declined: &record.excluded,
+            at: now,
+        };
+        let decision = route(&self.settings.rules, self.settings.strategy, &request);
+        let Some(chosen) = decision.sale().cloned() else {
+            let reason = decision
+                .unsold_reason()
+                .map_or("no_eligible_buyer", |r| r.as_str())
+                .to_owned();
+            let mut next = record.moved(LeadState::Unsold, now, format!("unsold: {reason}"));
+            next.unsold_reason = Some(reason.clone());
+            next.routing = Some(decision);
+            return match self.leads.put_lead(&next).await {
+                Ok(()) => {
+                    tracing::info!(lead_id = %lead.lead_id, %reason, "lead unsold");
+                    Ok(Step::Done(Distributed::Unsold { reason }))
+                }
+                Err(StoreError::Conflict) => {
+                    Ok(Step::Next(Box::new(self.reload(&lead.lead_id).await?)))
+                }
+                Err(e) => Err(e.into()),
+            };
+        };
+        let Some(buyer) = buyers.iter().find(|b| b.id == chosen.buyer_id) else {
+            return Err(StoreError::Corrupt("routing chose an unknown buyer".into()).into());
+        };
+        let period = Self::period(buyer, now);
+        let sale_number = record
+            .history
+            .iter()
+            .filter(|t| t.state == LeadState::Sold)
+            .count()
+            + 1;
+        let price = chosen.quote.price;
+        let mut next = record.moved(
+            LeadState::Sold,
+            now,
+            format!("sold to {} for {price}", buyer.id),
+        );
+        next.delivery_attempts = 0;
+        next.sale = Some(SaleTerms {
+            buyer_id: buyer.id.clone(),
+            buyer_tier: buyer.tier,
+            price,
+            quote: chosen.quote.clone(),
+            sold_at: now,
+            buyer_day: period.day,
+            buyer_month: period.month.clone(),
+            expected_revenue: chosen.expected_revenue,
+            returnable_until: now + chrono::Duration::days(i64::from(buyer.return_window_days)),
+        });
+        next.routing = Some(decision.clone());
+        let sale = Sale {
+            record: next,
+            period,
+            price,
+            daily_limit: effective_daily_cap(
+                buyer.daily_cap,
+                self.settings.rules.capacity_buffer_bps,
+            ),
+            monthly_spend_cap: buyer.monthly_spend_cap,
+            ledger: LedgerEntry {
+                lead_id: lead.lead_id.clone(),
+                entry_id: format!("sale#{sale_number}"),
+                buyer_id: buyer.id.clone(),
+                kind: LedgerKind::Sale,
+                amount: price,
+                at: now,
+            },
+            contact_keys,
+            claim_until: now + self.settings.dedup_window,
+        };
+        match self.sales.sell(&sale).await {
+            Ok(Ok(())) => {
+                tracing::info!(lead_id = %lead.lead_id, buyer_id = %buyer.id, price_cents = price.0, strategy = self.settings.strategy.as_str(), "lead sold");
+                Ok(Step::Next(Box::new(LeadRecord {
+                    version: sale.record.version + 1,
+                    ..sale.record
+                })))
+            }
+            Ok(Err(SaleRefused::Duplicate)) => {
+                let mut next = record.moved(LeadState::Unsold, now, "unsold: duplicate".to_owned());
+                next.unsold_reason = Some("duplicate".into());
+                next.routing = Some(decision);
+                match self.leads.put_lead(&next).await {
+                    Ok(()) => Ok(Step::Done(Distributed::Unsold {
+                        reason: "duplicate".into(),
+                    })),
+                    Err(StoreError::Conflict) => {
+                        Ok(Step::Next(Box::new(self.reload(&lead.lead_id).await?)))
+                    }
+                    Err(e) => Err(e.into()),
+                }
+            }
+            // Another router took the capacity or changed the lead meanwhile: decide again
+            // on what is stored now.
+            Ok(Err(_)) | Err(StoreError::Conflict) => {
+                Ok(Step::Next(Box::new(self.reload(&lead.lead_id).await?)))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Delivers a sold lead to its buyer; on a reject or a buyer that stays unreachable the
+    /// sale is released and the lead cascades.
+    async fn deliver(
+        &self,
+        lead: &QueuedLead,
+        record: &LeadRecord,
+        now: DateTime<Utc>,
+    ) -> Result<Step, DistributionError> {
+        let Some(sale) = record.sale.clone() else {
+            return Err(StoreError::Corrupt("a sold lead without its sale".into()).into());
+        };
+        let buyers = self.buyer_list().await?;
+        let Some(buyer) = buyers.iter().find(|b| b.id == sale.buyer_id) else {
+            // The buyer was removed after the sale: give the lead back and cascade.
+            return self
+                .release(lead, record, &sale, now, "buyer_removed")
+                .await;
+        };
+        let message = match BuyerMessage::lead_sold(lead, buyer, sale.price, sale.sold_at) {
+            Ok(m) => m,
+            Err(e) => {
+                // Never sell what cannot be delivered lawfully (no consent, no contact).
+                tracing::error!(lead_id = %lead.lead_id, error = %e, "lead cannot be delivered");
+                return self
+                    .release(lead, record, &sale, now, "undeliverable")
+                    .await;
+            }
+        };
+        match self.delivery.deliver(buyer, &message).await {
+            DeliveryOutcome::Accepted => {
+                let _ = self
+                    .buyers
+                    .record_delivery(
+                        &buyer.id,
+                        true,
+                        self.settings.rules.pause_after_failures,
+                        now + PAUSE_FOR,
+                    )
+                    .await;
+                let next = record.moved(
+                    LeadState::Delivered,
+                    (self.clock)(),
+                    format!("delivered to {}", buyer.id),
+                );
+                match self.leads.put_lead(&next).await {
+                    Ok(()) => {
+                        tracing::info!(lead_id = %lead.lead_id, buyer_id = %buyer.id, "lead delivered");
+                        Ok(Step::Done(Distributed::Delivered {
+                            buyer: buyer.id.clone(),
+                        }))
+                    }
+                    Err(StoreError::Conflict) => {
+                        Ok(Step::Next(Box::new(self.reload(&lead.lead_id).await?)))
+                    }
+                    Err(e) => Err(e.into()),
+                }
+            }
+            DeliveryOutcome::Rejected { reason } => {
+                tracing::info!(lead_id = %lead.lead_id, buyer_id = %buyer.id, %reason, "lead rejected at post time");
+                let code = format!("rejected_at_post:{}", short_code(&reason));
+                self.release(lead, record, &sale, now, &code).await
+            }
+            DeliveryOutcome::Failed {
+                attempts,
+                last_error,
+            } => {
+                let _ = self
+                    .buyers
+                    .record_delivery(
+                        &buyer.id,
+                        false,
+                        self.settings.rules.pause_after_failures,
+                        now + PAUSE_FOR,
+                    )
+                    .await;
+                let total = record.delivery_attempts.saturating_add(attempts);
+                if total >= MAX_DELIVERY_ATTEMPTS {
+                    tracing::warn!(lead_id = %lead.lead_id, buyer_id = %buyer.id, attempts = total, "buyer unreachable; cascading");
+                    return self
+                        .release(lead, record, &sale, now, "delivery_failed")
+                        .await;
+                }
+                let mut next = record.clone();
+                next.delivery_attempts = total;
+                next.updated_at = now;
+                match self.leads.put_lead(&next).await {
+                    Ok(()) | Err(StoreError::Conflict) => {}
+                    Err(e) => return Err(e.into()),
+                }
+                Err(DistributionError::DeliveryPending {
+                    buyer: buyer.id.clone(),
+                    attempts: total,
+                    last_error,
+                })
+            }
+        }
+    }
+
+    /// Gives a sale back (capacity, spend, a negative ledger line, the contact claims) and
+    /// puts the lead back in the queue state, the buyer excluded from the cascade.
+    async fn release(
+        &self,
+        lead: &QueuedLead,
+        record: &LeadRecord,
+        sale: &SaleTerms,
+        now: DateTime<Utc>,
+        reason: &str,
+    ) -> Result<Step, DistributionError> {
+        let releases = record
+            .history
+            .iter()
+            .filter(|t| t.state == LeadState::Queued && t.note.starts_with("released"))
+            .count()
+            + 1;
+        let mut next = record.moved(
+            LeadState::Queued,
+            now,
+            format!("released by {}: {reason}", sale.buyer_id),
+        );
+        next.sale = None;
+        next.delivery_attempts = 0;
+        if !next.excluded.contains(&sale.buyer_id) {
+            next.excluded.push(sale.buyer_id.clone());
+        }
+        let release = Release {
+            record: next,
+            period: CounterPeriod {
+                buyer_id: sale.buyer_id.clone(),
+                day: sale.buyer_day,
+                month: sale.buyer_month.clone(),
+            },
+            price: sale.price,
+            ledger: LedgerEntry {
+                lead_id: lead.lead_id.clone(),
+                entry_id: format!("release#{releases}"),
+                buyer_id: sale.buyer_id.clone(),
+                kind: LedgerKind::Release,
+                amount: Cents(-sale.price.0),
+                at: now,
+            },
+            contact_keys: self.contact_keys(lead),
+        };
+        match self.sales.release(&release).await {
+            Ok(Ok(())) => Ok(Step::Next(Box::new(LeadRecord {
+                version: release.record.version + 1,
+                ..release.record
+            }))),
+            Ok(Err(_)) | Err(StoreError::Conflict) => {
+                Ok(Step::Next(Box::new(self.reload(&lead.lead_id).await?)))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn reload(&self, lead_id: &str) -> Result<LeadRecord, StoreError> {
+        self.leads
+            .lead(lead_id)
+            .await?
+            .ok_or_else(|| StoreError::Corrupt("lead record vanished".into()))
+    }
+
+    /// The decision kept on a lead, for tests and the lead view.
+    pub async fn decision(&self, lead_id: &str) -> Result<Option<RoutingDecision>, StoreError> {
+        Ok(self.leads.lead(lead_id).await?.and_then(|r| r.routing))
+    }
+}
+
+enum Step {
+    Next(Box<LeadRecord>),
+    Done(Distributed),
+}
+
+/// A buyer's free-text reason as a short code for the history (no personal data: only
+/// `[a-z0-9_]`, at most 40 characters).
+fn short_code(reason: &str) -> String {
+    let code: String = reason
+        .chars()
+        .map(|c| c.to_ascii_lowercase())
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .take(40)
+        .collect();
+    if code.is_empty() {
+        "other".into()
+    } else {
+        code
+    }
+}
+
+impl<B: Backend> LeadConsumer for Distribution<B> {
+    const NAME: &'static str = "router";
+
+    async fn handle(&self, delivery: &Delivery) -> Result<(), WorkError> {
+        match self.distribute(&delivery.lead).await {
+            Ok(_) => Ok(()),
+            Err(e) => Err(WorkError(e.to_string())),
+        }
+    }
+}

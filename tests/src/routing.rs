@@ -1,0 +1,432 @@
+//! Routing scenarios against real buyer HTTP servers on loopback, generic over the backend:
+//! the same scenario runs on the embedded store and on DynamoDB (moto).
+
+use aurum::adapters::fake_buyer::{BuyerAnswer, FakeBuyer};
+use aurum::backend::Backend;
+use aurum::contracts::{QueuedLead, lead_id_for};
+use aurum::delivery::{DeliveryClient, RetryPolicy};
+use aurum::distribution::{Distributed, Distribution, DistributionSettings};
+use aurum::domain::buyer::{Buyer, BuyerId, BuyerTier, Hours, ServiceArea, WebhookSecret};
+use aurum::domain::conversation::{ConsentEvidence, Conversation, SessionId, ZipCode};
+use aurum::domain::facts::{Borough, PropertyType};
+use aurum::domain::lead::LeadState;
+use aurum::domain::money::Cents;
+use aurum::domain::routing::{RoutingRules, RoutingStrategy};
+use aurum::domain::scoring::QualityTier;
+use aurum::domain::targets::Targets;
+use aurum::ports::{BuyerStore, LeadStore, SaleStore};
+use chrono::{DateTime, TimeZone, Utc};
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+pub const SECRET: &str = "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD";
+
+/// A Tuesday afternoon in New York: every example buyer is open.
+pub fn tuesday_afternoon() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 6, 2, 18, 30, 0)
+        .single()
+        .expect("valid")
+}
+
+/// A citywide buyer at `url` taking up to `daily_cap` leads.
+pub fn buyer_at(id: &str, tier: BuyerTier, url: &str, daily_cap: u32) -> Buyer {
+    Buyer {
+        id: BuyerId::parse(id).expect("id"),
+        name: format!("Buyer {id}"),
+        tier,
+        price_floor: Cents(5_000),
+        price_cap: Cents(60_000),
+        daily_cap,
+        monthly_spend_cap: None,
+        area: ServiceArea {
+            zips: Default::default(),
+            boroughs: Borough::ALL.into(),
+        },
+        min_quality: QualityTier::Basic,
+        hours: Hours::always(),
+        webhook_url: url.to_owned(),
+        secret: WebhookSecret::parse(SECRET).expect("secret"),
+        return_window_days: 7,
+        active: true,
+    }
+}
+
+/// A sellable lead: a Park Slope homeowner with a phone and consent. `n` varies the
+/// session (and so the lead id) and the phone.
+pub fn sellable_lead(n: u32, at: DateTime<Utc>) -> QueuedLead {
+    let session =
+        SessionId::parse(&format!("route_{n}_{}", uuid::Uuid::new_v4().simple())).expect("id");
+    let mut c = Conversation::new(session.clone(), at);
+    let f = &mut c.facts;
+    f.homeowner = Some(true);
+    f.monthly_bill = Some(Cents(32_000));
+    f.zip_code = Some(ZipCode::parse("11215").expect("zip"));
+    f.borough = Some(Borough::Brooklyn);
+    f.property_type = Some(PropertyType::SingleFamily);
+    f.contact.phone = Some(format!("+1718555{:04}", n % 10_000));
+    f.contact_consent = Some(true);
+    QueuedLead {
+        schema: QueuedLead::SCHEMA,
+        lead_id: lead_id_for(&session),
+        session_id: session,
+        queued_at: at,
+        score: 84,
+        tier: QualityTier::Standard,
+        revenue_potential: Cents(12_500),
+        conversion_probability: 0.55,
+        model_version: 1,
+        facts: c.facts,
+        consent: Some(ConsentEvidence {
+            given_at: at,
+            words: "yes, have an installer call me".into(),
+            disclosure: None,
+        }),
+    }
+}
+
+/// A delivery client with short timeouts, so a hanging buyer costs a test little.
+pub fn quick_client() -> Arc<DeliveryClient> {
+    Arc::new(
+        DeliveryClient::new(RetryPolicy {
+            max_attempts: 2,
+            attempt_timeout: Duration::from_millis(300),
+            first_backoff: Duration::from_millis(20),
+            budget: Duration::from_secs(2),
+        })
+        .expect("client"),
+    )
+}
+
+pub fn settings(strategy: RoutingStrategy) -> DistributionSettings {
+    DistributionSettings {
+        strategy,
+        rules: RoutingRules::from_targets(&Targets::default()),
+        dedup_window: chrono::Duration::days(30),
+        contact_key: b"routing tests key of the contact hashes".to_vec(),
+    }
+}
+
+/// GIVEN three buyers, the best-paying answering 500, the next rejecting at post time and
+/// the last accepting, WHEN a lead is distributed (and its message redelivered while the
+/// first buyer stays down), THEN it cascades to the last buyer: delivered once, signed,
+/// the others' capacity given back, the ledger netting to the one sale.
+pub async fn cascade_past_a_failing_and_a_rejecting_buyer<B: Backend>(backend: &B) {
+    let down = FakeBuyer::start(WebhookSecret::parse(SECRET).expect("s"))
+        .await
+        .expect("buyer");
+    let picky = FakeBuyer::start(WebhookSecret::parse(SECRET).expect("s"))
+        .await
+        .expect("buyer");
+    let taker = FakeBuyer::start(WebhookSecret::parse(SECRET).expect("s"))
+        .await
+        .expect("buyer");
+    down.answer(BuyerAnswer::ServerError);
+    picky.answer(BuyerAnswer::Reject("outside_service_area".into()));
+    let suffix = &uuid::Uuid::new_v4().simple().to_string()[..8];
+    let buyers = [
+        buyer_at(
+            &format!("down_{suffix}"),
+            BuyerTier::Premium,
+            &down.url(),
+            10,
+        ),
+        buyer_at(
+            &format!("picky_{suffix}"),
+            BuyerTier::Direct,
+            &picky.url(),
+            10,
+        ),
+        buyer_at(
+            &format!("taker_{suffix}"),
+            BuyerTier::Volume,
+            &taker.url(),
+            10,
+        ),
+    ];
+    backend.buyers().put_buyers(&buyers).await.expect("buyers");
+    let router = Distribution::new(backend, quick_client(), settings(RoutingStrategy::Greedy));
+    let lead = sellable_lead(1, tuesday_afternoon());
+
+    // The first buyer fails every attempt: the message comes back until the lead cascades.
+    let mut outcome = router.distribute(&lead).await;
+    for _ in 0..5 {
+        if outcome.is_ok() {
+            break;
+        }
+        outcome = router.distribute(&lead).await;
+    }
+    let outcome = outcome.expect("delivered within a few redeliveries");
+    assert_eq!(
+        outcome,
+        Distributed::Delivered {
+            buyer: buyers[2].id.clone()
+        }
+    );
+    let delivered = taker.deliveries();
+    assert_eq!(delivered.len(), 1, "delivered exactly once");
+    assert_eq!(delivered[0].lead_id(), lead.lead_id);
+    assert!(taker.requests().iter().all(|r| r.verified), "signed");
+    assert!(!down.requests().is_empty() && !picky.requests().is_empty());
+
+    let record = backend
+        .leads()
+        .lead(&lead.lead_id)
+        .await
+        .expect("read")
+        .expect("recorded");
+    assert_eq!(record.state, LeadState::Delivered);
+    let sale = record.sale.clone().expect("sale terms");
+    assert_eq!(sale.buyer_id, buyers[2].id);
+    assert_eq!(
+        record.excluded,
+        vec![buyers[0].id.clone(), buyers[1].id.clone()]
+    );
+    let ledger = backend.sales().ledger(&lead.lead_id).await.expect("ledger");
+    let net: i64 = ledger.iter().map(|e| e.amount.0).sum();
+    assert_eq!(
+        net, sale.price.0,
+        "the ledger nets to the one kept sale: {ledger:?}"
+    );
+    let counters = backend
+        .buyers()
+        .counters(
+            &buyers
+                .iter()
+                .map(|b| aurum::domain::sale::CounterPeriod {
+                    buyer_id: b.id.clone(),
+                    day: sale.buyer_day,
+                    month: sale.buyer_month.clone(),
+                })
+                .collect::<Vec<_>>(),
+        )
+        .await
+        .expect("counters");
+    let taken: Vec<u32> = counters.iter().map(|c| c.leads_today).collect();
+    assert_eq!(taken, [0, 0, 1], "released capacity is given back");
+    let health = backend
+        .buyers()
+        .health(&buyers[0].id)
+        .await
+        .expect("health");
+    assert!(health.consecutive_failures >= 1);
+
+    // A redelivery of the message after the end changes nothing.
+    let again = router.distribute(&lead).await.expect("redelivery");
+    assert_eq!(again, Distributed::AlreadyDone(LeadState::Delivered));
+    assert_eq!(taker.deliveries().len(), 1);
+}
+
+/// GIVEN a lead whose consent was withdrawn before routing, WHEN distributed, THEN it is
+/// never sold and no buyer hears of it. GIVEN a second lead with the phone of a lead sold
+/// earlier, THEN it is kept unsold as a duplicate. GIVEN no buyer covering a lead, THEN it
+/// is unsold with every buyer's exclusion in the trace.
+pub async fn withdrawn_duplicate_and_unroutable_leads_are_not_sold<B: Backend>(backend: &B) {
+    let buyer = FakeBuyer::start(WebhookSecret::parse(SECRET).expect("s"))
+        .await
+        .expect("buyer");
+    let suffix = &uuid::Uuid::new_v4().simple().to_string()[..8];
+    let only = buyer_at(
+        &format!("only_{suffix}"),
+        BuyerTier::Standard,
+        &buyer.url(),
+        10,
+    );
+    backend
+        .buyers()
+        .put_buyers(std::slice::from_ref(&only))
+        .await
+        .expect("buyers");
+    let router = Distribution::new(backend, quick_client(), settings(RoutingStrategy::BidPrice));
+    let at = tuesday_afternoon();
+
+    let withdrawn = sellable_lead(7, at);
+    backend
+        .leads()
+        .withdraw(
+            &withdrawn.lead_id,
+            &withdrawn.session_id,
+            &aurum::domain::conversation::ConsentWithdrawal {
+                at,
+                words: "don't share my details".into(),
+            },
+        )
+        .await
+        .expect("withdraw");
+    assert_eq!(
+        router.distribute(&withdrawn).await.expect("routed"),
+        Distributed::Withdrawn
+    );
+
+    let first = sellable_lead(8, at);
+    assert!(matches!(
+        router.distribute(&first).await.expect("routed"),
+        Distributed::Delivered { .. }
+    ));
+    let mut twin = sellable_lead(99, at);
+    twin.facts.contact.phone = first.facts.contact.phone.clone();
+    assert_eq!(
+        router.distribute(&twin).await.expect("routed"),
+        Distributed::Unsold {
+            reason: "duplicate".into()
+        }
+    );
+
+    let mut queens_only = only.clone();
+    queens_only.area = ServiceArea {
+        zips: Default::default(),
+        boroughs: [Borough::Queens].into(),
+    };
+    backend
+        .buyers()
+        .put_buyers(&[queens_only])
+        .await
+        .expect("buyers");
+    aurum::distribution::forget_buyers(backend).await;
+    let fresh = Distribution::new(backend, quick_client(), settings(RoutingStrategy::BidPrice));
+    let brooklyn = sellable_lead(11, at);
+    let outcome = fresh.distribute(&brooklyn).await.expect("routed");
+    assert!(matches!(outcome, Distributed::Unsold { .. }), "{outcome:?}");
+    let record = backend
+        .leads()
+        .lead(&brooklyn.lead_id)
+        .await
+        .expect("read")
+        .expect("recorded");
+    assert_eq!(record.state, LeadState::Unsold);
+    let trace = record.routing.expect("decision kept").trace;
+    let mine = trace
+        .iter()
+        .find(|t| t.buyer_id == only.id)
+        .expect("the buyer is in the trace");
+    assert!(
+        serde_json::to_string(&mine.result)
+            .expect("json")
+            .contains("outside_service_area"),
+        "{mine:?}"
+    );
+    assert_eq!(
+        buyer.deliveries().len(),
+        1,
+        "only the first lead reached a buyer"
+    );
+}
+
+/// GIVEN `leads` leads, each message delivered 3 times, `tasks` routers racing, and
+/// buyers whose caps bind, WHEN all are distributed, THEN every lead is sold at most once,
+/// no cap is exceeded, the ledger sums to the sale prices, and every lead is accounted for.
+pub async fn race<B: Backend>(backend: &B, leads: u32, tasks: usize) {
+    let buyer = FakeBuyer::start(WebhookSecret::parse(SECRET).expect("s"))
+        .await
+        .expect("buyer");
+    let suffix = &uuid::Uuid::new_v4().simple().to_string()[..8];
+    // Caps of 20, 30 and 40 (less the 10 % buffer: 18, 27, 36): 81 sales at most.
+    let buyers = [
+        buyer_at(&format!("a_{suffix}"), BuyerTier::Premium, &buyer.url(), 20),
+        buyer_at(&format!("b_{suffix}"), BuyerTier::Direct, &buyer.url(), 30),
+        buyer_at(
+            &format!("c_{suffix}"),
+            BuyerTier::Standard,
+            &buyer.url(),
+            40,
+        ),
+    ];
+    backend.buyers().put_buyers(&buyers).await.expect("buyers");
+    let router = Arc::new(Distribution::new(
+        backend,
+        quick_client(),
+        settings(RoutingStrategy::BidPrice),
+    ));
+    let at = tuesday_afternoon();
+    let all: Vec<QueuedLead> = (0..leads).map(|n| sellable_lead(n, at)).collect();
+    let mut work: Vec<QueuedLead> = all
+        .iter()
+        .cloned()
+        .chain(all.iter().cloned())
+        .chain(all.iter().cloned())
+        .collect();
+    // A fixed shuffle: deliveries of one lead land on different tasks at different times.
+    let mut state = 0x9e37_79b9_u64;
+    for i in (1..work.len()).rev() {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        work.swap(i, (state % (i as u64 + 1)) as usize);
+    }
+    let queue = Arc::new(std::sync::Mutex::new(work));
+    let mut handles = Vec::new();
+    for _ in 0..tasks {
+        let queue = Arc::clone(&queue);
+        let router = Arc::clone(&router);
+        handles.push(tokio::spawn(async move {
+            let mut outcomes = Vec::new();
+            loop {
+                let next = queue.lock().expect("lock").pop();
+                let Some(lead) = next else { break };
+                // A failed delivery is retried, as SQS would redeliver it.
+                let mut outcome = router.distribute(&lead).await;
+                for _ in 0..10 {
+                    if outcome.is_ok() {
+                        break;
+                    }
+                    outcome = router.distribute(&lead).await;
+                }
+                outcomes.push((lead.lead_id.clone(), outcome.map_err(|e| e.to_string())));
+            }
+            outcomes
+        }));
+    }
+    let mut outcomes = Vec::new();
+    for h in handles {
+        outcomes.extend(h.await.expect("task"));
+    }
+    assert!(
+        outcomes.iter().all(|(_, o)| o.is_ok()),
+        "every delivery ended"
+    );
+
+    let mut sold_by: HashMap<BuyerId, u32> = HashMap::new();
+    let mut ledger_total = 0i64;
+    let mut sale_total = 0i64;
+    let mut states: HashMap<LeadState, u32> = HashMap::new();
+    for lead in &all {
+        let record = backend
+            .leads()
+            .lead(&lead.lead_id)
+            .await
+            .expect("read")
+            .expect("every lead has a record");
+        *states.entry(record.state).or_default() += 1;
+        let ledger = backend.sales().ledger(&lead.lead_id).await.expect("ledger");
+        ledger_total += ledger.iter().map(|e| e.amount.0).sum::<i64>();
+        match record.state {
+            LeadState::Delivered => {
+                let sale = record.sale.expect("sale");
+                *sold_by.entry(sale.buyer_id).or_default() += 1;
+                sale_total += sale.price.0;
+            }
+            LeadState::Unsold => assert!(record.unsold_reason.is_some()),
+            other => panic!("lead {} ended {other:?}", lead.lead_id),
+        }
+    }
+    let deliveries = buyer.deliveries();
+    let distinct: HashSet<&str> = deliveries.iter().map(|m| m.lead_id()).collect();
+    assert_eq!(distinct.len(), deliveries.len(), "no lead delivered twice");
+    assert_eq!(
+        ledger_total, sale_total,
+        "the ledger reconciles with the sales"
+    );
+    for b in &buyers {
+        let limit = aurum::domain::routing::effective_daily_cap(b.daily_cap, 1_000);
+        let sold = sold_by.get(&b.id).copied().unwrap_or(0);
+        assert!(sold <= limit, "{} took {sold} > {limit}", b.id);
+    }
+    let total_sold: u32 = sold_by.values().sum();
+    assert_eq!(total_sold as usize, deliveries.len());
+    assert_eq!(
+        states.values().sum::<u32>(),
+        leads,
+        "every lead is accounted for: {states:?}"
+    );
+    assert_eq!(total_sold, 81, "the caps bind: every slot is used");
+}

@@ -1,0 +1,34 @@
+//! Routing on the AWS backend (DynamoDB on moto) against buyer servers on loopback.
+
+use aurum::adapters::aws::AwsBackend;
+use aurum::adapters::setup::setup;
+use aurum_tests::local_aws::{config, fresh_resources, redis_url, sdk};
+use aurum_tests::routing;
+
+async fn backend() -> AwsBackend {
+    let sdk = sdk().await;
+    let resources = fresh_resources();
+    setup(&sdk, &resources).await.expect("setup");
+    let mut backend = AwsBackend::connect_with(&sdk, &config(resources, Some(redis_url())))
+        .await
+        .expect("connect");
+    backend.clock = std::sync::Arc::new(routing::tuesday_afternoon);
+    backend
+}
+
+#[tokio::test]
+async fn given_failing_and_rejecting_buyers_when_routed_on_dynamodb_then_the_lead_cascades_to_one_sale()
+ {
+    routing::cascade_past_a_failing_and_a_rejecting_buyer(&backend().await).await;
+}
+
+#[tokio::test]
+async fn given_withdrawn_duplicate_and_unroutable_leads_on_dynamodb_then_none_is_sold() {
+    routing::withdrawn_duplicate_and_unroutable_leads_are_not_sold(&backend().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn given_500_leads_delivered_three_times_to_racing_routers_on_dynamodb_then_each_sells_once_within_caps()
+ {
+    routing::race(&backend().await, 500, 4).await;
+}

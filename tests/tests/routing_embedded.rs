@@ -1,0 +1,33 @@
+//! Routing on the embedded backend against buyer servers on loopback.
+
+use aurum::adapters::embedded::EmbeddedBackend;
+use aurum_tests::routing;
+
+fn backend() -> (tempfile::TempDir, EmbeddedBackend) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let backend = EmbeddedBackend::open_with_clock(
+        dir.path(),
+        std::sync::Arc::new(routing::tuesday_afternoon),
+    )
+    .expect("open");
+    (dir, backend)
+}
+
+#[tokio::test]
+async fn given_failing_and_rejecting_buyers_when_routed_then_the_lead_cascades_to_one_sale() {
+    let (_dir, backend) = backend();
+    routing::cascade_past_a_failing_and_a_rejecting_buyer(&backend).await;
+}
+
+#[tokio::test]
+async fn given_withdrawn_duplicate_and_unroutable_leads_then_none_is_sold() {
+    let (_dir, backend) = backend();
+    routing::withdrawn_duplicate_and_unroutable_leads_are_not_sold(&backend).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn given_500_leads_delivered_three_times_to_racing_routers_then_each_sells_once_within_caps()
+{
+    let (_dir, backend) = backend();
+    routing::race(&backend, 500, 4).await;
+}
