@@ -6,8 +6,9 @@ pub mod runtime;
 
 use aurum::backend::Backend;
 pub use aurum::function::OPENAPI_ROUTE;
-use aurum::function::{HttpFunction, document, meta_openapi};
+use aurum::function::{HttpFunction, QueueFunction, WorkError, document, meta_openapi};
 use aurum::http::harden;
+use aurum::ports::BuyerStore;
 use axum::Router;
 use axum::http::Method;
 use axum::routing::get;
@@ -28,7 +29,7 @@ pub struct RegisteredHttp {
 /// The registry: one line per function. `aurum serve`, the merged OpenAPI document and the
 /// deployment-template tests read it (see docs/adding-a-function.md).
 macro_rules! registry {
-    (http: [$($http:ty),* $(,)?]) => {
+    (http: [$($http:ty),* $(,)?], queue: [$($queue:ty),* $(,)?]) => {
         /// Every HTTP function.
         pub fn http_functions() -> Vec<RegisteredHttp> {
             vec![$(RegisteredHttp {
@@ -41,10 +42,31 @@ macro_rules! registry {
         fn merge_routes<B: Backend>(backend: &B) -> Router {
             Router::new()$(.merge(<$http as HttpFunction>::routes(backend)))*
         }
+
+        /// The names of the functions fed by the lead queue.
+        pub fn queue_functions() -> Vec<&'static str> {
+            vec![$(<$queue as QueueFunction>::NAME),*]
+        }
+
+        /// Starts every queue consumer on `backend`'s lead queue.
+        fn start_consumers<B: Backend>(
+            backend: &B,
+            workers: &mut runtime::Workers,
+        ) -> Result<(), WorkError> {
+            $(workers.consume(
+                backend.queue(),
+                Arc::new(<$queue as QueueFunction>::consumer(backend)?),
+                runtime::Polling::default(),
+            );)*
+            Ok(())
+        }
     };
 }
 
-registry!(http: [aurum_conversation::Conversation]);
+registry!(
+    http: [aurum_conversation::Conversation],
+    queue: [aurum_router::Router]
+);
 
 /// Every (path, method) `app` answers: each function's routes and the document.
 pub fn routes() -> Vec<(&'static str, Method)> {
@@ -94,13 +116,44 @@ pub fn openapi_json_pretty() -> String {
 /// Serves every function over `backend` on `listener`, with the background workers
 /// running in-process, until `shutdown` completes; then stops taking requests and work,
 /// finishes what is in flight, and returns.
+///
+/// A store without buyers gets the example buyers, their webhooks pointed at the sandbox
+/// buyer inbox this server also answers (`/sandbox/buyers/{id}/leads`, local only, not in
+/// the API document), so a qualifying chat ends sold and delivered with nothing else
+/// running.
 pub async fn run<B: Backend>(
     listener: tokio::net::TcpListener,
     backend: B,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let workers = runtime::Workers::new();
-    let served = axum::serve(listener, app(&backend))
+    let failed = |e: String| std::io::Error::other(e);
+    let base = format!("http://{}", listener.local_addr()?);
+    let sandbox_buyers =
+        buyers::example_buyers_for_sandbox(&base).map_err(|e| failed(e.to_string()))?;
+    let stored = backend
+        .buyers()
+        .buyers()
+        .await
+        .map_err(|e| failed(e.to_string()))?;
+    if stored.is_empty() {
+        backend
+            .buyers()
+            .put_buyers(&sandbox_buyers)
+            .await
+            .map_err(|e| failed(e.to_string()))?;
+        tracing::info!(
+            buyers = sandbox_buyers.len(),
+            "no buyers yet: loaded the example buyers, delivering to the sandbox inbox"
+        );
+    }
+    let secrets = sandbox_buyers
+        .iter()
+        .map(|b| (b.id.clone(), b.secret.clone()))
+        .collect();
+    let mut workers = runtime::Workers::new();
+    start_consumers(&backend, &mut workers).map_err(|e| failed(e.to_string()))?;
+    let router = app(&backend).merge(aurum::sandbox::sandbox_inbox(secrets));
+    let served = axum::serve(listener, router)
         .with_graceful_shutdown(shutdown)
         .await;
     workers.stop().await;

@@ -154,6 +154,18 @@ impl<B: Backend> Chat<B> {
             {
                 Ok(()) => {
                     decision.conversation.version += 1;
+                    // Once routed, the reply says to whom and at what price.
+                    if decision.publish.is_none()
+                        && let Some(lead_id) = decision.conversation.lead_id.clone()
+                        && decision.conversation.lead_queued_at.is_some()
+                    {
+                        match self.leads.lead(&lead_id).await {
+                            Ok(record) => decision.routed = record,
+                            Err(e) => {
+                                tracing::warn!(%lead_id, error = %e, "lead record unreadable; the reply omits the routing")
+                            }
+                        }
+                    }
                     let (c, s) = (&decision.conversation, &decision.score);
                     tracing::info!(
                         session_id = %c.session_id.as_str(),

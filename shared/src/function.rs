@@ -91,6 +91,14 @@ pub trait LeadConsumer: Send + Sync + 'static {
     fn handle(&self, delivery: &Delivery) -> impl Future<Output = Result<(), WorkError>> + Send;
 }
 
+/// A function fed by the lead queue, as the registry knows it: how to build its consumer
+/// over a backend (once per process).
+pub trait QueueFunction {
+    const NAME: &'static str;
+    type Consumer<B: Backend>: LeadConsumer;
+    fn consumer<B: Backend>(backend: &B) -> Result<Self::Consumer<B>, WorkError>;
+}
+
 /// A function run on a schedule (EventBridge in AWS, an interval in `aurum serve`). A run
 /// claims its window before any effect, so a second delivery of one window does nothing.
 pub trait ScheduledJob: Send + Sync + 'static {

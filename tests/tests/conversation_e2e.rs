@@ -272,3 +272,52 @@ fn last_questions(body: &Value) -> Vec<String> {
         })
         .unwrap_or_default()
 }
+
+#[tokio::test]
+async fn given_a_fresh_aurum_serve_when_a_homeowner_qualifies_then_the_lead_is_sold_and_delivered()
+{
+    use aurum::domain::lead::LeadState;
+    use aurum::ports::LeadStore;
+    // GIVEN `aurum serve` on an empty store (the example buyers, the sandbox inbox)
+    let dir = tempfile::tempdir().expect("tempdir");
+    let app = spawn_app(dir.path()).await;
+    // WHEN a homeowner qualifies
+    let mut lead_id = None;
+    for message in aurum_tests::QUALIFYING_CHAT {
+        let r = app.post_json(ROUTE, &turn("chat_sold_e2e", message)).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        if let Some(id) = r.body["lead_id"].as_str() {
+            lead_id = Some(id.to_owned());
+        }
+    }
+    let lead_id = lead_id.expect("the chat queues a lead");
+    // THEN the in-process router sells and delivers it
+    let mut state = None;
+    for _ in 0..100 {
+        state = app
+            .store
+            .lead(&lead_id)
+            .await
+            .expect("read")
+            .map(|r| r.state);
+        if state == Some(LeadState::Delivered) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(state, Some(LeadState::Delivered));
+    // AND the chat's next reply names the buyer and the price
+    let r = app
+        .post_json(ROUTE, &turn("chat_sold_e2e", "Great, thanks!"))
+        .await;
+    let routing = &r.body["revenue_optimization"]["routing_decision"];
+    assert_eq!(routing["status"], "delivered", "{routing}");
+    assert!(routing["selected_buyer_id"].is_string(), "{routing}");
+    assert!(routing["selected_buyer_tier"].is_string(), "{routing}");
+    assert!(
+        routing["price_per_lead"].as_f64().is_some_and(|p| p > 0.0),
+        "{routing}"
+    );
+    assert!(!routing["routing_reason"].as_str().unwrap_or("").is_empty());
+    app.stop().await;
+}

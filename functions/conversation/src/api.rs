@@ -9,6 +9,7 @@ use aurum::domain::facts::{
     Borough, CreditSignal, DecisionMaker, Financing, Objection, PropertyType, TechnicalTopic,
     Timeline,
 };
+use aurum::domain::lead::LeadState;
 use aurum::domain::market::market;
 use aurum::domain::metrics::ConversationMetrics;
 use aurum::domain::money::{Usd, cents_from_dollars_f64};
@@ -371,9 +372,36 @@ pub struct LeadScoreView {
 pub enum RoutingStatus {
     NotReady,
     NotSellable,
+    /// Handed to the router, not decided yet.
     Queued,
+    /// Sold to `selected_buyer_id`, being delivered.
+    Sold,
+    /// Delivered to the buyer, awaiting its feedback.
+    Delivered,
+    Accepted,
+    Rejected,
+    Returned,
+    Converted,
+    /// No buyer could take it; `routing_reason` says why.
+    Unsold,
     /// Queued, then the homeowner took consent back: never sold.
     Withdrawn,
+}
+
+impl From<LeadState> for RoutingStatus {
+    fn from(s: LeadState) -> RoutingStatus {
+        match s {
+            LeadState::Queued => RoutingStatus::Queued,
+            LeadState::Sold => RoutingStatus::Sold,
+            LeadState::Delivered => RoutingStatus::Delivered,
+            LeadState::Accepted => RoutingStatus::Accepted,
+            LeadState::Rejected => RoutingStatus::Rejected,
+            LeadState::Returned => RoutingStatus::Returned,
+            LeadState::Converted => RoutingStatus::Converted,
+            LeadState::Unsold => RoutingStatus::Unsold,
+            LeadState::Withdrawn => RoutingStatus::Withdrawn,
+        }
+    }
 }
 
 /// Routing happens off the chat path (the lead queue); until a buyer is chosen the
@@ -613,15 +641,46 @@ impl ConversationResponse {
                 },
                 conversation_metrics: o.metrics.clone(),
                 optimization_recommendations: o.recommendations.clone(),
-                routing_decision: RoutingDecisionView {
-                    status,
-                    lead_id,
-                    queued_at,
-                    selected_buyer_id: None,
-                    selected_buyer_tier: None,
-                    price_per_lead: None,
-                    expected_revenue: s.sellable().then_some(Usd(expected)),
-                    routing_reason: reason,
+                routing_decision: match (&o.lead, &o.routed) {
+                    // Routed since it was queued: the router's record says the rest.
+                    (LeadStatus::Queued { .. }, Some(record)) => {
+                        let sale = record.sale.as_ref();
+                        let routing_reason = match (record.state, &record.routing) {
+                            (LeadState::Unsold, _) => format!(
+                                "unsold: {}",
+                                record
+                                    .unsold_reason
+                                    .as_deref()
+                                    .unwrap_or("no eligible buyer")
+                            ),
+                            (_, Some(d)) if sale.is_some() => d
+                                .sale()
+                                .map_or_else(|| reason.clone(), |chosen| chosen.reason.clone()),
+                            _ => reason.clone(),
+                        };
+                        RoutingDecisionView {
+                            status: record.state.into(),
+                            lead_id,
+                            queued_at,
+                            selected_buyer_id: sale.map(|x| x.buyer_id.to_string()),
+                            selected_buyer_tier: sale.map(|x| x.buyer_tier.as_str().to_owned()),
+                            price_per_lead: sale.map(|x| Usd(x.price)),
+                            expected_revenue: sale
+                                .map(|x| Usd(x.expected_revenue))
+                                .or(s.sellable().then_some(Usd(expected))),
+                            routing_reason,
+                        }
+                    }
+                    _ => RoutingDecisionView {
+                        status,
+                        lead_id,
+                        queued_at,
+                        selected_buyer_id: None,
+                        selected_buyer_tier: None,
+                        price_per_lead: None,
+                        expected_revenue: s.sellable().then_some(Usd(expected)),
+                        routing_reason: reason,
+                    },
                 },
                 revenue_insights: RevenueInsights {
                     quality_assessment: format!("Lead quality: {} tier", s.tier.as_str()),
@@ -670,6 +729,7 @@ mod tests {
         let outcome = TurnDecision {
             publish: None,
             withdraw: None,
+            routed: None,
             metrics: metrics::metrics(&c, &s),
             recommendations: Vec::new(),
             reply: Reply {

@@ -7,7 +7,20 @@ use aurum::config::Config;
 use aurum::delivery::{DeliveryClient, RetryPolicy};
 use aurum::distribution::{Distribution, DistributionSettings};
 use aurum::domain::routing::RoutingRules;
+use aurum::function::{QueueFunction, WorkError};
 use std::sync::Arc;
+
+/// The router, as the registry knows it.
+pub struct Router;
+
+impl QueueFunction for Router {
+    const NAME: &'static str = "router";
+    type Consumer<B: Backend> = Distribution<B>;
+
+    fn consumer<B: Backend>(backend: &B) -> Result<Distribution<B>, WorkError> {
+        distribution(backend).map_err(|e| WorkError(e.to_string()))
+    }
+}
 
 /// The router's settings from the configuration.
 pub fn settings(config: &Config) -> DistributionSettings {

@@ -62,6 +62,9 @@ pub struct TurnDecision {
     pub publish: Option<QueuedLead>,
     /// A queued lead whose consent was taken back on this turn: (lead id, withdrawal).
     pub withdraw: Option<(String, ConsentWithdrawal)>,
+    /// The lead's record as the router left it (filled by the use case after the turn,
+    /// for a lead queued on an earlier turn).
+    pub routed: Option<crate::domain::lead::LeadRecord>,
 }
 
 /// The state a session starts from when the server has none: earlier messages the
@@ -189,6 +192,7 @@ pub fn decide(
         lead,
         publish,
         withdraw,
+        routed: None,
     }
 }
 
