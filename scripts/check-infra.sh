@@ -43,12 +43,20 @@ if ! $build; then
   exit 0
 fi
 
-log "cargo lambda build --release --arm64"
+log "cargo lambda build --release --arm64 (every function, one build)"
 rustup target add aarch64-unknown-linux-gnu >/dev/null
 limit=$((8 * 1024 * 1024))
+# One cargo invocation for every function crate: the dependency tree is compiled once, the
+# binaries linked side by side. sam build then finds each one built and reuses it.
+packages=()
 for dir in functions/*/; do
-  # Built from the crate's directory, as sam build does, so sam build finds it compiled.
-  (cd "$dir" && cargo lambda build --release --arm64 --output-format zip)
+  packages+=(--package "$(cd "$dir" && cargo metadata --no-deps --format-version 1 | python3 -c '
+import json, os, sys
+manifest = os.path.realpath("Cargo.toml")
+print(next(p["name"] for p in json.load(sys.stdin)["packages"] if os.path.realpath(p["manifest_path"]) == manifest))')")
+done
+cargo lambda build --release --arm64 --output-format zip "${packages[@]}"
+for dir in functions/*/; do
   bins=$(cd "$dir" && cargo metadata --no-deps --format-version 1 | python3 -c '
 import json, os, sys
 manifest = os.path.realpath("Cargo.toml")

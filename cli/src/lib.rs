@@ -64,7 +64,7 @@ macro_rules! registry {
 }
 
 registry!(
-    http: [aurum_conversation::Conversation],
+    http: [aurum_conversation::Conversation, aurum_dashboard::Dashboard],
     queue: [aurum_router::Router]
 );
 

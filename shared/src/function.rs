@@ -156,3 +156,30 @@ pub async fn sqs_batch<C: LeadConsumer>(
     }
     response
 }
+
+/// The whole `main` of an HTTP function's Lambda: telemetry, the data tables, the AWS
+/// backend (clients built once per cold start), then the Lambda runtime.
+#[cfg(feature = "aws")]
+pub async fn run_http<F: HttpFunction>() -> Result<(), lambda_http::Error> {
+    crate::telemetry::init();
+    crate::domain::init().inspect_err(|e| tracing::error!(error = %e, "data tables invalid"))?;
+    let backend = crate::adapters::aws::AwsBackend::from_env().await?;
+    lambda_http::run(lambda_router::<F, _>(&backend)).await
+}
+
+/// The whole `main` of a queue consumer's Lambda: the SQS event source's batches, with
+/// partial batch failures reported (`ReportBatchItemFailures`).
+#[cfg(feature = "aws")]
+pub async fn run_sqs<Q: QueueFunction>() -> Result<(), lambda_runtime::Error> {
+    use aws_lambda_events::event::sqs::SqsEvent;
+    use lambda_runtime::{LambdaEvent, service_fn};
+    crate::telemetry::init();
+    crate::domain::init().inspect_err(|e| tracing::error!(error = %e, "data tables invalid"))?;
+    let backend = crate::adapters::aws::AwsBackend::from_env().await?;
+    let consumer = Q::consumer(&backend)?;
+    let consumer = &consumer;
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
+        Ok::<_, lambda_runtime::Error>(sqs_batch(consumer, event.payload).await)
+    }))
+    .await
+}

@@ -319,5 +319,57 @@ async fn given_a_fresh_aurum_serve_when_a_homeowner_qualifies_then_the_lead_is_s
         "{routing}"
     );
     assert!(!routing["routing_reason"].as_str().unwrap_or("").is_empty());
+
+    // AND the sales team's view of the lead explains it, without contact details
+    let view = app
+        .request("GET", &format!("/api/v1/leads/{lead_id}"), "")
+        .await;
+    assert_eq!(view.status, 200, "{}", view.body);
+    let v = &view.body;
+    assert_eq!(v["status"], "delivered");
+    assert_eq!(v["sale"]["buyer_id"], routing["selected_buyer_id"]);
+    assert_eq!(v["sale"]["price"], routing["price_per_lead"]);
+    assert_eq!(
+        v["ledger_net"], routing["price_per_lead"],
+        "the ledger holds the sale"
+    );
+    for factor in [
+        "quality_bps",
+        "surge_bps",
+        "time_of_day_bps",
+        "day_of_week_bps",
+        "market_bps",
+    ] {
+        assert!(v["sale"]["pricing"][factor].is_u64(), "{factor}: {v}");
+    }
+    let trace = v["routing"]["trace"].as_array().expect("trace");
+    assert_eq!(trace.len(), 6, "every example buyer is in the trace");
+    assert!(trace.iter().any(|t| t["chosen"] == true));
+    let statuses: Vec<&str> = v["history"]
+        .as_array()
+        .expect("history")
+        .iter()
+        .filter_map(|h| h["status"].as_str())
+        .collect();
+    assert_eq!(statuses.first(), Some(&"queued"));
+    assert_eq!(statuses.last(), Some(&"delivered"));
+    let text = v.to_string();
+    assert!(
+        !text.contains("555-0142") && !text.contains("5550142"),
+        "no phone: {text}"
+    );
+    assert!(!text.contains("Maria"), "no name: {text}");
+
+    let missing = app
+        .request(
+            "GET",
+            "/api/v1/leads/lead_00000000000000000000000000000000",
+            "",
+        )
+        .await;
+    assert_eq!(missing.status, 404);
+    assert_eq!(missing.body["error"]["code"], "not_found");
+    let bad = app.request("GET", "/api/v1/leads/not-a-lead", "").await;
+    assert_eq!(bad.status, 422);
     app.stop().await;
 }

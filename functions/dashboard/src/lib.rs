@@ -1,0 +1,311 @@
+//! The sales team's read side. `GET /api/v1/leads/{lead_id}`: every lead explains
+//! itself — score, tier, the price and each of its multipliers, the buyer, the status and
+//! its history with times, and, sold or not, the routing trace (every buyer: eligible with
+//! its figures, or the filter that excluded it). No contact details, ever.
+
+use aurum::backend::Backend;
+use aurum::domain::lead::{LeadRecord, LeadState, Transition};
+use aurum::domain::money::Usd;
+use aurum::domain::routing::{RoutingDecision, TraceResult};
+use aurum::domain::scoring::QualityTier;
+use aurum::function::HttpFunction;
+use aurum::http::{ApiError, ErrorBody};
+use aurum::ports::{LeadStore, SaleStore};
+use axum::extract::{Path, State};
+use axum::http::Method;
+use axum::routing::get;
+use axum::{Json, Router};
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use std::sync::Arc;
+use utoipa::{OpenApi, ToSchema};
+
+pub const LEAD_ROUTE: &str = "/api/v1/leads/{lead_id}";
+
+/// The dashboard function, as the registry knows it.
+pub struct Dashboard;
+
+impl HttpFunction for Dashboard {
+    const NAME: &'static str = "dashboard";
+    const ROUTES: &'static [(&'static str, Method)] = &[(LEAD_ROUTE, Method::GET)];
+
+    fn openapi() -> utoipa::openapi::OpenApi {
+        DashboardApi::openapi()
+    }
+
+    fn routes<B: Backend>(backend: &B) -> Router {
+        let state = DashboardState::<B> {
+            leads: backend.leads(),
+            sales: backend.sales(),
+        };
+        Router::new()
+            .route(LEAD_ROUTE, get(lead::<B>))
+            .with_state(state)
+    }
+}
+
+struct DashboardState<B: Backend> {
+    leads: Arc<B::Leads>,
+    sales: Arc<B::Sales>,
+}
+
+impl<B: Backend> Clone for DashboardState<B> {
+    fn clone(&self) -> Self {
+        DashboardState {
+            leads: Arc::clone(&self.leads),
+            sales: Arc::clone(&self.sales),
+        }
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Aurum dashboard API",
+        description = "The sales team's reads: leads, and how each was routed and priced."
+    ),
+    paths(lead),
+    tags((name = "leads", description = "Every lead, explained"))
+)]
+struct DashboardApi;
+
+/// A lead as the sales team sees it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LeadView {
+    pub lead_id: String,
+    /// `queued`, `sold`, `delivered`, `accepted`, `rejected`, `returned`, `converted`,
+    /// `unsold` or `withdrawn`.
+    #[schema(value_type = String)]
+    pub status: LeadState,
+    #[schema(required = true, maximum = 100)]
+    pub score: Option<u8>,
+    #[schema(required = true)]
+    pub tier: Option<QualityTier>,
+    #[schema(required = true)]
+    pub queued_at: Option<DateTime<Utc>>,
+    /// The current sale (while sold, delivered or later).
+    #[schema(required = true)]
+    pub sale: Option<SaleView>,
+    /// Why no buyer took it, when unsold.
+    #[schema(required = true)]
+    pub unsold_reason: Option<String>,
+    /// When the homeowner withdrew consent (their words are not shown here).
+    #[schema(required = true)]
+    pub withdrawn_at: Option<DateTime<Utc>>,
+    /// Buyers that rejected the lead at post time or could not be reached.
+    pub cascaded_past: Vec<String>,
+    /// Every change of status, oldest first.
+    pub history: Vec<TransitionView>,
+    /// The last routing decision.
+    #[schema(required = true)]
+    pub routing: Option<RoutingView>,
+    /// What the ledger holds for this lead: sales, releases, credits (the net is the
+    /// revenue it brought).
+    pub ledger_net: Usd,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SaleView {
+    pub buyer_id: String,
+    pub buyer_tier: String,
+    pub price: Usd,
+    pub expected_revenue: Usd,
+    pub sold_at: DateTime<Utc>,
+    pub returnable_until: DateTime<Utc>,
+    pub pricing: PricingView,
+}
+
+/// How the price was made: base × each multiplier (basis points, 10000 = ×1), then the
+/// buyer's floor or cap.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PricingView {
+    pub base: Usd,
+    pub quality_bps: u32,
+    pub surge_bps: u32,
+    pub time_of_day_bps: u32,
+    pub day_of_week_bps: u32,
+    pub market_bps: u32,
+    /// New York wall-clock time the time and day factors were read at.
+    pub new_york_time: String,
+    pub unclamped: Usd,
+    pub price: Usd,
+    /// `floor` or `cap` when the buyer's band applied.
+    #[schema(required = true)]
+    pub clamped_to: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TransitionView {
+    #[schema(value_type = String)]
+    pub status: LeadState,
+    pub at: DateTime<Utc>,
+    pub note: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RoutingView {
+    /// `greedy` or `bid_price`.
+    pub strategy: String,
+    pub decided_at: DateTime<Utc>,
+    /// Why this buyer, or why none.
+    pub reason: String,
+    pub trace: Vec<TraceView>,
+}
+
+/// One buyer in the routing trace.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TraceView {
+    pub buyer_id: String,
+    pub eligible: bool,
+    /// The filter that excluded it (`inactive`, `paused`, `outside_service_area`,
+    /// `below_min_quality`, `closed`, `daily_cap_reached`, `monthly_spend_cap_reached`,
+    /// `duplicate`, `declined`).
+    #[schema(required = true)]
+    pub excluded_by: Option<String>,
+    #[schema(required = true)]
+    pub price: Option<Usd>,
+    #[schema(required = true)]
+    pub p_accept: Option<f64>,
+    #[schema(required = true)]
+    pub expected_revenue: Option<Usd>,
+    pub chosen: bool,
+}
+
+fn routing_view(d: &RoutingDecision) -> RoutingView {
+    let chosen = d.buyer_id();
+    RoutingView {
+        strategy: d.strategy.as_str().to_owned(),
+        decided_at: d.decided_at,
+        reason: match (d.sale(), d.unsold_reason()) {
+            (Some(sale), _) => sale.reason.clone(),
+            (None, Some(reason)) => format!("unsold: {}", reason.as_str()),
+            (None, None) => String::new(),
+        },
+        trace: d
+            .trace
+            .iter()
+            .map(|t| match &t.result {
+                TraceResult::Eligible(e) => TraceView {
+                    buyer_id: t.buyer_id.to_string(),
+                    eligible: true,
+                    excluded_by: None,
+                    price: Some(Usd(e.price)),
+                    p_accept: Some((e.p_accept * 1000.0).round() / 1000.0),
+                    expected_revenue: Some(Usd(e.expected_revenue)),
+                    chosen: chosen == Some(&t.buyer_id),
+                },
+                TraceResult::Excluded { reason } => TraceView {
+                    buyer_id: t.buyer_id.to_string(),
+                    eligible: false,
+                    excluded_by: Some(reason.as_str().to_owned()),
+                    price: None,
+                    p_accept: None,
+                    expected_revenue: None,
+                    chosen: false,
+                },
+            })
+            .collect(),
+    }
+}
+
+impl LeadView {
+    pub fn new(r: &LeadRecord, ledger_net: Usd) -> LeadView {
+        LeadView {
+            lead_id: r.lead_id.clone(),
+            status: r.state,
+            score: r.score,
+            tier: r.tier,
+            queued_at: r.queued_at,
+            sale: r.sale.as_ref().map(|s| SaleView {
+                buyer_id: s.buyer_id.to_string(),
+                buyer_tier: s.buyer_tier.as_str().to_owned(),
+                price: Usd(s.price),
+                expected_revenue: Usd(s.expected_revenue),
+                sold_at: s.sold_at,
+                returnable_until: s.returnable_until,
+                pricing: PricingView {
+                    base: Usd(s.quote.base),
+                    quality_bps: s.quote.quality_bps,
+                    surge_bps: s.quote.surge_bps,
+                    time_of_day_bps: s.quote.time_of_day_bps,
+                    day_of_week_bps: s.quote.day_of_week_bps,
+                    market_bps: s.quote.market_bps,
+                    new_york_time: s.quote.local_time.format("%Y-%m-%d %H:%M").to_string(),
+                    unclamped: Usd(s.quote.unclamped),
+                    price: Usd(s.quote.price),
+                    clamped_to: s.quote.clamp.map(|c| {
+                        match c {
+                            aurum::domain::pricing::PriceClamp::Floor => "floor",
+                            aurum::domain::pricing::PriceClamp::Cap => "cap",
+                        }
+                        .to_owned()
+                    }),
+                },
+            }),
+            unsold_reason: r.unsold_reason.clone(),
+            withdrawn_at: r.withdrawal.as_ref().map(|w| w.at),
+            cascaded_past: r.excluded.iter().map(ToString::to_string).collect(),
+            history: r
+                .history
+                .iter()
+                .map(|Transition { state, at, note }| TransitionView {
+                    status: *state,
+                    at: *at,
+                    note: note.clone(),
+                })
+                .collect(),
+            routing: r.routing.as_ref().map(routing_view),
+            ledger_net,
+        }
+    }
+}
+
+/// A lead lead ids look like: `lead_` and 32 lowercase hex digits.
+fn valid_lead_id(raw: &str) -> bool {
+    raw.strip_prefix("lead_").is_some_and(|hex| {
+        hex.len() == 32
+            && hex
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    })
+}
+
+/// One lead, explained
+///
+/// Score, tier, status and its history, the price with each multiplier, the buyer, and
+/// the routing trace: for every buyer, eligible (with its price, acceptance probability
+/// and expected revenue) or the filter that excluded it. No contact details.
+#[utoipa::path(
+    get,
+    path = "/api/v1/leads/{lead_id}",
+    tag = "leads",
+    operation_id = "lead",
+    params(("lead_id" = String, Path, description = "The lead id (`lead_` + 32 hex digits)", example = "lead_fbf6592bbf895aaabe7055ec5cbd0089")),
+    responses(
+        (status = 200, description = "The lead, explained", body = LeadView),
+        (status = 404, description = "`not_found`: no such lead", body = ErrorBody),
+        (status = 422, description = "`invalid_request`: not a lead id", body = ErrorBody),
+        (status = 503, description = "`unavailable`: a dependency failed; retry shortly", body = ErrorBody)
+    )
+)]
+#[tracing::instrument(skip_all)]
+async fn lead<B: Backend>(
+    State(app): State<DashboardState<B>>,
+    Path(lead_id): Path<String>,
+) -> Result<Json<LeadView>, ApiError> {
+    if !valid_lead_id(&lead_id) {
+        return Err(ApiError::Invalid(
+            "lead_id must be lead_ followed by 32 lowercase hex digits".into(),
+        ));
+    }
+    let Some(record) = app.leads.lead(&lead_id).await? else {
+        return Err(ApiError::NotFound(format!("no lead {lead_id}")));
+    };
+    let net = app
+        .sales
+        .ledger(&lead_id)
+        .await?
+        .iter()
+        .fold(aurum::domain::money::Cents::ZERO, |sum, e| sum + e.amount);
+    Ok(Json(LeadView::new(&record, Usd(net))))
+}
