@@ -2,6 +2,7 @@
 //! port and in one process, over any backend, and the OpenAPI document that covers them.
 
 pub mod runtime;
+pub mod simulate;
 
 use aurum::backend::Backend;
 pub use aurum::function::OPENAPI_ROUTE;
