@@ -69,6 +69,10 @@ struct RoutingSimulation {
     /// Earlier days of the same kind that bid_price learns its bid prices from.
     #[arg(long, default_value_t = 5)]
     warmup_days: u32,
+    /// Warm-up days' lead volume as a percentage of the scored day's: away from 100 the
+    /// forecast bid_price learns from is wrong by that much.
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(10..=1000))]
+    warmup_volume_percent: u32,
     /// The scored day, in New York.
     #[arg(long, default_value = "2026-03-02")]
     date: NaiveDate,
@@ -128,6 +132,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
             let scenario = Scenario {
                 sell_below_bid_price: args.sell_below_bid_price,
                 warmup_days: args.warmup_days,
+                warmup_volume_percent: args.warmup_volume_percent,
                 date: args.date,
                 ..Scenario::new(args.seed, args.leads)
             };
