@@ -167,8 +167,8 @@ pub struct RoutingRules {
     /// Under `bid_price`, whether a lead whose best net value is negative is still sold
     /// (to the buyer with the highest net value) rather than held unsold. Off: every
     /// eligible buyer's capacity is expected to earn more on a later lead, and spending it
-    /// here loses that difference. In the routing simulation holding earned 98.5–99.8 % of
-    /// the offline optimum against about 94 % for selling anyway (BENCHMARKS.md).
+    /// here loses that difference. In the routing simulation holding earned a median 99.5 %
+    /// of the offline optimum, selling anyway 94.6 % (BENCHMARKS.md).
     pub sell_below_bid_price: bool,
 }
 
