@@ -3,6 +3,7 @@
 
 pub mod buyers;
 pub mod runtime;
+pub mod simulate;
 
 use aurum::backend::Backend;
 pub use aurum::function::OPENAPI_ROUTE;

@@ -65,11 +65,20 @@ impl DemandForecast {
     /// The bid price of each buyer (in [`DemandForecast::buyers`] order) for the rest of
     /// the day after `minute`, given each buyer's remaining capacity in leads.
     pub fn bid_prices(&self, minute: u16, remaining: &[u32]) -> Vec<Cents> {
+        self.bid_prices_from(minute, remaining, &[])
+    }
+
+    /// [`DemandForecast::bid_prices`], starting the descent from `start` (the prices of the
+    /// previous lead, say): consecutive leads move the prices little, so it settles in
+    /// fewer sweeps.
+    pub fn bid_prices_from(&self, minute: u16, remaining: &[u32], start: &[Cents]) -> Vec<Cents> {
         let n = self.buyers.len();
-        let mut prices = vec![0i64; n];
         if self.days == 0 {
             return vec![Cents::ZERO; n];
         }
+        let mut prices: Vec<i64> = (0..n)
+            .map(|b| start.get(b).map_or(0, |c| c.0.max(0)))
+            .collect();
         let start = self.leads.partition_point(|l| l.minute <= minute);
         let future = &self.leads[start..];
         // Capacity in sample leads: `days` sample days stand for one expected day.
@@ -200,5 +209,8 @@ mod tests {
         let prices = f.bid_prices(0, &[1, 10]);
         assert_eq!(prices[1], Cents::ZERO);
         assert_eq!(prices[0], Cents(5_000));
+        // AND a descent started from other prices (the previous lead's) settles there too
+        let warm = f.bid_prices_from(0, &[1, 10], &[Cents(90_000), Cents(7_000)]);
+        assert_eq!(warm, prices);
     }
 }
