@@ -8,23 +8,86 @@
 use crate::backend::{Backend, Clock};
 use crate::contracts::QueuedLead;
 use crate::delivery::{BuyerMessage, DeliveryClient, DeliveryOutcome};
+use crate::domain::bid_price::{DemandForecast, ForecastLead};
 use crate::domain::buyer::{Buyer, BuyerId};
 use crate::domain::lead::{LeadRecord, LeadState, SaleTerms};
 use crate::domain::market::market;
 use crate::domain::money::Cents;
 use crate::domain::routing::{
     BuyerLoad, BuyerState, BuyerStats, LeadToRoute, RoutingDecision, RoutingRequest, RoutingRules,
-    RoutingStrategy, effective_daily_cap, route,
+    RoutingStrategy, effective_daily_cap, eligibility, route,
 };
 use crate::domain::sale::{
     CounterPeriod, LedgerEntry, LedgerKind, Release, Sale, SaleRefused, normalise_contact,
 };
 use crate::function::{LeadConsumer, WorkError};
 use crate::ports::{BuyerStore, Cache, Delivery, LeadStore, SaleStore, StoreError};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Timelike, Utc};
+use chrono_tz::America::New_York;
 use hmac::{Hmac, KeyInit, Mac};
-use std::sync::Arc;
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+/// Days of routed leads the bid prices are estimated from (earlier days only: today's own
+/// leads are what the prices are for).
+const FLOW_DAYS: i64 = 7;
+/// At most this many routed leads are remembered.
+const FLOW_MAX: usize = 20_000;
+
+/// Recent lead flow as this process routed it: for each lead, when (New York) and what
+/// it was worth to each eligible buyer. The bid prices of `bid_price` routing are the
+/// duals of each buyer's remaining capacity over the part of the day still to come, as
+/// these earlier days predict it. A new process starts without history (bid prices of
+/// zero: the best expected revenue wins) and learns as it routes.
+#[derive(Default)]
+struct FlowLog {
+    /// (New York day, minute of the day, each eligible buyer's expected revenue).
+    leads: VecDeque<(NaiveDate, u16, Vec<(BuyerId, Cents)>)>,
+}
+
+impl FlowLog {
+    /// Records one arrival with what it is worth to each buyer that could take such a lead
+    /// (area, tier, hours) whatever its caps: the demand the caps are rationed against.
+    fn record(&mut self, at: DateTime<Utc>, values: Vec<(BuyerId, Cents)>) {
+        let local = at.with_timezone(&New_York);
+        let minute = (local.hour() * 60 + local.minute()) as u16;
+        let day = local.date_naive();
+        self.leads.push_back((day, minute, values));
+        let oldest = day - chrono::Duration::days(FLOW_DAYS);
+        while self
+            .leads
+            .front()
+            .is_some_and(|(d, ..)| *d < oldest || self.leads.len() > FLOW_MAX)
+        {
+            self.leads.pop_front();
+        }
+    }
+
+    /// The forecast for `today` over `buyers`: the earlier days' leads.
+    fn forecast(&self, today: NaiveDate, buyers: &[Buyer]) -> DemandForecast {
+        let ids: Vec<String> = buyers.iter().map(|b| b.id.to_string()).collect();
+        let mut days = std::collections::BTreeSet::new();
+        let mut leads = Vec::new();
+        for (day, minute, values) in self.leads.iter().filter(|(d, ..)| *d < today) {
+            days.insert(*day);
+            leads.push(ForecastLead {
+                minute: *minute,
+                values: values
+                    .iter()
+                    .filter_map(|(id, value)| {
+                        let index = buyers.iter().position(|b| &b.id == id)?;
+                        Some((u16::try_from(index).ok()?, *value))
+                    })
+                    .collect(),
+            });
+        }
+        if days.is_empty() {
+            return DemandForecast::none(ids);
+        }
+        DemandForecast::new(ids, days.len() as u32, leads)
+    }
+}
 
 /// Cached buyer list (the router reads it for every lead), per buyers table: stages may
 /// share one cache.
@@ -82,6 +145,7 @@ pub struct Distribution<B: Backend> {
     delivery: Arc<DeliveryClient>,
     settings: DistributionSettings,
     clock: Clock,
+    flow: Mutex<FlowLog>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -113,6 +177,7 @@ impl<B: Backend> Distribution<B> {
             delivery,
             settings,
             clock: backend.clock(),
+            flow: Mutex::new(FlowLog::default()),
         }
     }
 
@@ -220,14 +285,32 @@ impl<B: Backend> Distribution<B> {
                 duplicate = true;
             }
         }
+        let local = now.with_timezone(&New_York);
+        let bid_prices = {
+            let flow = self
+                .flow
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let remaining: Vec<u32> = buyers
+                .iter()
+                .zip(&loads)
+                .map(|(b, l)| {
+                    effective_daily_cap(b.daily_cap, self.settings.rules.capacity_buffer_bps)
+                        .saturating_sub(l.sold_today)
+                })
+                .collect();
+            flow.forecast(local.date_naive(), &buyers)
+                .bid_prices((local.hour() * 60 + local.minute()) as u16, &remaining)
+        };
         let states: Vec<BuyerState<'_>> = buyers
             .iter()
             .zip(&loads)
-            .map(|(buyer, load)| BuyerState {
+            .zip(&bid_prices)
+            .map(|((buyer, load), bid_price)| BuyerState {
                 buyer,
                 load: *load,
                 stats: BuyerStats::default(),
-                bid_price: Cents::ZERO,
+                bid_price: *bid_price,
             })
             .collect();
         let to_route = LeadToRoute::from_facts(lead.score, lead.tier, &lead.facts, market());
@@ -239,6 +322,34 @@ impl<B: Backend> Distribution<B> {
             at: now,
         };
         let decision = route(&self.settings.rules, self.settings.strategy, &request);
+        // Only a lead's first routing is flow; cascades re-route the same arrival.
+        if record.excluded.is_empty() {
+            let uncapped: Vec<BuyerState<'_>> = states
+                .iter()
+                .map(|s| BuyerState {
+                    load: BuyerLoad::default(),
+                    bid_price: Cents::ZERO,
+                    ..*s
+                })
+                .collect();
+            let open = RoutingRequest {
+                duplicate: false,
+                declined: &[],
+                ..request.clone()
+            };
+            let values = uncapped
+                .iter()
+                .filter_map(|s| {
+                    eligibility(&self.settings.rules, &open, s)
+                        .ok()
+                        .map(|offer| (s.buyer.id.clone(), offer.expected_revenue))
+                })
+                .collect();
+            self.flow
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .record(now, values);
+        }
         let Some(chosen) = decision.sale().cloned() else {
             let reason = decision
                 .unsold_reason()

@@ -41,6 +41,10 @@ impl Default for ManualTime {
 }
 
 impl ManualTime {
+    pub fn at(start: DateTime<Utc>) -> ManualTime {
+        ManualTime(Arc::new(Mutex::new(start)))
+    }
+
     pub fn clock(&self) -> Clock {
         let now = Arc::clone(&self.0);
         Arc::new(move || {

@@ -11,7 +11,7 @@ use aurum::domain::conversation::{ConsentEvidence, Conversation, SessionId, ZipC
 use aurum::domain::facts::{Borough, PropertyType};
 use aurum::domain::lead::LeadState;
 use aurum::domain::money::Cents;
-use aurum::domain::routing::{RoutingRules, RoutingStrategy};
+use aurum::domain::routing::{RoutingRules, RoutingStrategy, TraceResult};
 use aurum::domain::scoring::QualityTier;
 use aurum::domain::targets::Targets;
 use aurum::ports::{BuyerStore, LeadStore, SaleStore};
@@ -429,4 +429,63 @@ pub async fn race<B: Backend>(backend: &B, leads: u32, tasks: usize) {
         "every lead is accounted for: {states:?}"
     );
     assert_eq!(total_sold, 81, "the caps bind: every slot is used");
+}
+
+/// GIVEN a day of leads routed by this router, WHEN the next day starts, THEN the
+/// capacity-limited buyer's bid price (what its remaining slots are expected to earn later
+/// in the day) is positive in the routing trace: `bid_price` learns from recent flow.
+pub async fn bid_prices_come_from_the_flow_of_earlier_days<B: Backend>(
+    backend: &B,
+    time: &crate::contract::ManualTime,
+) {
+    use crate::contract::Time;
+    let buyer = FakeBuyer::start(WebhookSecret::parse(SECRET).expect("s"))
+        .await
+        .expect("buyer");
+    let suffix = &uuid::Uuid::new_v4().simple().to_string()[..8];
+    let scarce = buyer_at(
+        &format!("scarce_{suffix}"),
+        BuyerTier::Premium,
+        &buyer.url(),
+        4,
+    );
+    let plenty = buyer_at(
+        &format!("plenty_{suffix}"),
+        BuyerTier::Volume,
+        &buyer.url(),
+        200,
+    );
+    backend
+        .buyers()
+        .put_buyers(&[scarce.clone(), plenty.clone()])
+        .await
+        .expect("buyers");
+    let router = Distribution::new(backend, quick_client(), settings(RoutingStrategy::BidPrice));
+    // Day one, from 10:00 New York: 30 leads, one every ten minutes.
+    for n in 0..30 {
+        let lead = sellable_lead(1_000 + n, (backend.clock())());
+        router.distribute(&lead).await.expect("routed");
+        time.pass(Duration::from_secs(600)).await;
+    }
+    // Day two, 09:00 New York: the first lead of the day.
+    time.pass(Duration::from_secs(17 * 3600)).await;
+    let lead = sellable_lead(2_000, (backend.clock())());
+    router.distribute(&lead).await.expect("routed");
+    let decision = router
+        .decision(&lead.lead_id)
+        .await
+        .expect("read")
+        .expect("decided");
+    let scarce_trace = decision
+        .trace
+        .iter()
+        .find(|t| t.buyer_id == scarce.id)
+        .expect("in the trace");
+    match &scarce_trace.result {
+        TraceResult::Eligible(e) => assert!(
+            e.bid_price.is_some_and(|p| p > Cents::ZERO),
+            "the scarce buyer's capacity has a price: {e:?}"
+        ),
+        other => panic!("the scarce buyer is eligible: {other:?}"),
+    }
 }

@@ -31,3 +31,17 @@ async fn given_500_leads_delivered_three_times_to_racing_routers_then_each_sells
     let (_dir, backend) = backend();
     routing::race(&backend, 500, 4).await;
 }
+
+#[tokio::test]
+async fn given_a_day_of_routed_leads_when_the_next_day_starts_then_scarce_capacity_has_a_bid_price()
+{
+    use aurum_tests::contract::ManualTime;
+    let time = ManualTime::at(
+        chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2026, 6, 2, 14, 0, 0)
+            .single()
+            .expect("10:00 in New York"),
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let backend = EmbeddedBackend::open_with_clock(dir.path(), time.clock()).expect("open");
+    routing::bid_prices_come_from_the_flow_of_earlier_days(&backend, &time).await;
+}
