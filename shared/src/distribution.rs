@@ -40,10 +40,12 @@ const FLOW_MAX: usize = 20_000;
 /// duals of each buyer's remaining capacity over the part of the day still to come, as
 /// these earlier days predict it. A new process starts without history (bid prices of
 /// zero: the best expected revenue wins) and learns as it routes.
+/// One routed arrival: its New York day and minute, and its value to each buyer.
+type Arrival = (NaiveDate, u16, Vec<(BuyerId, Cents)>);
+
 #[derive(Default)]
 struct FlowLog {
-    /// (New York day, minute of the day, each eligible buyer's expected revenue).
-    leads: VecDeque<(NaiveDate, u16, Vec<(BuyerId, Cents)>)>,
+    leads: VecDeque<Arrival>,
 }
 
 impl FlowLog {
