@@ -175,6 +175,7 @@ mod tests {
             model_version: 1,
             facts: c.facts,
             consent: None,
+            withdrawn: None,
         }
     }
 

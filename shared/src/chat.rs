@@ -3,6 +3,7 @@
 //! publishes the lead, records a withdrawal, saves, and retries a lost race.
 
 use crate::backend::Backend;
+use crate::contracts::QueuedLead;
 use crate::domain::conversation::{ContextHints, SessionId};
 use crate::domain::extract::extract;
 use crate::domain::scoring::ScoringModel;
@@ -141,11 +142,30 @@ impl<B: Backend> Chat<B> {
                     .leads
                     .withdraw(lead_id, &input.session_id, withdrawal)
                     .await?;
-                tracing::info!(
-                    lead_id = %lead_id,
-                    was = record.withdrawal.as_ref().and_then(|w| w.from).map(|s| s.as_str()),
-                    "consent withdrawn"
-                );
+                let from = record.withdrawal.as_ref().and_then(|w| w.from);
+                tracing::info!(lead_id = %lead_id, was = from.map(|s| s.as_str()), "consent withdrawn");
+                // A buyer already has the lead: the router tells it, signed, like a delivery.
+                if from.is_some_and(|s| s.buyer_has_it()) {
+                    let c = &decision.conversation;
+                    let notice = QueuedLead {
+                        schema: QueuedLead::SCHEMA,
+                        lead_id: lead_id.clone(),
+                        session_id: c.session_id.clone(),
+                        queued_at: c.lead_queued_at.unwrap_or(now),
+                        score: decision.score.total,
+                        tier: decision.score.tier,
+                        revenue_potential: decision.score.revenue_potential,
+                        conversion_probability: decision.score.conversion_probability,
+                        model_version: decision.score.model_version,
+                        facts: c.facts.clone(),
+                        consent: None,
+                        withdrawn: Some(withdrawal.clone()),
+                    };
+                    self.queue
+                        .publish(&notice)
+                        .await
+                        .map_err(|e| StoreError::Unavailable(format!("lead queue: {e}")))?;
+                }
             }
             match self
                 .conversations

@@ -2,7 +2,7 @@
 //! built for; a producer writes the newest. Tests pin the JSON of each version, so a field
 //! renamed here breaks a test before it breaks the router.
 
-use crate::domain::conversation::{ConsentEvidence, LeadFacts, SessionId};
+use crate::domain::conversation::{ConsentEvidence, ConsentWithdrawal, LeadFacts, SessionId};
 use crate::domain::money::Cents;
 use crate::domain::scoring::QualityTier;
 use chrono::{DateTime, Utc};
@@ -25,10 +25,23 @@ pub struct QueuedLead {
     /// Proof of consent to be contacted, for the buyer.
     #[serde(default)]
     pub consent: Option<ConsentEvidence>,
+    /// Set on the notice that consent was withdrawn after a buyer got the lead: the router
+    /// then tells that buyer, signed, instead of routing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub withdrawn: Option<ConsentWithdrawal>,
 }
 
 impl QueuedLead {
     pub const SCHEMA: u8 = 1;
+
+    /// What the queue de-duplicates on: the lead id, or the lead id and `#withdrawn` for a
+    /// withdrawal notice (which must not be dropped as a repeat of the lead).
+    pub fn dedup_id(&self) -> String {
+        match self.withdrawn {
+            None => self.lead_id.clone(),
+            Some(_) => format!("{}#withdrawn", self.lead_id),
+        }
+    }
 }
 
 /// The stable lead id of a session: a retried or raced turn names the same lead, so the
@@ -69,6 +82,7 @@ mod tests {
                 words: "yes, have an installer call me".into(),
                 disclosure: None,
             }),
+            withdrawn: None,
         }
     }
 

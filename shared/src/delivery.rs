@@ -730,6 +730,7 @@ mod tests {
                 words: "yes, have an installer call me".into(),
                 disclosure: Some("An installer will call you about solar.".into()),
             }),
+            withdrawn: None,
         }
     }
 

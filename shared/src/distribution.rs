@@ -134,6 +134,8 @@ pub enum Distributed {
     Unsold { reason: String },
     /// The homeowner withdrew consent: never sold.
     Withdrawn,
+    /// The buyer that had it was told of the withdrawal.
+    BuyerTold { buyer: BuyerId },
     /// Already past routing (a redelivered message).
     AlreadyDone(LeadState),
 }
@@ -233,6 +235,9 @@ impl<B: Backend> Distribution<B> {
     /// Routes, sells, delivers and cascades one lead until it is delivered, unsold or
     /// withdrawn. `Err` leaves the message for redelivery (a buyer down, a store error).
     pub async fn distribute(&self, lead: &QueuedLead) -> Result<Distributed, DistributionError> {
+        if lead.withdrawn.is_some() {
+            return self.tell_buyer(lead).await;
+        }
         let mut record = self.leads.record_queued(lead).await?;
         for _ in 0..MAX_STEPS {
             let now = (self.clock)();
@@ -602,6 +607,53 @@ impl<B: Backend> Distribution<B> {
                 Ok(Step::Next(Box::new(self.reload(&lead.lead_id).await?)))
             }
             Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Sends the buyer that holds a withdrawn lead the signed `lead.withdrawn` notice, once
+    /// (a redelivered notice is sent again with the same webhook id, which the buyer
+    /// de-duplicates on).
+    async fn tell_buyer(&self, notice: &QueuedLead) -> Result<Distributed, DistributionError> {
+        let Some(record) = self.leads.lead(&notice.lead_id).await? else {
+            return Ok(Distributed::Withdrawn);
+        };
+        let told = "withdrawal sent to ";
+        if record.history.iter().any(|t| t.note.starts_with(told)) {
+            return Ok(Distributed::Withdrawn);
+        }
+        let (Some(sale), Some(withdrawal)) = (&record.sale, &record.withdrawal) else {
+            return Ok(Distributed::Withdrawn);
+        };
+        let buyers = self.buyer_list().await?;
+        let Some(buyer) = buyers.iter().find(|b| b.id == sale.buyer_id) else {
+            return Ok(Distributed::Withdrawn);
+        };
+        let message = BuyerMessage::lead_withdrawn(&record.lead_id, &buyer.id, withdrawal.at);
+        match self.delivery.deliver(buyer, &message).await {
+            DeliveryOutcome::Accepted | DeliveryOutcome::Rejected { .. } => {
+                let mut next = record.clone();
+                next.history.push(crate::domain::lead::Transition {
+                    state: LeadState::Withdrawn,
+                    at: (self.clock)(),
+                    note: format!("{told}{}", buyer.id),
+                });
+                match self.leads.put_lead(&next).await {
+                    Ok(()) | Err(StoreError::Conflict) => {}
+                    Err(e) => return Err(e.into()),
+                }
+                tracing::info!(lead_id = %record.lead_id, buyer_id = %buyer.id, "buyer told of the withdrawal");
+                Ok(Distributed::BuyerTold {
+                    buyer: buyer.id.clone(),
+                })
+            }
+            DeliveryOutcome::Failed {
+                attempts,
+                last_error,
+            } => Err(DistributionError::DeliveryPending {
+                buyer: buyer.id.clone(),
+                attempts,
+                last_error,
+            }),
         }
     }
 

@@ -78,6 +78,7 @@ fn lead(session: &str) -> QueuedLead {
             words: "yes, an installer can call me".into(),
             disclosure: None,
         }),
+        withdrawn: None,
     }
 }
 

@@ -163,6 +163,7 @@ pub fn lead(lead_id: &str) -> QueuedLead {
         model_version: 1,
         facts: c.facts,
         consent: None,
+        withdrawn: None,
     }
 }
 

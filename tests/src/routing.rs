@@ -82,6 +82,7 @@ pub fn sellable_lead(n: u32, at: DateTime<Utc>) -> QueuedLead {
             words: "yes, have an installer call me".into(),
             disclosure: None,
         }),
+        withdrawn: None,
     }
 }
 
@@ -488,4 +489,74 @@ pub async fn bid_prices_come_from_the_flow_of_earlier_days<B: Backend>(
         ),
         other => panic!("the scarce buyer is eligible: {other:?}"),
     }
+}
+
+/// GIVEN a chat whose lead was sold and delivered, WHEN the homeowner withdraws consent,
+/// THEN the buyer receives a signed `lead.withdrawn` notice through the queue and the
+/// router, once.
+pub async fn a_withdrawal_after_delivery_reaches_the_buyer<B: Backend>(backend: &B) {
+    use aurum::delivery::BuyerMessage;
+    use aurum::function::LeadConsumer;
+    use aurum::ports::LeadQueue;
+    let buyer = FakeBuyer::start(WebhookSecret::parse(SECRET).expect("s"))
+        .await
+        .expect("buyer");
+    let suffix = &uuid::Uuid::new_v4().simple().to_string()[..8];
+    let b = buyer_at(
+        &format!("holder_{suffix}"),
+        BuyerTier::Standard,
+        &buyer.url(),
+        10,
+    );
+    backend
+        .buyers()
+        .put_buyers(std::slice::from_ref(&b))
+        .await
+        .expect("buyers");
+    let router = Distribution::new(backend, quick_client(), settings(RoutingStrategy::BidPrice));
+    let app = crate::conversation_lambda(backend);
+    let session = format!("chat_withdraw_after_{suffix}");
+    for message in crate::QUALIFYING_CHAT {
+        let (status, body) = crate::post_turn(&app, &session, message).await;
+        assert_eq!(status, 200, "{body}");
+    }
+    let route_all = || async {
+        let mut handled = 0;
+        for _ in 0..20 {
+            let batch = backend
+                .queue()
+                .receive(10, Duration::from_secs(30))
+                .await
+                .expect("receive");
+            if batch.is_empty() && handled > 0 {
+                break;
+            }
+            for d in batch {
+                router.handle(&d).await.expect("handled");
+                backend.queue().ack(&d.receipt).await.expect("ack");
+                handled += 1;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        handled
+    };
+    assert_eq!(route_all().await, 1, "the lead");
+    assert_eq!(buyer.deliveries().len(), 1);
+
+    let (status, body) =
+        crate::post_turn(&app, &session, "Please don't share my details with anyone").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body["revenue_optimization"]["routing_decision"]["status"],
+        "withdrawn"
+    );
+    assert_eq!(route_all().await, 1, "the withdrawal notice");
+    let messages = buyer.deliveries();
+    assert_eq!(messages.len(), 2);
+    assert!(
+        matches!(&messages[1], BuyerMessage::LeadWithdrawn { .. }),
+        "{:?}",
+        messages[1].event_type()
+    );
+    assert!(buyer.requests().iter().all(|r| r.verified), "signed");
 }

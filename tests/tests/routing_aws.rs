@@ -32,3 +32,10 @@ async fn given_500_leads_delivered_three_times_to_racing_routers_on_dynamodb_the
  {
     routing::race(&backend().await, 500, 4).await;
 }
+
+#[tokio::test]
+async fn given_a_delivered_lead_on_aws_when_consent_is_withdrawn_then_the_buyer_is_told() {
+    let mut aws = backend().await;
+    aws.clock = aurum::backend::system_clock();
+    routing::a_withdrawal_after_delivery_reaches_the_buyer(&aws).await;
+}

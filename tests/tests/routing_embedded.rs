@@ -45,3 +45,10 @@ async fn given_a_day_of_routed_leads_when_the_next_day_starts_then_scarce_capaci
     let backend = EmbeddedBackend::open_with_clock(dir.path(), time.clock()).expect("open");
     routing::bid_prices_come_from_the_flow_of_earlier_days(&backend, &time).await;
 }
+
+#[tokio::test]
+async fn given_a_delivered_lead_when_consent_is_withdrawn_then_the_buyer_is_told() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let backend = EmbeddedBackend::open(dir.path()).expect("open");
+    routing::a_withdrawal_after_delivery_reaches_the_buyer(&backend).await;
+}

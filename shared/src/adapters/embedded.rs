@@ -636,15 +636,16 @@ impl LeadQueue for EmbeddedStore {
             let txn = db.begin_write().map_err(queue_unavailable)?;
             {
                 let mut published = txn.open_table(QUEUE_PUBLISHED).map_err(queue_unavailable)?;
+                let dedup = lead.dedup_id();
                 let last = published
-                    .get(lead.lead_id.as_str())
+                    .get(dedup.as_str())
                     .map_err(queue_unavailable)?
                     .map(|at| at.value());
                 if last.is_some_and(|at| now_ms.saturating_sub(at) < window_ms) {
                     return Ok(());
                 }
                 published
-                    .insert(lead.lead_id.as_str(), now_ms)
+                    .insert(dedup.as_str(), now_ms)
                     .map_err(queue_unavailable)?;
                 let mut messages = txn.open_table(QUEUE_MESSAGES).map_err(queue_unavailable)?;
                 let dead = txn.open_table(QUEUE_DEAD).map_err(queue_unavailable)?;

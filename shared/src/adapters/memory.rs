@@ -311,13 +311,14 @@ impl LeadQueue for MemoryQueue {
     async fn publish(&self, lead: &QueuedLead) -> Result<(), QueueError> {
         let now = (self.clock)();
         let mut q = lock(&self.state);
+        let dedup = lead.dedup_id();
         if q.published
-            .get(&lead.lead_id)
+            .get(&dedup)
             .is_some_and(|at| now - *at < as_chrono(DEDUP_WINDOW))
         {
             return Ok(());
         }
-        q.published.insert(lead.lead_id.clone(), now);
+        q.published.insert(dedup, now);
         let seq = q.next_seq;
         q.next_seq += 1;
         q.messages.insert(

@@ -76,7 +76,7 @@ impl LeadQueue for SqsLeadQueue {
             .queue_url(&self.queue_url)
             .message_body(body)
             .message_group_id(&lead.lead_id)
-            .message_deduplication_id(&lead.lead_id)
+            .message_deduplication_id(lead.dedup_id())
             .message_attributes(attr::SCHEMA, number_attr(lead.schema)?)
             .message_attributes(attr::LEAD_ID, string_attr(&lead.lead_id)?)
             .message_attributes(attr::TIER, string_attr(lead.tier.as_str())?)

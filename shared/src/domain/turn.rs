@@ -171,6 +171,7 @@ pub fn decide(
             model_version: s.model_version,
             facts: c.facts.clone(),
             consent: c.consent.clone(),
+            withdrawn: None,
         });
         LeadStatus::Queued { lead_id, at: now }
     } else if s.blockers.iter().any(|b| b.is_final()) {
