@@ -10,6 +10,7 @@ pub mod contracts;
 pub mod delivery;
 pub mod distribution;
 pub mod domain;
+pub mod feedback;
 pub mod function;
 pub mod http;
 pub mod ports;
