@@ -44,7 +44,10 @@ macro_rules! registry {
     };
 }
 
-registry!(http: [aurum_conversation::Conversation]);
+registry!(http: [
+    aurum_conversation::Conversation,
+    aurum_feedback::Feedback,
+]);
 
 /// Every (path, method) `app` answers: each function's routes and the document.
 pub fn routes() -> Vec<(&'static str, Method)> {

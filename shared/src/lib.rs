@@ -4,6 +4,7 @@
 
 pub mod adapters;
 pub mod backend;
+pub mod buyer_client;
 pub mod chat;
 pub mod config;
 pub mod contracts;
