@@ -76,6 +76,7 @@ impl TestApp {
 }
 
 pub mod contract;
+pub mod feedback;
 pub mod routing;
 
 /// Local AWS (moto) and Redis servers, as started by `scripts/services.sh`.

@@ -24,6 +24,7 @@ async fn dynamo_store() -> DynamoStore {
             leads: resources.leads_table,
             buyers: resources.buyers_table,
             ledger: resources.ledger_table,
+            feedback: resources.feedback_table,
         },
         Arc::new(Meter::default()),
     )

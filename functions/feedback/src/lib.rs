@@ -197,6 +197,12 @@ async fn post_feedback<B: Backend>(
     if let Some(first) = app.intake.repeated_message(&buyer.id, &message_id).await? {
         return Ok(receipt(&first, true));
     }
+    if nesting_depth(&body) > MAX_NESTING {
+        return Err(ApiError::MalformedJson(format!(
+            "request body is not valid JSON: nested deeper than {MAX_NESTING} levels"
+        ))
+        .into());
+    }
     let request: FeedbackRequest = parse_json(&body)?;
     let event = request.validate(&buyer.id, &message_id, now)?;
     match app.intake.record(&event).await {
@@ -213,6 +219,36 @@ async fn post_feedback<B: Backend>(
         Err(IntakeError::Busy) => Err(FeedbackError::Busy),
         Err(IntakeError::Store(e)) => Err(e.into()),
     }
+}
+
+/// The deepest nesting a feedback body may have: the guide's body is one level deep.
+const MAX_NESTING: usize = 16;
+
+/// How deep arrays and objects nest in `body` (brackets inside strings do not count). The
+/// parser skips unknown fields without a depth limit, so the limit is checked first.
+fn nesting_depth(body: &[u8]) -> usize {
+    let (mut depth, mut deepest, mut in_string, mut escaped) = (0usize, 0usize, false, false);
+    for &b in body {
+        if in_string {
+            match (escaped, b) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    deepest
 }
 
 fn receipt(record: &aurum::domain::feedback::FeedbackRecord, replayed: bool) -> Response {
@@ -273,4 +309,18 @@ async fn buyer_statement<B: Backend>(
         statement,
         performance,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::nesting_depth;
+
+    #[test]
+    fn given_bodies_then_their_nesting_is_counted_outside_strings() {
+        assert_eq!(nesting_depth(br#"{"a":1}"#), 1);
+        assert_eq!(nesting_depth(br#"{"a":[{"b":[]}]}"#), 4);
+        assert_eq!(nesting_depth(br#"{"a":"[[[[\"[[["}"#), 1);
+        assert_eq!(nesting_depth(b"]]]]"), 0);
+        assert_eq!(nesting_depth(&[b'['; 100]), 100);
+    }
 }
