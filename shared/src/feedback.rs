@@ -137,8 +137,18 @@ impl<B: Backend> FeedbackIntake<B> {
             } else {
                 MonthToDate::default()
             };
-            let change =
-                decide(&self.rules, event, &lead, month).map_err(IntakeError::Refused)?;
+            let change = match decide(&self.rules, event, &lead, month) {
+                Ok(change) => change,
+                // A twin that committed between the two reads moved the lead: its result
+                // is the answer, not a conflict.
+                Err(refusal @ Refusal::Transition { .. }) => {
+                    return match self.first_result(event).await? {
+                        Some(first) => Ok(Recorded::Repeat(first)),
+                        None => Err(IntakeError::Refused(refusal)),
+                    };
+                }
+                Err(refusal) => return Err(IntakeError::Refused(refusal)),
+            };
             match self.feedback.apply(&change).await {
                 Ok(Ok(())) => {
                     tracing::info!(
