@@ -56,6 +56,11 @@ async fn dynamodb_sale_store() {
 }
 
 #[tokio::test]
+async fn dynamodb_feedback_store() {
+    contract::feedback_store(&dynamo_store().await).await;
+}
+
+#[tokio::test]
 async fn dynamodb_sales_race_the_daily_limit() {
     contract::sales_race_the_daily_limit(&dynamo_store().await).await;
 }
