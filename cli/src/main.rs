@@ -227,7 +227,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
             println!(
                 "{} (webhook-id {message_id}{})",
                 answer.status,
-                if replayed { ", a repeat: first result" } else { "" }
+                if replayed {
+                    ", a repeat: first result"
+                } else {
+                    ""
+                }
             );
             println!("{}", String::from_utf8_lossy(&answer.body));
             if !(200..300).contains(&answer.status) {

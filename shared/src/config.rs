@@ -264,7 +264,9 @@ impl Config {
                 .filter(|n| (1..=100_000).contains(n))
                 .ok_or(ConfigError::Invalid {
                     name: "AURUM_FEEDBACK_RATE_LIMIT",
-                    reason: format!("{raw:?} is not a number of requests per minute between 1 and 100000"),
+                    reason: format!(
+                        "{raw:?} is not a number of requests per minute between 1 and 100000"
+                    ),
                 })?,
         };
         let feedback = FeedbackConfig {

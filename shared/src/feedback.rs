@@ -5,8 +5,8 @@
 use crate::backend::{Backend, Clock};
 use crate::domain::buyer::{Buyer, BuyerId};
 use crate::domain::feedback::{
-    BuyerPerformance, FeedbackEvent, FeedbackRecord, FeedbackRefused, FeedbackRules,
-    FeedbackType, MonthToDate, Refusal, decide, statement_month, tally,
+    BuyerPerformance, FeedbackEvent, FeedbackRecord, FeedbackRefused, FeedbackRules, FeedbackType,
+    MonthToDate, Refusal, decide, statement_month, tally,
 };
 use crate::domain::sale::LedgerKind;
 use crate::domain::statement::{Statement, statement};
@@ -168,7 +168,10 @@ impl<B: Backend> FeedbackIntake<B> {
         Err(IntakeError::Busy)
     }
 
-    async fn first_result(&self, event: &FeedbackEvent) -> Result<Option<FeedbackRecord>, StoreError> {
+    async fn first_result(
+        &self,
+        event: &FeedbackEvent,
+    ) -> Result<Option<FeedbackRecord>, StoreError> {
         if let Some(first) = self
             .feedback
             .feedback_by_message(&event.buyer_id, &event.message_id)

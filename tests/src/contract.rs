@@ -779,7 +779,6 @@ where
         FeedbackEvent, FeedbackRefused, FeedbackRules, FeedbackType, MonthToDate, ReasonCode,
         decide, statement_month, tally, training_day,
     };
-    use aurum::ports::{FeedbackStore, SaleStore};
     let at = Utc
         .with_ymd_and_hms(2026, 6, 2, 18, 30, 0)
         .single()
@@ -808,9 +807,16 @@ where
     // A counter over its limit: nothing of the change is kept.
     let mut capped = decide(
         &rules,
-        &event(FeedbackType::Returned, "msg_cap", Some(ReasonCode::WrongNumber)),
+        &event(
+            FeedbackType::Returned,
+            "msg_cap",
+            Some(ReasonCode::WrongNumber),
+        ),
         &sold,
-        MonthToDate { kept: 10, credits: 0 },
+        MonthToDate {
+            kept: 10,
+            credits: 0,
+        },
     )
     .expect("decided");
     for t in capped.tallies.iter_mut().filter(|t| t.at_most.is_some()) {
@@ -820,10 +826,25 @@ where
         store.apply(&capped).await.expect("apply"),
         Err(FeedbackRefused::LimitReached)
     );
-    assert_eq!(store.lead(&lead_id).await.expect("read"), Some(sold.clone()));
+    assert_eq!(
+        store.lead(&lead_id).await.expect("read"),
+        Some(sold.clone())
+    );
     assert_eq!(store.ledger(&lead_id).await.expect("ledger").len(), 1);
-    assert_eq!(store.feedback_by_message(&buyer.id, "msg_cap").await.expect("read"), None);
-    assert!(store.tallies(&tally::buyer(&buyer.id)).await.expect("tallies").is_empty());
+    assert_eq!(
+        store
+            .feedback_by_message(&buyer.id, "msg_cap")
+            .await
+            .expect("read"),
+        None
+    );
+    assert!(
+        store
+            .tallies(&tally::buyer(&buyer.id))
+            .await
+            .expect("tallies")
+            .is_empty()
+    );
 
     let accepted = decide(
         &rules,
@@ -837,15 +858,24 @@ where
     assert_eq!(stored.state, LeadState::Accepted);
     assert_eq!(stored.version, sold.version + 1);
     assert_eq!(
-        store.feedback_by_message(&buyer.id, "msg_accept").await.expect("read"),
+        store
+            .feedback_by_message(&buyer.id, "msg_accept")
+            .await
+            .expect("read"),
         Some(accepted.record.clone())
     );
     assert_eq!(
-        store.feedback(&lead_id, &buyer.id, FeedbackType::Accepted).await.expect("read"),
+        store
+            .feedback(&lead_id, &buyer.id, FeedbackType::Accepted)
+            .await
+            .expect("read"),
         Some(accepted.record.clone())
     );
     assert_eq!(
-        store.feedback(&lead_id, &buyer.id, FeedbackType::Returned).await.expect("read"),
+        store
+            .feedback(&lead_id, &buyer.id, FeedbackType::Returned)
+            .await
+            .expect("read"),
         None
     );
     // A repeat, by message or by (lead, buyer, type), is refused whole.
@@ -855,9 +885,16 @@ where
     );
     let mut same_message = decide(
         &rules,
-        &event(FeedbackType::Returned, "msg_accept", Some(ReasonCode::Duplicate)),
+        &event(
+            FeedbackType::Returned,
+            "msg_accept",
+            Some(ReasonCode::Duplicate),
+        ),
         &stored,
-        MonthToDate { kept: 10, credits: 0 },
+        MonthToDate {
+            kept: 10,
+            credits: 0,
+        },
     )
     .expect("decided");
     assert_eq!(
@@ -875,20 +912,39 @@ where
 
     let returned = decide(
         &rules,
-        &event(FeedbackType::Returned, "msg_return", Some(ReasonCode::Duplicate)),
+        &event(
+            FeedbackType::Returned,
+            "msg_return",
+            Some(ReasonCode::Duplicate),
+        ),
         &stored,
-        MonthToDate { kept: 10, credits: 0 },
+        MonthToDate {
+            kept: 10,
+            credits: 0,
+        },
     )
     .expect("decided");
     assert_eq!(store.apply(&returned).await.expect("apply"), Ok(()));
     let lines = store.buyer_ledger(&buyer.id, &month).await.expect("lines");
     assert_eq!(
-        lines.iter().map(|l| (l.entry_id.as_str(), l.amount.0)).collect::<Vec<_>>(),
+        lines
+            .iter()
+            .map(|l| (l.entry_id.as_str(), l.amount.0))
+            .collect::<Vec<_>>(),
         [("sale#1", 20_000), ("credit#1", -20_000)],
         "in time order"
     );
-    assert!(store.buyer_ledger(&buyer.id, "2026-05").await.expect("lines").is_empty());
-    let all = store.tallies(&tally::buyer(&buyer.id)).await.expect("tallies");
+    assert!(
+        store
+            .buyer_ledger(&buyer.id, "2026-05")
+            .await
+            .expect("lines")
+            .is_empty()
+    );
+    let all = store
+        .tallies(&tally::buyer(&buyer.id))
+        .await
+        .expect("tallies");
     assert_eq!(all.get("accepted"), Some(&1));
     assert_eq!(all.get("returned"), Some(&1));
     assert_eq!(all.get("credits"), Some(&1));
@@ -902,7 +958,10 @@ where
         .await
         .expect("reasons");
     assert_eq!(reasons.get("returned:duplicate"), Some(&1));
-    let feedback = store.buyer_feedback(&buyer.id, &month).await.expect("feedback");
+    let feedback = store
+        .buyer_feedback(&buyer.id, &month)
+        .await
+        .expect("feedback");
     assert_eq!(
         feedback.iter().map(|f| f.kind).collect::<Vec<_>>(),
         [FeedbackType::Accepted, FeedbackType::Returned]

@@ -108,7 +108,10 @@ pub fn body(lead: &str, buyer: &BuyerId, kind: &str, extra: Value) -> Vec<u8> {
 static NEXT_PHONE: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(2_000);
 
 fn unique(prefix: &str) -> String {
-    format!("{prefix}_{}", &uuid::Uuid::new_v4().simple().to_string()[..10])
+    format!(
+        "{prefix}_{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..10]
+    )
 }
 
 pub fn message_id() -> String {
@@ -143,7 +146,12 @@ pub async fn delivered_leads<B: Backend>(
 
 /// Everything feedback may change, for leads and buyers, as text: compared before and
 /// after a refused request.
-pub async fn dump<B: Backend>(backend: &B, leads: &[&str], buyers: &[&BuyerId], at: DateTime<Utc>) -> String {
+pub async fn dump<B: Backend>(
+    backend: &B,
+    leads: &[&str],
+    buyers: &[&BuyerId],
+    at: DateTime<Utc>,
+) -> String {
     let month = statement_month(at);
     let mut out = String::new();
     for lead in leads {
@@ -158,7 +166,10 @@ pub async fn dump<B: Backend>(backend: &B, leads: &[&str], buyers: &[&BuyerId], 
             tally::buyer_month(buyer, &month),
             tally::reasons_by_buyer(buyer),
         ] {
-            out.push_str(&format!("{key}: {:?}\n", f.tallies(&key).await.expect("tallies")));
+            out.push_str(&format!(
+                "{key}: {:?}\n",
+                f.tallies(&key).await.expect("tallies")
+            ));
         }
         out.push_str(&format!(
             "{:?}\n{:?}\n",
@@ -209,7 +220,11 @@ pub async fn every_attack_is_refused_and_changes_nothing<B: Backend>(backend: &B
     let mut b = buyer_at(&unique("sec_b"), BuyerTier::Standard, &fake.url(), 50);
     b.secret = other_secret();
     b.area.boroughs = [aurum::domain::facts::Borough::Queens].into();
-    backend.buyers().put_buyers(&[a.clone(), b.clone()]).await.expect("buyers");
+    backend
+        .buyers()
+        .put_buyers(&[a.clone(), b.clone()])
+        .await
+        .expect("buyers");
     let leads = delivered_leads(backend, &a, 1, now).await;
     let lead = leads[0].lead_id.clone();
     let app = feedback_lambda(backend);
@@ -268,20 +283,37 @@ pub async fn every_attack_is_refused_and_changes_nothing<B: Backend>(backend: &B
             &other_secret(),
             &message_id(),
             now,
-            &body(&lead, &b.id, "rejected", json!({"reason_code": "wrong_number"})),
+            &body(
+                &lead,
+                &b.id,
+                "rejected",
+                json!({"reason_code": "wrong_number"}),
+            ),
         ),
         403,
         "not_your_lead",
     ));
     cases.push((
         "a lead that does not exist",
-        signed(&a_id, &secret(), &message_id(), now, &body("lead_nope", &a.id, "accepted", json!({}))),
+        signed(
+            &a_id,
+            &secret(),
+            &message_id(),
+            now,
+            &body("lead_nope", &a.id, "accepted", json!({})),
+        ),
         403,
         "not_your_lead",
     ));
     cases.push((
         "speaking for another buyer",
-        signed(&a_id, &secret(), &message_id(), now, &body(&lead, &b.id, "accepted", json!({}))),
+        signed(
+            &a_id,
+            &secret(),
+            &message_id(),
+            now,
+            &body(&lead, &b.id, "accepted", json!({})),
+        ),
         403,
         "buyer_mismatch",
     ));
@@ -298,11 +330,18 @@ pub async fn every_attack_is_refused_and_changes_nothing<B: Backend>(backend: &B
     let mut empty = signed(&a_id, &secret(), &id, now, &valid);
     empty.headers_mut().insert(
         HEADER_SIGNATURE,
-        empty_key_signature(&id, now, &valid).parse().expect("header"),
+        empty_key_signature(&id, now, &valid)
+            .parse()
+            .expect("header"),
     );
     cases.push(("empty secret", empty, 401, "invalid_signature"));
-    let full = webhooks::sign(&secret(), &id, now, &valid).expect("sign").signature;
-    for (name, sig) in [("truncated to v1,", "v1,".to_owned()), ("first 8 characters", full[..8].to_owned())] {
+    let full = webhooks::sign(&secret(), &id, now, &valid)
+        .expect("sign")
+        .signature;
+    for (name, sig) in [
+        ("truncated to v1,", "v1,".to_owned()),
+        ("first 8 characters", full[..8].to_owned()),
+    ] {
         let mut r = signed(&a_id, &secret(), &id, now, &valid);
         r.headers_mut()
             .insert(HEADER_SIGNATURE, sig.parse().expect("header"));
@@ -331,7 +370,13 @@ pub async fn every_attack_is_refused_and_changes_nothing<B: Backend>(backend: &B
     ));
     cases.push((
         "invalid UTF-8",
-        signed(&a_id, &secret(), &message_id(), now, b"{\"lead_id\":\"\xff\xfe\"}"),
+        signed(
+            &a_id,
+            &secret(),
+            &message_id(),
+            now,
+            b"{\"lead_id\":\"\xff\xfe\"}",
+        ),
         400,
         "malformed_json",
     ));
@@ -348,7 +393,13 @@ pub async fn every_attack_is_refused_and_changes_nothing<B: Backend>(backend: &B
     ));
     cases.push((
         "a reason code that does not exist",
-        signed(&a_id, &secret(), &message_id(), now, &rejected("changed_my_mind")),
+        signed(
+            &a_id,
+            &secret(),
+            &message_id(),
+            now,
+            &rejected("changed_my_mind"),
+        ),
         422,
         "invalid_request",
     ));
@@ -359,7 +410,12 @@ pub async fn every_attack_is_refused_and_changes_nothing<B: Backend>(backend: &B
             &secret(),
             &message_id(),
             now,
-            &body(&lead, &a.id, "returned", json!({"reason_code": "did_not_convert"})),
+            &body(
+                &lead,
+                &a.id,
+                "returned",
+                json!({"reason_code": "did_not_convert"}),
+            ),
         ),
         422,
         "invalid_request",
@@ -376,12 +432,15 @@ pub async fn every_attack_is_refused_and_changes_nothing<B: Backend>(backend: &B
         assert_eq!(answer.status, status, "{name}: {}", answer.body);
         assert_eq!(answer.code(), code, "{name}: {}", answer.body);
         assert!(
-            answer.body["error"]["message"].as_str().is_some_and(|m| !m.is_empty()),
+            answer.body["error"]["message"]
+                .as_str()
+                .is_some_and(|m| !m.is_empty()),
             "{name}"
         );
         if status == 401 {
             assert_eq!(
-                answer.body["error"]["message"], aurum_feedback::api::SIGNATURE_MESSAGE,
+                answer.body["error"]["message"],
+                aurum_feedback::api::SIGNATURE_MESSAGE,
                 "{name}: one message for every signature failure"
             );
         }
@@ -400,14 +459,22 @@ pub async fn twenty_identical_posts_apply_once<B: Backend>(backend: &B) {
     let now = (backend.clock())();
     let fake = FakeBuyer::start(secret()).await.expect("fake buyer");
     let a = buyer_at(&unique("race"), BuyerTier::Premium, &fake.url(), 50);
-    backend.buyers().put_buyers(std::slice::from_ref(&a)).await.expect("buyers");
+    backend
+        .buyers()
+        .put_buyers(std::slice::from_ref(&a))
+        .await
+        .expect("buyers");
     let lead = delivered_leads(backend, &a, 1, now).await.remove(0).lead_id;
     let app = feedback_lambda(backend);
     let bytes = body(&lead, &a.id, "accepted", json!({"feedback_score": 7.5}));
     let shared_id = message_id();
     let mut tasks = Vec::new();
     for i in 0..20 {
-        let id = if i % 2 == 0 { shared_id.clone() } else { message_id() };
+        let id = if i % 2 == 0 {
+            shared_id.clone()
+        } else {
+            message_id()
+        };
         let request = signed(a.id.as_str(), &secret(), &id, now, &bytes);
         let app = app.clone();
         tasks.push(tokio::spawn(async move { call(&app, request).await }));
@@ -416,13 +483,33 @@ pub async fn twenty_identical_posts_apply_once<B: Backend>(backend: &B) {
     for t in tasks {
         answers.push(t.await.expect("task"));
     }
-    assert!(answers.iter().all(|a| a.status == 200), "{:?}", answers.iter().map(|a| &a.body).collect::<Vec<_>>());
-    assert_eq!(answers.iter().filter(|a| !a.replayed()).count(), 1, "applied once");
-    assert!(answers.iter().all(|x| x.body == answers[0].body), "one result");
-    let record = backend.leads().lead(&lead).await.expect("read").expect("lead");
+    assert!(
+        answers.iter().all(|a| a.status == 200),
+        "{:?}",
+        answers.iter().map(|a| &a.body).collect::<Vec<_>>()
+    );
+    assert_eq!(
+        answers.iter().filter(|a| !a.replayed()).count(),
+        1,
+        "applied once"
+    );
+    assert!(
+        answers.iter().all(|x| x.body == answers[0].body),
+        "one result"
+    );
+    let record = backend
+        .leads()
+        .lead(&lead)
+        .await
+        .expect("read")
+        .expect("lead");
     assert_eq!(record.state, LeadState::Accepted);
     assert_eq!(
-        record.history.iter().filter(|t| t.state == LeadState::Accepted).count(),
+        record
+            .history
+            .iter()
+            .filter(|t| t.state == LeadState::Accepted)
+            .count(),
         1
     );
     let counts = backend
@@ -471,15 +558,29 @@ pub async fn feedback_reaches_the_ledger_stats_and_statements<B: Backend>(backen
     let mut b = buyer_at(&unique("books_b"), BuyerTier::Standard, &fake_b.url(), 50);
     b.secret = other_secret();
     b.active = false;
-    backend.buyers().put_buyers(&[a.clone(), b.clone()]).await.expect("buyers");
+    backend
+        .buyers()
+        .put_buyers(&[a.clone(), b.clone()])
+        .await
+        .expect("buyers");
     let a_leads = delivered_leads(backend, &a, 6, now).await;
     a.active = false;
     b.active = true;
-    backend.buyers().put_buyers(&[a.clone(), b.clone()]).await.expect("buyers");
+    backend
+        .buyers()
+        .put_buyers(&[a.clone(), b.clone()])
+        .await
+        .expect("buyers");
     let b_leads = delivered_leads(backend, &b, 2, now).await;
     let app = feedback_lambda(backend);
     let post = |buyer: &Buyer, secret: WebhookSecret, lead: &str, kind: &str, extra: Value| {
-        signed(buyer.id.as_str(), &secret, &message_id(), now, &body(lead, &buyer.id, kind, extra))
+        signed(
+            buyer.id.as_str(),
+            &secret,
+            &message_id(),
+            now,
+            &body(lead, &buyer.id, kind, extra),
+        )
     };
     let ok = |answer: Answer| {
         assert_eq!(answer.status, 200, "{}", answer.body);
@@ -487,43 +588,124 @@ pub async fn feedback_reaches_the_ledger_stats_and_statements<B: Backend>(backen
     };
     let l = |i: usize| a_leads[i].lead_id.as_str();
 
-    ok(call(&app, post(&a, secret(), l(0), "accepted", json!({"feedback_score": 8.5}))).await);
+    ok(call(
+        &app,
+        post(
+            &a,
+            secret(),
+            l(0),
+            "accepted",
+            json!({"feedback_score": 8.5}),
+        ),
+    )
+    .await);
     let converted = ok(call(
         &app,
-        post(&a, secret(), l(0), "converted", json!({"conversion_value": 27500.0})),
+        post(
+            &a,
+            secret(),
+            l(0),
+            "converted",
+            json!({"conversion_value": 27500.0}),
+        ),
     )
     .await);
     assert_eq!(converted["lead_status"], "converted");
     assert_eq!(converted["conversion_value"], 27500.0);
     // Converted after it was returned, or returned after converting: impossible.
-    let again = call(&app, post(&a, secret(), l(0), "returned", json!({"reason_code": "wrong_number"}))).await;
+    let again = call(
+        &app,
+        post(
+            &a,
+            secret(),
+            l(0),
+            "returned",
+            json!({"reason_code": "wrong_number"}),
+        ),
+    )
+    .await;
     assert_eq!((again.status, again.code()), (409, "invalid_transition"));
     assert_eq!(again.body["error"]["current_status"], "converted");
 
-    let credited = ok(call(&app, post(&a, secret(), l(1), "returned", json!({"reason_code": "wrong_number"}))).await);
+    let credited = ok(call(
+        &app,
+        post(
+            &a,
+            secret(),
+            l(1),
+            "returned",
+            json!({"reason_code": "wrong_number"}),
+        ),
+    )
+    .await);
     assert_eq!(credited["status"], "applied");
     let price1 = sale_price(backend, l(1)).await;
     assert_eq!(credited["credit"], price1.dollars_f64());
     // 6 leads kept × 20 % = one credit this month: the next return waits for review.
-    let held = ok(call(&app, post(&a, secret(), l(2), "returned", json!({"reason_code": "unreachable"}))).await);
+    let held = ok(call(
+        &app,
+        post(
+            &a,
+            secret(),
+            l(2),
+            "returned",
+            json!({"reason_code": "unreachable"}),
+        ),
+    )
+    .await);
     assert_eq!(held["status"], "held_for_review");
     assert!(held["credit"].is_null());
-    let rejected = ok(call(&app, post(&a, secret(), l(3), "rejected", json!({"reason_code": "not_homeowner"}))).await);
+    let rejected = ok(call(
+        &app,
+        post(
+            &a,
+            secret(),
+            l(3),
+            "rejected",
+            json!({"reason_code": "not_homeowner"}),
+        ),
+    )
+    .await);
     assert_eq!(rejected["status"], "held_for_review");
-    let twice = call(&app, post(&a, secret(), l(1), "converted", json!({"conversion_value": 100}))).await;
-    assert_eq!(twice.body["error"]["current_status"], "returned", "{}", twice.body);
+    let twice = call(
+        &app,
+        post(
+            &a,
+            secret(),
+            l(1),
+            "converted",
+            json!({"conversion_value": 100}),
+        ),
+    )
+    .await;
+    assert_eq!(
+        twice.body["error"]["current_status"], "returned",
+        "{}",
+        twice.body
+    );
     for lead in &b_leads {
-        ok(call(&app, post(&b, other_secret(), &lead.lead_id, "accepted", json!({}))).await);
+        ok(call(
+            &app,
+            post(&b, other_secret(), &lead.lead_id, "accepted", json!({})),
+        )
+        .await);
     }
 
     // The ledger: one credit line, one conversion line.
     let ledger1 = backend.sales().ledger(l(1)).await.expect("ledger");
     assert_eq!(
-        ledger1.iter().map(|e| (e.entry_id.as_str(), e.amount.0)).collect::<Vec<_>>(),
+        ledger1
+            .iter()
+            .map(|e| (e.entry_id.as_str(), e.amount.0))
+            .collect::<Vec<_>>(),
         [("credit#1", -price1.0), ("sale#1", price1.0)]
     );
     let ledger0 = backend.sales().ledger(l(0)).await.expect("ledger");
-    assert!(ledger0.iter().any(|e| e.entry_id == "conversion#1" && e.amount.0 == 2_750_000));
+    assert!(
+        ledger0
+            .iter()
+            .any(|e| e.entry_id == "conversion#1" && e.amount.0 == 2_750_000)
+    );
 
     // Buyer performance and reasons.
     let month = statement_month(now);
@@ -534,7 +716,14 @@ pub async fn feedback_reaches_the_ledger_stats_and_statements<B: Backend>(backen
         .expect("tallies");
     let get = |f: &str| perf.get(f).copied().unwrap_or(0);
     assert_eq!(
-        (get("accepted"), get("rejected"), get("returned"), get("held"), get("credits"), get("converted")),
+        (
+            get("accepted"),
+            get("rejected"),
+            get("returned"),
+            get("held"),
+            get("credits"),
+            get("converted")
+        ),
         (3, 1, 2, 2, 1, 1),
         "{perf:?}"
     );
@@ -551,7 +740,11 @@ pub async fn feedback_reaches_the_ledger_stats_and_statements<B: Backend>(backen
         .tallies(&tally::reasons_by_borough(Some("brooklyn")))
         .await
         .expect("reasons");
-    assert!(by_borough.get("returned:unreachable").is_some_and(|n| *n >= 1));
+    assert!(
+        by_borough
+            .get("returned:unreachable")
+            .is_some_and(|n| *n >= 1)
+    );
     let examples = backend
         .feedback()
         .training_examples(training_day(now))
@@ -567,12 +760,34 @@ pub async fn feedback_reaches_the_ledger_stats_and_statements<B: Backend>(backen
     let s = &statement_a.body;
     let t = &s["totals"];
     assert_eq!(t["leads_sold"], 6);
-    assert_eq!((t["accepted"].as_u64(), t["returned"].as_u64(), t["rejected"].as_u64()), (Some(1), Some(2), Some(1)));
-    assert_eq!((t["credited"].as_u64(), t["held"].as_u64(), t["converted"].as_u64()), (Some(1), Some(2), Some(1)));
+    assert_eq!(
+        (
+            t["accepted"].as_u64(),
+            t["returned"].as_u64(),
+            t["rejected"].as_u64()
+        ),
+        (Some(1), Some(2), Some(1))
+    );
+    assert_eq!(
+        (
+            t["credited"].as_u64(),
+            t["held"].as_u64(),
+            t["converted"].as_u64()
+        ),
+        (Some(1), Some(2), Some(1))
+    );
     assert_eq!(t["conversion_value"], 27500.0);
     let lines = s["lines"].as_array().expect("lines");
-    assert_eq!(lines.len(), 6 + 1 + 1 + 2, "sales, a credit, a conversion, two held");
-    assert!(lines.iter().all(|line| line["lead_id"].is_string() && line["at"].is_string()));
+    assert_eq!(
+        lines.len(),
+        6 + 1 + 1 + 2,
+        "sales, a credit, a conversion, two held"
+    );
+    assert!(
+        lines
+            .iter()
+            .all(|line| line["lead_id"].is_string() && line["at"].is_string())
+    );
     assert_eq!(s["performance"]["month"]["accepted"], 3);
     assert_eq!(s["performance"]["all_time"]["converted"], 1);
     let statement_b = call(&app, statement_request(&b.id, &month)).await;
@@ -592,7 +807,10 @@ pub async fn feedback_reaches_the_ledger_stats_and_statements<B: Backend>(backen
     }
     let nets = statement_a.body["net_cents"].as_i64().expect("net")
         + statement_b.body["net_cents"].as_i64().expect("net");
-    assert_eq!(nets, ledger_total, "the statements reconcile with the ledger");
+    assert_eq!(
+        nets, ledger_total,
+        "the statements reconcile with the ledger"
+    );
     let sales_a: i64 = {
         let mut sum = 0;
         for lead in &a_leads {
@@ -600,12 +818,22 @@ pub async fn feedback_reaches_the_ledger_stats_and_statements<B: Backend>(backen
         }
         sum
     };
-    assert_eq!(statement_a.body["net_cents"].as_i64(), Some(sales_a - price1.0));
+    assert_eq!(
+        statement_a.body["net_cents"].as_i64(),
+        Some(sales_a - price1.0)
+    );
 
     // Bad statement requests.
     let bad_month = call(&app, statement_request(&a.id, "2026-13")).await;
-    assert_eq!((bad_month.status, bad_month.code()), (422, "invalid_request"));
-    let nobody = call(&app, statement_request(&BuyerId::parse("nobody").expect("id"), &month)).await;
+    assert_eq!(
+        (bad_month.status, bad_month.code()),
+        (422, "invalid_request")
+    );
+    let nobody = call(
+        &app,
+        statement_request(&BuyerId::parse("nobody").expect("id"), &month),
+    )
+    .await;
     assert_eq!((nobody.status, nobody.code()), (404, "not_found"));
 }
 
@@ -615,11 +843,19 @@ pub async fn late_returns_and_floods_are_refused<B: Backend>(backend: &B, time: 
     let sold_at = (backend.clock())();
     let fake = FakeBuyer::start(secret()).await.expect("fake buyer");
     let a = buyer_at(&unique("late"), BuyerTier::Premium, &fake.url(), 50);
-    backend.buyers().put_buyers(std::slice::from_ref(&a)).await.expect("buyers");
-    let lead = delivered_leads(backend, &a, 1, sold_at).await.remove(0).lead_id;
+    backend
+        .buyers()
+        .put_buyers(std::slice::from_ref(&a))
+        .await
+        .expect("buyers");
+    let lead = delivered_leads(backend, &a, 1, sold_at)
+        .await
+        .remove(0)
+        .lead_id;
     let app = feedback_lambda(backend);
     // Eight days on: the seven-day window has closed.
-    time.pass(std::time::Duration::from_secs(8 * 24 * 3600)).await;
+    time.pass(std::time::Duration::from_secs(8 * 24 * 3600))
+        .await;
     let later = (backend.clock())();
     let late = call(
         &app,
@@ -628,11 +864,21 @@ pub async fn late_returns_and_floods_are_refused<B: Backend>(backend: &B, time: 
             &secret(),
             &message_id(),
             later,
-            &body(&lead, &a.id, "returned", json!({"reason_code": "wrong_number"})),
+            &body(
+                &lead,
+                &a.id,
+                "returned",
+                json!({"reason_code": "wrong_number"}),
+            ),
         ),
     )
     .await;
-    assert_eq!((late.status, late.code()), (422, "return_window_closed"), "{}", late.body);
+    assert_eq!(
+        (late.status, late.code()),
+        (422, "return_window_closed"),
+        "{}",
+        late.body
+    );
     let limit = backend.config().feedback.rate_per_minute;
     let mut last = None;
     for _ in 0..=limit {
@@ -650,7 +896,12 @@ pub async fn late_returns_and_floods_are_refused<B: Backend>(backend: &B, time: 
         last = Some(answer);
     }
     let last = last.expect("posted");
-    assert_eq!((last.status, last.code()), (429, "rate_limited"), "{}", last.body);
+    assert_eq!(
+        (last.status, last.code()),
+        (429, "rate_limited"),
+        "{}",
+        last.body
+    );
     let wait: u64 = last
         .headers
         .get("retry-after")
@@ -669,7 +920,11 @@ pub async fn chat_to_statement<B: Backend>(backend: &B) {
     use aurum::ports::LeadQueue;
     let fake = FakeBuyer::start(secret()).await.expect("fake buyer");
     let a = buyer_at(&unique("e2e"), BuyerTier::Premium, &fake.url(), 50);
-    backend.buyers().put_buyers(std::slice::from_ref(&a)).await.expect("buyers");
+    backend
+        .buyers()
+        .put_buyers(std::slice::from_ref(&a))
+        .await
+        .expect("buyers");
 
     let chat = crate::conversation_lambda(backend);
     let session = unique("chat_feedback");
@@ -697,29 +952,48 @@ pub async fn chat_to_statement<B: Backend>(backend: &B) {
     let router = Distribution::new(backend, quick_client(), settings(RoutingStrategy::BidPrice));
     assert_eq!(
         router.distribute(&delivery.lead).await.expect("routed"),
-        Distributed::Delivered { buyer: a.id.clone() }
+        Distributed::Delivered {
+            buyer: a.id.clone()
+        }
     );
     backend.queue().ack(&delivery.receipt).await.expect("ack");
     assert_eq!(fake.deliveries().len(), 1);
 
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
     let base = format!("http://{}", listener.local_addr().expect("addr"));
     let app = aurum_cli::app(backend);
     let server = tokio::spawn(async move { axum::serve(listener, app).await });
     let sender = FeedbackSender::new(std::time::Duration::from_secs(10)).expect("client");
     let now = (backend.clock())();
     for (kind, extra) in [
-        ("accepted", json!({"feedback_score": 9.0, "buyer_notes": "asked about batteries"})),
+        (
+            "accepted",
+            json!({"feedback_score": 9.0, "buyer_notes": "asked about batteries"}),
+        ),
         ("converted", json!({"conversion_value": 31000.0})),
     ] {
         let answer = sender
-            .send(&base, &a.id, &secret(), &message_id(), now, &body(&lead_id, &a.id, kind, extra))
+            .send(
+                &base,
+                &a.id,
+                &secret(),
+                &message_id(),
+                now,
+                &body(&lead_id, &a.id, kind, extra),
+            )
             .await
             .expect("sent");
         let text = String::from_utf8_lossy(&answer.body).to_string();
         assert_eq!(answer.status, 200, "{kind}: {text}");
     }
-    let record = backend.leads().lead(&lead_id).await.expect("read").expect("lead");
+    let record = backend
+        .leads()
+        .lead(&lead_id)
+        .await
+        .expect("read")
+        .expect("lead");
     assert_eq!(record.state, LeadState::Converted);
     let price = record.sale.expect("sale").price;
     let ledger = backend.sales().ledger(&lead_id).await.expect("ledger");
@@ -728,19 +1002,36 @@ pub async fn chat_to_statement<B: Backend>(backend: &B) {
         price.0,
         "the conversion value is recorded, not revenue: {ledger:?}"
     );
-    assert!(ledger.iter().any(|e| e.entry_id == "conversion#1" && e.amount.0 == 3_100_000));
+    assert!(
+        ledger
+            .iter()
+            .any(|e| e.entry_id == "conversion#1" && e.amount.0 == 3_100_000)
+    );
 
     let month = statement_month(now);
     let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
         .build_http::<http_body_util::Full<hyper::body::Bytes>>();
     let response = client
-        .get(format!("{base}/api/v1/buyers/{}/statement?month={month}", a.id).parse().expect("uri"))
+        .get(
+            format!("{base}/api/v1/buyers/{}/statement?month={month}", a.id)
+                .parse()
+                .expect("uri"),
+        )
         .await
         .expect("statement");
     assert_eq!(response.status(), 200);
-    let bytes = response.into_body().collect().await.expect("body").to_bytes();
+    let bytes = response
+        .into_body()
+        .collect()
+        .await
+        .expect("body")
+        .to_bytes();
     let statement: Value = serde_json::from_slice(&bytes).expect("json");
-    assert_eq!(statement["net_cents"].as_i64(), Some(price.0), "{statement}");
+    assert_eq!(
+        statement["net_cents"].as_i64(),
+        Some(price.0),
+        "{statement}"
+    );
     assert_eq!(statement["totals"]["converted"], 1);
     assert_eq!(statement["performance"]["month"]["conversion_rate"], 1.0);
     let lines = statement["lines"].as_array().expect("lines");

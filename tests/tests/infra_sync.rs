@@ -560,7 +560,10 @@ fn tables_use_the_attribute_names_of_the_code() {
         feedback_keys,
         [pair(attr::PK, "HASH"), pair(attr::SK, "RANGE")]
     );
-    assert_eq!(feedback_ttl, None, "feedback carries credits: never expired");
+    assert_eq!(
+        feedback_ttl, None,
+        "feedback carries credits: never expired"
+    );
     // The buyer statements' index, with the attribute names the adapter writes.
     let ledger = get(template.resource("LedgerTable"), "Properties").expect("ledger");
     let indexes = get(ledger, "GlobalSecondaryIndexes")
@@ -583,7 +586,10 @@ fn tables_use_the_attribute_names_of_the_code() {
         .collect();
     assert_eq!(
         index_keys,
-        [pair(attr::BUYER_MONTH, "HASH"), pair(attr::LINE_AT, "RANGE")]
+        [
+            pair(attr::BUYER_MONTH, "HASH"),
+            pair(attr::LINE_AT, "RANGE")
+        ]
     );
 }
 

@@ -70,9 +70,9 @@ fn invalid(msg: impl Into<String>) -> FeedbackError {
 
 fn text(field: &str, value: Option<String>, max: usize) -> Result<Option<String>, FeedbackError> {
     match value {
-        Some(t) if t.chars().count() > max => Err(invalid(format!(
-            "{field} must be at most {max} characters"
-        ))),
+        Some(t) if t.chars().count() > max => {
+            Err(invalid(format!("{field} must be at most {max} characters")))
+        }
         Some(t) if t.trim().is_empty() => Ok(None),
         other => Ok(other),
     }
@@ -308,9 +308,9 @@ impl FeedbackError {
                 "the return window of this lead closed at {}",
                 until.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
             ),
-            FeedbackError::RateLimited { retry_after_secs } => format!(
-                "too many feedback requests from this buyer; retry in {retry_after_secs} s"
-            ),
+            FeedbackError::RateLimited { retry_after_secs } => {
+                format!("too many feedback requests from this buyer; retry in {retry_after_secs} s")
+            }
             FeedbackError::Busy => ApiError::Conflict.to_string(),
             FeedbackError::Api(e) => e.to_string(),
         }
@@ -356,7 +356,9 @@ mod tests {
     use chrono::TimeZone;
 
     fn now() -> DateTime<Utc> {
-        Utc.with_ymd_and_hms(2026, 6, 2, 18, 30, 0).single().expect("t")
+        Utc.with_ymd_and_hms(2026, 6, 2, 18, 30, 0)
+            .single()
+            .expect("t")
     }
 
     fn request(body: serde_json::Value) -> FeedbackRequest {
@@ -392,14 +394,30 @@ mod tests {
     #[test]
     fn given_bad_fields_then_each_is_a_422_or_403_naming_it() {
         for (field, value, code) in [
-            ("reason_code", serde_json::json!("did_not_convert"), "invalid_request"),
+            (
+                "reason_code",
+                serde_json::json!("did_not_convert"),
+                "invalid_request",
+            ),
             ("reason_code", serde_json::json!("bogus"), "invalid_request"),
-            ("feedback_type", serde_json::json!("loved_it"), "invalid_request"),
+            (
+                "feedback_type",
+                serde_json::json!("loved_it"),
+                "invalid_request",
+            ),
             ("feedback_score", serde_json::json!(11), "invalid_request"),
             ("conversion_value", serde_json::json!(-5), "invalid_request"),
             ("lead_id", serde_json::json!("lead one"), "invalid_request"),
-            ("buyer_id", serde_json::json!("someone_else"), "buyer_mismatch"),
-            ("buyer_notes", serde_json::json!("x".repeat(2001)), "invalid_request"),
+            (
+                "buyer_id",
+                serde_json::json!("someone_else"),
+                "buyer_mismatch",
+            ),
+            (
+                "buyer_notes",
+                serde_json::json!("x".repeat(2001)),
+                "invalid_request",
+            ),
         ] {
             let mut body = guide_request_example();
             body[field] = value;

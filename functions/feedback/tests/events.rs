@@ -75,7 +75,11 @@ async fn harness() -> axum::Router {
         .expect("time");
     let backend = MemoryBackend::with_clock(Arc::new(move || at));
     backend.store.put_buyers(&[buyer()]).await.expect("buyers");
-    backend.store.put_lead(&delivered_lead()).await.expect("lead");
+    backend
+        .store
+        .put_lead(&delivered_lead())
+        .await
+        .expect("lead");
     lambda_router::<Feedback, _>(&backend)
 }
 

@@ -12,9 +12,7 @@
 //! | `tally#<key>` | `<field>` | one counter (`count`) |
 //! | `training#<YYYY-MM-DD>` | `<lead>#<buyer>#<type>` | one training example |
 
-use super::dynamodb::{
-    DynamoStore, LEDGER_BY_BUYER_MONTH, attr, corrupt, item_size, unavailable,
-};
+use super::dynamodb::{DynamoStore, LEDGER_BY_BUYER_MONTH, attr, corrupt, item_size, unavailable};
 use super::dynamodb_sales::{built, ledger_buyer_month, n, s};
 use super::meter::{read_units_for, write_units_for};
 use crate::domain::buyer::BuyerId;
@@ -36,7 +34,11 @@ fn key(pk: String, sk: String) -> HashMap<String, AttributeValue> {
     HashMap::from([(attr::PK.to_owned(), s(pk)), (attr::SK.to_owned(), s(sk))])
 }
 
-fn record_key(lead_id: &str, buyer: &BuyerId, kind: FeedbackType) -> HashMap<String, AttributeValue> {
+fn record_key(
+    lead_id: &str,
+    buyer: &BuyerId,
+    kind: FeedbackType,
+) -> HashMap<String, AttributeValue> {
     key(
         format!("feedback#{lead_id}"),
         format!("{buyer}#{}", kind.as_str()),
@@ -44,7 +46,10 @@ fn record_key(lead_id: &str, buyer: &BuyerId, kind: FeedbackType) -> HashMap<Str
 }
 
 fn message_key(buyer: &BuyerId, message_id: &str) -> HashMap<String, AttributeValue> {
-    key(format!("message#{buyer}#{message_id}"), MESSAGE_SK.to_owned())
+    key(
+        format!("message#{buyer}#{message_id}"),
+        MESSAGE_SK.to_owned(),
+    )
 }
 
 /// An item of `key` holding `value` as JSON in `state`.
@@ -59,7 +64,9 @@ fn json_item<T: serde::Serialize>(
     Ok(key)
 }
 
-fn from_state<T: DeserializeOwned>(item: &HashMap<String, AttributeValue>) -> Result<T, StoreError> {
+fn from_state<T: DeserializeOwned>(
+    item: &HashMap<String, AttributeValue>,
+) -> Result<T, StoreError> {
     match item.get(attr::STATE) {
         Some(AttributeValue::S(json)) => serde_json::from_str(json).map_err(corrupt),
         _ => Err(StoreError::Corrupt("item without its state".into())),
@@ -162,7 +169,10 @@ impl FeedbackStore for DynamoStore {
         self.get_json(record_key(lead_id, buyer, kind)).await
     }
 
-    async fn apply(&self, change: &FeedbackChange) -> Result<Result<(), FeedbackRefused>, StoreError> {
+    async fn apply(
+        &self,
+        change: &FeedbackChange,
+    ) -> Result<Result<(), FeedbackRefused>, StoreError> {
         let r = &change.record;
         let mut items = Vec::new();
         let mut units = 0.0;
@@ -285,7 +295,12 @@ impl FeedbackStore for DynamoStore {
 
     async fn tallies(&self, key: &str) -> Result<BTreeMap<String, i64>, StoreError> {
         let items = self
-            .query_all(&self.tables.feedback, None, attr::PK, format!("tally#{key}"))
+            .query_all(
+                &self.tables.feedback,
+                None,
+                attr::PK,
+                format!("tally#{key}"),
+            )
             .await?;
         let mut out = BTreeMap::new();
         for item in items {
@@ -338,7 +353,12 @@ impl FeedbackStore for DynamoStore {
 
     async fn training_examples(&self, day: NaiveDate) -> Result<Vec<TrainingExample>, StoreError> {
         let items = self
-            .query_all(&self.tables.feedback, None, attr::PK, format!("training#{day}"))
+            .query_all(
+                &self.tables.feedback,
+                None,
+                attr::PK,
+                format!("training#{day}"),
+            )
             .await?;
         items.iter().map(from_state).collect()
     }

@@ -126,7 +126,10 @@ impl DynamoStore {
         }
     }
 
-    pub(super) fn lead_put(&self, record: &crate::domain::lead::LeadRecord) -> Result<(Put, f64), StoreError> {
+    pub(super) fn lead_put(
+        &self,
+        record: &crate::domain::lead::LeadRecord,
+    ) -> Result<(Put, f64), StoreError> {
         let item = lead_item(record)?;
         let units = write_units_for(item_size(&item));
         let put = Put::builder()
@@ -153,7 +156,9 @@ impl DynamoStore {
             ),
             line_at: format!(
                 "{}#{}#{}",
-                entry.at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+                entry
+                    .at
+                    .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
                 entry.lead_id,
                 entry.entry_id
             ),

@@ -20,10 +20,10 @@ use crate::ports::{
     BuyerHealth, BuyerStore, ConversationStore, DEDUP_WINDOW, Delivery, FeedbackStore, LeadQueue,
     LeadStore, MAX_RECEIVE_COUNT, ModelStore, QueueError, QueuedLead, SaleStore, StoreError,
 };
-use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition, WriteTransaction};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -686,7 +686,10 @@ impl FeedbackStore for EmbeddedStore {
         .await
     }
 
-    async fn apply(&self, change: &FeedbackChange) -> Result<Result<(), FeedbackRefused>, StoreError> {
+    async fn apply(
+        &self,
+        change: &FeedbackChange,
+    ) -> Result<Result<(), FeedbackRefused>, StoreError> {
         let change = change.clone();
         self.blocking(move |db| {
             let r = &change.record;
@@ -697,7 +700,10 @@ impl FeedbackStore for EmbeddedStore {
                 let mut feedback = txn.open_table(FEEDBACK).map_err(unavailable)?;
                 let mut messages = txn.open_table(FEEDBACK_MESSAGES).map_err(unavailable)?;
                 if feedback.get(key.as_str()).map_err(unavailable)?.is_some()
-                    || messages.get(message.as_str()).map_err(unavailable)?.is_some()
+                    || messages
+                        .get(message.as_str())
+                        .map_err(unavailable)?
+                        .is_some()
                 {
                     return Ok(Err(FeedbackRefused::AlreadyRecorded));
                 }
@@ -740,11 +746,7 @@ impl FeedbackStore for EmbeddedStore {
                 }
                 let mut training = txn.open_table(TRAINING).map_err(unavailable)?;
                 let example = &change.training;
-                let k = format!(
-                    "{}|{}",
-                    training_day(example.recorded_at),
-                    key
-                );
+                let k = format!("{}|{}", training_day(example.recorded_at), key);
                 let bytes = serde_json::to_vec(example).map_err(corrupt)?;
                 training
                     .insert(k.as_str(), bytes.as_slice())

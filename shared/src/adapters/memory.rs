@@ -289,7 +289,10 @@ impl FeedbackStore for MemoryStore {
             .cloned())
     }
 
-    async fn apply(&self, change: &FeedbackChange) -> Result<Result<(), FeedbackRefused>, StoreError> {
+    async fn apply(
+        &self,
+        change: &FeedbackChange,
+    ) -> Result<Result<(), FeedbackRefused>, StoreError> {
         let mut s = lock(&self.sales);
         let r = &change.record;
         let key = (r.lead_id.clone(), r.buyer_id.clone(), r.kind);
@@ -301,7 +304,8 @@ impl FeedbackStore for MemoryStore {
             return Ok(Err(FeedbackRefused::LeadChanged));
         }
         if let Some(line) = &change.ledger
-            && s.ledger.contains_key(&(line.lead_id.clone(), line.entry_id.clone()))
+            && s.ledger
+                .contains_key(&(line.lead_id.clone(), line.entry_id.clone()))
         {
             return Ok(Err(FeedbackRefused::LeadChanged));
         }
@@ -321,7 +325,9 @@ impl FeedbackStore for MemoryStore {
                 .insert((line.lead_id.clone(), line.entry_id.clone()), line.clone());
         }
         for t in &change.tallies {
-            *s.tallies.entry((t.key.clone(), t.field.clone())).or_insert(0) += t.by;
+            *s.tallies
+                .entry((t.key.clone(), t.field.clone()))
+                .or_insert(0) += t.by;
         }
         s.training.push(change.training.clone());
         s.messages.insert(message, key.clone());

@@ -57,9 +57,7 @@ fn string_attribute(name: &str) -> Result<AttributeDefinition, SetupError> {
         .map_err(|e| failed(name, e))
 }
 
-fn index(
-    (name, pk, sk): (&str, &str, &str),
-) -> Result<GlobalSecondaryIndex, SetupError> {
+fn index((name, pk, sk): (&str, &str, &str)) -> Result<GlobalSecondaryIndex, SetupError> {
     let element = |attribute: &str, key_type| {
         KeySchemaElement::builder()
             .attribute_name(attribute)

@@ -17,7 +17,17 @@ use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
 )]
 #[serde(rename_all = "snake_case")]
 pub enum FeedbackType {
@@ -62,7 +72,17 @@ impl FeedbackType {
 /// Why a buyer rejected or returned a lead. Every code says something checkable about the
 /// lead; "did not convert" is a sales outcome, not a defect, so it is not one.
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
 )]
 #[serde(rename_all = "snake_case")]
 pub enum ReasonCode {
@@ -241,7 +261,9 @@ pub enum Refusal {
         message: String,
     },
     /// A return or rejection after the return window.
-    WindowClosed { until: DateTime<Utc> },
+    WindowClosed {
+        until: DateTime<Utc>,
+    },
     Invalid(String),
 }
 
@@ -311,7 +333,10 @@ pub mod tally {
     }
 
     pub fn reasons_by_tier(tier: Option<QualityTier>) -> String {
-        format!("reasons#tier#{}", tier.map_or("unknown", QualityTier::as_str))
+        format!(
+            "reasons#tier#{}",
+            tier.map_or("unknown", QualityTier::as_str)
+        )
     }
 
     pub fn reasons_by_borough(borough: Option<&str>) -> String {
@@ -372,9 +397,7 @@ pub fn decide(
     let fresh = matches!(from, LeadState::Sold | LeadState::Delivered);
     let allowed = match event.kind {
         FeedbackType::Accepted | FeedbackType::Rejected => fresh,
-        FeedbackType::Returned | FeedbackType::Converted => {
-            fresh || from == LeadState::Accepted
-        }
+        FeedbackType::Returned | FeedbackType::Converted => fresh || from == LeadState::Accepted,
     };
     if !allowed {
         let hint = match (event.kind, from) {
@@ -407,7 +430,7 @@ pub fn decide(
                 ReasonCode::return_codes().join(", ")
             )));
         }
-        FeedbackType::Converted if !event.conversion_value.is_some_and(|v| v.0 > 0) => {
+        FeedbackType::Converted if event.conversion_value.is_none_or(|v| v.0 <= 0) => {
             return Err(Refusal::Invalid(
                 "converted feedback needs a positive conversion_value (US dollars)".into(),
             ));
@@ -738,13 +761,23 @@ mod tests {
 
     #[test]
     fn given_a_delivered_lead_when_accepted_then_it_moves_and_the_sale_stands_alone() {
-        let change = decide(&rules(), &event(FeedbackType::Accepted, None), &delivered(), ROOM)
-            .expect("applied");
+        let change = decide(
+            &rules(),
+            &event(FeedbackType::Accepted, None),
+            &delivered(),
+            ROOM,
+        )
+        .expect("applied");
         assert_eq!(change.lead.state, LeadState::Accepted);
         assert_eq!(change.lead.version, 3, "the store bumps the version");
         assert_eq!(change.ledger, None, "the sale line is the revenue");
         assert_eq!(change.record.disposition, Disposition::Applied);
-        assert!(change.tallies.iter().any(|t| t.key == "buyer#solarreviews#2026-06" && t.field == "accepted"));
+        assert!(
+            change
+                .tallies
+                .iter()
+                .any(|t| t.key == "buyer#solarreviews#2026-06" && t.field == "accepted")
+        );
         assert_eq!(change.training.outcome, FeedbackType::Accepted);
         assert_eq!(change.training.price, Cents(30_000));
     }
@@ -817,16 +850,31 @@ mod tests {
         );
         for reason in [None, Some(ReasonCode::Other)] {
             assert!(matches!(
-                decide(&rules(), &event(FeedbackType::Returned, reason), &delivered(), ROOM),
+                decide(
+                    &rules(),
+                    &event(FeedbackType::Returned, reason),
+                    &delivered(),
+                    ROOM
+                ),
                 Err(Refusal::Invalid(_))
             ));
         }
         assert!(matches!(
-            decide(&rules(), &event(FeedbackType::Rejected, None), &delivered(), ROOM),
+            decide(
+                &rules(),
+                &event(FeedbackType::Rejected, None),
+                &delivered(),
+                ROOM
+            ),
             Err(Refusal::Invalid(_))
         ));
         assert!(matches!(
-            decide(&rules(), &event(FeedbackType::Converted, None), &delivered(), ROOM),
+            decide(
+                &rules(),
+                &event(FeedbackType::Converted, None),
+                &delivered(),
+                ROOM
+            ),
             Err(Refusal::Invalid(_))
         ));
     }
@@ -920,7 +968,10 @@ mod tests {
     #[test]
     fn given_months_then_they_are_new_york_months() {
         // 2026-07-01 02:00 UTC is still June 30 in New York.
-        let late_june = Utc.with_ymd_and_hms(2026, 7, 1, 2, 0, 0).single().expect("t");
+        let late_june = Utc
+            .with_ymd_and_hms(2026, 7, 1, 2, 0, 0)
+            .single()
+            .expect("t");
         assert_eq!(statement_month(late_june), "2026-06");
         assert_eq!(parse_month("2026-06").as_deref(), Some("2026-06"));
         for bad in ["2026-6", "2026-13", "26-06", "2026-06-01", "abcd-ef", ""] {
