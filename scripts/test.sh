@@ -27,6 +27,9 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 log "tests"
 cargo test --workspace --all-targets --locked
 
+log "fuzz: the feedback endpoint's verifier and parser over arbitrary input (about a minute)"
+PROPTEST_CASES=${FEEDBACK_FUZZ_CASES:-20000} cargo test --locked -p aurum-feedback --test robustness
+
 log "API contract (schemathesis against aurum serve)"
 scripts/schemathesis.sh
 

@@ -65,7 +65,11 @@ macro_rules! registry {
 }
 
 registry!(
-    http: [aurum_conversation::Conversation, aurum_dashboard::Dashboard],
+    http: [
+        aurum_conversation::Conversation,
+        aurum_dashboard::Dashboard,
+        aurum_feedback::Feedback,
+    ],
     queue: [aurum_router::Router]
 );
 

@@ -3,7 +3,9 @@
 use aurum::adapters::aws::{AwsBackend, sdk_config};
 use aurum::adapters::embedded::EmbeddedBackend;
 use aurum::adapters::setup::setup;
+use aurum::buyer_client;
 use aurum::config::{BackendKind, Config};
+use aurum::domain::buyer::{BuyerId, WebhookSecret};
 use aurum::ports::BuyerStore;
 use aurum_cli::simulate::{Scenario, simulate, summary};
 use chrono::NaiveDate;
@@ -40,6 +42,11 @@ enum Command {
     Buyers {
         #[command(subcommand)]
         command: BuyersCommand,
+    },
+    /// Act as a buyer on the feedback endpoint.
+    Feedback {
+        #[command(subcommand)]
+        command: FeedbackCommand,
     },
     /// Print the OpenAPI 3.1 document of every endpoint `serve` answers.
     Openapi {
@@ -98,6 +105,47 @@ enum BuyersCommand {
         /// Directory of the embedded database.
         #[arg(long, default_value = ".aurum", env = "AURUM_DATA_DIR")]
         data_dir: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum FeedbackCommand {
+    /// Sign feedback on a lead with the buyer's secret (Standard Webhooks) and post it to
+    /// POST /api/v1/revenue/buyer-feedback; prints the status and the JSON answer, and
+    /// exits non-zero on a refusal.
+    Send {
+        /// The buyer posting (its id, as in the buyer file).
+        #[arg(long)]
+        buyer: String,
+        /// The buyer's signing secret, `whsec_…` (prefer the environment variable: a flag
+        /// stays in the shell history).
+        #[arg(long, env = "AURUM_BUYER_SECRET", hide_env_values = true)]
+        secret: String,
+        /// The lead, as delivered in `lead.sold`.
+        #[arg(long)]
+        lead: String,
+        /// accepted, rejected, returned or converted.
+        feedback_type: String,
+        /// Reason code of a rejection or return: wrong_number, not_homeowner, duplicate,
+        /// outside_service_area, no_consent, unreachable, other (rejections only).
+        #[arg(long)]
+        reason: Option<String>,
+        /// Conversion value in US dollars (converted).
+        #[arg(long)]
+        value: Option<f64>,
+        /// The buyer's 0-10 rating of the lead.
+        #[arg(long)]
+        score: Option<f64>,
+        /// Free-text notes.
+        #[arg(long)]
+        notes: Option<String>,
+        /// The message id (`webhook-id`); a fresh one by default. Send the same id again to
+        /// retry a message safely.
+        #[arg(long)]
+        message_id: Option<String>,
+        /// Base URL of the API.
+        #[arg(long, default_value = "http://127.0.0.1:3000", env = "AURUM_API_URL")]
+        url: String,
     },
 }
 
@@ -167,6 +215,68 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
             }
             println!("lead queue: {}", report.lead_queue_url);
             println!("dead-letter queue: {}", report.lead_dlq_url);
+        }
+        Command::Feedback {
+            command:
+                FeedbackCommand::Send {
+                    buyer,
+                    secret,
+                    lead,
+                    feedback_type,
+                    reason,
+                    value,
+                    score,
+                    notes,
+                    message_id,
+                    url,
+                },
+        } => {
+            let buyer = BuyerId::parse(&buyer).map_err(|e| format!("--buyer {e}"))?;
+            let secret = WebhookSecret::parse(&secret).map_err(|e| format!("--secret {e}"))?;
+            let mut body = serde_json::json!({
+                "lead_id": lead,
+                "buyer_id": buyer.as_str(),
+                "feedback_type": feedback_type,
+            });
+            for (field, v) in [
+                ("reason_code", reason.map(serde_json::Value::from)),
+                ("conversion_value", value.map(serde_json::Value::from)),
+                ("feedback_score", score.map(serde_json::Value::from)),
+                ("buyer_notes", notes.map(serde_json::Value::from)),
+            ] {
+                if let Some(v) = v {
+                    body[field] = v;
+                }
+            }
+            let message_id = message_id.unwrap_or_else(buyer_client::new_message_id);
+            let sender = buyer_client::FeedbackSender::new(std::time::Duration::from_secs(15))?;
+            let answer = sender
+                .send(
+                    &url,
+                    &buyer,
+                    &secret,
+                    &message_id,
+                    chrono::Utc::now(),
+                    body.to_string().as_bytes(),
+                )
+                .await?;
+            let replayed = answer
+                .headers
+                .get(aurum_feedback::HEADER_REPLAYED)
+                .is_some();
+            println!(
+                "{} (webhook-id {message_id}{})",
+                answer.status,
+                if replayed {
+                    ", a repeat: first result"
+                } else {
+                    ""
+                }
+            );
+            println!("{}", String::from_utf8_lossy(&answer.body));
+            if !(200..300).contains(&answer.status) {
+                std::process::exit(1);
+            }
         }
         Command::Openapi { out } => {
             let document = aurum_cli::openapi_json_pretty();

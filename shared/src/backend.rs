@@ -4,7 +4,8 @@
 
 use crate::config::Config;
 use crate::ports::{
-    BuyerStore, Cache, ConversationStore, LeadQueue, LeadStore, ModelStore, SaleStore,
+    BuyerStore, Cache, ConversationStore, FeedbackStore, LeadQueue, LeadStore, ModelStore,
+    SaleStore,
 };
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
@@ -24,6 +25,7 @@ pub trait Backend: Clone + Send + Sync + 'static {
     type Leads: LeadStore;
     type Buyers: BuyerStore;
     type Sales: SaleStore;
+    type Feedback: FeedbackStore;
     type Queue: LeadQueue;
     type Cache: Cache;
 
@@ -32,6 +34,7 @@ pub trait Backend: Clone + Send + Sync + 'static {
     fn leads(&self) -> Arc<Self::Leads>;
     fn buyers(&self) -> Arc<Self::Buyers>;
     fn sales(&self) -> Arc<Self::Sales>;
+    fn feedback(&self) -> Arc<Self::Feedback>;
     fn queue(&self) -> Arc<Self::Queue>;
     fn cache(&self) -> Arc<Self::Cache>;
     /// The time source every use case reads (tests pin it).

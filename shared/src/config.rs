@@ -15,6 +15,7 @@ pub const VARIABLES: &[&str] = &[
     "AURUM_LEADS_TABLE",
     "AURUM_BUYERS_TABLE",
     "AURUM_LEDGER_TABLE",
+    "AURUM_FEEDBACK_TABLE",
     "AURUM_LEAD_QUEUE_URL",
     "AURUM_LEAD_QUEUE_NAME",
     "AURUM_LEAD_DLQ_NAME",
@@ -31,6 +32,8 @@ pub const VARIABLES: &[&str] = &[
     "AURUM_ROUTING_STRATEGY",
     "AURUM_DEDUP_DAYS",
     "AURUM_CONTACT_HASH_KEY",
+    "AURUM_RETURN_RATE_CAP",
+    "AURUM_FEEDBACK_RATE_LIMIT",
 ];
 
 #[derive(Debug, thiserror::Error, PartialEq)]
@@ -59,6 +62,7 @@ pub struct AwsResources {
     pub leads_table: String,
     pub buyers_table: String,
     pub ledger_table: String,
+    pub feedback_table: String,
     /// Set in Lambda (from the template); otherwise resolved from the queue name.
     pub lead_queue_url: Option<String>,
     pub lead_queue_name: String,
@@ -83,6 +87,17 @@ pub struct Config {
     pub cache: CacheConfig,
     pub targets: Targets,
     pub routing: RoutingConfig,
+    pub feedback: FeedbackConfig,
+}
+
+/// The buyer-feedback endpoint's settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FeedbackConfig {
+    /// `AURUM_RETURN_RATE_CAP` (0..1, default 0.20): credited returns and rejections in a
+    /// month, as a share of the leads a buyer kept; beyond it returns are held for review.
+    pub return_rate_cap_bps: u32,
+    /// `AURUM_FEEDBACK_RATE_LIMIT` (default 120): signed requests per buyer per minute.
+    pub rate_per_minute: u32,
 }
 
 /// The router's settings.
@@ -241,6 +256,23 @@ impl Config {
                 });
             }
         };
+        let rate_per_minute = match get("AURUM_FEEDBACK_RATE_LIMIT") {
+            None => 120,
+            Some(raw) => raw
+                .parse::<u32>()
+                .ok()
+                .filter(|n| (1..=100_000).contains(n))
+                .ok_or(ConfigError::Invalid {
+                    name: "AURUM_FEEDBACK_RATE_LIMIT",
+                    reason: format!(
+                        "{raw:?} is not a number of requests per minute between 1 and 100000"
+                    ),
+                })?,
+        };
+        let feedback = FeedbackConfig {
+            return_rate_cap_bps: ratio("AURUM_RETURN_RATE_CAP", 2_000)?,
+            rate_per_minute,
+        };
         let redis_url = get("REDIS_URL").map(str::to_owned);
         if let Some(url) = &redis_url
             && !(url.starts_with("redis://") || url.starts_with("rediss://"))
@@ -259,6 +291,7 @@ impl Config {
                 leads_table: text("AURUM_LEADS_TABLE", "aurum-leads"),
                 buyers_table: text("AURUM_BUYERS_TABLE", "aurum-buyers"),
                 ledger_table: text("AURUM_LEDGER_TABLE", "aurum-ledger"),
+                feedback_table: text("AURUM_FEEDBACK_TABLE", "aurum-feedback"),
                 lead_queue_url: get("AURUM_LEAD_QUEUE_URL").map(str::to_owned),
                 lead_queue_name: text("AURUM_LEAD_QUEUE_NAME", "aurum-leads.fifo"),
                 lead_dlq_name: text("AURUM_LEAD_DLQ_NAME", "aurum-leads-dlq.fifo"),
@@ -274,6 +307,7 @@ impl Config {
                 dedup_days,
                 contact_key,
             },
+            feedback,
         })
     }
 }
@@ -324,6 +358,9 @@ mod tests {
         assert_eq!(c.aws.conversations_table, "aurum-conversations");
         assert_eq!(c.routing.strategy, RoutingStrategy::BidPrice);
         assert_eq!(c.routing.dedup_days, 30);
+        assert_eq!(c.feedback.return_rate_cap_bps, 2_000);
+        assert_eq!(c.feedback.rate_per_minute, 120);
+        assert_eq!(c.aws.feedback_table, "aurum-feedback");
     }
 
     #[test]
@@ -370,6 +407,8 @@ mod tests {
             ("AURUM_ROUTING_STRATEGY", "fastest"),
             ("AURUM_DEDUP_DAYS", "0"),
             ("AURUM_CONTACT_HASH_KEY", "short"),
+            ("AURUM_RETURN_RATE_CAP", "0.5x"),
+            ("AURUM_FEEDBACK_RATE_LIMIT", "0"),
         ] {
             let err =
                 Config::from_vars(&vars(&[(name, value)]), BackendKind::Embedded).expect_err(name);

@@ -4,12 +4,14 @@
 
 pub mod adapters;
 pub mod backend;
+pub mod buyer_client;
 pub mod chat;
 pub mod config;
 pub mod contracts;
 pub mod delivery;
 pub mod distribution;
 pub mod domain;
+pub mod feedback;
 pub mod function;
 pub mod http;
 pub mod ports;

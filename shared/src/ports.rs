@@ -4,10 +4,14 @@
 pub use crate::contracts::QueuedLead;
 use crate::domain::buyer::{Buyer, BuyerId};
 use crate::domain::conversation::{ConsentWithdrawal, Conversation, SessionId};
+use crate::domain::feedback::{
+    FeedbackChange, FeedbackRecord, FeedbackRefused, FeedbackType, TrainingExample,
+};
 use crate::domain::lead::LeadRecord;
 use crate::domain::sale::{BuyerCounters, CounterPeriod, LedgerEntry, Release, Sale, SaleRefused};
 use crate::domain::scoring::ScoringModel;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::time::Duration;
 
@@ -207,6 +211,58 @@ pub trait SaleStore: Send + Sync + 'static {
         &self,
         key: &str,
     ) -> impl Future<Output = Result<Option<(String, DateTime<Utc>)>, StoreError>> + Send;
+}
+
+/// Buyer feedback and what it changes. `apply` is one atomic transaction: the feedback
+/// record (once per message and per lead, buyer and type), the lead record (version
+/// condition), the ledger line, the counters (with their limits) and the training example.
+pub trait FeedbackStore: Send + Sync + 'static {
+    /// The feedback first recorded for this message of this buyer, if any.
+    fn feedback_by_message(
+        &self,
+        buyer: &BuyerId,
+        message_id: &str,
+    ) -> impl Future<Output = Result<Option<FeedbackRecord>, StoreError>> + Send;
+
+    /// The feedback of this type this buyer recorded on this lead, if any.
+    fn feedback(
+        &self,
+        lead_id: &str,
+        buyer: &BuyerId,
+        kind: FeedbackType,
+    ) -> impl Future<Output = Result<Option<FeedbackRecord>, StoreError>> + Send;
+
+    /// Applies every effect, or refuses with nothing changed.
+    fn apply(
+        &self,
+        change: &FeedbackChange,
+    ) -> impl Future<Output = Result<Result<(), FeedbackRefused>, StoreError>> + Send;
+
+    /// Every counter of a tally key (`domain::feedback::tally`), zero ones absent.
+    fn tallies(
+        &self,
+        key: &str,
+    ) -> impl Future<Output = Result<BTreeMap<String, i64>, StoreError>> + Send;
+
+    /// The ledger lines of a buyer in a New York month (`YYYY-MM`), in time order.
+    fn buyer_ledger(
+        &self,
+        buyer: &BuyerId,
+        month: &str,
+    ) -> impl Future<Output = Result<Vec<LedgerEntry>, StoreError>> + Send;
+
+    /// The feedback a buyer posted in a New York month, in time order.
+    fn buyer_feedback(
+        &self,
+        buyer: &BuyerId,
+        month: &str,
+    ) -> impl Future<Output = Result<Vec<FeedbackRecord>, StoreError>> + Send;
+
+    /// The training examples recorded on a New York day, for the scoring-model job.
+    fn training_examples(
+        &self,
+        day: NaiveDate,
+    ) -> impl Future<Output = Result<Vec<TrainingExample>, StoreError>> + Send;
 }
 
 /// Conditional writes of one item retry this often when a concurrent writer keeps winning.

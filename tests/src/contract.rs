@@ -772,3 +772,210 @@ where
         .expect("counters");
     assert_eq!(counters[0].leads_today, limit);
 }
+
+/// The feedback store: a change is applied whole or not at all (a failed counter limit, a
+/// stale lead or a repeat leaves nothing behind), each feedback is found by message and by
+/// (lead, buyer, type), and the buyer's month reads back its ledger lines and feedback.
+pub async fn feedback_store<S>(store: &S)
+where
+    S: LeadStore + aurum::ports::SaleStore + aurum::ports::BuyerStore + aurum::ports::FeedbackStore,
+{
+    use aurum::domain::feedback::{
+        FeedbackEvent, FeedbackRefused, FeedbackRules, FeedbackType, MonthToDate, ReasonCode,
+        decide, statement_month, tally, training_day,
+    };
+    let at = Utc
+        .with_ymd_and_hms(2026, 6, 2, 18, 30, 0)
+        .single()
+        .expect("valid");
+    let buyer = buyer(&unique("fb"));
+    let lead_id = unique("lead_fb");
+    let queued = store.record_queued(&lead(&lead_id)).await.expect("queued");
+    let sale = sale_of(&queued, &buyer, Cents(20_000), 10, &unique("contact"), at);
+    store.sell(&sale).await.expect("sell").expect("sold");
+    let sold = store.lead(&lead_id).await.expect("read").expect("lead");
+    let event = |kind, message: &str, reason| FeedbackEvent {
+        message_id: message.to_owned(),
+        lead_id: lead_id.clone(),
+        buyer_id: buyer.id.clone(),
+        kind,
+        reason,
+        score_tenths: None,
+        reason_text: None,
+        conversion_value: None,
+        notes: Some("private words".into()),
+        received_at: at + chrono::Duration::hours(1),
+    };
+    let rules = FeedbackRules::default();
+    let month = statement_month(at);
+
+    // A counter over its limit: nothing of the change is kept.
+    let mut capped = decide(
+        &rules,
+        &event(
+            FeedbackType::Returned,
+            "msg_cap",
+            Some(ReasonCode::WrongNumber),
+        ),
+        &sold,
+        MonthToDate {
+            kept: 10,
+            credits: 0,
+        },
+    )
+    .expect("decided");
+    for t in capped.tallies.iter_mut().filter(|t| t.at_most.is_some()) {
+        t.at_most = Some(0);
+    }
+    assert_eq!(
+        store.apply(&capped).await.expect("apply"),
+        Err(FeedbackRefused::LimitReached)
+    );
+    assert_eq!(
+        store.lead(&lead_id).await.expect("read"),
+        Some(sold.clone())
+    );
+    assert_eq!(store.ledger(&lead_id).await.expect("ledger").len(), 1);
+    assert_eq!(
+        store
+            .feedback_by_message(&buyer.id, "msg_cap")
+            .await
+            .expect("read"),
+        None
+    );
+    assert!(
+        store
+            .tallies(&tally::buyer(&buyer.id))
+            .await
+            .expect("tallies")
+            .is_empty()
+    );
+
+    let accepted = decide(
+        &rules,
+        &event(FeedbackType::Accepted, "msg_accept", None),
+        &sold,
+        MonthToDate::default(),
+    )
+    .expect("decided");
+    assert_eq!(store.apply(&accepted).await.expect("apply"), Ok(()));
+    let stored = store.lead(&lead_id).await.expect("read").expect("lead");
+    assert_eq!(stored.state, LeadState::Accepted);
+    assert_eq!(stored.version, sold.version + 1);
+    assert_eq!(
+        store
+            .feedback_by_message(&buyer.id, "msg_accept")
+            .await
+            .expect("read"),
+        Some(accepted.record.clone())
+    );
+    assert_eq!(
+        store
+            .feedback(&lead_id, &buyer.id, FeedbackType::Accepted)
+            .await
+            .expect("read"),
+        Some(accepted.record.clone())
+    );
+    assert_eq!(
+        store
+            .feedback(&lead_id, &buyer.id, FeedbackType::Returned)
+            .await
+            .expect("read"),
+        None
+    );
+    // A repeat, by message or by (lead, buyer, type), is refused whole.
+    assert_eq!(
+        store.apply(&accepted).await.expect("apply"),
+        Err(FeedbackRefused::AlreadyRecorded)
+    );
+    let mut same_message = decide(
+        &rules,
+        &event(
+            FeedbackType::Returned,
+            "msg_accept",
+            Some(ReasonCode::Duplicate),
+        ),
+        &stored,
+        MonthToDate {
+            kept: 10,
+            credits: 0,
+        },
+    )
+    .expect("decided");
+    assert_eq!(
+        store.apply(&same_message).await.expect("apply"),
+        Err(FeedbackRefused::AlreadyRecorded)
+    );
+    // A change decided on a stale read of the lead.
+    same_message.record.message_id = "msg_stale".into();
+    same_message.lead.version = sold.version;
+    assert_eq!(
+        store.apply(&same_message).await.expect("apply"),
+        Err(FeedbackRefused::LeadChanged)
+    );
+    assert_eq!(store.ledger(&lead_id).await.expect("ledger").len(), 1);
+
+    let returned = decide(
+        &rules,
+        &event(
+            FeedbackType::Returned,
+            "msg_return",
+            Some(ReasonCode::Duplicate),
+        ),
+        &stored,
+        MonthToDate {
+            kept: 10,
+            credits: 0,
+        },
+    )
+    .expect("decided");
+    assert_eq!(store.apply(&returned).await.expect("apply"), Ok(()));
+    let lines = store.buyer_ledger(&buyer.id, &month).await.expect("lines");
+    assert_eq!(
+        lines
+            .iter()
+            .map(|l| (l.entry_id.as_str(), l.amount.0))
+            .collect::<Vec<_>>(),
+        [("sale#1", 20_000), ("credit#1", -20_000)],
+        "in time order"
+    );
+    assert!(
+        store
+            .buyer_ledger(&buyer.id, "2026-05")
+            .await
+            .expect("lines")
+            .is_empty()
+    );
+    let all = store
+        .tallies(&tally::buyer(&buyer.id))
+        .await
+        .expect("tallies");
+    assert_eq!(all.get("accepted"), Some(&1));
+    assert_eq!(all.get("returned"), Some(&1));
+    assert_eq!(all.get("credits"), Some(&1));
+    let month_tallies = store
+        .tallies(&tally::buyer_month(&buyer.id, &month))
+        .await
+        .expect("tallies");
+    assert_eq!(month_tallies.get("credited_cents"), Some(&20_000));
+    let reasons = store
+        .tallies(&tally::reasons_by_buyer(&buyer.id))
+        .await
+        .expect("reasons");
+    assert_eq!(reasons.get("returned:duplicate"), Some(&1));
+    let feedback = store
+        .buyer_feedback(&buyer.id, &month)
+        .await
+        .expect("feedback");
+    assert_eq!(
+        feedback.iter().map(|f| f.kind).collect::<Vec<_>>(),
+        [FeedbackType::Accepted, FeedbackType::Returned]
+    );
+    let examples = store
+        .training_examples(training_day(at + chrono::Duration::hours(1)))
+        .await
+        .expect("training");
+    let mine: Vec<_> = examples.iter().filter(|e| e.lead_id == lead_id).collect();
+    assert_eq!(mine.len(), 2);
+    assert!(mine.iter().all(|e| e.price == Cents(20_000)));
+}

@@ -76,6 +76,7 @@ impl TestApp {
 }
 
 pub mod contract;
+pub mod feedback;
 pub mod routing;
 
 /// Local AWS (moto) and Redis servers, as started by `scripts/services.sh`.
@@ -121,6 +122,7 @@ pub mod local_aws {
             leads_table: format!("aurum-leads-{id}"),
             buyers_table: format!("aurum-buyers-{id}"),
             ledger_table: format!("aurum-ledger-{id}"),
+            feedback_table: format!("aurum-feedback-{id}"),
             lead_queue_url: None,
             lead_queue_name: format!("aurum-leads-{id}.fifo"),
             lead_dlq_name: format!("aurum-leads-dlq-{id}.fifo"),

@@ -24,6 +24,7 @@ async fn dynamo_store() -> DynamoStore {
             leads: resources.leads_table,
             buyers: resources.buyers_table,
             ledger: resources.ledger_table,
+            feedback: resources.feedback_table,
         },
         Arc::new(Meter::default()),
     )
@@ -52,6 +53,11 @@ async fn dynamodb_buyer_store() {
 #[tokio::test]
 async fn dynamodb_sale_store() {
     contract::sale_store(&dynamo_store().await).await;
+}
+
+#[tokio::test]
+async fn dynamodb_feedback_store() {
+    contract::feedback_store(&dynamo_store().await).await;
 }
 
 #[tokio::test]
@@ -88,10 +94,24 @@ async fn setup_is_idempotent_and_wires_the_dead_letter_queue() {
     let sdk = sdk().await;
     let resources = fresh_resources();
     let first = setup(&sdk, &resources).await.expect("first setup");
-    assert_eq!(first.created.len(), 7, "{first:?}");
+    assert_eq!(first.created.len(), 8, "{first:?}");
     let second = setup(&sdk, &resources).await.expect("second setup");
     assert!(second.created.is_empty(), "{second:?}");
-    assert_eq!(second.existing.len(), 7);
+    assert_eq!(second.existing.len(), 8);
+    let ledger = aws_sdk_dynamodb::Client::new(&sdk)
+        .describe_table()
+        .table_name(&resources.ledger_table)
+        .send()
+        .await
+        .expect("ledger table");
+    let indexes: Vec<&str> = ledger
+        .table()
+        .expect("table")
+        .global_secondary_indexes()
+        .iter()
+        .filter_map(|i| i.index_name())
+        .collect();
+    assert_eq!(indexes, [aurum::adapters::dynamodb::LEDGER_BY_BUYER_MONTH]);
     assert_eq!(first.lead_queue_url, second.lead_queue_url);
 
     let sqs = aws_sdk_sqs::Client::new(&sdk);

@@ -146,3 +146,14 @@ async fn memory_sale_store() {
 async fn memory_sales_race_the_daily_limit() {
     contract::sales_race_the_daily_limit(&MemoryStore::new()).await;
 }
+
+#[tokio::test]
+async fn embedded_feedback_store() {
+    let (_dir, store) = embedded();
+    contract::feedback_store(&store).await;
+}
+
+#[tokio::test]
+async fn memory_feedback_store() {
+    contract::feedback_store(&MemoryStore::new()).await;
+}

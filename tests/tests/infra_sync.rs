@@ -41,7 +41,7 @@ enum Access {
 }
 
 /// Routes anyone may call; every other route of the registry needs the sales team's JWT.
-const PUBLIC_ROUTES: &[&str] = &[aurum_conversation::ROUTE];
+const PUBLIC_ROUTES: &[&str] = &[aurum_conversation::ROUTE, aurum_feedback::ROUTE];
 
 /// Every route of the function registry: (function crate directory, method, path, access).
 fn served_routes() -> Vec<(&'static str, &'static str, &'static str, Access)> {
@@ -555,6 +555,42 @@ fn tables_use_the_attribute_names_of_the_code() {
         [pair(attr::LEAD_ID, "HASH"), pair(attr::ENTRY_ID, "RANGE")]
     );
     assert_eq!(ledger_ttl, None, "the ledger is never expired");
+    let (feedback_keys, feedback_ttl) = keys("FeedbackTable");
+    assert_eq!(
+        feedback_keys,
+        [pair(attr::PK, "HASH"), pair(attr::SK, "RANGE")]
+    );
+    assert_eq!(
+        feedback_ttl, None,
+        "feedback carries credits: never expired"
+    );
+    // The buyer statements' index, with the attribute names the adapter writes.
+    let ledger = get(template.resource("LedgerTable"), "Properties").expect("ledger");
+    let indexes = get(ledger, "GlobalSecondaryIndexes")
+        .and_then(Value::as_sequence)
+        .expect("ledger indexes");
+    let by_month = indexes
+        .iter()
+        .find(|i| text(i, "IndexName") == Some(aurum::adapters::dynamodb::LEDGER_BY_BUYER_MONTH))
+        .expect("the buyer-month index");
+    let index_keys: Vec<(String, String)> = get(by_month, "KeySchema")
+        .and_then(Value::as_sequence)
+        .expect("index keys")
+        .iter()
+        .map(|k| {
+            (
+                text(k, "AttributeName").expect("name").to_owned(),
+                text(k, "KeyType").expect("type").to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        index_keys,
+        [
+            pair(attr::BUYER_MONTH, "HASH"),
+            pair(attr::LINE_AT, "RANGE")
+        ]
+    );
 }
 
 #[test]

@@ -72,11 +72,14 @@ async fn every_documented_operation_is_answered_and_nothing_else() {
     let documented = documented_operations(&doc);
     for (path, method) in &documented {
         let r = app.request(method, path, "{}").await;
+        // A routed request may still be a 404 for an unknown resource (`/buyers/{buyer_id}`
+        // with that literal id); only the router's own fallback means "not served".
+        let unrouted =
+            r.status == 405 || (r.status == 404 && r.body["error"]["message"] == "no such route");
         assert!(
-            ![404, 405].contains(&r.status),
+            !unrouted,
             "{method} {path} is documented but answered {}: {}",
-            r.status,
-            r.body
+            r.status, r.body
         );
     }
     let paths: BTreeSet<&String> = documented.iter().map(|(p, _)| p).collect();

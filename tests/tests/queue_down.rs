@@ -48,6 +48,7 @@ impl Backend for FlakyBackend {
     type Leads = MemoryStore;
     type Buyers = MemoryStore;
     type Sales = MemoryStore;
+    type Feedback = MemoryStore;
     type Queue = FlakyQueue;
     type Cache = MemoryCache;
 
@@ -65,6 +66,9 @@ impl Backend for FlakyBackend {
     }
     fn sales(&self) -> Arc<MemoryStore> {
         self.memory.sales()
+    }
+    fn feedback(&self) -> Arc<MemoryStore> {
+        self.memory.feedback()
     }
     fn queue(&self) -> Arc<FlakyQueue> {
         Arc::clone(&self.queue)

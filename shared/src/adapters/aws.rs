@@ -80,6 +80,7 @@ impl Backend for AwsBackend {
     type Leads = DynamoStore;
     type Buyers = DynamoStore;
     type Sales = DynamoStore;
+    type Feedback = DynamoStore;
     type Queue = SqsLeadQueue;
     type Cache = AnyCache;
 
@@ -96,6 +97,9 @@ impl Backend for AwsBackend {
         Arc::clone(&self.store)
     }
     fn sales(&self) -> Arc<DynamoStore> {
+        Arc::clone(&self.store)
+    }
+    fn feedback(&self) -> Arc<DynamoStore> {
         Arc::clone(&self.store)
     }
     fn queue(&self) -> Arc<SqsLeadQueue> {
@@ -223,6 +227,7 @@ impl AwsBackend {
                 leads: config.aws.leads_table.clone(),
                 buyers: config.aws.buyers_table.clone(),
                 ledger: config.aws.ledger_table.clone(),
+                feedback: config.aws.feedback_table.clone(),
             },
             Arc::clone(&meter),
         );

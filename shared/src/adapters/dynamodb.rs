@@ -38,7 +38,15 @@ pub mod attr {
     pub const ENTRY_ID: &str = "entry_id";
     pub const CLAIMED_BY: &str = "claimed_by";
     pub const UNTIL: &str = "until";
+    /// Ledger lines: `buyer#YYYY-MM` and `time#lead#entry`, the keys of [`LEDGER_BY_BUYER_MONTH`].
+    pub const BUYER_MONTH: &str = "buyer_month";
+    pub const LINE_AT: &str = "line_at";
+    /// Feedback table items.
+    pub const COUNT: &str = "count";
 }
+
+/// The ledger's index of each buyer's lines by New York month (buyer statements).
+pub const LEDGER_BY_BUYER_MONTH: &str = "by_buyer_month";
 
 /// Sessions are kept this long after their last message (DynamoDB TTL).
 pub const CONVERSATION_TTL_DAYS: i64 = 90;
@@ -82,6 +90,7 @@ pub struct Tables {
     pub leads: String,
     pub buyers: String,
     pub ledger: String,
+    pub feedback: String,
 }
 
 #[derive(Clone)]

@@ -21,11 +21,11 @@ const HEALTH: &str = "health";
 /// Counter items outlive their period by this long, then DynamoDB's TTL removes them.
 const COUNTER_TTL_DAYS: i64 = 62;
 
-fn s(v: impl Into<String>) -> AttributeValue {
+pub(super) fn s(v: impl Into<String>) -> AttributeValue {
     AttributeValue::S(v.into())
 }
 
-fn n(v: impl ToString) -> AttributeValue {
+pub(super) fn n(v: impl ToString) -> AttributeValue {
     AttributeValue::N(v.to_string())
 }
 
@@ -56,7 +56,18 @@ struct ProfileItem {
 struct LedgerItem {
     lead_id: String,
     entry_id: String,
+    /// `buyer#YYYY-MM` (New York month) and the line's time: the keys of the index the
+    /// buyer statements read.
+    #[serde(default)]
+    buyer_month: String,
+    #[serde(default)]
+    line_at: String,
     state: String,
+}
+
+/// The `buyer_month` of a ledger line.
+pub(super) fn ledger_buyer_month(buyer: &BuyerId, month: &str) -> String {
+    format!("{buyer}#{month}")
 }
 
 #[derive(Serialize, Deserialize)]
@@ -66,7 +77,7 @@ struct HealthItem {
     state: String,
 }
 
-fn built<T, E: std::fmt::Display>(r: Result<T, E>) -> Result<T, StoreError> {
+pub(super) fn built<T, E: std::fmt::Display>(r: Result<T, E>) -> Result<T, StoreError> {
     r.map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
@@ -76,7 +87,7 @@ impl DynamoStore {
     }
 
     /// Runs a transaction; `Ok(Err(i))` names the first item whose condition failed.
-    async fn transact(
+    pub(super) async fn transact(
         &self,
         items: Vec<TransactWriteItem>,
         units: f64,
@@ -115,7 +126,10 @@ impl DynamoStore {
         }
     }
 
-    fn lead_put(&self, record: &crate::domain::lead::LeadRecord) -> Result<(Put, f64), StoreError> {
+    pub(super) fn lead_put(
+        &self,
+        record: &crate::domain::lead::LeadRecord,
+    ) -> Result<(Put, f64), StoreError> {
         let item = lead_item(record)?;
         let units = write_units_for(item_size(&item));
         let put = Put::builder()
@@ -132,10 +146,22 @@ impl DynamoStore {
         Ok((built(put.build())?, units))
     }
 
-    fn ledger_put(&self, entry: &LedgerEntry) -> Result<Put, StoreError> {
+    pub(super) fn ledger_put(&self, entry: &LedgerEntry) -> Result<Put, StoreError> {
         let item = serde_dynamo::to_item(LedgerItem {
             lead_id: entry.lead_id.clone(),
             entry_id: entry.entry_id.clone(),
+            buyer_month: ledger_buyer_month(
+                &entry.buyer_id,
+                &crate::domain::feedback::statement_month(entry.at),
+            ),
+            line_at: format!(
+                "{}#{}#{}",
+                entry
+                    .at
+                    .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+                entry.lead_id,
+                entry.entry_id
+            ),
             state: serde_json::to_string(entry).map_err(corrupt)?,
         })
         .map_err(bad_item)?;

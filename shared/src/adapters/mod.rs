@@ -8,6 +8,8 @@ pub mod aws;
 #[cfg(feature = "aws")]
 pub mod dynamodb;
 #[cfg(feature = "aws")]
+mod dynamodb_feedback;
+#[cfg(feature = "aws")]
 mod dynamodb_sales;
 #[cfg(feature = "embedded")]
 pub mod embedded;

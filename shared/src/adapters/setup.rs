@@ -1,12 +1,13 @@
 //! `aurum setup`: creates every table and queue on the configured endpoint, idempotently
 //! (local moto, or a fresh AWS account/stage outside CloudFormation).
 
-use super::dynamodb::attr;
+use super::dynamodb::{LEDGER_BY_BUYER_MONTH, attr};
 use crate::config::AwsResources;
 use aws_sdk_dynamodb::client::Waiters;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
-    TimeToLiveSpecification,
+    AttributeDefinition, BillingMode, CreateGlobalSecondaryIndexAction, GlobalSecondaryIndex,
+    GlobalSecondaryIndexUpdate, KeySchemaElement, KeyType, Projection, ProjectionType,
+    ScalarAttributeType, TimeToLiveSpecification,
 };
 use aws_sdk_sqs::types::QueueAttributeName;
 use std::collections::HashMap;
@@ -43,6 +44,87 @@ struct TableSpec<'a> {
     partition_key: (&'a str, ScalarAttributeType),
     sort_key: Option<(&'a str, ScalarAttributeType)>,
     ttl_attribute: Option<&'a str>,
+    /// Global secondary indexes: (name, partition key, sort key), string keys, all
+    /// attributes projected.
+    indexes: &'a [(&'a str, &'a str, &'a str)],
+}
+
+fn string_attribute(name: &str) -> Result<AttributeDefinition, SetupError> {
+    AttributeDefinition::builder()
+        .attribute_name(name)
+        .attribute_type(ScalarAttributeType::S)
+        .build()
+        .map_err(|e| failed(name, e))
+}
+
+fn index((name, pk, sk): (&str, &str, &str)) -> Result<GlobalSecondaryIndex, SetupError> {
+    let element = |attribute: &str, key_type| {
+        KeySchemaElement::builder()
+            .attribute_name(attribute)
+            .key_type(key_type)
+            .build()
+            .map_err(|e| failed(name, e))
+    };
+    GlobalSecondaryIndex::builder()
+        .index_name(name)
+        .key_schema(element(pk, KeyType::Hash)?)
+        .key_schema(element(sk, KeyType::Range)?)
+        .projection(
+            Projection::builder()
+                .projection_type(ProjectionType::All)
+                .build(),
+        )
+        .build()
+        .map_err(|e| failed(name, e))
+}
+
+/// Adds the indexes a table created before them lacks.
+async fn ensure_indexes(
+    client: &aws_sdk_dynamodb::Client,
+    spec: &TableSpec<'_>,
+) -> Result<(), SetupError> {
+    if spec.indexes.is_empty() {
+        return Ok(());
+    }
+    let described = client
+        .describe_table()
+        .table_name(spec.name)
+        .send()
+        .await
+        .map_err(|e| failed(spec.name, e))?;
+    let existing: Vec<String> = described
+        .table()
+        .map(|t| {
+            t.global_secondary_indexes()
+                .iter()
+                .filter_map(|i| i.index_name().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default();
+    for wanted in spec.indexes {
+        if existing.iter().any(|e| e == wanted.0) {
+            continue;
+        }
+        let gsi = index(*wanted)?;
+        let create = CreateGlobalSecondaryIndexAction::builder()
+            .index_name(wanted.0)
+            .set_key_schema(Some(gsi.key_schema().to_vec()))
+            .set_projection(gsi.projection().cloned())
+            .build()
+            .map_err(|e| failed(spec.name, e))?;
+        client
+            .update_table()
+            .table_name(spec.name)
+            .attribute_definitions(string_attribute(wanted.1)?)
+            .attribute_definitions(string_attribute(wanted.2)?)
+            .global_secondary_index_updates(
+                GlobalSecondaryIndexUpdate::builder().create(create).build(),
+            )
+            .send()
+            .await
+            .map_err(|e| failed(spec.name, e))?;
+    }
+    Ok(())
 }
 
 async fn ensure_table(
@@ -80,6 +162,12 @@ async fn ensure_table(
                     .map_err(|e| failed(spec.name, e))?,
             );
     }
+    for wanted in spec.indexes {
+        for attribute in [wanted.1, wanted.2] {
+            request = request.attribute_definitions(string_attribute(attribute)?);
+        }
+        request = request.global_secondary_indexes(index(*wanted)?);
+    }
     match request.send().await {
         Ok(_) => report.created.push(format!("table {}", spec.name)),
         Err(e)
@@ -87,6 +175,7 @@ async fn ensure_table(
                 .is_some_and(|s| s.is_resource_in_use_exception()) =>
         {
             report.existing.push(format!("table {}", spec.name));
+            ensure_indexes(client, &spec).await?;
         }
         Err(e) => return Err(failed(spec.name, e)),
     }
@@ -179,6 +268,7 @@ pub async fn setup(
             partition_key: (attr::SESSION_ID, ScalarAttributeType::S),
             sort_key: None,
             ttl_attribute: Some(attr::EXPIRES_AT),
+            indexes: &[],
         },
         &mut report,
     )
@@ -190,6 +280,7 @@ pub async fn setup(
             partition_key: (attr::MODEL_KIND, ScalarAttributeType::S),
             sort_key: Some((attr::VERSION, ScalarAttributeType::N)),
             ttl_attribute: None,
+            indexes: &[],
         },
         &mut report,
     )
@@ -202,6 +293,7 @@ pub async fn setup(
             sort_key: None,
             // Only contact claims carry it; lead records never expire.
             ttl_attribute: Some(attr::EXPIRES_AT),
+            indexes: &[],
         },
         &mut report,
     )
@@ -214,6 +306,7 @@ pub async fn setup(
             sort_key: Some((attr::SK, ScalarAttributeType::S)),
             // Day and month counters expire two months after their period.
             ttl_attribute: Some(attr::EXPIRES_AT),
+            indexes: &[],
         },
         &mut report,
     )
@@ -225,6 +318,20 @@ pub async fn setup(
             partition_key: (attr::LEAD_ID, ScalarAttributeType::S),
             sort_key: Some((attr::ENTRY_ID, ScalarAttributeType::S)),
             ttl_attribute: None,
+            indexes: &[(LEDGER_BY_BUYER_MONTH, attr::BUYER_MONTH, attr::LINE_AT)],
+        },
+        &mut report,
+    )
+    .await?;
+    ensure_table(
+        &dynamo,
+        TableSpec {
+            name: &resources.feedback_table,
+            partition_key: (attr::PK, ScalarAttributeType::S),
+            sort_key: Some((attr::SK, ScalarAttributeType::S)),
+            // Feedback carries money (credits) and the model's training data: kept.
+            ttl_attribute: None,
+            indexes: &[],
         },
         &mut report,
     )

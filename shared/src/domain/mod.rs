@@ -7,6 +7,7 @@ pub mod conversation;
 pub mod data;
 pub mod extract;
 pub mod facts;
+pub mod feedback;
 pub mod incentives;
 pub mod lead;
 pub mod market;
@@ -16,6 +17,7 @@ pub mod pricing;
 pub mod routing;
 pub mod sale;
 pub mod scoring;
+pub mod statement;
 pub mod targets;
 pub mod turn;
 

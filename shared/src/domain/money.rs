@@ -202,6 +202,12 @@ impl fmt::Display for Cents {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Usd(pub Cents);
 
+impl Default for Usd {
+    fn default() -> Self {
+        Usd(Cents::ZERO)
+    }
+}
+
 impl From<Cents> for Usd {
     fn from(c: Cents) -> Usd {
         Usd(c)

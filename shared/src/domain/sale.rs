@@ -51,6 +51,33 @@ pub enum LedgerKind {
     Conversion,
 }
 
+impl LedgerKind {
+    /// Whether the line's amount is money the business earned (or gave back).
+    pub fn is_revenue(self) -> bool {
+        !matches!(self, LedgerKind::Conversion)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LedgerKind::Sale => "sale",
+            LedgerKind::Release => "release",
+            LedgerKind::Credit => "credit",
+            LedgerKind::Conversion => "conversion",
+        }
+    }
+}
+
+impl LedgerEntry {
+    /// The line's effect on revenue: its amount, or zero for a recorded conversion value.
+    pub fn revenue(&self) -> Cents {
+        if self.kind.is_revenue() {
+            self.amount
+        } else {
+            Cents::ZERO
+        }
+    }
+}
+
 /// A sale to apply atomically.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Sale {

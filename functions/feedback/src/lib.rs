@@ -1,0 +1,326 @@
+//! `POST /api/v1/revenue/buyer-feedback`: the public endpoint where buyers post feedback on
+//! the leads they bought, signed with Standard Webhooks; and
+//! `GET /api/v1/buyers/{buyer_id}/statement`: a buyer's monthly statement for the sales team.
+//!
+//! A feedback post is checked in this order, each step refusing with nothing changed: the
+//! body size (413), the signature over the raw bytes with the secret of the buyer named by
+//! `aurum-buyer-id` (401, one message whatever failed), the buyer's rate (429), a repeated
+//! message (the first result), the JSON (400/422), the buyer's ownership of the lead (403),
+//! the rules (409/422); then every effect is applied in one transaction.
+
+pub mod api;
+pub mod limit;
+
+use api::{
+    FeedbackError, FeedbackReceipt, FeedbackRequest, PerformanceView, StatementQuery,
+    StatementResponse, TransitionErrorBody,
+};
+use aurum::backend::Backend;
+use aurum::domain::buyer::{BuyerId, WebhookSecret};
+use aurum::domain::feedback::{Refusal, parse_month, statement_month};
+use aurum::feedback::{FeedbackIntake, IntakeError, Recorded};
+use aurum::function::HttpFunction;
+use aurum::http::{ApiError, ErrorBody, parse_json};
+use aurum::webhooks::{self, HEADER_ID};
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use limit::BuyerRateLimit;
+use std::sync::Arc;
+use utoipa::OpenApi;
+
+pub const ROUTE: &str = "/api/v1/revenue/buyer-feedback";
+pub const STATEMENT_ROUTE: &str = "/api/v1/buyers/{buyer_id}/statement";
+/// The header naming the signing buyer: its secret verifies the message before the body is
+/// read, so no unauthenticated JSON is ever parsed.
+pub const HEADER_BUYER: &str = "aurum-buyer-id";
+/// Set on the answer to a repeated feedback (the body is the first result).
+pub const HEADER_REPLAYED: &str = "idempotent-replayed";
+
+/// The feedback function, as the registry knows it.
+pub struct Feedback;
+
+impl HttpFunction for Feedback {
+    const NAME: &'static str = "feedback";
+    const ROUTES: &'static [(&'static str, Method)] =
+        &[(ROUTE, Method::POST), (STATEMENT_ROUTE, Method::GET)];
+
+    fn openapi() -> utoipa::openapi::OpenApi {
+        FeedbackApi::openapi()
+    }
+
+    fn routes<B: Backend>(backend: &B) -> Router {
+        let config = backend.config();
+        let state = FeedbackState {
+            intake: FeedbackIntake::new(backend),
+            limit: Arc::new(BuyerRateLimit::new(
+                backend.cache(),
+                config.feedback.rate_per_minute,
+                &config.aws.feedback_table,
+            )),
+        };
+        Router::new()
+            .route(ROUTE, post(post_feedback::<B>))
+            .route(STATEMENT_ROUTE, get(buyer_statement::<B>))
+            .with_state(state)
+    }
+}
+
+struct FeedbackState<B: Backend> {
+    intake: FeedbackIntake<B>,
+    limit: Arc<BuyerRateLimit<B::Cache>>,
+}
+
+impl<B: Backend> Clone for FeedbackState<B> {
+    fn clone(&self) -> Self {
+        FeedbackState {
+            intake: self.intake.clone(),
+            limit: Arc::clone(&self.limit),
+        }
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Aurum buyer feedback API",
+        description = "Buyers' feedback on the leads they bought, and their statements."
+    ),
+    paths(post_feedback, buyer_statement),
+    components(schemas(ErrorBody, TransitionErrorBody)),
+    tags(
+        (name = "buyers", description = "Called by buyers' systems, signed with Standard Webhooks"),
+        (name = "sales", description = "The sales team's reports (JWT)")
+    )
+)]
+struct FeedbackApi;
+
+/// A secret no buyer has: an unknown buyer id is checked against it, so it costs the same
+/// as a known one and fails the same way.
+fn no_buyer_secret() -> Option<WebhookSecret> {
+    WebhookSecret::parse("whsec_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=").ok()
+}
+
+/// Post feedback on a lead
+///
+/// Signed like the leads the buyer receives (Standard Webhooks): `webhook-id` (unique per
+/// message), `webhook-timestamp` (Unix seconds, within 5 minutes of now) and
+/// `webhook-signature` (`v1,` + base64 HMAC-SHA256 of `{id}.{timestamp}.{raw body}` keyed
+/// with the decoded `whsec_` secret; several space-separated signatures are accepted while a
+/// key rotates), plus `aurum-buyer-id`. Repeating a message (same `webhook-id`) or the same
+/// lead, buyer and type returns the first result and changes nothing.
+#[utoipa::path(
+    post,
+    path = "/api/v1/revenue/buyer-feedback",
+    tag = "buyers",
+    operation_id = "post_buyer_feedback",
+    params(
+        ("aurum-buyer-id" = String, Header, description = "The signing buyer's id", example = "solarreviews"),
+        ("webhook-id" = String, Header, description = "Unique id of this message", example = "msg_2Xr3Yy0Zv4a"),
+        ("webhook-timestamp" = String, Header, description = "Unix seconds when signed", example = "1780425000"),
+        ("webhook-signature" = String, Header, description = "`v1,<base64 HMAC-SHA256>`, space separated when several", example = "v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=")
+    ),
+    request_body(content = api::FeedbackRequest, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Recorded (or the first result of a repeat, with `idempotent-replayed: true`)", body = api::FeedbackReceipt,
+            headers(("idempotent-replayed" = String, description = "`true` on a repeat"))),
+        (status = 400, description = "`malformed_json`: the body is not JSON (after the signature verified)", body = ErrorBody),
+        (status = 401, description = "`invalid_signature`: missing, malformed, stale or wrong signature, or an unknown buyer (one message for all)", body = ErrorBody,
+            example = json!({"error": {"code": "invalid_signature", "message": api::SIGNATURE_MESSAGE}})),
+        (status = 403, description = "`not_your_lead`: the lead was not sold to this buyer; `buyer_mismatch`: `buyer_id` is not the signer", body = ErrorBody,
+            example = json!({"error": {"code": "not_your_lead", "message": "the lead was not sold to this buyer"}})),
+        (status = 409, description = "`invalid_transition`: the lead's status does not allow this feedback (`current_status` says it); `conflict`: concurrent feedback, retry", body = api::TransitionErrorBody,
+            example = json!({"error": {"code": "invalid_transition", "message": "a lead that is returned cannot be marked converted", "current_status": "returned"}})),
+        (status = 413, description = "`payload_too_large`: the body is over 64 KiB", body = ErrorBody),
+        (status = 422, description = "`invalid_request`: a field breaks the schema or the rules (a reason code, a conversion value); `return_window_closed`", body = ErrorBody,
+            example = json!({"error": {"code": "invalid_request", "message": "reason_code must be one of wrong_number, not_homeowner, duplicate, outside_service_area, no_consent, unreachable, other"}})),
+        (status = 429, description = "`rate_limited`: too many requests from this buyer; retry after `retry-after` seconds", body = ErrorBody,
+            headers(("retry-after" = u64, description = "Seconds to wait"))),
+        (status = 503, description = "`unavailable`: a dependency failed; retry shortly", body = ErrorBody)
+    ),
+    security(())
+)]
+async fn post_feedback<B: Backend>(
+    State(app): State<FeedbackState<B>>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, FeedbackError> {
+    let body = body.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::PayloadTooLarge
+        } else {
+            ApiError::MalformedJson(e.body_text())
+        }
+    })?;
+    let now = (app.intake.clock())();
+    let claimed = headers
+        .get(HEADER_BUYER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| BuyerId::parse(v).ok());
+    let buyer = match &claimed {
+        Some(id) => app.intake.buyer(id).await?,
+        None => None,
+    };
+    let secret = match &buyer {
+        Some(b) => Some(b.secret.clone()),
+        None => no_buyer_secret(),
+    };
+    let verified = secret
+        .as_ref()
+        .map(|s| webhooks::verify(s, &headers, &body, now));
+    let buyer = match (buyer, verified) {
+        (Some(buyer), Some(Ok(()))) => buyer,
+        (_, outcome) => {
+            let failure = outcome
+                .and_then(Result::err)
+                .map_or("unknown_buyer", |e| e.failure().as_str());
+            tracing::warn!(claimed_buyer = ?claimed.as_ref().map(BuyerId::as_str), failure, "feedback refused: not verified");
+            return Err(FeedbackError::Signature);
+        }
+    };
+    if let Err(wait) = app.limit.check(&buyer.id, now).await {
+        tracing::warn!(buyer_id = %buyer.id, "feedback rate limited");
+        return Err(FeedbackError::RateLimited {
+            retry_after_secs: wait.0,
+        });
+    }
+    // The verifier checked the id is present and well formed.
+    let message_id = headers
+        .get(HEADER_ID)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    if let Some(first) = app.intake.repeated_message(&buyer.id, &message_id).await? {
+        return Ok(receipt(&first, true));
+    }
+    if nesting_depth(&body) > MAX_NESTING {
+        return Err(ApiError::MalformedJson(format!(
+            "request body is not valid JSON: nested deeper than {MAX_NESTING} levels"
+        ))
+        .into());
+    }
+    let request: FeedbackRequest = parse_json(&body)?;
+    let event = request.validate(&buyer.id, &message_id, now)?;
+    match app.intake.record(&event).await {
+        Ok(Recorded::New(r)) => Ok(receipt(&r, false)),
+        Ok(Recorded::Repeat(r)) => Ok(receipt(&r, true)),
+        Err(IntakeError::Refused(refusal)) => Err(match refusal {
+            Refusal::NotYourLead => FeedbackError::NotYourLead,
+            Refusal::Transition { current, message } => {
+                FeedbackError::Transition { current, message }
+            }
+            Refusal::WindowClosed { until } => FeedbackError::WindowClosed { until },
+            Refusal::Invalid(m) => FeedbackError::Api(ApiError::Invalid(m)),
+        }),
+        Err(IntakeError::Busy) => Err(FeedbackError::Busy),
+        Err(IntakeError::Store(e)) => Err(e.into()),
+    }
+}
+
+/// The deepest nesting a feedback body may have: the guide's body is one level deep.
+const MAX_NESTING: usize = 16;
+
+/// How deep arrays and objects nest in `body` (brackets inside strings do not count). The
+/// parser skips unknown fields without a depth limit, so the limit is checked first.
+fn nesting_depth(body: &[u8]) -> usize {
+    let (mut depth, mut deepest, mut in_string, mut escaped) = (0usize, 0usize, false, false);
+    for &b in body {
+        if in_string {
+            match (escaped, b) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    deepest
+}
+
+fn receipt(record: &aurum::domain::feedback::FeedbackRecord, replayed: bool) -> Response {
+    let mut response = Json(FeedbackReceipt::from(record)).into_response();
+    if replayed {
+        response
+            .headers_mut()
+            .insert(HEADER_REPLAYED, HeaderValue::from_static("true"));
+    }
+    response
+}
+
+/// A buyer's monthly statement
+///
+/// Every ledger line of the buyer in the New York month (sales, releases, credits and the
+/// conversion values it reported) and every return held for review, each with its lead id
+/// and time; the totals; the buyer's performance that month and over all time. `net` is
+/// what the buyer owes for the month: the statements of every month add up to the ledger.
+#[utoipa::path(
+    get,
+    path = "/api/v1/buyers/{buyer_id}/statement",
+    tag = "sales",
+    operation_id = "buyer_statement",
+    params(
+        ("buyer_id" = String, Path, description = "The buyer", example = "solarreviews"),
+        StatementQuery
+    ),
+    responses(
+        (status = 200, description = "The statement", body = api::StatementResponse),
+        (status = 404, description = "`not_found`: no such buyer", body = ErrorBody),
+        (status = 422, description = "`invalid_request`: `month` is not `YYYY-MM`", body = ErrorBody,
+            example = json!({"error": {"code": "invalid_request", "message": "month must be YYYY-MM, e.g. 2026-06"}})),
+        (status = 503, description = "`unavailable`: a dependency failed; retry shortly", body = ErrorBody)
+    )
+)]
+async fn buyer_statement<B: Backend>(
+    State(app): State<FeedbackState<B>>,
+    Path(buyer_id): Path<String>,
+    query: Result<Query<StatementQuery>, QueryRejection>,
+) -> Result<Json<StatementResponse>, ApiError> {
+    let Query(query) = query.map_err(|e| ApiError::Invalid(e.body_text()))?;
+    let month = match query.month.as_deref() {
+        Some(raw) => parse_month(raw)
+            .ok_or_else(|| ApiError::Invalid("month must be YYYY-MM, e.g. 2026-06".into()))?,
+        None => statement_month((app.intake.clock())()),
+    };
+    let not_found = || ApiError::NotFound(format!("no buyer {buyer_id:?}"));
+    let id = BuyerId::parse(&buyer_id).map_err(|_| not_found())?;
+    if app.intake.buyer(&id).await?.is_none() {
+        return Err(not_found());
+    }
+    let statement = app.intake.statement(&id, &month).await?;
+    let performance = PerformanceView {
+        month: app.intake.performance(&id, Some(&month)).await?,
+        all_time: app.intake.performance(&id, None).await?,
+    };
+    Ok(Json(StatementResponse {
+        statement,
+        performance,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::nesting_depth;
+
+    #[test]
+    fn given_bodies_then_their_nesting_is_counted_outside_strings() {
+        assert_eq!(nesting_depth(br#"{"a":1}"#), 1);
+        assert_eq!(nesting_depth(br#"{"a":[{"b":[]}]}"#), 4);
+        assert_eq!(nesting_depth(br#"{"a":"[[[[\"[[["}"#), 1);
+        assert_eq!(nesting_depth(b"]]]]"), 0);
+        assert_eq!(nesting_depth(&[b'['; 100]), 100);
+    }
+}
