@@ -824,7 +824,12 @@ pub async fn feedback_reaches_the_ledger_stats_and_statements<B: Backend>(backen
     );
 
     // Bad statement requests.
-    let bad_month = call(&app, statement_request(&a.id, "2026-13")).await;
+    let no_such_month = call(&app, statement_request(&a.id, "2026-13")).await;
+    assert_eq!(
+        (no_such_month.status, no_such_month.code()),
+        (404, "not_found")
+    );
+    let bad_month = call(&app, statement_request(&a.id, "June")).await;
     assert_eq!(
         (bad_month.status, bad_month.code()),
         (422, "invalid_request")

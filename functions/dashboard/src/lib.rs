@@ -280,7 +280,7 @@ fn valid_lead_id(raw: &str) -> bool {
     path = "/api/v1/leads/{lead_id}",
     tag = "leads",
     operation_id = "lead",
-    params(("lead_id" = String, Path, description = "The lead id (`lead_` + 32 hex digits)", example = "lead_fbf6592bbf895aaabe7055ec5cbd0089")),
+    params(("lead_id" = String, Path, description = "The lead id (`lead_` + 32 hex digits)", pattern = "^lead_[0-9a-f]{32}$", example = "lead_fbf6592bbf895aaabe7055ec5cbd0089")),
     responses(
         (status = 200, description = "The lead, explained", body = LeadView),
         (status = 404, description = "`not_found`: no such lead", body = ErrorBody),

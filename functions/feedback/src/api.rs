@@ -223,7 +223,7 @@ pub struct StatementResponse {
 #[into_params(parameter_in = Query)]
 pub struct StatementQuery {
     /// `YYYY-MM`, New York time; the current month when absent.
-    #[param(pattern = "^[0-9]{4}-[0-9]{2}$", example = "2026-06")]
+    #[param(pattern = "^2[0-9]{3}-[0-9]{2}$", example = "2026-06")]
     pub month: Option<String>,
 }
 

@@ -278,7 +278,7 @@ fn receipt(record: &aurum::domain::feedback::FeedbackRecord, replayed: bool) -> 
     ),
     responses(
         (status = 200, description = "The statement", body = api::StatementResponse),
-        (status = 404, description = "`not_found`: no such buyer", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such buyer, or no such month (`2026-13`)", body = ErrorBody),
         (status = 422, description = "`invalid_request`: `month` is not `YYYY-MM`", body = ErrorBody,
             example = json!({"error": {"code": "invalid_request", "message": "month must be YYYY-MM, e.g. 2026-06"}})),
         (status = 503, description = "`unavailable`: a dependency failed; retry shortly", body = ErrorBody)
@@ -291,8 +291,25 @@ async fn buyer_statement<B: Backend>(
 ) -> Result<Json<StatementResponse>, ApiError> {
     let Query(query) = query.map_err(|e| ApiError::Invalid(e.body_text()))?;
     let month = match query.month.as_deref() {
-        Some(raw) => parse_month(raw)
-            .ok_or_else(|| ApiError::Invalid("month must be YYYY-MM, e.g. 2026-06".into()))?,
+        Some(raw) => match parse_month(raw) {
+            Some(month) => month,
+            // Shaped like a month but not one (2026-13): there is no such statement.
+            None if raw.len() == 7
+                && raw.as_bytes()[4] == b'-'
+                && raw
+                    .bytes()
+                    .enumerate()
+                    .all(|(i, b)| i == 4 || b.is_ascii_digit())
+                && raw.starts_with('2') =>
+            {
+                return Err(ApiError::NotFound(format!("no month {raw}")));
+            }
+            None => {
+                return Err(ApiError::Invalid(
+                    "month must be YYYY-MM, e.g. 2026-06".into(),
+                ));
+            }
+        },
         None => statement_month((app.intake.clock())()),
     };
     let not_found = || ApiError::NotFound(format!("no buyer {buyer_id:?}"));
