@@ -168,18 +168,7 @@ impl From<JoinFailure> for QueueError {
 
 impl ConversationStore for EmbeddedStore {
     async fn load_conversation(&self, id: &SessionId) -> Result<Option<Conversation>, StoreError> {
-        let key = id.as_str().to_owned();
-        self.blocking(move |db| {
-            let txn = db.begin_read().map_err(unavailable)?;
-            let table = txn.open_table(CONVERSATIONS).map_err(unavailable)?;
-            let Some(bytes) = table.get(key.as_str()).map_err(unavailable)? else {
-                return Ok(None);
-            };
-            serde_json::from_slice(bytes.value())
-                .map(Some)
-                .map_err(|e| StoreError::Corrupt(super::decode_failure(&e)))
-        })
-        .await
+        self.read_json(CONVERSATIONS, id.as_str().to_owned()).await
     }
 
     async fn save_conversation(&self, conversation: &Conversation) -> Result<(), StoreError> {
@@ -264,20 +253,24 @@ impl ModelStore for EmbeddedStore {
     }
 }
 
-impl LeadStore for EmbeddedStore {
-    async fn lead(&self, lead_id: &str) -> Result<Option<LeadRecord>, StoreError> {
-        let key = lead_id.to_owned();
+impl EmbeddedStore {
+    /// One JSON value of `table` at `key`, in its own read transaction.
+    async fn read_json<T: serde::de::DeserializeOwned + Send + 'static>(
+        &self,
+        table: TableDefinition<'static, &'static str, &'static [u8]>,
+        key: String,
+    ) -> Result<Option<T>, StoreError> {
         self.blocking(move |db| {
             let txn = db.begin_read().map_err(unavailable)?;
-            let table = txn.open_table(LEADS).map_err(unavailable)?;
-            let Some(bytes) = table.get(key.as_str()).map_err(unavailable)? else {
-                return Ok(None);
-            };
-            serde_json::from_slice(bytes.value())
-                .map(Some)
-                .map_err(|e| StoreError::Corrupt(super::decode_failure(&e)))
+            get_json(&txn.open_table(table).map_err(unavailable)?, &key)
         })
         .await
+    }
+}
+
+impl LeadStore for EmbeddedStore {
+    async fn lead(&self, lead_id: &str) -> Result<Option<LeadRecord>, StoreError> {
+        self.read_json(LEADS, lead_id.to_owned()).await
     }
 
     async fn put_lead(&self, record: &LeadRecord) -> Result<(), StoreError> {
@@ -399,16 +392,10 @@ impl BuyerStore for EmbeddedStore {
     }
 
     async fn health(&self, buyer: &BuyerId) -> Result<BuyerHealth, StoreError> {
-        let id = buyer.to_string();
-        self.blocking(move |db| {
-            let txn = db.begin_read().map_err(unavailable)?;
-            let table = txn.open_table(BUYER_HEALTH).map_err(unavailable)?;
-            match table.get(id.as_str()).map_err(unavailable)? {
-                Some(bytes) => serde_json::from_slice(bytes.value()).map_err(corrupt),
-                None => Ok(BuyerHealth::default()),
-            }
-        })
-        .await
+        Ok(self
+            .read_json(BUYER_HEALTH, buyer.to_string())
+            .await?
+            .unwrap_or_default())
     }
 
     async fn record_delivery(
@@ -620,19 +607,8 @@ impl SaleStore for EmbeddedStore {
         &self,
         key: &str,
     ) -> Result<Option<(String, DateTime<Utc>)>, StoreError> {
-        let key = key.to_owned();
-        self.blocking(move |db| {
-            let txn = db.begin_read().map_err(unavailable)?;
-            let table = txn.open_table(CLAIMS).map_err(unavailable)?;
-            match table.get(key.as_str()).map_err(unavailable)? {
-                Some(bytes) => {
-                    let claim: Claim = serde_json::from_slice(bytes.value()).map_err(corrupt)?;
-                    Ok(Some((claim.lead_id, claim.until)))
-                }
-                None => Ok(None),
-            }
-        })
-        .await
+        let claim: Option<Claim> = self.read_json(CLAIMS, key.to_owned()).await?;
+        Ok(claim.map(|c| (c.lead_id, c.until)))
     }
 }
 
@@ -644,6 +620,14 @@ fn get_feedback(
     table: &impl ReadableTable<&'static str, &'static [u8]>,
     key: &str,
 ) -> Result<Option<FeedbackRecord>, StoreError> {
+    get_json(table, key)
+}
+
+/// One JSON value of a string-keyed table, decoded without quoting it in errors.
+fn get_json<T: serde::de::DeserializeOwned>(
+    table: &impl ReadableTable<&'static str, &'static [u8]>,
+    key: &str,
+) -> Result<Option<T>, StoreError> {
     match table.get(key).map_err(unavailable)? {
         Some(bytes) => serde_json::from_slice(bytes.value())
             .map(Some)
