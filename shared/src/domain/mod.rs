@@ -9,6 +9,7 @@ pub mod extract;
 pub mod facts;
 pub mod feedback;
 pub mod incentives;
+pub mod learning;
 pub mod lead;
 pub mod market;
 pub mod metrics;
