@@ -36,8 +36,12 @@ pub struct VariantStats {
 /// When a winner is promoted.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PromotionRule {
-    /// Every variant needs this many offers first.
-    pub min_offers_per_variant: u64,
+    /// Offers across every variant before any winner (Thompson sampling starves a clear
+    /// loser, so a per-variant minimum could wait for ever: the posterior's width already
+    /// counts against a variant seen little).
+    pub min_offers: u64,
+    /// The winner itself needs this many offers.
+    pub min_winner_offers: u64,
     /// The leader's posterior probability of being best must reach this.
     pub probability_best: f64,
     /// Posterior draws used to estimate that probability.
@@ -47,7 +51,8 @@ pub struct PromotionRule {
 impl Default for PromotionRule {
     fn default() -> Self {
         PromotionRule {
-            min_offers_per_variant: 100,
+            min_offers: 500,
+            min_winner_offers: 100,
             probability_best: 0.95,
             draws: 10_000,
         }
@@ -253,25 +258,24 @@ impl PricingExperiment {
             .collect()
     }
 
-    /// Promotes the leader when every variant has its minimum of offers and the leader is
-    /// best with at least `rule.probability_best`. Returns the winner when this call
-    /// concluded the experiment.
+    /// Promotes the leader once the experiment has its minimum of offers, the leader its
+    /// own, and the leader is best with at least `rule.probability_best`. Returns the
+    /// winner when this call concluded the experiment.
     pub fn conclude<R: Rng + ?Sized>(
         &mut self,
         rng: &mut R,
         at: DateTime<Utc>,
     ) -> Option<PriceVariant> {
         if self.status != ExperimentStatus::Running
-            || self
-                .stats
-                .iter()
-                .any(|s| s.offers < self.rule.min_offers_per_variant)
+            || self.stats.iter().map(|s| s.offers).sum::<u64>() < self.rule.min_offers
         {
             return None;
         }
         let p = self.probability_best(rng);
         let leader = Self::argmax(&p);
-        if p[leader] < self.rule.probability_best {
+        if p[leader] < self.rule.probability_best
+            || self.stats[leader].offers < self.rule.min_winner_offers
+        {
             return None;
         }
         self.status = ExperimentStatus::Concluded {
@@ -357,13 +361,13 @@ mod tests {
     fn given_too_little_evidence_then_no_winner_is_promoted() {
         let mut e = experiment();
         let mut rng = StdRng::seed_from_u64(1);
-        for _ in 0..99 {
+        for _ in 0..166 {
             e.record("list", true, Cents(25_000)).expect("known");
             e.record("low", false, Cents::ZERO).expect("known");
             e.record("high", false, Cents::ZERO).expect("known");
         }
-        assert_eq!(e.conclude(&mut rng, at()), None, "99 offers each is below the minimum");
-        for v in ["list", "low", "high"] {
+        assert_eq!(e.conclude(&mut rng, at()), None, "498 offers is below the minimum");
+        for v in ["list", "low"] {
             e.record(v, v == "list", Cents(25_000)).expect("known");
         }
                 assert_eq!(e.conclude(&mut rng, at()).map(|v| v.id), Some("list".into()));
