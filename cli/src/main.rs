@@ -366,7 +366,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
                 None => print!("{document}"),
             }
         }
-        Command::Model { command } => aurum_cli::model::run(command.into())?,
+        Command::Model { command } => {
+            if let Err(e) = aurum_cli::model::run(command.into()) {
+                eprintln!("error: {e}");
+                std::process::exit(2);
+            }
+        }
         Command::Simulate {
             what: Simulation::Learning {
                 seed,

@@ -349,6 +349,39 @@ mod tests {
     }
 
     #[test]
+    fn given_the_agents_ranking_then_a_favoured_question_only_moves_up_and_nothing_is_lost() {
+        use crate::domain::agent::ranked_asks;
+        use crate::domain::conversation::{Conversation, SessionId};
+        use crate::domain::scoring::{ScoringModel, score};
+        let model = ScoringModel::default();
+        let mut c = Conversation::new(SessionId::parse("rules").expect("id"), at());
+        c.facts.homeowner = Some(true);
+        c.facts.monthly_bill = Some(Cents::from_dollars(250));
+        let s = score(&model, &c, at());
+        let ranked = ranked_asks(&model, &c, &s, at());
+        assert!(ranked.len() >= 4, "{ranked:?}");
+        let favoured = ranked[ranked.len() - 1].0;
+        let rules = ConversationRules {
+            version: 1,
+            asks: vec![AskBias {
+                ask: favoured,
+                bias_bps: 2_500,
+                asked: 100,
+                succeeded: 60,
+            }],
+            ..ConversationRules::default()
+        };
+        let before: Vec<Ask> = ranked.iter().map(|(a, _)| *a).collect();
+        let after: Vec<Ask> = rules.reorder_asks(ranked).into_iter().map(|(a, _)| a).collect();
+        assert_eq!(after.len(), before.len());
+        let at_before = before.iter().position(|a| *a == favoured);
+        let at_after = after.iter().position(|a| *a == favoured);
+        assert!(at_after <= at_before);
+        let others = |v: &[Ask]| v.iter().copied().filter(|a| *a != favoured).collect::<Vec<_>>();
+        assert_eq!(others(&after), others(&before), "the others keep the agent's order");
+    }
+
+    #[test]
     fn given_favoured_recommendations_then_they_move_at_most_the_shift() {
         let rules = ConversationRules {
             version: 1,

@@ -478,6 +478,118 @@ mod tests {
         }
     }
 
+    fn at() -> DateTime<Utc> {
+        chrono::TimeZone::with_ymd_and_hms(&Utc, 2026, 6, 1, 6, 0, 0)
+            .single()
+            .expect("t")
+    }
+
+    /// Leads whose true conversion model is `truth`, drawn with a seeded generator.
+    fn leads(seed: u64, n: usize, truth: &ConversionModel) -> Vec<ConversionExample> {
+        use rand::{RngExt, SeedableRng};
+        let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+        (0..n)
+            .map(|i| {
+                let factors = FactorScores {
+                    base_qualification: rng.random_range(0..=100),
+                    behavioral: rng.random_range(0..=100),
+                    market_timing: rng.random_range(0..=100),
+                    nyc_intelligence: rng.random_range(0..=100),
+                };
+                ConversionExample {
+                    lead_id: format!("{seed}_{i}"),
+                    converted: rng.random_bool(truth.probability(&factors)),
+                    factors,
+                }
+            })
+            .collect()
+    }
+
+    const TRUTH: ConversionModel = ConversionModel {
+        intercept: -4.0,
+        base_qualification: 3.5,
+        behavioral: 0.5,
+        market_timing: 2.5,
+        nyc_intelligence: 1.5,
+    };
+
+    #[test]
+    fn given_clean_feedback_then_the_candidate_is_promoted_and_nears_the_truth() {
+        let current = ScoringModel::default();
+        let train = leads(1, 4_000, &TRUTH);
+        let held_out = leads(2, 1_000, &TRUTH);
+        let u = update(&current, &train, &held_out, &LearnerSettings::default(), 2, at())
+            .expect("enough feedback");
+        assert_eq!(u.version.verdict, Verdict::Promoted);
+        assert_eq!(u.in_force.version, 2);
+        assert!(u.version.evaluation.log_loss < u.version.parent_evaluation.log_loss);
+        assert!((u.in_force.conversion.base_qualification - TRUTH.base_qualification).abs() < 0.5);
+        assert_eq!(u.version.training_samples, 4_000);
+        assert_eq!(u.version.parent_version, 1);
+        assert!(u.in_force.weights.base_qualification > u.in_force.weights.behavioral);
+    }
+
+    #[test]
+    fn given_poisoned_feedback_then_the_candidate_is_rolled_back_and_the_model_stays() {
+        let settings = LearnerSettings::default();
+        let good = update(
+            &ScoringModel::default(),
+            &leads(1, 4_000, &TRUTH),
+            &leads(2, 1_000, &TRUTH),
+            &settings,
+            2,
+            at(),
+        )
+        .expect("update")
+        .in_force;
+        // A buyer's integration reports every outcome inverted.
+        let poisoned: Vec<ConversionExample> = leads(3, 3_000, &TRUTH)
+            .into_iter()
+            .map(|e| ConversionExample {
+                converted: !e.converted,
+                ..e
+            })
+            .collect();
+        let u = update(&good, &poisoned, &leads(4, 1_000, &TRUTH), &settings, 3, at())
+            .expect("enough feedback");
+        assert_eq!(u.version.verdict, Verdict::RolledBack);
+        assert!(u.version.evaluation.log_loss > u.version.parent_evaluation.log_loss);
+        assert_eq!(u.in_force, good, "the model in force is unchanged");
+        assert_eq!(u.version.version, 3, "the rejected candidate is still recorded");
+    }
+
+    #[test]
+    fn given_too_few_examples_then_no_candidate_is_made() {
+        let settings = LearnerSettings::default();
+        let few = leads(5, 300, &TRUTH);
+        assert!(matches!(
+            update(&ScoringModel::default(), &few, &leads(6, 200, &TRUTH), &settings, 2, at()),
+            Err(NoUpdate::TooFewExamples { have: 300, need: 500, .. })
+        ));
+        assert!(matches!(
+            update(&ScoringModel::default(), &leads(7, 600, &TRUTH), &few[..50], &settings, 2, at()),
+            Err(NoUpdate::TooFewHeldOut { have: 50, need: 100 })
+        ));
+        let one_sided: Vec<ConversionExample> = leads(8, 600, &TRUTH)
+            .into_iter()
+            .map(|e| ConversionExample { converted: false, ..e })
+            .collect();
+        assert!(matches!(
+            train_candidate(&ScoringModel::default(), &one_sided, &settings, 2),
+            Err(NoUpdate::TooFewExamples { positives: 0, .. })
+        ));
+    }
+
+    #[test]
+    fn given_a_window_then_the_split_is_stable_and_near_its_share() {
+        let window = leads(9, 5_000, &TRUTH);
+        let (train, held) = split_held_out(&window, 2_000);
+        assert_eq!(train.len() + held.len(), 5_000);
+        assert!((800..1_200).contains(&held.len()), "{}", held.len());
+        let (_, again) = split_held_out(&window[..2_500], 2_000);
+        assert!(again.iter().all(|e| held.contains(e)), "a lead stays on its side");
+    }
+
     #[test]
     fn given_a_far_target_then_each_weight_moves_one_step_and_the_sum_stays() {
         let s = LearnerSettings::default();
