@@ -68,8 +68,6 @@ pub struct LearningReport {
     /// The run over a window whose outcomes were reported inverted.
     pub poisoned: UpdateRow,
     pub in_force_after_poison: u32,
-    /// Events of promoted windows (a rolled-back window's are quarantined).
-    pub trusted_events: usize,
 }
 
 impl LearningReport {
@@ -87,30 +85,29 @@ fn at(events: usize) -> DateTime<Utc> {
 }
 
 /// `events` feedback events arrive in windows of `window`; after each window the job
-/// trains on the training share of every trusted event so far and judges on the trusted
-/// held-out share. A promoted window's events become trusted; a rolled-back window's are
-/// quarantined. A last window of `window` events reports every outcome inverted.
+/// trains on the training share of every event so far and judges on the held-out share of
+/// the events before the window (at the first run, the window's own): a window is judged
+/// by what was known before it. A last window of `window` events reports every outcome
+/// inverted.
 pub fn simulate_learning(seed: u64, events: usize, window: usize) -> LearningReport {
     let settings = LearnerSettings::default();
     let mut rng = StdRng::seed_from_u64(seed);
     let mut current = ScoringModel::default();
     let mut next_version = current.version + 1;
-    let mut trusted: Vec<ConversionExample> = Vec::new();
+    let mut earlier: Vec<ConversionExample> = Vec::new();
     let mut updates = Vec::new();
     let window = window.max(1);
 
     let run = |current: &ScoringModel,
-               trusted: &[ConversionExample],
+               earlier: &[ConversionExample],
                fresh: &[ConversionExample],
                next_version: u32,
                events: usize| {
-        let (_, trusted_held_out) = split_held_out(trusted, settings.held_out_bps);
+        let (mut train, earlier_held_out) = split_held_out(earlier, settings.held_out_bps);
         let (fresh_train, fresh_held_out) = split_held_out(fresh, settings.held_out_bps);
-        let (mut train, _) = split_held_out(trusted, settings.held_out_bps);
         train.extend(fresh_train);
-        // Judged on what is already trusted; the very first window has only its own.
-        let held_out = if trusted_held_out.len() >= settings.min_held_out {
-            trusted_held_out
+        let held_out = if earlier_held_out.len() >= settings.min_held_out {
+            earlier_held_out
         } else {
             fresh_held_out
         };
@@ -131,7 +128,7 @@ pub fn simulate_learning(seed: u64, events: usize, window: usize) -> LearningRep
             .map(|i| lead(&mut rng, i, &TRUE_MODEL))
             .collect();
         made += n;
-        match run(&current, &trusted, &fresh, next_version, made) {
+        match run(&current, &earlier, &fresh, next_version, made) {
             Ok(u) => {
                 next_version += 1;
                 updates.push(UpdateRow {
@@ -142,13 +139,11 @@ pub fn simulate_learning(seed: u64, events: usize, window: usize) -> LearningRep
                     current_log_loss: u.version.parent_evaluation.log_loss,
                     in_force_version: u.in_force.version,
                 });
-                if u.version.verdict == Verdict::Promoted {
-                    trusted.extend(fresh);
-                }
                 current = u.in_force;
             }
-            Err(_) => trusted.extend(fresh),
+            Err(_) => {}
         }
+        earlier.extend(fresh);
     }
 
     let test: Vec<ConversionExample> = (0..20_000)
@@ -170,7 +165,7 @@ pub fn simulate_learning(seed: u64, events: usize, window: usize) -> LearningRep
         })
         .collect();
     let (poisoned, in_force_after_poison) =
-        match run(&current, &trusted, &poisoned_feed, next_version, made + window) {
+        match run(&current, &earlier, &poisoned_feed, next_version, made + window) {
             Ok(u) => (
                 UpdateRow {
                     events: made + window,
@@ -208,7 +203,6 @@ pub fn simulate_learning(seed: u64, events: usize, window: usize) -> LearningRep
         updates,
         poisoned,
         in_force_after_poison,
-        trusted_events: trusted.len(),
     }
 }
 
@@ -226,11 +220,6 @@ pub fn learning_summary(r: &LearningReport) -> String {
             u.events, u.version, u.verdict, u.candidate_log_loss, u.current_log_loss
         );
     }
-    let _ = writeln!(
-        s,
-        "  events trusted (promoted windows): {} of {}",
-        r.trusted_events, r.events
-    );
     let auc = |a: Option<f64>| a.map_or("-".to_owned(), |a| format!("{a:.4}"));
     let _ = writeln!(s, "  log loss, built-in weights: {:.4}", r.static_log_loss);
     let _ = writeln!(
