@@ -128,20 +128,18 @@ pub fn simulate_learning(seed: u64, events: usize, window: usize) -> LearningRep
             .map(|i| lead(&mut rng, i, &TRUE_MODEL))
             .collect();
         made += n;
-        match run(&current, &earlier, &fresh, next_version, made) {
-            Ok(u) => {
-                next_version += 1;
-                updates.push(UpdateRow {
-                    events: made,
-                    version: u.version.version,
-                    verdict: u.version.verdict,
-                    candidate_log_loss: u.version.evaluation.log_loss,
-                    current_log_loss: u.version.parent_evaluation.log_loss,
-                    in_force_version: u.in_force.version,
-                });
-                current = u.in_force;
-            }
-            Err(_) => {}
+        // Too little feedback yet: no candidate, and the window waits for the next run.
+        if let Ok(u) = run(&current, &earlier, &fresh, next_version, made) {
+            next_version += 1;
+            updates.push(UpdateRow {
+                events: made,
+                version: u.version.version,
+                verdict: u.version.verdict,
+                candidate_log_loss: u.version.evaluation.log_loss,
+                current_log_loss: u.version.parent_evaluation.log_loss,
+                in_force_version: u.in_force.version,
+            });
+            current = u.in_force;
         }
         earlier.extend(fresh);
     }
@@ -164,31 +162,36 @@ pub fn simulate_learning(seed: u64, events: usize, window: usize) -> LearningRep
             e
         })
         .collect();
-    let (poisoned, in_force_after_poison) =
-        match run(&current, &earlier, &poisoned_feed, next_version, made + window) {
-            Ok(u) => (
-                UpdateRow {
-                    events: made + window,
-                    version: u.version.version,
-                    verdict: u.version.verdict,
-                    candidate_log_loss: u.version.evaluation.log_loss,
-                    current_log_loss: u.version.parent_evaluation.log_loss,
-                    in_force_version: u.in_force.version,
-                },
-                u.in_force.version,
-            ),
-            Err(_) => (
-                UpdateRow {
-                    events: made + window,
-                    version: 0,
-                    verdict: Verdict::RolledBack,
-                    candidate_log_loss: f64::NAN,
-                    current_log_loss: f64::NAN,
-                    in_force_version: current.version,
-                },
-                current.version,
-            ),
-        };
+    let (poisoned, in_force_after_poison) = match run(
+        &current,
+        &earlier,
+        &poisoned_feed,
+        next_version,
+        made + window,
+    ) {
+        Ok(u) => (
+            UpdateRow {
+                events: made + window,
+                version: u.version.version,
+                verdict: u.version.verdict,
+                candidate_log_loss: u.version.evaluation.log_loss,
+                current_log_loss: u.version.parent_evaluation.log_loss,
+                in_force_version: u.in_force.version,
+            },
+            u.in_force.version,
+        ),
+        Err(_) => (
+            UpdateRow {
+                events: made + window,
+                version: 0,
+                verdict: Verdict::RolledBack,
+                candidate_log_loss: f64::NAN,
+                current_log_loss: f64::NAN,
+                in_force_version: current.version,
+            },
+            current.version,
+        ),
+    };
 
     LearningReport {
         seed,
@@ -327,7 +330,7 @@ pub fn simulate_pricing(seed: u64, offers: usize) -> Result<PricingReport, Exper
         let kept = rng.random_bool(acceptance[i]);
         let price = a.apply(quoted);
         if kept {
-            revenue = revenue + price;
+            revenue += price;
         }
         let _ = e.record(&a.variant_id, kept, price);
         if (n + 1) % 100 == 0 && e.conclude(&mut rng, at(n)).is_some() {
@@ -339,9 +342,7 @@ pub fn simulate_pricing(seed: u64, offers: usize) -> Result<PricingReport, Exper
         seed,
         offers,
         winner: match &e.status {
-            ExperimentStatus::Concluded { winner, .. } => {
-                Some(winner.clone())
-            }
+            ExperimentStatus::Concluded { winner, .. } => Some(winner.clone()),
             _ => None,
         },
         allocation: e.stats.iter().map(|s| s.offers).collect(),
@@ -378,8 +379,7 @@ pub fn pricing_summary(r: &PricingReport) -> String {
         "  best: {}; promoted: {} after {} offers",
         r.best,
         r.winner.as_deref().unwrap_or("none"),
-        r.concluded_after
-            .map_or("-".to_owned(), |n| n.to_string())
+        r.concluded_after.map_or("-".to_owned(), |n| n.to_string())
     );
     let _ = writeln!(
         s,

@@ -373,11 +373,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
             }
         }
         Command::Simulate {
-            what: Simulation::Learning {
-                seed,
-                events,
-                window,
-            },
+            what:
+                Simulation::Learning {
+                    seed,
+                    events,
+                    window,
+                },
         } => {
             let report = aurum_cli::learning::simulate_learning(seed, events, window);
             print!("{}", aurum_cli::learning::learning_summary(&report));

@@ -170,9 +170,8 @@ impl ColumnEncoding {
                 let (v, missing) = if raw.is_empty() {
                     (*mean, 1.0)
                 } else {
-                    let v = number(raw).ok_or_else(|| {
-                        cell(line, column, format!("{raw:?} is not a number"))
-                    })?;
+                    let v = number(raw)
+                        .ok_or_else(|| cell(line, column, format!("{raw:?} is not a number")))?;
                     (v, 0.0)
                 };
                 out.push((v - mean) / scale);
@@ -266,10 +265,18 @@ fn encodings(
             .iter()
             .map(|&r| (table.rows[r].0, table.rows[r].1[c].as_str()))
             .collect();
-        let filled: Vec<(u64, &str)> = cells.iter().copied().filter(|(_, v)| !v.is_empty()).collect();
+        let filled: Vec<(u64, &str)> = cells
+            .iter()
+            .copied()
+            .filter(|(_, v)| !v.is_empty())
+            .collect();
         let numbers: Vec<f64> = filled.iter().filter_map(|(_, v)| number(v)).collect();
         let forced = options.categorical.iter().any(|n| n == name);
-        if !forced && !filled.is_empty() && numbers.len() * 2 > filled.len() && numbers.len() < filled.len() {
+        if !forced
+            && !filled.is_empty()
+            && numbers.len() * 2 > filled.len()
+            && numbers.len() < filled.len()
+        {
             // Mostly numbers with a stray word: a typo, not a category.
             let (line, raw) = filled
                 .iter()
@@ -279,12 +286,15 @@ fn encodings(
             return Err(cell(
                 line,
                 name,
-                format!("{raw:?} is not a number (the column's other cells are numbers; pass --categorical {name} to read it as text)"),
+                format!(
+                    "{raw:?} is not a number (the column's other cells are numbers; pass --categorical {name} to read it as text)"
+                ),
             ));
         }
         if !forced && !filled.is_empty() && numbers.len() == filled.len() {
             let mean = numbers.iter().sum::<f64>() / numbers.len() as f64;
-            let var = numbers.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / numbers.len() as f64;
+            let var =
+                numbers.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / numbers.len() as f64;
             let sd = var.sqrt();
             out.push(ColumnEncoding::Numeric {
                 column: name.clone(),
@@ -295,7 +305,9 @@ fn encodings(
         } else {
             let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
             for (_, v) in &cells {
-                *counts.entry(if v.is_empty() { EMPTY } else { v }).or_default() += 1;
+                *counts
+                    .entry(if v.is_empty() { EMPTY } else { v })
+                    .or_default() += 1;
             }
             let mut levels: Vec<String> = Vec::new();
             let mut pooled = false;
@@ -424,7 +436,11 @@ pub fn train<R: Read>(input: R, options: &TrainOptions) -> Result<OfflineModel, 
     let mut predictions = Vec::with_capacity(held.len());
     for &r in &held {
         let (line, row) = &table.rows[r];
-        predictions.push(partial.logit.probability(&partial.encode_row(&index, *line, row)?));
+        predictions.push(
+            partial
+                .logit
+                .probability(&partial.encode_row(&index, *line, row)?),
+        );
     }
     let held_labels: Vec<bool> = held.iter().map(|&r| ys[r]).collect();
     let base_rate = (kept.iter().filter(|&&r| ys[r]).count() as f64 / kept.len() as f64)
@@ -439,8 +455,8 @@ pub fn train<R: Read>(input: R, options: &TrainOptions) -> Result<OfflineModel, 
 
 /// Reads a model file, refusing another format or a model whose numbers do not add up.
 pub fn read_model(text: &str) -> Result<OfflineModel, ModelError> {
-    let model: OfflineModel =
-        serde_json::from_str(text).map_err(|e| ModelError::Model(format!("not a model file: {e}")))?;
+    let model: OfflineModel = serde_json::from_str(text)
+        .map_err(|e| ModelError::Model(format!("not a model file: {e}")))?;
     if model.format != FORMAT {
         return Err(ModelError::Model(format!(
             "format {:?}; this version reads {FORMAT:?}",
@@ -480,7 +496,9 @@ pub fn score<R: Read, W: Write>(
     let io = |e: csv::Error| ModelError::Csv(format!("cannot write: {e}"));
     writer.write_record(["probability"]).map_err(io)?;
     for (line, row) in &table.rows {
-        let p = model.logit.probability(&model.encode_row(&index, *line, row)?);
+        let p = model
+            .logit
+            .probability(&model.encode_row(&index, *line, row)?);
         writer.write_record([format!("{p:.6}")]).map_err(io)?;
     }
     writer
@@ -528,11 +546,15 @@ fn open(path: &std::path::Path) -> Result<std::fs::File, ModelError> {
 pub fn run(command: Command) -> Result<(), String> {
     match command {
         Command::Train { csv, out, options } => {
-            let model = train(std::io::BufReader::new(open(&csv).map_err(|e| e.to_string())?), &options)
-                .map_err(|e| format!("{}: {e}", csv.display()))?;
+            let model = train(
+                std::io::BufReader::new(open(&csv).map_err(|e| e.to_string())?),
+                &options,
+            )
+            .map_err(|e| format!("{}: {e}", csv.display()))?;
             let mut text = serde_json::to_string_pretty(&model).map_err(|e| e.to_string())?;
             text.push('\n');
-            std::fs::write(&out, text).map_err(|e| format!("cannot write {}: {e}", out.display()))?;
+            std::fs::write(&out, text)
+                .map_err(|e| format!("cannot write {}: {e}", out.display()))?;
             print!("{}", train_summary(&model));
             println!("model written to {}", out.display());
         }

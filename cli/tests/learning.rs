@@ -21,7 +21,10 @@ fn given_5000_feedback_events_then_the_learned_model_beats_the_built_in_weights_
             r.learned_log_loss,
             r.true_log_loss
         );
-        assert!(r.learned.version > 1, "seed {seed}: a learned version is in force");
+        assert!(
+            r.learned.version > 1,
+            "seed {seed}: a learned version is in force"
+        );
         assert_eq!(r.learned.validate(), Ok(()));
         assert!(r.updates.iter().any(|u| u.verdict == Verdict::Promoted));
     }

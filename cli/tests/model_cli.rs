@@ -61,10 +61,22 @@ fn given_a_history_csv_when_trained_then_held_out_figures_are_printed_and_the_mo
     let dir = tempfile::tempdir().expect("dir");
     let csv = write(dir.path(), "leads.csv", &history(3_000, 1));
     let model = dir.path().join("model.json");
-    let out = aurum(&["model", "train", "--csv", s(&csv), "--target", "converted", "--out", s(&model)]);
+    let out = aurum(&[
+        "model",
+        "train",
+        "--csv",
+        s(&csv),
+        "--target",
+        "converted",
+        "--out",
+        s(&model),
+    ]);
     let (stdout, stderr) = text(&out);
     assert!(out.status.success(), "{stdout}{stderr}");
-    assert!(stdout.contains("log loss") && stdout.contains("AUC"), "{stdout}");
+    assert!(
+        stdout.contains("log loss") && stdout.contains("AUC"),
+        "{stdout}"
+    );
 
     let saved: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&model).expect("model file")).expect("json");
@@ -87,7 +99,10 @@ fn given_a_history_csv_when_trained_then_held_out_figures_are_printed_and_the_mo
         names.contains(&"borough=(other)") && !names.contains(&"borough=staten_island"),
         "a rare level is pooled: {names:?}"
     );
-    assert!(!names.iter().any(|n| n.starts_with("converted")), "{names:?}");
+    assert!(
+        !names.iter().any(|n| n.starts_with("converted")),
+        "{names:?}"
+    );
 }
 
 #[test]
@@ -95,7 +110,16 @@ fn given_a_model_when_scoring_then_one_probability_per_row_in_order_and_the_targ
     let dir = tempfile::tempdir().expect("dir");
     let csv = write(dir.path(), "leads.csv", &history(2_000, 2));
     let model = dir.path().join("model.json");
-    let trained = aurum(&["model", "train", "--csv", s(&csv), "--target", "converted", "--out", s(&model)]);
+    let trained = aurum(&[
+        "model",
+        "train",
+        "--csv",
+        s(&csv),
+        "--target",
+        "converted",
+        "--out",
+        s(&model),
+    ]);
     assert!(trained.status.success(), "{:?}", text(&trained));
 
     let with_target = write(
@@ -111,17 +135,36 @@ fn given_a_model_when_scoring_then_one_probability_per_row_in_order_and_the_targ
     let scored = dir.path().join("scored.csv");
     let scored2 = dir.path().join("scored2.csv");
     for (input, output) in [(&with_target, &scored), (&without_target, &scored2)] {
-        let out = aurum(&["model", "score", "--csv", s(input), "--model", s(&model), "--out", s(output)]);
+        let out = aurum(&[
+            "model",
+            "score",
+            "--csv",
+            s(input),
+            "--model",
+            s(&model),
+            "--out",
+            s(output),
+        ]);
         assert!(out.status.success(), "{:?}", text(&out));
     }
     let a = std::fs::read_to_string(&scored).expect("scored");
-    assert_eq!(a, std::fs::read_to_string(&scored2).expect("scored2"), "the target is ignored");
+    assert_eq!(
+        a,
+        std::fs::read_to_string(&scored2).expect("scored2"),
+        "the target is ignored"
+    );
     let lines: Vec<&str> = a.lines().collect();
     assert_eq!(lines[0], "probability");
     assert_eq!(lines.len(), 5, "{a}");
-    let p: Vec<f64> = lines[1..].iter().map(|l| l.parse().expect("number")).collect();
+    let p: Vec<f64> = lines[1..]
+        .iter()
+        .map(|l| l.parse().expect("number"))
+        .collect();
     assert!(p.iter().all(|p| (0.0..=1.0).contains(p)), "{p:?}");
-    assert!(p[0] > p[1], "a big Brooklyn bill beats a small Bronx one: {p:?}");
+    assert!(
+        p[0] > p[1],
+        "a big Brooklyn bill beats a small Bronx one: {p:?}"
+    );
 }
 
 #[test]
@@ -135,13 +178,34 @@ fn given_bad_files_then_the_error_names_the_row_and_column_and_nothing_is_writte
     let bad_target = good.replace(",0\n", ",no\n");
     let ragged = format!("{good}300,queens\n");
     for (name, contents, needles) in [
-        ("typo.csv", typo.as_str(), vec!["line 202", "\"bill\"", "12x"]),
-        ("target.csv", bad_target.as_str(), vec!["column \"converted\"", "0 or 1"]),
-        ("ragged.csv", ragged.as_str(), vec!["line 202", "2 fields", "5"]),
+        (
+            "typo.csv",
+            typo.as_str(),
+            vec!["line 202", "\"bill\"", "12x"],
+        ),
+        (
+            "target.csv",
+            bad_target.as_str(),
+            vec!["column \"converted\"", "0 or 1"],
+        ),
+        (
+            "ragged.csv",
+            ragged.as_str(),
+            vec!["line 202", "2 fields", "5"],
+        ),
         ("empty.csv", "", vec!["header"]),
     ] {
         let csv = write(dir.path(), name, contents);
-        let out = aurum(&["model", "train", "--csv", s(&csv), "--target", "converted", "--out", s(&model)]);
+        let out = aurum(&[
+            "model",
+            "train",
+            "--csv",
+            s(&csv),
+            "--target",
+            "converted",
+            "--out",
+            s(&model),
+        ]);
         let (stdout, stderr) = text(&out);
         assert!(!out.status.success(), "{name}: {stdout}");
         for n in needles {
@@ -152,22 +216,90 @@ fn given_bad_files_then_the_error_names_the_row_and_column_and_nothing_is_writte
     }
 
     let csv = write(dir.path(), "leads.csv", &good);
-    let out = aurum(&["model", "train", "--csv", s(&csv), "--target", "sold", "--out", s(&model)]);
-    assert!(text(&out).1.contains("no column \"sold\""), "{:?}", text(&out));
+    let out = aurum(&[
+        "model",
+        "train",
+        "--csv",
+        s(&csv),
+        "--target",
+        "sold",
+        "--out",
+        s(&model),
+    ]);
+    assert!(
+        text(&out).1.contains("no column \"sold\""),
+        "{:?}",
+        text(&out)
+    );
 
-    let trained = aurum(&["model", "train", "--csv", s(&csv), "--target", "converted", "--out", s(&model)]);
+    let trained = aurum(&[
+        "model",
+        "train",
+        "--csv",
+        s(&csv),
+        "--target",
+        "converted",
+        "--out",
+        s(&model),
+    ]);
     assert!(trained.status.success(), "{:?}", text(&trained));
     let scored = dir.path().join("scored.csv");
-    let bad = write(dir.path(), "bad.csv", "bill,borough,timeline,lead_ref\n300,queens,now,1\nlots,queens,now,2\n");
-    let out = aurum(&["model", "score", "--csv", s(&bad), "--model", s(&model), "--out", s(&scored)]);
+    let bad = write(
+        dir.path(),
+        "bad.csv",
+        "bill,borough,timeline,lead_ref\n300,queens,now,1\nlots,queens,now,2\n",
+    );
+    let out = aurum(&[
+        "model",
+        "score",
+        "--csv",
+        s(&bad),
+        "--model",
+        s(&model),
+        "--out",
+        s(&scored),
+    ]);
     let (_, stderr) = text(&out);
     assert!(!out.status.success());
-    assert!(stderr.contains("line 3") && stderr.contains("\"bill\""), "{stderr}");
+    assert!(
+        stderr.contains("line 3") && stderr.contains("\"bill\""),
+        "{stderr}"
+    );
     assert!(!scored.exists(), "no partial output");
-    let missing = write(dir.path(), "missing.csv", "bill,timeline,lead_ref\n300,now,1\n");
-    let out = aurum(&["model", "score", "--csv", s(&missing), "--model", s(&model), "--out", s(&scored)]);
-    assert!(text(&out).1.contains("no column \"borough\""), "{:?}", text(&out));
+    let missing = write(
+        dir.path(),
+        "missing.csv",
+        "bill,timeline,lead_ref\n300,now,1\n",
+    );
+    let out = aurum(&[
+        "model",
+        "score",
+        "--csv",
+        s(&missing),
+        "--model",
+        s(&model),
+        "--out",
+        s(&scored),
+    ]);
+    assert!(
+        text(&out).1.contains("no column \"borough\""),
+        "{:?}",
+        text(&out)
+    );
     let not_a_model = write(dir.path(), "nope.json", "{}");
-    let out = aurum(&["model", "score", "--csv", s(&missing), "--model", s(&not_a_model), "--out", s(&scored)]);
-    assert!(text(&out).1.contains("not a model file"), "{:?}", text(&out));
+    let out = aurum(&[
+        "model",
+        "score",
+        "--csv",
+        s(&missing),
+        "--model",
+        s(&not_a_model),
+        "--out",
+        s(&scored),
+    ]);
+    assert!(
+        text(&out).1.contains("not a model file"),
+        "{:?}",
+        text(&out)
+    );
 }

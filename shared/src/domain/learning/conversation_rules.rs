@@ -202,7 +202,13 @@ pub fn learn(
             let i = slot(ask);
             AskBias {
                 ask,
-                bias_bps: tilt(asked_ok[i], asked[i], p0, current.ask_bias_bps(ask), settings),
+                bias_bps: tilt(
+                    asked_ok[i],
+                    asked[i],
+                    p0,
+                    current.ask_bias_bps(ask),
+                    settings,
+                ),
                 asked: asked[i],
                 succeeded: asked_ok[i],
             }
@@ -254,12 +260,17 @@ impl ConversationRules {
             .map(|(i, (ask, gain))| {
                 let bias = i64::from(self.ask_bias_bps(ask));
                 // A tilt in favour raises a value and never lowers it, whatever its sign.
-                let adjusted = gain.0.saturating_add(gain.0.abs().saturating_mul(bias) / 10_000);
+                let adjusted = gain
+                    .0
+                    .saturating_add(gain.0.abs().saturating_mul(bias) / 10_000);
                 (i, ask, gain, adjusted)
             })
             .collect();
         tilted.sort_by(|a, b| b.3.cmp(&a.3).then(a.0.cmp(&b.0)));
-        tilted.into_iter().map(|(_, ask, gain, _)| (ask, gain)).collect()
+        tilted
+            .into_iter()
+            .map(|(_, ask, gain, _)| (ask, gain))
+            .collect()
     }
 
     /// Re-orders recommendations (the agent's order is by urgency): each moves at most
@@ -311,8 +322,16 @@ mod tests {
     fn given_too_few_conversations_then_no_rules_are_learned() {
         let few = vec![outcome(&[Ask::Bill], true); 10];
         assert_eq!(
-            learn(&ConversationRules::default(), &few, &RulesSettings::default(), at()),
-            Err(NoRulesUpdate::TooFewConversations { have: 10, need: 200 })
+            learn(
+                &ConversationRules::default(),
+                &few,
+                &RulesSettings::default(),
+                at()
+            ),
+            Err(NoRulesUpdate::TooFewConversations {
+                have: 10,
+                need: 200
+            })
         );
     }
 
@@ -327,7 +346,11 @@ mod tests {
         let s = RulesSettings::default();
         let v1 = learn(&ConversationRules::default(), &feed, &s, at()).expect("rules");
         assert_eq!(v1.version, 1);
-        assert_eq!(v1.ask_bias_bps(Ask::Timeline), s.max_step_bps, "one step per version");
+        assert_eq!(
+            v1.ask_bias_bps(Ask::Timeline),
+            s.max_step_bps,
+            "one step per version"
+        );
         assert_eq!(v1.ask_bias_bps(Ask::Financing), -s.max_step_bps);
         assert_eq!(v1.ask_bias_bps(Ask::Zip), 0, "never asked: no tilt");
         let v3 = learn(&learn(&v1, &feed, &s, at()).expect("v2"), &feed, &s, at()).expect("v3");
@@ -341,7 +364,11 @@ mod tests {
             (Ask::Timeline, Cents(950)),
             (Ask::Zip, Cents(100)),
         ];
-        let order: Vec<Ask> = v3.reorder_asks(ranked).into_iter().map(|(a, _)| a).collect();
+        let order: Vec<Ask> = v3
+            .reorder_asks(ranked)
+            .into_iter()
+            .map(|(a, _)| a)
+            .collect();
         assert_eq!(order, [Ask::Timeline, Ask::Financing, Ask::Zip]);
         let far = vec![(Ask::Financing, Cents(5_000)), (Ask::Timeline, Cents(950))];
         let order: Vec<Ask> = v3.reorder_asks(far).into_iter().map(|(a, _)| a).collect();
@@ -372,13 +399,26 @@ mod tests {
             ..ConversationRules::default()
         };
         let before: Vec<Ask> = ranked.iter().map(|(a, _)| *a).collect();
-        let after: Vec<Ask> = rules.reorder_asks(ranked).into_iter().map(|(a, _)| a).collect();
+        let after: Vec<Ask> = rules
+            .reorder_asks(ranked)
+            .into_iter()
+            .map(|(a, _)| a)
+            .collect();
         assert_eq!(after.len(), before.len());
         let at_before = before.iter().position(|a| *a == favoured);
         let at_after = after.iter().position(|a| *a == favoured);
         assert!(at_after <= at_before);
-        let others = |v: &[Ask]| v.iter().copied().filter(|a| *a != favoured).collect::<Vec<_>>();
-        assert_eq!(others(&after), others(&before), "the others keep the agent's order");
+        let others = |v: &[Ask]| {
+            v.iter()
+                .copied()
+                .filter(|a| *a != favoured)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            others(&after),
+            others(&before),
+            "the others keep the agent's order"
+        );
     }
 
     #[test]
@@ -394,8 +434,14 @@ mod tests {
             ..ConversationRules::default()
         };
         let texts: Vec<String> = ["a", "b", "c", "d"].map(String::from).to_vec();
-        assert_eq!(rules.reorder_recommendations(texts.clone(), 2), ["a", "d", "b", "c"]);
+        assert_eq!(
+            rules.reorder_recommendations(texts.clone(), 2),
+            ["a", "d", "b", "c"]
+        );
         assert_eq!(rules.reorder_recommendations(texts.clone(), 0), texts);
-        assert_eq!(ConversationRules::default().reorder_recommendations(texts.clone(), 2), texts);
+        assert_eq!(
+            ConversationRules::default().reorder_recommendations(texts.clone(), 2),
+            texts
+        );
     }
 }

@@ -108,7 +108,10 @@ pub fn labelled_examples(
                 Some(false)
             } else if seen.accepted && policy.positive == Positive::Kept {
                 Some(true)
-            } else if seen.sold_at.is_some_and(|s| as_of - s >= policy.mature_after) {
+            } else if seen
+                .sold_at
+                .is_some_and(|s| as_of - s >= policy.mature_after)
+            {
                 Some(false)
             } else {
                 None
@@ -165,7 +168,9 @@ impl Default for LearnerSettings {
 /// Why no candidate was made.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum NoUpdate {
-    #[error("{have} labelled examples ({positives} positive); an update needs {need}, {each} of each outcome")]
+    #[error(
+        "{have} labelled examples ({positives} positive); an update needs {need}, {each} of each outcome"
+    )]
     TooFewExamples {
         have: usize,
         positives: usize,
@@ -213,7 +218,9 @@ pub fn evaluate(model: &ScoringModel, examples: &[ConversionExample]) -> Evaluat
 /// `fitted`, moved at most `step` from `current` and kept within ±`bound`.
 fn bounded(current: f64, fitted: f64, step: f64, bound: f64) -> f64 {
     let bound = bound.min(MAX_COEFFICIENT);
-    fitted.clamp(current - step, current + step).clamp(-bound, bound)
+    fitted
+        .clamp(current - step, current + step)
+        .clamp(-bound, bound)
 }
 
 /// Moves the factor weights towards `target` (bps, any sum): each within
@@ -243,7 +250,10 @@ pub fn bounded_weights(
     let hi: Vec<i64> = now.iter().map(|&w| (w + step).min(max.max(w))).collect();
     let total: f64 = target.iter().map(|t| t.max(0.0)).sum();
     let goal: Vec<f64> = if total > 0.0 && total.is_finite() {
-        target.iter().map(|t| t.max(0.0) / total * 10_000.0).collect()
+        target
+            .iter()
+            .map(|t| t.max(0.0) / total * 10_000.0)
+            .collect()
     } else {
         now.iter().map(|&w| w as f64).collect()
     };
@@ -294,10 +304,7 @@ pub fn bounded_weights(
             return current;
         }
     }
-    let w: Vec<u32> = out
-        .iter()
-        .map(|&v| u32::try_from(v).unwrap_or(0))
-        .collect();
+    let w: Vec<u32> = out.iter().map(|&v| u32::try_from(v).unwrap_or(0)).collect();
     FactorWeights {
         base_qualification: w[0],
         behavioral: w[1],
@@ -327,7 +334,10 @@ pub fn train_candidate(
             each: settings.min_each_class,
         });
     }
-    let xs: Vec<Vec<f64>> = train.iter().map(|e| features(&e.factors).to_vec()).collect();
+    let xs: Vec<Vec<f64>> = train
+        .iter()
+        .map(|e| features(&e.factors).to_vec())
+        .collect();
     let ys: Vec<bool> = train.iter().map(|e| e.converted).collect();
     let prior = to_logit(&current.conversion);
     let fitted = logistic::fit(&xs, &ys, &prior, &settings.fit)?.logit;
@@ -518,8 +528,15 @@ mod tests {
         let current = ScoringModel::default();
         let train = leads(1, 4_000, &TRUTH);
         let held_out = leads(2, 1_000, &TRUTH);
-        let u = update(&current, &train, &held_out, &LearnerSettings::default(), 2, at())
-            .expect("enough feedback");
+        let u = update(
+            &current,
+            &train,
+            &held_out,
+            &LearnerSettings::default(),
+            2,
+            at(),
+        )
+        .expect("enough feedback");
         assert_eq!(u.version.verdict, Verdict::Promoted);
         assert_eq!(u.in_force.version, 2);
         assert!(u.version.evaluation.log_loss < u.version.parent_evaluation.log_loss);
@@ -550,12 +567,22 @@ mod tests {
                 ..e
             })
             .collect();
-        let u = update(&good, &poisoned, &leads(4, 1_000, &TRUTH), &settings, 3, at())
-            .expect("enough feedback");
+        let u = update(
+            &good,
+            &poisoned,
+            &leads(4, 1_000, &TRUTH),
+            &settings,
+            3,
+            at(),
+        )
+        .expect("enough feedback");
         assert_eq!(u.version.verdict, Verdict::RolledBack);
         assert!(u.version.evaluation.log_loss > u.version.parent_evaluation.log_loss);
         assert_eq!(u.in_force, good, "the model in force is unchanged");
-        assert_eq!(u.version.version, 3, "the rejected candidate is still recorded");
+        assert_eq!(
+            u.version.version, 3,
+            "the rejected candidate is still recorded"
+        );
     }
 
     #[test]
@@ -563,16 +590,40 @@ mod tests {
         let settings = LearnerSettings::default();
         let few = leads(5, 300, &TRUTH);
         assert!(matches!(
-            update(&ScoringModel::default(), &few, &leads(6, 200, &TRUTH), &settings, 2, at()),
-            Err(NoUpdate::TooFewExamples { have: 300, need: 500, .. })
+            update(
+                &ScoringModel::default(),
+                &few,
+                &leads(6, 200, &TRUTH),
+                &settings,
+                2,
+                at()
+            ),
+            Err(NoUpdate::TooFewExamples {
+                have: 300,
+                need: 500,
+                ..
+            })
         ));
         assert!(matches!(
-            update(&ScoringModel::default(), &leads(7, 600, &TRUTH), &few[..50], &settings, 2, at()),
-            Err(NoUpdate::TooFewHeldOut { have: 50, need: 100 })
+            update(
+                &ScoringModel::default(),
+                &leads(7, 600, &TRUTH),
+                &few[..50],
+                &settings,
+                2,
+                at()
+            ),
+            Err(NoUpdate::TooFewHeldOut {
+                have: 50,
+                need: 100
+            })
         ));
         let one_sided: Vec<ConversionExample> = leads(8, 600, &TRUTH)
             .into_iter()
-            .map(|e| ConversionExample { converted: false, ..e })
+            .map(|e| ConversionExample {
+                converted: false,
+                ..e
+            })
             .collect();
         assert!(matches!(
             train_candidate(&ScoringModel::default(), &one_sided, &settings, 2),
@@ -587,13 +638,20 @@ mod tests {
         assert_eq!(train.len() + held.len(), 5_000);
         assert!((800..1_200).contains(&held.len()), "{}", held.len());
         let (_, again) = split_held_out(&window[..2_500], 2_000);
-        assert!(again.iter().all(|e| held.contains(e)), "a lead stays on its side");
+        assert!(
+            again.iter().all(|e| held.contains(e)),
+            "a lead stays on its side"
+        );
     }
 
     #[test]
     fn given_a_far_target_then_each_weight_moves_one_step_and_the_sum_stays() {
         let s = LearnerSettings::default();
-        let w = bounded_weights(weights([4_000, 3_000, 2_000, 1_000]), [0.0, 0.0, 0.0, 1.0], &s);
+        let w = bounded_weights(
+            weights([4_000, 3_000, 2_000, 1_000]),
+            [0.0, 0.0, 0.0, 1.0],
+            &s,
+        );
         assert_eq!(w.total(), 10_000);
         assert_eq!(w.nyc_intelligence, 1_500);
         assert!(w.base_qualification >= 3_500 && w.behavioral >= 2_500);
@@ -637,10 +695,27 @@ mod tests {
             example("d", "accepted"),
         ];
         let factors = |lead: &str| (lead != "d").then(FactorScores::default);
-        let early = labelled_examples(&feed, factors, sale + Duration::days(3), LabelPolicy::default());
-        let labels: Vec<(&str, bool)> = early.iter().map(|e| (e.lead_id.as_str(), e.converted)).collect();
-        assert_eq!(labels, [("a", true), ("b", false)], "c is still open, d has no factors");
-        let late = labelled_examples(&feed, factors, sale + Duration::days(60), LabelPolicy::default());
+        let early = labelled_examples(
+            &feed,
+            factors,
+            sale + Duration::days(3),
+            LabelPolicy::default(),
+        );
+        let labels: Vec<(&str, bool)> = early
+            .iter()
+            .map(|e| (e.lead_id.as_str(), e.converted))
+            .collect();
+        assert_eq!(
+            labels,
+            [("a", true), ("b", false)],
+            "c is still open, d has no factors"
+        );
+        let late = labelled_examples(
+            &feed,
+            factors,
+            sale + Duration::days(60),
+            LabelPolicy::default(),
+        );
         assert_eq!(late.len(), 3);
         assert!(!late[2].converted, "an acceptance that never converted");
     }

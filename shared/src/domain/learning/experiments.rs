@@ -176,8 +176,9 @@ impl PricingExperiment {
     fn draw<R: Rng + ?Sized>(&self, rng: &mut R) -> Vec<f64> {
         (0..self.variants.len())
             .map(|i| {
-                self.posterior(i)
-                    .map_or(0.0, |b| b.sample(rng) * f64::from(self.variants[i].price_bps))
+                self.posterior(i).map_or(0.0, |b| {
+                    b.sample(rng) * f64::from(self.variants[i].price_bps)
+                })
             })
             .collect()
     }
@@ -229,7 +230,7 @@ impl PricingExperiment {
         s.offers += 1;
         if kept {
             s.accepted += 1;
-            s.revenue = s.revenue + revenue;
+            s.revenue += revenue;
         }
         Ok(())
     }
@@ -303,8 +304,13 @@ mod tests {
     }
 
     fn experiment() -> PricingExperiment {
-        PricingExperiment::new("premium-2026-06", BuyerTier::Premium, variants(), PromotionRule::default())
-            .expect("valid")
+        PricingExperiment::new(
+            "premium-2026-06",
+            BuyerTier::Premium,
+            variants(),
+            PromotionRule::default(),
+        )
+        .expect("valid")
     }
 
     #[test]
@@ -312,7 +318,9 @@ mod tests {
         let e = experiment();
         let run = |seed| {
             let mut rng = StdRng::seed_from_u64(seed);
-            (0..50).map(|_| e.assign(&mut rng).variant_id).collect::<Vec<_>>()
+            (0..50)
+                .map(|_| e.assign(&mut rng).variant_id)
+                .collect::<Vec<_>>()
         };
         assert_eq!(run(3), run(3));
         assert_ne!(run(3), run(4), "a different seed draws differently");
@@ -366,12 +374,25 @@ mod tests {
             e.record("low", false, Cents::ZERO).expect("known");
             e.record("high", false, Cents::ZERO).expect("known");
         }
-        assert_eq!(e.conclude(&mut rng, at()), None, "498 offers is below the minimum");
+        assert_eq!(
+            e.conclude(&mut rng, at()),
+            None,
+            "498 offers is below the minimum"
+        );
         for v in ["list", "low"] {
             e.record(v, v == "list", Cents(25_000)).expect("known");
         }
-                assert_eq!(e.conclude(&mut rng, at()).map(|v| v.id), Some("list".into()));
-        assert!(matches!(e.status, ExperimentStatus::Concluded { ref winner, .. } if winner == "list"));
-        assert_eq!(e.assign(&mut rng).variant_id, "list", "the winner is every lead's price");
+        assert_eq!(
+            e.conclude(&mut rng, at()).map(|v| v.id),
+            Some("list".into())
+        );
+        assert!(
+            matches!(e.status, ExperimentStatus::Concluded { ref winner, .. } if winner == "list")
+        );
+        assert_eq!(
+            e.assign(&mut rng).variant_id,
+            "list",
+            "the winner is every lead's price"
+        );
     }
 }

@@ -113,6 +113,8 @@ fn penalised_loss(logit: &Logit, prior: &Logit, xs: &[Vec<f64>], ys: &[bool], l2
 }
 
 /// Solves `a·x = b` for a symmetric positive-definite `a` (Cholesky), in place.
+// Indexed loops read as the textbook algorithm; iterator forms would hide the triangles.
+#[allow(clippy::needless_range_loop)]
 fn solve_spd(mut a: Vec<Vec<f64>>, mut b: Vec<f64>) -> Option<Vec<f64>> {
     let n = b.len();
     for j in 0..n {
@@ -152,6 +154,7 @@ fn solve_spd(mut a: Vec<Vec<f64>>, mut b: Vec<f64>) -> Option<Vec<f64>> {
 
 /// Fits a logistic model to `(xs, ys)`, penalised towards `prior` (which also sets the
 /// number of features). Newton steps with step halving: the penalised loss never rises.
+#[allow(clippy::needless_range_loop)]
 pub fn fit(
     xs: &[Vec<f64>],
     ys: &[bool],
@@ -386,7 +389,10 @@ mod tests {
         }
         let fitted = fit(&xs, &ys, &Logit::zeros(2), &FitSettings::default()).expect("fit");
         assert!(fitted.converged);
-        assert!((fitted.logit.intercept - truth.intercept).abs() < 0.02, "{fitted:?}");
+        assert!(
+            (fitted.logit.intercept - truth.intercept).abs() < 0.02,
+            "{fitted:?}"
+        );
         for (got, want) in fitted.logit.coefficients.iter().zip(&truth.coefficients) {
             assert!((got - want).abs() < 0.03, "{fitted:?}");
         }
