@@ -5,7 +5,7 @@
 
 use aurum::domain::buyer::BuyerTier;
 use aurum::domain::learning::conversion::{
-    self, ConversionExample, LearnerSettings, Verdict, split_held_out,
+    self, ConversionExample, LearnerSettings, Verdict, split_for_update,
 };
 use aurum::domain::learning::experiments::{
     ExperimentError, ExperimentStatus, PriceVariant, PricingExperiment, PromotionRule,
@@ -103,14 +103,7 @@ pub fn simulate_learning(seed: u64, events: usize, window: usize) -> LearningRep
                fresh: &[ConversionExample],
                next_version: u32,
                events: usize| {
-        let (mut train, earlier_held_out) = split_held_out(earlier, settings.held_out_bps);
-        let (fresh_train, fresh_held_out) = split_held_out(fresh, settings.held_out_bps);
-        train.extend(fresh_train);
-        let held_out = if earlier_held_out.len() >= settings.min_held_out {
-            earlier_held_out
-        } else {
-            fresh_held_out
-        };
+        let (train, held_out) = split_for_update(earlier, fresh, &settings);
         conversion::update(
             current,
             &train,

@@ -205,6 +205,27 @@ pub fn split_held_out(
         .partition(|e| lead_hash(&e.lead_id) % 10_000 >= u64::from(held_out_bps.min(10_000)))
 }
 
+/// The job's split of its data: it trains on the training share of every example, and
+/// judges on the held-out share of the examples from before this window (`earlier`) — a
+/// window is judged by what was known before it, so a window of poisoned feedback cannot
+/// vouch for itself. Only when too little came before (the first runs) is the window's
+/// own held-out share used.
+pub fn split_for_update(
+    earlier: &[ConversionExample],
+    window: &[ConversionExample],
+    settings: &LearnerSettings,
+) -> (Vec<ConversionExample>, Vec<ConversionExample>) {
+    let (mut train, earlier_held_out) = split_held_out(earlier, settings.held_out_bps);
+    let (window_train, window_held_out) = split_held_out(window, settings.held_out_bps);
+    train.extend(window_train);
+    let held_out = if earlier_held_out.len() >= settings.min_held_out {
+        earlier_held_out
+    } else {
+        window_held_out
+    };
+    (train, held_out)
+}
+
 /// The model's figures on `examples`.
 pub fn evaluate(model: &ScoringModel, examples: &[ConversionExample]) -> Evaluation {
     let predictions: Vec<f64> = examples
@@ -629,6 +650,22 @@ mod tests {
             train_candidate(&ScoringModel::default(), &one_sided, &settings, 2),
             Err(NoUpdate::TooFewExamples { positives: 0, .. })
         ));
+    }
+
+    #[test]
+    fn given_earlier_feedback_then_the_window_is_judged_on_the_earlier_held_out_share() {
+        let s = LearnerSettings::default();
+        let earlier = leads(10, 2_000, &TRUTH);
+        let window = leads(11, 1_000, &TRUTH);
+        let (train, held_out) = split_for_update(&earlier, &window, &s);
+        assert!(held_out.iter().all(|e| earlier.contains(e)));
+        assert!(held_out.iter().all(|e| !train.contains(e)));
+        assert_eq!(
+            train.len() + held_out.len() + split_held_out(&window, s.held_out_bps).1.len(),
+            3_000
+        );
+        let (_, first) = split_for_update(&[], &window, &s);
+        assert!(!first.is_empty() && first.iter().all(|e| window.contains(e)));
     }
 
     #[test]
