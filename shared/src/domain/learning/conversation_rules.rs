@@ -251,25 +251,26 @@ impl ConversationRules {
     }
 
     /// Re-ranks the agent's missing facts (`agent::ranked_asks`, most valuable first):
-    /// each value is tilted by its bias, ties keep the agent's order. A question the agent
-    /// left out (consent before contact, say) is never added.
+    /// each value is tilted by its bias; equal values (often all zero early in a chat,
+    /// while the lead is not sellable yet) go by bias, then the agent's order. A question
+    /// the agent left out (consent before contact, say) is never added.
     pub fn reorder_asks(&self, ranked: Vec<(Ask, Cents)>) -> Vec<(Ask, Cents)> {
-        let mut tilted: Vec<(usize, Ask, Cents, i64)> = ranked
+        let mut tilted: Vec<(usize, Ask, Cents, i64, i32)> = ranked
             .into_iter()
             .enumerate()
             .map(|(i, (ask, gain))| {
-                let bias = i64::from(self.ask_bias_bps(ask));
+                let bias = self.ask_bias_bps(ask);
                 // A tilt in favour raises a value and never lowers it, whatever its sign.
                 let adjusted = gain
                     .0
-                    .saturating_add(gain.0.abs().saturating_mul(bias) / 10_000);
-                (i, ask, gain, adjusted)
+                    .saturating_add(gain.0.abs().saturating_mul(i64::from(bias)) / 10_000);
+                (i, ask, gain, adjusted, bias)
             })
             .collect();
-        tilted.sort_by(|a, b| b.3.cmp(&a.3).then(a.0.cmp(&b.0)));
+        tilted.sort_by(|a, b| b.3.cmp(&a.3).then(b.4.cmp(&a.4)).then(a.0.cmp(&b.0)));
         tilted
             .into_iter()
-            .map(|(_, ask, gain, _)| (ask, gain))
+            .map(|(_, ask, gain, _, _)| (ask, gain))
             .collect()
     }
 
@@ -419,6 +420,79 @@ mod tests {
             others(&before),
             "the others keep the agent's order"
         );
+    }
+
+    #[test]
+    fn given_rules_that_favour_a_question_then_the_agents_reply_asks_it_first_when_close() {
+        use crate::domain::agent::{ranked_asks, reply, reply_with_rules};
+        use crate::domain::conversation::{Conversation, SessionId};
+        use crate::domain::facts::MessageFacts;
+        use crate::domain::scoring::{ScoringModel, score};
+        let model = ScoringModel::default();
+        let mut c = Conversation::new(SessionId::parse("hook").expect("id"), at());
+        c.facts.homeowner = Some(true);
+        c.facts.monthly_bill = Some(Cents::from_dollars(250));
+        let s = score(&model, &c, at());
+        let ranked = ranked_asks(&model, &c, &s, at());
+        // Early on every question is worth nothing yet: the tilt breaks the tie.
+        assert!(
+            ranked.iter().all(|(_, gain)| *gain == Cents::ZERO),
+            "{ranked:?}"
+        );
+        let last = ranked[ranked.len() - 1].0;
+        let rules = ConversationRules {
+            version: 1,
+            asks: vec![AskBias {
+                ask: last,
+                bias_bps: 500,
+                asked: 100,
+                succeeded: 60,
+            }],
+            ..ConversationRules::default()
+        };
+        let tilted = reply_with_rules(&model, &rules, &c, &MessageFacts::default(), &s, at());
+        assert_eq!(tilted.asked, Some(last));
+
+        c.facts.zip_code = Some(crate::domain::conversation::ZipCode::parse("11215").expect("zip"));
+        c.facts.borough = Some(crate::domain::facts::Borough::Brooklyn);
+        c.facts.contact.phone = Some("+17185550142".into());
+        c.facts.contact_consent = Some(true);
+        let s = score(&model, &c, at());
+        let ranked = ranked_asks(&model, &c, &s, at());
+        let (first, second) = (ranked[0], ranked[1]);
+        assert!(second.1 > Cents::ZERO, "{ranked:?}");
+        // Just enough tilt for the second question to pass the first.
+        let needed = ((first.1.0 - second.1.0) * 10_000 / second.1.0.abs().max(1)) as i32 + 1;
+        let rules = ConversationRules {
+            version: 1,
+            asks: vec![AskBias {
+                ask: second.0,
+                bias_bps: needed,
+                asked: 100,
+                succeeded: 60,
+            }],
+            ..ConversationRules::default()
+        };
+        let plain = reply(&model, &c, &MessageFacts::default(), &s, at());
+        let tilted = reply_with_rules(&model, &rules, &c, &MessageFacts::default(), &s, at());
+        assert_eq!(plain.asked, Some(first.0));
+        assert_eq!(
+            tilted.asked,
+            Some(second.0),
+            "{:?} {:?}",
+            ranked,
+            tilted.next_questions
+        );
+        assert_eq!(tilted.next_questions[0], second.0.question());
+        let unchanged = reply_with_rules(
+            &model,
+            &ConversationRules::default(),
+            &c,
+            &MessageFacts::default(),
+            &s,
+            at(),
+        );
+        assert_eq!(unchanged, plain, "version 0 is the agent as it is");
     }
 
     #[test]
