@@ -11,6 +11,7 @@ pub mod facts;
 pub mod feedback;
 pub mod incentives;
 pub mod lead;
+pub mod learning;
 pub mod market;
 pub mod metrics;
 pub mod money;
