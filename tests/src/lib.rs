@@ -75,6 +75,7 @@ impl TestApp {
     }
 }
 
+pub mod analytics;
 pub mod contract;
 pub mod feedback;
 pub mod routing;

@@ -229,3 +229,8 @@ async fn the_cache_endpoint_is_discovered_from_its_elasticache_id() {
         .to_string();
     assert!(message.contains("aurum-no-such-cache"), "{message}");
 }
+
+#[tokio::test]
+async fn dynamodb_metrics_store() {
+    contract::metrics_store(&dynamo_store().await).await;
+}
