@@ -164,6 +164,7 @@ pub fn lead(lead_id: &str) -> QueuedLead {
         facts: c.facts,
         consent: None,
         withdrawn: None,
+        factors: None,
     }
 }
 

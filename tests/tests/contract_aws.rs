@@ -26,6 +26,7 @@ async fn dynamo_store() -> DynamoStore {
             ledger: resources.ledger_table,
             feedback: resources.feedback_table,
             metrics: resources.metrics_table,
+            jobs: resources.jobs_table,
         },
         Arc::new(Meter::default()),
     )
