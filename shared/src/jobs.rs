@@ -420,6 +420,26 @@ impl<B: Backend> Clone for Jobs<B> {
     }
 }
 
+/// One job on its schedule, for an in-process scheduler (`aurum serve`).
+pub struct Scheduled<B: Backend> {
+    pub jobs: Jobs<B>,
+    pub job: Job,
+}
+
+impl<B: Backend> crate::function::ScheduledJob for Scheduled<B> {
+    fn name(&self) -> &'static str {
+        self.job.name()
+    }
+
+    fn every(&self) -> std::time::Duration {
+        self.job.every()
+    }
+
+    async fn run(&self, window: DateTime<Utc>) -> Result<(), WorkError> {
+        self.jobs.run(self.job, window).await.map(|_| ())
+    }
+}
+
 /// The model in force, for listing beside the versions.
 pub async fn current_version<M: ModelStore>(models: &M) -> Result<u32, StoreError> {
     Ok(models
