@@ -10,6 +10,7 @@ use super::conversation::{
 use super::extract::extract;
 use super::facts::{Ask, MessageFacts};
 use super::incentives;
+use super::learning::conversation_rules::ConversationRules;
 use super::metrics::{self, ConversationMetrics};
 use super::scoring::{LeadScore, ScoringModel, score};
 use super::targets::Targets;
@@ -87,9 +88,20 @@ fn evidence_words(text: &str) -> String {
 
 /// Applies one message to `c` and decides the reply, the score and what happens to the lead.
 pub fn decide(
+    c: Conversation,
+    message: &Message<'_>,
+    rules: Rules<'_>,
+    now: DateTime<Utc>,
+) -> TurnDecision {
+    decide_with(c, message, rules, &ConversationRules::default(), now)
+}
+
+/// [`decide`], with the learned conversation rules ordering the agent's questions.
+pub fn decide_with(
     mut c: Conversation,
     message: &Message<'_>,
     rules: Rules<'_>,
+    conversation_rules: &ConversationRules,
     now: DateTime<Utc>,
 ) -> TurnDecision {
     let model = rules.model;
@@ -97,9 +109,14 @@ pub fn decide(
     let asked_before = c.last_ask;
     c.absorb(facts, message.hints, now);
     let s = score(model, &c, now);
-    let reply = agent::reply(model, &c, facts, &s, now);
+    let reply = agent::reply_with_rules(model, conversation_rules, &c, facts, &s, now);
     c.last_answered_objection = agent::answered_objection(&c, facts);
     c.last_ask = reply.asked;
+    if let Some(ask) = reply.asked
+        && c.lead_queued_at.is_none()
+    {
+        c.record_ask(ask);
+    }
     c.greeted_place.clone_from(&reply.greeted_place);
 
     let mut withdraw = None;
