@@ -4,7 +4,7 @@
 use super::conversation::{Conversation, ZipCode};
 use super::facts::{
     Ask, Borough, DecisionMaker, Financing, MessageFacts, Objection, PropertyType, TechnicalTopic,
-    Timeline,
+    Timeline, Topic,
 };
 use super::incentives::{self, Ownership};
 use super::market::market;
@@ -159,6 +159,8 @@ pub struct Reply {
     pub asked: Option<Ask>,
     /// The place the content talked about (neighbourhood or borough id).
     pub greeted_place: Option<String>,
+    /// The topics the content answers.
+    pub topics: Vec<Topic>,
 }
 
 fn topic_answer(topic: TechnicalTopic) -> &'static str {
@@ -264,6 +266,7 @@ pub fn reply(
             next_questions: Vec::new(),
             asked: None,
             greeted_place: None,
+            topics: Vec::new(),
         };
     }
     if f.outside_nyc() {
@@ -277,6 +280,7 @@ pub fn reply(
             next_questions: Vec::new(),
             asked: None,
             greeted_place: None,
+            topics: Vec::new(),
         };
     }
 
@@ -338,9 +342,11 @@ pub fn reply(
         out.push_str("Rooftop solar on a co-op or condo needs the board's approval, and many NYC boards have approved shared systems. ");
     }
 
+    let mut topics: Vec<Topic> = Vec::new();
     for topic in &latest.technical_topics {
         out.push_str(topic_answer(*topic));
         out.push(' ');
+        topics.push(Topic::from(*topic));
     }
     if let Some(o) = latest
         .objections_raised
@@ -349,6 +355,7 @@ pub fn reply(
     {
         out.push_str(objection_answer(*o));
         out.push(' ');
+        topics.push(Topic::from(*o));
         if *o == Objection::Cost {
             for claim in incentive_claims(today, f.timeline, f.financing)
                 .iter()
@@ -385,6 +392,7 @@ pub fn reply(
             .filter(|_| !next_questions.is_empty()),
         next_questions,
         greeted_place: place,
+        topics,
     }
 }
 
