@@ -91,7 +91,7 @@ mod timeline;
 mod words;
 mod zip;
 
-use super::facts::MessageFacts;
+use super::facts::{Borough, MessageFacts, Place, Topic};
 use super::market::market;
 use bill::find_bill;
 use contact::{find_email, find_phone};
@@ -149,9 +149,46 @@ pub fn extract(text: &str) -> MessageFacts {
     facts.questions_asked = count_questions(&lower);
     facts.sentiment = sentiment(&lower, phrase_sentiment);
     facts.name = find_name(raw);
-    facts.place = market().find_place(&lower);
+    facts.place = market().find_place(&lower).or_else(|| staten_island_initials(raw));
     facts.answer = bare_answer(&lower);
+    settle_topics(&lower, &mut facts);
     facts
+}
+
+/// "SI" written in capitals is Staten Island; in lowercase "si" is too often something else.
+fn staten_island_initials(raw: &str) -> Option<Place> {
+    let bytes = raw.as_bytes();
+    let found = raw.match_indices("SI").any(|(i, _)| {
+        let before = i.checked_sub(1).map(|j| bytes[j]);
+        let after = bytes.get(i + 2).copied();
+        before.is_none_or(|b| !b.is_ascii_alphanumeric())
+            && after.is_none_or(|b| !b.is_ascii_alphanumeric())
+    });
+    found.then_some(Place {
+        borough: Borough::StatenIsland,
+        neighborhood: None,
+    })
+}
+
+/// Topics that depend on the rest of the message: financing words are a topic only in a
+/// question ("we'd lease it" chooses, "how does the lease work?" asks); a renter or a buyer
+/// gets the renters' answer. Someone still buying a home has no property type or install
+/// timeline yet: those words are about the purchase.
+fn settle_topics(lower: &str, f: &mut MessageFacts) {
+    let asking = f.questions_asked > 0 || lower.contains(" or ") || lower.contains(" vs");
+    if !asking {
+        f.topics.retain(|t| *t != Topic::Financing);
+    }
+    if f.homeowner == Some(false) || f.buying_home {
+        if f.buying_home {
+            f.property_type = None;
+            f.timeline = None;
+        }
+        if !f.topics.contains(&Topic::Renters) {
+            f.topics.push(Topic::Renters);
+            f.topics.sort();
+        }
+    }
 }
 
 /// "yes", "sure thing", "nope", "no, not really": a short reply that opens with a yes or a

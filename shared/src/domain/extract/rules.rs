@@ -4,7 +4,7 @@
 
 use crate::domain::facts::{
     CreditSignal, DecisionMaker, Financing, MessageFacts, Objection, PropertyType, TechnicalTopic,
-    Timeline,
+    Timeline, Topic as Subject,
 };
 use regex::{RegexSet, RegexSetBuilder};
 use std::sync::LazyLock;
@@ -36,18 +36,28 @@ enum Act {
     Consent(bool),
     /// Phrase-level sentiment points, added to the word lexicon's score.
     Sent(i8),
+    /// Buying a home, not owning one yet.
+    Buying,
+    /// The message asks or worries about a topic the reply must address.
+    Asks(Subject),
+    /// Removes one topic ("by this winter" is a date, not a question about winter).
+    AsksVeto(Subject),
 }
 
 use Act::{
-    Ack, Consent, Credit, Decide, Fin, FinVeto, Home, Obj, Prop, Quotes, Sent, Time, TimeVeto,
-    Topic,
+    Ack, Asks, AsksVeto, Buying, Consent, Credit, Decide, Fin, FinVeto, Home, Obj, Prop, Quotes,
+    Sent, Time, TimeVeto, Topic,
 };
 use ObjAct::{Block, Raise, Resolve};
 use Objection::{Aesthetics, Cost, Moving, Roof, Trust};
 
+/// Buying a home but not owning one yet: a renter for now, told when to come back.
+const BUYING_HOME: &str = r"\bin the process of buying\b|\b(?:i'?m|i am|we'?re|we are) (?:buying|closing on|about to (?:buy|close on)|under contract (?:for|on)) (?:a|an|our|the|my) (?:new |first )?(?:house|home|place|condo|co-?op|brownstone|townhouse|apartment)\b|\b(?:should|will|going to) close (?:in|on|next|this)\b|\bhouse ?-?hunting\b|\b(?:i|we) (?:don'?t|do not) own (?:a (?:house|home) )?yet\b";
+
 /// Phrase rules over the normalised text (lowercase, single spaces, ASCII apostrophes).
 /// Per field, earlier rules win. Patterns are compiled with Unicode off (ASCII `\b`).
 static RULES: &[(Act, &str)] = &[
+    (Buying, BUYING_HOME),
     // ---- homeowner -------------------------------------------------------------------
     (Home(Some(true)), r"\bnot (?:a |the )?(?:renter|tenant)s?\b"),
     (
@@ -70,7 +80,19 @@ static RULES: &[(Act, &str)] = &[
     ),
     (
         Home(None),
-        r"\b(?:my|our) (?:parents?|mom|mother|dad|father|in-laws|grandparents?|grandma|grandpa|family|brother|sister|son|daughter|aunt|uncle) (?:owns?|is the owner|are the owners)\b",
+        r"\b(?:my|our|his|her) (?:parents?|mom|mother|dad|father|in-laws|mother ?-?in ?-?law|father ?-?in ?-?law|grandparents?|grandma|grandpa|grandmother|grandfather|family|brother|sister|son|daughter|aunt|uncle|cousin) (?:owns?|is the owner|are the owners|has the house|is on the deed)\b|\b(?:for|helping|asking for|on behalf of) my (?:parents?|mom|mother|dad|father|in-laws|mother ?-?in ?-?law|father ?-?in ?-?law|grandparents?|grandma|grandpa|grandmother|grandfather|family|brother|sister|son|daughter|aunt|uncle|cousin)\b[a-z0-9 ,'$/-]{0,30}\b(?:she|he|they) (?:owns?|is the owner|are the owners)\b|\bnot the (?:home ?)?owner,? my (?:parents?|mom|mother|dad|father|in-laws|mother ?-?in ?-?law|father ?-?in ?-?law|grandparents?|grandma|grandpa|grandmother|grandfather|family|brother|sister|son|daughter|aunt|uncle|cousin) is\b",
+    ),
+    (
+        Home(None),
+        r"\bnot sure (?:if |whether |that )?(?:we|i) (?:own|are the owners?)\b|\b(?:it'?s|its|it is) my (?:parents?|mom|mother|dad|father|in-laws|mother ?-?in ?-?law|father ?-?in ?-?law|grandparents?|grandma|grandpa|grandmother|grandfather|family|brother|sister|son|daughter|aunt|uncle|cousin)'?s?(?: (?:house|home|place|property))?(?:[.!?,]|$)",
+    ),
+    (
+        Home(Some(false)),
+        r"\b(?:i'?m|i am|we'?re|we are|currently) leasing (?:my|our|an?|the) (?:apartment|apt|place|unit|room|flat|studio)\b|\blease (?:on )?(?:my|our) (?:apartment|apt|place|unit)\b",
+    ),
+    (
+        Home(Some(false)),
+        BUYING_HOME,
     ),
     (
         Home(Some(false)),
@@ -82,7 +104,7 @@ static RULES: &[(Act, &str)] = &[
     ),
     (
         Home(Some(false)),
-        r"\bnot (?:a |the )?(?:home ?owner|owner|property owner)s?\b",
+        r"\bnot (?:a |the )?(?:[a-z-]+ )?(?:home ?owner|owner|property owner)s?\b",
     ),
     (
         Home(Some(false)),
@@ -100,6 +122,26 @@ static RULES: &[(Act, &str)] = &[
     (
         Home(Some(true)),
         r"\b(?:i|we) (?:also |already |both |do |actually |currently |jointly |fully )?own\b",
+    ),
+    (
+        Home(Some(true)),
+        r"\b(?:it'?s|its|it is|the (?:house|home|place|property|building) is|house is|home is|place is) (?:all |really )?(?:ours|mine)\b|\bours is (?:a|an)\b",
+    ),
+    (
+        Home(Some(true)),
+        r"\b(?:i'?ve|we'?ve|i have|we have|have|has) (?:owned|been (?:the )?(?:home ?)?owners)\b|(?:^|[.!?,;] )owned (?:it |the (?:house|home|place) )?(?:since|for)\b|\bowners? (?:for|since) [0-9a-z']+",
+    ),
+    (
+        Home(Some(true)),
+        r"(?:^|[.!?,;:] |\n)(?:ya |yeah |yes |yep |and |but |also )?own(?: (?:a|an|my|our|the|it|one|two|three|four|[1-4])\b| ?[,.:!]| in\b| [0-9]|$)|\bown ?: ?(?:yes|y)\b|, owned(?:[.!]|$)",
+    ),
+    (
+        Home(Some(true)),
+        r"(?:^|[.!?,;] )(?:proud |new )?(?:home ?|property |condo |co-?op )?owners?(?: of (?:a|an|my|our|this|one|two|three|four|[1-4])\b| (?:here|in)\b| ?[,.:!]|$)|\b(?:house|home|brownstone|townhouse|rowhouse|row house|condo|co-?op|property|limestone|(?:one|two|three|four|[1-4]) ?-?family|(?:2|two|3|three) ?-?fam) owners?\b|\b(?:i'?m|i am|we'?re|we are) (?:the |a )?(?:only |sole |main |primary |proud )owners?\b",
+    ),
+    (
+        Home(Some(true)),
+        r"\binherited (?:the|my|our|a|his|her) (?:[a-z']+ )?(?:house|home|property|brownstone|place)\b|\b(?:the|my|our) (?:house|home|place|mortgage) is paid off\b",
     ),
     (
         Home(Some(true)),
@@ -137,18 +179,18 @@ static RULES: &[(Act, &str)] = &[
     ),
     (
         Prop(PropertyType::Townhouse),
-        r"\b(?:town ?-?houses?|town ?-?homes?|brownstones?|row ?-?houses?|row ?-?homes?|limestones?|attached (?:house|home)|semi ?-?detached)\b",
+        r"\b(?:town ?-?houses?|town ?-?homes?|brownstones?|row ?-?houses?|row ?-?homes?|limestones?|attached (?:house|home)|semi ?-?detached|semi ?-?attached)\b",
     ),
     (
         Prop(PropertyType::SingleFamily),
-        r"\b(?:single|one|1) ?-?family\b",
+        r"\b(?:single|one|1) ?-?fam(?:ily)?\b",
     ),
     (
         Prop(PropertyType::SingleFamily),
         r"\b(?:detached|stand ?-?alone|free ?-?standing) (?:house|home)\b|\bdetached\b",
     ),
     // Weak: "house" alone, only when nothing more specific was said.
-    (Prop(PropertyType::SingleFamily), r"\bhouse\b"),
+    (Prop(PropertyType::SingleFamily), r"\bhous(?:e)?\b|\b(?:cape cod|tudor)\b"),
     // ---- timeline (phrases; explicit durations are handled by DURATION_RE) -------------
     (
         TimeVeto(Timeline::Immediate),
@@ -156,19 +198,19 @@ static RULES: &[(Act, &str)] = &[
     ),
     (
         TimeVeto(Timeline::Immediate),
-        r"(?:\b(?:bill|bills|paid|pay|spent|usage|used)\b|\$ ?[0-9])[a-z0-9$., '-]{0,40}\bthis month\b|\bthis month'?s (?:bill|electric|usage)\b",
+        r"(?:\b(?:bill|bills|paid|pay|spent|usage|used)\b|\$ ?[0-9])[a-z0-9$. '-]{0,40}\bthis month\b|\bthis month'?s (?:bill|electric|usage)\b",
     ),
     (
         TimeVeto(Timeline::WithinSixMonths),
-        r"(?:\b(?:bill|bills|paid|pay|spent|usage|used|rates?|prices?)\b|\$ ?[0-9])[a-z0-9$., '-]{0,40}\bthis year\b|\bthis year'?s (?:bill|electric|usage)\b",
+        r"(?:\b(?:bill|bills|paid|pay|spent|usage|used|rates?|prices?)\b|\$ ?[0-9])[a-z0-9$. '-]{0,40}\bthis year\b|\bthis year'?s (?:bill|electric|usage)\b",
     ),
     (
         TimeVeto(Timeline::WithinThreeMonths),
-        r"(?:\b(?:bill|bills|paid|pay|spent|usage|used|went up|higher|hot|ac)\b|\$ ?[0-9])[a-z0-9$., '-]{0,40}\b(?:this|in the|last|every) (?:spring|summer|fall|autumn|winter)\b|\b(?:spring|summer|fall|autumn|winter) (?:bills?|months?)\b",
+        r"(?:\b(?:bill|bills|paid|pay|spent|usage|used|went up|higher|hot|ac)\b|\$ ?[0-9])[a-z0-9$. '-]{0,40}\b(?:this|in the|last|every) (?:spring|summer|fall|autumn|winter)\b|\b(?:spring|summer|fall|autumn|winter) (?:bills?|months?)\b",
     ),
     (
         TimeVeto(Timeline::WithinThreeMonths),
-        r"\b(?:talk|speak|see you|hear from you|chat|reply|respond|get back to you|call you|back to me) soon\b|\bnot (?:any ?time )?soon\b",
+        r"\b(?:talk|speak|see you|hear from you|chat|reply|respond|get back to you|call you|back to me) soon\b|\bnot (?:any ?time )?soon\b|\b(?:mov(?:e|ing)|sell(?:ing)?|leav(?:e|ing)|replac(?:e|ed|ing)|redo(?:ne)?|going anywhere|retir(?:e|ing))(?: it| the roof)? (?:any ?time |too |very |pretty )?soon\b",
     ),
     (
         Time(Timeline::Immediate),
@@ -192,12 +234,12 @@ static RULES: &[(Act, &str)] = &[
     ),
     (
         Time(Timeline::JustResearching),
-        r"\b(?:just (?:looking|researching|browsing|curious|wondering|exploring|checking|asking|getting (?:some )?info(?:rmation)?|want(?:ed|ing)? (?:to know|info|information|some info|to learn|to see))|(?:gathering|collecting|getting) (?:some )?info(?:rmation)?|doing (?:some |my )?research|researching|not sure yet|exploring (?:my |our |the )?options|early stages?|no (?:set )?timeline|no (?:plans|timeline) yet|not ready)\b",
+        r"\b(?:just (?:looking|researching|browsing|curious|wondering|exploring|checking|asking|getting (?:some )?info(?:rmation)?|want(?:ed|ing)? (?:to know|info|information|some info|to learn|to see))|(?:gathering|collecting|getting) (?:some )?info(?:rmation)?|doing (?:some |my )?research|researching|exploring (?:my |our |the )?options|early stages?|no (?:set )?timeline|no (?:plans|timeline) yet|not ready)\b",
     ),
     // ---- decision maker: Influencer > Joint > Sole -------------------------------------
     (
         Decide(DecisionMaker::Influencer),
-        r"\b(?:my|our) (?:parents?|mom|mother|dad|father|in-laws|grandparents?|grandma|grandpa|family|landlord|brother|sister|son|daughter|aunt|uncle) (?:owns?|decides?|makes? the decisions?|has the final say|is the owner|are the owners)\b",
+        r"\b(?:my|our) (?:(?:parents?|mom|mother|dad|father|in-laws|mother ?-?in ?-?law|father ?-?in ?-?law|grandparents?|grandma|grandpa|grandmother|grandfather|family|brother|sister|son|daughter|aunt|uncle|cousin)|landlord) (?:owns?|decides?|makes? the decisions?|has the final say|is the owner|are the owners|is on the deed)\b|\b(?:for|helping|asking for|on behalf of) my (?:parents?|mom|mother|dad|father|in-laws|mother ?-?in ?-?law|father ?-?in ?-?law|grandparents?|grandma|grandpa|grandmother|grandfather|family|brother|sister|son|daughter|aunt|uncle|cousin)\b[a-z0-9 ,'$/-]{0,30}\b(?:she|he|they) (?:owns?|decides?|makes? the decisions?|is the owner|are the owners)\b|\bnot the (?:home ?)?owner,? my (?:parents?|mom|mother|dad|father|in-laws|mother ?-?in ?-?law|father ?-?in ?-?law|grandparents?|grandma|grandpa|grandmother|grandfather|family|brother|sister|son|daughter|aunt|uncle|cousin) is\b|\b(?:it'?s|its|it is) my (?:parents?|mom|mother|dad|father|in-laws|mother ?-?in ?-?law|father ?-?in ?-?law|grandparents?|grandma|grandpa|grandmother|grandfather|family|brother|sister|son|daughter|aunt|uncle|cousin)'?s?(?: (?:house|home|place|property))?(?:[.!?,]|$)|\b(?:she|he) decides\b",
     ),
     (
         Decide(DecisionMaker::Influencer),
@@ -233,20 +275,20 @@ static RULES: &[(Act, &str)] = &[
     ),
     (
         Decide(DecisionMaker::Joint),
-        r"\b(?:we|we'?ll|we will|we would|we'?d|we both) (?:both )?(?:decide|make (?:the|this|that) decision|make decisions)(?: together)?\b|\b(?:decide|decision|deciding) together\b|\bjoint(?:ly)? (?:decision|decide|own|owned|owners?)\b|\bco-?own(?:ers?|ed)?\b|\bwe both own\b|\bboth on the (?:deed|title)\b",
+        r"\b(?:we|we'?ll|we will|we would|we'?d|we both) (?:both )?(?:decide|make (?:the|this|that) decision|make decisions)(?: together)?\b|\b(?:decide|decision|deciding) together\b|\bjoint(?:ly)? (?:decision|decide|own|owned|owners?)\b|\bco-?own(?:ers?|ed)?\b|\bwe both own\b|\bboth on the (?:deed|title)\b|\bown (?:it |the (?:house|home|place) |(?:a|an) [a-z0-9-]+ (?:[a-z-]+ )?)?(?:together )?with my (?:wife|husband|spouse|partner|brother|sister|mom|mother|dad|father|son|daughter|cousin|fiancee?|boyfriend|girlfriend)\b",
     ),
     (
         Decide(DecisionMaker::Sole),
-        r"\b(?:it'?s|its|it is) (?:all |ultimately )?my (?:decision|call|choice)\b|\bmy (?:decision|call) alone\b|\bi (?:make|'?ll make|will make) (?:the|all the|all) decisions?\b|\bi (?:decide|make the call)\b|\b(?:i'?m|i am) the (?:sole |only )?decision ?-?maker\b|\b(?:sole|only|single) (?:owner|decision ?-?maker)\b|\bi own it (?:myself|alone|by myself|outright)\b|\bup to me\b|\bmy decision\b|\bi live alone\b|\bdon'?t need (?:anyone'?s|anybody'?s) (?:approval|permission)\b",
+        r"\b(?:it'?s|its|it is) (?:all |ultimately )?my (?:decision|call|choice)\b|\bmy (?:decision|call) alone\b|\bi (?:make|'?ll make|will make) (?:the|all the|all) decisions?\b|\bi (?:decide|make the call)\b|\b(?:i'?m|i am) the (?:sole |only )?decision ?-?maker\b|\b(?:sole|only|single) (?:owner|decision ?-?maker)\b|\bi own it (?:myself|alone|by myself|outright)\b|\bup to me\b|\bmy decision\b|\bi live alone\b|\bdon'?t need (?:anyone'?s|anybody'?s) (?:approval|permission)\b|\b(?:just|only) (?:me|my name) on the (?:deed|title)\b|\b(?:the )?only (?:owner and )?decision ?-?maker\b",
     ),
     // ---- financing: vetoes first, then Undecided > Cash > Loan > Lease/PPA --------------
     (
         FinVeto(Financing::LeaseOrPpa),
-        r"\b(?:no|not|don'?t want|do not want|not interested in|never|avoid|hate|against)(?: a| an| to| any)? (?:solar )?(?:lease|leasing|ppa)s?\b|\b(?:my|our|apartment|rental) lease\b|\blease (?:is up|ends|expires|renewal)\b",
+        r"\b(?:no|not|don'?t want|do not want|not interested in|never|avoid|hate|against)(?: a| an| to| any)? (?:solar )?(?:lease|leasing|ppa)s?\b|\b(?:my|our|apartment|rental) lease\b|\blease (?:is up|ends|expires|renewal)\b|\bleasing (?:my|our|an?|the) (?:apartment|apt|place|unit|room|flat|studio)\b",
     ),
     (
         FinVeto(Financing::Loan),
-        r"\b(?:no|not|don'?t want|do not want|not interested in|never|avoid|hate|against|without)(?: a| an| to| any| taking on| taking out| more)? (?:solar )?(?:loans?|debt|financing|finance it)\b",
+        r"\b(?:no|not|don'?t want|do not want|not interested in|never|avoid|hate|against|without)(?: a| an| to| any| taking on| taking out| more)? (?:solar )?(?:loans?|debt|financing|finance it)\b|\b(?:what about|how about|do you (?:offer|have|do)|are there|any|what) (?:solar )?loans?\b",
     ),
     (
         FinVeto(Financing::Cash),
@@ -254,7 +296,7 @@ static RULES: &[(Act, &str)] = &[
     ),
     (
         Fin(Financing::Undecided),
-        r"\b(?:not sure|unsure|don'?t know|no idea|undecided|haven'?t decided|figuring out) (?:yet )?(?:about |on )?(?:how (?:to|i'?d|we'?d|i would|we would|i'?ll|we'?ll|i will|we will|i should|we should) (?:pay|finance|fund)|(?:the )?(?:financing|payment))\b|\b(?:financing|payment) options\b|\b(?:cash|buy|buying|loan|finance|financing|lease|leasing) (?:or|vs\.?|versus) (?:cash|buy|buying|loan|finance|financing|lease|leasing|ppa)\b",
+        r"\b(?:not sure|unsure|don'?t know|no idea|undecided|haven'?t decided|figuring out) (?:yet )?(?:about |on )?(?:how (?:to|i'?d|we'?d|i would|we would|i'?ll|we'?ll|i will|we will|i should|we should) (?:pay|finance|fund)|(?:the )?(?:financing|payment))\b|\b(?:financing|payment) options\b|\b(?:cash|buy|buying|loan|finance|financing) (?:or|vs\.?|versus) (?:a |to )?(?:cash|buy|buying|loan|finance|financing|lease|leasing|ppa)\b|\b(?:lease|leasing|ppa) (?:or|vs\.?|versus) (?:a |to )?(?:cash|buy|buying|loan|finance|financing)\b",
     ),
     (
         Fin(Financing::Cash),
@@ -283,11 +325,11 @@ static RULES: &[(Act, &str)] = &[
     ),
     (
         Credit(CreditSignal::Strong),
-        r"\bscore (?:is |of |around |about |is about |is around |is like |~)?(?:7[0-9][0-9]|8[0-5][0-9])\b|\b(?:7[0-9][0-9]|8[0-5][0-9]) (?:credit|fico)\b",
+        r"\b(?:score|credit) (?:is |of |around |about |is about |is around |is like |~)?(?:7[0-9][0-9]|8[0-5][0-9])\b|\b(?:7[0-9][0-9]|8[0-5][0-9]) (?:credit|fico)\b",
     ),
     (
         Credit(CreditSignal::Strong),
-        r"\b(?:lots of|plenty of|a lot of|significant|tons of|high) (?:home )?equity\b|\bno mortgage\b|\bmortgage is paid off\b|\bpaid off (?:the|my|our) (?:mortgage|house|home)\b",
+        r"\b(?:lots of|plenty of|a lot of|significant|tons of|high) (?:home )?equity\b|\bno mortgage\b|\bmortgage is paid off\b|\bpaid off (?:the|my|our) (?:mortgage|house|home)\b|\bpaid (?:it|the (?:house|home|mortgage)) off\b|\b(?:house|home|place|it) is paid off\b|\bfree and clear\b|\bown (?:it|the (?:house|home|place)) outright\b",
     ),
     (
         Credit(CreditSignal::Weak),
@@ -308,7 +350,7 @@ static RULES: &[(Act, &str)] = &[
     ),
     (
         Quotes(Some(false)),
-        r"\bno (?:other )?(?:quotes?|estimates?|bids?)(?: yet)?\b|\b(?:my|the) first (?:quote|installer|company)\b|\byou'?re (?:the|my) first\b|\b(?:only|just) (?:talking|talked|speaking) (?:to|with) you\b|\bnot (?:shopping around|comparing)\b",
+        r"\b(?:don'?t|do not) have (?:any )?(?:other |more )?(?:quotes?|estimates?|bids?)\b|\bno (?:other )?(?:quotes?|estimates?|bids?)(?: yet)?\b|\b(?:my|the) first (?:quote|installer|company)\b|\byou'?re (?:the|my) first\b|\b(?:only|just) (?:talking|talked|speaking) (?:to|with) you\b|\bnot (?:shopping around|comparing)\b",
     ),
     (
         Quotes(None),
@@ -363,6 +405,76 @@ static RULES: &[(Act, &str)] = &[
         Topic(TechnicalTopic::Maintenance),
         r"\bmaint(?:enance|ain|aining|ained)\b|\bcleaning\b|\bclean (?:the |them|panels)\b|\bsnow\b|\bupkeep\b|\bpigeons?\b",
     ),
+    // ---- topics the reply must address (technical topics and objections add theirs) ----
+    (
+        Asks(Subject::Cost),
+        r"\b(?:cost|costs|costing|price|prices|pricing|priced|expensive|pricey|afford|affordable)\b|\bhow much (?:is it|is this|is that|are (?:they|panels|solar panels|the panels)|would (?:it|the whole thing|this|that|solar|a system) (?:run|be|cost)|for (?:a|the|solar))\b|\bwhat (?:would|does|will) (?:it|solar|this|that) (?:cost|run)\b",
+    ),
+    (
+        Asks(Subject::Payback),
+        r"\bworth (?:it|the (?:money|cost|investment))\b|\bpay(?:s)? (?:for )?itself\b|\bpays? off\b|\bpayback\b|\bpay back\b|\bbreak ?-?even\b|\broi\b|\breturn on (?:the )?investment\b|\bhow much (?:would|could|can|will|do|might|should) (?:i|we) (?:save|expect to save)\b|\bsav(?:e|ings?) (?:per|a|each|every) (?:month|year)\b|\bsave (?:me |us )?(?:money|anything)\b|\b(?:does|would|will|is) (?:it|solar|this|that) (?:still )?(?:make sense|a good investment)\b|\bhow much (?:do|would|could|can) (?:i|we) save\b",
+    ),
+    (Asks(Subject::Roof), r"\broofs?\b|\bbulkheads?\b|\bshingles?\b"),
+    (
+        Asks(Subject::InstallTime),
+        r"\bhow long (?:does|will|would|is|do|till|until|before|to)\b[a-z0-9 ,'$/-]{0,50}\b(?:install|installation|installing|installed|take|takes|approved|approval|connected|hooked up|turn(?:ing)? on|process)\b|\bhow (?:quickly|fast|soon) (?:can|could|will|would|do|does)\b[a-z0-9 ,'$/-]{0,30}\b(?:install|installed|done|up and running)\b|\binstall(?:ation)? (?:take|takes|time|timeline)\b|\bhow many (?:days|weeks|months) (?:does|will|would|to)\b|\bcon ?ed(?:ison)? (?:part|approval|hook ?-?up)\b|\binterconnect(?:ion)?\b",
+    ),
+    (
+        AsksVeto(Subject::Winter),
+        r"\b(?:this|next|by|before|until|by the|before the) winter\b",
+    ),
+    (
+        Asks(Subject::Winter),
+        r"\bwinters?\b|\bsnow(?:s|ing|y|fall)?\b|\bcloudy\b|\bclouds?\b|\bovercast\b|\bdecember\b|\bcold (?:weather|months|days)\b|\b(?:nyc|new york|our|bad) weather\b|\bice\b",
+    ),
+    (
+        Asks(Subject::Selling),
+        r"\bsell(?:ing)? (?:the |my |our )?(?:house|home|place|property)\b|\b(?:if|when|once) (?:i|we|you) sell\b|\bsell in\b|\bresale\b|\b(?:home|house|property) values?\b|\bvalue of (?:my|the|our) (?:home|house|property)\b|\bsell(?:s)? for more\b",
+    ),
+    (
+        Asks(Subject::Board),
+        r"\b(?:co-?op|co op|cooperative|condo(?:minium)?)s?\b|\bboard\b|\bhoa\b",
+    ),
+    (
+        Asks(Subject::Landmarks),
+        r"\blandmark(?:s|ed)?\b|\bhistoric(?:al)?\b|\blpc\b|\bpreservation\b",
+    ),
+    (
+        Asks(Subject::FireCode),
+        r"\bfdny\b|\bfire ?-?code\b|\bsetbacks?\b|\bfire (?:department|safety|rules?|access)\b|\bclearance on the roof\b",
+    ),
+    (
+        Asks(Subject::Financing),
+        r"\bleas(?:e|es|ing)\b|\bppas?\b|\bpower purchase\b|\bloans?\b|\bfinanc(?:e|ed|ing)\b|\bheloc\b|\b(?:pay|paying) (?:cash|upfront|up front)\b|\bcash\b|\bmonthly payments?\b|\b(?:zero|\$0|no money) down\b|\bcredit\b",
+    ),
+    (
+        Asks(Subject::Incentives),
+        r"\btax (?:credits?|breaks?|incentives?|abatements?)\b|\bincentives?\b|\brebates?\b|\babatements?\b|\bsubsid(?:y|ies)\b|\bnyserda\b|\bny-?sun\b|\b30 ?%|\b30 percent\b|\bitc\b|\bgrants?\b|\b(?:property )?tax(?:es)?\b",
+    ),
+    (
+        Asks(Subject::Batteries),
+        r"\bpower (?:goes|went|going) out\b|\blose power\b|\bemergency power\b",
+    ),
+    (
+        Asks(Subject::Warranties),
+        r"\b(?:a |the )?(?:panel|panels|inverter|it|something) (?:breaks|broke|fails|stops working|gets damaged)\b|\bbreaks? down\b",
+    ),
+    (
+        Asks(Subject::Renters),
+        r"\bcommunity solar\b|\brenters?\b|\b(?:need|have) to own\b|\bif (?:i'?m|i am|we'?re|we are) (?:a )?rent(?:er|ing)\b|\btenants? (?:can|do|get)\b",
+    ),
+    (
+        Asks(Subject::Looks),
+        r"\blooks? (?:like|weird|ugly|bad|good|strange|odd)\b|\bhow (?:it|they|the panels|panels|solar) (?:would |will |might )?look\b|\bappearance\b|\bvisible\b|\bcurb appeal\b|\bfrom the street\b",
+    ),
+    (
+        Asks(Subject::Trust),
+        r"\blegit(?:imate)?\b|\bscam\b|\blicensed\b|\binsured\b|\bwho (?:does|will do|would do|installs|would install|will install|is doing)\b|\bdo you (?:guys )?(?:do|install)\b|\bsell my (?:info|information|data|details|number)\b|\b(?:need|want) my address\b|\bprivacy\b|\bwho are you\b|\bcatch\b|\bripoff|\brip ?-?off\b",
+    ),
+    (
+        Asks(Subject::Production),
+        r"\bface (?:south|north|east|west)\b|\b(?:south|north|east|west) ?-?facing\b|\bwhat size\b|\bhow many panels\b|\bcover (?:my|the|our) (?:whole |entire )?bill\b|\bhow much (?:power|energy|electricity)\b",
+    ),
     // ---- objections: per objection, the first matching rule decides --------------------
     // Cost
     (
@@ -375,7 +487,7 @@ static RULES: &[(Act, &str)] = &[
     ),
     (
         Obj(Cost, Raise),
-        r"\btoo (?:expensive|pricey|costly|much money)\b|\b(?:is|seems|sounds|looks|are|'s|so|very|really|pretty|way|quite|kinda|kind of) (?:too |so |really |very |pretty |way |a bit |kind of )?(?:expensive|pricey|costly|unaffordable)\b",
+        r"\btoo (?:expensive|pricey|costly|much money)\b|\bcosts? (?:too much|way too much|a fortune|an arm and a leg)\b|\b(?:is|seems|sounds|looks|are|'s|so|very|really|pretty|way|quite|kinda|kind of) (?:too |so |really |very |pretty |way |a bit |kind of )?(?:expensive|pricey|costly|unaffordable)\b",
     ),
     (
         Obj(Cost, Raise),
@@ -383,7 +495,7 @@ static RULES: &[(Act, &str)] = &[
     ),
     (
         Obj(Cost, Raise),
-        r"\b(?:the )?(?:cost|price|upfront cost|up ?-?front cost|money|payments?|expense)s? (?:worries|worry|concerns?|scares?|freaks?)\b|\b(?:worried|concerned|nervous|scared|worry) (?:about|by) (?:the )?(?:cost|price|money|upfront|expense|payments?|up ?-?front|how much)\b|\b(?:don'?t|do not) have (?:the |that kind of |enough |that much )?(?:money|cash|budget)\b|\bcost is (?:a|an|my|the) (?:big |major |main |real )?(?:issue|concern|problem|worry|factor|obstacle)\b",
+        r"\b(?:the )?(?:cost|price|upfront cost|up ?-?front cost|money|payments?|expense)s? (?:worries|worry|concerns?|scares?|freaks?)\b|\b(?:worried|concerned|nervous|scared|worry) (?:about|by) (?:the )?(?:cost|price|money|upfront|expense|payments?|up ?-?front|how much)\b|\b(?:don'?t|do not) have (?:the |that kind of |enough |that much )?(?:money|cash|budget)\b|\b(?:the )?(?:cost|price) is (?:a|an|my|the) (?:big |biggest |major |main |real |only |number one |#1 )?(?:issue|concern|problem|worry|factor|obstacle)\b",
     ),
     // Roof
     (
@@ -447,7 +559,7 @@ static RULES: &[(Act, &str)] = &[
     ),
     (
         Obj(Trust, Raise),
-        r"\bscam(?:s|mers?|my)?\b|\b(?:don'?t|do not|can'?t|cannot|hard to|never|not sure i|not sure if i) trust\b|\btoo good to be true\b|\bpushy\b|\bsales ?(?:m[ae]n|people|person|guys?|reps?|pitch(?:es)?)\b|\bskeptic(?:al)?\b|\bsceptic(?:al)?\b|\bsuspicious\b|\brip(?:ped)? ?-?off\b|\bfishy\b|\bsketchy\b|\bshady (?:company|companies|business|installers?|practices|salesm[ae]n|people|contractors?)\b|\bbad experience\b|\b(?:is|are) (?:this|you|it|they) (?:legit|legitimate|real|a real company)\b|\bhidden (?:fees|costs|charges)\b|\bfine print\b|\bwhat'?s the catch\b",
+        r"\bscam(?:s|mers?|my)?\b|\b(?:don'?t|do not|can'?t|cannot|hard to|never|not sure i|not sure if i) trust\b|\btoo good to be true\b|\bpushy\b|\bsales ?(?:m[ae]n|people|person|guys?|reps?|pitch(?:es)?)\b|\bskeptic(?:al)?\b|\bsceptic(?:al)?\b|\bsuspicious\b|\brip(?:ped)? ?-?off\b|\bfishy\b|\bsketchy\b|\bshady (?:company|companies|business|installers?|practices|salesm[ae]n|people|contractors?)\b|\bbad experience\b|\b(?:is|are) (?:this|you|it|they)(?: [a-z]+){0,3} (?:legit|legitimate|real|a real company)\b|\bhidden (?:fees|costs|charges)\b|\bfine print\b|\bwhat'?s the catch\b",
     ),
     // ---- acknowledgement -------------------------------------------------------------------
     (
@@ -516,13 +628,16 @@ pub(super) fn apply_rules(lower: &str, f: &mut MessageFacts) -> (i32, bool) {
 
     let mut time_veto = [false; 6];
     let mut fin_veto = [false; 4];
+    let mut subject_veto = [false; Subject::ALL.len()];
     for &i in &matched {
         match RULES[i].0 {
             Act::TimeVeto(t) => time_veto[timeline_index(t)] = true,
             FinVeto(x) => fin_veto[financing_index(x)] = true,
+            AsksVeto(t) => subject_veto[t as usize] = true,
             _ => {}
         }
     }
+    let mut subjects = [false; Subject::ALL.len()];
 
     let mut home_done = false;
     let mut quotes_done = false;
@@ -581,6 +696,9 @@ pub(super) fn apply_rules(lower: &str, f: &mut MessageFacts) -> (i32, bool) {
                 }
             }
             Sent(v) => sentiment = (sentiment.0 + i32::from(v), true),
+            Buying => f.buying_home = true,
+            Asks(t) => subjects[t as usize] = !subject_veto[t as usize],
+            AsksVeto(_) => {}
             Act::TimeVeto(_) | FinVeto(_) => {}
         }
     }
@@ -595,6 +713,16 @@ pub(super) fn apply_rules(lower: &str, f: &mut MessageFacts) -> (i32, bool) {
             Some(Block) | None => {}
         }
     }
+    for t in f.technical_topics.iter().map(|&t| Subject::from(t)) {
+        subjects[t as usize] = true;
+    }
+    for o in f.objections_raised.iter().map(|&o| Subject::from(o)) {
+        subjects[o as usize] = true;
+    }
+    f.topics = Subject::ALL
+        .into_iter()
+        .filter(|t| subjects[*t as usize])
+        .collect();
     sentiment
 }
 
