@@ -1,6 +1,7 @@
 //! Pure business logic: no I/O, no clock reads (time is passed in), no AWS or Lambda types.
 
 pub mod agent;
+pub mod answers;
 pub mod bid_price;
 pub mod buyer;
 pub mod conversation;
