@@ -485,7 +485,9 @@ pub fn reply(
     if let Some(bill) = f.monthly_bill
         && let e = market().sizing().estimate(bill, f.property_type)
         && e.system_watts > 0
-        && (latest.monthly_bill.is_some() || latest.property_type.is_some() || c.turns <= 1)
+        && (before.monthly_bill != f.monthly_bill
+            || latest.property_type.is_some()
+            || c.turns <= 1)
     {
         let _ = write!(
             out,
@@ -557,7 +559,6 @@ pub fn reply(
 fn acknowledge_correction(out: &mut String, c: &Conversation, latest: &MessageFacts, before: &Before) {
     let f = &c.facts;
     if let (Some(was), Some(now)) = (before.monthly_bill, f.monthly_bill)
-        && latest.monthly_bill.is_some()
         && was != now
     {
         let _ = write!(out, "Got it, I've updated your bill to {} a month. ", now.spoken());

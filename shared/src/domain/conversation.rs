@@ -399,6 +399,13 @@ impl Conversation {
         self.facts.apply_hints(hints);
         self.facts
             .apply_message(message, self.last_answered_objection);
+        if message.monthly_bill.is_none()
+            && let Some(amount) = message.bare_amount.filter(|a| plausible_bill(*a))
+            && (self.last_ask == Some(Ask::Bill)
+                || (message.corrects && self.facts.monthly_bill.is_some()))
+        {
+            self.facts.monthly_bill = Some(amount);
+        }
         if let (Some(yes), Some(ask)) = (message.answer, self.last_ask) {
             self.facts.apply_answer(ask, yes, message);
         }

@@ -381,6 +381,11 @@ pub struct MessageFacts {
     pub topics: Vec<Topic>,
     /// Says they are buying a home (closing soon, house hunting): a renter to welcome back.
     pub buying_home: bool,
+    /// A lone amount with no bill word ("like 350"): the bill when the agent just asked for
+    /// it, or when the message corrects a bill already given.
+    pub bare_amount: Option<Cents>,
+    /// The message corrects something said before ("sorry, I meant", "wait", "actually").
+    pub corrects: bool,
     /// Number of questions the homeowner asked in this message.
     pub questions_asked: u32,
     pub objections_raised: Vec<Objection>,

@@ -93,7 +93,7 @@ mod zip;
 
 use super::facts::{Borough, MessageFacts, Place, Topic};
 use super::market::market;
-use bill::find_bill;
+use bill::{CORRECTION_RE, find_bare_amount, find_bill};
 use contact::{find_email, find_phone};
 use name::find_name;
 use normalize::{normalize, truncate_to_boundary};
@@ -143,6 +143,10 @@ pub fn extract(text: &str) -> MessageFacts {
         facts.zip_code = find_zip(&lower, &excluded);
     }
     facts.monthly_bill = find_bill(&lower, &excluded, has_digit);
+    facts.corrects = CORRECTION_RE.is_match(&lower);
+    if facts.monthly_bill.is_none() && has_digit && facts.zip_code.is_none() {
+        facts.bare_amount = find_bare_amount(&lower, &excluded);
+    }
     if let Some(t) = find_duration_timeline(&lower) {
         facts.timeline = Some(t);
     }

@@ -133,7 +133,7 @@ static RULES: &[(Act, &str)] = &[
     ),
     (
         Home(Some(true)),
-        r"(?:^|[.!?,;:] |\n)(?:ya |yeah |yes |yep |and |but |also )?own(?: (?:a|an|my|our|the|it|one|two|three|four|[1-4])\b| ?[,.:!]| in\b| [0-9]|$)|\bown ?: ?(?:yes|y)\b|, owned(?:[.!]|$)",
+        r"(?:^|[.!?,;:] |\n)(?:ya |yeah |yes |yep |and |but |also )?own(?: (?:a|an|my|our|the|it|one|two|three|four|[1-4]|single|multi|house|home|brownstone|townhouse|rowhouse|condo|co-?op)\b| ?[,.:!]| in\b| [0-9]|$)|\bown ?: ?(?:yes|y)\b|, owned(?:[.!]|$)",
     ),
     (
         Home(Some(true)),
@@ -141,7 +141,7 @@ static RULES: &[(Act, &str)] = &[
     ),
     (
         Home(Some(true)),
-        r"\binherited (?:the|my|our|a|his|her) (?:[a-z']+ )?(?:house|home|property|brownstone|place)\b|\b(?:the|my|our) (?:house|home|place|mortgage) is paid off\b",
+        r"\b(?:if|when|once) (?:i|we) sell (?:the|my|our) (?:house|home|place|property|brownstone)\b|\b(?:our|my) forever home\b|\binherited (?:the|my|our|a|his|her) (?:[a-z']+ )?(?:house|home|property|brownstone|place)\b|\b(?:the|my|our) (?:house|home|place|mortgage) is paid off\b",
     ),
     (
         Home(Some(true)),
@@ -457,7 +457,7 @@ static RULES: &[(Act, &str)] = &[
     ),
     (
         Asks(Subject::Warranties),
-        r"\b(?:a |the )?(?:panel|panels|inverter|it|something) (?:breaks|broke|fails|stops working|gets damaged)\b|\bbreaks? down\b",
+        r"\bhow long (?:do|does|will|would|can) [a-z ]{1,30} last\b|\b(?:a |the )?(?:panel|panels|inverter|it|something) (?:breaks|broke|fails|stops working|gets damaged)\b|\bbreaks? down\b",
     ),
     (
         Asks(Subject::Renters),
@@ -534,7 +534,7 @@ static RULES: &[(Act, &str)] = &[
     // Moving
     (
         Obj(Moving, Block),
-        r"\bmov(?:e|ing) (?:forward|ahead|on with (?:it|this)|quickly|fast)\b",
+        r"\bmov(?:e|ing) (?:forward|ahead|on with (?:it|this)|quickly|fast)\b|\b(?:when|if|once) you sell\b",
     ),
     (
         Obj(Moving, Resolve),
