@@ -6,7 +6,8 @@ use crate::domain::facts::{
     CreditSignal, DecisionMaker, Financing, MessageFacts, Objection, PropertyType, TechnicalTopic,
     Timeline, Topic as Subject,
 };
-use regex::{RegexSet, RegexSetBuilder};
+use super::bill::CORRECTION_RE;
+use regex::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
 use std::sync::LazyLock;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,7 +53,7 @@ use ObjAct::{Block, Raise, Resolve};
 use Objection::{Aesthetics, Cost, Moving, Roof, Trust};
 
 /// Buying a home but not owning one yet: a renter for now, told when to come back.
-const BUYING_HOME: &str = r"\bin the process of buying\b|\b(?:i'?m|i am|we'?re|we are) (?:buying|closing on|about to (?:buy|close on)|under contract (?:for|on)) (?:a|an|our|the|my) (?:new |first )?(?:house|home|place|condo|co-?op|brownstone|townhouse|apartment)\b|\b(?:should|will|going to) close (?:in|on|next|this)\b|\bhouse ?-?hunting\b|\b(?:i|we) (?:don'?t|do not) own (?:a (?:house|home) )?yet\b";
+const BUYING_HOME: &str = r"\bin the process of buying\b|\b(?:i'?m|i am|we'?re|we are) (?:buying|closing on|about to (?:buy|close on)|under contract (?:for|on)) (?:a|an|our|the|my) (?:new |first )?(?:house|home|place|condo|co-?op|brownstone|townhouse|apartment)\b|\b(?:should|will|going to) close (?:in|on|next|this)\b|\bhouse ?-?hunting\b|\b(?:i|we) (?:don'?t|do not) own (?:a (?:house|home) )?yet\b|\bmoving into (?:a|the|our) (?:new )?(?:house|home|place)\b|\bclos(?:e|ing) on (?:our|a|the|my) (?:first |new )?(?:house|home|place|condo|co-?op|brownstone|townhouse)\b";
 
 /// Phrase rules over the normalised text (lowercase, single spaces, ASCII apostrophes).
 /// Per field, earlier rules win. Patterns are compiled with Unicode off (ASCII `\b`).
@@ -80,7 +81,7 @@ static RULES: &[(Act, &str)] = &[
     ),
     (
         Home(None),
-        r"\b(?:my|our|his|her) (?:parents?|mom|mother|dad|father|in-laws|mother ?-?in ?-?law|father ?-?in ?-?law|grandparents?|grandma|grandpa|grandmother|grandfather|family|brother|sister|son|daughter|aunt|uncle|cousin) (?:owns?|is the owner|are the owners|has the house|is on the deed)\b|\b(?:for|helping|asking for|on behalf of) my (?:parents?|mom|mother|dad|father|in-laws|mother ?-?in ?-?law|father ?-?in ?-?law|grandparents?|grandma|grandpa|grandmother|grandfather|family|brother|sister|son|daughter|aunt|uncle|cousin)\b[a-z0-9 ,'$/-]{0,30}\b(?:she|he|they) (?:owns?|is the owner|are the owners)\b|\bnot the (?:home ?)?owner,? my (?:parents?|mom|mother|dad|father|in-laws|mother ?-?in ?-?law|father ?-?in ?-?law|grandparents?|grandma|grandpa|grandmother|grandfather|family|brother|sister|son|daughter|aunt|uncle|cousin) is\b",
+        r"\b(?:my|our|his|her) (?:parents?|mom|mother|dad|father|in-laws|mother ?-?in ?-?law|father ?-?in ?-?law|grandparents?|grandma|grandpa|grandmother|grandfather|family|brother|sister|son|daughter|aunt|uncle|cousin) (?:owns?|is the owner|are the owners|has the house|is on the deed)\b|\bmy (?:parents?|mom|mother|dad|father|in-laws|mother ?-?in ?-?law|father ?-?in ?-?law|grandparents?|grandma|grandpa|grandmother|grandfather|family|brother|sister|son|daughter|aunt|uncle|cousin)\b[a-z0-9 ,'$/-]{0,30}\b(?:she|he|they) (?:owns?|is the owner|are the owners)\b|\bnot the (?:home ?)?owner,? my (?:parents?|mom|mother|dad|father|in-laws|mother ?-?in ?-?law|father ?-?in ?-?law|grandparents?|grandma|grandpa|grandmother|grandfather|family|brother|sister|son|daughter|aunt|uncle|cousin) is\b",
     ),
     (
         Home(None),
@@ -190,7 +191,10 @@ static RULES: &[(Act, &str)] = &[
         r"\b(?:detached|stand ?-?alone|free ?-?standing) (?:house|home)\b|\bdetached\b",
     ),
     // Weak: "house" alone, only when nothing more specific was said.
-    (Prop(PropertyType::SingleFamily), r"\bhous(?:e)?\b|\b(?:cape cod|tudor)\b"),
+    (
+        Prop(PropertyType::SingleFamily),
+        r"\bhous(?:e)?\b|\b(?:cape cod|cape|tudor|colonial|ranch|hi ?-?ranch|raised ranch|bungalow|split ?-?level|victorian|frame house)\b",
+    ),
     // ---- timeline (phrases; explicit durations are handled by DURATION_RE) -------------
     (
         TimeVeto(Timeline::Immediate),
@@ -211,6 +215,22 @@ static RULES: &[(Act, &str)] = &[
     (
         TimeVeto(Timeline::WithinThreeMonths),
         r"\b(?:talk|speak|see you|hear from you|chat|reply|respond|get back to you|call you|back to me) soon\b|\bnot (?:any ?time )?soon\b|\b(?:mov(?:e|ing)|sell(?:ing)?|leav(?:e|ing)|replac(?:e|ed|ing)|redo(?:ne)?|going anywhere|retir(?:e|ing))(?: it| the roof)? (?:any ?time |too |very |pretty )?soon\b",
+    ),
+    (
+        TimeVeto(Timeline::Immediate),
+        r"\b(?:sell|selling|sold|move|moving|moved|relocat[a-z]*|clos(?:e|es|ing)|bought|retir(?:e|ing))\b[a-z0-9 ,'-]{0,15}\b(?:asap|this month|this week|next week|right away|immediately)\b",
+    ),
+    (
+        TimeVeto(Timeline::WithinThreeMonths),
+        r"\b(?:sell|selling|sold|move|moving|moved|relocat[a-z]*|clos(?:e|es|ing)|bought|retir(?:e|ing))\b[a-z0-9 ,'-]{0,15}\b(?:next month|soon|(?:this|in the|by|in) (?:spring|summer|fall|autumn|winter))\b",
+    ),
+    (
+        TimeVeto(Timeline::WithinSixMonths),
+        r"\b(?:sell|selling|sold|move|moving|moved|relocat[a-z]*|clos(?:e|es|ing)|bought|retir(?:e|ing))\b[a-z0-9 ,'-]{0,15}\b(?:this year|later this year|end of (?:the |this )?year)\b",
+    ),
+    (
+        TimeVeto(Timeline::WithinYear),
+        r"\b(?:sell|selling|sold|move|moving|moved|relocat[a-z]*|clos(?:e|es|ing)|bought|retir(?:e|ing))\b[a-z0-9 ,'-]{0,15}\b(?:next year|next (?:spring|summer|fall|autumn|winter))\b",
     ),
     (
         Time(Timeline::Immediate),
@@ -239,7 +259,7 @@ static RULES: &[(Act, &str)] = &[
     // ---- decision maker: Influencer > Joint > Sole -------------------------------------
     (
         Decide(DecisionMaker::Influencer),
-        r"\b(?:my|our) (?:(?:parents?|mom|mother|dad|father|in-laws|mother ?-?in ?-?law|father ?-?in ?-?law|grandparents?|grandma|grandpa|grandmother|grandfather|family|brother|sister|son|daughter|aunt|uncle|cousin)|landlord) (?:owns?|decides?|makes? the decisions?|has the final say|is the owner|are the owners|is on the deed)\b|\b(?:for|helping|asking for|on behalf of) my (?:parents?|mom|mother|dad|father|in-laws|mother ?-?in ?-?law|father ?-?in ?-?law|grandparents?|grandma|grandpa|grandmother|grandfather|family|brother|sister|son|daughter|aunt|uncle|cousin)\b[a-z0-9 ,'$/-]{0,30}\b(?:she|he|they) (?:owns?|decides?|makes? the decisions?|is the owner|are the owners)\b|\bnot the (?:home ?)?owner,? my (?:parents?|mom|mother|dad|father|in-laws|mother ?-?in ?-?law|father ?-?in ?-?law|grandparents?|grandma|grandpa|grandmother|grandfather|family|brother|sister|son|daughter|aunt|uncle|cousin) is\b|\b(?:it'?s|its|it is) my (?:parents?|mom|mother|dad|father|in-laws|mother ?-?in ?-?law|father ?-?in ?-?law|grandparents?|grandma|grandpa|grandmother|grandfather|family|brother|sister|son|daughter|aunt|uncle|cousin)'?s?(?: (?:house|home|place|property))?(?:[.!?,]|$)|\b(?:she|he) decides\b",
+        r"\b(?:my|our) (?:(?:parents?|mom|mother|dad|father|in-laws|mother ?-?in ?-?law|father ?-?in ?-?law|grandparents?|grandma|grandpa|grandmother|grandfather|family|brother|sister|son|daughter|aunt|uncle|cousin)|landlord) (?:owns?|decides?|makes? the decisions?|has the final say|is the owner|are the owners|is on the deed)\b|\bmy (?:parents?|mom|mother|dad|father|in-laws|mother ?-?in ?-?law|father ?-?in ?-?law|grandparents?|grandma|grandpa|grandmother|grandfather|family|brother|sister|son|daughter|aunt|uncle|cousin)\b[a-z0-9 ,'$/-]{0,30}\b(?:she|he|they) (?:owns?|decides?|makes? the decisions?|has the final say|is the owner|are the owners)\b|\bnot the (?:home ?)?owner,? my (?:parents?|mom|mother|dad|father|in-laws|mother ?-?in ?-?law|father ?-?in ?-?law|grandparents?|grandma|grandpa|grandmother|grandfather|family|brother|sister|son|daughter|aunt|uncle|cousin) is\b|\b(?:it'?s|its|it is) my (?:parents?|mom|mother|dad|father|in-laws|mother ?-?in ?-?law|father ?-?in ?-?law|grandparents?|grandma|grandpa|grandmother|grandfather|family|brother|sister|son|daughter|aunt|uncle|cousin)'?s?(?: (?:house|home|place|property))?(?:[.!?,]|$)|\b(?:she|he) decides\b",
     ),
     (
         Decide(DecisionMaker::Influencer),
@@ -296,7 +316,7 @@ static RULES: &[(Act, &str)] = &[
     ),
     (
         Fin(Financing::Undecided),
-        r"\b(?:not sure|unsure|don'?t know|no idea|undecided|haven'?t decided|figuring out) (?:yet )?(?:about |on )?(?:how (?:to|i'?d|we'?d|i would|we would|i'?ll|we'?ll|i will|we will|i should|we should) (?:pay|finance|fund)|(?:the )?(?:financing|payment))\b|\b(?:financing|payment) options\b|\b(?:cash|buy|buying|loan|finance|financing) (?:or|vs\.?|versus) (?:a |to )?(?:cash|buy|buying|loan|finance|financing|lease|leasing|ppa)\b|\b(?:lease|leasing|ppa) (?:or|vs\.?|versus) (?:a |to )?(?:cash|buy|buying|loan|finance|financing)\b",
+        r"\b(?:not sure|unsure|don'?t know|no idea|undecided|haven'?t decided|figuring out) (?:yet )?(?:about |on )?(?:how (?:to|i'?d|we'?d|i would|we would|i'?ll|we'?ll|i will|we will|i should|we should) (?:pay|finance|fund)|(?:the )?(?:financing|payment))\b|\b(?:financing|payment) options\b|\b(?:cash|buy|buying|loan|finance|financing) (?:or|vs\.?|versus) (?:a |to )?(?:cash|buy|buying|loan|finance|financing|lease|leasing|ppa|pay(?:ing)? (?:cash|upfront|in full))\b|\b(?:lease|leasing|ppa|pay(?:ing)? (?:cash|upfront|in full)) (?:or|vs\.?|versus) (?:a |to )?(?:cash|buy|buying|loan|finance|financing)\b",
     ),
     (
         Fin(Financing::Cash),
@@ -465,7 +485,7 @@ static RULES: &[(Act, &str)] = &[
     ),
     (
         Asks(Subject::Looks),
-        r"\blooks? (?:like|weird|ugly|bad|good|strange|odd)\b|\bhow (?:it|they|the panels|panels|solar) (?:would |will |might )?look\b|\bappearance\b|\bvisible\b|\bcurb appeal\b|\bfrom the street\b",
+        r"\blooks? (?:like|weird|ugly|bad|good|strange|odd)\b|\bhow (?:it|they|the panels|panels|solar)(?: would| will| might|'?ll)? look\b|\bappearance\b|\bvisible\b|\bcurb appeal\b|\bfrom the street\b",
     ),
     (
         Asks(Subject::Trust),
@@ -529,7 +549,7 @@ static RULES: &[(Act, &str)] = &[
     ),
     (
         Obj(Aesthetics, Raise),
-        r"\bugly\b|\beyesores?\b|\bunsightly\b|\bcurb appeal\b|\b(?:look|looks|would look|will look) (?:bad|terrible|awful|ugly|weird|strange|tacky|cheap|hideous)\b|\b(?:hate|dislike|don'?t love) (?:the )?(?:look|looks|appearance)\b|\b(?:worried|concerned|nervous|care) (?:about )?how (?:they|it|the panels|panels) (?:look|would look)\b|\baesthetic(?:s|ally)?\b",
+        r"\bugly\b|\beyesores?\b|\bunsightly\b|\bcurb appeal\b|\b(?:look|looks|would look|will look) (?:bad|terrible|awful|ugly|weird|strange|tacky|cheap|hideous)\b|\b(?:hate|dislike|don'?t love) (?:the )?(?:look|looks|appearance)\b|\b(?:worried|concerned|nervous|care|unsure|not sure) (?:about )?how (?:they|it|the panels|panels|solar)(?: look| looks| would look| will look| might look|'ll look)\b|\baesthetic(?:s|ally)?\b",
     ),
     // Moving
     (
@@ -638,6 +658,7 @@ pub(super) fn apply_rules(lower: &str, f: &mut MessageFacts) -> (i32, bool) {
         }
     }
     let mut subjects = [false; Subject::ALL.len()];
+    let mut props: Vec<usize> = Vec::new();
 
     let mut home_done = false;
     let mut quotes_done = false;
@@ -656,6 +677,7 @@ pub(super) fn apply_rules(lower: &str, f: &mut MessageFacts) -> (i32, bool) {
             }
             Prop(p) => {
                 f.property_type.get_or_insert(p);
+                props.push(i);
             }
             Time(t) => {
                 if !time_veto[timeline_index(t)] {
@@ -702,6 +724,9 @@ pub(super) fn apply_rules(lower: &str, f: &mut MessageFacts) -> (i32, bool) {
             Act::TimeVeto(_) | FinVeto(_) => {}
         }
     }
+    if props.len() > 1 && CORRECTION_RE.is_match(lower) {
+        f.property_type = corrected_property(lower, &props).or(f.property_type);
+    }
     f.technical_topics = TechnicalTopic::ALL
         .into_iter()
         .filter(|t| topics[topic_index(*t)])
@@ -724,6 +749,34 @@ pub(super) fn apply_rules(lower: &str, f: &mut MessageFacts) -> (i32, bool) {
         .filter(|t| subjects[*t as usize])
         .collect();
     sentiment
+}
+
+/// "We own a condo... actually it's a co-op": of the home types named, the one mentioned
+/// last after a correction. Rare, so the single patterns are only compiled when needed.
+fn corrected_property(lower: &str, props: &[usize]) -> Option<PropertyType> {
+    static SINGLE: LazyLock<Vec<Regex>> = LazyLock::new(|| {
+        RULES
+            .iter()
+            .map(|(_, p)| {
+                RegexBuilder::new(p)
+                    .unicode(false)
+                    .build()
+                    .expect("extract: the phrase rule patterns are valid")
+            })
+            .collect()
+    });
+    let correction = CORRECTION_RE.find_iter(lower).last()?.end();
+    props
+        .iter()
+        .filter_map(|&i| {
+            let at = SINGLE[i].find_iter(lower).last()?.start();
+            match RULES[i].0 {
+                Prop(p) if at >= correction => Some((at, p)),
+                _ => None,
+            }
+        })
+        .max_by_key(|(at, _)| *at)
+        .map(|(_, p)| p)
 }
 
 fn timeline_index(t: Timeline) -> usize {
