@@ -64,7 +64,7 @@ static UTILITY_KW_RE: LazyLock<Regex> = LazyLock::new(|| {
 /// "sorry, I meant", "wait", "actually": what follows corrects what came before.
 pub(super) static CORRECTION_RE: LazyLock<Regex> = LazyLock::new(|| {
     ascii_regex(
-        r"\b(?:sorry|actually|i meant|i mean|wait|oops|correction|make that|scratch that|my bad|no no|rather|closer to|more like)\b",
+        r"\b(?:sorry|actually|i meant|i mean|wait|oops|correction|make that|scratch that|my bad|no no|rather|closer to|more like|kidding)\b",
     )
 });
 
@@ -386,7 +386,7 @@ fn judge_candidate(lower: &str, c: &MoneyCandidate) -> Option<(u8, Cents)> {
             return None;
         }
     }
-    if !currency && c.cents < 1000 {
+    if c.cents < 1000 {
         return None;
     }
     if currency && !bill_wins && period == Period::None && c.cents >= 1_000_000 {

@@ -91,7 +91,7 @@ mod timeline;
 mod words;
 mod zip;
 
-use super::facts::{Borough, MessageFacts, Place, Topic};
+use super::facts::{Borough, Financing, MessageFacts, Place, Topic};
 use super::market::market;
 use bill::{CORRECTION_RE, find_bare_amount, find_bill};
 use contact::{find_email, find_phone};
@@ -180,7 +180,11 @@ fn staten_island_initials(raw: &str) -> Option<Place> {
 /// timeline yet: those words are about the purchase.
 fn settle_topics(lower: &str, f: &mut MessageFacts) {
     let asking = f.questions_asked > 0 || lower.contains(" or ") || lower.contains(" vs");
-    if !asking {
+    let chose = matches!(
+        f.financing,
+        Some(Financing::Cash | Financing::Loan | Financing::LeaseOrPpa)
+    );
+    if !asking && chose {
         f.topics.retain(|t| *t != Topic::Financing);
     }
     if f.homeowner == Some(false) || f.buying_home {

@@ -39,6 +39,8 @@ enum Act {
     Sent(i8),
     /// Buying a home, not owning one yet.
     Buying,
+    /// The home types named are not the homeowner's (comparisons, listings, a friend's).
+    PropVeto,
     /// The message asks or worries about a topic the reply must address.
     Asks(Subject),
     /// Removes one topic ("by this winter" is a date, not a question about winter).
@@ -46,8 +48,8 @@ enum Act {
 }
 
 use Act::{
-    Ack, Asks, AsksVeto, Buying, Consent, Credit, Decide, Fin, FinVeto, Home, Obj, Prop, Quotes,
-    Sent, Time, TimeVeto, Topic,
+    Ack, Asks, AsksVeto, Buying, Consent, Credit, Decide, Fin, FinVeto, Home, Obj, Prop, PropVeto,
+    Quotes, Sent, Time, TimeVeto, Topic,
 };
 use ObjAct::{Block, Raise, Resolve};
 use Objection::{Aesthetics, Cost, Moving, Roof, Trust};
@@ -60,6 +62,14 @@ const BUYING_HOME: &str = r"\bin the process of buying\b|\b(?:i'?m|i am|we'?re|w
 static RULES: &[(Act, &str)] = &[
     (Buying, BUYING_HOME),
     // ---- homeowner -------------------------------------------------------------------
+    (
+        Home(Some(true)),
+        r"\b(?:don'?t|do not) own (?:a|the) (?:house|home)\b[a-z0-9 ,'-]{0,12}\b(?:we|i) own\b",
+    ),
+    (
+        Home(None),
+        r"\b(?:could|can|would|should|if|does|do|will|for) (?:a|any) (?:renter|tenant)\b|\b(?:do|can|could|are|should|would|will|how do|how can|for|most|many|other|some|all|do most|do many|do other) (?:most |many |other |some |all )?(?:renters|tenants|homeowners|home owners|condo owners|co-?op owners|landlords)\b|\b(?:people|someone|those|anyone|folks|somebody) who (?:rent|lease|own)\b",
+    ),
     (Home(Some(true)), r"\bnot (?:a |the )?(?:renter|tenant)s?\b"),
     (
         Home(Some(true)),
@@ -165,6 +175,10 @@ static RULES: &[(Act, &str)] = &[
         r"\b(?:my|our) (?:own )?(?:house|brownstone|townhouse|townhome|row ?house|limestone|property|two ?-?family|2 ?-?family|three ?-?family|3 ?-?family|duplex)\b",
     ),
     // ---- property type ---------------------------------------------------------------
+    (
+        PropVeto,
+        r"\b(?:house|home|condo|co-?op|townhouse|brownstone|2 ?-?family|two ?-?family) (?:or|vs\.?|versus) (?:a |an )?(?:house|home|condo|co-?op|townhouse|brownstone|2 ?-?family|two ?-?family)\b|\b(?:house|home) listings?\b|\blook(?:ed|ing)? at (?:a|an|some) (?:house|home|condo|co-?op|brownstone)s?\b|\b(?:neighbou?rs?|friends?|co-?workers?|colleagues?|boss)(?:'?s)? (?:(?:owns|has|got|bought|put)[a-z ]{0,20} )?(?:(?:a|an|her|his|their) )?(?:house|home|brownstone|townhouse|condo|co-?op|two ?-?family|2 ?-?family)\b|\b(?:condo|co-?op) owners\b",
+    ),
     (Prop(PropertyType::Condo), r"\bcondo(?:minium)?s?\b"),
     (
         Prop(PropertyType::Coop),
@@ -259,11 +273,11 @@ static RULES: &[(Act, &str)] = &[
     // ---- decision maker: Influencer > Joint > Sole -------------------------------------
     (
         Decide(DecisionMaker::Influencer),
-        r"\b(?:my|our) (?:(?:parents?|mom|mother|dad|father|in-laws|mother ?-?in ?-?law|father ?-?in ?-?law|grandparents?|grandma|grandpa|grandmother|grandfather|family|brother|sister|son|daughter|aunt|uncle|cousin)|landlord) (?:owns?|decides?|makes? the decisions?|has the final say|is the owner|are the owners|is on the deed)\b|\bmy (?:parents?|mom|mother|dad|father|in-laws|mother ?-?in ?-?law|father ?-?in ?-?law|grandparents?|grandma|grandpa|grandmother|grandfather|family|brother|sister|son|daughter|aunt|uncle|cousin)\b[a-z0-9 ,'$/-]{0,30}\b(?:she|he|they) (?:owns?|decides?|makes? the decisions?|has the final say|is the owner|are the owners)\b|\bnot the (?:home ?)?owner,? my (?:parents?|mom|mother|dad|father|in-laws|mother ?-?in ?-?law|father ?-?in ?-?law|grandparents?|grandma|grandpa|grandmother|grandfather|family|brother|sister|son|daughter|aunt|uncle|cousin) is\b|\b(?:it'?s|its|it is) my (?:parents?|mom|mother|dad|father|in-laws|mother ?-?in ?-?law|father ?-?in ?-?law|grandparents?|grandma|grandpa|grandmother|grandfather|family|brother|sister|son|daughter|aunt|uncle|cousin)'?s?(?: (?:house|home|place|property))?(?:[.!?,]|$)|\b(?:she|he) decides\b",
+        r"\b(?:my|our) (?:parents?|mom|mother|dad|father|in-laws|mother ?-?in ?-?law|father ?-?in ?-?law|grandparents?|grandma|grandpa|grandmother|grandfather|family|brother|sister|son|daughter|aunt|uncle|cousin) (?:owns?|decides?|makes? the decisions?|has the final say|is the owner|are the owners|is on the deed)\b|\bmy (?:parents?|mom|mother|dad|father|in-laws|mother ?-?in ?-?law|father ?-?in ?-?law|grandparents?|grandma|grandpa|grandmother|grandfather|family|brother|sister|son|daughter|aunt|uncle|cousin)\b[a-z0-9 ,'$/-]{0,30}\b(?:she|he|they) (?:owns?|decides?|makes? the decisions?|has the final say|is the owner|are the owners)\b|\bnot the (?:home ?)?owner,? my (?:parents?|mom|mother|dad|father|in-laws|mother ?-?in ?-?law|father ?-?in ?-?law|grandparents?|grandma|grandpa|grandmother|grandfather|family|brother|sister|son|daughter|aunt|uncle|cousin) is\b|\b(?:it'?s|its|it is) my (?:parents?|mom|mother|dad|father|in-laws|mother ?-?in ?-?law|father ?-?in ?-?law|grandparents?|grandma|grandpa|grandmother|grandfather|family|brother|sister|son|daughter|aunt|uncle|cousin)'?s?(?: (?:house|home|place|property))?(?:[.!?,]|$)|\b(?:she|he) decides\b",
     ),
     (
         Decide(DecisionMaker::Influencer),
-        r"\b(?:it'?s|its|it is|the house is|house is|home is|property is|the home is) (?:in )?my (?:parents'?|mom'?s|mother'?s|dad'?s|father'?s|grandparents'?|family'?s|husband'?s|wife'?s) (?:house|home|name|property|place)\b",
+        r"\b(?:it'?s|its|it is|the house is|house is|home is|property is|the home is) (?:in )?my (?:parents'?|mom'?s|mother'?s|dad'?s|father'?s|grandparents'?|family'?s) (?:house|home|name|property|place)\b",
     ),
     (
         Decide(DecisionMaker::Influencer),
@@ -287,7 +301,7 @@ static RULES: &[(Act, &str)] = &[
     ),
     (
         Decide(DecisionMaker::Joint),
-        r"\b(?:my|our) (?:wife|husband|spouse|partner|fiancee?|boyfriend|girlfriend) and (?:i|me)\b|\b(?:me|i) and my (?:wife|husband|spouse|partner|fiancee?|boyfriend|girlfriend)\b",
+        r"\bin my (?:wife|husband|spouse|partner)'?s name\b|\b(?:my|our) (?:wife|husband|spouse|partner|fiancee?|boyfriend|girlfriend) and (?:i|me)\b|\b(?:me|i) and my (?:wife|husband|spouse|partner|fiancee?|boyfriend|girlfriend)\b",
     ),
     (
         Decide(DecisionMaker::Joint),
@@ -302,6 +316,14 @@ static RULES: &[(Act, &str)] = &[
         r"\b(?:it'?s|its|it is) (?:all |ultimately )?my (?:decision|call|choice)\b|\bmy (?:decision|call) alone\b|\bi (?:make|'?ll make|will make) (?:the|all the|all) decisions?\b|\bi (?:decide|make the call)\b|\b(?:i'?m|i am) the (?:sole |only )?decision ?-?maker\b|\b(?:sole|only|single) (?:owner|decision ?-?maker)\b|\bi own it (?:myself|alone|by myself|outright)\b|\bup to me\b|\bmy decision\b|\bi live alone\b|\bdon'?t need (?:anyone'?s|anybody'?s) (?:approval|permission)\b|\b(?:just|only) (?:me|my name) on the (?:deed|title)\b|\b(?:the )?only (?:owner and )?decision ?-?maker\b",
     ),
     // ---- financing: vetoes first, then Undecided > Cash > Loan > Lease/PPA --------------
+    (
+        FinVeto(Financing::LeaseOrPpa),
+        r"\b(?:neighbou?rs?|friends?|sister|brother|cousin|co-?workers?|colleagues?|mom|dad|parents?|uncle|aunt)(?:'?s)? (?:(?:has|had|got|took|signed|did) (?:a |an )?)?(?:solar )?(?:lease|loan|ppa)s?\b",
+    ),
+    (
+        FinVeto(Financing::Loan),
+        r"\b(?:neighbou?rs?|friends?|sister|brother|cousin|co-?workers?|colleagues?|mom|dad|parents?|uncle|aunt)(?:'?s)? (?:(?:has|had|got|took|signed|did) (?:a |an )?)?(?:solar )?(?:lease|loan|ppa)s?\b",
+    ),
     (
         FinVeto(Financing::LeaseOrPpa),
         r"\b(?:no|not|don'?t want|do not want|not interested in|never|avoid|hate|against)(?: a| an| to| any)? (?:solar )?(?:lease|leasing|ppa)s?\b|\b(?:my|our|apartment|rental) lease\b|\blease (?:is up|ends|expires|renewal)\b|\bleasing (?:my|our|an?|the) (?:apartment|apt|place|unit|room|flat|studio)\b",
@@ -432,7 +454,7 @@ static RULES: &[(Act, &str)] = &[
     ),
     (
         Asks(Subject::Payback),
-        r"\bworth (?:it|the (?:money|cost|investment))\b|\bpay(?:s)? (?:for )?itself\b|\bpays? off\b|\bpayback\b|\bpay back\b|\bbreak ?-?even\b|\broi\b|\breturn on (?:the )?investment\b|\bhow much (?:would|could|can|will|do|might|should) (?:i|we) (?:save|expect to save)\b|\bsav(?:e|ings?) (?:per|a|each|every) (?:month|year)\b|\bsave (?:me |us )?(?:money|anything)\b|\b(?:does|would|will|is) (?:it|solar|this|that) (?:still )?(?:make sense|a good investment)\b|\bhow much (?:do|would|could|can) (?:i|we) save\b",
+        r"\bbills? (?:with|after) (?:solar|panels)\b|\bworth (?:it|the (?:money|cost|investment))\b|\bpay(?:s)? (?:for )?itself\b|\bpays? off\b|\bpayback\b|\bpay back\b|\bbreak ?-?even\b|\broi\b|\breturn on (?:the )?investment\b|\bhow much (?:would|could|can|will|do|might|should) (?:i|we) (?:save|expect to save)\b|\bsav(?:e|ings?) (?:per|a|each|every) (?:month|year)\b|\bsave (?:me |us )?(?:money|anything)\b|\b(?:does|would|will|is) (?:it|solar|this|that) (?:still )?(?:make sense|a good investment)\b|\bhow much (?:do|would|could|can) (?:i|we) save\b",
     ),
     (Asks(Subject::Roof), r"\broofs?\b|\bbulkheads?\b|\bshingles?\b"),
     (
@@ -449,7 +471,7 @@ static RULES: &[(Act, &str)] = &[
     ),
     (
         Asks(Subject::Selling),
-        r"\bsell(?:ing)? (?:the |my |our )?(?:house|home|place|property)\b|\b(?:if|when|once) (?:i|we|you) sell\b|\bsell in\b|\bresale\b|\b(?:home|house|property) values?\b|\bvalue of (?:my|the|our) (?:home|house|property)\b|\bsell(?:s)? for more\b",
+        r"\blistings?\b|\b(?:a|the) (?:house|home) with solar\b|\bsell(?:ing)? (?:the |my |our )?(?:house|home|place|property)\b|\b(?:if|when|once) (?:i|we|you) sell\b|\bsell in\b|\bresale\b|\b(?:home|house|property) values?\b|\bvalue of (?:my|the|our) (?:home|house|property)\b|\bsell(?:s)? for more\b",
     ),
     (
         Asks(Subject::Board),
@@ -465,7 +487,7 @@ static RULES: &[(Act, &str)] = &[
     ),
     (
         Asks(Subject::Financing),
-        r"\bleas(?:e|es|ing)\b|\bppas?\b|\bpower purchase\b|\bloans?\b|\bfinanc(?:e|ed|ing)\b|\bheloc\b|\b(?:pay|paying) (?:cash|upfront|up front)\b|\bcash\b|\bmonthly payments?\b|\b(?:zero|\$0|no money) down\b|\bcredit\b",
+        r"\bhow (?:to|i'?d|we'?d|i would|we would|should (?:i|we)|do (?:i|we)) (?:pay|finance|fund)\b|\bleas(?:e|es|ing)\b|\bppas?\b|\bpower purchase\b|\bloans?\b|\bfinanc(?:e|ed|ing)\b|\bheloc\b|\b(?:pay|paying) (?:cash|upfront|up front)\b|\bcash\b|\bmonthly payments?\b|\b(?:zero|\$0|no money) down\b|\bcredit\b",
     ),
     (
         Asks(Subject::Incentives),
@@ -481,7 +503,7 @@ static RULES: &[(Act, &str)] = &[
     ),
     (
         Asks(Subject::Renters),
-        r"\bcommunity solar\b|\brenters?\b|\b(?:need|have) to own\b|\bif (?:i'?m|i am|we'?re|we are) (?:a )?rent(?:er|ing)\b|\btenants? (?:can|do|get)\b",
+        r"\b(?:a|any|the) (?:renter|tenant)\b|\bcommunity solar\b|\brenters?\b|\b(?:need|have) to own\b|\bif (?:i'?m|i am|we'?re|we are) (?:a )?rent(?:er|ing)\b|\btenants? (?:can|do|get)\b",
     ),
     (
         Asks(Subject::Looks),
@@ -649,8 +671,10 @@ pub(super) fn apply_rules(lower: &str, f: &mut MessageFacts) -> (i32, bool) {
     let mut time_veto = [false; 6];
     let mut fin_veto = [false; 4];
     let mut subject_veto = [false; Subject::ALL.len()];
+    let mut prop_veto = false;
     for &i in &matched {
         match RULES[i].0 {
+            PropVeto => prop_veto = true,
             Act::TimeVeto(t) => time_veto[timeline_index(t)] = true,
             FinVeto(x) => fin_veto[financing_index(x)] = true,
             AsksVeto(t) => subject_veto[t as usize] = true,
@@ -676,8 +700,10 @@ pub(super) fn apply_rules(lower: &str, f: &mut MessageFacts) -> (i32, bool) {
                 }
             }
             Prop(p) => {
-                f.property_type.get_or_insert(p);
-                props.push(i);
+                if !prop_veto {
+                    f.property_type.get_or_insert(p);
+                    props.push(i);
+                }
             }
             Time(t) => {
                 if !time_veto[timeline_index(t)] {
@@ -720,7 +746,7 @@ pub(super) fn apply_rules(lower: &str, f: &mut MessageFacts) -> (i32, bool) {
             Sent(v) => sentiment = (sentiment.0 + i32::from(v), true),
             Buying => f.buying_home = true,
             Asks(t) => subjects[t as usize] = !subject_veto[t as usize],
-            AsksVeto(_) => {}
+            AsksVeto(_) | PropVeto => {}
             Act::TimeVeto(_) | FinVeto(_) => {}
         }
     }
