@@ -800,4 +800,119 @@ mod tests {
             );
         }
     }
+
+    /// A chat through the same turn function the endpoint calls, from message text.
+    fn chat(texts: &[&str]) -> Vec<Reply> {
+        let start = t(2026, 12, 1);
+        let mut c = Conversation::new(SessionId::parse("talk").expect("id"), start);
+        let rules = crate::domain::turn::Rules {
+            model: &ScoringModel::default(),
+            targets: &crate::domain::targets::Targets::default(),
+        };
+        texts
+            .iter()
+            .enumerate()
+            .map(|(i, text)| {
+                let now = start + chrono::Duration::seconds(30 * i as i64);
+                let d = crate::domain::turn::decide_text(
+                    c.clone(),
+                    text,
+                    &ContextHints::default(),
+                    rules,
+                    now,
+                );
+                c = d.conversation;
+                d.reply
+            })
+            .collect()
+    }
+
+    #[test]
+    fn given_common_questions_when_replying_then_each_is_answered_before_at_most_one_question() {
+        let texts = [
+            "how much does solar cost?",
+            "is it worth it?",
+            "I'm worried it costs too much",
+            "what about the roof, it's flat",
+            "how long does installation take?",
+            "will it work in winter?",
+        ];
+        let topics = [
+            Topic::Cost,
+            Topic::Payback,
+            Topic::Cost,
+            Topic::Roof,
+            Topic::InstallTime,
+            Topic::Winter,
+        ];
+        let replies = chat(&texts);
+        for ((r, topic), text) in replies.iter().zip(topics).zip(texts) {
+            assert!(r.topics.contains(&topic), "{text}: {:?}", r.topics);
+            let entry = answers().topic(topic);
+            let first_words: String = entry.again.chars().take(20).collect();
+            let opening: String = entry.answer.chars().take(20).collect();
+            assert!(
+                r.content.contains(&opening) || r.content.contains(&first_words),
+                "{text}: {}",
+                r.content
+            );
+            assert!(r.content.matches('?').count() <= 1, "{}", r.content);
+        }
+        for pair in replies.windows(2) {
+            assert_ne!(pair[0].content, pair[1].content);
+        }
+    }
+
+    #[test]
+    fn given_a_fact_left_unanswered_when_asked_again_then_it_is_rephrased_and_then_left_for_later()
+    {
+        let replies = chat(&["I own a house in 11215", "hmm", "ok", "sure, whatever"]);
+        let asked: Vec<Option<Ask>> = replies.iter().map(|r| r.asked).collect();
+        let closing: Vec<&str> = replies
+            .iter()
+            .map(|r| r.next_questions.first().map_or("", String::as_str))
+            .collect();
+        for i in 1..replies.len() {
+            assert_ne!(closing[i], closing[i - 1], "turn {i}: {closing:?}");
+        }
+        for w in asked.windows(3) {
+            assert!(
+                !(w[0].is_some() && w[0] == w[1] && w[1] == w[2]),
+                "the same fact three turns in a row: {asked:?}"
+            );
+        }
+        let rephrased = asked
+            .windows(2)
+            .zip(closing.windows(2))
+            .any(|(a, q)| a[0] == a[1] && a[1].is_some_and(|ask| q[1] == ask.rephrased()));
+        assert!(rephrased, "{asked:?} {closing:?}");
+    }
+
+    #[test]
+    fn given_a_corrected_bill_when_replying_then_the_correction_is_acknowledged() {
+        let replies = chat(&["I own my house, bill is $200 a month", "sorry, I meant $400 a month"]);
+        assert!(
+            replies[1].content.contains("updated your bill to $400"),
+            "{}",
+            replies[1].content
+        );
+    }
+
+    #[test]
+    fn given_a_renter_who_is_buying_when_replying_then_they_are_told_when_to_come_back() {
+        let replies = chat(&["renting right now but we're buying a house next year"]);
+        let r = &replies[0];
+        assert!(r.content.contains("community solar"), "{}", r.content);
+        assert!(r.content.contains(&answers().renters_buying), "{}", r.content);
+        assert!(r.next_questions.is_empty());
+    }
+
+    #[test]
+    fn given_incentive_questions_after_2025_then_only_dated_incentives_are_cited() {
+        let replies = chat(&["what about the 30% tax credit?"]);
+        let r = &replies[0];
+        assert!(r.topics.contains(&Topic::Incentives));
+        assert!(r.content.contains("ended"), "{}", r.content);
+        assert!(!r.content.contains("qualifies for the 30% federal"), "{}", r.content);
+    }
 }

@@ -539,6 +539,17 @@ mod tests {
                     dollars(180),
                 ),
                 ("my bill is high, around $300-$350 each month", dollars(325)),
+                // Other periods and shorthand.
+                ("our electric is $900 a quarter", dollars(300)),
+                ("we pay $75 a week for electric", dollars(325)),
+                ("electric is 1.2k every two months", dollars(600)),
+                ("about 4 grand a year on electric", Some(Cents(33_333))),
+                ("bill like 2 fifty", dollars(250)),
+                ("bill is ~$190/mo, zip 11236", dollars(190)),
+                // A correction replaces the figure before it.
+                ("Our bill is $200, sorry I meant $400", dollars(400)),
+                ("my electric bill is 150, wait that's the gas. electric is 230", dollars(230)),
+                ("I paid $3,000 for a new roof last year", None),
                 // Not bills.
                 ("my zip is 11215", None),
                 ("we bought in 2015", None),

@@ -883,6 +883,42 @@ mod tests {
                 ("I’m not the homeowner", Some(false)),
                 ("my parents own it", None),
                 ("how much does solar cost?", None),
+                // A noun, a possessive, a past tense, a fragment.
+                ("owner of a 2 family here in astoria", Some(true)),
+                ("it's ours, we paid it off", Some(true)),
+                ("We have owned it since 2009", Some(true)),
+                ("own a semi-detached in Midland Beach", Some(true)),
+                ("Owner. Tottenville. 10307.", Some(true)),
+                ("brownstone owner in Fort Greene", Some(true)),
+                ("I'm leasing my apartment in Ridgewood", Some(false)),
+                ("we're in the process of buying, should close in 2 months", Some(false)),
+                // Someone else's home, or a question about others, says nothing.
+                ("asking for my mom, she owns the house", None),
+                ("im not the owner, my uncle is", None),
+                ("do renters qualify for anything?", None),
+                ("do most homeowners in queens get solar?", None),
+                ("the owner of the building won't allow it", None),
+            ],
+        );
+    }
+
+    #[test]
+    fn given_a_message_raising_topics_when_extracting_then_each_topic_is_found() {
+        use crate::domain::facts::Topic::*;
+        check(
+            "topics",
+            |f| f.topics.clone(),
+            &[
+                ("how much does solar cost?", vec![Cost]),
+                ("is it worth it?", vec![Payback]),
+                ("what about the roof, it's flat", vec![Roof]),
+                ("how long does installation take?", vec![InstallTime]),
+                ("will it work in winter?", vec![Winter]),
+                ("we want it done by this winter", vec![]),
+                ("Should I lease or buy?", vec![Financing]),
+                ("we'd lease it, no money down", vec![]),
+                ("I rent in Bushwick", vec![Renters]),
+                ("we're in a historic district", vec![Landmarks]),
             ],
         );
     }
@@ -910,6 +946,10 @@ mod tests {
                 ("we're in a co-op", Some(P::Coop)),
                 ("coop apartment", Some(P::Coop)),
                 ("apartment", None),
+                ("we own a condo... actually it's a co-op", Some(P::Coop)),
+                ("we own a cape cod in Bayside Hills", Some(P::SingleFamily)),
+                ("is a house or a condo better for solar", None),
+                ("my neighbor owns a brownstone with panels", None),
             ],
         );
     }
@@ -932,6 +972,11 @@ mod tests {
                 ("I have to convince my partner", Some(Influencer)),
                 ("we'd need board approval", Some(Influencer)),
                 ("it's not my decision", Some(Influencer)),
+                ("asking for my mom, she owns the house and makes the decisions", Some(Influencer)),
+                ("i live with my parents, they own the house", Some(Influencer)),
+                ("it's my grandma's", Some(Influencer)),
+                ("i own a house with my brother", Some(Joint)),
+                ("the house is mine, just me on the deed", Some(Sole)),
             ],
         );
     }
@@ -958,6 +1003,11 @@ mod tests {
                 ("I don't want a lease, I'll pay cash", Some(Cash)),
                 ("no loans, I'd rather lease", Some(LeaseOrPpa)),
                 ("we own the house outright", None),
+                ("We'd like to do a lease or a PPA, not buy", Some(LeaseOrPpa)),
+                ("I'm leasing my apartment", None),
+                ("what about loans", None),
+                ("my sister has a lease with sunrun", None),
+                ("what about a loan vs paying cash", Some(Undecided)),
             ],
         );
         check(
