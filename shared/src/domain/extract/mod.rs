@@ -159,6 +159,13 @@ pub fn extract(text: &str) -> MessageFacts {
     facts
 }
 
+/// Words of a choice being made ("we'd", "I want", "planning to"), as opposed to a question.
+static INTENT_RE: std::sync::LazyLock<Regex> = std::sync::LazyLock::new(|| {
+    ascii_regex(
+        r"\b(?:i'?d|we'?d|i would|we would|i want|we want|i'?ll|we'?ll|i will|we will|planning|plan to|going to|gonna|prefer|rather|probably|leaning|only if|considering|thinking of|thinking about|we can|i can|we could|i could)\b",
+    )
+});
+
 /// "SI" written in capitals is Staten Island; in lowercase "si" is too often something else.
 fn staten_island_initials(raw: &str) -> Option<Place> {
     let bytes = raw.as_bytes();
@@ -179,6 +186,16 @@ fn staten_island_initials(raw: &str) -> Option<Place> {
 /// gets the renters' answer. Someone still buying a home has no property type or install
 /// timeline yet: those words are about the purchase.
 fn settle_topics(lower: &str, f: &mut MessageFacts) {
+    // "How do solar loans work?" asks about a way of paying; it does not choose it.
+    if f.questions_asked > 0
+        && matches!(
+            f.financing,
+            Some(Financing::Cash | Financing::Loan | Financing::LeaseOrPpa)
+        )
+        && !INTENT_RE.is_match(lower)
+    {
+        f.financing = None;
+    }
     let asking = f.questions_asked > 0 || lower.contains(" or ") || lower.contains(" vs");
     let chose = matches!(
         f.financing,

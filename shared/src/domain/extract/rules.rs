@@ -132,7 +132,7 @@ static RULES: &[(Act, &str)] = &[
     ),
     (
         Home(Some(true)),
-        r"\b(?:i|we) (?:also |already |both |do |actually |currently |jointly |fully )?own\b",
+        r"\b(?:i|we) (?:also |already |both |do |actually |currently |jointly |fully |only |just )?own\b|\bours (?:included|too|as well)\b",
     ),
     (
         Home(Some(true)),
@@ -252,7 +252,7 @@ static RULES: &[(Act, &str)] = &[
     ),
     (
         Time(Timeline::WithinThreeMonths),
-        r"\b(?:next (?:few|couple(?: of)?) months|next month|(?:this|by|by the|before|before the|in the) (?:spring|summer|fall|autumn|winter)|soon|pretty soon|shortly|this quarter|next quarter)\b",
+        r"\bafter (?:the )?(?:holidays|new year'?s?|the new year|christmas|thanksgiving)\b|\b(?:next (?:few|couple(?: of)?) months|next month|(?:this|by|by the|before|before the|in the) (?:spring|summer|fall|autumn|winter)|soon|pretty soon|shortly|this quarter|next quarter)\b",
     ),
     (
         Time(Timeline::WithinSixMonths),
@@ -316,6 +316,18 @@ static RULES: &[(Act, &str)] = &[
         r"\b(?:it'?s|its|it is) (?:all |ultimately )?my (?:decision|call|choice)\b|\bmy (?:decision|call) alone\b|\bi (?:make|'?ll make|will make) (?:the|all the|all) decisions?\b|\bi (?:decide|make the call)\b|\b(?:i'?m|i am) the (?:sole |only )?decision ?-?maker\b|\b(?:sole|only|single) (?:owner|decision ?-?maker)\b|\bi own it (?:myself|alone|by myself|outright)\b|\bup to me\b|\bmy decision\b|\bi live alone\b|\bdon'?t need (?:anyone'?s|anybody'?s) (?:approval|permission)\b|\b(?:just|only) (?:me|my name) on the (?:deed|title)\b|\b(?:the )?only (?:owner and )?decision ?-?maker\b",
     ),
     // ---- financing: vetoes first, then Undecided > Cash > Loan > Lease/PPA --------------
+    (
+        FinVeto(Financing::LeaseOrPpa),
+        r"\b(?:leas(?:e|es|ing)|ppas?)(?: [a-z]+)? (?:sounds?|seems?|is|are|looks?) (?:like )?(?:a |an )?(?:scam|bad|terrible|awful|rip ?-?off|bad idea|bad deal|trap)\b|\bhate (?:the idea of )?(?:leas(?:e|ing)|ppas?)\b",
+    ),
+    (
+        FinVeto(Financing::Loan),
+        r"\bloans?(?: [a-z]+)? (?:sounds?|seems?|is|are|looks?) (?:like )?(?:a |an )?(?:scam|bad|terrible|awful|rip ?-?off|bad idea|bad deal|trap)\b",
+    ),
+    (
+        FinVeto(Financing::Cash),
+        r"\b(?:cash|money|budget|funds?|finances) (?:is|are|'s|are a bit|is a bit|is pretty|is really) (?:tight|short|limited|low)\b|\bmoney'?s tight\b",
+    ),
     (
         FinVeto(Financing::LeaseOrPpa),
         r"\b(?:neighbou?rs?|friends?|sister|brother|cousin|co-?workers?|colleagues?|mom|dad|parents?|uncle|aunt)(?:'?s)? (?:(?:has|had|got|took|signed|did) (?:a |an )?)?(?:solar )?(?:lease|loan|ppa)s?\b",
@@ -533,7 +545,7 @@ static RULES: &[(Act, &str)] = &[
     ),
     (
         Obj(Cost, Raise),
-        r"\b(?:can'?t|cannot|can not|couldn'?t|could not|won'?t be able to|not able to) (?:really )?(?:afford|swing|justify the cost|pay for)\b|\bout of (?:my|our) (?:budget|price range)\b|\bover (?:my|our) budget\b|\bnot worth (?:it|the money|the cost|the investment)\b|\btight budget\b|\bon a budget\b|\bfixed income\b",
+        r"\b(?:can'?t|cannot|can not|couldn'?t|could not|won'?t be able to|not able to) (?:really )?(?:afford|swing|justify the cost|pay for)\b|\bout of (?:my|our) (?:budget|price range)\b|\bover (?:my|our) budget\b|\bnot worth (?:it|the money|the cost|the investment)\b|\btight budget\b|\bon a budget\b|\bfixed income\b|\b(?:cash|money|budget|funds?|finances) (?:is|are|'s|are a bit|is a bit|is pretty|is really) (?:tight|short|limited|low)\b|\bmoney'?s tight\b",
     ),
     (
         Obj(Cost, Raise),
@@ -563,7 +575,7 @@ static RULES: &[(Act, &str)] = &[
     // Aesthetics
     (
         Obj(Aesthetics, Raise),
-        r"\b(?:don'?t|do not) like (?:how|the way|the look|the looks)\b|\b(?:don'?t|doesn'?t|do not|does not|won'?t|wouldn'?t) look (?:good|great|nice)\b",
+        r"\b(?:don'?t|do not) like (?:how|the way|the look|the looks)\b|\bnot (?:a |the )?(?:big )?fan of (?:how|the way|the look|the looks)\b|\b(?:don'?t|doesn'?t|do not|does not|won'?t|wouldn'?t) look (?:good|great|nice)\b",
     ),
     (
         Obj(Aesthetics, Resolve),
