@@ -177,11 +177,10 @@ fn parse_chats(path: &Path) -> Vec<Chat> {
                 let (key, value) = pair
                     .split_once('=')
                     .unwrap_or_else(|| panic!("{}: {pair:?} is not key=value", at()));
-                let field = field_for_key(key)
-                    .unwrap_or_else(|| panic!("{}: unknown field {key:?}", at()));
-                let value = (value != "-").then(|| {
-                    label_value(field, value).unwrap_or_else(|e| panic!("{}: {e}", at()))
-                });
+                let field =
+                    field_for_key(key).unwrap_or_else(|| panic!("{}: unknown field {key:?}", at()));
+                let value = (value != "-")
+                    .then(|| label_value(field, value).unwrap_or_else(|e| panic!("{}: {e}", at())));
                 turn.set.push((field, value));
             }
         } else if let Some(topics) = line.strip_prefix("? ") {
@@ -474,6 +473,8 @@ fn render(name: &str, r: &Report) -> String {
 /// The held-out figures CI holds the line on.
 #[derive(Debug, Deserialize)]
 struct Recorded {
+    #[serde(rename = "about")]
+    _about: String,
     field_accuracy: f64,
     topic_recall: f64,
     max_verbatim_repeats: u32,

@@ -1,11 +1,11 @@
 //! The deterministic reply agent: answers from the facts gathered so far and asks for the
 //! missing fact worth the most expected revenue.
 
+use super::answers::answers;
 use super::conversation::{Conversation, ZipCode};
 use super::facts::{
     Ask, Borough, DecisionMaker, Financing, MessageFacts, Objection, PropertyType, Timeline, Topic,
 };
-use super::answers::answers;
 use super::incentives::{self, Ownership};
 use super::market::market;
 use super::money::{Cents, group_thousands};
@@ -276,7 +276,10 @@ fn topics_raised(c: &Conversation, latest: &MessageFacts) -> Vec<Topic> {
     if c.facts.homeowner == Some(false) {
         raised[Topic::Renters as usize] = true;
     }
-    Topic::ALL.into_iter().filter(|t| raised[*t as usize]).collect()
+    Topic::ALL
+        .into_iter()
+        .filter(|t| raised[*t as usize])
+        .collect()
 }
 
 fn answered_before(c: &Conversation, t: Topic) -> bool {
@@ -301,7 +304,9 @@ fn net_of_incentives(
     };
     let state = in_effect(&rule.state_credit_id).then(|| {
         cost.mul_ppm(i64::from(rule.state_credit_percent) * 10_000)
-            .min(Cents::from_dollars(i64::from(rule.state_credit_cap_dollars)))
+            .min(Cents::from_dollars(i64::from(
+                rule.state_credit_cap_dollars,
+            )))
     });
     let city = in_effect(&rule.city_abatement_id)
         .then(|| cost.mul_ppm(i64::from(rule.city_abatement_percent) * 10_000));
@@ -316,12 +321,7 @@ fn net_of_incentives(
 }
 
 /// One topic's sentence, personalised with the bill when it is known.
-fn topic_sentence(
-    out: &mut String,
-    c: &Conversation,
-    topic: Topic,
-    today: NaiveDate,
-) {
+fn topic_sentence(out: &mut String, c: &Conversation, topic: Topic, today: NaiveDate) {
     let entry = answers().topic(topic);
     let f = &c.facts;
     if answered_before(c, topic) {
@@ -351,7 +351,10 @@ fn topic_sentence(
                     &Cents::from_dollars(e.annual_savings.whole_dollars() / 10 * 10).spoken(),
                 )
                 .replace("{bill}", &bill.spoken())
-                .replace("after the state credit and the NYC property tax abatement", after)
+                .replace(
+                    "after the state credit and the NYC property tax abatement",
+                    after,
+                )
                 .replace("{years}", &years.max(1).to_string())
         }
         _ => entry.answer.replace("{cost_per_watt}", &per_watt.spoken()),
@@ -431,7 +434,13 @@ pub fn reply(
             .iter()
             .copied()
             .filter(|t| *t == Topic::Renters)
-            .chain(topics.iter().copied().filter(|t| *t != Topic::Renters).take(2))
+            .chain(
+                topics
+                    .iter()
+                    .copied()
+                    .filter(|t| *t != Topic::Renters)
+                    .take(2),
+            )
         {
             topic_sentence(&mut out, c, t, today);
             answered.push(t);
@@ -485,9 +494,7 @@ pub fn reply(
     if let Some(bill) = f.monthly_bill
         && let e = market().sizing().estimate(bill, f.property_type)
         && e.system_watts > 0
-        && (before.monthly_bill != f.monthly_bill
-            || latest.property_type.is_some()
-            || c.turns <= 1)
+        && (before.monthly_bill != f.monthly_bill || latest.property_type.is_some() || c.turns <= 1)
     {
         let _ = write!(
             out,
@@ -556,18 +563,31 @@ pub fn reply(
 }
 
 /// "Got it, $400 a month then": a changed bill, ZIP or home type is acknowledged.
-fn acknowledge_correction(out: &mut String, c: &Conversation, latest: &MessageFacts, before: &Before) {
+fn acknowledge_correction(
+    out: &mut String,
+    c: &Conversation,
+    latest: &MessageFacts,
+    before: &Before,
+) {
     let f = &c.facts;
     if let (Some(was), Some(now)) = (before.monthly_bill, f.monthly_bill)
         && was != now
     {
-        let _ = write!(out, "Got it, I've updated your bill to {} a month. ", now.spoken());
+        let _ = write!(
+            out,
+            "Got it, I've updated your bill to {} a month. ",
+            now.spoken()
+        );
     }
     if let (Some(was), Some(now)) = (&before.zip_code, &f.zip_code)
         && latest.zip_code.is_some()
         && was != now
     {
-        let _ = write!(out, "Thanks, I've changed the ZIP code to {}. ", now.as_str());
+        let _ = write!(
+            out,
+            "Thanks, I've changed the ZIP code to {}. ",
+            now.as_str()
+        );
     }
     if let (Some(was), Some(now)) = (before.property_type, f.property_type)
         && latest.property_type.is_some()
@@ -890,7 +910,10 @@ mod tests {
 
     #[test]
     fn given_a_corrected_bill_when_replying_then_the_correction_is_acknowledged() {
-        let replies = chat(&["I own my house, bill is $200 a month", "sorry, I meant $400 a month"]);
+        let replies = chat(&[
+            "I own my house, bill is $200 a month",
+            "sorry, I meant $400 a month",
+        ]);
         assert!(
             replies[1].content.contains("updated your bill to $400"),
             "{}",
@@ -903,7 +926,11 @@ mod tests {
         let replies = chat(&["renting right now but we're buying a house next year"]);
         let r = &replies[0];
         assert!(r.content.contains("community solar"), "{}", r.content);
-        assert!(r.content.contains(&answers().renters_buying), "{}", r.content);
+        assert!(
+            r.content.contains(&answers().renters_buying),
+            "{}",
+            r.content
+        );
         assert!(r.next_questions.is_empty());
     }
 
@@ -913,6 +940,10 @@ mod tests {
         let r = &replies[0];
         assert!(r.topics.contains(&Topic::Incentives));
         assert!(r.content.contains("ended"), "{}", r.content);
-        assert!(!r.content.contains("qualifies for the 30% federal"), "{}", r.content);
+        assert!(
+            !r.content.contains("qualifies for the 30% federal"),
+            "{}",
+            r.content
+        );
     }
 }

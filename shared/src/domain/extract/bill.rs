@@ -393,7 +393,11 @@ fn judge_candidate(lower: &str, c: &MoneyCandidate) -> Option<(u8, Cents)> {
         // "$25,000" with nothing around it is a system price, not a bill.
         return None;
     }
-    if period == Period::None && c.cents >= 100_000 && !UTILITY_KW_RE.is_match(pre) && !UTILITY_KW_RE.is_match(post) {
+    if period == Period::None
+        && c.cents >= 100_000
+        && !UTILITY_KW_RE.is_match(pre)
+        && !UTILITY_KW_RE.is_match(post)
+    {
         // "I paid $3,000 for a new roof": a one-off payment, not a monthly bill.
         return None;
     }
@@ -548,7 +552,10 @@ mod tests {
                 ("bill is ~$190/mo, zip 11236", dollars(190)),
                 // A correction replaces the figure before it.
                 ("Our bill is $200, sorry I meant $400", dollars(400)),
-                ("my electric bill is 150, wait that's the gas. electric is 230", dollars(230)),
+                (
+                    "my electric bill is 150, wait that's the gas. electric is 230",
+                    dollars(230),
+                ),
                 ("I paid $3,000 for a new roof last year", None),
                 // Not bills.
                 ("my zip is 11215", None),

@@ -91,7 +91,7 @@ mod timeline;
 mod words;
 mod zip;
 
-use super::facts::{Borough, Financing, MessageFacts, Place, Topic};
+use super::facts::{Borough, DecisionMaker, Financing, MessageFacts, Place, Topic};
 use super::market::market;
 use bill::{CORRECTION_RE, find_bare_amount, find_bill};
 use contact::{find_email, find_phone};
@@ -153,7 +153,9 @@ pub fn extract(text: &str) -> MessageFacts {
     facts.questions_asked = count_questions(&lower);
     facts.sentiment = sentiment(&lower, phrase_sentiment);
     facts.name = find_name(raw);
-    facts.place = market().find_place(&lower).or_else(|| staten_island_initials(raw));
+    facts.place = market()
+        .find_place(&lower)
+        .or_else(|| staten_island_initials(raw));
     facts.answer = bare_answer(&lower);
     settle_topics(&lower, &mut facts);
     facts
@@ -203,6 +205,11 @@ fn settle_topics(lower: &str, f: &mut MessageFacts) {
     );
     if !asking && chose {
         f.topics.retain(|t| *t != Topic::Financing);
+    }
+    // A renter speaking of a relative's house: that house is not the renter's home.
+    if f.homeowner == Some(false) && f.decision_maker == Some(DecisionMaker::Influencer) {
+        f.decision_maker = None;
+        f.property_type = None;
     }
     if f.homeowner == Some(false) || f.buying_home {
         if f.buying_home {

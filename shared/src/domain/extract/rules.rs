@@ -2,11 +2,11 @@
 //! normalised text. Per field, earlier rules win; `*Veto` rules remove one candidate
 //! value without deciding the field.
 
+use super::bill::CORRECTION_RE;
 use crate::domain::facts::{
     CreditSignal, DecisionMaker, Financing, MessageFacts, Objection, PropertyType, TechnicalTopic,
     Timeline, Topic as Subject,
 };
-use super::bill::CORRECTION_RE;
 use regex::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
 use std::sync::LazyLock;
 
@@ -67,6 +67,10 @@ static RULES: &[(Act, &str)] = &[
         r"\b(?:don'?t|do not) own (?:a|the) (?:house|home)\b[a-z0-9 ,'-]{0,12}\b(?:we|i) own\b",
     ),
     (
+        Home(Some(false)),
+        r"\b(?:i|we) (?:currently |still |just |only )?rent (?:an?|my|our|the) (?:apartment|apt|place|unit|room|flat|studio)\b|\b(?:i'?m|i am|we'?re|we are) (?:a |just a |currently a |still a )?(?:renters?|tenants?)\b",
+    ),
+    (
         Home(None),
         r"\b(?:could|can|would|should|if|does|do|will|for) (?:a|any) (?:renter|tenant)\b|\b(?:do|can|could|are|should|would|will|how do|how can|for|most|many|other|some|all|do most|do many|do other) (?:most |many |other |some |all )?(?:renters|tenants|homeowners|home owners|condo owners|co-?op owners|landlords)\b|\b(?:people|someone|those|anyone|folks|somebody) who (?:rent|lease|own)\b",
     ),
@@ -101,10 +105,7 @@ static RULES: &[(Act, &str)] = &[
         Home(Some(false)),
         r"\b(?:i'?m|i am|we'?re|we are|currently) leasing (?:my|our|an?|the) (?:apartment|apt|place|unit|room|flat|studio)\b|\blease (?:on )?(?:my|our) (?:apartment|apt|place|unit)\b",
     ),
-    (
-        Home(Some(false)),
-        BUYING_HOME,
-    ),
+    (Home(Some(false)), BUYING_HOME),
     (
         Home(Some(false)),
         r"\b(?:i|we) (?:don'?t|do not|dont|didn'?t) own\b",
@@ -468,7 +469,10 @@ static RULES: &[(Act, &str)] = &[
         Asks(Subject::Payback),
         r"\bbills? (?:with|after) (?:solar|panels)\b|\bworth (?:it|the (?:money|cost|investment))\b|\bpay(?:s)? (?:for )?itself\b|\bpays? off\b|\bpayback\b|\bpay back\b|\bbreak ?-?even\b|\broi\b|\breturn on (?:the )?investment\b|\bhow much (?:would|could|can|will|do|might|should) (?:i|we) (?:save|expect to save)\b|\bsav(?:e|ings?) (?:per|a|each|every) (?:month|year)\b|\bsave (?:me |us )?(?:money|anything)\b|\b(?:does|would|will|is) (?:it|solar|this|that) (?:still )?(?:make sense|a good investment)\b|\bhow much (?:do|would|could|can) (?:i|we) save\b",
     ),
-    (Asks(Subject::Roof), r"\broofs?\b|\bbulkheads?\b|\bshingles?\b"),
+    (
+        Asks(Subject::Roof),
+        r"\broofs?\b|\bbulkheads?\b|\bshingles?\b",
+    ),
     (
         Asks(Subject::InstallTime),
         r"\bhow long (?:does|will|would|is|do|till|until|before|to)\b[a-z0-9 ,'$/-]{0,50}\b(?:install|installation|installing|installed|take|takes|approved|approval|connected|hooked up|turn(?:ing)? on|process)\b|\bhow (?:quickly|fast|soon) (?:can|could|will|would|do|does)\b[a-z0-9 ,'$/-]{0,30}\b(?:install|installed|done|up and running)\b|\binstall(?:ation)? (?:take|takes|time|timeline)\b|\bhow many (?:days|weeks|months) (?:does|will|would|to)\b|\bcon ?ed(?:ison)? (?:part|approval|hook ?-?up)\b|\binterconnect(?:ion)?\b",
@@ -670,8 +674,11 @@ static RULES: &[(Act, &str)] = &[
 ];
 
 static RULE_SET: LazyLock<RegexSet> = LazyLock::new(|| {
+    // The rules together make a large automaton: room for its lazily built states keeps
+    // matching on the fast DFA path instead of falling back to the slower engines.
     RegexSetBuilder::new(RULES.iter().map(|(_, p)| *p))
         .unicode(false)
+        .dfa_size_limit(64 << 20)
         .build()
         .expect("extract: the phrase rule patterns are valid")
 });
@@ -903,7 +910,10 @@ mod tests {
                 ("Owner. Tottenville. 10307.", Some(true)),
                 ("brownstone owner in Fort Greene", Some(true)),
                 ("I'm leasing my apartment in Ridgewood", Some(false)),
-                ("we're in the process of buying, should close in 2 months", Some(false)),
+                (
+                    "we're in the process of buying, should close in 2 months",
+                    Some(false),
+                ),
                 // Someone else's home, or a question about others, says nothing.
                 ("asking for my mom, she owns the house", None),
                 ("im not the owner, my uncle is", None),
@@ -984,8 +994,14 @@ mod tests {
                 ("I have to convince my partner", Some(Influencer)),
                 ("we'd need board approval", Some(Influencer)),
                 ("it's not my decision", Some(Influencer)),
-                ("asking for my mom, she owns the house and makes the decisions", Some(Influencer)),
-                ("i live with my parents, they own the house", Some(Influencer)),
+                (
+                    "asking for my mom, she owns the house and makes the decisions",
+                    Some(Influencer),
+                ),
+                (
+                    "i live with my parents, they own the house",
+                    Some(Influencer),
+                ),
                 ("it's my grandma's", Some(Influencer)),
                 ("i own a house with my brother", Some(Joint)),
                 ("the house is mine, just me on the deed", Some(Sole)),
@@ -1015,7 +1031,10 @@ mod tests {
                 ("I don't want a lease, I'll pay cash", Some(Cash)),
                 ("no loans, I'd rather lease", Some(LeaseOrPpa)),
                 ("we own the house outright", None),
-                ("We'd like to do a lease or a PPA, not buy", Some(LeaseOrPpa)),
+                (
+                    "We'd like to do a lease or a PPA, not buy",
+                    Some(LeaseOrPpa),
+                ),
                 ("I'm leasing my apartment", None),
                 ("what about loans", None),
                 ("my sister has a lease with sunrun", None),
