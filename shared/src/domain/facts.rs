@@ -384,7 +384,8 @@ pub struct MessageFacts {
     /// A lone amount with no bill word ("like 350"): the bill when the agent just asked for
     /// it, or when the message corrects a bill already given.
     pub bare_amount: Option<Cents>,
-    /// The message corrects something said before ("sorry, I meant", "wait", "actually").
+    /// With a `bare_amount`: the message corrects something said before ("sorry, I
+    /// meant", "wait", "actually").
     pub corrects: bool,
     /// Number of questions the homeowner asked in this message.
     pub questions_asked: u32,

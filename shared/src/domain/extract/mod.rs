@@ -143,9 +143,10 @@ pub fn extract(text: &str) -> MessageFacts {
         facts.zip_code = find_zip(&lower, &excluded);
     }
     facts.monthly_bill = find_bill(&lower, &excluded, has_digit);
-    facts.corrects = CORRECTION_RE.is_match(&lower);
     if facts.monthly_bill.is_none() && has_digit && facts.zip_code.is_none() {
         facts.bare_amount = find_bare_amount(&lower, &excluded);
+        // Only a lone amount needs to know whether it corrects an earlier bill.
+        facts.corrects = facts.bare_amount.is_some() && CORRECTION_RE.is_match(&lower);
     }
     if let Some(t) = find_duration_timeline(&lower) {
         facts.timeline = Some(t);
