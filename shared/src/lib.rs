@@ -3,6 +3,7 @@
 //! links only the backends it runs on.
 
 pub mod adapters;
+pub mod analytics;
 pub mod backend;
 pub mod buyer_client;
 pub mod chat;
@@ -14,6 +15,7 @@ pub mod domain;
 pub mod feedback;
 pub mod function;
 pub mod http;
+pub mod jobs;
 pub mod ports;
 pub mod redact;
 pub mod sandbox;

@@ -2,6 +2,7 @@
 //! implement them; the same contract tests run against every implementation.
 
 pub use crate::contracts::QueuedLead;
+use crate::domain::analytics::Counter;
 use crate::domain::buyer::{Buyer, BuyerId};
 use crate::domain::conversation::{ConsentWithdrawal, Conversation, SessionId};
 use crate::domain::feedback::{
@@ -251,6 +252,21 @@ pub trait FeedbackStore: Send + Sync + 'static {
         month: &str,
     ) -> impl Future<Output = Result<Vec<LedgerEntry>, StoreError>> + Send;
 
+    /// The newest `limit` ledger lines of a buyer in a New York month, newest first.
+    fn latest_ledger(
+        &self,
+        buyer: &BuyerId,
+        month: &str,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<LedgerEntry>, StoreError>> + Send {
+        async move {
+            let mut lines = self.buyer_ledger(buyer, month).await?;
+            lines.reverse();
+            lines.truncate(limit);
+            Ok(lines)
+        }
+    }
+
     /// The feedback a buyer posted in a New York month, in time order.
     fn buyer_feedback(
         &self,
@@ -263,6 +279,67 @@ pub trait FeedbackStore: Send + Sync + 'static {
         &self,
         day: NaiveDate,
     ) -> impl Future<Output = Result<Vec<TrainingExample>, StoreError>> + Send;
+}
+
+/// The analytics counters (`domain::analytics`). Sales, releases and feedback add theirs
+/// inside their own transactions (`SaleStore`, `FeedbackStore`); `add` is for the rest
+/// (conversation activity, unsold and withdrawn leads).
+pub trait MetricsStore: Send + Sync + 'static {
+    /// Adds every counter; one write per (group, slot) item.
+    fn add(&self, counters: &[Counter]) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Every counter of each group (a day's shard), summed over its slots, in key order.
+    fn groups(
+        &self,
+        keys: &[String],
+    ) -> impl Future<Output = Result<Vec<BTreeMap<String, i64>>, StoreError>> + Send;
+
+    /// The sealed totals of each key (`None` where not sealed yet), in key order.
+    fn sealed(
+        &self,
+        keys: &[String],
+    ) -> impl Future<Output = Result<Vec<Option<BTreeMap<String, i64>>>, StoreError>> + Send;
+
+    /// Seals a finished day's totals, once: a second seal of a key keeps the first.
+    fn seal(
+        &self,
+        key: &str,
+        totals: &BTreeMap<String, i64>,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// What the scheduled jobs keep: each (job, window) claimed once, and the records they
+/// produce (model versions, routing and pricing updates, conversation rules, KPI alerts),
+/// as JSON under a kind and an id that sorts by time or version.
+pub trait JobStore: Send + Sync + 'static {
+    /// Claims a job's window: `true` for the first claim, `false` once it is claimed.
+    fn claim(
+        &self,
+        job: &str,
+        window: DateTime<Utc>,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Gives a claim back (the run failed before any effect), so a retry may run.
+    fn release_claim(
+        &self,
+        job: &str,
+        window: DateTime<Utc>,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Stores a record unless one with this kind and id exists.
+    fn put_record(
+        &self,
+        kind: &str,
+        id: &str,
+        json: &str,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// The newest `limit` records of a kind (by id, descending).
+    fn records(
+        &self,
+        kind: &str,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<String>, StoreError>> + Send;
 }
 
 /// Conditional writes of one item retry this often when a concurrent writer keeps winning.

@@ -25,6 +25,8 @@ async fn dynamo_store() -> DynamoStore {
             buyers: resources.buyers_table,
             ledger: resources.ledger_table,
             feedback: resources.feedback_table,
+            metrics: resources.metrics_table,
+            jobs: resources.jobs_table,
         },
         Arc::new(Meter::default()),
     )
@@ -227,4 +229,9 @@ async fn the_cache_endpoint_is_discovered_from_its_elasticache_id() {
         .expect_err("an unknown cache id fails start-up")
         .to_string();
     assert!(message.contains("aurum-no-such-cache"), "{message}");
+}
+
+#[tokio::test]
+async fn dynamodb_metrics_store() {
+    contract::metrics_store(&dynamo_store().await).await;
 }

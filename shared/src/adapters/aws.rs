@@ -81,6 +81,8 @@ impl Backend for AwsBackend {
     type Buyers = DynamoStore;
     type Sales = DynamoStore;
     type Feedback = DynamoStore;
+    type Metrics = DynamoStore;
+    type Jobs = DynamoStore;
     type Queue = SqsLeadQueue;
     type Cache = AnyCache;
 
@@ -100,6 +102,12 @@ impl Backend for AwsBackend {
         Arc::clone(&self.store)
     }
     fn feedback(&self) -> Arc<DynamoStore> {
+        Arc::clone(&self.store)
+    }
+    fn metrics(&self) -> Arc<DynamoStore> {
+        Arc::clone(&self.store)
+    }
+    fn jobs(&self) -> Arc<DynamoStore> {
         Arc::clone(&self.store)
     }
     fn queue(&self) -> Arc<SqsLeadQueue> {
@@ -228,6 +236,8 @@ impl AwsBackend {
                 buyers: config.aws.buyers_table.clone(),
                 ledger: config.aws.ledger_table.clone(),
                 feedback: config.aws.feedback_table.clone(),
+                metrics: config.aws.metrics_table.clone(),
+                jobs: config.aws.jobs_table.clone(),
             },
             Arc::clone(&meter),
         );

@@ -91,6 +91,8 @@ pub struct Tables {
     pub buyers: String,
     pub ledger: String,
     pub feedback: String,
+    pub metrics: String,
+    pub jobs: String,
 }
 
 #[derive(Clone)]

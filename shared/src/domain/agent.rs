@@ -7,6 +7,7 @@ use super::facts::{
     Ask, Borough, DecisionMaker, Financing, MessageFacts, Objection, PropertyType, Timeline, Topic,
 };
 use super::incentives::{self, Ownership};
+use super::learning::conversation_rules::ConversationRules;
 use super::market::market;
 use super::money::{Cents, group_thousands};
 use super::scoring::{Blocker, LeadScore, ScoringModel, score};
@@ -411,17 +412,36 @@ fn pick_ask(c: &Conversation, asks: &[(Ask, Cents)]) -> Option<(Ask, &'static st
 /// rare collision only makes the next reply open with a recap).
 pub fn fingerprint(text: &str) -> u32 {
     let len = u32::try_from(text.len()).unwrap_or(u32::MAX);
-    text.bytes()
-        .step_by(7)
-        .fold(0x811c_9dc5_u32 ^ len, |h, b| {
-            (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
-        })
+    text.bytes().step_by(7).fold(0x811c_9dc5_u32 ^ len, |h, b| {
+        (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
+    })
 }
 
 /// Composes the reply to one homeowner message: first what the message raised, each topic
 /// answered, then at most one question.
 pub fn reply(
     model: &ScoringModel,
+    c: &Conversation,
+    latest: &MessageFacts,
+    before: &Before,
+    s: &LeadScore,
+    now: DateTime<Utc>,
+) -> Reply {
+    reply_with_rules(
+        model,
+        &ConversationRules::default(),
+        c,
+        latest,
+        before,
+        s,
+        now,
+    )
+}
+
+/// [`reply`], with the next questions re-ranked by learned conversation rules.
+pub fn reply_with_rules(
+    model: &ScoringModel,
+    rules: &ConversationRules,
     c: &Conversation,
     latest: &MessageFacts,
     before: &Before,
@@ -537,7 +557,7 @@ pub fn reply(
     let asks = if f.contact_consent == Some(false) {
         Vec::new()
     } else {
-        ranked_asks(model, c, s, now)
+        rules.reorder_asks(ranked_asks(model, c, s, now))
     };
     let picked = pick_ask(c, &asks);
     let mut next_questions: Vec<String> = Vec::with_capacity(MAX_QUESTIONS);
