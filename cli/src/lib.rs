@@ -159,6 +159,16 @@ pub async fn run<B: Backend>(
         .collect();
     let mut workers = runtime::Workers::new();
     start_consumers(&backend, &mut workers).map_err(|e| failed(e.to_string()))?;
+    let jobs = aurum::jobs::Jobs::new(&backend);
+    for job in aurum::jobs::Job::ALL {
+        workers.schedule(
+            Arc::new(aurum::jobs::Scheduled {
+                jobs: jobs.clone(),
+                job,
+            }),
+            backend.clock(),
+        );
+    }
     let router = app(&backend).merge(aurum::sandbox::sandbox_inbox(secrets));
     let served = axum::serve(listener, router)
         .with_graceful_shutdown(shutdown)

@@ -35,6 +35,7 @@ impl HttpFunction for Dashboard {
         (revenue::RECOMMENDATIONS_ROUTE, Method::GET),
         (revenue::BUYERS_ROUTE, Method::GET),
         (revenue::CONVERSATION_METRICS_ROUTE, Method::GET),
+        (revenue::MODELS_ROUTE, Method::GET),
     ];
 
     fn openapi() -> utoipa::openapi::OpenApi {
@@ -53,6 +54,7 @@ impl HttpFunction for Dashboard {
                 get(revenue::recommendations::<B>),
             )
             .route(revenue::BUYERS_ROUTE, get(revenue::buyers::<B>))
+            .route(revenue::MODELS_ROUTE, get(revenue::models::<B>))
             .route(
                 revenue::CONVERSATION_METRICS_ROUTE,
                 get(revenue::conversation_metrics::<B>),
@@ -90,7 +92,8 @@ impl<B: Backend> Clone for DashboardState<B> {
         revenue::dashboard,
         revenue::recommendations,
         revenue::buyers,
-        revenue::conversation_metrics
+        revenue::conversation_metrics,
+        revenue::models
     ),
     tags(
         (name = "leads", description = "Every lead, explained"),
