@@ -333,6 +333,10 @@ pub struct Conversation {
     /// The fact the agent asked for last; a bare "yes"/"no" answers it.
     #[serde(default)]
     pub last_ask: Option<Ask>,
+    /// The questions asked before the lead was queued, oldest first (at most
+    /// [`ASKED_KEPT`]): what the conversation-rules job learns from.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub asked: Vec<Ask>,
     /// The place the agent last talked about, so it isn't praised twice.
     #[serde(default)]
     pub greeted_place: Option<String>,
@@ -368,7 +372,18 @@ pub struct Conversation {
     pub version: u64,
 }
 
+/// Questions kept per conversation for the conversation-rules job.
+pub const ASKED_KEPT: usize = 12;
+
 impl Conversation {
+    /// Records a question asked (the oldest dropped beyond [`ASKED_KEPT`]).
+    pub fn record_ask(&mut self, ask: Ask) {
+        if self.asked.len() >= ASKED_KEPT {
+            self.asked.remove(0);
+        }
+        self.asked.push(ask);
+    }
+
     pub fn new(session_id: SessionId, now: DateTime<Utc>) -> Conversation {
         Conversation {
             session_id,
@@ -380,6 +395,7 @@ impl Conversation {
             last_message_at: now,
             last_answered_objection: None,
             last_ask: None,
+            asked: Vec::new(),
             greeted_place: None,
             ask_streak: 0,
             topics_answered: 0,
