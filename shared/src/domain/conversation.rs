@@ -271,6 +271,14 @@ pub struct ConsentWithdrawal {
     pub words: String,
 }
 
+fn is_zero_u8(n: &u8) -> bool {
+    *n == 0
+}
+
+fn is_zero_u32(n: &u32) -> bool {
+    *n == 0
+}
+
 fn fill<T: Copy>(slot: &mut Option<T>, value: Option<T>) {
     if slot.is_none() {
         *slot = value;
@@ -332,6 +340,20 @@ pub struct Conversation {
     /// The place the agent last talked about, so it isn't praised twice.
     #[serde(default)]
     pub greeted_place: Option<String>,
+    /// How many turns in a row the agent has asked for `last_ask`: the second time it asks
+    /// in other words, after that it leaves the fact for later.
+    #[serde(default, skip_serializing_if = "is_zero_u8")]
+    pub ask_streak: u8,
+    /// Topics already answered in this chat (bit `Topic as usize`): asked again, the agent
+    /// says something new instead of repeating itself.
+    #[serde(default, skip_serializing_if = "is_zero_u32")]
+    pub topics_answered: u32,
+    /// The homeowner said they are buying a home (told when to come back).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub buying_home: bool,
+    /// A fingerprint of the last reply, so that the next one never repeats it word for word.
+    #[serde(default, skip_serializing_if = "is_zero_u32")]
+    pub last_reply_fingerprint: u32,
     /// Proof of the homeowner's consent to be contacted by an installer.
     #[serde(default)]
     pub consent: Option<ConsentEvidence>,
@@ -375,6 +397,10 @@ impl Conversation {
             last_ask: None,
             asked: Vec::new(),
             greeted_place: None,
+            ask_streak: 0,
+            topics_answered: 0,
+            buying_home: false,
+            last_reply_fingerprint: 0,
             consent: None,
             lead_id: None,
             lead_queued_at: None,
@@ -389,8 +415,18 @@ impl Conversation {
         self.facts.apply_hints(hints);
         self.facts
             .apply_message(message, self.last_answered_objection);
+        if message.monthly_bill.is_none()
+            && let Some(amount) = message.bare_amount.filter(|a| plausible_bill(*a))
+            && (self.last_ask == Some(Ask::Bill)
+                || (message.corrects && self.facts.monthly_bill.is_some()))
+        {
+            self.facts.monthly_bill = Some(amount);
+        }
         if let (Some(yes), Some(ask)) = (message.answer, self.last_ask) {
             self.facts.apply_answer(ask, yes, message);
+        }
+        if message.buying_home {
+            self.buying_home = true;
         }
         self.turns = self.turns.saturating_add(1);
         self.questions_asked = self.questions_asked.saturating_add(message.questions_asked);

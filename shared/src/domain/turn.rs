@@ -107,10 +107,18 @@ pub fn decide_with(
     let model = rules.model;
     let facts = message.facts;
     let asked_before = c.last_ask;
+    // The words the homeowner saw last turn: a "yes" answers that disclosure.
+    let shown_before = asked_before.map(|a| a.phrasing(c.ask_streak));
+    let before = agent::Before::of(&c.facts);
     c.absorb(facts, message.hints, now);
     let s = score(model, &c, now);
-    let reply = agent::reply_with_rules(model, conversation_rules, &c, facts, &s, now);
+    let reply = agent::reply_with_rules(model, conversation_rules, &c, facts, &before, &s, now);
     c.last_answered_objection = agent::answered_objection(&c, facts);
+    c.ask_streak = match reply.asked {
+        Some(a) if Some(a) == asked_before => c.ask_streak.saturating_add(1),
+        Some(_) => 1,
+        None => 0,
+    };
     c.last_ask = reply.asked;
     if let Some(ask) = reply.asked
         && c.lead_queued_at.is_none()
@@ -118,6 +126,10 @@ pub fn decide_with(
         c.record_ask(ask);
     }
     c.greeted_place.clone_from(&reply.greeted_place);
+    for t in &reply.topics {
+        c.topics_answered |= 1 << (*t as u32);
+    }
+    c.last_reply_fingerprint = agent::fingerprint(&reply.content);
 
     let mut withdraw = None;
     if c.facts.contact_consent == Some(true) && c.consent.is_none() {
@@ -131,7 +143,8 @@ pub fn decide_with(
             } else {
                 "(given earlier in the conversation history)".to_owned()
             },
-            disclosure: answered_consent_question.then(|| Ask::Consent.question().to_owned()),
+            disclosure: answered_consent_question
+                .then(|| shown_before.unwrap_or(Ask::Consent.question()).to_owned()),
         });
     } else if c.facts.contact_consent == Some(false) {
         c.consent = None;
