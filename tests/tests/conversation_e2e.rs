@@ -256,16 +256,20 @@ async fn a_bare_yes_to_the_consent_question_queues_the_lead_with_its_evidence() 
         r.body
     );
 
-    let got = app
+    // The in-process router consumes the queue: the evidence is read where the queued
+    // lead takes it from, the saved conversation, and the lead record shows it queued.
+    let lead_id = r.body["lead_id"].as_str().expect("lead id").to_owned();
+    assert!(
+        app.store.lead(&lead_id).await.expect("read").is_some(),
+        "the queued lead has its record"
+    );
+    let consent = app
         .store
-        .receive(10, Duration::from_secs(30))
+        .load_conversation(&SessionId::parse(s).expect("id"))
         .await
-        .expect("receive");
-    assert_eq!(got.len(), 1);
-    let consent = got[0]
-        .lead
+        .expect("load")
+        .expect("saved")
         .consent
-        .clone()
         .expect("consent evidence travels with the lead");
     assert_eq!(consent.words, "yes");
     assert!(consent.disclosure.is_some_and(|d| d.contains("installer")));
