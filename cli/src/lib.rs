@@ -3,7 +3,9 @@
 
 pub mod buyers;
 pub mod runtime;
+pub mod sandbox_clock;
 pub mod simulate;
+pub mod traffic;
 
 use aurum::backend::Backend;
 pub use aurum::function::OPENAPI_ROUTE;
@@ -131,6 +133,17 @@ pub async fn run<B: Backend>(
     backend: B,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    serve(listener, backend, None, shutdown).await
+}
+
+/// [`run`], and with `clock` (the one `backend` reads) the local-only sandbox clock route
+/// that `aurum simulate` moves (see [`sandbox_clock`]): what `aurum serve` runs.
+pub async fn serve<B: Backend>(
+    listener: tokio::net::TcpListener,
+    backend: B,
+    clock: Option<sandbox_clock::SandboxClock>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     let failed = |e: String| std::io::Error::other(e);
     let base = format!("http://{}", listener.local_addr()?);
     let sandbox_buyers =
@@ -157,7 +170,10 @@ pub async fn run<B: Backend>(
         .collect();
     let mut workers = runtime::Workers::new();
     start_consumers(&backend, &mut workers).map_err(|e| failed(e.to_string()))?;
-    let router = app(&backend).merge(aurum::sandbox::sandbox_inbox(secrets));
+    let mut router = app(&backend).merge(aurum::sandbox::sandbox_inbox(secrets));
+    if let Some(clock) = clock {
+        router = router.merge(clock.router());
+    }
     let served = axum::serve(listener, router)
         .with_graceful_shutdown(shutdown)
         .await;

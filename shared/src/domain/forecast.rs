@@ -266,7 +266,8 @@ fn backtest(series: &[f64], horizon: usize, level: f64) -> Result<Option<Backtes
         }
     }
     Ok(Some(Backtest {
-        mase: (!scaled.is_empty()).then(|| round3(scaled.iter().sum::<f64>() / scaled.len() as f64)),
+        mase: (!scaled.is_empty())
+            .then(|| round3(scaled.iter().sum::<f64>() / scaled.len() as f64)),
         coverage: round3(inside as f64 / total as f64),
         folds: origins.len(),
     }))
@@ -464,7 +465,11 @@ mod tests {
     fn given_leading_days_without_revenue_then_they_do_not_count_as_history() {
         // GIVEN 20 empty days, then 10 days of sales
         let mut history: Vec<_> = (0..20).map(|i| (day(i), Cents::ZERO)).collect();
-        history.extend(weekly(10, 0.0).into_iter().map(|(d, c)| (d + Days::new(20), c)));
+        history.extend(
+            weekly(10, 0.0)
+                .into_iter()
+                .map(|(d, c)| (d + Days::new(20), c)),
+        );
         // THEN only the 10 count
         assert_eq!(
             forecast(&history, 7, 0.8),
