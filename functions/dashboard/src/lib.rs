@@ -20,6 +20,8 @@ use serde::Serialize;
 use std::sync::Arc;
 use utoipa::{OpenApi, ToSchema};
 
+pub mod page;
+
 pub const LEAD_ROUTE: &str = "/api/v1/leads/{lead_id}";
 
 /// The dashboard function, as the registry knows it.
@@ -41,6 +43,7 @@ impl HttpFunction for Dashboard {
         Router::new()
             .route(LEAD_ROUTE, get(lead::<B>))
             .with_state(state)
+            .merge(page::router())
     }
 }
 
