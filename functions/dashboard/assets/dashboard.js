@@ -137,6 +137,7 @@
           figures(a.figure, a.target, a.kind)),
       ),
     );
+    $('alerts-wrap').hidden = !(alerts || []).length && !(recommendations || []).length;
     const recs = $('recommendations');
     recs.replaceChildren(
       ...(recommendations || []).map((r) =>
@@ -481,6 +482,7 @@
 
   let timer = null;
   let running = false;
+  const received = {};
 
   async function refresh() {
     if (running) return;
@@ -510,8 +512,10 @@
     renderAlerts(got.dashboard ? got.dashboard.alerts : [], got.recommendations ? got.recommendations.recommendations : []);
     if (got.forecast) renderForecast(got.forecast);
     if (got.buyers) renderBuyers(got.buyers);
+    for (const name of Object.keys(got)) received[name] = true;
     for (const [name, e] of failed) {
-      for (const card of PANELS_OF[name]) panelMessage(card, `Could not load ${ENDPOINTS[name].split('?')[0]}: ${e.message} (${e.status || 'network'}). Showing the last figures received.`, true);
+      const stale = received[name] ? ' Showing the last figures received.' : '';
+      for (const card of PANELS_OF[name]) panelMessage(card, `Could not load ${ENDPOINTS[name].split('?')[0]}: ${e.message} (${e.status || 'network'}).${stale}`, true);
     }
 
     const banner = $('banner');
