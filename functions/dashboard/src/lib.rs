@@ -29,10 +29,16 @@ pub struct Dashboard;
 
 impl HttpFunction for Dashboard {
     const NAME: &'static str = "dashboard";
-    const ROUTES: &'static [(&'static str, Method)] = &[(LEAD_ROUTE, Method::GET)];
+    const ROUTES: &'static [(&'static str, Method)] = &[
+        (LEAD_ROUTE, Method::GET),
+        (page::PAGE_ROUTE, Method::GET),
+        (page::ASSET_ROUTE, Method::GET),
+    ];
 
     fn openapi() -> utoipa::openapi::OpenApi {
-        DashboardApi::openapi()
+        let mut doc = DashboardApi::openapi();
+        doc.merge(page::PageApi::openapi());
+        doc
     }
 
     fn routes<B: Backend>(backend: &B) -> Router {

@@ -68,7 +68,10 @@ fn secured(mut response: Response, cache: &'static str) -> Response {
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
     );
-    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
     response
@@ -89,11 +92,7 @@ fn secured(mut response: Response, cache: &'static str) -> Response {
 )]
 async fn page() -> Response {
     secured(
-        (
-            [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
-            PAGE,
-        )
-            .into_response(),
+        ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], PAGE).into_response(),
         "no-cache",
     )
 }
@@ -109,7 +108,11 @@ async fn page() -> Response {
     operation_id = "dashboard_asset",
     params(("file" = String, Path, description = "The file name", example = "dashboard.js")),
     responses(
-        (status = 200, description = "The file, with its content type", content_type = "text/plain", body = String),
+        (status = 200, description = "The file, with its content type", content(
+            (String = "text/javascript"),
+            (String = "text/css"),
+            (String = "text/plain")
+        )),
         (status = 404, description = "`not_found`: no such file", body = aurum::http::ErrorBody)
     )
 )]
@@ -214,9 +217,11 @@ mod tests {
         ] {
             let (status, headers, body) = get(path).await;
             assert_eq!(status, StatusCode::NOT_FOUND, "{path}");
-            assert!(headers[header::CONTENT_TYPE]
-                .to_str()
-                .is_ok_and(|c| c.starts_with("application/json")));
+            assert!(
+                headers[header::CONTENT_TYPE]
+                    .to_str()
+                    .is_ok_and(|c| c.starts_with("application/json"))
+            );
             let json: serde_json::Value = serde_json::from_slice(&body).expect("json");
             assert_eq!(json["error"]["code"], "not_found");
         }
