@@ -4,7 +4,8 @@
 //! week's seasonal profile is added back. It comes with its measured accuracy: a
 //! rolling-origin backtest on the same history gives the MASE (mean absolute error scaled
 //! by the in-sample error of the seasonal naive forecast, "same weekday last week": below 1
-//! beats it) and the share of actual days that fell inside the prediction interval.
+//! beats it) and the share of actual days that fell inside the prediction interval, which
+//! is calibrated on that backtest (see [`backtest`]).
 //!
 //! Revenue is never negative: points and interval bounds are clamped at zero (the model
 //! itself is additive and can dip below zero on a weak weekday).
@@ -70,6 +71,9 @@ pub struct Backtest {
     pub coverage: f64,
     /// Rolling origins the model was refitted at.
     pub folds: usize,
+    /// How much the model's own interval was widened to hold `level` of the backtest days
+    /// (1: not at all).
+    pub interval_scale: f64,
 }
 
 /// A fitted forecast.
@@ -108,7 +112,9 @@ pub fn forecast(
             need: MIN_HISTORY_DAYS,
         });
     }
-    let fitted = fit_predict(&series, horizon, level)?;
+    let bt = backtest(&series, horizon, level)?;
+    let scale = bt.as_ref().map_or(1.0, |(_, scale)| *scale);
+    let fitted = finish(fit_raw(&series, horizon, level)?, scale);
     let first = start
         .and_then(|s| s.checked_add_days(Days::new(series.len() as u64)))
         .ok_or_else(|| ForecastError::Model("dates out of range".into()))?;
@@ -131,7 +137,7 @@ pub fn forecast(
         history_days: series.len(),
         level,
         points,
-        backtest: backtest(&series, horizon, level)?,
+        backtest: bt.map(|(b, _)| b),
     })
 }
 
@@ -171,12 +177,12 @@ fn day_span(a: NaiveDate, b: NaiveDate) -> usize {
 }
 
 fn to_cents(value: f64) -> Cents {
-    // Finite by construction (`fit_predict` refuses anything else); clamped at zero.
+    // Finite by construction (`fit_raw` refuses anything else); clamped at zero.
     Cents(value.max(0.0).round().min(i64::MAX as f64) as i64)
 }
 
-/// (point, lower, upper) per horizon day, clamped at zero and ordered.
-fn fit_predict(
+/// The model's (point, lower, upper) per horizon day, as fitted (finite, unclamped).
+fn fit_raw(
     series: &[f64],
     horizon: usize,
     level: f64,
@@ -204,7 +210,7 @@ fn fit_predict(
             .iter()
             .zip(&intervals.lower)
             .zip(&intervals.upper)
-            .map(|((p, l), u)| (*p, *l, *u))
+            .map(|((p, l), u)| (*p, l.min(*p), u.max(*p)))
             .collect()
     };
     if raw.len() != horizon
@@ -216,23 +222,70 @@ fn fit_predict(
             "the model gave no finite forecast".into(),
         ));
     }
-    Ok(raw
-        .into_iter()
+    Ok(raw)
+}
+
+/// The interval widened by `scale` around the point, then everything clamped at zero:
+/// `0 <= lower <= point <= upper`.
+fn finish(raw: Vec<(f64, f64, f64)>, scale: f64) -> Vec<(f64, f64, f64)> {
+    raw.into_iter()
         .map(|(p, l, u)| {
+            let (l, u) = (p - (p - l) * scale, p + (u - p) * scale);
             let point = p.max(0.0);
             (point, l.max(0.0).min(point), u.max(point))
         })
-        .collect())
+        .collect()
 }
 
 fn is_constant(series: &[f64]) -> bool {
     series.windows(2).all(|w| w[0] == w[1])
 }
 
+/// How far outside its interval an actual day fell: 1 on the bound, below 1 inside (0 on
+/// the point), in units of the interval's half-width on that side.
+fn interval_ratio((p, l, u): (f64, f64, f64), actual: f64) -> f64 {
+    let (err, half) = if actual < p {
+        (p - actual, p - l)
+    } else {
+        (actual - p, u - p)
+    };
+    if err == 0.0 {
+        0.0
+    } else if half > 0.0 {
+        err / half
+    } else {
+        f64::INFINITY
+    }
+}
+
+/// The factor (at least 1) that widens the model's interval so that a share `level` of
+/// these ratios falls inside it; `None` when there are none, or when no finite factor does.
+fn scale_for(ratios: &[f64], level: f64) -> Option<f64> {
+    if ratios.is_empty() {
+        return None;
+    }
+    let mut sorted = ratios.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let rank = ((level * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
+    let k = sorted[rank - 1];
+    k.is_finite().then_some(k.max(1.0))
+}
+
 /// Rolling origin: the model is refitted on the history up to each origin and scored on
 /// the `horizon` days after it (the last origin leaves exactly `horizon` days; earlier ones
 /// step back [`FOLD_STEP_DAYS`] at a time, each keeping at least [`MIN_HISTORY_DAYS`]).
-fn backtest(series: &[f64], horizon: usize, level: f64) -> Result<Option<Backtest>, ForecastError> {
+///
+/// The intervals of AutoETS on the deseasonalised series leave out the seasonal part's
+/// uncertainty and tend to be narrow, so they are calibrated on the backtest (split
+/// conformal): the served interval is the model's widened by the factor that would have
+/// held `level` of the backtest days. The coverage reported is cross-validated: each
+/// fold's days are scored against the factor learned from the other folds only. Returns
+/// the backtest and the factor for the served interval.
+fn backtest(
+    series: &[f64],
+    horizon: usize,
+    level: f64,
+) -> Result<Option<(Backtest, f64)>, ForecastError> {
     let Some(last_origin) = series.len().checked_sub(horizon) else {
         return Ok(None);
     };
@@ -244,11 +297,12 @@ fn backtest(series: &[f64], horizon: usize, level: f64) -> Result<Option<Backtes
         return Ok(None);
     }
     let mut scaled = Vec::new();
-    let (mut inside, mut total) = (0usize, 0usize);
+    let mut ratios: Vec<Vec<f64>> = Vec::new();
     for origin in &origins {
         let train = &series[..*origin];
         let actual = &series[*origin..*origin + horizon];
-        let predicted = fit_predict(train, horizon, level)?;
+        let raw = fit_raw(train, horizon, level)?;
+        let predicted = finish(raw.clone(), 1.0);
         let errors: f64 = predicted
             .iter()
             .zip(actual)
@@ -258,19 +312,46 @@ fn backtest(series: &[f64], horizon: usize, level: f64) -> Result<Option<Backtes
         if let Some(scale) = seasonal_naive_mae(train).filter(|s| *s > 0.0) {
             scaled.push(errors / scale);
         }
-        for ((_, lower, upper), a) in predicted.iter().zip(actual) {
+        ratios.push(
+            raw.iter()
+                .zip(actual)
+                .map(|(r, a)| interval_ratio(*r, *a))
+                .collect(),
+        );
+    }
+    let (mut inside, mut total) = (0usize, 0usize);
+    for (i, fold) in ratios.iter().enumerate() {
+        let others: Vec<f64> = ratios
+            .iter()
+            .enumerate()
+            .filter(|(j, _)| *j != i)
+            .flat_map(|(_, r)| r.iter().copied())
+            .collect();
+        // A single fold has no other to learn from: it is scored on the model's interval.
+        let k = if others.is_empty() {
+            Some(1.0)
+        } else {
+            scale_for(&others, level)
+        };
+        for r in fold {
             total += 1;
-            if (*lower..=*upper).contains(a) {
+            if k.is_some_and(|k| *r <= k) {
                 inside += 1;
             }
         }
     }
-    Ok(Some(Backtest {
-        mase: (!scaled.is_empty())
-            .then(|| round3(scaled.iter().sum::<f64>() / scaled.len() as f64)),
-        coverage: round3(inside as f64 / total as f64),
-        folds: origins.len(),
-    }))
+    let all: Vec<f64> = ratios.iter().flatten().copied().collect();
+    let served = scale_for(&all, level).unwrap_or(1.0);
+    Ok(Some((
+        Backtest {
+            mase: (!scaled.is_empty())
+                .then(|| round3(scaled.iter().sum::<f64>() / scaled.len() as f64)),
+            coverage: round3(inside as f64 / total as f64),
+            folds: origins.len(),
+            interval_scale: round3(served),
+        },
+        served,
+    )))
 }
 
 /// In-sample mean absolute error of "same weekday last week".
@@ -430,8 +511,37 @@ mod tests {
         assert_eq!(b.folds, MAX_FOLDS);
         let mase = b.mase.expect("mase");
         assert!(mase < 1.0, "MASE {mase}");
-        assert!(b.coverage >= 0.5, "coverage {}", b.coverage);
+        // the served 80% interval, calibrated on the other folds, held about 80% of days
+        assert!(
+            (0.65..=0.95).contains(&b.coverage),
+            "coverage {}",
+            b.coverage
+        );
+        assert!(b.interval_scale >= 1.0);
         assert_eq!(f.history_days, 42);
+    }
+
+    #[test]
+    fn given_backtest_misses_then_the_interval_is_widened_to_hold_the_level() {
+        // GIVEN ratios of 10 backtest days: 6 inside the model's interval, 4 outside
+        let ratios = [0.2, 0.5, 0.9, 1.0, 0.3, 0.7, 1.5, 2.0, 1.2, 3.0];
+        // THEN 80% needs the 8th smallest: ×1.5
+        assert_eq!(scale_for(&ratios, 0.8), Some(1.5));
+        // AND an interval already wide enough is not narrowed
+        assert_eq!(scale_for(&[0.1, 0.2, 0.3], 0.8), Some(1.0));
+        assert_eq!(scale_for(&[], 0.8), None);
+        assert_eq!(scale_for(&[0.5, f64::INFINITY], 0.8), None);
+        // AND a ratio is measured on the side the actual fell
+        assert_eq!(interval_ratio((100.0, 80.0, 140.0), 60.0), 2.0);
+        assert_eq!(interval_ratio((100.0, 80.0, 140.0), 120.0), 0.5);
+        assert_eq!(interval_ratio((100.0, 100.0, 100.0), 100.0), 0.0);
+        assert_eq!(interval_ratio((100.0, 100.0, 100.0), 101.0), f64::INFINITY);
+        // AND widening keeps the order and zero floor
+        assert_eq!(
+            finish(vec![(10.0, 4.0, 16.0)], 2.0),
+            vec![(10.0, 0.0, 22.0)]
+        );
+        assert_eq!(finish(vec![(-5.0, -9.0, 1.0)], 1.0), vec![(0.0, 0.0, 1.0)]);
     }
 
     #[test]
