@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The dashboard page in headless Chromium: builds `aurum`, starts `aurum serve` twice on
-# free loopback ports and fresh data directories (one filled by `aurum simulate --days 14`,
+# free loopback ports and fresh data directories (one filled by `aurum simulate --days 21`,
 # one left empty), runs tests/browser/dashboard.test.mjs against them and leaves the
 # screenshots in $AURUM_BROWSER_OUT (default target/browser). Installs what it needs on a
 # fresh Debian machine (chromium, Node.js, the pinned playwright-core); stops by itself.
@@ -12,7 +12,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 OUT=${AURUM_BROWSER_OUT:-$ROOT/target/browser}
-DAYS=${AURUM_BROWSER_DAYS:-14}
+# Three weeks: the forecast then has history enough to be backtested.
+DAYS=${AURUM_BROWSER_DAYS:-21}
 SEED=${AURUM_BROWSER_SEED:-7}
 mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)

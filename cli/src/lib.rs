@@ -2,6 +2,8 @@
 //! port and in one process, over any backend, and the OpenAPI document that covers them.
 
 pub mod buyers;
+pub mod learning;
+pub mod model;
 pub mod runtime;
 pub mod sandbox_clock;
 pub mod simulate;

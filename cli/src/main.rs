@@ -56,6 +56,11 @@ enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// Train the scoring model's learner on a CSV of past leads, or score leads with it.
+    Model {
+        #[command(subcommand)]
+        command: ModelCommand,
+    },
     /// Play synthetic days of business through a running `aurum serve` (homeowners chat,
     /// buyers answer with signed feedback, the server's sandbox clock set to each simulated
     /// moment), or, with `routing`, an offline routing simulation.
@@ -72,6 +77,56 @@ enum Command {
 enum Simulation {
     /// A synthetic day of leads routed by each strategy, against the offline optimum.
     Routing(RoutingSimulation),
+    /// The scoring-model update on feedback from a known true model, then a poisoned window.
+    Learning {
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
+        /// Feedback events (sold leads with a known outcome).
+        #[arg(long, default_value_t = 5_000)]
+        events: usize,
+        /// Events between two runs of the job.
+        #[arg(long, default_value_t = 1_000)]
+        window: usize,
+    },
+    /// A pricing experiment (Thompson sampling) over three price variants.
+    Pricing {
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
+        #[arg(long, default_value_t = 10_000)]
+        offers: usize,
+    },
+}
+
+#[derive(Subcommand)]
+enum ModelCommand {
+    /// Train on a CSV with a header row: every column but the target is a feature
+    /// (numeric, or categorical text one-hot encoded with rare levels pooled; empty cells
+    /// allowed); the target is 0 or 1. Prints the held-out log loss and AUC.
+    Train {
+        #[arg(long)]
+        csv: PathBuf,
+        /// The 0/1 outcome column.
+        #[arg(long)]
+        target: String,
+        /// Where to write the model (JSON).
+        #[arg(long)]
+        out: PathBuf,
+        /// Read this column as text even if every cell is a number (a ZIP code, say).
+        #[arg(long)]
+        categorical: Vec<String>,
+        /// A text level on fewer rows than this is pooled into `(other)`.
+        #[arg(long, default_value_t = 10)]
+        min_level_rows: usize,
+    },
+    /// Write one `probability` per row of the CSV, in order (a target column is ignored).
+    Score {
+        #[arg(long)]
+        csv: PathBuf,
+        #[arg(long)]
+        model: PathBuf,
+        #[arg(long)]
+        out: PathBuf,
+    },
 }
 
 #[derive(Args)]
@@ -166,6 +221,31 @@ enum FeedbackCommand {
         #[arg(long, default_value = "http://127.0.0.1:3000", env = "AURUM_API_URL")]
         url: String,
     },
+}
+
+impl From<ModelCommand> for aurum_cli::model::Command {
+    fn from(c: ModelCommand) -> Self {
+        match c {
+            ModelCommand::Train {
+                csv,
+                target,
+                out,
+                categorical,
+                min_level_rows,
+            } => aurum_cli::model::Command::Train {
+                csv,
+                out,
+                options: aurum_cli::model::TrainOptions {
+                    categorical,
+                    min_level_rows,
+                    ..aurum_cli::model::TrainOptions::new(target)
+                },
+            },
+            ModelCommand::Score { csv, model, out } => {
+                aurum_cli::model::Command::Score { csv, model, out }
+            }
+        }
+    }
 }
 
 #[tokio::main]
@@ -308,6 +388,31 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
                     .map_err(|e| format!("cannot write {}: {e}", path.display()))?,
                 None => print!("{document}"),
             }
+        }
+        Command::Model { command } => {
+            if let Err(e) = aurum_cli::model::run(command.into()) {
+                eprintln!("error: {e}");
+                std::process::exit(2);
+            }
+        }
+        Command::Simulate {
+            what:
+                Some(Simulation::Learning {
+                    seed,
+                    events,
+                    window,
+                }),
+            ..
+        } => {
+            let report = aurum_cli::learning::simulate_learning(seed, events, window);
+            print!("{}", aurum_cli::learning::learning_summary(&report));
+        }
+        Command::Simulate {
+            what: Some(Simulation::Pricing { seed, offers }),
+            ..
+        } => {
+            let report = aurum_cli::learning::simulate_pricing(seed, offers)?;
+            print!("{}", aurum_cli::learning::pricing_summary(&report));
         }
         Command::Simulate {
             what: None,

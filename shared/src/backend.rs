@@ -4,8 +4,8 @@
 
 use crate::config::Config;
 use crate::ports::{
-    BuyerStore, Cache, ConversationStore, FeedbackStore, LeadQueue, LeadStore, ModelStore,
-    SaleStore,
+    BuyerStore, Cache, ConversationStore, FeedbackStore, LeadQueue, LeadStore, MetricsStore,
+    ModelStore, SaleStore,
 };
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
@@ -26,6 +26,7 @@ pub trait Backend: Clone + Send + Sync + 'static {
     type Buyers: BuyerStore;
     type Sales: SaleStore;
     type Feedback: FeedbackStore;
+    type Metrics: MetricsStore;
     type Queue: LeadQueue;
     type Cache: Cache;
 
@@ -35,6 +36,7 @@ pub trait Backend: Clone + Send + Sync + 'static {
     fn buyers(&self) -> Arc<Self::Buyers>;
     fn sales(&self) -> Arc<Self::Sales>;
     fn feedback(&self) -> Arc<Self::Feedback>;
+    fn metrics(&self) -> Arc<Self::Metrics>;
     fn queue(&self) -> Arc<Self::Queue>;
     fn cache(&self) -> Arc<Self::Cache>;
     /// The time source every use case reads (tests pin it).

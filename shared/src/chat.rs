@@ -4,13 +4,16 @@
 
 use crate::backend::Backend;
 use crate::contracts::QueuedLead;
+use crate::domain::analytics;
 use crate::domain::conversation::{ContextHints, SessionId};
 use crate::domain::extract::extract;
 use crate::domain::scoring::ScoringModel;
 use crate::domain::targets::Targets;
 use crate::domain::turn::{self, Message, Rules};
 pub use crate::domain::turn::{LeadStatus, TurnDecision};
-use crate::ports::{Cache, ConversationStore, LeadQueue, LeadStore, ModelStore, StoreError};
+use crate::ports::{
+    Cache, ConversationStore, LeadQueue, LeadStore, MetricsStore, ModelStore, StoreError,
+};
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
 use std::time::Duration;
@@ -69,6 +72,7 @@ pub struct Chat<B: Backend> {
     leads: Arc<B::Leads>,
     queue: Arc<B::Queue>,
     cache: Arc<B::Cache>,
+    metrics: Arc<B::Metrics>,
     targets: Targets,
 }
 
@@ -80,6 +84,7 @@ impl<B: Backend> Clone for Chat<B> {
             leads: Arc::clone(&self.leads),
             queue: Arc::clone(&self.queue),
             cache: Arc::clone(&self.cache),
+            metrics: Arc::clone(&self.metrics),
             targets: self.targets,
         }
     }
@@ -93,6 +98,7 @@ impl<B: Backend> Chat<B> {
             leads: backend.leads(),
             queue: backend.queue(),
             cache: backend.cache(),
+            metrics: backend.metrics(),
             targets: backend.config().targets,
         }
     }
@@ -125,6 +131,7 @@ impl<B: Backend> Chat<B> {
                 Some(c) => c,
                 None => turn::fresh_conversation(input.session_id.clone(), &input.history, now),
             };
+            let previous_turn = (state.turns > 0).then_some(state.last_message_at);
             let rules = Rules {
                 model: &model,
                 targets: &self.targets,
@@ -195,6 +202,16 @@ impl<B: Backend> Chat<B> {
                         sellable = s.sellable(),
                         "conversation turn"
                     );
+                    let counters = analytics::turn_tallies(
+                        c.session_id.as_str(),
+                        previous_turn,
+                        now,
+                        decision.publish.as_ref().map(|l| l.tier),
+                    );
+                    // Activity counters are not money: a failed write costs a count, not the turn.
+                    if let Err(e) = self.metrics.add(&counters).await {
+                        tracing::warn!(error = %e, "conversation counters not recorded");
+                    }
                     return Ok(decision);
                 }
                 Err(StoreError::Conflict) if attempt < SAVE_ATTEMPTS => {

@@ -8,6 +8,7 @@
 use crate::backend::{Backend, Clock};
 use crate::contracts::QueuedLead;
 use crate::delivery::{BuyerMessage, DeliveryClient, DeliveryOutcome};
+use crate::domain::analytics;
 use crate::domain::bid_price::{DemandForecast, ForecastLead};
 use crate::domain::buyer::{Buyer, BuyerId};
 use crate::domain::lead::{LeadRecord, LeadState, SaleTerms};
@@ -21,7 +22,7 @@ use crate::domain::sale::{
     CounterPeriod, LedgerEntry, LedgerKind, Release, Sale, SaleRefused, normalise_contact,
 };
 use crate::function::{LeadConsumer, WorkError};
-use crate::ports::{BuyerStore, Cache, Delivery, LeadStore, SaleStore, StoreError};
+use crate::ports::{BuyerStore, Cache, Delivery, LeadStore, MetricsStore, SaleStore, StoreError};
 use chrono::{DateTime, NaiveDate, Timelike, Utc};
 use chrono_tz::America::New_York;
 use hmac::{Hmac, KeyInit, Mac};
@@ -145,6 +146,7 @@ pub struct Distribution<B: Backend> {
     buyers: Arc<B::Buyers>,
     sales: Arc<B::Sales>,
     cache: Arc<B::Cache>,
+    metrics: Arc<B::Metrics>,
     buyers_key: String,
     delivery: Arc<DeliveryClient>,
     settings: DistributionSettings,
@@ -177,6 +179,7 @@ impl<B: Backend> Distribution<B> {
             buyers: backend.buyers(),
             sales: backend.sales(),
             cache: backend.cache(),
+            metrics: backend.metrics(),
             buyers_key: buyers_cache_key(backend.config()),
             delivery,
             settings,
@@ -200,6 +203,14 @@ impl<B: Backend> Distribution<B> {
                 .await;
         }
         Ok(buyers)
+    }
+
+    /// Counts an unsold lead for the dashboard (a lost count is not a lost lead).
+    async fn count_unsold(&self, lead_id: &str, reason: &str, now: DateTime<Utc>) {
+        let counters = analytics::unsold_tallies(lead_id, reason, now);
+        if let Err(e) = self.metrics.add(&counters).await {
+            tracing::warn!(lead_id, error = %e, "unsold counter not recorded");
+        }
     }
 
     /// The keyed hashes of the lead's phone and email.
@@ -368,6 +379,7 @@ impl<B: Backend> Distribution<B> {
             return match self.leads.put_lead(&next).await {
                 Ok(()) => {
                     tracing::info!(lead_id = %lead.lead_id, %reason, "lead unsold");
+                    self.count_unsold(&lead.lead_id, &reason, now).await;
                     Ok(Step::Done(Distributed::Unsold { reason }))
                 }
                 Err(StoreError::Conflict) => {
@@ -438,9 +450,12 @@ impl<B: Backend> Distribution<B> {
                 next.unsold_reason = Some("duplicate".into());
                 next.routing = Some(decision);
                 match self.leads.put_lead(&next).await {
-                    Ok(()) => Ok(Step::Done(Distributed::Unsold {
-                        reason: "duplicate".into(),
-                    })),
+                    Ok(()) => {
+                        self.count_unsold(&lead.lead_id, "duplicate", now).await;
+                        Ok(Step::Done(Distributed::Unsold {
+                            reason: "duplicate".into(),
+                        }))
+                    }
                     Err(StoreError::Conflict) => {
                         Ok(Step::Next(Box::new(self.reload(&lead.lead_id).await?)))
                     }

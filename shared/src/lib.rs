@@ -3,6 +3,7 @@
 //! links only the backends it runs on.
 
 pub mod adapters;
+pub mod analytics;
 pub mod backend;
 pub mod buyer_client;
 pub mod chat;

@@ -2,6 +2,7 @@
 //! implement them; the same contract tests run against every implementation.
 
 pub use crate::contracts::QueuedLead;
+use crate::domain::analytics::Counter;
 use crate::domain::buyer::{Buyer, BuyerId};
 use crate::domain::conversation::{ConsentWithdrawal, Conversation, SessionId};
 use crate::domain::feedback::{
@@ -251,6 +252,21 @@ pub trait FeedbackStore: Send + Sync + 'static {
         month: &str,
     ) -> impl Future<Output = Result<Vec<LedgerEntry>, StoreError>> + Send;
 
+    /// The newest `limit` ledger lines of a buyer in a New York month, newest first.
+    fn latest_ledger(
+        &self,
+        buyer: &BuyerId,
+        month: &str,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<LedgerEntry>, StoreError>> + Send {
+        async move {
+            let mut lines = self.buyer_ledger(buyer, month).await?;
+            lines.reverse();
+            lines.truncate(limit);
+            Ok(lines)
+        }
+    }
+
     /// The feedback a buyer posted in a New York month, in time order.
     fn buyer_feedback(
         &self,
@@ -263,6 +279,33 @@ pub trait FeedbackStore: Send + Sync + 'static {
         &self,
         day: NaiveDate,
     ) -> impl Future<Output = Result<Vec<TrainingExample>, StoreError>> + Send;
+}
+
+/// The analytics counters (`domain::analytics`). Sales, releases and feedback add theirs
+/// inside their own transactions (`SaleStore`, `FeedbackStore`); `add` is for the rest
+/// (conversation activity, unsold and withdrawn leads).
+pub trait MetricsStore: Send + Sync + 'static {
+    /// Adds every counter; one write per (group, slot) item.
+    fn add(&self, counters: &[Counter]) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Every counter of each group (a day's shard), summed over its slots, in key order.
+    fn groups(
+        &self,
+        keys: &[String],
+    ) -> impl Future<Output = Result<Vec<BTreeMap<String, i64>>, StoreError>> + Send;
+
+    /// The sealed totals of each key (`None` where not sealed yet), in key order.
+    fn sealed(
+        &self,
+        keys: &[String],
+    ) -> impl Future<Output = Result<Vec<Option<BTreeMap<String, i64>>>, StoreError>> + Send;
+
+    /// Seals a finished day's totals, once: a second seal of a key keeps the first.
+    fn seal(
+        &self,
+        key: &str,
+        totals: &BTreeMap<String, i64>,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
 /// Conditional writes of one item retry this often when a concurrent writer keeps winning.

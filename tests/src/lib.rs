@@ -123,6 +123,7 @@ pub mod local_aws {
             buyers_table: format!("aurum-buyers-{id}"),
             ledger_table: format!("aurum-ledger-{id}"),
             feedback_table: format!("aurum-feedback-{id}"),
+            metrics_table: format!("aurum-metrics-{id}"),
             lead_queue_url: None,
             lead_queue_name: format!("aurum-leads-{id}.fifo"),
             lead_dlq_name: format!("aurum-leads-dlq-{id}.fifo"),

@@ -25,6 +25,7 @@ async fn dynamo_store() -> DynamoStore {
             buyers: resources.buyers_table,
             ledger: resources.ledger_table,
             feedback: resources.feedback_table,
+            metrics: resources.metrics_table,
         },
         Arc::new(Meter::default()),
     )

@@ -271,7 +271,9 @@
     if (f.backtest) {
       const b = f.backtest;
       parts.push(el('span', { title: 'Mean absolute scaled error against "same weekday last week": below 1 beats it' }, 'MASE ', el('b', {}, typeof b.mase === 'number' ? b.mase.toFixed(2) : 'n/a')));
-      parts.push(el('span', { title: 'Share of backtest days inside the interval' }, `${level}% interval held `, el('b', {}, fmt.pct(b.coverage)), ` over ${b.folds} backtests`));
+      parts.push(el('span', { title: 'Share of backtest days inside the interval' }, `${level}% interval held `, el('b', {}, fmt.pct(b.coverage)), ` over ${b.folds} backtest ${b.folds === 1 ? 'fold' : 'folds'}`));
+    } else {
+      parts.push(el('span', { dataset: { testid: 'backtest-pending' } }, `Accuracy is measured once there are ${f.min_history_days + f.horizon} days of history`));
     }
     parts.push(el('span', {}, `${f.history_days} days of history`));
     foot.replaceChildren(...parts);

@@ -3,6 +3,8 @@
 //! its history with times, and, sold or not, the routing trace (every buyer: eligible with
 //! its figures, or the filter that excluded it). No contact details, ever.
 
+pub mod revenue;
+
 use aurum::backend::Backend;
 use aurum::domain::lead::{LeadRecord, LeadState, Transition};
 use aurum::domain::money::Usd;
@@ -20,6 +22,7 @@ use serde::Serialize;
 use std::sync::Arc;
 use utoipa::{OpenApi, ToSchema};
 
+pub mod forecast;
 pub mod page;
 
 pub const LEAD_ROUTE: &str = "/api/v1/leads/{lead_id}";
@@ -31,6 +34,11 @@ impl HttpFunction for Dashboard {
     const NAME: &'static str = "dashboard";
     const ROUTES: &'static [(&'static str, Method)] = &[
         (LEAD_ROUTE, Method::GET),
+        (revenue::DASHBOARD_ROUTE, Method::GET),
+        (revenue::RECOMMENDATIONS_ROUTE, Method::GET),
+        (revenue::BUYERS_ROUTE, Method::GET),
+        (revenue::CONVERSATION_METRICS_ROUTE, Method::GET),
+        (forecast::FORECAST_ROUTE, Method::GET),
         (page::PAGE_ROUTE, Method::GET),
         (page::ASSET_ROUTE, Method::GET),
     ];
@@ -46,9 +54,23 @@ impl HttpFunction for Dashboard {
             leads: backend.leads(),
             sales: backend.sales(),
         };
+        let revenue_reads = Router::new()
+            .route(revenue::DASHBOARD_ROUTE, get(revenue::dashboard::<B>))
+            .route(
+                revenue::RECOMMENDATIONS_ROUTE,
+                get(revenue::recommendations::<B>),
+            )
+            .route(revenue::BUYERS_ROUTE, get(revenue::buyers::<B>))
+            .route(forecast::FORECAST_ROUTE, get(forecast::forecast::<B>))
+            .route(
+                revenue::CONVERSATION_METRICS_ROUTE,
+                get(revenue::conversation_metrics::<B>),
+            )
+            .with_state(revenue::RevenueState::new(backend));
         Router::new()
             .route(LEAD_ROUTE, get(lead::<B>))
             .with_state(state)
+            .merge(revenue_reads)
             .merge(page::router())
     }
 }
@@ -71,10 +93,20 @@ impl<B: Backend> Clone for DashboardState<B> {
 #[openapi(
     info(
         title = "Aurum dashboard API",
-        description = "The sales team's reads: leads, and how each was routed and priced."
+        description = "The sales team's reads: revenue, buyers, conversations, and every lead with how it was routed and priced."
     ),
-    paths(lead),
-    tags((name = "leads", description = "Every lead, explained"))
+    paths(
+        lead,
+        revenue::dashboard,
+        revenue::recommendations,
+        revenue::buyers,
+        revenue::conversation_metrics,
+        forecast::forecast
+    ),
+    tags(
+        (name = "leads", description = "Every lead, explained"),
+        (name = "revenue", description = "Revenue analytics from the incrementally kept counters")
+    )
 )]
 struct DashboardApi;
 

@@ -81,6 +81,7 @@ impl Backend for AwsBackend {
     type Buyers = DynamoStore;
     type Sales = DynamoStore;
     type Feedback = DynamoStore;
+    type Metrics = DynamoStore;
     type Queue = SqsLeadQueue;
     type Cache = AnyCache;
 
@@ -100,6 +101,9 @@ impl Backend for AwsBackend {
         Arc::clone(&self.store)
     }
     fn feedback(&self) -> Arc<DynamoStore> {
+        Arc::clone(&self.store)
+    }
+    fn metrics(&self) -> Arc<DynamoStore> {
         Arc::clone(&self.store)
     }
     fn queue(&self) -> Arc<SqsLeadQueue> {
@@ -228,6 +232,7 @@ impl AwsBackend {
                 buyers: config.aws.buyers_table.clone(),
                 ledger: config.aws.ledger_table.clone(),
                 feedback: config.aws.feedback_table.clone(),
+                metrics: config.aws.metrics_table.clone(),
             },
             Arc::clone(&meter),
         );

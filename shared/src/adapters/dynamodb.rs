@@ -91,6 +91,7 @@ pub struct Tables {
     pub buyers: String,
     pub ledger: String,
     pub feedback: String,
+    pub metrics: String,
 }
 
 #[derive(Clone)]

@@ -15,6 +15,7 @@
 use super::dynamodb::{DynamoStore, LEDGER_BY_BUYER_MONTH, attr, corrupt, item_size, unavailable};
 use super::dynamodb_sales::{built, ledger_buyer_month, n, s};
 use super::meter::{read_units_for, write_units_for};
+use crate::domain::analytics;
 use crate::domain::buyer::BuyerId;
 use crate::domain::feedback::{
     FeedbackChange, FeedbackRecord, FeedbackRefused, FeedbackType, TrainingExample, training_day,
@@ -93,7 +94,7 @@ impl DynamoStore {
     }
 
     /// Every item of a partition, page by page (`index`: a secondary index of `table`).
-    async fn query_all(
+    pub(super) async fn query_all(
         &self,
         table: &str,
         index: Option<&str>,
@@ -277,6 +278,12 @@ impl FeedbackStore for DynamoStore {
             size,
             None,
         );
+        for item in self.counter_items(&analytics::feedback_tallies(
+            &change.record,
+            change.ledger.as_ref(),
+        ))? {
+            push(item, 100, None);
+        }
         if items.len() > MAX_TRANSACTION_ITEMS {
             return Err(StoreError::Corrupt(format!(
                 "a feedback of {} items does not fit one transaction",
@@ -333,6 +340,32 @@ impl FeedbackStore for DynamoStore {
         let mut lines: Vec<LedgerEntry> = items.iter().map(from_state).collect::<Result<_, _>>()?;
         lines.sort_by(|a, b| (a.at, &a.lead_id, &a.entry_id).cmp(&(b.at, &b.lead_id, &b.entry_id)));
         Ok(lines)
+    }
+
+    async fn latest_ledger(
+        &self,
+        buyer: &BuyerId,
+        month: &str,
+        limit: usize,
+    ) -> Result<Vec<LedgerEntry>, StoreError> {
+        let page = self
+            .client
+            .query()
+            .table_name(&self.tables.ledger)
+            .index_name(LEDGER_BY_BUYER_MONTH)
+            .key_condition_expression("#k = :v")
+            .expression_attribute_names("#k", attr::BUYER_MONTH)
+            .expression_attribute_values(":v", s(ledger_buyer_month(buyer, month)))
+            .scan_index_forward(false)
+            .limit(i32::try_from(limit.clamp(1, 1000)).unwrap_or(1000))
+            .send()
+            .await
+            .map_err(unavailable)?;
+        let items = page.items.unwrap_or_default();
+        self.meter.dynamodb_read(read_units_for(
+            items.iter().map(item_size).sum::<usize>().max(1),
+        ));
+        items.iter().map(from_state).collect()
     }
 
     async fn buyer_feedback(

@@ -6,6 +6,7 @@
 
 use super::dynamodb::{DynamoStore, attr, bad_item, corrupt, item_size, lead_item, unavailable};
 use super::meter::{read_units_for, write_units_for};
+use crate::domain::analytics;
 use crate::domain::buyer::{Buyer, BuyerId};
 use crate::domain::money::Cents;
 use crate::domain::sale::{BuyerCounters, CounterPeriod, LedgerEntry, Release, Sale, SaleRefused};
@@ -437,7 +438,9 @@ impl SaleStore for DynamoStore {
                     .build(),
             );
         }
-        let units = lead_units + 3.0 + sale.contact_keys.len() as f64;
+        let counters = self.counter_items(&analytics::ledger_tallies(&sale.ledger))?;
+        let units = lead_units + 3.0 + (sale.contact_keys.len() + counters.len()) as f64;
+        items.extend(counters);
         Ok(match self.transact(items, units).await? {
             Ok(()) => Ok(()),
             Err(0) | Err(3) => Err(SaleRefused::LeadChanged),
@@ -464,7 +467,7 @@ impl SaleStore for DynamoStore {
             -release.price.0,
             now,
         );
-        let items = vec![
+        let mut items = vec![
             TransactWriteItem::builder().put(lead).build(),
             TransactWriteItem::builder()
                 .update(built(day.build())?)
@@ -476,7 +479,10 @@ impl SaleStore for DynamoStore {
                 .put(self.ledger_put(&release.ledger)?)
                 .build(),
         ];
-        match self.transact(items, lead_units + 3.0).await? {
+        let counters = self.counter_items(&analytics::ledger_tallies(&release.ledger))?;
+        let units = lead_units + 3.0 + counters.len() as f64;
+        items.extend(counters);
+        match self.transact(items, units).await? {
             Ok(()) => {}
             Err(_) => return Ok(Err(SaleRefused::LeadChanged)),
         }

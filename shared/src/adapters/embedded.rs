@@ -6,6 +6,7 @@ use super::local_queue::{as_chrono, parse_receipt, receipt};
 use super::process_cache::MemoryCache;
 use crate::backend::{Backend, Clock, system_clock};
 use crate::config::{BackendKind, Config};
+use crate::domain::analytics::{self, Counter};
 use crate::domain::buyer::{Buyer, BuyerId};
 use crate::domain::conversation::{Conversation, SessionId};
 use crate::domain::feedback::{
@@ -18,7 +19,8 @@ use crate::domain::sale::{BuyerCounters, CounterPeriod, LedgerEntry, Release, Sa
 use crate::domain::scoring::ScoringModel;
 use crate::ports::{
     BuyerHealth, BuyerStore, ConversationStore, DEDUP_WINDOW, Delivery, FeedbackStore, LeadQueue,
-    LeadStore, MAX_RECEIVE_COUNT, ModelStore, QueueError, QueuedLead, SaleStore, StoreError,
+    LeadStore, MAX_RECEIVE_COUNT, MetricsStore, ModelStore, QueueError, QueuedLead, SaleStore,
+    StoreError,
 };
 use chrono::{DateTime, Utc};
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition, WriteTransaction};
@@ -48,6 +50,10 @@ const FEEDBACK: TableDefinition<&str, &[u8]> = TableDefinition::new("feedback");
 const FEEDBACK_MESSAGES: TableDefinition<&str, &str> = TableDefinition::new("feedback_messages");
 /// `tally key|field` → counter.
 const TALLIES: TableDefinition<&str, i64> = TableDefinition::new("tallies");
+/// `group|slot|field` → analytics counter (`domain::analytics`).
+const METRICS: TableDefinition<&str, i64> = TableDefinition::new("metrics");
+/// Day key → the sealed totals of a finished day (JSON).
+const SEALED_DAYS: TableDefinition<&str, &[u8]> = TableDefinition::new("sealed_days");
 /// `YYYY-MM-DD|lead|buyer|type` (New York day) → one training example.
 const TRAINING: TableDefinition<&str, &[u8]> = TableDefinition::new("training_examples");
 /// Queue messages by publish sequence number (FIFO order).
@@ -56,6 +62,22 @@ const QUEUE_MESSAGES: TableDefinition<u64, &[u8]> = TableDefinition::new("lead_m
 const QUEUE_PUBLISHED: TableDefinition<&str, i64> = TableDefinition::new("lead_dedup");
 /// Messages delivered `MAX_RECEIVE_COUNT` times without an acknowledgement.
 const QUEUE_DEAD: TableDefinition<u64, &[u8]> = TableDefinition::new("lead_dead_letters");
+
+/// Adds analytics counters inside an open write transaction.
+fn count_in(txn: &redb::WriteTransaction, counters: &[Counter]) -> Result<(), StoreError> {
+    let mut table = txn.open_table(METRICS).map_err(unavailable)?;
+    for c in counters {
+        let key = format!("{}|{}|{}", c.group, c.slot, c.field);
+        let current = table
+            .get(key.as_str())
+            .map_err(unavailable)?
+            .map_or(0, |v| v.value());
+        table
+            .insert(key.as_str(), current + c.by)
+            .map_err(unavailable)?;
+    }
+    Ok(())
+}
 
 const CURRENT_MODEL: &str = "current_model_version";
 const FILE_NAME: &str = "aurum.redb";
@@ -103,6 +125,8 @@ impl EmbeddedStore {
             txn.open_table(BUYERS).map_err(unavailable)?;
             txn.open_table(BUYER_DAYS).map_err(unavailable)?;
             txn.open_table(BUYER_MONTHS).map_err(unavailable)?;
+            txn.open_table(METRICS).map_err(unavailable)?;
+            txn.open_table(SEALED_DAYS).map_err(unavailable)?;
             txn.open_table(BUYER_HEALTH).map_err(unavailable)?;
             txn.open_table(LEDGER).map_err(unavailable)?;
             txn.open_table(CLAIMS).map_err(unavailable)?;
@@ -263,6 +287,72 @@ impl EmbeddedStore {
         self.blocking(move |db| {
             let txn = db.begin_read().map_err(unavailable)?;
             get_json(&txn.open_table(table).map_err(unavailable)?, &key)
+        })
+        .await
+    }
+}
+
+impl MetricsStore for EmbeddedStore {
+    async fn add(&self, counters: &[Counter]) -> Result<(), StoreError> {
+        let counters = counters.to_vec();
+        self.blocking(move |db| {
+            let txn = db.begin_write().map_err(unavailable)?;
+            count_in(&txn, &counters)?;
+            txn.commit().map_err(unavailable)
+        })
+        .await
+    }
+
+    async fn groups(&self, keys: &[String]) -> Result<Vec<BTreeMap<String, i64>>, StoreError> {
+        let keys = keys.to_vec();
+        self.blocking(move |db| {
+            let txn = db.begin_read().map_err(unavailable)?;
+            let table = txn.open_table(METRICS).map_err(unavailable)?;
+            let mut out = Vec::with_capacity(keys.len());
+            for key in keys {
+                let prefix = format!("{key}|");
+                let mut sums = BTreeMap::new();
+                for entry in table.range(prefix.as_str()..).map_err(unavailable)? {
+                    let (k, v) = entry.map_err(unavailable)?;
+                    let Some(rest) = k.value().strip_prefix(prefix.as_str()) else {
+                        break;
+                    };
+                    let field = rest.split_once('|').map_or(rest, |(_, f)| f);
+                    *sums.entry(field.to_owned()).or_insert(0) += v.value();
+                }
+                out.push(sums);
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn sealed(
+        &self,
+        keys: &[String],
+    ) -> Result<Vec<Option<BTreeMap<String, i64>>>, StoreError> {
+        let keys = keys.to_vec();
+        self.blocking(move |db| {
+            let txn = db.begin_read().map_err(unavailable)?;
+            let table = txn.open_table(SEALED_DAYS).map_err(unavailable)?;
+            keys.iter().map(|k| get_json(&table, k)).collect()
+        })
+        .await
+    }
+
+    async fn seal(&self, key: &str, totals: &BTreeMap<String, i64>) -> Result<(), StoreError> {
+        let (key, bytes) = (key.to_owned(), serde_json::to_vec(totals).map_err(corrupt)?);
+        self.blocking(move |db| {
+            let txn = db.begin_write().map_err(unavailable)?;
+            {
+                let mut table = txn.open_table(SEALED_DAYS).map_err(unavailable)?;
+                if table.get(key.as_str()).map_err(unavailable)?.is_none() {
+                    table
+                        .insert(key.as_str(), bytes.as_slice())
+                        .map_err(unavailable)?;
+                }
+            }
+            txn.commit().map_err(unavailable)
         })
         .await
     }
@@ -517,6 +607,7 @@ impl SaleStore for EmbeddedStore {
                         .map_err(unavailable)?;
                 }
             }
+            count_in(&txn, &analytics::ledger_tallies(&sale.ledger))?;
             txn.commit().map_err(unavailable)?;
             Ok(Ok(()))
         })
@@ -579,6 +670,7 @@ impl SaleStore for EmbeddedStore {
                     }
                 }
             }
+            count_in(&txn, &analytics::ledger_tallies(&release.ledger))?;
             txn.commit().map_err(unavailable)?;
             Ok(Ok(()))
         })
@@ -736,6 +828,10 @@ impl FeedbackStore for EmbeddedStore {
                     .insert(k.as_str(), bytes.as_slice())
                     .map_err(unavailable)?;
             }
+            count_in(
+                &txn,
+                &analytics::feedback_tallies(&change.record, change.ledger.as_ref()),
+            )?;
             txn.commit().map_err(unavailable)?;
             Ok(Ok(()))
         })
@@ -1010,6 +1106,7 @@ impl Backend for EmbeddedBackend {
     type Buyers = EmbeddedStore;
     type Sales = EmbeddedStore;
     type Feedback = EmbeddedStore;
+    type Metrics = EmbeddedStore;
     type Queue = EmbeddedStore;
     type Cache = MemoryCache;
 
@@ -1029,6 +1126,9 @@ impl Backend for EmbeddedBackend {
         Arc::clone(&self.store)
     }
     fn feedback(&self) -> Arc<EmbeddedStore> {
+        Arc::clone(&self.store)
+    }
+    fn metrics(&self) -> Arc<EmbeddedStore> {
         Arc::clone(&self.store)
     }
     fn queue(&self) -> Arc<EmbeddedStore> {

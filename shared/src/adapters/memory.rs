@@ -8,6 +8,7 @@ pub use super::process_cache::MemoryCache;
 use super::process_cache::lock;
 use crate::backend::{Backend, Clock, system_clock};
 use crate::config::{BackendKind, Config};
+use crate::domain::analytics::{self, Counter};
 use crate::domain::buyer::{Buyer, BuyerId};
 use crate::domain::conversation::{Conversation, SessionId};
 use crate::domain::feedback::{
@@ -19,7 +20,8 @@ use crate::domain::sale::{BuyerCounters, CounterPeriod, LedgerEntry, Release, Sa
 use crate::domain::scoring::ScoringModel;
 use crate::ports::{
     BuyerHealth, BuyerStore, ConversationStore, DEDUP_WINDOW, Delivery, FeedbackStore, LeadQueue,
-    LeadStore, MAX_RECEIVE_COUNT, ModelStore, QueueError, QueuedLead, SaleStore, StoreError,
+    LeadStore, MAX_RECEIVE_COUNT, MetricsStore, ModelStore, QueueError, QueuedLead, SaleStore,
+    StoreError,
 };
 use chrono::{DateTime, Utc};
 use std::collections::{BTreeMap, HashMap};
@@ -48,11 +50,23 @@ struct SalesState {
     messages: HashMap<(BuyerId, String), (String, BuyerId, FeedbackType)>,
     tallies: BTreeMap<(String, String), i64>,
     training: Vec<TrainingExample>,
+    /// Analytics counters by (group, slot, field), and sealed day totals.
+    metrics: BTreeMap<(String, String, String), i64>,
+    sealed: HashMap<String, BTreeMap<String, i64>>,
 }
 
 impl SalesState {
     fn check_version(&self, record: &LeadRecord) -> bool {
         self.leads.get(&record.lead_id).map_or(0, |r| r.version) == record.version
+    }
+
+    fn count(&mut self, counters: &[Counter]) {
+        for c in counters {
+            *self
+                .metrics
+                .entry((c.group.clone(), c.slot.clone(), c.field.clone()))
+                .or_insert(0) += c.by;
+        }
     }
 
     fn store_record(&mut self, record: &LeadRecord) {
@@ -207,6 +221,7 @@ impl SaleStore for MemoryStore {
         s.days.insert(day_key, today + 1);
         s.months.insert(month_key, spent.saturating_add(sale.price));
         s.ledger.insert(entry_key, sale.ledger.clone());
+        s.count(&analytics::ledger_tallies(&sale.ledger));
         for key in &sale.contact_keys {
             s.claims
                 .insert(key.clone(), (sale.record.lead_id.clone(), sale.claim_until));
@@ -236,6 +251,7 @@ impl SaleStore for MemoryStore {
         *month = month.saturating_sub(release.price);
         s.store_record(&release.record);
         s.ledger.insert(entry_key, release.ledger.clone());
+        s.count(&analytics::ledger_tallies(&release.ledger));
         for key in &release.contact_keys {
             if s.claims
                 .get(key)
@@ -261,6 +277,47 @@ impl SaleStore for MemoryStore {
         key: &str,
     ) -> Result<Option<(String, DateTime<Utc>)>, StoreError> {
         Ok(lock(&self.sales).claims.get(key).cloned())
+    }
+}
+
+impl MetricsStore for MemoryStore {
+    async fn add(&self, counters: &[Counter]) -> Result<(), StoreError> {
+        lock(&self.sales).count(counters);
+        Ok(())
+    }
+
+    async fn groups(&self, keys: &[String]) -> Result<Vec<BTreeMap<String, i64>>, StoreError> {
+        let s = lock(&self.sales);
+        Ok(keys
+            .iter()
+            .map(|key| {
+                let mut sums = BTreeMap::new();
+                let from = (key.clone(), String::new(), String::new());
+                for ((group, _, field), v) in s.metrics.range(from..) {
+                    if group != key {
+                        break;
+                    }
+                    *sums.entry(field.clone()).or_insert(0) += v;
+                }
+                sums
+            })
+            .collect())
+    }
+
+    async fn sealed(
+        &self,
+        keys: &[String],
+    ) -> Result<Vec<Option<BTreeMap<String, i64>>>, StoreError> {
+        let s = lock(&self.sales);
+        Ok(keys.iter().map(|k| s.sealed.get(k).cloned()).collect())
+    }
+
+    async fn seal(&self, key: &str, totals: &BTreeMap<String, i64>) -> Result<(), StoreError> {
+        lock(&self.sales)
+            .sealed
+            .entry(key.to_owned())
+            .or_insert_with(|| totals.clone());
+        Ok(())
     }
 }
 
@@ -329,6 +386,7 @@ impl FeedbackStore for MemoryStore {
                 .entry((t.key.clone(), t.field.clone()))
                 .or_insert(0) += t.by;
         }
+        s.count(&analytics::feedback_tallies(r, change.ledger.as_ref()));
         s.training.push(change.training.clone());
         s.messages.insert(message, key.clone());
         s.feedback.insert(key, r.clone());
@@ -552,6 +610,7 @@ impl Backend for MemoryBackend {
     type Buyers = MemoryStore;
     type Sales = MemoryStore;
     type Feedback = MemoryStore;
+    type Metrics = MemoryStore;
     type Queue = MemoryQueue;
     type Cache = MemoryCache;
 
@@ -571,6 +630,9 @@ impl Backend for MemoryBackend {
         Arc::clone(&self.store)
     }
     fn feedback(&self) -> Arc<MemoryStore> {
+        Arc::clone(&self.store)
+    }
+    fn metrics(&self) -> Arc<MemoryStore> {
         Arc::clone(&self.store)
     }
     fn queue(&self) -> Arc<MemoryQueue> {

@@ -10,6 +10,8 @@ pub mod dynamodb;
 #[cfg(feature = "aws")]
 mod dynamodb_feedback;
 #[cfg(feature = "aws")]
+mod dynamodb_metrics;
+#[cfg(feature = "aws")]
 mod dynamodb_sales;
 #[cfg(feature = "embedded")]
 pub mod embedded;

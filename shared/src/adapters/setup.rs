@@ -336,6 +336,19 @@ pub async fn setup(
         &mut report,
     )
     .await?;
+    ensure_table(
+        &dynamo,
+        TableSpec {
+            name: &resources.metrics_table,
+            partition_key: (attr::PK, ScalarAttributeType::S),
+            sort_key: Some((attr::SK, ScalarAttributeType::S)),
+            // The analytics counters mirror the ledger: kept like it.
+            ttl_attribute: None,
+            indexes: &[],
+        },
+        &mut report,
+    )
+    .await?;
 
     let fifo = |name: &str| name.ends_with(".fifo");
     let mut dlq_attributes = HashMap::from([(

@@ -7,6 +7,7 @@ use super::facts::{
     Timeline,
 };
 use super::incentives::{self, Ownership};
+use super::learning::conversation_rules::ConversationRules;
 use super::market::market;
 use super::money::{Cents, group_thousands};
 use super::scoring::{Blocker, LeadScore, ScoringModel, score};
@@ -251,6 +252,18 @@ pub fn reply(
     s: &LeadScore,
     now: DateTime<Utc>,
 ) -> Reply {
+    reply_with_rules(model, &ConversationRules::default(), c, latest, s, now)
+}
+
+/// [`reply`], with the next questions re-ranked by learned conversation rules.
+pub fn reply_with_rules(
+    model: &ScoringModel,
+    rules: &ConversationRules,
+    c: &Conversation,
+    latest: &MessageFacts,
+    s: &LeadScore,
+    now: DateTime<Utc>,
+) -> Reply {
     let f = &c.facts;
     let today = now.with_timezone(&New_York).date_naive();
     let mut out = String::with_capacity(512);
@@ -367,7 +380,7 @@ pub fn reply(
         out.push_str("Understood, we won't share your details or have anyone contact you. ");
     }
 
-    let asks = ranked_asks(model, c, s, now);
+    let asks = rules.reorder_asks(ranked_asks(model, c, s, now));
     let next_questions: Vec<String> = asks
         .iter()
         .filter(|_| f.contact_consent != Some(false))

@@ -152,13 +152,8 @@ fn dense_series(
         }
     }
     let Some(first) = daily.iter().position(|(_, c)| *c != Cents::ZERO) else {
-        // No revenue at all: the history counts from its first day.
-        let start = daily.first().map(|(d, _)| *d);
-        let days = match (daily.first(), daily.last()) {
-            (Some((a, _)), Some((b, _))) => day_span(*a, *b),
-            _ => 0,
-        };
-        return Ok((start, vec![0.0; days]));
+        // No revenue at all: no history yet.
+        return Ok((None, Vec::new()));
     };
     let kept = &daily[first..];
     let start = kept[0].0;
@@ -597,20 +592,45 @@ mod tests {
     }
 
     #[test]
-    fn given_a_constant_or_zero_series_then_the_forecast_is_that_constant_without_nan() {
-        for value in [Cents::ZERO, Cents(50_000)] {
-            let history: Vec<_> = (0..21).map(|i| (day(i), value)).collect();
-            let f = forecast(&history, 7, 0.8).expect("forecast");
-            for p in &f.points {
-                assert_eq!((p.lower, p.revenue, p.upper), (value, value, value));
-            }
-            let b = f.backtest.expect("backtest");
-            assert_eq!(b.mase, None, "no week-on-week change to scale by");
-            assert_eq!(b.coverage, 1.0);
-            let json = serde_json::to_string(&ForecastReport::daily(&history, 7, 0.8).expect("r"))
-                .expect("json");
-            assert!(!json.contains("NaN") && !json.contains("null,\"coverage\":null"));
+    fn given_a_constant_series_then_the_forecast_is_that_constant_without_nan() {
+        let value = Cents(50_000);
+        let history: Vec<_> = (0..21).map(|i| (day(i), value)).collect();
+        let f = forecast(&history, 7, 0.8).expect("forecast");
+        for p in &f.points {
+            assert_eq!((p.lower, p.revenue, p.upper), (value, value, value));
         }
+        let b = f.backtest.expect("backtest");
+        assert_eq!(b.mase, None, "no week-on-week change to scale by");
+        assert_eq!(b.coverage, 1.0);
+        let json = serde_json::to_string(&ForecastReport::daily(&history, 7, 0.8).expect("r"))
+            .expect("json");
+        assert!(!json.contains("NaN"));
+    }
+
+    #[test]
+    fn given_only_zero_days_then_there_is_no_history_yet() {
+        let history: Vec<_> = (0..40).map(|i| (day(i), Cents::ZERO)).collect();
+        assert_eq!(
+            forecast(&history, 7, 0.8),
+            Err(ForecastError::InsufficientHistory { have: 0, need: 14 })
+        );
+        let report = ForecastReport::daily(&history, 7, 0.8).expect("report");
+        assert_eq!((report.status.as_str(), report.history_days), ("insufficient_history", 0));
+        assert!(report.history.is_empty());
+    }
+
+    #[test]
+    fn given_sales_that_stop_then_the_zero_weeks_forecast_zero_without_nan() {
+        // GIVEN one week of sales, then three weeks of nothing
+        let mut history = weekly(7, 0.0);
+        history.extend((7..28).map(|i| (day(i), Cents::ZERO)));
+        let f = forecast(&history, 7, 0.8).expect("forecast");
+        for p in &f.points {
+            assert!(Cents::ZERO <= p.lower && p.lower <= p.revenue && p.revenue <= p.upper);
+            assert!(p.revenue.0 < 10_000, "{p:?}");
+        }
+        let b = f.backtest.expect("backtest");
+        assert!(b.coverage.is_finite() && b.mase.is_none_or(f64::is_finite));
     }
 
     #[test]

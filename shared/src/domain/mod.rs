@@ -1,6 +1,7 @@
 //! Pure business logic: no I/O, no clock reads (time is passed in), no AWS or Lambda types.
 
 pub mod agent;
+pub mod analytics;
 pub mod bid_price;
 pub mod buyer;
 pub mod conversation;
@@ -11,6 +12,7 @@ pub mod feedback;
 pub mod forecast;
 pub mod incentives;
 pub mod lead;
+pub mod learning;
 pub mod market;
 pub mod metrics;
 pub mod money;

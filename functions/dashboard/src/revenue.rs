@@ -1,0 +1,347 @@
+//! The revenue reads: the dashboard, recommendations, buyer performance and one
+//! conversation's metrics. Figures come from the incrementally kept counters
+//! (`aurum::analytics`), served from a snapshot refreshed at most every 15 seconds.
+
+use aurum::analytics::{Analytics, RecentSale};
+use aurum::backend::Backend;
+use aurum::chat::current_model;
+use aurum::domain::analytics::{
+    self as figures, Alert, BuyerPerformance, BuyerRevenue, COUNTED_BY, HourCell, Recommendation,
+    RevenuePeriods, TierCounts, TrendPoint,
+};
+use aurum::domain::conversation::SessionId;
+use aurum::domain::metrics;
+use aurum::domain::money::Usd;
+use aurum::domain::scoring::{self, QualityTier};
+use aurum::http::ApiError;
+use aurum::ports::{ConversationStore, StoreError};
+use axum::extract::{Path, State};
+use axum::http::header::CONTENT_TYPE;
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use utoipa::ToSchema;
+
+pub const DASHBOARD_ROUTE: &str = "/api/v1/revenue/dashboard";
+pub const RECOMMENDATIONS_ROUTE: &str = "/api/v1/revenue/recommendations";
+pub const BUYERS_ROUTE: &str = "/api/v1/revenue/buyers";
+pub const CONVERSATION_METRICS_ROUTE: &str = "/api/v1/conversations/{session_id}/metrics";
+
+/// Days of the revenue trend; the revenue-by-hour heatmap covers four weeks.
+const TREND_DAYS: i64 = 30;
+const HEATMAP_DAYS: i64 = 28;
+const TOP_BUYERS: usize = 5;
+
+pub struct RevenueState<B: Backend> {
+    pub analytics: Analytics<B>,
+    pub conversations: Arc<B::Conversations>,
+    pub models: Arc<B::Models>,
+    pub cache: Arc<B::Cache>,
+    pub targets: aurum::domain::targets::Targets,
+}
+
+impl<B: Backend> Clone for RevenueState<B> {
+    fn clone(&self) -> Self {
+        RevenueState {
+            analytics: self.analytics.clone(),
+            conversations: Arc::clone(&self.conversations),
+            models: Arc::clone(&self.models),
+            cache: Arc::clone(&self.cache),
+            targets: self.targets,
+        }
+    }
+}
+
+impl<B: Backend> RevenueState<B> {
+    pub fn new(backend: &B) -> RevenueState<B> {
+        RevenueState {
+            analytics: Analytics::new(backend),
+            conversations: backend.conversations(),
+            models: backend.models(),
+            cache: backend.cache(),
+            targets: backend.config().targets,
+        }
+    }
+}
+
+/// The revenue dashboard: the guide's fields and what lead sellers read first.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DashboardView {
+    pub generated_at: DateTime<Utc>,
+    /// Days, hours and weeks are New York's.
+    pub time_zone: String,
+    /// Ledger net (sales − releases − credited returns) by entry time.
+    pub revenue: RevenuePeriods,
+    /// Sessions with a turn in this or the previous quarter hour.
+    pub active_conversations: i64,
+    pub conversations_today: i64,
+    pub qualified_leads_today: i64,
+    pub leads_sold_today: i64,
+    /// Qualified leads ÷ conversations started, today.
+    pub conversion_rate: f64,
+    pub avg_revenue_per_conversation: Usd,
+    pub revenue_per_hour: Usd,
+    /// Month revenue ÷ leads sold in the month.
+    pub earnings_per_lead: Usd,
+    /// Month: leads sold ÷ leads queued.
+    pub sell_through_rate: f64,
+    /// Month: accepted ÷ (accepted + rejected).
+    pub acceptance_rate: f64,
+    /// Month: returned ÷ leads sold.
+    pub return_rate: f64,
+    /// Buyers' daily caps in use now, 0–1 (surge pricing starts at the threshold).
+    pub capacity_utilisation: f64,
+    pub leads_sold_month: i64,
+    pub conversations_month: i64,
+    pub top_buyers: Vec<BuyerRevenue>,
+    /// Queued leads of the month by tier; `unqualified` the conversations that queued none.
+    pub tier_distribution: TierCounts,
+    /// The last 30 New York days, oldest first.
+    pub revenue_trend: Vec<TrendPoint>,
+    /// The last 28 days by weekday and hour: 7 × 24 cells, Monday 0h first.
+    pub revenue_by_hour: Vec<HourCell>,
+    pub alerts: Vec<Alert>,
+    /// This month's newest sales, newest first.
+    pub recent_sales: Vec<RecentSale>,
+    /// What each figure counts by.
+    pub counted_by: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RecommendationsView {
+    pub generated_at: DateTime<Utc>,
+    /// Most urgent first; each carries the figure that triggered it and its target.
+    pub recommendations: Vec<Recommendation>,
+    pub alerts: Vec<Alert>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BuyersView {
+    pub generated_at: DateTime<Utc>,
+    /// The New York month counted, `YYYY-MM`.
+    pub month: String,
+    pub buyers: Vec<BuyerPerformance>,
+}
+
+/// One point of a conversation's revenue potential over time.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PotentialPoint {
+    pub turn: u32,
+    pub at: DateTime<Utc>,
+    #[schema(maximum = 100)]
+    pub score: u8,
+    pub revenue_potential: Usd,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ConversationMetricsView {
+    pub session_id: String,
+    pub started_at: DateTime<Utc>,
+    pub last_message_at: DateTime<Utc>,
+    pub duration_minutes: f64,
+    pub turns: u32,
+    pub questions_asked: u32,
+    /// Share of the technical topics the homeowner raised, 0–1.
+    pub technical_engagement: f64,
+    pub revenue_per_minute: Usd,
+    #[schema(maximum = 100)]
+    pub score: u8,
+    pub tier: QualityTier,
+    pub revenue_potential: Usd,
+    /// The last turns' score and revenue potential, oldest first.
+    pub revenue_potential_over_time: Vec<PotentialPoint>,
+    pub recommendations: Vec<String>,
+    /// Set once the lead was queued for routing.
+    #[schema(required = true)]
+    pub lead_id: Option<String>,
+}
+
+fn json_body(body: String) -> Response {
+    ([(CONTENT_TYPE, "application/json")], body).into_response()
+}
+
+fn to_json<T: Serialize>(value: &T) -> Result<String, StoreError> {
+    serde_json::to_string(value).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+/// The revenue dashboard
+///
+/// Revenue this hour, today, this ISO week and month (New York time, ledger entry time),
+/// conversations and conversion, earnings per lead, sell-through, acceptance and return
+/// rates, top buyers, tier distribution, the 30-day trend, revenue by weekday and hour,
+/// alerts and the newest sales. `counted_by` says which time each figure counts by.
+#[utoipa::path(
+    get,
+    path = "/api/v1/revenue/dashboard",
+    tag = "revenue",
+    operation_id = "revenue_dashboard",
+    responses(
+        (status = 200, description = "The dashboard's figures", body = DashboardView),
+        (status = 503, description = "`unavailable`: a dependency failed; retry shortly", body = aurum::http::ErrorBody)
+    )
+)]
+#[tracing::instrument(skip_all)]
+pub async fn dashboard<B: Backend>(
+    State(app): State<RevenueState<B>>,
+) -> Result<Response, ApiError> {
+    let a = &app.analytics;
+    let body = a
+        .snapshot("dashboard", || async {
+            let f = a.figures().await?;
+            let today = f.today();
+            let k = &f.kpis;
+            let view = DashboardView {
+                generated_at: f.now,
+                time_zone: "America/New_York".into(),
+                revenue: k.revenue.clone(),
+                active_conversations: k.active_conversations,
+                conversations_today: k.conversations_today,
+                qualified_leads_today: k.qualified_leads_today,
+                leads_sold_today: k.leads_sold_today,
+                conversion_rate: k.conversion_rate,
+                avg_revenue_per_conversation: k.avg_revenue_per_conversation,
+                revenue_per_hour: k.revenue_per_hour,
+                earnings_per_lead: k.earnings_per_lead,
+                sell_through_rate: k.sell_through_rate,
+                acceptance_rate: k.acceptance_rate,
+                return_rate: k.return_rate,
+                capacity_utilisation: k.capacity_utilisation,
+                leads_sold_month: k.leads_sold_month,
+                conversations_month: k.conversations_month,
+                top_buyers: figures::top_buyers(&f.performance, TOP_BUYERS),
+                tier_distribution: k.tier_distribution.clone(),
+                revenue_trend: figures::revenue_trend(&f.days, today, TREND_DAYS),
+                revenue_by_hour: figures::revenue_by_hour(&f.days, today, HEATMAP_DAYS),
+                alerts: f.alerts.clone(),
+                recent_sales: a.recent_sales(&f).await?,
+                counted_by: COUNTED_BY
+                    .iter()
+                    .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                    .collect(),
+            };
+            to_json(&view)
+        })
+        .await?;
+    Ok(json_body(body))
+}
+
+/// Recommendations from KPI gaps
+///
+/// Each recommendation names the KPI, its figure and the target it misses
+/// (`TARGET_CONVERSION_RATE`, `TARGET_AVG_LEAD_VALUE`, `TARGET_REVENUE_PER_HOUR`,
+/// `SURGE_PRICING_THRESHOLD`, return and acceptance thresholds), most urgent first.
+#[utoipa::path(
+    get,
+    path = "/api/v1/revenue/recommendations",
+    tag = "revenue",
+    operation_id = "revenue_recommendations",
+    responses(
+        (status = 200, description = "Recommendations and the alerts behind them", body = RecommendationsView),
+        (status = 503, description = "`unavailable`: a dependency failed; retry shortly", body = aurum::http::ErrorBody)
+    )
+)]
+#[tracing::instrument(skip_all)]
+pub async fn recommendations<B: Backend>(
+    State(app): State<RevenueState<B>>,
+) -> Result<Response, ApiError> {
+    let a = &app.analytics;
+    let body = a
+        .snapshot("recommendations", || async {
+            let f = a.figures().await?;
+            to_json(&RecommendationsView {
+                generated_at: f.now,
+                recommendations: f.recommendations,
+                alerts: f.alerts,
+            })
+        })
+        .await?;
+    Ok(json_body(body))
+}
+
+/// Buyer performance this month
+///
+/// Per buyer: leads sold, revenue, acceptance, conversion and return rates, today's cap
+/// and the month's spend cap in use, and the top rejection and return reasons.
+#[utoipa::path(
+    get,
+    path = "/api/v1/revenue/buyers",
+    tag = "revenue",
+    operation_id = "revenue_buyers",
+    responses(
+        (status = 200, description = "Every buyer's month", body = BuyersView),
+        (status = 503, description = "`unavailable`: a dependency failed; retry shortly", body = aurum::http::ErrorBody)
+    )
+)]
+#[tracing::instrument(skip_all)]
+pub async fn buyers<B: Backend>(State(app): State<RevenueState<B>>) -> Result<Response, ApiError> {
+    let a = &app.analytics;
+    let body = a
+        .snapshot("buyers", || async {
+            let f = a.figures().await?;
+            to_json(&BuyersView {
+                generated_at: f.now,
+                month: aurum::domain::feedback::statement_month(f.now),
+                buyers: f.performance,
+            })
+        })
+        .await?;
+    Ok(json_body(body))
+}
+
+/// One conversation's metrics
+///
+/// Duration, turns, questions asked, technical engagement, revenue per minute, the score
+/// and revenue potential over the last turns, and what to do next. No contact details.
+#[utoipa::path(
+    get,
+    path = "/api/v1/conversations/{session_id}/metrics",
+    tag = "revenue",
+    operation_id = "conversation_metrics",
+    params(("session_id" = String, Path, description = "The chat session id", pattern = "^[A-Za-z0-9_.:-]{1,128}$", example = "chat_1234567890")),
+    responses(
+        (status = 200, description = "The conversation's metrics", body = ConversationMetricsView),
+        (status = 404, description = "`not_found`: no such conversation", body = aurum::http::ErrorBody),
+        (status = 422, description = "`invalid_request`: not a session id", body = aurum::http::ErrorBody),
+        (status = 503, description = "`unavailable`: a dependency failed; retry shortly", body = aurum::http::ErrorBody)
+    )
+)]
+#[tracing::instrument(skip_all)]
+pub async fn conversation_metrics<B: Backend>(
+    State(app): State<RevenueState<B>>,
+    Path(session_id): Path<String>,
+) -> Result<axum::Json<ConversationMetricsView>, ApiError> {
+    let id = SessionId::parse(&session_id).map_err(ApiError::Invalid)?;
+    let Some(c) = app.conversations.load_conversation(&id).await? else {
+        return Err(ApiError::NotFound("no such conversation".into()));
+    };
+    let model = current_model(&*app.models, &*app.cache).await?;
+    let score = scoring::score(&model, &c, c.last_message_at);
+    let m = metrics::metrics(&c, &score);
+    Ok(axum::Json(ConversationMetricsView {
+        session_id: c.session_id.as_str().to_owned(),
+        started_at: c.started_at,
+        last_message_at: c.last_message_at,
+        duration_minutes: m.duration_minutes,
+        turns: m.turns,
+        questions_asked: m.questions_asked,
+        technical_engagement: m.technical_engagement,
+        revenue_per_minute: m.revenue_per_minute,
+        score: score.total,
+        tier: score.tier,
+        revenue_potential: Usd(score.revenue_potential),
+        revenue_potential_over_time: c
+            .trail
+            .iter()
+            .map(|p| PotentialPoint {
+                turn: p.turn,
+                at: p.at,
+                score: p.score,
+                revenue_potential: Usd(p.revenue_potential),
+            })
+            .collect(),
+        recommendations: metrics::recommendations(&c, &score, None, &app.targets),
+        lead_id: c.lead_id.clone().filter(|_| c.lead_queued_at.is_some()),
+    }))
+}
