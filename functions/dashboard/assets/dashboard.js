@@ -190,7 +190,7 @@
   const axisStyle = { stroke: '#667085', grid: { stroke: '#eef1f5', width: 1 }, ticks: { stroke: '#e4e8ef', width: 1 } };
 
   function renderTrend(trend) {
-    if (!trend || trend.length === 0) {
+    if (!trend || !trend.some((p) => p.revenue !== 0 || p.leads_sold > 0)) {
       dropChart('trend', 'trend-chart');
       panelMessage('trend-card', 'No revenue in the last 30 days yet.');
       return;
@@ -203,7 +203,7 @@
       tzDate: utcDate,
       legend: { show: false },
       cursor: { points: { show: false } },
-      scales: { x: { time: true }, usd: { range: (u, min, max) => [0, Math.max(1, max) * 1.1] }, n: { range: (u, min, max) => [0, Math.max(1, max) * 1.25] } },
+      scales: { x: { time: true }, usd: { range: (u, min, max) => [Math.min(0, min) * 1.1, Math.max(100, max) * 1.1] }, n: { range: (u, min, max) => [0, Math.max(1, max) * 1.25] } },
       series: [
         { value: '{YYYY}-{MM}-{DD}' },
         { label: 'Revenue', scale: 'usd', fill: 'rgba(217,154,30,0.75)', stroke: 'rgba(217,154,30,1)', width: 0, paths: uPlot.paths.bars({ size: [0.7, 40] }), value: (u, v) => fmt.usd(v) },
@@ -248,7 +248,7 @@
       tzDate: utcDate,
       legend: { show: false },
       cursor: { points: { show: false } },
-      scales: { x: { time: true }, y: { range: (u, min, max) => [0, Math.max(1, max) * 1.1] } },
+      scales: { x: { time: true }, y: { range: (u, min, max) => [Math.min(0, min) * 1.1, Math.max(100, max) * 1.1] } },
       bands: [{ series: [4, 3], fill: 'rgba(47,111,237,0.13)' }],
       series: [
         { value: '{YYYY}-{MM}-{DD}' },

@@ -615,7 +615,10 @@ mod tests {
             Err(ForecastError::InsufficientHistory { have: 0, need: 14 })
         );
         let report = ForecastReport::daily(&history, 7, 0.8).expect("report");
-        assert_eq!((report.status.as_str(), report.history_days), ("insufficient_history", 0));
+        assert_eq!(
+            (report.status.as_str(), report.history_days),
+            ("insufficient_history", 0)
+        );
         assert!(report.history.is_empty());
     }
 
