@@ -176,6 +176,7 @@ mod tests {
             facts: c.facts,
             consent: None,
             withdrawn: None,
+            factors: None,
         }
     }
 

@@ -57,6 +57,8 @@ pub struct Analytics<B: Backend> {
     cache: Arc<B::Cache>,
     clock: Clock,
     targets: Targets,
+    /// Snapshot keys are per deployment: one Redis may serve several.
+    key_prefix: String,
 }
 
 impl<B: Backend> Clone for Analytics<B> {
@@ -68,6 +70,7 @@ impl<B: Backend> Clone for Analytics<B> {
             cache: Arc::clone(&self.cache),
             clock: Arc::clone(&self.clock),
             targets: self.targets,
+            key_prefix: self.key_prefix.clone(),
         }
     }
 }
@@ -87,6 +90,7 @@ impl<B: Backend> Analytics<B> {
             cache: backend.cache(),
             clock: backend.clock(),
             targets: backend.config().targets,
+            key_prefix: format!("analytics:{}", backend.config().aws.metrics_table),
         }
     }
 
@@ -209,7 +213,7 @@ impl<B: Backend> Analytics<B> {
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<String, StoreError>>,
     {
-        let key = format!("analytics:{name}");
+        let key = format!("{}:{name}", self.key_prefix);
         let now = self.now();
         if let Ok(Some(raw)) = self.cache.get(&key).await
             && let Ok(snapshot) = serde_json::from_str::<Snapshot>(&raw)

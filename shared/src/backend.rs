@@ -4,8 +4,8 @@
 
 use crate::config::Config;
 use crate::ports::{
-    BuyerStore, Cache, ConversationStore, FeedbackStore, LeadQueue, LeadStore, MetricsStore,
-    ModelStore, SaleStore,
+    BuyerStore, Cache, ConversationStore, FeedbackStore, JobStore, LeadQueue, LeadStore,
+    MetricsStore, ModelStore, SaleStore,
 };
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
@@ -27,6 +27,7 @@ pub trait Backend: Clone + Send + Sync + 'static {
     type Sales: SaleStore;
     type Feedback: FeedbackStore;
     type Metrics: MetricsStore;
+    type Jobs: JobStore;
     type Queue: LeadQueue;
     type Cache: Cache;
 
@@ -37,6 +38,7 @@ pub trait Backend: Clone + Send + Sync + 'static {
     fn sales(&self) -> Arc<Self::Sales>;
     fn feedback(&self) -> Arc<Self::Feedback>;
     fn metrics(&self) -> Arc<Self::Metrics>;
+    fn jobs(&self) -> Arc<Self::Jobs>;
     fn queue(&self) -> Arc<Self::Queue>;
     fn cache(&self) -> Arc<Self::Cache>;
     /// The time source every use case reads (tests pin it).

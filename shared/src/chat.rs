@@ -18,7 +18,7 @@ use chrono::{DateTime, Utc};
 use std::sync::Arc;
 use std::time::Duration;
 
-const MODEL_CACHE_KEY: &str = "scoring_model:current";
+pub const MODEL_CACHE_KEY: &str = "scoring_model:current";
 const MODEL_CACHE_TTL: Duration = Duration::from_secs(300);
 /// Concurrent turns of one session retry on a lost conditional write this many times.
 const SAVE_ATTEMPTS: usize = 5;
@@ -167,6 +167,7 @@ impl<B: Backend> Chat<B> {
                         facts: c.facts.clone(),
                         consent: None,
                         withdrawn: Some(withdrawal.clone()),
+                        factors: None,
                     };
                     self.queue
                         .publish(&notice)

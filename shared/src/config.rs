@@ -17,6 +17,7 @@ pub const VARIABLES: &[&str] = &[
     "AURUM_LEDGER_TABLE",
     "AURUM_FEEDBACK_TABLE",
     "AURUM_METRICS_TABLE",
+    "AURUM_JOBS_TABLE",
     "AURUM_LEAD_QUEUE_URL",
     "AURUM_LEAD_QUEUE_NAME",
     "AURUM_LEAD_DLQ_NAME",
@@ -65,6 +66,7 @@ pub struct AwsResources {
     pub ledger_table: String,
     pub feedback_table: String,
     pub metrics_table: String,
+    pub jobs_table: String,
     /// Set in Lambda (from the template); otherwise resolved from the queue name.
     pub lead_queue_url: Option<String>,
     pub lead_queue_name: String,
@@ -295,6 +297,7 @@ impl Config {
                 ledger_table: text("AURUM_LEDGER_TABLE", "aurum-ledger"),
                 feedback_table: text("AURUM_FEEDBACK_TABLE", "aurum-feedback"),
                 metrics_table: text("AURUM_METRICS_TABLE", "aurum-metrics"),
+                jobs_table: text("AURUM_JOBS_TABLE", "aurum-jobs"),
                 lead_queue_url: get("AURUM_LEAD_QUEUE_URL").map(str::to_owned),
                 lead_queue_name: text("AURUM_LEAD_QUEUE_NAME", "aurum-leads.fifo"),
                 lead_dlq_name: text("AURUM_LEAD_DLQ_NAME", "aurum-leads-dlq.fifo"),

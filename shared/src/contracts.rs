@@ -4,7 +4,7 @@
 
 use crate::domain::conversation::{ConsentEvidence, ConsentWithdrawal, LeadFacts, SessionId};
 use crate::domain::money::Cents;
-use crate::domain::scoring::QualityTier;
+use crate::domain::scoring::{FactorScores, QualityTier};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -29,6 +29,9 @@ pub struct QueuedLead {
     /// then tells that buyer, signed, instead of routing.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub withdrawn: Option<ConsentWithdrawal>,
+    /// The score's factors when queued: the features the scoring-model job learns from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub factors: Option<FactorScores>,
 }
 
 impl QueuedLead {
@@ -83,6 +86,7 @@ mod tests {
                 disclosure: None,
             }),
             withdrawn: None,
+            factors: None,
         }
     }
 

@@ -731,6 +731,7 @@ mod tests {
                 disclosure: Some("An installer will call you about solar.".into()),
             }),
             withdrawn: None,
+            factors: None,
         }
     }
 

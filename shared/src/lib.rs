@@ -15,6 +15,7 @@ pub mod domain;
 pub mod feedback;
 pub mod function;
 pub mod http;
+pub mod jobs;
 pub mod ports;
 pub mod redact;
 pub mod sandbox;

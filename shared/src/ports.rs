@@ -308,6 +308,40 @@ pub trait MetricsStore: Send + Sync + 'static {
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
+/// What the scheduled jobs keep: each (job, window) claimed once, and the records they
+/// produce (model versions, routing and pricing updates, conversation rules, KPI alerts),
+/// as JSON under a kind and an id that sorts by time or version.
+pub trait JobStore: Send + Sync + 'static {
+    /// Claims a job's window: `true` for the first claim, `false` once it is claimed.
+    fn claim(
+        &self,
+        job: &str,
+        window: DateTime<Utc>,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Gives a claim back (the run failed before any effect), so a retry may run.
+    fn release_claim(
+        &self,
+        job: &str,
+        window: DateTime<Utc>,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Stores a record unless one with this kind and id exists.
+    fn put_record(
+        &self,
+        kind: &str,
+        id: &str,
+        json: &str,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// The newest `limit` records of a kind (by id, descending).
+    fn records(
+        &self,
+        kind: &str,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<String>, StoreError>> + Send;
+}
+
 /// Conditional writes of one item retry this often when a concurrent writer keeps winning.
 const WRITE_ATTEMPTS: usize = 8;
 

@@ -79,6 +79,7 @@ fn lead(session: &str) -> QueuedLead {
             disclosure: None,
         }),
         withdrawn: None,
+        factors: None,
     }
 }
 

@@ -164,6 +164,7 @@ pub fn lead(lead_id: &str) -> QueuedLead {
         facts: c.facts,
         consent: None,
         withdrawn: None,
+        factors: None,
     }
 }
 
@@ -978,4 +979,143 @@ where
     let mine: Vec<_> = examples.iter().filter(|e| e.lead_id == lead_id).collect();
     assert_eq!(mine.len(), 2);
     assert!(mine.iter().all(|e| e.price == Cents(20_000)));
+}
+
+/// Sums the counters of every shard of `day`.
+async fn day_sum<S: aurum::ports::MetricsStore>(
+    store: &S,
+    day: chrono::NaiveDate,
+) -> std::collections::BTreeMap<String, i64> {
+    let groups = store
+        .groups(&aurum::domain::analytics::shard_keys(day))
+        .await
+        .expect("groups");
+    let mut totals = aurum::domain::analytics::DayTotals::new(day);
+    for g in &groups {
+        totals.add(g);
+    }
+    totals.counters
+}
+
+/// The analytics counters: added, summed by group over their slots, sealed once, and
+/// moved by a sale and its release in the same transaction, never by a refused one.
+pub async fn metrics_store<S>(store: &S)
+where
+    S: aurum::ports::MetricsStore + LeadStore + aurum::ports::SaleStore + aurum::ports::BuyerStore,
+{
+    use aurum::domain::analytics::{Counter, field, new_york_day};
+    use aurum::domain::sale::{LedgerEntry, LedgerKind, Release, SaleRefused};
+    use std::collections::BTreeMap;
+
+    // GIVEN a group nobody wrote: empty, and not sealed.
+    let group = unique("2026-06-01#s99");
+    let sealed = unique("2026-06-01#all");
+    assert_eq!(
+        store
+            .groups(std::slice::from_ref(&group))
+            .await
+            .expect("groups"),
+        vec![BTreeMap::new()]
+    );
+    assert_eq!(
+        store
+            .sealed(std::slice::from_ref(&sealed))
+            .await
+            .expect("sealed"),
+        vec![None]
+    );
+
+    // WHEN counters are added to two slots of the group, twice
+    let counter = |slot: &str, field: &str, by: i64| Counter {
+        group: group.clone(),
+        slot: slot.to_owned(),
+        field: field.to_owned(),
+        by,
+    };
+    let batch = [
+        counter("h09", "turns.09", 1),
+        counter("h09", "conv.09", 1),
+        counter("h10", "turns.10", 2),
+    ];
+    store.add(&batch).await.expect("add");
+    store.add(&batch).await.expect("add");
+    // THEN the group reads every field summed over its slots
+    assert_eq!(
+        store
+            .groups(std::slice::from_ref(&group))
+            .await
+            .expect("groups"),
+        vec![BTreeMap::from([
+            ("conv.09".to_owned(), 2),
+            ("turns.09".to_owned(), 2),
+            ("turns.10".to_owned(), 4),
+        ])]
+    );
+
+    // A seal is written once: the second keeps the first.
+    let first = BTreeMap::from([("net.09".to_owned(), 1_500)]);
+    store.seal(&sealed, &first).await.expect("seal");
+    store
+        .seal(&sealed, &BTreeMap::from([("net.09".to_owned(), 9)]))
+        .await
+        .expect("seal again");
+    assert_eq!(
+        store
+            .sealed(std::slice::from_ref(&sealed))
+            .await
+            .expect("sealed"),
+        vec![Some(first)]
+    );
+
+    // A sale counts its revenue and lead in its own transaction; a refused one nothing.
+    let at = Utc
+        .with_ymd_and_hms(2026, 6, 2, 18, 30, 0)
+        .single()
+        .expect("t");
+    let day = new_york_day(at);
+    let before = day_sum(store, day).await;
+    let b = buyer(&unique("b").to_lowercase());
+    let record = store
+        .record_queued(&lead(&unique("lead")))
+        .await
+        .expect("record");
+    let sale = sale_of(&record, &b, Cents(21_000), 5, &unique("phone"), at);
+    assert_eq!(store.sell(&sale).await.expect("sell"), Ok(()));
+    assert_eq!(
+        store.sell(&sale).await.expect("sell"),
+        Err(SaleRefused::LeadChanged)
+    );
+    let after = day_sum(store, day).await;
+    let moved = |f: &str| after.get(f).copied().unwrap_or(0) - before.get(f).copied().unwrap_or(0);
+    assert_eq!(moved(&field::net(14)), 21_000, "14:30 in New York");
+    assert_eq!(moved(&field::sold(14)), 1);
+    assert_eq!(moved(&field::buyer(b.id.as_str(), "net")), 21_000);
+
+    // Its release takes both back.
+    let sold = store
+        .lead(&record.lead_id)
+        .await
+        .expect("read")
+        .expect("present");
+    let release = Release {
+        record: sold.moved(LeadState::Queued, at, "released"),
+        period: sale.period.clone(),
+        price: sale.price,
+        ledger: LedgerEntry {
+            lead_id: record.lead_id.clone(),
+            entry_id: "release#1".into(),
+            buyer_id: b.id.clone(),
+            kind: LedgerKind::Release,
+            amount: Cents(-21_000),
+            at,
+        },
+        contact_keys: sale.contact_keys.clone(),
+    };
+    assert_eq!(store.release(&release).await.expect("release"), Ok(()));
+    let released = day_sum(store, day).await;
+    assert_eq!(
+        released.get(&field::net(14)).copied().unwrap_or(0),
+        before.get(&field::net(14)).copied().unwrap_or(0),
+        "released: the day's revenue is back where it was"
+    );
 }

@@ -75,6 +75,7 @@ impl TestApp {
     }
 }
 
+pub mod analytics;
 pub mod contract;
 pub mod feedback;
 pub mod routing;
@@ -124,6 +125,7 @@ pub mod local_aws {
             ledger_table: format!("aurum-ledger-{id}"),
             feedback_table: format!("aurum-feedback-{id}"),
             metrics_table: format!("aurum-metrics-{id}"),
+            jobs_table: format!("aurum-jobs-{id}"),
             lead_queue_url: None,
             lead_queue_name: format!("aurum-leads-{id}.fifo"),
             lead_dlq_name: format!("aurum-leads-dlq-{id}.fifo"),

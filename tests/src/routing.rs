@@ -83,6 +83,7 @@ pub fn sellable_lead(n: u32, at: DateTime<Utc>) -> QueuedLead {
             disclosure: None,
         }),
         withdrawn: None,
+        factors: None,
     }
 }
 

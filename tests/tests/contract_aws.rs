@@ -26,6 +26,7 @@ async fn dynamo_store() -> DynamoStore {
             ledger: resources.ledger_table,
             feedback: resources.feedback_table,
             metrics: resources.metrics_table,
+            jobs: resources.jobs_table,
         },
         Arc::new(Meter::default()),
     )
@@ -228,4 +229,9 @@ async fn the_cache_endpoint_is_discovered_from_its_elasticache_id() {
         .expect_err("an unknown cache id fails start-up")
         .to_string();
     assert!(message.contains("aurum-no-such-cache"), "{message}");
+}
+
+#[tokio::test]
+async fn dynamodb_metrics_store() {
+    contract::metrics_store(&dynamo_store().await).await;
 }

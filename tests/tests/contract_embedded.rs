@@ -157,3 +157,14 @@ async fn embedded_feedback_store() {
 async fn memory_feedback_store() {
     contract::feedback_store(&MemoryStore::new()).await;
 }
+
+#[tokio::test]
+async fn embedded_metrics_store() {
+    let (_dir, store) = embedded();
+    contract::metrics_store(&store).await;
+}
+
+#[tokio::test]
+async fn memory_metrics_store() {
+    contract::metrics_store(&MemoryStore::new()).await;
+}

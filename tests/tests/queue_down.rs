@@ -49,6 +49,8 @@ impl Backend for FlakyBackend {
     type Buyers = MemoryStore;
     type Sales = MemoryStore;
     type Feedback = MemoryStore;
+    type Metrics = MemoryStore;
+    type Jobs = MemoryStore;
     type Queue = FlakyQueue;
     type Cache = MemoryCache;
 
@@ -69,6 +71,12 @@ impl Backend for FlakyBackend {
     }
     fn feedback(&self) -> Arc<MemoryStore> {
         self.memory.feedback()
+    }
+    fn metrics(&self) -> Arc<MemoryStore> {
+        self.memory.metrics()
+    }
+    fn jobs(&self) -> Arc<MemoryStore> {
+        self.memory.jobs()
     }
     fn queue(&self) -> Arc<FlakyQueue> {
         Arc::clone(&self.queue)

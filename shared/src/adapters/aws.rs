@@ -82,6 +82,7 @@ impl Backend for AwsBackend {
     type Sales = DynamoStore;
     type Feedback = DynamoStore;
     type Metrics = DynamoStore;
+    type Jobs = DynamoStore;
     type Queue = SqsLeadQueue;
     type Cache = AnyCache;
 
@@ -104,6 +105,9 @@ impl Backend for AwsBackend {
         Arc::clone(&self.store)
     }
     fn metrics(&self) -> Arc<DynamoStore> {
+        Arc::clone(&self.store)
+    }
+    fn jobs(&self) -> Arc<DynamoStore> {
         Arc::clone(&self.store)
     }
     fn queue(&self) -> Arc<SqsLeadQueue> {
@@ -233,6 +237,7 @@ impl AwsBackend {
                 ledger: config.aws.ledger_table.clone(),
                 feedback: config.aws.feedback_table.clone(),
                 metrics: config.aws.metrics_table.clone(),
+                jobs: config.aws.jobs_table.clone(),
             },
             Arc::clone(&meter),
         );

@@ -92,6 +92,7 @@ pub struct Tables {
     pub ledger: String,
     pub feedback: String,
     pub metrics: String,
+    pub jobs: String,
 }
 
 #[derive(Clone)]

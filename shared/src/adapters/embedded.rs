@@ -18,9 +18,9 @@ use crate::domain::money::Cents;
 use crate::domain::sale::{BuyerCounters, CounterPeriod, LedgerEntry, Release, Sale, SaleRefused};
 use crate::domain::scoring::ScoringModel;
 use crate::ports::{
-    BuyerHealth, BuyerStore, ConversationStore, DEDUP_WINDOW, Delivery, FeedbackStore, LeadQueue,
-    LeadStore, MAX_RECEIVE_COUNT, MetricsStore, ModelStore, QueueError, QueuedLead, SaleStore,
-    StoreError,
+    BuyerHealth, BuyerStore, ConversationStore, DEDUP_WINDOW, Delivery, FeedbackStore, JobStore,
+    LeadQueue, LeadStore, MAX_RECEIVE_COUNT, MetricsStore, ModelStore, QueueError, QueuedLead,
+    SaleStore, StoreError,
 };
 use chrono::{DateTime, Utc};
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition, WriteTransaction};
@@ -52,6 +52,10 @@ const FEEDBACK_MESSAGES: TableDefinition<&str, &str> = TableDefinition::new("fee
 const TALLIES: TableDefinition<&str, i64> = TableDefinition::new("tallies");
 /// `group|slot|field` → analytics counter (`domain::analytics`).
 const METRICS: TableDefinition<&str, i64> = TableDefinition::new("metrics");
+/// `job|window` → claimed.
+const JOB_CLAIMS: TableDefinition<&str, u8> = TableDefinition::new("job_claims");
+/// `kind|id` → a job record (JSON).
+const JOB_RECORDS: TableDefinition<&str, &str> = TableDefinition::new("job_records");
 /// Day key → the sealed totals of a finished day (JSON).
 const SEALED_DAYS: TableDefinition<&str, &[u8]> = TableDefinition::new("sealed_days");
 /// `YYYY-MM-DD|lead|buyer|type` (New York day) → one training example.
@@ -127,6 +131,8 @@ impl EmbeddedStore {
             txn.open_table(BUYER_MONTHS).map_err(unavailable)?;
             txn.open_table(METRICS).map_err(unavailable)?;
             txn.open_table(SEALED_DAYS).map_err(unavailable)?;
+            txn.open_table(JOB_CLAIMS).map_err(unavailable)?;
+            txn.open_table(JOB_RECORDS).map_err(unavailable)?;
             txn.open_table(BUYER_HEALTH).map_err(unavailable)?;
             txn.open_table(LEDGER).map_err(unavailable)?;
             txn.open_table(CLAIMS).map_err(unavailable)?;
@@ -287,6 +293,76 @@ impl EmbeddedStore {
         self.blocking(move |db| {
             let txn = db.begin_read().map_err(unavailable)?;
             get_json(&txn.open_table(table).map_err(unavailable)?, &key)
+        })
+        .await
+    }
+}
+
+impl JobStore for EmbeddedStore {
+    async fn claim(&self, job: &str, window: DateTime<Utc>) -> Result<bool, StoreError> {
+        let key = format!("{job}|{}", window.to_rfc3339());
+        self.blocking(move |db| {
+            let txn = db.begin_write().map_err(unavailable)?;
+            let fresh = {
+                let mut table = txn.open_table(JOB_CLAIMS).map_err(unavailable)?;
+                let fresh = table.get(key.as_str()).map_err(unavailable)?.is_none();
+                if fresh {
+                    table.insert(key.as_str(), 1).map_err(unavailable)?;
+                }
+                fresh
+            };
+            txn.commit().map_err(unavailable)?;
+            Ok(fresh)
+        })
+        .await
+    }
+
+    async fn release_claim(&self, job: &str, window: DateTime<Utc>) -> Result<(), StoreError> {
+        let key = format!("{job}|{}", window.to_rfc3339());
+        self.blocking(move |db| {
+            let txn = db.begin_write().map_err(unavailable)?;
+            txn.open_table(JOB_CLAIMS)
+                .map_err(unavailable)?
+                .remove(key.as_str())
+                .map_err(unavailable)?;
+            txn.commit().map_err(unavailable)
+        })
+        .await
+    }
+
+    async fn put_record(&self, kind: &str, id: &str, json: &str) -> Result<(), StoreError> {
+        let (key, json) = (format!("{kind}|{id}"), json.to_owned());
+        self.blocking(move |db| {
+            let txn = db.begin_write().map_err(unavailable)?;
+            {
+                let mut table = txn.open_table(JOB_RECORDS).map_err(unavailable)?;
+                if table.get(key.as_str()).map_err(unavailable)?.is_none() {
+                    table
+                        .insert(key.as_str(), json.as_str())
+                        .map_err(unavailable)?;
+                }
+            }
+            txn.commit().map_err(unavailable)
+        })
+        .await
+    }
+
+    async fn records(&self, kind: &str, limit: usize) -> Result<Vec<String>, StoreError> {
+        let prefix = format!("{kind}|");
+        self.blocking(move |db| {
+            let txn = db.begin_read().map_err(unavailable)?;
+            let table = txn.open_table(JOB_RECORDS).map_err(unavailable)?;
+            let mut out = Vec::new();
+            for entry in table.range(prefix.as_str()..).map_err(unavailable)? {
+                let (k, v) = entry.map_err(unavailable)?;
+                if !k.value().starts_with(prefix.as_str()) {
+                    break;
+                }
+                out.push(v.value().to_owned());
+            }
+            out.reverse();
+            out.truncate(limit);
+            Ok(out)
         })
         .await
     }
@@ -1107,6 +1183,7 @@ impl Backend for EmbeddedBackend {
     type Sales = EmbeddedStore;
     type Feedback = EmbeddedStore;
     type Metrics = EmbeddedStore;
+    type Jobs = EmbeddedStore;
     type Queue = EmbeddedStore;
     type Cache = MemoryCache;
 
@@ -1129,6 +1206,9 @@ impl Backend for EmbeddedBackend {
         Arc::clone(&self.store)
     }
     fn metrics(&self) -> Arc<EmbeddedStore> {
+        Arc::clone(&self.store)
+    }
+    fn jobs(&self) -> Arc<EmbeddedStore> {
         Arc::clone(&self.store)
     }
     fn queue(&self) -> Arc<EmbeddedStore> {

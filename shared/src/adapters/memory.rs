@@ -19,9 +19,9 @@ use crate::domain::lead::LeadRecord;
 use crate::domain::sale::{BuyerCounters, CounterPeriod, LedgerEntry, Release, Sale, SaleRefused};
 use crate::domain::scoring::ScoringModel;
 use crate::ports::{
-    BuyerHealth, BuyerStore, ConversationStore, DEDUP_WINDOW, Delivery, FeedbackStore, LeadQueue,
-    LeadStore, MAX_RECEIVE_COUNT, MetricsStore, ModelStore, QueueError, QueuedLead, SaleStore,
-    StoreError,
+    BuyerHealth, BuyerStore, ConversationStore, DEDUP_WINDOW, Delivery, FeedbackStore, JobStore,
+    LeadQueue, LeadStore, MAX_RECEIVE_COUNT, MetricsStore, ModelStore, QueueError, QueuedLead,
+    SaleStore, StoreError,
 };
 use chrono::{DateTime, Utc};
 use std::collections::{BTreeMap, HashMap};
@@ -37,6 +37,11 @@ pub struct MemoryStore {
     sales: Mutex<SalesState>,
     buyers: Mutex<BTreeMap<BuyerId, Buyer>>,
     health: Mutex<HashMap<BuyerId, BuyerHealth>>,
+    /// Job claims `job|window`, and job records by (kind, id).
+    jobs: Mutex<(
+        std::collections::HashSet<String>,
+        BTreeMap<(String, String), String>,
+    )>,
 }
 
 #[derive(Default)]
@@ -277,6 +282,43 @@ impl SaleStore for MemoryStore {
         key: &str,
     ) -> Result<Option<(String, DateTime<Utc>)>, StoreError> {
         Ok(lock(&self.sales).claims.get(key).cloned())
+    }
+}
+
+impl JobStore for MemoryStore {
+    async fn claim(&self, job: &str, window: DateTime<Utc>) -> Result<bool, StoreError> {
+        Ok(lock(&self.jobs)
+            .0
+            .insert(format!("{job}|{}", window.to_rfc3339())))
+    }
+
+    async fn release_claim(&self, job: &str, window: DateTime<Utc>) -> Result<(), StoreError> {
+        lock(&self.jobs)
+            .0
+            .remove(&format!("{job}|{}", window.to_rfc3339()));
+        Ok(())
+    }
+
+    async fn put_record(&self, kind: &str, id: &str, json: &str) -> Result<(), StoreError> {
+        lock(&self.jobs)
+            .1
+            .entry((kind.to_owned(), id.to_owned()))
+            .or_insert_with(|| json.to_owned());
+        Ok(())
+    }
+
+    async fn records(&self, kind: &str, limit: usize) -> Result<Vec<String>, StoreError> {
+        let jobs = lock(&self.jobs);
+        Ok(jobs
+            .1
+            .range((kind.to_owned(), String::new())..)
+            .take_while(|((k, _), _)| k == kind)
+            .map(|(_, v)| v.clone())
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .take(limit)
+            .collect())
     }
 }
 
@@ -611,6 +653,7 @@ impl Backend for MemoryBackend {
     type Sales = MemoryStore;
     type Feedback = MemoryStore;
     type Metrics = MemoryStore;
+    type Jobs = MemoryStore;
     type Queue = MemoryQueue;
     type Cache = MemoryCache;
 
@@ -633,6 +676,9 @@ impl Backend for MemoryBackend {
         Arc::clone(&self.store)
     }
     fn metrics(&self) -> Arc<MemoryStore> {
+        Arc::clone(&self.store)
+    }
+    fn jobs(&self) -> Arc<MemoryStore> {
         Arc::clone(&self.store)
     }
     fn queue(&self) -> Arc<MemoryQueue> {

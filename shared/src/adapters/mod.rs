@@ -10,6 +10,8 @@ pub mod dynamodb;
 #[cfg(feature = "aws")]
 mod dynamodb_feedback;
 #[cfg(feature = "aws")]
+mod dynamodb_jobs;
+#[cfg(feature = "aws")]
 mod dynamodb_metrics;
 #[cfg(feature = "aws")]
 mod dynamodb_sales;

@@ -349,6 +349,19 @@ pub async fn setup(
         &mut report,
     )
     .await?;
+    ensure_table(
+        &dynamo,
+        TableSpec {
+            name: &resources.jobs_table,
+            partition_key: (attr::PK, ScalarAttributeType::S),
+            sort_key: Some((attr::SK, ScalarAttributeType::S)),
+            // Model versions and the audit of every tuning run are kept.
+            ttl_attribute: None,
+            indexes: &[],
+        },
+        &mut report,
+    )
+    .await?;
 
     let fifo = |name: &str| name.ends_with(".fifo");
     let mut dlq_attributes = HashMap::from([(

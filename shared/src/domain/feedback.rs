@@ -12,7 +12,7 @@ use super::lead::{LeadRecord, LeadState};
 use super::money::Cents;
 use super::pricing::PriceQuote;
 use super::sale::{LedgerEntry, LedgerKind};
-use super::scoring::QualityTier;
+use super::scoring::{FactorScores, QualityTier};
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -214,6 +214,9 @@ pub struct TrainingExample {
     /// Base, every multiplier and the market signals (borough, premium area, adoption,
     /// income) the price was made of.
     pub quote: PriceQuote,
+    /// The score's factors when the lead was queued.
+    #[serde(default)]
+    pub factors: Option<FactorScores>,
 }
 
 /// Adds `by` to the counter `field` of `key`. With `at_most`, the whole change fails when
@@ -605,6 +608,7 @@ pub fn decide(
         price: sale.price,
         expected_revenue: sale.expected_revenue,
         quote: sale.quote.clone(),
+        factors: lead.factors,
     };
     Ok(FeedbackChange {
         record,
@@ -722,6 +726,7 @@ mod tests {
             excluded: Vec::new(),
             delivery_attempts: 0,
             history: Vec::new(),
+            factors: None,
             updated_at: at(1, 14),
             version: 3,
         };

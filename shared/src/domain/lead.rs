@@ -8,7 +8,7 @@ use super::conversation::{ConsentWithdrawal, SessionId};
 use super::money::Cents;
 use super::pricing::PriceQuote;
 use super::routing::RoutingDecision;
-use super::scoring::QualityTier;
+use super::scoring::{FactorScores, QualityTier};
 use crate::contracts::QueuedLead;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -124,6 +124,9 @@ pub struct LeadRecord {
     pub delivery_attempts: u32,
     #[serde(default)]
     pub history: Vec<Transition>,
+    /// The score's factors when queued (the scoring-model job's features).
+    #[serde(default)]
+    pub factors: Option<FactorScores>,
     pub updated_at: DateTime<Utc>,
     /// Optimistic-concurrency version, bumped by every write.
     pub version: u64,
@@ -149,6 +152,7 @@ impl LeadRecord {
                 at: lead.queued_at,
                 note: format!("{} lead queued for routing", lead.tier.as_str()),
             }],
+            factors: lead.factors,
             updated_at: lead.queued_at,
             version: 0,
         }
@@ -220,6 +224,7 @@ impl LeadRecord {
                 at: withdrawal.at,
                 note: "the homeowner withdrew consent".into(),
             }],
+            factors: None,
             updated_at: withdrawal.at,
             version: 0,
         }

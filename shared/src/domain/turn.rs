@@ -172,6 +172,7 @@ pub fn decide(
             facts: c.facts.clone(),
             consent: c.consent.clone(),
             withdrawn: None,
+            factors: Some(s.factors),
         });
         LeadStatus::Queued { lead_id, at: now }
     } else if s.blockers.iter().any(|b| b.is_final()) {

@@ -1,0 +1,430 @@
+//! The scheduled jobs: the scoring-model update (6 h), the routing and pricing update
+//! (1 h), the conversation-rules update (30 min) and KPI monitoring (15 min). Each run
+//! claims its (job, window) before any effect, so a second delivery of the same window
+//! does nothing; a run that fails gives its claim back so a retry can run.
+
+use crate::analytics::Analytics;
+use crate::backend::Backend;
+use crate::domain::analytics::{self, Alert};
+use crate::domain::learning::conversion::{
+    self, LabelPolicy, LearnerSettings, ModelVersion, Verdict,
+};
+use crate::domain::scoring::ScoringModel;
+use crate::function::WorkError;
+use crate::ports::{Cache, FeedbackStore, JobStore, ModelStore, StoreError};
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// Days of training examples the scoring-model update reads.
+pub const TRAINING_DAYS: i64 = 120;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Job {
+    ModelUpdate,
+    RoutingUpdate,
+    ConversationRules,
+    KpiMonitor,
+}
+
+impl Job {
+    pub const ALL: [Job; 4] = [
+        Job::ModelUpdate,
+        Job::RoutingUpdate,
+        Job::ConversationRules,
+        Job::KpiMonitor,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Job::ModelUpdate => "model_update",
+            Job::RoutingUpdate => "routing_update",
+            Job::ConversationRules => "conversation_rules",
+            Job::KpiMonitor => "kpi_monitor",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Job> {
+        let raw = raw.replace('-', "_");
+        Job::ALL.into_iter().find(|j| j.name() == raw)
+    }
+
+    /// How often EventBridge (and `aurum serve`) runs it.
+    pub fn every(self) -> std::time::Duration {
+        std::time::Duration::from_secs(match self {
+            Job::ModelUpdate => 6 * 3_600,
+            Job::RoutingUpdate => 3_600,
+            Job::ConversationRules => 30 * 60,
+            Job::KpiMonitor => 15 * 60,
+        })
+    }
+
+    /// The window a moment falls in (windows start at multiples of the period, UTC).
+    pub fn window_of(self, at: DateTime<Utc>) -> DateTime<Utc> {
+        let step = self.every().as_secs() as i64;
+        let start = at.timestamp().div_euclid(step) * step;
+        DateTime::from_timestamp(start, 0).unwrap_or(at)
+    }
+}
+
+/// What one run did, as recorded (`run#<job>` records, id = the window).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunRecord {
+    pub job: Job,
+    pub window: DateTime<Utc>,
+    pub ran_at: DateTime<Utc>,
+    /// One line a person reads: what changed, or why nothing did.
+    pub summary: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum RunOutcome {
+    /// This window was claimed before: nothing done.
+    AlreadyRan,
+    Ran(RunRecord),
+}
+
+/// The KPI monitor's stored result: the KPIs of the moment and the alerts they raised.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct KpiCheck {
+    pub window: DateTime<Utc>,
+    pub conversion_rate: f64,
+    pub revenue_today_cents: i64,
+    pub revenue_per_hour_cents: i64,
+    pub earnings_per_lead_cents: i64,
+    pub acceptance_rate: f64,
+    pub return_rate: f64,
+    pub capacity_utilisation: f64,
+    pub alerts: Vec<StoredAlert>,
+}
+
+/// An alert as stored (the dashboard's `Alert` without its display-only parts).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StoredAlert {
+    pub kind: String,
+    pub severity: String,
+    pub message: String,
+    pub metric: String,
+    pub figure: f64,
+    pub target: f64,
+}
+
+impl From<&Alert> for StoredAlert {
+    fn from(a: &Alert) -> StoredAlert {
+        StoredAlert {
+            kind: a.kind.clone(),
+            severity: serde_json::to_value(a.severity)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default(),
+            message: a.message.clone(),
+            metric: a.metric.clone(),
+            figure: a.figure,
+            target: a.target,
+        }
+    }
+}
+
+/// The routing update's stored result: each buyer's month as the router's priors.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RoutingUpdate {
+    pub window: DateTime<Utc>,
+    pub buyers: Vec<BuyerStats>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct BuyerStats {
+    pub buyer_id: String,
+    pub leads_sold: i64,
+    pub acceptance_rate: f64,
+    pub conversion_rate: f64,
+    pub return_rate: f64,
+    pub daily_utilisation: f64,
+    pub monthly_spend_utilisation: f64,
+}
+
+pub const MODEL_RECORDS: &str = "model";
+pub const KPI_RECORDS: &str = "kpi";
+pub const ROUTING_RECORDS: &str = "routing";
+
+fn run_kind(job: Job) -> String {
+    format!("run#{}", job.name())
+}
+
+fn store_json<T: Serialize>(value: &T) -> Result<String, StoreError> {
+    serde_json::to_string(value).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+/// The ports the jobs use.
+pub struct Jobs<B: Backend> {
+    jobs: Arc<B::Jobs>,
+    models: Arc<B::Models>,
+    feedback: Arc<B::Feedback>,
+    cache: Arc<B::Cache>,
+    analytics: Analytics<B>,
+    settings: LearnerSettings,
+}
+
+impl<B: Backend> Jobs<B> {
+    pub fn new(backend: &B) -> Jobs<B> {
+        Jobs {
+            jobs: backend.jobs(),
+            models: backend.models(),
+            feedback: backend.feedback(),
+            cache: backend.cache(),
+            analytics: Analytics::new(backend),
+            settings: LearnerSettings::default(),
+        }
+    }
+
+    /// The same jobs with other learner thresholds (tests with small samples).
+    pub fn with_settings(mut self, settings: LearnerSettings) -> Jobs<B> {
+        self.settings = settings;
+        self
+    }
+
+    /// Runs `job` for the window starting at `window`, once.
+    pub async fn run(&self, job: Job, window: DateTime<Utc>) -> Result<RunOutcome, WorkError> {
+        let window = job.window_of(window);
+        let store = |e: StoreError| WorkError(e.to_string());
+        if !self.jobs.claim(job.name(), window).await.map_err(store)? {
+            tracing::info!(job = job.name(), %window, "window already ran");
+            return Ok(RunOutcome::AlreadyRan);
+        }
+        let result = match job {
+            Job::ModelUpdate => self.model_update(window).await,
+            Job::RoutingUpdate => self.routing_update(window).await,
+            Job::ConversationRules => self.conversation_rules(window).await,
+            Job::KpiMonitor => self.kpi_monitor(window).await,
+        };
+        let summary = match result {
+            Ok(summary) => summary,
+            Err(e) => {
+                if let Err(release) = self.jobs.release_claim(job.name(), window).await {
+                    tracing::warn!(job = job.name(), error = %release, "claim not released");
+                }
+                return Err(store(e));
+            }
+        };
+        let record = RunRecord {
+            job,
+            window,
+            ran_at: self.analytics.now(),
+            summary,
+        };
+        self.jobs
+            .put_record(
+                &run_kind(job),
+                &window.to_rfc3339(),
+                &store_json(&record).map_err(store)?,
+            )
+            .await
+            .map_err(store)?;
+        tracing::info!(job = job.name(), %window, summary = %record.summary, "job ran");
+        Ok(RunOutcome::Ran(record))
+    }
+
+    /// Every stored model version, newest first.
+    pub async fn model_versions(&self, limit: usize) -> Result<Vec<ModelVersion>, StoreError> {
+        self.jobs
+            .records(MODEL_RECORDS, limit)
+            .await?
+            .iter()
+            .map(|json| serde_json::from_str(json).map_err(|e| StoreError::Corrupt(e.to_string())))
+            .collect()
+    }
+
+    /// The newest KPI check, if the monitor ran.
+    pub async fn latest_kpi_check(&self) -> Result<Option<KpiCheck>, StoreError> {
+        Ok(self
+            .jobs
+            .records(KPI_RECORDS, 1)
+            .await?
+            .first()
+            .and_then(|json| serde_json::from_str(json).ok()))
+    }
+
+    /// Learns conversion from the feedback of the last [`TRAINING_DAYS`], judges the
+    /// candidate on what was known before this window, and promotes it only when its
+    /// held-out log loss is no worse; every candidate is stored, rolled back or not.
+    async fn model_update(&self, window: DateTime<Utc>) -> Result<String, StoreError> {
+        let today = analytics::new_york_day(window);
+        let mut training = Vec::new();
+        for back in 0..TRAINING_DAYS {
+            training.extend(
+                self.feedback
+                    .training_examples(today - Duration::days(back))
+                    .await?,
+            );
+        }
+        let factors: HashMap<String, _> = training
+            .iter()
+            .filter_map(|t| t.factors.map(|f| (t.lead_id.clone(), f)))
+            .collect();
+        let since = window - Duration::from_std(Job::ModelUpdate.every()).unwrap_or_default();
+        let (earlier, recent): (Vec<_>, Vec<_>) =
+            training.into_iter().partition(|t| t.recorded_at < since);
+        let label = |set: &[crate::domain::feedback::TrainingExample]| {
+            conversion::labelled_examples(
+                set,
+                |id| factors.get(id).copied(),
+                window,
+                LabelPolicy::default(),
+            )
+        };
+        let (earlier, recent) = (label(&earlier), label(&recent));
+        let (train, held_out) = conversion::split_for_update(&earlier, &recent, &self.settings);
+        let current = self.models.current_model().await?.unwrap_or_default();
+        let stored_max = self
+            .model_versions(1)
+            .await?
+            .first()
+            .map_or(0, |v| v.version);
+        let next = stored_max.max(current.version) + 1;
+        let update =
+            match conversion::update(&current, &train, &held_out, &self.settings, next, window) {
+                Ok(update) => update,
+                Err(no) => return Ok(format!("no new model: {no}")),
+            };
+        let v = &update.version;
+        self.jobs
+            .put_record(
+                MODEL_RECORDS,
+                &format!("{:010}", v.version),
+                &store_json(v)?,
+            )
+            .await?;
+        match v.verdict {
+            Verdict::Promoted => {
+                self.models.save_model(&update.in_force).await?;
+                // Functions read the model through the cache: drop it so they pick this up.
+                let _ = self.cache.delete(crate::chat::MODEL_CACHE_KEY).await;
+                Ok(format!(
+                    "model {} promoted: held-out log loss {:.4} (was {:.4}) on {} leads",
+                    v.version,
+                    v.evaluation.log_loss,
+                    v.parent_evaluation.log_loss,
+                    v.evaluation.samples
+                ))
+            }
+            Verdict::RolledBack => Ok(format!(
+                "model {} rolled back: held-out log loss {:.4} is worse than {:.4}; model {} stays",
+                v.version, v.evaluation.log_loss, v.parent_evaluation.log_loss, current.version
+            )),
+        }
+    }
+
+    /// Each buyer's acceptance, conversion, returns and cap use this month: the priors
+    /// the router's acceptance estimates start from.
+    async fn routing_update(&self, window: DateTime<Utc>) -> Result<String, StoreError> {
+        let f = self.analytics.figures().await?;
+        let buyers: Vec<BuyerStats> = f
+            .performance
+            .iter()
+            .map(|p| BuyerStats {
+                buyer_id: p.buyer_id.clone(),
+                leads_sold: p.leads_sold,
+                acceptance_rate: p.acceptance_rate,
+                conversion_rate: p.conversion_rate,
+                return_rate: p.return_rate,
+                daily_utilisation: p.daily_utilisation,
+                monthly_spend_utilisation: p.monthly_spend_utilisation,
+            })
+            .collect();
+        let n = buyers.len();
+        self.jobs
+            .put_record(
+                ROUTING_RECORDS,
+                &window.to_rfc3339(),
+                &store_json(&RoutingUpdate { window, buyers })?,
+            )
+            .await?;
+        Ok(format!("stats of {n} buyers recorded"))
+    }
+
+    /// Reorders the agent's questions from what preceded kept leads. The conversation
+    /// records keep only the last question asked, so until they keep the sequence there
+    /// is nothing to learn from; the run says so.
+    async fn conversation_rules(&self, _window: DateTime<Utc>) -> Result<String, StoreError> {
+        Ok("no rules update: conversations do not record the questions asked yet".into())
+    }
+
+    /// KPIs against the targets: alerts stored for the dashboard and emitted as CloudWatch
+    /// metrics in Embedded Metric Format (one JSON log line).
+    async fn kpi_monitor(&self, window: DateTime<Utc>) -> Result<String, StoreError> {
+        let f = self.analytics.figures().await?;
+        let k = &f.kpis;
+        let check = KpiCheck {
+            window,
+            conversion_rate: k.conversion_rate,
+            revenue_today_cents: k.revenue.today.0.0,
+            revenue_per_hour_cents: k.revenue_per_hour.0.0,
+            earnings_per_lead_cents: k.earnings_per_lead.0.0,
+            acceptance_rate: k.acceptance_rate,
+            return_rate: k.return_rate,
+            capacity_utilisation: k.capacity_utilisation,
+            alerts: f.alerts.iter().map(StoredAlert::from).collect(),
+        };
+        self.jobs
+            .put_record(KPI_RECORDS, &window.to_rfc3339(), &store_json(&check)?)
+            .await?;
+        println!("{}", embedded_metric_format(&check, window));
+        Ok(format!("{} alerts", check.alerts.len()))
+    }
+}
+
+/// The KPI check as one CloudWatch Embedded Metric Format document.
+pub fn embedded_metric_format(check: &KpiCheck, at: DateTime<Utc>) -> String {
+    serde_json::json!({
+        "_aws": {
+            "Timestamp": at.timestamp_millis(),
+            "CloudWatchMetrics": [{
+                "Namespace": "Aurum",
+                "Dimensions": [[]],
+                "Metrics": [
+                    {"Name": "ConversionRate", "Unit": "None"},
+                    {"Name": "RevenueToday", "Unit": "None"},
+                    {"Name": "RevenuePerHour", "Unit": "None"},
+                    {"Name": "EarningsPerLead", "Unit": "None"},
+                    {"Name": "AcceptanceRate", "Unit": "None"},
+                    {"Name": "ReturnRate", "Unit": "None"},
+                    {"Name": "CapacityUtilisation", "Unit": "None"},
+                    {"Name": "Alerts", "Unit": "Count"}
+                ]
+            }]
+        },
+        "ConversionRate": check.conversion_rate,
+        "RevenueToday": check.revenue_today_cents as f64 / 100.0,
+        "RevenuePerHour": check.revenue_per_hour_cents as f64 / 100.0,
+        "EarningsPerLead": check.earnings_per_lead_cents as f64 / 100.0,
+        "AcceptanceRate": check.acceptance_rate,
+        "ReturnRate": check.return_rate,
+        "CapacityUtilisation": check.capacity_utilisation,
+        "Alerts": check.alerts.len(),
+    })
+    .to_string()
+}
+
+impl<B: Backend> Clone for Jobs<B> {
+    fn clone(&self) -> Self {
+        Jobs {
+            jobs: Arc::clone(&self.jobs),
+            models: Arc::clone(&self.models),
+            feedback: Arc::clone(&self.feedback),
+            cache: Arc::clone(&self.cache),
+            analytics: self.analytics.clone(),
+            settings: self.settings,
+        }
+    }
+}
+
+/// The model in force, for listing beside the versions.
+pub async fn current_version<M: ModelStore>(models: &M) -> Result<u32, StoreError> {
+    Ok(models
+        .current_model()
+        .await?
+        .unwrap_or_else(ScoringModel::default)
+        .version)
+}

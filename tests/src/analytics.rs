@@ -1,0 +1,202 @@
+//! Revenue-analytics scenarios, generic over the backend: leads sold by the real router to
+//! a fake buyer, feedback posted through the real endpoint, conversations through the real
+//! conversation function; then the dashboard's figures are compared with the ledger.
+
+use crate::contract::{ManualTime, Time};
+use crate::feedback::{body, call, feedback_lambda, message_id, secret, signed};
+use crate::routing::buyer_at;
+use aurum::adapters::fake_buyer::FakeBuyer;
+use aurum::backend::Backend;
+use aurum::domain::buyer::BuyerTier;
+use aurum::domain::money::Cents;
+use aurum::ports::{BuyerStore, SaleStore};
+use axum::body::Body;
+use http_body_util::BodyExt;
+use serde_json::{Value, json};
+use std::time::Duration;
+use tower::ServiceExt;
+
+/// The dashboard Lambda's router over `backend`.
+pub fn dashboard_lambda<B: Backend>(backend: &B) -> axum::Router {
+    aurum::function::lambda_router::<aurum_dashboard::Dashboard, _>(backend)
+}
+
+pub async fn get(app: &axum::Router, path: &str) -> (u16, Value) {
+    let response = app
+        .clone()
+        .oneshot(
+            hyper::Request::get(path)
+                .body(Body::empty())
+                .expect("request"),
+        )
+        .await
+        .expect("infallible");
+    let status = response.status().as_u16();
+    let bytes = response
+        .into_body()
+        .collect()
+        .await
+        .expect("body")
+        .to_bytes();
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
+}
+
+fn cents(v: &Value) -> i64 {
+    (v.as_f64().unwrap_or(f64::NAN) * 100.0).round() as i64
+}
+
+/// GIVEN leads sold, accepted, rejected, returned and converted, and conversations held
+/// WHEN the sales team reads the dashboard and the buyers
+/// THEN today's revenue equals the ledger, and every count matches what happened.
+pub async fn the_dashboard_reconciles_with_the_ledger<B: Backend>(backend: &B, time: &ManualTime) {
+    let now = (backend.clock())();
+    let fake = FakeBuyer::start(secret()).await.expect("fake buyer");
+    let buyer = buyer_at("analytics_a", BuyerTier::Premium, &fake.url(), 50);
+    backend
+        .buyers()
+        .put_buyers(std::slice::from_ref(&buyer))
+        .await
+        .expect("buyers");
+    let leads = crate::feedback::delivered_leads(backend, &buyer, 5, now).await;
+    let feedback = feedback_lambda(backend);
+    let post = |lead: &str, kind: &str, extra: Value| {
+        signed(
+            buyer.id.as_str(),
+            &secret(),
+            &message_id(),
+            now,
+            &body(lead, &buyer.id, kind, extra),
+        )
+    };
+    let l = |i: usize| leads[i].lead_id.as_str();
+    for (lead, kind, extra) in [
+        (l(0), "accepted", json!({})),
+        (l(0), "converted", json!({"conversion_value": 21000.0})),
+        (l(1), "accepted", json!({})),
+        (l(2), "rejected", json!({"reason_code": "wrong_number"})),
+        (l(3), "returned", json!({"reason_code": "not_homeowner"})),
+    ] {
+        let answer = call(&feedback, post(lead, kind, extra)).await;
+        assert_eq!(answer.status, 200, "{kind}: {}", answer.body);
+    }
+    // Three conversations, one of them two turns long.
+    let chat = crate::conversation_lambda(backend);
+    for (session, message) in [
+        ("chat_analytics_1", "hi, thinking about solar"),
+        ("chat_analytics_1", "I own a house in Queens"),
+        ("chat_analytics_2", "how much does it cost?"),
+        ("chat_analytics_3", "just looking"),
+    ] {
+        let (status, _) = crate::post_turn(&chat, session, message).await;
+        assert_eq!(status, 200);
+    }
+
+    let app = dashboard_lambda(backend);
+    let (status, dash) = get(&app, "/api/v1/revenue/dashboard").await;
+    assert_eq!(status, 200, "{dash}");
+    let mut ledger = Cents::ZERO;
+    for lead in &leads {
+        for line in backend.sales().ledger(&lead.lead_id).await.expect("ledger") {
+            ledger += line.revenue();
+        }
+    }
+    assert!(ledger.0 > 0);
+    assert_eq!(cents(&dash["revenue"]["today"]), ledger.0, "{dash}");
+    assert_eq!(cents(&dash["revenue"]["month"]), ledger.0);
+    assert_eq!(dash["leads_sold_today"], 5);
+    assert_eq!(dash["conversations_today"], 3);
+    assert_eq!(dash["active_conversations"], 3);
+    assert_eq!(dash["acceptance_rate"], 0.6667, "2 of 3 judged");
+    assert_eq!(dash["return_rate"], 0.2, "1 of 5 returned");
+    let trend = dash["revenue_trend"].as_array().expect("trend");
+    assert_eq!(trend.len(), 30);
+    assert_eq!(
+        cents(&trend[29]["revenue"]),
+        ledger.0,
+        "today closes the trend"
+    );
+    assert_eq!(
+        dash["revenue_by_hour"].as_array().map(Vec::len),
+        Some(7 * 24)
+    );
+    let hourly: i64 = dash["revenue_by_hour"]
+        .as_array()
+        .expect("cells")
+        .iter()
+        .map(|c| cents(&c["revenue"]))
+        .sum();
+    assert_eq!(hourly, ledger.0, "the heatmap holds the same revenue");
+    assert_eq!(dash["top_buyers"][0]["buyer_id"], "analytics_a");
+    assert_eq!(dash["recent_sales"].as_array().map(Vec::len), Some(5));
+    assert!(dash["counted_by"]["revenue"].is_string());
+
+    let (status, buyers) = get(&app, "/api/v1/revenue/buyers").await;
+    assert_eq!(status, 200, "{buyers}");
+    let a = buyers["buyers"]
+        .as_array()
+        .expect("buyers")
+        .iter()
+        .find(|b| b["buyer_id"] == "analytics_a")
+        .expect("the buyer")
+        .clone();
+    assert_eq!(a["leads_sold"], 5);
+    assert_eq!(a["accepted"], 2);
+    assert_eq!(a["rejected"], 1);
+    assert_eq!(a["returned"], 1);
+    assert_eq!(a["converted"], 1);
+    assert_eq!(cents(&a["revenue"]), ledger.0);
+    let reasons: Vec<&str> = a["top_rejection_reasons"]
+        .as_array()
+        .expect("reasons")
+        .iter()
+        .filter_map(|r| r["reason"].as_str())
+        .collect();
+    assert_eq!(reasons, ["not_homeowner", "wrong_number"]);
+
+    // A new sale shows once the snapshot is older than its freshness.
+    let more = crate::feedback::delivered_leads(backend, &buyer, 1, now).await;
+    let (_, cached) = get(&app, "/api/v1/revenue/dashboard").await;
+    assert_eq!(cached["leads_sold_today"], 5, "served from the snapshot");
+    time.pass(Duration::from_secs(16)).await;
+    let (_, fresh) = get(&app, "/api/v1/revenue/dashboard").await;
+    assert_eq!(fresh["leads_sold_today"], 6, "{}", more.len());
+
+    let (status, recs) = get(&app, "/api/v1/revenue/recommendations").await;
+    assert_eq!(status, 200, "{recs}");
+    assert!(
+        recs["recommendations"]
+            .as_array()
+            .is_some_and(|r| !r.is_empty())
+    );
+    drop(fake);
+}
+
+/// GIVEN a conversation of two turns WHEN its metrics are read THEN they describe it;
+/// an unknown session is a 404 and a malformed id a 422.
+pub async fn conversation_metrics_describe_the_chat<B: Backend>(backend: &B) {
+    let chat = crate::conversation_lambda(backend);
+    for message in [
+        "I own a house in Park Slope",
+        "my bill is about $250 a month",
+    ] {
+        let (status, _) = crate::post_turn(&chat, "chat_metrics_1", message).await;
+        assert_eq!(status, 200);
+    }
+    let app = dashboard_lambda(backend);
+    let (status, m) = get(&app, "/api/v1/conversations/chat_metrics_1/metrics").await;
+    assert_eq!(status, 200, "{m}");
+    assert_eq!(m["turns"], 2);
+    assert_eq!(
+        m["revenue_potential_over_time"].as_array().map(Vec::len),
+        Some(2)
+    );
+    assert!(m["score"].as_u64().is_some_and(|s| s > 0));
+    assert!(m["recommendations"].is_array());
+    let (status, missing) = get(&app, "/api/v1/conversations/chat_nobody/metrics").await;
+    assert_eq!(status, 404, "{missing}");
+    let (status, _) = get(&app, "/api/v1/conversations/bad%20id/metrics").await;
+    assert_eq!(status, 422);
+}

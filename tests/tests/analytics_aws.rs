@@ -1,0 +1,32 @@
+//! Revenue analytics on DynamoDB (moto) with Redis, on fresh tables.
+
+use aurum::adapters::aws::AwsBackend;
+use aurum::adapters::setup::setup;
+use aurum_tests::analytics;
+use aurum_tests::contract::ManualTime;
+use aurum_tests::local_aws::{config, fresh_resources, redis_url, sdk};
+
+async fn backend(time: &ManualTime) -> AwsBackend {
+    let sdk = sdk().await;
+    let resources = fresh_resources();
+    setup(&sdk, &resources).await.expect("setup");
+    let mut backend = AwsBackend::connect_with(&sdk, &config(resources, Some(redis_url())))
+        .await
+        .expect("connect");
+    backend.clock = time.clock();
+    backend
+}
+
+#[tokio::test]
+async fn given_sales_feedback_and_chats_on_dynamodb_then_the_dashboard_reconciles_with_the_ledger()
+{
+    let time = ManualTime::default();
+    let backend = backend(&time).await;
+    analytics::the_dashboard_reconciles_with_the_ledger(&backend, &time).await;
+}
+
+#[tokio::test]
+async fn given_a_chat_on_dynamodb_then_its_metrics_describe_it() {
+    let backend = backend(&ManualTime::default()).await;
+    analytics::conversation_metrics_describe_the_chat(&backend).await;
+}

@@ -1,0 +1,21 @@
+//! Revenue analytics on the embedded store (what `aurum serve` runs).
+
+use aurum::adapters::embedded::EmbeddedBackend;
+use aurum_tests::analytics;
+use aurum_tests::contract::ManualTime;
+
+#[tokio::test]
+async fn given_sales_feedback_and_chats_on_the_embedded_store_then_the_dashboard_reconciles_with_the_ledger()
+ {
+    let time = ManualTime::default();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let backend = EmbeddedBackend::open_with_clock(dir.path(), time.clock()).expect("open");
+    analytics::the_dashboard_reconciles_with_the_ledger(&backend, &time).await;
+}
+
+#[tokio::test]
+async fn given_a_chat_on_the_embedded_store_then_its_metrics_describe_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let backend = EmbeddedBackend::open(dir.path()).expect("open");
+    analytics::conversation_metrics_describe_the_chat(&backend).await;
+}
