@@ -22,22 +22,26 @@ pub const FORECAST_ROUTE: &str = "/api/v1/revenue/forecast";
 pub const LEVEL: f64 = 0.8;
 const DEFAULT_HORIZON: usize = 7;
 
+/// The forecast's period (days are the only one).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Period {
+    Daily,
+}
+
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ForecastQuery {
-    /// `daily` (the only period).
-    #[param(example = "daily")]
-    period: Option<String>,
+    /// `daily` (the only period; the default).
+    #[param(inline)]
+    period: Option<Period>,
     /// Days to forecast, 1 to 31 (default 7); the first is today.
     #[param(value_type = Option<u32>, minimum = 1, maximum = 31, example = 7)]
     horizon: Option<String>,
 }
 
 fn horizon(q: &ForecastQuery) -> Result<usize, ApiError> {
-    match q.period.as_deref() {
-        None | Some("daily") => {}
-        Some(_) => return Err(ApiError::Invalid("period must be daily".into())),
-    }
+    let (None | Some(Period::Daily)) = q.period;
     let Some(raw) = q.horizon.as_deref() else {
         return Ok(DEFAULT_HORIZON);
     };
@@ -75,7 +79,12 @@ pub async fn forecast<B: Backend>(
     State(app): State<RevenueState<B>>,
     query: Result<Query<ForecastQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
-    let Query(query) = query.map_err(|e| ApiError::Invalid(e.body_text()))?;
+    let Query(query) = query.map_err(|e| {
+        ApiError::Invalid(format!(
+            "expected period=daily and horizon=1…{MAX_HORIZON_DAYS}: {}",
+            e.body_text()
+        ))
+    })?;
     let horizon = horizon(&query)?;
     let a = &app.analytics;
     let body = a
@@ -100,23 +109,37 @@ pub async fn forecast<B: Backend>(
 mod tests {
     use super::*;
 
-    fn q(period: Option<&str>, horizon: Option<&str>) -> ForecastQuery {
+    fn q(period: Option<Period>, horizon: Option<&str>) -> ForecastQuery {
         ForecastQuery {
-            period: period.map(str::to_owned),
+            period,
             horizon: horizon.map(str::to_owned),
         }
+    }
+
+    fn parse(query: &str) -> Result<ForecastQuery, String> {
+        let uri: axum::http::Uri = format!("/f?{query}").parse().map_err(|e| format!("{e}"))?;
+        Query::<ForecastQuery>::try_from_uri(&uri)
+            .map(|Query(q)| q)
+            .map_err(|e| e.body_text())
     }
 
     #[test]
     fn given_no_parameters_then_a_daily_week() {
         assert_eq!(horizon(&q(None, None)).ok(), Some(7));
-        assert_eq!(horizon(&q(Some("daily"), Some("14"))).ok(), Some(14));
+        assert_eq!(horizon(&q(Some(Period::Daily), Some("14"))).ok(), Some(14));
+        let parsed = parse("period=daily&horizon=3").expect("query");
+        assert_eq!(horizon(&parsed).ok(), Some(3));
+    }
+
+    #[test]
+    fn given_another_period_then_the_query_is_refused() {
+        assert!(parse("period=weekly").is_err());
+        assert!(parse("period=Daily").is_err());
     }
 
     #[test]
     fn given_a_bad_period_or_horizon_then_invalid_request() {
         for (period, h) in [
-            (Some("weekly"), None),
             (None, Some("0")),
             (None, Some("32")),
             (None, Some("-1")),
