@@ -91,6 +91,6 @@ echo "browser-test: simulating $DAYS days on $FILLED"
 timeout 600 "$AURUM" simulate --days "$DAYS" --seed "$SEED" --url "$FILLED" | tee "$OUT/simulate.txt"
 
 echo "browser-test: the page in headless Chromium"
-AURUM_URL=$FILLED AURUM_EMPTY_URL=$EMPTY AURUM_BROWSER_OUT=$OUT \
+AURUM_URL=$FILLED AURUM_EMPTY_URL=$EMPTY AURUM_BROWSER_OUT=$OUT AURUM_BROWSER_DAYS=$DAYS \
   timeout 300 node --test --test-reporter=spec tests/browser/dashboard.test.mjs
 echo "browser-test: screenshots in $OUT"

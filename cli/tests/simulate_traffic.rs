@@ -131,6 +131,24 @@ async fn given_a_running_server_when_two_days_are_simulated_then_sales_and_feedb
         checked += 1;
     }
     assert!(checked > 0, "some first-day lead was sold");
+    // AND two days are too few to forecast: a clear answer, not an error
+    let (status, f) = server
+        .get("/api/v1/revenue/forecast?period=daily&horizon=7")
+        .await;
+    assert_eq!(status, 200, "{f}");
+    assert_eq!(f["status"], "insufficient_history");
+    assert!(
+        f["history_days"]
+            .as_u64()
+            .is_some_and(|d| (1..=3).contains(&d)),
+        "{f}"
+    );
+    assert_eq!(f["min_history_days"], 14);
+    assert_eq!(f["points"], serde_json::json!([]));
+    assert!(f.get("backtest").is_none());
+    let (status, e) = server.get("/api/v1/revenue/forecast?horizon=99").await;
+    assert_eq!(status, 422, "{e}");
+    assert_eq!(e["error"]["code"], "invalid_request");
     // AND the server's clock is back at the system time
     let (status, clock) = server.get(CLOCK_ROUTE).await;
     assert_eq!(status, 200);

@@ -6,6 +6,7 @@
 //   AURUM_URL        the filled server, e.g. http://127.0.0.1:39017
 //   AURUM_EMPTY_URL  a server with no sales (optional: that test is skipped without it)
 //   AURUM_BROWSER_OUT where the screenshots go (default target/browser)
+//   AURUM_BROWSER_DAYS the days simulated (14 or more: a forecast; 21 or more: backtested)
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -17,6 +18,8 @@ const URL_FILLED = process.env.AURUM_URL;
 const URL_EMPTY = process.env.AURUM_EMPTY_URL;
 const OUT = process.env.AURUM_BROWSER_OUT || 'target/browser';
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+// Whole days `aurum simulate` played before today (0: unknown, no expectation on history).
+const DAYS = Number(process.env.AURUM_BROWSER_DAYS || 0);
 
 // Without these Chromium reaches for the network at start, which a closed network punishes.
 const FLAGS = [
@@ -139,6 +142,12 @@ test('the filled dashboard shows the numbers the API returns', async () => {
   // Forecast: two weeks of history give seven days with their interval and backtest
   const { body: f } = await apiJson(page, '/api/v1/revenue/forecast?period=daily&horizon=7');
   assert.equal(await page.getAttribute('#forecast-card', 'data-status'), f.status);
+  // `days` whole days before today: 14 of them are enough to forecast, 21 to backtest.
+  if (DAYS >= 14) assert.equal(f.status, 'ok', JSON.stringify(f).slice(0, 300));
+  if (DAYS >= 21) {
+    assert.ok(f.backtest && f.backtest.folds > 0, 'three weeks are backtested');
+    assert.match(await page.textContent('#forecast-foot'), new RegExp(`MASE ${f.backtest.mase.toFixed(2)}`));
+  }
   if (f.status === 'ok') {
     assert.equal(f.points.length, 7);
     assert.equal(await page.locator('#forecast-chart canvas').count(), 1);
