@@ -172,6 +172,16 @@ pub async fn serve<B: Backend>(
         .collect();
     let mut workers = runtime::Workers::new();
     start_consumers(&backend, &mut workers).map_err(|e| failed(e.to_string()))?;
+    let jobs = aurum::jobs::Jobs::new(&backend);
+    for job in aurum::jobs::Job::ALL {
+        workers.schedule(
+            Arc::new(aurum::jobs::Scheduled {
+                jobs: jobs.clone(),
+                job,
+            }),
+            backend.clock(),
+        );
+    }
     let mut router = app(&backend).merge(aurum::sandbox::sandbox_inbox(secrets));
     if let Some(clock) = clock {
         router = router.merge(clock.router());

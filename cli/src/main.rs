@@ -26,6 +26,40 @@ struct Cli {
 }
 
 #[derive(Subcommand)]
+enum JobCommand {
+    /// Run one job for the current window (a window that already ran is left alone).
+    Run {
+        /// model_update, routing_update, conversation_rules or kpi_monitor.
+        job: String,
+        /// Directory of the embedded database (stop `aurum serve` first: one process
+        /// holds it).
+        #[arg(long, default_value = ".aurum", env = "AURUM_DATA_DIR")]
+        data_dir: PathBuf,
+    },
+}
+
+async fn run_job<B: aurum::backend::Backend>(
+    backend: &B,
+    job: aurum::jobs::Job,
+) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    let now = (backend.clock())();
+    match aurum::jobs::Jobs::new(backend).run(job, now).await? {
+        aurum::jobs::RunOutcome::AlreadyRan => {
+            println!("{}: window {} already ran", job.name(), job.window_of(now));
+        }
+        aurum::jobs::RunOutcome::Ran(record) => {
+            println!(
+                "{}: window {}: {}",
+                job.name(),
+                record.window,
+                record.summary
+            );
+        }
+    }
+    Ok(())
+}
+
+#[derive(Subcommand)]
 enum Command {
     /// Serve every endpoint on one port: over the embedded store by default, or over
     /// DynamoDB/SQS/Redis with AURUM_BACKEND=aws.
@@ -39,6 +73,11 @@ enum Command {
     },
     /// Create every DynamoDB table and SQS queue on the configured endpoint (idempotent).
     Setup,
+    /// Run a scheduled job now (`aurum serve` runs them on their schedules).
+    Job {
+        #[command(subcommand)]
+        command: JobCommand,
+    },
     /// Manage the buyers of the configured store.
     Buyers {
         #[command(subcommand)]
@@ -305,6 +344,22 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
                     b.daily_cap,
                     if b.active { "" } else { ", paused" }
                 );
+            }
+        }
+        Command::Job {
+            command: JobCommand::Run { job, data_dir },
+        } => {
+            let job = aurum::jobs::Job::parse(&job).ok_or_else(|| {
+                format!("unknown job {job:?}: model_update, routing_update, conversation_rules or kpi_monitor")
+            })?;
+            aurum::domain::init()?;
+            let mut config = Config::from_env(BackendKind::Embedded)?;
+            config.data_dir = data_dir;
+            match config.backend {
+                BackendKind::Embedded => {
+                    run_job(&EmbeddedBackend::from_config(config)?, job).await?;
+                }
+                BackendKind::Aws => run_job(&AwsBackend::connect(&config).await?, job).await?,
             }
         }
         Command::Setup => {

@@ -108,7 +108,7 @@ impl Workers {
     pub fn schedule<J: ScheduledJob>(&mut self, job: Arc<J>, clock: Clock) {
         let mut stop = self.stop.subscribe();
         self.tasks.spawn(async move {
-            let mut ticks = tokio::time::interval(J::EVERY);
+            let mut ticks = tokio::time::interval(job.every());
             ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
             loop {
                 tokio::select! {
@@ -118,9 +118,9 @@ impl Workers {
                 if *stop.borrow() {
                     break;
                 }
-                let window = window_of(clock(), J::EVERY);
+                let window = window_of(clock(), job.every());
                 if let Err(e) = job.run(window).await {
-                    tracing::warn!(job = J::NAME, %window, error = %e, "scheduled run failed");
+                    tracing::warn!(job = job.name(), %window, error = %e, "scheduled run failed");
                 }
             }
         });
@@ -293,8 +293,12 @@ mod tests {
     }
 
     impl ScheduledJob for Ticker {
-        const NAME: &'static str = "ticker";
-        const EVERY: Duration = Duration::from_millis(20);
+        fn name(&self) -> &'static str {
+            "ticker"
+        }
+        fn every(&self) -> Duration {
+            Duration::from_millis(20)
+        }
         async fn run(&self, window: DateTime<Utc>) -> Result<(), WorkError> {
             self.windows.lock().expect("lock").push(window);
             Ok(())

@@ -26,7 +26,7 @@ use crate::ports::{BuyerStore, Cache, Delivery, LeadStore, MetricsStore, SaleSto
 use chrono::{DateTime, NaiveDate, Timelike, Utc};
 use chrono_tz::America::New_York;
 use hmac::{Hmac, KeyInit, Mac};
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -97,6 +97,11 @@ impl FlowLog {
 fn buyers_cache_key(config: &crate::config::Config) -> String {
     format!("buyers:{}:all", config.aws.buyers_table)
 }
+
+/// Where routers cache the buyer stats of the newest routing update.
+pub fn buyer_stats_cache_key(config: &crate::config::Config) -> String {
+    format!("{}:stats", buyers_cache_key(config))
+}
 const BUYERS_CACHE_TTL: Duration = Duration::from_secs(60);
 /// Steps one message may take (sell, deliver, cascade…) before it is left for redelivery.
 const MAX_STEPS: usize = 24;
@@ -147,6 +152,7 @@ pub struct Distribution<B: Backend> {
     sales: Arc<B::Sales>,
     cache: Arc<B::Cache>,
     metrics: Arc<B::Metrics>,
+    jobs: Arc<B::Jobs>,
     buyers_key: String,
     delivery: Arc<DeliveryClient>,
     settings: DistributionSettings,
@@ -180,6 +186,7 @@ impl<B: Backend> Distribution<B> {
             sales: backend.sales(),
             cache: backend.cache(),
             metrics: backend.metrics(),
+            jobs: backend.jobs(),
             buyers_key: buyers_cache_key(backend.config()),
             delivery,
             settings,
@@ -203,6 +210,28 @@ impl<B: Backend> Distribution<B> {
                 .await;
         }
         Ok(buyers)
+    }
+
+    /// Each buyer's outcome counts from the newest routing update (the cache, else the
+    /// jobs' store); none before the first update, or when neither answers.
+    async fn buyer_stats(&self) -> HashMap<String, BuyerStats> {
+        let key = format!("{}:stats", self.buyers_key);
+        if let Ok(Some(json)) = self.cache.get(&key).await
+            && let Ok(stats) = serde_json::from_str::<HashMap<String, BuyerStats>>(&json)
+        {
+            return stats;
+        }
+        let stats = match crate::jobs::latest_routing_update(&*self.jobs).await {
+            Ok(update) => update.map(|u| u.stats()).unwrap_or_default(),
+            Err(e) => {
+                tracing::warn!(error = %e, "routing update unreadable; default buyer stats");
+                return HashMap::new();
+            }
+        };
+        if let Ok(json) = serde_json::to_string(&stats) {
+            let _ = self.cache.set(&key, &json, BUYERS_CACHE_TTL).await;
+        }
+        stats
     }
 
     /// Counts an unsold lead for the dashboard (a lost count is not a lost lead).
@@ -320,6 +349,7 @@ impl<B: Backend> Distribution<B> {
             flow.forecast(local.date_naive(), &buyers)
                 .bid_prices((local.hour() * 60 + local.minute()) as u16, &remaining)
         };
+        let stats = self.buyer_stats().await;
         let states: Vec<BuyerState<'_>> = buyers
             .iter()
             .zip(&loads)
@@ -327,7 +357,7 @@ impl<B: Backend> Distribution<B> {
             .map(|((buyer, load), bid_price)| BuyerState {
                 buyer,
                 load: *load,
-                stats: BuyerStats::default(),
+                stats: stats.get(buyer.id.as_str()).copied().unwrap_or_default(),
                 bid_price: *bid_price,
             })
             .collect();

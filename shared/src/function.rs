@@ -102,9 +102,9 @@ pub trait QueueFunction {
 /// A function run on a schedule (EventBridge in AWS, an interval in `aurum serve`). A run
 /// claims its window before any effect, so a second delivery of one window does nothing.
 pub trait ScheduledJob: Send + Sync + 'static {
-    const NAME: &'static str;
+    fn name(&self) -> &'static str;
     /// How often it runs.
-    const EVERY: Duration;
+    fn every(&self) -> Duration;
     /// Runs the job for the window starting at `window`.
     fn run(&self, window: DateTime<Utc>) -> impl Future<Output = Result<(), WorkError>> + Send;
 }

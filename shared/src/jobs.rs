@@ -138,6 +138,10 @@ pub struct RoutingUpdate {
 pub struct BuyerStats {
     pub buyer_id: String,
     pub leads_sold: i64,
+    /// This month's outcome counts: the router's acceptance and history estimates.
+    pub accepted: i64,
+    pub rejected: i64,
+    pub returned: i64,
     pub acceptance_rate: f64,
     pub conversion_rate: f64,
     pub return_rate: f64,
@@ -165,6 +169,7 @@ pub struct Jobs<B: Backend> {
     cache: Arc<B::Cache>,
     analytics: Analytics<B>,
     settings: LearnerSettings,
+    stats_key: String,
 }
 
 impl<B: Backend> Jobs<B> {
@@ -176,6 +181,7 @@ impl<B: Backend> Jobs<B> {
             cache: backend.cache(),
             analytics: Analytics::new(backend),
             settings: LearnerSettings::default(),
+            stats_key: crate::distribution::buyer_stats_cache_key(backend.config()),
         }
     }
 
@@ -234,6 +240,11 @@ impl<B: Backend> Jobs<B> {
             .iter()
             .map(|json| serde_json::from_str(json).map_err(|e| StoreError::Corrupt(e.to_string())))
             .collect()
+    }
+
+    /// The newest routing update, if one ran.
+    pub async fn latest_routing_update(&self) -> Result<Option<RoutingUpdate>, StoreError> {
+        latest_routing_update(&*self.jobs).await
     }
 
     /// The newest KPI check, if the monitor ran.
@@ -326,6 +337,9 @@ impl<B: Backend> Jobs<B> {
             .map(|p| BuyerStats {
                 buyer_id: p.buyer_id.clone(),
                 leads_sold: p.leads_sold,
+                accepted: p.accepted,
+                rejected: p.rejected,
+                returned: p.returned,
                 acceptance_rate: p.acceptance_rate,
                 conversion_rate: p.conversion_rate,
                 return_rate: p.return_rate,
@@ -341,6 +355,8 @@ impl<B: Backend> Jobs<B> {
                 &store_json(&RoutingUpdate { window, buyers })?,
             )
             .await?;
+        // Routers read the stats through the cache: drop it so they pick these up.
+        let _ = self.cache.delete(&self.stats_key).await;
         Ok(format!("stats of {n} buyers recorded"))
     }
 
@@ -416,7 +432,59 @@ impl<B: Backend> Clone for Jobs<B> {
             cache: Arc::clone(&self.cache),
             analytics: self.analytics.clone(),
             settings: self.settings,
+            stats_key: self.stats_key.clone(),
         }
+    }
+}
+
+/// One job on its schedule, for an in-process scheduler (`aurum serve`).
+pub struct Scheduled<B: Backend> {
+    pub jobs: Jobs<B>,
+    pub job: Job,
+}
+
+impl<B: Backend> crate::function::ScheduledJob for Scheduled<B> {
+    fn name(&self) -> &'static str {
+        self.job.name()
+    }
+
+    fn every(&self) -> std::time::Duration {
+        self.job.every()
+    }
+
+    async fn run(&self, window: DateTime<Utc>) -> Result<(), WorkError> {
+        self.jobs.run(self.job, window).await.map(|_| ())
+    }
+}
+
+/// The newest routing update in `jobs`, if one ran.
+pub async fn latest_routing_update<J: JobStore>(
+    jobs: &J,
+) -> Result<Option<RoutingUpdate>, StoreError> {
+    Ok(jobs
+        .records(ROUTING_RECORDS, 1)
+        .await?
+        .first()
+        .and_then(|json| serde_json::from_str(json).ok()))
+}
+
+impl RoutingUpdate {
+    /// Each buyer's counts as the router's stats.
+    pub fn stats(&self) -> HashMap<String, crate::domain::routing::BuyerStats> {
+        let count = |n: i64| u32::try_from(n.max(0)).unwrap_or(u32::MAX);
+        self.buyers
+            .iter()
+            .map(|b| {
+                (
+                    b.buyer_id.clone(),
+                    crate::domain::routing::BuyerStats {
+                        accepted: count(b.accepted),
+                        rejected: count(b.rejected),
+                        returned: count(b.returned),
+                    },
+                )
+            })
+            .collect()
     }
 }
 

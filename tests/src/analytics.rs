@@ -162,7 +162,46 @@ pub async fn the_dashboard_reconciles_with_the_ledger<B: Backend>(backend: &B, t
     assert_eq!(cached["leads_sold_today"], 5, "served from the snapshot");
     time.pass(Duration::from_secs(16)).await;
     let (_, fresh) = get(&app, "/api/v1/revenue/dashboard").await;
-    assert_eq!(fresh["leads_sold_today"], 6, "{}", more.len());
+    assert_eq!(fresh["leads_sold_today"], 6);
+
+    // The routing update turns the month's outcomes into the router's acceptance estimate.
+    let jobs = aurum::jobs::Jobs::new(backend);
+    let ran = jobs
+        .run(aurum::jobs::Job::RoutingUpdate, (backend.clock())())
+        .await
+        .expect("routing update");
+    assert!(matches!(ran, aurum::jobs::RunOutcome::Ran(_)));
+    let stats = jobs
+        .latest_routing_update()
+        .await
+        .expect("read")
+        .expect("recorded")
+        .stats();
+    let learned = stats
+        .get("analytics_a")
+        .copied()
+        .expect("the buyer's stats");
+    assert_eq!(
+        (learned.accepted, learned.rejected, learned.returned),
+        (2, 1, 1)
+    );
+    let p_accept = |lead: &str| {
+        let lead = lead.to_owned();
+        let app = app.clone();
+        async move {
+            let (_, view) = get(&app, &format!("/api/v1/leads/{lead}")).await;
+            view["routing"]["trace"][0]["p_accept"]
+                .as_f64()
+                .expect("p_accept")
+        }
+    };
+    let before = p_accept(&more[0].lead_id).await;
+    let after_update = crate::feedback::delivered_leads(backend, &buyer, 1, now).await;
+    let after = p_accept(&after_update[0].lead_id).await;
+    assert!(
+        after < before,
+        "2 of 3 accepted lowers the estimate: {before} → {after}"
+    );
 
     let (status, recs) = get(&app, "/api/v1/revenue/recommendations").await;
     assert_eq!(status, 200, "{recs}");

@@ -96,10 +96,10 @@ async fn setup_is_idempotent_and_wires_the_dead_letter_queue() {
     let sdk = sdk().await;
     let resources = fresh_resources();
     let first = setup(&sdk, &resources).await.expect("first setup");
-    assert_eq!(first.created.len(), 8, "{first:?}");
+    assert_eq!(first.created.len(), 10, "{first:?}");
     let second = setup(&sdk, &resources).await.expect("second setup");
     assert!(second.created.is_empty(), "{second:?}");
-    assert_eq!(second.existing.len(), 8);
+    assert_eq!(second.existing.len(), 10);
     let ledger = aws_sdk_dynamodb::Client::new(&sdk)
         .describe_table()
         .table_name(&resources.ledger_table)

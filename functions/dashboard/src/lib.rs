@@ -38,6 +38,7 @@ impl HttpFunction for Dashboard {
         (revenue::RECOMMENDATIONS_ROUTE, Method::GET),
         (revenue::BUYERS_ROUTE, Method::GET),
         (revenue::CONVERSATION_METRICS_ROUTE, Method::GET),
+        (revenue::MODELS_ROUTE, Method::GET),
         (forecast::FORECAST_ROUTE, Method::GET),
         (page::PAGE_ROUTE, Method::GET),
         (page::ASSET_ROUTE, Method::GET),
@@ -61,6 +62,7 @@ impl HttpFunction for Dashboard {
                 get(revenue::recommendations::<B>),
             )
             .route(revenue::BUYERS_ROUTE, get(revenue::buyers::<B>))
+            .route(revenue::MODELS_ROUTE, get(revenue::models::<B>))
             .route(forecast::FORECAST_ROUTE, get(forecast::forecast::<B>))
             .route(
                 revenue::CONVERSATION_METRICS_ROUTE,
@@ -101,6 +103,7 @@ impl<B: Backend> Clone for DashboardState<B> {
         revenue::recommendations,
         revenue::buyers,
         revenue::conversation_metrics,
+        revenue::models,
         forecast::forecast
     ),
     tags(

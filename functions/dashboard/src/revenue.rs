@@ -27,6 +27,7 @@ use utoipa::ToSchema;
 pub const DASHBOARD_ROUTE: &str = "/api/v1/revenue/dashboard";
 pub const RECOMMENDATIONS_ROUTE: &str = "/api/v1/revenue/recommendations";
 pub const BUYERS_ROUTE: &str = "/api/v1/revenue/buyers";
+pub const MODELS_ROUTE: &str = "/api/v1/models";
 pub const CONVERSATION_METRICS_ROUTE: &str = "/api/v1/conversations/{session_id}/metrics";
 
 /// Days of the revenue trend; the revenue-by-hour heatmap covers four weeks.
@@ -40,6 +41,7 @@ pub struct RevenueState<B: Backend> {
     pub models: Arc<B::Models>,
     pub cache: Arc<B::Cache>,
     pub targets: aurum::domain::targets::Targets,
+    pub jobs: aurum::jobs::Jobs<B>,
 }
 
 impl<B: Backend> Clone for RevenueState<B> {
@@ -50,6 +52,7 @@ impl<B: Backend> Clone for RevenueState<B> {
             models: Arc::clone(&self.models),
             cache: Arc::clone(&self.cache),
             targets: self.targets,
+            jobs: self.jobs.clone(),
         }
     }
 }
@@ -62,6 +65,7 @@ impl<B: Backend> RevenueState<B> {
             models: backend.models(),
             cache: backend.cache(),
             targets: backend.config().targets,
+            jobs: aurum::jobs::Jobs::new(backend),
         }
     }
 }
@@ -156,6 +160,94 @@ pub struct ConversationMetricsView {
     /// Set once the lead was queued for routing.
     #[schema(required = true)]
     pub lead_id: Option<String>,
+}
+
+/// How a model version did on the held-out leads.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EvaluationView {
+    pub samples: usize,
+    pub positives: usize,
+    pub log_loss: f64,
+    pub brier: f64,
+    /// Mean predicted ÷ observed conversion (1 is calibrated); absent without a conversion.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub calibration_ratio: Option<f64>,
+    /// Absent unless both outcomes occur.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub auc: Option<f64>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ModelVersionView {
+    pub version: u32,
+    pub parent_version: u32,
+    pub trained_at: DateTime<Utc>,
+    pub training_samples: usize,
+    /// `promoted` or `rolled_back`.
+    pub verdict: String,
+    pub evaluation: EvaluationView,
+    /// The parent's figures on the same held-out leads.
+    pub parent_evaluation: EvaluationView,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ModelsView {
+    /// The version the functions score with now (1 = the built-in weights).
+    pub current_version: u32,
+    /// Every learned version, newest first, rolled back ones too.
+    pub versions: Vec<ModelVersionView>,
+}
+
+fn evaluation_view(e: &aurum::domain::learning::logistic::Evaluation) -> EvaluationView {
+    EvaluationView {
+        samples: e.samples,
+        positives: e.positives,
+        log_loss: e.log_loss,
+        brier: e.brier,
+        calibration_ratio: e.calibration_ratio,
+        auc: e.auc,
+    }
+}
+
+/// The scoring-model versions
+///
+/// The model in force and every version the scoring-model job trained, newest first: its
+/// held-out log loss, Brier score, calibration ratio and AUC beside its parent's, and
+/// whether it was promoted or rolled back.
+#[utoipa::path(
+    get,
+    path = "/api/v1/models",
+    tag = "revenue",
+    operation_id = "scoring_models",
+    responses(
+        (status = 200, description = "The model versions", body = ModelsView),
+        (status = 503, description = "`unavailable`: a dependency failed; retry shortly", body = aurum::http::ErrorBody)
+    )
+)]
+#[tracing::instrument(skip_all)]
+pub async fn models<B: Backend>(
+    State(app): State<RevenueState<B>>,
+) -> Result<axum::Json<ModelsView>, ApiError> {
+    let versions = app.jobs.model_versions(100).await?;
+    Ok(axum::Json(ModelsView {
+        current_version: aurum::jobs::current_version(&*app.models).await?,
+        versions: versions
+            .iter()
+            .map(|v| ModelVersionView {
+                version: v.version,
+                parent_version: v.parent_version,
+                trained_at: v.trained_at,
+                training_samples: v.training_samples,
+                verdict: match v.verdict {
+                    aurum::domain::learning::conversion::Verdict::Promoted => "promoted",
+                    aurum::domain::learning::conversion::Verdict::RolledBack => "rolled_back",
+                }
+                .into(),
+                evaluation: evaluation_view(&v.evaluation),
+                parent_evaluation: evaluation_view(&v.parent_evaluation),
+            })
+            .collect(),
+    }))
 }
 
 fn json_body(body: String) -> Response {

@@ -38,11 +38,14 @@ pub struct MemoryStore {
     buyers: Mutex<BTreeMap<BuyerId, Buyer>>,
     health: Mutex<HashMap<BuyerId, BuyerHealth>>,
     /// Job claims `job|window`, and job records by (kind, id).
-    jobs: Mutex<(
-        std::collections::HashSet<String>,
-        BTreeMap<(String, String), String>,
-    )>,
+    jobs: Mutex<JobState>,
 }
+
+/// Job claims `job|window`, and job records by (kind, id).
+type JobState = (
+    std::collections::HashSet<String>,
+    BTreeMap<(String, String), String>,
+);
 
 #[derive(Default)]
 struct SalesState {

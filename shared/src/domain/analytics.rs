@@ -142,8 +142,11 @@ fn tally(at: DateTime<Utc>, id: &str, field: String, by: i64) -> Counter {
     }
 }
 
+/// One item's key (group, slot) and the counters to add to it.
+pub type ItemCounters = ((String, String), Vec<(String, i64)>);
+
 /// Counters grouped by item, in a stable order: one write per item.
-pub fn by_item(counters: &[Counter]) -> Vec<((String, String), Vec<(String, i64)>)> {
+pub fn by_item(counters: &[Counter]) -> Vec<ItemCounters> {
     let mut items: BTreeMap<(String, String), BTreeMap<String, i64>> = BTreeMap::new();
     for c in counters {
         *items
