@@ -302,6 +302,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
             };
             // System time until `aurum simulate` moves it (local only: no Lambda has it).
             let sandbox_clock = SandboxClock::new();
+            config.clock_settable = true;
             match config.backend {
                 BackendKind::Embedded => {
                     let backend =

@@ -2,6 +2,7 @@
 //! a loopback port with its sandbox clock, two simulated days.
 
 use aurum::adapters::embedded::EmbeddedBackend;
+use aurum::config::{BackendKind, Config};
 use aurum::contracts::lead_id_for;
 use aurum::domain::conversation::SessionId;
 use aurum_cli::sandbox_clock::{CLOCK_ROUTE, SandboxClock};
@@ -24,7 +25,12 @@ struct Server {
 
 async fn start(dir: &std::path::Path, with_clock: bool) -> Server {
     let clock = SandboxClock::new();
-    let backend = EmbeddedBackend::open_with_clock(dir, clock.clock()).expect("open store");
+    // As `aurum serve` builds it: the clock can be set back.
+    let mut config = Config::defaults(BackendKind::Embedded);
+    config.data_dir = dir.to_owned();
+    config.clock_settable = with_clock;
+    let backend =
+        EmbeddedBackend::from_config_with_clock(config, clock.clock()).expect("open store");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
@@ -89,6 +95,10 @@ async fn given_a_running_server_when_two_days_are_simulated_then_sales_and_feedb
         seed: 11,
         url: server.url(),
     };
+    // AND someone already read the (empty) figures at today's time, as a newcomer who
+    // opens the dashboard before simulating does
+    let (status, _) = server.get("/api/v1/revenue/buyers").await;
+    assert_eq!(status, 200);
     // WHEN two days (and today so far) are simulated
     let started = Utc::now();
     let mut calls = 0;
@@ -131,6 +141,19 @@ async fn given_a_running_server_when_two_days_are_simulated_then_sales_and_feedb
         checked += 1;
     }
     assert!(checked > 0, "some first-day lead was sold");
+    // AND the dashboard counts the first day's sales on that day: the earlier read at
+    // today's time did not close the past days before they were played
+    let (status, d) = server.get("/api/v1/revenue/dashboard").await;
+    assert_eq!(status, 200, "{d}");
+    let first = d["revenue_trend"]
+        .as_array()
+        .and_then(|t| t.iter().find(|p| p["date"] == first_day.to_string()))
+        .cloned()
+        .unwrap_or_default();
+    assert!(
+        first["leads_sold"].as_i64().is_some_and(|n| n > 0),
+        "{first}"
+    );
     // AND two days are too few to forecast: a clear answer, not an error
     let (status, f) = server
         .get("/api/v1/revenue/forecast?period=daily&horizon=7")
