@@ -65,6 +65,14 @@ fn bench(c: &mut Criterion) {
     group.bench_function("20_turn_chat", |b| {
         b.iter(|| run_chat(&model, black_box(start)))
     });
+    // The extraction share of a turn: the same 20 messages through `extract` alone.
+    group.bench_function("20_messages_extract_only", |b| {
+        b.iter(|| {
+            CHAT.iter()
+                .map(|m| aurum::domain::extract::extract(black_box(m)).questions_asked)
+                .sum::<u32>()
+        })
+    });
     group.finish();
 }
 

@@ -7,12 +7,13 @@ use crate::contracts::QueuedLead;
 use crate::domain::analytics;
 use crate::domain::conversation::{ContextHints, SessionId};
 use crate::domain::extract::extract;
+use crate::domain::learning::conversation_rules::ConversationRules;
 use crate::domain::scoring::ScoringModel;
 use crate::domain::targets::Targets;
 use crate::domain::turn::{self, Message, Rules};
 pub use crate::domain::turn::{LeadStatus, TurnDecision};
 use crate::ports::{
-    Cache, ConversationStore, LeadQueue, LeadStore, MetricsStore, ModelStore, StoreError,
+    Cache, ConversationStore, JobStore, LeadQueue, LeadStore, MetricsStore, ModelStore, StoreError,
 };
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
@@ -65,6 +66,37 @@ pub async fn current_model<S: ModelStore, C: Cache>(
     Ok(model)
 }
 
+pub const RULES_CACHE_KEY: &str = "conversation_rules:current";
+/// The conversation rules a process read, and when.
+type RulesMemo = (std::time::Instant, Arc<ConversationRules>);
+
+/// How long a process keeps the conversation rules it read.
+pub const RULES_MEMO: Duration = Duration::from_secs(60);
+
+/// The conversation rules in force: the cache, then the newest the rules job stored,
+/// else none (the agent's own order). Never fails a turn: rules only reorder questions.
+pub async fn current_rules<J: JobStore, C: Cache>(jobs: &J, cache: &C) -> ConversationRules {
+    if let Ok(Some(json)) = cache.get(RULES_CACHE_KEY).await
+        && let Ok(rules) = serde_json::from_str::<ConversationRules>(&json)
+    {
+        return rules;
+    }
+    let rules = match jobs.records(crate::jobs::RULES_RECORDS, 1).await {
+        Ok(records) => records
+            .first()
+            .and_then(|json| serde_json::from_str(json).ok())
+            .unwrap_or_default(),
+        Err(e) => {
+            tracing::warn!(error = %e, "conversation rules unreadable; the agent's own order");
+            return ConversationRules::default();
+        }
+    };
+    if let Ok(json) = serde_json::to_string(&rules) {
+        let _ = cache.set(RULES_CACHE_KEY, &json, MODEL_CACHE_TTL).await;
+    }
+    rules
+}
+
 /// The ports a conversation turn uses.
 pub struct Chat<B: Backend> {
     conversations: Arc<B::Conversations>,
@@ -73,6 +105,9 @@ pub struct Chat<B: Backend> {
     queue: Arc<B::Queue>,
     cache: Arc<B::Cache>,
     metrics: Arc<B::Metrics>,
+    jobs: Arc<B::Jobs>,
+    /// The conversation rules, read at most once a minute per process.
+    rules: Arc<std::sync::Mutex<Option<RulesMemo>>>,
     targets: Targets,
 }
 
@@ -85,12 +120,36 @@ impl<B: Backend> Clone for Chat<B> {
             queue: Arc::clone(&self.queue),
             cache: Arc::clone(&self.cache),
             metrics: Arc::clone(&self.metrics),
+            jobs: Arc::clone(&self.jobs),
+            rules: Arc::clone(&self.rules),
             targets: self.targets,
         }
     }
 }
 
 impl<B: Backend> Chat<B> {
+    /// The conversation rules in force, kept in the process for [`RULES_MEMO`]: a turn
+    /// costs no cache round trip for them.
+    async fn rules(&self) -> Arc<ConversationRules> {
+        let memo = |m: &std::sync::Mutex<Option<RulesMemo>>| {
+            m.lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .as_ref()
+                .filter(|(at, _)| at.elapsed() < RULES_MEMO)
+                .map(|(_, r)| Arc::clone(r))
+        };
+        if let Some(rules) = memo(&self.rules) {
+            return rules;
+        }
+        let rules = Arc::new(current_rules(&*self.jobs, &*self.cache).await);
+        *self
+            .rules
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) =
+            Some((std::time::Instant::now(), Arc::clone(&rules)));
+        rules
+    }
+
     pub fn new(backend: &B) -> Chat<B> {
         Chat {
             conversations: backend.conversations(),
@@ -99,6 +158,8 @@ impl<B: Backend> Chat<B> {
             queue: backend.queue(),
             cache: backend.cache(),
             metrics: backend.metrics(),
+            jobs: backend.jobs(),
+            rules: Arc::default(),
             targets: backend.config().targets,
         }
     }
@@ -114,6 +175,7 @@ impl<B: Backend> Chat<B> {
         now: DateTime<Utc>,
     ) -> Result<TurnDecision, StoreError> {
         let model = current_model(&*self.models, &*self.cache).await?;
+        let conversation_rules = self.rules().await;
         let facts = extract(&input.message);
         let message = Message {
             text: &input.message,
@@ -136,7 +198,7 @@ impl<B: Backend> Chat<B> {
                 model: &model,
                 targets: &self.targets,
             };
-            let mut decision = turn::decide(state, &message, rules, now);
+            let mut decision = turn::decide_with(state, &message, rules, &conversation_rules, now);
             if let Some(lead) = &decision.publish {
                 self.queue
                     .publish(lead)

@@ -152,6 +152,9 @@ pub struct BuyerStats {
 pub const MODEL_RECORDS: &str = "model";
 pub const KPI_RECORDS: &str = "kpi";
 pub const ROUTING_RECORDS: &str = "routing";
+pub const RULES_RECORDS: &str = "rules";
+/// Days of feedback the conversation-rules update learns from.
+pub const RULES_DAYS: i64 = 30;
 
 fn run_kind(job: Job) -> String {
     format!("run#{}", job.name())
@@ -166,6 +169,8 @@ pub struct Jobs<B: Backend> {
     jobs: Arc<B::Jobs>,
     models: Arc<B::Models>,
     feedback: Arc<B::Feedback>,
+    leads: Arc<B::Leads>,
+    conversations: Arc<B::Conversations>,
     cache: Arc<B::Cache>,
     analytics: Analytics<B>,
     settings: LearnerSettings,
@@ -178,6 +183,8 @@ impl<B: Backend> Jobs<B> {
             jobs: backend.jobs(),
             models: backend.models(),
             feedback: backend.feedback(),
+            leads: backend.leads(),
+            conversations: backend.conversations(),
             cache: backend.cache(),
             analytics: Analytics::new(backend),
             settings: LearnerSettings::default(),
@@ -360,11 +367,72 @@ impl<B: Backend> Jobs<B> {
         Ok(format!("stats of {n} buyers recorded"))
     }
 
-    /// Reorders the agent's questions from what preceded kept leads. The conversation
-    /// records keep only the last question asked, so until they keep the sequence there
-    /// is nothing to learn from; the run says so.
-    async fn conversation_rules(&self, _window: DateTime<Utc>) -> Result<String, StoreError> {
-        Ok("no rules update: conversations do not record the questions asked yet".into())
+    /// Reorders the agent's questions (bounded tilts, versioned) from the questions that
+    /// preceded leads buyers kept, over the leads judged in the last [`RULES_DAYS`].
+    async fn conversation_rules(&self, window: DateTime<Utc>) -> Result<String, StoreError> {
+        use crate::domain::feedback::FeedbackType;
+        use crate::domain::learning::conversation_rules::{
+            ConversationOutcome, ConversationRules, RulesSettings, learn,
+        };
+        use crate::ports::{ConversationStore, LeadStore};
+        let today = analytics::new_york_day(window);
+        let mut judged: std::collections::BTreeMap<String, (bool, bool)> = Default::default();
+        for back in 0..RULES_DAYS {
+            for t in self
+                .feedback
+                .training_examples(today - Duration::days(back))
+                .await?
+            {
+                let (kept, refused) = judged.entry(t.lead_id).or_default();
+                match t.outcome {
+                    FeedbackType::Accepted | FeedbackType::Converted => *kept = true,
+                    FeedbackType::Rejected | FeedbackType::Returned => *refused = true,
+                }
+            }
+        }
+        let mut outcomes = Vec::with_capacity(judged.len());
+        for (lead_id, (kept, refused)) in judged {
+            let Some(record) = self.leads.lead(&lead_id).await? else {
+                continue;
+            };
+            let Some(c) = self
+                .conversations
+                .load_conversation(&record.session_id)
+                .await?
+            else {
+                continue;
+            };
+            outcomes.push(ConversationOutcome {
+                asked: c.asked.clone(),
+                recommended: Vec::new(),
+                qualified: true,
+                kept: kept && !refused,
+            });
+        }
+        let current: ConversationRules = self
+            .jobs
+            .records(RULES_RECORDS, 1)
+            .await?
+            .first()
+            .and_then(|json| serde_json::from_str(json).ok())
+            .unwrap_or_default();
+        match learn(&current, &outcomes, &RulesSettings::default(), window) {
+            Ok(rules) => {
+                self.jobs
+                    .put_record(
+                        RULES_RECORDS,
+                        &format!("{:010}", rules.version),
+                        &store_json(&rules)?,
+                    )
+                    .await?;
+                let _ = self.cache.delete(crate::chat::RULES_CACHE_KEY).await;
+                Ok(format!(
+                    "conversation rules {} from {} conversations ({} kept)",
+                    rules.version, rules.conversations, rules.succeeded
+                ))
+            }
+            Err(no) => Ok(format!("no rules update: {no}")),
+        }
     }
 
     /// KPIs against the targets: alerts stored for the dashboard and emitted as CloudWatch
@@ -429,6 +497,8 @@ impl<B: Backend> Clone for Jobs<B> {
             jobs: Arc::clone(&self.jobs),
             models: Arc::clone(&self.models),
             feedback: Arc::clone(&self.feedback),
+            leads: Arc::clone(&self.leads),
+            conversations: Arc::clone(&self.conversations),
             cache: Arc::clone(&self.cache),
             analytics: self.analytics.clone(),
             settings: self.settings,

@@ -289,7 +289,7 @@ proptest! {
             prop_assert_eq!(s.revenue_potential, Cents::ZERO);
         }
         // The reply ranks questions by rescoring with the same model: it must hold too.
-        let reply = agent::reply(&model, &c, &MessageFacts::default(), &s, now);
+        let reply = agent::reply(&model, &c, &MessageFacts::default(), &agent::Before::default(), &s, now);
         prop_assert!(reply.next_questions.len() <= 3);
     }
 

@@ -50,10 +50,11 @@ async fn a_qualifying_chat_queues_one_lead_within_the_round_trip_budget() {
             u.redis_round_trips
         );
     }
-    // The first turn of a cold container also loads the scoring model (one more read and
-    // one cache fill); every later turn must stay within the budget. The one turn that
-    // queues the lead also writes its lead record (one more small write), and every turn
-    // after it reads that record (one more small read) to report the routing.
+    // The first turn of a cold container also loads the scoring model and the conversation
+    // rules (more reads and cache fills); every later turn must stay within the budget: its
+    // conversation write and one small write of the dashboard's activity counters. The one
+    // turn that queues the lead also writes its lead record (one more small write), and
+    // every turn after it reads that record (one more small read) to report the routing.
     let queued_on = per_turn
         .iter()
         .position(|u| u.sqs_sends > 0)
@@ -62,9 +63,9 @@ async fn a_qualifying_chat_queues_one_lead_within_the_round_trip_budget() {
         let queues = u64::from(u.sqs_sends > 0);
         let after = u64::from(i > queued_on);
         assert!(u.dynamodb_reads <= 1 + after, "turn {}: {u:?}", i + 1);
-        assert!(u.dynamodb_writes <= 1 + queues, "turn {}: {u:?}", i + 1);
+        assert!(u.dynamodb_writes <= 2 + queues, "turn {}: {u:?}", i + 1);
         assert!(
-            u.write_milli_units <= 2_000 + 1_000 * queues,
+            u.write_milli_units <= 3_000 + 1_000 * queues,
             "turn {}: {u:?}",
             i + 1
         );

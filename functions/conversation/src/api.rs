@@ -737,6 +737,7 @@ mod tests {
                 next_questions: Vec::new(),
                 asked: None,
                 greeted_place: None,
+                topics: Vec::new(),
             },
             lead: LeadStatus::NotReady,
             score: s,

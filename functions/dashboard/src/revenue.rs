@@ -6,8 +6,8 @@ use aurum::analytics::{Analytics, RecentSale};
 use aurum::backend::Backend;
 use aurum::chat::current_model;
 use aurum::domain::analytics::{
-    self as figures, Alert, BuyerPerformance, BuyerRevenue, COUNTED_BY, HourCell, Recommendation,
-    RevenuePeriods, TierCounts, TrendPoint,
+    self as figures, Alert, BuyerPerformance, BuyerRevenue, COUNTED_BY, HourCell, Kpis,
+    Recommendation, TrendPoint,
 };
 use aurum::domain::conversation::SessionId;
 use aurum::domain::metrics;
@@ -76,32 +76,10 @@ pub struct DashboardView {
     pub generated_at: DateTime<Utc>,
     /// Days, hours and weeks are New York's.
     pub time_zone: String,
-    /// Ledger net (sales − releases − credited returns) by entry time.
-    pub revenue: RevenuePeriods,
-    /// Sessions with a turn in this or the previous quarter hour.
-    pub active_conversations: i64,
-    pub conversations_today: i64,
-    pub qualified_leads_today: i64,
-    pub leads_sold_today: i64,
-    /// Qualified leads ÷ conversations started, today.
-    pub conversion_rate: f64,
-    pub avg_revenue_per_conversation: Usd,
-    pub revenue_per_hour: Usd,
-    /// Month revenue ÷ leads sold in the month.
-    pub earnings_per_lead: Usd,
-    /// Month: leads sold ÷ leads queued.
-    pub sell_through_rate: f64,
-    /// Month: accepted ÷ (accepted + rejected).
-    pub acceptance_rate: f64,
-    /// Month: returned ÷ leads sold.
-    pub return_rate: f64,
-    /// Buyers' daily caps in use now, 0–1 (surge pricing starts at the threshold).
-    pub capacity_utilisation: f64,
-    pub leads_sold_month: i64,
-    pub conversations_month: i64,
+    /// Revenue (ledger net by entry time), conversations, conversion and the month's rates.
+    #[serde(flatten)]
+    pub kpis: Kpis,
     pub top_buyers: Vec<BuyerRevenue>,
-    /// Queued leads of the month by tier; `unqualified` the conversations that queued none.
-    pub tier_distribution: TierCounts,
     /// The last 30 New York days, oldest first.
     pub revenue_trend: Vec<TrendPoint>,
     /// The last 28 days by weekday and hour: 7 × 24 cells, Monday 0h first.
@@ -283,28 +261,12 @@ pub async fn dashboard<B: Backend>(
         .snapshot("dashboard", || async {
             let f = a.figures().await?;
             let today = f.today();
-            let k = &f.kpis;
             let view = DashboardView {
                 generated_at: f.now,
                 time_zone: "America/New_York".into(),
-                revenue: k.revenue.clone(),
-                active_conversations: k.active_conversations,
-                conversations_today: k.conversations_today,
-                qualified_leads_today: k.qualified_leads_today,
-                leads_sold_today: k.leads_sold_today,
-                conversion_rate: k.conversion_rate,
-                avg_revenue_per_conversation: k.avg_revenue_per_conversation,
-                revenue_per_hour: k.revenue_per_hour,
-                earnings_per_lead: k.earnings_per_lead,
-                sell_through_rate: k.sell_through_rate,
-                acceptance_rate: k.acceptance_rate,
-                return_rate: k.return_rate,
-                capacity_utilisation: k.capacity_utilisation,
-                leads_sold_month: k.leads_sold_month,
-                conversations_month: k.conversations_month,
                 top_buyers: figures::top_buyers(&f.performance, TOP_BUYERS),
-                tier_distribution: k.tier_distribution.clone(),
                 revenue_trend: figures::revenue_trend(&f.days, today, TREND_DAYS),
+                kpis: f.kpis.clone(),
                 revenue_by_hour: figures::revenue_by_hour(&f.days, today, HEATMAP_DAYS),
                 alerts: f.alerts.clone(),
                 recent_sales: a.recent_sales(&f).await?,

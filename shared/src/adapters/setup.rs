@@ -323,45 +323,26 @@ pub async fn setup(
         &mut report,
     )
     .await?;
-    ensure_table(
-        &dynamo,
-        TableSpec {
-            name: &resources.feedback_table,
-            partition_key: (attr::PK, ScalarAttributeType::S),
-            sort_key: Some((attr::SK, ScalarAttributeType::S)),
-            // Feedback carries money (credits) and the model's training data: kept.
-            ttl_attribute: None,
-            indexes: &[],
-        },
-        &mut report,
-    )
-    .await?;
-    ensure_table(
-        &dynamo,
-        TableSpec {
-            name: &resources.metrics_table,
-            partition_key: (attr::PK, ScalarAttributeType::S),
-            sort_key: Some((attr::SK, ScalarAttributeType::S)),
-            // The analytics counters mirror the ledger: kept like it.
-            ttl_attribute: None,
-            indexes: &[],
-        },
-        &mut report,
-    )
-    .await?;
-    ensure_table(
-        &dynamo,
-        TableSpec {
-            name: &resources.jobs_table,
-            partition_key: (attr::PK, ScalarAttributeType::S),
-            sort_key: Some((attr::SK, ScalarAttributeType::S)),
-            // Model versions and the audit of every tuning run are kept.
-            ttl_attribute: None,
-            indexes: &[],
-        },
-        &mut report,
-    )
-    .await?;
+    // Feedback carries money (credits) and the model's training data, the counters mirror
+    // the ledger, the jobs' records are the models' audit: all kept, no TTL.
+    for name in [
+        &resources.feedback_table,
+        &resources.metrics_table,
+        &resources.jobs_table,
+    ] {
+        ensure_table(
+            &dynamo,
+            TableSpec {
+                name,
+                partition_key: (attr::PK, ScalarAttributeType::S),
+                sort_key: Some((attr::SK, ScalarAttributeType::S)),
+                ttl_attribute: None,
+                indexes: &[],
+            },
+            &mut report,
+        )
+        .await?;
+    }
 
     let fifo = |name: &str| name.ends_with(".fifo");
     let mut dlq_attributes = HashMap::from([(

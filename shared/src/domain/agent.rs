@@ -1,10 +1,10 @@
 //! The deterministic reply agent: answers from the facts gathered so far and asks for the
 //! missing fact worth the most expected revenue.
 
+use super::answers::answers;
 use super::conversation::{Conversation, ZipCode};
 use super::facts::{
-    Ask, Borough, DecisionMaker, Financing, MessageFacts, Objection, PropertyType, TechnicalTopic,
-    Timeline,
+    Ask, Borough, DecisionMaker, Financing, MessageFacts, Objection, PropertyType, Timeline, Topic,
 };
 use super::incentives::{self, Ownership};
 use super::learning::conversation_rules::ConversationRules;
@@ -51,6 +51,44 @@ impl Ask {
             Ask::Consent => {
                 "May we share your details with one vetted NYC installer so they can contact you with a quote?"
             }
+        }
+    }
+
+    /// The same question in other words, for the second time in a row. A bare yes/no
+    /// means the same to both.
+    pub fn rephrased(self) -> &'static str {
+        match self {
+            Ask::Homeowner => "Is the home yours, or are you renting it?",
+            Ask::Bill => {
+                "Roughly what does Con Edison charge you in a typical month? The total on a recent bill is fine."
+            }
+            Ask::Zip => "Which ZIP code is the home in? It tells me the local rules and prices.",
+            Ask::PropertyType => {
+                "Is it a house, a 2-4 family, a townhouse, or an apartment in a condo or co-op?"
+            }
+            Ask::Timeline => {
+                "When would you like the panels up: in the next few months, this year, or later?"
+            }
+            Ask::DecisionMaker => {
+                "Will anyone else, such as a spouse or co-owner, decide this with you?"
+            }
+            Ask::Financing => {
+                "Would you pay for it upfront, take a solar loan, or prefer a lease with nothing down?"
+            }
+            Ask::CompetingQuotes => "Has any other installer given you a quote so far?",
+            Ask::Contact => "Where can an installer reach you: a phone number or an email?",
+            Ask::Consent => {
+                "Would you like me to share your details with one vetted NYC installer, who would contact you with a quote?"
+            }
+        }
+    }
+
+    /// The words for the `streak`-th time in a row this fact is asked (1 = first time).
+    pub fn phrasing(self, streak: u8) -> &'static str {
+        if streak >= 2 {
+            self.rephrased()
+        } else {
+            self.question()
         }
     }
 
@@ -160,55 +198,8 @@ pub struct Reply {
     pub asked: Option<Ask>,
     /// The place the content talked about (neighbourhood or borough id).
     pub greeted_place: Option<String>,
-}
-
-fn topic_answer(topic: TechnicalTopic) -> &'static str {
-    match topic {
-        TechnicalTopic::Inverters => {
-            "On inverters: microinverters or optimizers keep one shaded panel from dragging down the rest, which matters on NYC roofs with chimneys and bulkheads."
-        }
-        TechnicalTopic::Production => {
-            "In NYC each kW of panels makes roughly 1,200 kWh a year, so the system is sized from your yearly usage."
-        }
-        TechnicalTopic::NetMetering => {
-            "With Con Edison, power you export is credited to your bill and offsets what you draw at night."
-        }
-        TechnicalTopic::Batteries => {
-            "A battery stores daytime solar for evenings and outages; it adds cost, so it pays off most if backup power matters to you."
-        }
-        TechnicalTopic::Warranties => {
-            "Panels usually carry 25-year performance warranties; ask each installer about workmanship and inverter coverage too."
-        }
-        TechnicalTopic::Panels => {
-            "Most NYC installers use high-efficiency monocrystalline panels, which get the most out of a small roof."
-        }
-        TechnicalTopic::Permits => {
-            "Your installer handles the DOB permit, FDNY roof setbacks and Con Edison interconnection paperwork."
-        }
-        TechnicalTopic::Maintenance => {
-            "Panels need little upkeep: rain and snow melt do most of the cleaning, and monitoring flags any drop in output."
-        }
-    }
-}
-
-fn objection_answer(o: Objection) -> &'static str {
-    match o {
-        Objection::Cost => {
-            "On cost: loans and leases can start with $0 down, so the monthly payment can sit below the savings."
-        }
-        Objection::Roof => {
-            "On the roof: the installer inspects it first, and if it needs work soon it is cheaper to do both together."
-        }
-        Objection::Aesthetics => {
-            "On looks: all-black panels on low-tilt racking are barely visible from the street on most NYC rowhouses."
-        }
-        Objection::Moving => {
-            "If you might move: homes with owned solar tend to sell for more, and leases can usually transfer to the buyer."
-        }
-        Objection::Trust => {
-            "On trust: we only pass your request to one vetted, licensed NYC installer, and you are never obliged to sign."
-        }
-    }
+    /// The topics the content answers.
+    pub topics: Vec<Topic>,
 }
 
 /// Incentive sentences the agent may say today, for how the homeowner would pay.
@@ -244,15 +235,207 @@ pub fn incentive_claims(
     found.into_iter().map(|i| i.claim.as_str()).collect()
 }
 
-/// Composes the reply to one homeowner message.
+/// What was known before this message, to notice a correction.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Before {
+    pub monthly_bill: Option<Cents>,
+    pub zip_code: Option<ZipCode>,
+    pub property_type: Option<PropertyType>,
+}
+
+impl Before {
+    pub fn of(f: &super::conversation::LeadFacts) -> Before {
+        Before {
+            monthly_bill: f.monthly_bill,
+            zip_code: f.zip_code.clone(),
+            property_type: f.property_type,
+        }
+    }
+}
+
+/// Topics this reply addresses: what the message raised (its technical topics and
+/// objections included), a co-op or condo just named (its board), in `Topic::ALL` order.
+fn topics_raised(c: &Conversation, latest: &MessageFacts) -> Vec<Topic> {
+    let mut raised = [false; Topic::ALL.len()];
+    for t in &latest.topics {
+        raised[*t as usize] = true;
+    }
+    for t in &latest.technical_topics {
+        raised[Topic::from(*t) as usize] = true;
+    }
+    for o in &latest.objections_raised {
+        raised[Topic::from(*o) as usize] = true;
+    }
+    if latest.property_type.is_some()
+        && matches!(
+            c.facts.property_type,
+            Some(PropertyType::Coop | PropertyType::Condo)
+        )
+    {
+        raised[Topic::Board as usize] = true;
+    }
+    if c.facts.homeowner == Some(false) {
+        raised[Topic::Renters as usize] = true;
+    }
+    Topic::ALL
+        .into_iter()
+        .filter(|t| raised[*t as usize])
+        .collect()
+}
+
+fn answered_before(c: &Conversation, t: Topic) -> bool {
+    c.topics_answered & (1 << (t as u32)) != 0
+}
+
+/// Net cost after the incentives in effect when the system would be in service, for an
+/// owned system; and the words naming them.
+fn net_of_incentives(
+    cost: Cents,
+    today: NaiveDate,
+    f: &super::conversation::LeadFacts,
+) -> (Cents, &'static str) {
+    let rule = &answers().payback;
+    let ownership = f
+        .financing
+        .and_then(Ownership::from_financing)
+        .or(Some(Ownership::Purchase));
+    let install = expected_install_date(today, f.timeline);
+    let in_effect = |id: &str| {
+        incentives::citable_for(today, ownership).any(|i| i.id == id && i.is_in_effect(install))
+    };
+    let state = in_effect(&rule.state_credit_id).then(|| {
+        cost.mul_ppm(i64::from(rule.state_credit_percent) * 10_000)
+            .min(Cents::from_dollars(i64::from(
+                rule.state_credit_cap_dollars,
+            )))
+    });
+    let city = in_effect(&rule.city_abatement_id)
+        .then(|| cost.mul_ppm(i64::from(rule.city_abatement_percent) * 10_000));
+    let net = cost - state.unwrap_or(Cents::ZERO) - city.unwrap_or(Cents::ZERO);
+    let words = match (state.is_some(), city.is_some()) {
+        (true, true) => "after the state credit and the NYC property tax abatement",
+        (true, false) => "after the state credit",
+        (false, true) => "after the NYC property tax abatement",
+        (false, false) => "before incentives",
+    };
+    (net, words)
+}
+
+/// One topic's sentence, personalised with the bill when it is known.
+fn topic_sentence(out: &mut String, c: &Conversation, topic: Topic, today: NaiveDate) {
+    let entry = answers().topic(topic);
+    let f = &c.facts;
+    if answered_before(c, topic) {
+        out.push_str(&entry.again);
+        out.push(' ');
+        return;
+    }
+    let sizing = market().sizing();
+    let per_watt = Cents(i64::from(sizing.installed_cost_cents_per_watt));
+    let estimate = f
+        .monthly_bill
+        .map(|b| sizing.estimate(b, f.property_type))
+        .filter(|e| e.system_watts > 0 && e.annual_savings > Cents::ZERO);
+    let text = match (&entry.personal, estimate, f.monthly_bill) {
+        (Some(personal), Some(e), Some(bill)) => {
+            let (net, after) = net_of_incentives(e.installed_cost, today, f);
+            let years = (net.0 + e.annual_savings.0 / 2) / e.annual_savings.0.max(1);
+            personal
+                .replace("{cost_per_watt}", &per_watt.spoken())
+                .replace("{kw}", &e.system_kw())
+                .replace(
+                    "{cost}",
+                    &Cents::from_dollars(e.installed_cost.whole_dollars() / 100 * 100).spoken(),
+                )
+                .replace(
+                    "{savings}",
+                    &Cents::from_dollars(e.annual_savings.whole_dollars() / 10 * 10).spoken(),
+                )
+                .replace("{bill}", &bill.spoken())
+                .replace(
+                    "after the state credit and the NYC property tax abatement",
+                    after,
+                )
+                .replace("{years}", &years.max(1).to_string())
+        }
+        _ => entry.answer.replace("{cost_per_watt}", &per_watt.spoken()),
+    };
+    out.push_str(&text);
+    out.push(' ');
+}
+
+/// The incentive sentences for a homeowner asking about incentives (or about cost or
+/// payback, once per chat): those in effect, and the ones that ended, named as ended.
+fn incentive_sentences(out: &mut String, c: &Conversation, today: NaiveDate, asked: bool) {
+    let f = &c.facts;
+    let claims = incentive_claims(today, f.timeline, f.financing);
+    for claim in claims.iter().take(if asked { 3 } else { 2 }) {
+        out.push_str(claim);
+        out.push(' ');
+    }
+    if asked {
+        for ended in incentives::incentives().iter().filter(|i| {
+            i.effective_until.is_some_and(|end| end < today)
+                && i.applies_to.contains(&Ownership::Purchase)
+        }) {
+            if let Some(end) = ended.effective_until {
+                out.push_str(
+                    &answers()
+                        .ended_incentive
+                        .replace("{name}", &ended.name)
+                        .replace("{date}", &end.format("%B %-d, %Y").to_string()),
+                );
+                out.push(' ');
+            }
+        }
+    }
+}
+
+/// The fact to ask for: the most valuable one, unless it was just asked twice in a row
+/// without an answer (then it waits); asked a second time, it comes in other words.
+fn pick_ask(c: &Conversation, asks: &[(Ask, Cents)]) -> Option<(Ask, &'static str)> {
+    asks.iter()
+        .map(|(a, _)| *a)
+        .find(|a| !(c.last_ask == Some(*a) && c.ask_streak >= 2))
+        .map(|a| {
+            let streak = if c.last_ask == Some(a) {
+                c.ask_streak.saturating_add(1)
+            } else {
+                1
+            };
+            (a, a.phrasing(streak))
+        })
+}
+
+/// A cheap, stable fingerprint of a reply, to never send the same words twice: FNV-1a
+/// over the length and every seventh byte (the same text always gives the same value; a
+/// rare collision only makes the next reply open with a recap).
+pub fn fingerprint(text: &str) -> u32 {
+    let len = u32::try_from(text.len()).unwrap_or(u32::MAX);
+    text.bytes().step_by(7).fold(0x811c_9dc5_u32 ^ len, |h, b| {
+        (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
+    })
+}
+
+/// Composes the reply to one homeowner message: first what the message raised, each topic
+/// answered, then at most one question.
 pub fn reply(
     model: &ScoringModel,
     c: &Conversation,
     latest: &MessageFacts,
+    before: &Before,
     s: &LeadScore,
     now: DateTime<Utc>,
 ) -> Reply {
-    reply_with_rules(model, &ConversationRules::default(), c, latest, s, now)
+    reply_with_rules(
+        model,
+        &ConversationRules::default(),
+        c,
+        latest,
+        before,
+        s,
+        now,
+    )
 }
 
 /// [`reply`], with the next questions re-ranked by learned conversation rules.
@@ -261,23 +444,36 @@ pub fn reply_with_rules(
     rules: &ConversationRules,
     c: &Conversation,
     latest: &MessageFacts,
+    before: &Before,
     s: &LeadScore,
     now: DateTime<Utc>,
 ) -> Reply {
     let f = &c.facts;
     let today = now.with_timezone(&New_York).date_naive();
-    let mut out = String::with_capacity(512);
+    let mut out = String::with_capacity(768);
+    let topics = topics_raised(c, latest);
 
     if f.homeowner == Some(false) {
-        out.push_str(
-            "Thanks for telling me. Rooftop solar needs the owner's approval, so it usually isn't an option for renters, but NYC community solar lets you subscribe and save on your Con Edison bill without panels.",
-        );
-        return Reply {
-            content: out,
-            next_questions: Vec::new(),
-            asked: None,
-            greeted_place: None,
-        };
+        let mut answered = Vec::with_capacity(topics.len());
+        for t in topics
+            .iter()
+            .copied()
+            .filter(|t| *t == Topic::Renters)
+            .chain(
+                topics
+                    .iter()
+                    .copied()
+                    .filter(|t| *t != Topic::Renters)
+                    .take(2),
+            )
+        {
+            topic_sentence(&mut out, c, t, today);
+            answered.push(t);
+        }
+        if c.buying_home {
+            out.push_str(&answers().renters_buying);
+        }
+        return finish(c, out, Vec::new(), None, None, answered);
     }
     if f.outside_nyc() {
         let zip = f.zip_code.as_ref().map_or("", ZipCode::as_str);
@@ -285,12 +481,7 @@ pub fn reply_with_rules(
             out,
             "Thanks! ZIP {zip} is outside the five boroughs, and our installer network only covers New York City, so we can't match you with an installer there."
         );
-        return Reply {
-            content: out,
-            next_questions: Vec::new(),
-            asked: None,
-            greeted_place: None,
-        };
+        return finish(c, out, Vec::new(), None, None, Vec::new());
     }
 
     let place = f
@@ -323,11 +514,12 @@ pub fn reply_with_rules(
         out.push_str(point);
         out.push(' ');
     }
+    acknowledge_correction(&mut out, c, latest, before);
 
     if let Some(bill) = f.monthly_bill
         && let e = market().sizing().estimate(bill, f.property_type)
         && e.system_watts > 0
-        && (latest.monthly_bill.is_some() || latest.property_type.is_some() || c.turns <= 1)
+        && (before.monthly_bill != f.monthly_bill || latest.property_type.is_some() || c.turns <= 1)
     {
         let _ = write!(
             out,
@@ -343,34 +535,16 @@ pub fn reply_with_rules(
             ". "
         });
     }
-    if matches!(
-        f.property_type,
-        Some(PropertyType::Coop | PropertyType::Condo)
-    ) && latest.property_type.is_some()
-    {
-        out.push_str("Rooftop solar on a co-op or condo needs the board's approval, and many NYC boards have approved shared systems. ");
-    }
 
-    for topic in &latest.technical_topics {
-        out.push_str(topic_answer(*topic));
-        out.push(' ');
+    for t in &topics {
+        topic_sentence(&mut out, c, *t, today);
     }
-    if let Some(o) = latest
-        .objections_raised
-        .first()
-        .or(f.objections_open.iter().next())
-    {
-        out.push_str(objection_answer(*o));
-        out.push(' ');
-        if *o == Objection::Cost {
-            for claim in incentive_claims(today, f.timeline, f.financing)
-                .iter()
-                .take(2)
-            {
-                out.push_str(claim);
-                out.push(' ');
-            }
-        }
+    let incentives_asked = topics.contains(&Topic::Incentives);
+    let money_topic = topics
+        .iter()
+        .any(|t| matches!(t, Topic::Cost | Topic::Payback));
+    if incentives_asked || (money_topic && !answered_before(c, Topic::Incentives)) {
+        incentive_sentences(&mut out, c, today, incentives_asked);
     }
     if s.sellable() && c.lead_queued_at.is_none() {
         out.push_str(
@@ -380,24 +554,104 @@ pub fn reply_with_rules(
         out.push_str("Understood, we won't share your details or have anyone contact you. ");
     }
 
-    let asks = rules.reorder_asks(ranked_asks(model, c, s, now));
-    let next_questions: Vec<String> = asks
-        .iter()
-        .filter(|_| f.contact_consent != Some(false))
-        .take(MAX_QUESTIONS)
-        .map(|(a, _)| a.question().to_owned())
-        .collect();
-    if let Some(first) = next_questions.first() {
-        out.push_str(first);
+    let asks = if f.contact_consent == Some(false) {
+        Vec::new()
+    } else {
+        rules.reorder_asks(ranked_asks(model, c, s, now))
+    };
+    let picked = pick_ask(c, &asks);
+    let mut next_questions: Vec<String> = Vec::with_capacity(MAX_QUESTIONS);
+    if let Some((ask, words)) = picked {
+        out.push_str(words);
+        next_questions.push(words.to_owned());
+        next_questions.extend(
+            asks.iter()
+                .filter(|(a, _)| *a != ask)
+                .take(MAX_QUESTIONS - 1)
+                .map(|(a, _)| a.question().to_owned()),
+        );
+    }
+    let mut answered = topics;
+    if incentives_asked || money_topic {
+        answered.push(Topic::Incentives);
+        answered.sort();
+        answered.dedup();
+    }
+    finish(
+        c,
+        out,
+        next_questions,
+        picked.map(|(a, _)| a),
+        place,
+        answered,
+    )
+}
+
+/// "Got it, $400 a month then": a changed bill, ZIP or home type is acknowledged.
+fn acknowledge_correction(
+    out: &mut String,
+    c: &Conversation,
+    latest: &MessageFacts,
+    before: &Before,
+) {
+    let f = &c.facts;
+    if let (Some(was), Some(now)) = (before.monthly_bill, f.monthly_bill)
+        && was != now
+    {
+        let _ = write!(
+            out,
+            "Got it, I've updated your bill to {} a month. ",
+            now.spoken()
+        );
+    }
+    if let (Some(was), Some(now)) = (&before.zip_code, &f.zip_code)
+        && latest.zip_code.is_some()
+        && was != now
+    {
+        let _ = write!(
+            out,
+            "Thanks, I've changed the ZIP code to {}. ",
+            now.as_str()
+        );
+    }
+    if let (Some(was), Some(now)) = (before.property_type, f.property_type)
+        && latest.property_type.is_some()
+        && was != now
+    {
+        let _ = write!(out, "Noted, a {} then. ", property_words(now));
+    }
+}
+
+fn property_words(p: PropertyType) -> &'static str {
+    match p {
+        PropertyType::SingleFamily => "single-family house",
+        PropertyType::MultiFamily => "2-4 family house",
+        PropertyType::Townhouse => "townhouse",
+        PropertyType::Condo => "condo",
+        PropertyType::Coop => "co-op",
+    }
+}
+
+/// Trims the reply and makes sure it is never the previous reply word for word.
+fn finish(
+    c: &Conversation,
+    mut out: String,
+    next_questions: Vec<String>,
+    asked: Option<Ask>,
+    greeted_place: Option<String>,
+    topics: Vec<Topic>,
+) -> Reply {
+    let trimmed = out.trim_end().len();
+    out.truncate(trimmed);
+    if c.last_reply_fingerprint != 0 && fingerprint(&out) == c.last_reply_fingerprint {
+        out.insert_str(0, "To sum up what I said: ");
     }
     Reply {
-        content: out.trim_end().to_owned(),
-        asked: asks
-            .first()
-            .map(|(a, _)| *a)
-            .filter(|_| !next_questions.is_empty()),
+        content: out,
         next_questions,
-        greeted_place: place,
+        asked,
+        greeted_place,
+        topics,
     }
 }
 
@@ -590,5 +844,131 @@ mod tests {
                 r.content
             );
         }
+    }
+
+    /// A chat through the same turn function the endpoint calls, from message text.
+    fn chat(texts: &[&str]) -> Vec<Reply> {
+        let start = t(2026, 12, 1);
+        let mut c = Conversation::new(SessionId::parse("talk").expect("id"), start);
+        let rules = crate::domain::turn::Rules {
+            model: &ScoringModel::default(),
+            targets: &crate::domain::targets::Targets::default(),
+        };
+        texts
+            .iter()
+            .enumerate()
+            .map(|(i, text)| {
+                let now = start + chrono::Duration::seconds(30 * i as i64);
+                let d = crate::domain::turn::decide_text(
+                    c.clone(),
+                    text,
+                    &ContextHints::default(),
+                    rules,
+                    now,
+                );
+                c = d.conversation;
+                d.reply
+            })
+            .collect()
+    }
+
+    #[test]
+    fn given_common_questions_when_replying_then_each_is_answered_before_at_most_one_question() {
+        let texts = [
+            "how much does solar cost?",
+            "is it worth it?",
+            "I'm worried it costs too much",
+            "what about the roof, it's flat",
+            "how long does installation take?",
+            "will it work in winter?",
+        ];
+        let topics = [
+            Topic::Cost,
+            Topic::Payback,
+            Topic::Cost,
+            Topic::Roof,
+            Topic::InstallTime,
+            Topic::Winter,
+        ];
+        let replies = chat(&texts);
+        for ((r, topic), text) in replies.iter().zip(topics).zip(texts) {
+            assert!(r.topics.contains(&topic), "{text}: {:?}", r.topics);
+            let entry = answers().topic(topic);
+            let first_words: String = entry.again.chars().take(20).collect();
+            let opening: String = entry.answer.chars().take(20).collect();
+            assert!(
+                r.content.contains(&opening) || r.content.contains(&first_words),
+                "{text}: {}",
+                r.content
+            );
+            assert!(r.content.matches('?').count() <= 1, "{}", r.content);
+        }
+        for pair in replies.windows(2) {
+            assert_ne!(pair[0].content, pair[1].content);
+        }
+    }
+
+    #[test]
+    fn given_a_fact_left_unanswered_when_asked_again_then_it_is_rephrased_and_then_left_for_later()
+    {
+        let replies = chat(&["I own a house in 11215", "hmm", "ok", "sure, whatever"]);
+        let asked: Vec<Option<Ask>> = replies.iter().map(|r| r.asked).collect();
+        let closing: Vec<&str> = replies
+            .iter()
+            .map(|r| r.next_questions.first().map_or("", String::as_str))
+            .collect();
+        for i in 1..replies.len() {
+            assert_ne!(closing[i], closing[i - 1], "turn {i}: {closing:?}");
+        }
+        for w in asked.windows(3) {
+            assert!(
+                !(w[0].is_some() && w[0] == w[1] && w[1] == w[2]),
+                "the same fact three turns in a row: {asked:?}"
+            );
+        }
+        let rephrased = asked
+            .windows(2)
+            .zip(closing.windows(2))
+            .any(|(a, q)| a[0] == a[1] && a[1].is_some_and(|ask| q[1] == ask.rephrased()));
+        assert!(rephrased, "{asked:?} {closing:?}");
+    }
+
+    #[test]
+    fn given_a_corrected_bill_when_replying_then_the_correction_is_acknowledged() {
+        let replies = chat(&[
+            "I own my house, bill is $200 a month",
+            "sorry, I meant $400 a month",
+        ]);
+        assert!(
+            replies[1].content.contains("updated your bill to $400"),
+            "{}",
+            replies[1].content
+        );
+    }
+
+    #[test]
+    fn given_a_renter_who_is_buying_when_replying_then_they_are_told_when_to_come_back() {
+        let replies = chat(&["renting right now but we're buying a house next year"]);
+        let r = &replies[0];
+        assert!(r.content.contains("community solar"), "{}", r.content);
+        assert!(
+            r.content.contains(&answers().renters_buying),
+            "{}",
+            r.content
+        );
+        assert!(r.next_questions.is_empty());
+    }
+
+    #[test]
+    fn given_incentive_questions_after_2025_then_only_dated_incentives_are_cited() {
+        let replies = chat(&["what about the 30% tax credit?"]);
+        let r = &replies[0];
+        assert!(r.topics.contains(&Topic::Incentives));
+        assert!(r.content.contains("ended"), "{}", r.content);
+        assert!(
+            !r.content.contains("qualifies for the 30% federal"),
+            "{}",
+            r.content
+        );
     }
 }

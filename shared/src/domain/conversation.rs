@@ -271,6 +271,14 @@ pub struct ConsentWithdrawal {
     pub words: String,
 }
 
+fn is_zero_u8(n: &u8) -> bool {
+    *n == 0
+}
+
+fn is_zero_u32(n: &u32) -> bool {
+    *n == 0
+}
+
 fn fill<T: Copy>(slot: &mut Option<T>, value: Option<T>) {
     if slot.is_none() {
         *slot = value;
@@ -325,9 +333,27 @@ pub struct Conversation {
     /// The fact the agent asked for last; a bare "yes"/"no" answers it.
     #[serde(default)]
     pub last_ask: Option<Ask>,
+    /// The questions asked before the lead was queued, oldest first (at most
+    /// [`ASKED_KEPT`]): what the conversation-rules job learns from.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub asked: Vec<Ask>,
     /// The place the agent last talked about, so it isn't praised twice.
     #[serde(default)]
     pub greeted_place: Option<String>,
+    /// How many turns in a row the agent has asked for `last_ask`: the second time it asks
+    /// in other words, after that it leaves the fact for later.
+    #[serde(default, skip_serializing_if = "is_zero_u8")]
+    pub ask_streak: u8,
+    /// Topics already answered in this chat (bit `Topic as usize`): asked again, the agent
+    /// says something new instead of repeating itself.
+    #[serde(default, skip_serializing_if = "is_zero_u32")]
+    pub topics_answered: u32,
+    /// The homeowner said they are buying a home (told when to come back).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub buying_home: bool,
+    /// A fingerprint of the last reply, so that the next one never repeats it word for word.
+    #[serde(default, skip_serializing_if = "is_zero_u32")]
+    pub last_reply_fingerprint: u32,
     /// Proof of the homeowner's consent to be contacted by an installer.
     #[serde(default)]
     pub consent: Option<ConsentEvidence>,
@@ -346,7 +372,18 @@ pub struct Conversation {
     pub version: u64,
 }
 
+/// Questions kept per conversation for the conversation-rules job.
+pub const ASKED_KEPT: usize = 12;
+
 impl Conversation {
+    /// Records a question asked (the oldest dropped beyond [`ASKED_KEPT`]).
+    pub fn record_ask(&mut self, ask: Ask) {
+        if self.asked.len() >= ASKED_KEPT {
+            self.asked.remove(0);
+        }
+        self.asked.push(ask);
+    }
+
     pub fn new(session_id: SessionId, now: DateTime<Utc>) -> Conversation {
         Conversation {
             session_id,
@@ -358,7 +395,12 @@ impl Conversation {
             last_message_at: now,
             last_answered_objection: None,
             last_ask: None,
+            asked: Vec::new(),
             greeted_place: None,
+            ask_streak: 0,
+            topics_answered: 0,
+            buying_home: false,
+            last_reply_fingerprint: 0,
             consent: None,
             lead_id: None,
             lead_queued_at: None,
@@ -373,8 +415,18 @@ impl Conversation {
         self.facts.apply_hints(hints);
         self.facts
             .apply_message(message, self.last_answered_objection);
+        if message.monthly_bill.is_none()
+            && let Some(amount) = message.bare_amount.filter(|a| plausible_bill(*a))
+            && (self.last_ask == Some(Ask::Bill)
+                || (message.corrects && self.facts.monthly_bill.is_some()))
+        {
+            self.facts.monthly_bill = Some(amount);
+        }
         if let (Some(yes), Some(ask)) = (message.answer, self.last_ask) {
             self.facts.apply_answer(ask, yes, message);
+        }
+        if message.buying_home {
+            self.buying_home = true;
         }
         self.turns = self.turns.saturating_add(1);
         self.questions_asked = self.questions_asked.saturating_add(message.questions_asked);

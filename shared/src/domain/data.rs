@@ -3,6 +3,7 @@
 //! for it before the first event and a bad file stops the process with its reason,
 //! instead of failing request after request.
 
+use super::answers::{self, AnswersError};
 use super::extract::{self, WordsError};
 use super::incentives::{self, IncentiveError};
 use super::market::{self, MarketError};
@@ -18,6 +19,8 @@ pub enum DataError {
     Words(&'static WordsError),
     #[error("data/pricing.json could not be loaded: {0}")]
     Pricing(&'static PricingError),
+    #[error("data/answers.json could not be loaded: {0}")]
+    Answers(&'static AnswersError),
 }
 
 /// Parses and checks every static data table now. Call it once at start-up, before
@@ -27,6 +30,7 @@ pub fn init() -> Result<(), DataError> {
     incentives::try_incentives().map_err(DataError::Incentives)?;
     pricing::try_pricing_table().map_err(DataError::Pricing)?;
     extract::warm().map_err(DataError::Words)?;
+    answers::try_answers().map_err(DataError::Answers)?;
     Ok(())
 }
 

@@ -204,6 +204,144 @@ impl TechnicalTopic {
     ];
 }
 
+/// What a homeowner message asks about or worries about, which the reply must address.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Topic {
+    /// What a system costs.
+    Cost,
+    /// Savings, break-even, "is it worth it".
+    Payback,
+    /// Roof age, condition, flat roofs, shade.
+    Roof,
+    /// How long installation and the Con Edison hookup take.
+    InstallTime,
+    /// Winter, snow, cloudy days.
+    Winter,
+    /// Selling the house or moving.
+    Selling,
+    /// Co-op and condo boards.
+    Board,
+    /// Landmarks and historic districts.
+    Landmarks,
+    /// FDNY roof setbacks.
+    FireCode,
+    /// Lease vs loan vs cash.
+    Financing,
+    /// Tax credits, rebates, the property tax abatement.
+    Incentives,
+    Batteries,
+    NetMetering,
+    Maintenance,
+    Warranties,
+    /// Options for renters, community solar.
+    Renters,
+    Looks,
+    Trust,
+    Inverters,
+    Production,
+    Panels,
+    Permits,
+}
+
+impl Topic {
+    pub const ALL: [Topic; 22] = [
+        Topic::Cost,
+        Topic::Payback,
+        Topic::Roof,
+        Topic::InstallTime,
+        Topic::Winter,
+        Topic::Selling,
+        Topic::Board,
+        Topic::Landmarks,
+        Topic::FireCode,
+        Topic::Financing,
+        Topic::Incentives,
+        Topic::Batteries,
+        Topic::NetMetering,
+        Topic::Maintenance,
+        Topic::Warranties,
+        Topic::Renters,
+        Topic::Looks,
+        Topic::Trust,
+        Topic::Inverters,
+        Topic::Production,
+        Topic::Panels,
+        Topic::Permits,
+    ];
+
+    /// The snake_case id, as in the data files.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Topic::Cost => "cost",
+            Topic::Payback => "payback",
+            Topic::Roof => "roof",
+            Topic::InstallTime => "install_time",
+            Topic::Winter => "winter",
+            Topic::Selling => "selling",
+            Topic::Board => "board",
+            Topic::Landmarks => "landmarks",
+            Topic::FireCode => "fire_code",
+            Topic::Financing => "financing",
+            Topic::Incentives => "incentives",
+            Topic::Batteries => "batteries",
+            Topic::NetMetering => "net_metering",
+            Topic::Maintenance => "maintenance",
+            Topic::Warranties => "warranties",
+            Topic::Renters => "renters",
+            Topic::Looks => "looks",
+            Topic::Trust => "trust",
+            Topic::Inverters => "inverters",
+            Topic::Production => "production",
+            Topic::Panels => "panels",
+            Topic::Permits => "permits",
+        }
+    }
+
+    pub fn parse(id: &str) -> Option<Topic> {
+        Topic::ALL.into_iter().find(|t| t.as_str() == id)
+    }
+}
+
+impl From<TechnicalTopic> for Topic {
+    fn from(t: TechnicalTopic) -> Topic {
+        match t {
+            TechnicalTopic::Inverters => Topic::Inverters,
+            TechnicalTopic::Production => Topic::Production,
+            TechnicalTopic::NetMetering => Topic::NetMetering,
+            TechnicalTopic::Batteries => Topic::Batteries,
+            TechnicalTopic::Warranties => Topic::Warranties,
+            TechnicalTopic::Panels => Topic::Panels,
+            TechnicalTopic::Permits => Topic::Permits,
+            TechnicalTopic::Maintenance => Topic::Maintenance,
+        }
+    }
+}
+
+impl From<Objection> for Topic {
+    fn from(o: Objection) -> Topic {
+        match o {
+            Objection::Cost => Topic::Cost,
+            Objection::Roof => Topic::Roof,
+            Objection::Aesthetics => Topic::Looks,
+            Objection::Moving => Topic::Selling,
+            Objection::Trust => Topic::Trust,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Sentiment {
@@ -238,6 +376,17 @@ pub struct MessageFacts {
     /// `Some(true)` has or is getting other quotes; `Some(false)` says no other quotes.
     pub competing_quotes: Option<bool>,
     pub technical_topics: Vec<TechnicalTopic>,
+    /// Everything the message asks or worries about (technical topics and objections
+    /// included), in [`Topic::ALL`] order: what the reply must address.
+    pub topics: Vec<Topic>,
+    /// Says they are buying a home (closing soon, house hunting): a renter to welcome back.
+    pub buying_home: bool,
+    /// A lone amount with no bill word ("like 350"): the bill when the agent just asked for
+    /// it, or when the message corrects a bill already given.
+    pub bare_amount: Option<Cents>,
+    /// With a `bare_amount`: the message corrects something said before ("sorry, I
+    /// meant", "wait", "actually").
+    pub corrects: bool,
     /// Number of questions the homeowner asked in this message.
     pub questions_asked: u32,
     pub objections_raised: Vec<Objection>,

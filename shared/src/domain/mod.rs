@@ -2,6 +2,7 @@
 
 pub mod agent;
 pub mod analytics;
+pub mod answers;
 pub mod bid_price;
 pub mod buyer;
 pub mod conversation;

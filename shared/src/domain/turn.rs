@@ -10,6 +10,7 @@ use super::conversation::{
 use super::extract::extract;
 use super::facts::{Ask, MessageFacts};
 use super::incentives;
+use super::learning::conversation_rules::ConversationRules;
 use super::metrics::{self, ConversationMetrics};
 use super::scoring::{LeadScore, ScoringModel, score};
 use super::targets::Targets;
@@ -87,20 +88,48 @@ fn evidence_words(text: &str) -> String {
 
 /// Applies one message to `c` and decides the reply, the score and what happens to the lead.
 pub fn decide(
+    c: Conversation,
+    message: &Message<'_>,
+    rules: Rules<'_>,
+    now: DateTime<Utc>,
+) -> TurnDecision {
+    decide_with(c, message, rules, &ConversationRules::default(), now)
+}
+
+/// [`decide`], with the learned conversation rules ordering the agent's questions.
+pub fn decide_with(
     mut c: Conversation,
     message: &Message<'_>,
     rules: Rules<'_>,
+    conversation_rules: &ConversationRules,
     now: DateTime<Utc>,
 ) -> TurnDecision {
     let model = rules.model;
     let facts = message.facts;
     let asked_before = c.last_ask;
+    // The words the homeowner saw last turn: a "yes" answers that disclosure.
+    let shown_before = asked_before.map(|a| a.phrasing(c.ask_streak));
+    let before = agent::Before::of(&c.facts);
     c.absorb(facts, message.hints, now);
     let s = score(model, &c, now);
-    let reply = agent::reply(model, &c, facts, &s, now);
+    let reply = agent::reply_with_rules(model, conversation_rules, &c, facts, &before, &s, now);
     c.last_answered_objection = agent::answered_objection(&c, facts);
+    c.ask_streak = match reply.asked {
+        Some(a) if Some(a) == asked_before => c.ask_streak.saturating_add(1),
+        Some(_) => 1,
+        None => 0,
+    };
     c.last_ask = reply.asked;
+    if let Some(ask) = reply.asked
+        && c.lead_queued_at.is_none()
+    {
+        c.record_ask(ask);
+    }
     c.greeted_place.clone_from(&reply.greeted_place);
+    for t in &reply.topics {
+        c.topics_answered |= 1 << (*t as u32);
+    }
+    c.last_reply_fingerprint = agent::fingerprint(&reply.content);
 
     let mut withdraw = None;
     if c.facts.contact_consent == Some(true) && c.consent.is_none() {
@@ -114,7 +143,8 @@ pub fn decide(
             } else {
                 "(given earlier in the conversation history)".to_owned()
             },
-            disclosure: answered_consent_question.then(|| Ask::Consent.question().to_owned()),
+            disclosure: answered_consent_question
+                .then(|| shown_before.unwrap_or(Ask::Consent.question()).to_owned()),
         });
     } else if c.facts.contact_consent == Some(false) {
         c.consent = None;

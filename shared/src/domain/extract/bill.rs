@@ -9,14 +9,15 @@ use regex::Regex;
 use std::sync::LazyLock;
 
 static MONEY_RE: LazyLock<Regex> =
-    LazyLock::new(|| ascii_regex(r"(\$ ?)?([0-9]+(?:,[0-9]{3})*(?:\.[0-9]+)?)( ?k\b)?"));
+    LazyLock::new(|| ascii_regex(r"(\$ ?)?([0-9]+(?:,[0-9]{3})*(?:\.[0-9]+)?)( ?(?:k|grand)\b)?"));
 
 static RANGE_RE: LazyLock<Regex> = LazyLock::new(|| {
-    ascii_regex(r"^ ?(-|to|and) ?(?:\$ ?)?([0-9]+(?:,[0-9]{3})*(?:\.[0-9]+)?)( ?k\b)?")
+    ascii_regex(r"^ ?(-|to|and) ?(?:\$ ?)?([0-9]+(?:,[0-9]{3})*(?:\.[0-9]+)?)( ?(?:k|grand)\b)?")
 });
 
-/// Written amounts: "two hundred (and) fifty", "a hundred", "fifty".
-const WORDNUM_PATTERN: &str = r"\b(?:(?:a|one|two|three|four|five|six|seven|eight|nine) hundred(?:(?: and)? (?:twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety)(?:[ -](?:one|two|three|four|five|six|seven|eight|nine))?|(?: and)? (?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen))?|(?:twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety)(?:[ -](?:one|two|three|four|five|six|seven|eight|nine))?)\b";
+/// Written amounts: "two hundred (and) fifty", "a hundred", "2 hundred", "fifty", and the
+/// spoken "two fifty" / "2 fifty" (hundreds, then tens).
+const WORDNUM_PATTERN: &str = r"\b(?:(?:one|two|three|four|five|six|seven|eight|nine|[1-9]) (?:twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety)(?:[ -](?:one|two|three|four|five|six|seven|eight|nine))?|(?:a|one|two|three|four|five|six|seven|eight|nine|[1-9]) hundred(?:(?: and)? (?:twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety)(?:[ -](?:one|two|three|four|five|six|seven|eight|nine))?|(?: and)? (?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen))?|(?:twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety)(?:[ -](?:one|two|three|four|five|six|seven|eight|nine))?)\b";
 
 static WORDNUM_RE: LazyLock<Regex> = LazyLock::new(|| ascii_regex(WORDNUM_PATTERN));
 
@@ -47,7 +48,25 @@ enum Period {
     None,
     Month,
     Year,
+    Quarter,
+    TwoMonths,
+    Week,
 }
+
+/// Words for a one-off payment ("I paid $3,000 for the roof"): without a utility word or
+/// a period, a large amount next to them is no monthly bill.
+static UTILITY_KW_RE: LazyLock<Regex> = LazyLock::new(|| {
+    ascii_regex(
+        r"\b(?:bills?|electric[a-z]*|con ?ed(?:ison)?|coned|utilit(?:y|ies)|energy|power|pseg|psegli|national grid|lipa|monthly|month)\b",
+    )
+});
+
+/// "sorry, I meant", "wait", "actually": what follows corrects what came before.
+pub(super) static CORRECTION_RE: LazyLock<Regex> = LazyLock::new(|| {
+    ascii_regex(
+        r"\b(?:sorry|actually|i meant|i mean|wait|oops|correction|make that|scratch that|my bad|no no|rather|closer to|more like|kidding)\b",
+    )
+});
 
 #[derive(Debug)]
 struct MoneyCandidate {
@@ -74,15 +93,81 @@ pub(super) fn find_bill(
         word_candidates(lower, &mut candidates);
     }
     candidates.sort_by_key(|c| c.start);
-    let mut best: Option<(u8, Cents)> = None;
+    let mut best: Option<(u8, Cents, usize)> = None;
+    let mut corrected: Option<Cents> = None;
     for c in &candidates {
-        if let Some((rank, cents)) = judge_candidate(lower, c)
-            && best.is_none_or(|(r, _)| rank > r)
+        let judged = judge_candidate(lower, c);
+        // A later amount after "sorry, I meant" / "wait" replaces the bill said before it.
+        if let Some((_, _, end)) = best
+            && CORRECTION_RE.is_match(&lower[end..c.start])
         {
-            best = Some((rank, cents));
+            if let Some((_, cents)) = judged {
+                corrected = Some(cents);
+                continue;
+            }
+            if let Some(cents) = bare_correction(lower, c) {
+                corrected = Some(cents);
+                continue;
+            }
+        }
+        if let Some((rank, cents)) = judged
+            && best.is_none_or(|(r, _, _)| rank > r)
+        {
+            best = Some((rank, cents, c.end));
         }
     }
-    best.map(|(_, c)| c)
+    corrected.or(best.map(|(_, c, _)| c))
+}
+
+/// A bare number right after a correction of the bill ("$300 a month. sorry, 250"): a
+/// plausible bill with no unit after it and no other money word in its clause.
+fn bare_correction(lower: &str, c: &MoneyCandidate) -> Option<Cents> {
+    let post = &lower[c.end..];
+    if unit_or_currency_follows(post) && !currency_follows(post) {
+        return None;
+    }
+    let pre = slice_clamped(lower, c.start.saturating_sub(16), c.start);
+    let clause_end = post.find(['.', '!', '?', ',', ';']).unwrap_or(post.len());
+    if OTHER_KW_RE.is_match(pre) || OTHER_KW_RE.is_match(&post[..clause_end]) {
+        return None;
+    }
+    (2_000..=2_000_000)
+        .contains(&c.cents)
+        .then_some(Cents(c.cents))
+        .filter(|_| c.bare_integer_digits <= 4)
+}
+
+/// A lone amount that can only be a bill figure in context: "like 350", "closer to 350",
+/// "$280". The conversation decides (the agent just asked for the bill, or it corrects one).
+pub(super) fn find_bare_amount(lower: &str, excluded: &[(usize, usize)]) -> Option<Cents> {
+    let mut found = None;
+    for caps in MONEY_RE.captures_iter(lower) {
+        let (Some(all), Some(num)) = (caps.get(0), caps.get(2)) else {
+            continue;
+        };
+        if overlaps(excluded, all.start(), all.end()) || found.is_some() {
+            return None;
+        }
+        let post = &lower[all.end()..];
+        if unit_or_currency_follows(post) && !currency_follows(post) {
+            return None;
+        }
+        let digits = num.as_str().len();
+        let cents = Cents::parse_dollars(num.as_str())?.0;
+        let cents = if caps.get(3).is_some() {
+            cents.saturating_mul(1000)
+        } else {
+            cents
+        };
+        if !(2..=4).contains(&digits) && caps.get(1).is_none() {
+            return None;
+        }
+        found = Some(cents);
+    }
+    found
+        .filter(|c| (2_000..=2_000_000).contains(c))
+        .filter(|_| !OTHER_KW_RE.is_match(lower))
+        .map(Cents)
 }
 
 fn digit_candidates(lower: &str, excluded: &[(usize, usize)], out: &mut Vec<MoneyCandidate>) {
@@ -202,11 +287,21 @@ fn word_candidates(lower: &str, out: &mut Vec<MoneyCandidate>) {
     for m in WORDNUM_RE.find_iter(lower) {
         let mut value = 0i64;
         let mut current = 0i64;
-        for w in m.as_str().split([' ', '-']) {
-            match w {
+        let parts: Vec<&str> = m.as_str().split([' ', '-']).collect();
+        let unit = |w: &str| {
+            w.parse::<i64>()
+                .ok()
+                .or_else(|| words().number(w).map(i64::from))
+        };
+        let spoken_hundreds = parts.len() >= 2
+            && parts[1] != HUNDRED
+            && unit(parts[0]).is_some_and(|v| (1..10).contains(&v));
+        for (i, w) in parts.iter().enumerate() {
+            match *w {
                 HUNDRED => current = current.max(1) * 100,
                 "and" => {}
-                _ => current += words().number(w).map_or(0, i64::from),
+                _ if i == 0 && spoken_hundreds => current += unit(w).unwrap_or(0) * 100,
+                _ => current += unit(w).unwrap_or(0),
             }
         }
         value += current;
@@ -244,7 +339,7 @@ fn judge_candidate(lower: &str, c: &MoneyCandidate) -> Option<(u8, Cents)> {
     let post_start = c.end + suffix_len;
     let post_full = slice_clamped(lower, post_start, post_start + 32);
     // A bare number is only explained by words in its own clause ("I'm 45, bill is $275").
-    let post_ends: &[char] = if currency {
+    let post_ends: &[char] = if currency && period == Period::None {
         &['!', '?', ';', '\n', '.']
     } else {
         &['!', '?', ';', '\n', '.', ',']
@@ -291,18 +386,28 @@ fn judge_candidate(lower: &str, c: &MoneyCandidate) -> Option<(u8, Cents)> {
             return None;
         }
     }
-    if !currency && c.cents < 1000 {
+    if c.cents < 1000 {
         return None;
     }
     if currency && !bill_wins && period == Period::None && c.cents >= 1_000_000 {
         // "$25,000" with nothing around it is a system price, not a bill.
         return None;
     }
+    if period == Period::None
+        && c.cents >= 100_000
+        && !UTILITY_KW_RE.is_match(pre)
+        && !UTILITY_KW_RE.is_match(post)
+    {
+        // "I paid $3,000 for a new roof": a one-off payment, not a monthly bill.
+        return None;
+    }
     let yearly = period == Period::Year || (period == Period::None && YEARLY_PRE_RE.is_match(pre));
-    let cents = if yearly {
-        (c.cents.saturating_add(6)) / 12
-    } else {
-        c.cents
+    let cents = match period {
+        _ if yearly => (c.cents.saturating_add(6)) / 12,
+        Period::Quarter => (c.cents.saturating_add(1)) / 3,
+        Period::TwoMonths => (c.cents.saturating_add(1)) / 2,
+        Period::Week => (c.cents.saturating_mul(52).saturating_add(6)) / 12,
+        Period::None | Period::Month | Period::Year => c.cents,
     };
     // A bill word beats a bare `$`; among those, a written currency/period beats a bare number.
     let rank = u8::from(has_bill_word) * 2 + u8::from(currency || period != Period::None);
@@ -337,9 +442,16 @@ fn classify_suffix(post: &str) -> (Period, bool, usize) {
             return (Period::Month, currency, skipped + p.len());
         }
     }
-    for p in &w.per_year {
-        if t.starts_with(p.as_str()) && boundary_after(p) {
-            return (Period::Year, currency, skipped + p.len());
+    for (period, list) in [
+        (Period::Year, &w.per_year),
+        (Period::Quarter, &w.per_quarter),
+        (Period::TwoMonths, &w.per_two_months),
+        (Period::Week, &w.per_week),
+    ] {
+        for p in list {
+            if t.starts_with(p.as_str()) && boundary_after(p) {
+                return (period, currency, skipped + p.len());
+            }
         }
     }
     (Period::None, currency, post.len() - rest.len())
@@ -351,6 +463,13 @@ pub(super) fn unit_or_currency_follows(post: &str) -> bool {
     let word = leading_word(t);
     let w = words();
     w.unit_words.contains(word) || w.currency_words.contains(word) || t.starts_with('%')
+}
+
+/// "bucks", "dollars" right after a number.
+fn currency_follows(post: &str) -> bool {
+    words()
+        .currency_words
+        .contains(leading_word(post.trim_start()))
 }
 
 fn leading_word(t: &str) -> &str {
@@ -424,6 +543,20 @@ mod tests {
                     dollars(180),
                 ),
                 ("my bill is high, around $300-$350 each month", dollars(325)),
+                // Other periods and shorthand.
+                ("our electric is $900 a quarter", dollars(300)),
+                ("we pay $75 a week for electric", dollars(325)),
+                ("electric is 1.2k every two months", dollars(600)),
+                ("about 4 grand a year on electric", Some(Cents(33_333))),
+                ("bill like 2 fifty", dollars(250)),
+                ("bill is ~$190/mo, zip 11236", dollars(190)),
+                // A correction replaces the figure before it.
+                ("Our bill is $200, sorry I meant $400", dollars(400)),
+                (
+                    "my electric bill is 150, wait that's the gas. electric is 230",
+                    dollars(230),
+                ),
+                ("I paid $3,000 for a new roof last year", None),
                 // Not bills.
                 ("my zip is 11215", None),
                 ("we bought in 2015", None),

@@ -91,9 +91,9 @@ mod timeline;
 mod words;
 mod zip;
 
-use super::facts::MessageFacts;
+use super::facts::{Borough, DecisionMaker, Financing, MessageFacts, Place, Topic};
 use super::market::market;
-use bill::find_bill;
+use bill::{CORRECTION_RE, find_bare_amount, find_bill};
 use contact::{find_email, find_phone};
 use name::find_name;
 use normalize::{normalize, truncate_to_boundary};
@@ -143,15 +143,85 @@ pub fn extract(text: &str) -> MessageFacts {
         facts.zip_code = find_zip(&lower, &excluded);
     }
     facts.monthly_bill = find_bill(&lower, &excluded, has_digit);
+    if facts.monthly_bill.is_none() && has_digit && facts.zip_code.is_none() {
+        facts.bare_amount = find_bare_amount(&lower, &excluded);
+        // Only a lone amount needs to know whether it corrects an earlier bill.
+        facts.corrects = facts.bare_amount.is_some() && CORRECTION_RE.is_match(&lower);
+    }
     if let Some(t) = find_duration_timeline(&lower) {
         facts.timeline = Some(t);
     }
     facts.questions_asked = count_questions(&lower);
     facts.sentiment = sentiment(&lower, phrase_sentiment);
     facts.name = find_name(raw);
-    facts.place = market().find_place(&lower);
+    facts.place = market()
+        .find_place(&lower)
+        .or_else(|| staten_island_initials(raw));
     facts.answer = bare_answer(&lower);
+    settle_topics(&lower, &mut facts);
     facts
+}
+
+/// Words of a choice being made ("we'd", "I want", "planning to"), as opposed to a question.
+static INTENT_RE: std::sync::LazyLock<Regex> = std::sync::LazyLock::new(|| {
+    ascii_regex(
+        r"\b(?:i'?d|we'?d|i would|we would|i want|we want|i'?ll|we'?ll|i will|we will|planning|plan to|going to|gonna|prefer|rather|probably|leaning|only if|considering|thinking of|thinking about|we can|i can|we could|i could)\b",
+    )
+});
+
+/// "SI" written in capitals is Staten Island; in lowercase "si" is too often something else.
+fn staten_island_initials(raw: &str) -> Option<Place> {
+    let bytes = raw.as_bytes();
+    let found = raw.match_indices("SI").any(|(i, _)| {
+        let before = i.checked_sub(1).map(|j| bytes[j]);
+        let after = bytes.get(i + 2).copied();
+        before.is_none_or(|b| !b.is_ascii_alphanumeric())
+            && after.is_none_or(|b| !b.is_ascii_alphanumeric())
+    });
+    found.then_some(Place {
+        borough: Borough::StatenIsland,
+        neighborhood: None,
+    })
+}
+
+/// Topics that depend on the rest of the message: financing words are a topic only in a
+/// question ("we'd lease it" chooses, "how does the lease work?" asks); a renter or a buyer
+/// gets the renters' answer. Someone still buying a home has no property type or install
+/// timeline yet: those words are about the purchase.
+fn settle_topics(lower: &str, f: &mut MessageFacts) {
+    // "How do solar loans work?" asks about a way of paying; it does not choose it.
+    if f.questions_asked > 0
+        && matches!(
+            f.financing,
+            Some(Financing::Cash | Financing::Loan | Financing::LeaseOrPpa)
+        )
+        && !INTENT_RE.is_match(lower)
+    {
+        f.financing = None;
+    }
+    let asking = f.questions_asked > 0 || lower.contains(" or ") || lower.contains(" vs");
+    let chose = matches!(
+        f.financing,
+        Some(Financing::Cash | Financing::Loan | Financing::LeaseOrPpa)
+    );
+    if !asking && chose {
+        f.topics.retain(|t| *t != Topic::Financing);
+    }
+    // A renter speaking of a relative's house: that house is not the renter's home.
+    if f.homeowner == Some(false) && f.decision_maker == Some(DecisionMaker::Influencer) {
+        f.decision_maker = None;
+        f.property_type = None;
+    }
+    if f.homeowner == Some(false) || f.buying_home {
+        if f.buying_home {
+            f.property_type = None;
+            f.timeline = None;
+        }
+        if !f.topics.contains(&Topic::Renters) {
+            f.topics.push(Topic::Renters);
+            f.topics.sort();
+        }
+    }
 }
 
 /// "yes", "sure thing", "nope", "no, not really": a short reply that opens with a yes or a

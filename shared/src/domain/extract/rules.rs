@@ -2,11 +2,12 @@
 //! normalised text. Per field, earlier rules win; `*Veto` rules remove one candidate
 //! value without deciding the field.
 
+use super::bill::CORRECTION_RE;
 use crate::domain::facts::{
     CreditSignal, DecisionMaker, Financing, MessageFacts, Objection, PropertyType, TechnicalTopic,
-    Timeline,
+    Timeline, Topic as Subject,
 };
-use regex::{RegexSet, RegexSetBuilder};
+use regex::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
 use std::sync::LazyLock;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,19 +37,43 @@ enum Act {
     Consent(bool),
     /// Phrase-level sentiment points, added to the word lexicon's score.
     Sent(i8),
+    /// Buying a home, not owning one yet.
+    Buying,
+    /// The home types named are not the homeowner's (comparisons, listings, a friend's).
+    PropVeto,
+    /// The message asks or worries about a topic the reply must address.
+    Asks(Subject),
+    /// Removes one topic ("by this winter" is a date, not a question about winter).
+    AsksVeto(Subject),
 }
 
 use Act::{
-    Ack, Consent, Credit, Decide, Fin, FinVeto, Home, Obj, Prop, Quotes, Sent, Time, TimeVeto,
-    Topic,
+    Ack, Asks, AsksVeto, Buying, Consent, Credit, Decide, Fin, FinVeto, Home, Obj, Prop, PropVeto,
+    Quotes, Sent, Time, TimeVeto, Topic,
 };
 use ObjAct::{Block, Raise, Resolve};
 use Objection::{Aesthetics, Cost, Moving, Roof, Trust};
 
+/// Buying a home but not owning one yet: a renter for now, told when to come back.
+const BUYING_HOME: &str = r"\bin the process of buying\b|\b(?:i'?m|i am|we'?re|we are) (?:buying|closing on|about to (?:buy|close on)|under contract (?:for|on)) (?:a|an|our|the|my) (?:new |first )?(?:house|home|place|condo|co-?op|brownstone|townhouse|apartment)\b|\b(?:should|will|going to) close (?:in|on|next|this)\b|\bhouse ?-?hunting\b|\b(?:i|we) (?:don'?t|do not) own (?:a (?:house|home) )?yet\b|\bmoving into (?:a|the|our) (?:new )?(?:house|home|place)\b|\bclos(?:e|ing) on (?:our|a|the|my) (?:first |new )?(?:house|home|place|condo|co-?op|brownstone|townhouse)\b";
+
 /// Phrase rules over the normalised text (lowercase, single spaces, ASCII apostrophes).
 /// Per field, earlier rules win. Patterns are compiled with Unicode off (ASCII `\b`).
 static RULES: &[(Act, &str)] = &[
+    (Buying, BUYING_HOME),
     // ---- homeowner -------------------------------------------------------------------
+    (
+        Home(Some(true)),
+        r"\b(?:don'?t|do not) own (?:a|the) (?:house|home)\b[a-z0-9 ,'-]{0,12}\b(?:we|i) own\b",
+    ),
+    (
+        Home(Some(false)),
+        r"\b(?:i|we) (?:currently |still |just |only )?rent (?:an?|my|our|the) (?:apartment|apt|place|unit|room|flat|studio)\b|\b(?:i'?m|i am|we'?re|we are) (?:a |just a |currently a |still a )?(?:renters?|tenants?)\b",
+    ),
+    (
+        Home(None),
+        r"\b(?:could|can|would|should|if|does|do|will|for) (?:a|any) (?:renter|tenant)\b|\b(?:do|can|could|are|should|would|will|how do|how can|for|most|many|other|some|all|do most|do many|do other) (?:most |many |other |some |all )?(?:renters|tenants|homeowners|home owners|condo owners|co-?op owners|landlords)\b|\b(?:people|someone|those|anyone|folks|somebody) who (?:rent|lease|own)\b",
+    ),
     (Home(Some(true)), r"\bnot (?:a |the )?(?:renter|tenant)s?\b"),
     (
         Home(Some(true)),
@@ -70,8 +95,17 @@ static RULES: &[(Act, &str)] = &[
     ),
     (
         Home(None),
-        r"\b(?:my|our) (?:parents?|mom|mother|dad|father|in-laws|grandparents?|grandma|grandpa|family|brother|sister|son|daughter|aunt|uncle) (?:owns?|is the owner|are the owners)\b",
+        r"\b(?:my|our|his|her) (?:parents?|mom|mother|dad|father|in-laws|mother ?-?in ?-?law|father ?-?in ?-?law|grandparents?|grandma|grandpa|grandmother|grandfather|family|brother|sister|son|daughter|aunt|uncle|cousin) (?:owns?|is the owner|are the owners|has the house|is on the deed)\b|\bmy (?:parents?|mom|mother|dad|father|in-laws|mother ?-?in ?-?law|father ?-?in ?-?law|grandparents?|grandma|grandpa|grandmother|grandfather|family|brother|sister|son|daughter|aunt|uncle|cousin)\b[a-z0-9 ,'$/-]{0,30}\b(?:she|he|they) (?:owns?|is the owner|are the owners)\b|\bnot the (?:home ?)?owner,? my (?:parents?|mom|mother|dad|father|in-laws|mother ?-?in ?-?law|father ?-?in ?-?law|grandparents?|grandma|grandpa|grandmother|grandfather|family|brother|sister|son|daughter|aunt|uncle|cousin) is\b",
     ),
+    (
+        Home(None),
+        r"\bnot sure (?:if |whether |that )?(?:we|i) (?:own|are the owners?)\b|\b(?:it'?s|its|it is) my (?:parents?|mom|mother|dad|father|in-laws|mother ?-?in ?-?law|father ?-?in ?-?law|grandparents?|grandma|grandpa|grandmother|grandfather|family|brother|sister|son|daughter|aunt|uncle|cousin)'?s?(?: (?:house|home|place|property))?(?:[.!?,]|$)",
+    ),
+    (
+        Home(Some(false)),
+        r"\b(?:i'?m|i am|we'?re|we are|currently) leasing (?:my|our|an?|the) (?:apartment|apt|place|unit|room|flat|studio)\b|\blease (?:on )?(?:my|our) (?:apartment|apt|place|unit)\b",
+    ),
+    (Home(Some(false)), BUYING_HOME),
     (
         Home(Some(false)),
         r"\b(?:i|we) (?:don'?t|do not|dont|didn'?t) own\b",
@@ -82,7 +116,7 @@ static RULES: &[(Act, &str)] = &[
     ),
     (
         Home(Some(false)),
-        r"\bnot (?:a |the )?(?:home ?owner|owner|property owner)s?\b",
+        r"\bnot (?:a |the )?(?:[a-z-]+ )?(?:home ?owner|owner|property owner)s?\b",
     ),
     (
         Home(Some(false)),
@@ -99,7 +133,27 @@ static RULES: &[(Act, &str)] = &[
     ),
     (
         Home(Some(true)),
-        r"\b(?:i|we) (?:also |already |both |do |actually |currently |jointly |fully )?own\b",
+        r"\b(?:i|we) (?:also |already |both |do |actually |currently |jointly |fully |only |just )?own\b|\bours (?:included|too|as well)\b",
+    ),
+    (
+        Home(Some(true)),
+        r"\b(?:it'?s|its|it is|the (?:house|home|place|property|building) is|house is|home is|place is) (?:all |really )?(?:ours|mine)\b|\bours is (?:a|an)\b",
+    ),
+    (
+        Home(Some(true)),
+        r"\b(?:i'?ve|we'?ve|i have|we have|have|has) (?:owned|been (?:the )?(?:home ?)?owners)\b|(?:^|[.!?,;] )owned (?:it |the (?:house|home|place) )?(?:since|for)\b|\bowners? (?:for|since) [0-9a-z']+",
+    ),
+    (
+        Home(Some(true)),
+        r"(?:^|[.!?,;:] |\n)(?:ya |yeah |yes |yep |and |but |also )?own(?: (?:a|an|my|our|the|it|one|two|three|four|[1-4]|single|multi|house|home|brownstone|townhouse|rowhouse|condo|co-?op)\b| ?[,.:!]| in\b| [0-9]|$)|\bown ?: ?(?:yes|y)\b|, owned(?:[.!]|$)",
+    ),
+    (
+        Home(Some(true)),
+        r"(?:^|[.!?,;] )(?:proud |new )?(?:home ?|property |condo |co-?op )?owners?(?: of (?:a|an|my|our|this|one|two|three|four|[1-4])\b| (?:here|in)\b| ?[,.:!]|$)|\b(?:house|home|brownstone|townhouse|rowhouse|row house|condo|co-?op|property|limestone|(?:one|two|three|four|[1-4]) ?-?family|(?:2|two|3|three) ?-?fam) owners?\b|\b(?:i'?m|i am|we'?re|we are) (?:the |a )?(?:only |sole |main |primary |proud )owners?\b",
+    ),
+    (
+        Home(Some(true)),
+        r"\b(?:if|when|once) (?:i|we) sell (?:the|my|our) (?:house|home|place|property|brownstone)\b|\b(?:our|my) forever home\b|\binherited (?:the|my|our|a|his|her) (?:[a-z']+ )?(?:house|home|property|brownstone|place)\b|\b(?:the|my|our) (?:house|home|place|mortgage) is paid off\b",
     ),
     (
         Home(Some(true)),
@@ -122,6 +176,10 @@ static RULES: &[(Act, &str)] = &[
         r"\b(?:my|our) (?:own )?(?:house|brownstone|townhouse|townhome|row ?house|limestone|property|two ?-?family|2 ?-?family|three ?-?family|3 ?-?family|duplex)\b",
     ),
     // ---- property type ---------------------------------------------------------------
+    (
+        PropVeto,
+        r"\b(?:house|home|condo|co-?op|townhouse|brownstone|2 ?-?family|two ?-?family) (?:or|vs\.?|versus) (?:a |an )?(?:house|home|condo|co-?op|townhouse|brownstone|2 ?-?family|two ?-?family)\b|\b(?:house|home) listings?\b|\blook(?:ed|ing)? at (?:a|an|some) (?:house|home|condo|co-?op|brownstone)s?\b|\b(?:neighbou?rs?|friends?|co-?workers?|colleagues?|boss)(?:'?s)? (?:(?:owns|has|got|bought|put)[a-z ]{0,20} )?(?:(?:a|an|her|his|their) )?(?:house|home|brownstone|townhouse|condo|co-?op|two ?-?family|2 ?-?family)\b|\b(?:condo|co-?op) owners\b",
+    ),
     (Prop(PropertyType::Condo), r"\bcondo(?:minium)?s?\b"),
     (
         Prop(PropertyType::Coop),
@@ -137,18 +195,21 @@ static RULES: &[(Act, &str)] = &[
     ),
     (
         Prop(PropertyType::Townhouse),
-        r"\b(?:town ?-?houses?|town ?-?homes?|brownstones?|row ?-?houses?|row ?-?homes?|limestones?|attached (?:house|home)|semi ?-?detached)\b",
+        r"\b(?:town ?-?houses?|town ?-?homes?|brownstones?|row ?-?houses?|row ?-?homes?|limestones?|attached (?:house|home)|semi ?-?detached|semi ?-?attached)\b",
     ),
     (
         Prop(PropertyType::SingleFamily),
-        r"\b(?:single|one|1) ?-?family\b",
+        r"\b(?:single|one|1) ?-?fam(?:ily)?\b",
     ),
     (
         Prop(PropertyType::SingleFamily),
         r"\b(?:detached|stand ?-?alone|free ?-?standing) (?:house|home)\b|\bdetached\b",
     ),
     // Weak: "house" alone, only when nothing more specific was said.
-    (Prop(PropertyType::SingleFamily), r"\bhouse\b"),
+    (
+        Prop(PropertyType::SingleFamily),
+        r"\bhous(?:e)?\b|\b(?:cape cod|cape|tudor|colonial|ranch|hi ?-?ranch|raised ranch|bungalow|split ?-?level|victorian|frame house)\b",
+    ),
     // ---- timeline (phrases; explicit durations are handled by DURATION_RE) -------------
     (
         TimeVeto(Timeline::Immediate),
@@ -156,19 +217,35 @@ static RULES: &[(Act, &str)] = &[
     ),
     (
         TimeVeto(Timeline::Immediate),
-        r"(?:\b(?:bill|bills|paid|pay|spent|usage|used)\b|\$ ?[0-9])[a-z0-9$., '-]{0,40}\bthis month\b|\bthis month'?s (?:bill|electric|usage)\b",
+        r"(?:\b(?:bill|bills|paid|pay|spent|usage|used)\b|\$ ?[0-9])[a-z0-9$. '-]{0,40}\bthis month\b|\bthis month'?s (?:bill|electric|usage)\b",
     ),
     (
         TimeVeto(Timeline::WithinSixMonths),
-        r"(?:\b(?:bill|bills|paid|pay|spent|usage|used|rates?|prices?)\b|\$ ?[0-9])[a-z0-9$., '-]{0,40}\bthis year\b|\bthis year'?s (?:bill|electric|usage)\b",
+        r"(?:\b(?:bill|bills|paid|pay|spent|usage|used|rates?|prices?)\b|\$ ?[0-9])[a-z0-9$. '-]{0,40}\bthis year\b|\bthis year'?s (?:bill|electric|usage)\b",
     ),
     (
         TimeVeto(Timeline::WithinThreeMonths),
-        r"(?:\b(?:bill|bills|paid|pay|spent|usage|used|went up|higher|hot|ac)\b|\$ ?[0-9])[a-z0-9$., '-]{0,40}\b(?:this|in the|last|every) (?:spring|summer|fall|autumn|winter)\b|\b(?:spring|summer|fall|autumn|winter) (?:bills?|months?)\b",
+        r"(?:\b(?:bill|bills|paid|pay|spent|usage|used|went up|higher|hot|ac)\b|\$ ?[0-9])[a-z0-9$. '-]{0,40}\b(?:this|in the|last|every) (?:spring|summer|fall|autumn|winter)\b|\b(?:spring|summer|fall|autumn|winter) (?:bills?|months?)\b",
     ),
     (
         TimeVeto(Timeline::WithinThreeMonths),
-        r"\b(?:talk|speak|see you|hear from you|chat|reply|respond|get back to you|call you|back to me) soon\b|\bnot (?:any ?time )?soon\b",
+        r"\b(?:talk|speak|see you|hear from you|chat|reply|respond|get back to you|call you|back to me) soon\b|\bnot (?:any ?time )?soon\b|\b(?:mov(?:e|ing)|sell(?:ing)?|leav(?:e|ing)|replac(?:e|ed|ing)|redo(?:ne)?|going anywhere|retir(?:e|ing))(?: it| the roof)? (?:any ?time |too |very |pretty )?soon\b",
+    ),
+    (
+        TimeVeto(Timeline::Immediate),
+        r"\b(?:sell|selling|sold|move|moving|moved|relocat[a-z]*|clos(?:e|es|ing)|bought|retir(?:e|ing))\b[a-z0-9 ,'-]{0,15}\b(?:asap|this month|this week|next week|right away|immediately)\b",
+    ),
+    (
+        TimeVeto(Timeline::WithinThreeMonths),
+        r"\b(?:sell|selling|sold|move|moving|moved|relocat[a-z]*|clos(?:e|es|ing)|bought|retir(?:e|ing))\b[a-z0-9 ,'-]{0,15}\b(?:next month|soon|(?:this|in the|by|in) (?:spring|summer|fall|autumn|winter))\b",
+    ),
+    (
+        TimeVeto(Timeline::WithinSixMonths),
+        r"\b(?:sell|selling|sold|move|moving|moved|relocat[a-z]*|clos(?:e|es|ing)|bought|retir(?:e|ing))\b[a-z0-9 ,'-]{0,15}\b(?:this year|later this year|end of (?:the |this )?year)\b",
+    ),
+    (
+        TimeVeto(Timeline::WithinYear),
+        r"\b(?:sell|selling|sold|move|moving|moved|relocat[a-z]*|clos(?:e|es|ing)|bought|retir(?:e|ing))\b[a-z0-9 ,'-]{0,15}\b(?:next year|next (?:spring|summer|fall|autumn|winter))\b",
     ),
     (
         Time(Timeline::Immediate),
@@ -176,7 +253,7 @@ static RULES: &[(Act, &str)] = &[
     ),
     (
         Time(Timeline::WithinThreeMonths),
-        r"\b(?:next (?:few|couple(?: of)?) months|next month|(?:this|by|by the|before|before the|in the) (?:spring|summer|fall|autumn|winter)|soon|pretty soon|shortly|this quarter|next quarter)\b",
+        r"\bafter (?:the )?(?:holidays|new year'?s?|the new year|christmas|thanksgiving)\b|\b(?:next (?:few|couple(?: of)?) months|next month|(?:this|by|by the|before|before the|in the) (?:spring|summer|fall|autumn|winter)|soon|pretty soon|shortly|this quarter|next quarter)\b",
     ),
     (
         Time(Timeline::WithinSixMonths),
@@ -192,16 +269,16 @@ static RULES: &[(Act, &str)] = &[
     ),
     (
         Time(Timeline::JustResearching),
-        r"\b(?:just (?:looking|researching|browsing|curious|wondering|exploring|checking|asking|getting (?:some )?info(?:rmation)?|want(?:ed|ing)? (?:to know|info|information|some info|to learn|to see))|(?:gathering|collecting|getting) (?:some )?info(?:rmation)?|doing (?:some |my )?research|researching|not sure yet|exploring (?:my |our |the )?options|early stages?|no (?:set )?timeline|no (?:plans|timeline) yet|not ready)\b",
+        r"\b(?:just (?:looking|researching|browsing|curious|wondering|exploring|checking|asking|getting (?:some )?info(?:rmation)?|want(?:ed|ing)? (?:to know|info|information|some info|to learn|to see))|(?:gathering|collecting|getting) (?:some )?info(?:rmation)?|doing (?:some |my )?research|researching|exploring (?:my |our |the )?options|early stages?|no (?:set )?timeline|no (?:plans|timeline) yet|not ready)\b",
     ),
     // ---- decision maker: Influencer > Joint > Sole -------------------------------------
     (
         Decide(DecisionMaker::Influencer),
-        r"\b(?:my|our) (?:parents?|mom|mother|dad|father|in-laws|grandparents?|grandma|grandpa|family|landlord|brother|sister|son|daughter|aunt|uncle) (?:owns?|decides?|makes? the decisions?|has the final say|is the owner|are the owners)\b",
+        r"\b(?:my|our) (?:parents?|mom|mother|dad|father|in-laws|mother ?-?in ?-?law|father ?-?in ?-?law|grandparents?|grandma|grandpa|grandmother|grandfather|family|brother|sister|son|daughter|aunt|uncle|cousin) (?:owns?|decides?|makes? the decisions?|has the final say|is the owner|are the owners|is on the deed)\b|\bmy (?:parents?|mom|mother|dad|father|in-laws|mother ?-?in ?-?law|father ?-?in ?-?law|grandparents?|grandma|grandpa|grandmother|grandfather|family|brother|sister|son|daughter|aunt|uncle|cousin)\b[a-z0-9 ,'$/-]{0,30}\b(?:she|he|they) (?:owns?|decides?|makes? the decisions?|has the final say|is the owner|are the owners)\b|\bnot the (?:home ?)?owner,? my (?:parents?|mom|mother|dad|father|in-laws|mother ?-?in ?-?law|father ?-?in ?-?law|grandparents?|grandma|grandpa|grandmother|grandfather|family|brother|sister|son|daughter|aunt|uncle|cousin) is\b|\b(?:it'?s|its|it is) my (?:parents?|mom|mother|dad|father|in-laws|mother ?-?in ?-?law|father ?-?in ?-?law|grandparents?|grandma|grandpa|grandmother|grandfather|family|brother|sister|son|daughter|aunt|uncle|cousin)'?s?(?: (?:house|home|place|property))?(?:[.!?,]|$)|\b(?:she|he) decides\b",
     ),
     (
         Decide(DecisionMaker::Influencer),
-        r"\b(?:it'?s|its|it is|the house is|house is|home is|property is|the home is) (?:in )?my (?:parents'?|mom'?s|mother'?s|dad'?s|father'?s|grandparents'?|family'?s|husband'?s|wife'?s) (?:house|home|name|property|place)\b",
+        r"\b(?:it'?s|its|it is|the house is|house is|home is|property is|the home is) (?:in )?my (?:parents'?|mom'?s|mother'?s|dad'?s|father'?s|grandparents'?|family'?s) (?:house|home|name|property|place)\b",
     ),
     (
         Decide(DecisionMaker::Influencer),
@@ -225,7 +302,7 @@ static RULES: &[(Act, &str)] = &[
     ),
     (
         Decide(DecisionMaker::Joint),
-        r"\b(?:my|our) (?:wife|husband|spouse|partner|fiancee?|boyfriend|girlfriend) and (?:i|me)\b|\b(?:me|i) and my (?:wife|husband|spouse|partner|fiancee?|boyfriend|girlfriend)\b",
+        r"\bin my (?:wife|husband|spouse|partner)'?s name\b|\b(?:my|our) (?:wife|husband|spouse|partner|fiancee?|boyfriend|girlfriend) and (?:i|me)\b|\b(?:me|i) and my (?:wife|husband|spouse|partner|fiancee?|boyfriend|girlfriend)\b",
     ),
     (
         Decide(DecisionMaker::Joint),
@@ -233,20 +310,40 @@ static RULES: &[(Act, &str)] = &[
     ),
     (
         Decide(DecisionMaker::Joint),
-        r"\b(?:we|we'?ll|we will|we would|we'?d|we both) (?:both )?(?:decide|make (?:the|this|that) decision|make decisions)(?: together)?\b|\b(?:decide|decision|deciding) together\b|\bjoint(?:ly)? (?:decision|decide|own|owned|owners?)\b|\bco-?own(?:ers?|ed)?\b|\bwe both own\b|\bboth on the (?:deed|title)\b",
+        r"\b(?:we|we'?ll|we will|we would|we'?d|we both) (?:both )?(?:decide|make (?:the|this|that) decision|make decisions)(?: together)?\b|\b(?:decide|decision|deciding) together\b|\bjoint(?:ly)? (?:decision|decide|own|owned|owners?)\b|\bco-?own(?:ers?|ed)?\b|\bwe both own\b|\bboth on the (?:deed|title)\b|\bown (?:it |the (?:house|home|place) |(?:a|an) [a-z0-9-]+ (?:[a-z-]+ )?)?(?:together )?with my (?:wife|husband|spouse|partner|brother|sister|mom|mother|dad|father|son|daughter|cousin|fiancee?|boyfriend|girlfriend)\b",
     ),
     (
         Decide(DecisionMaker::Sole),
-        r"\b(?:it'?s|its|it is) (?:all |ultimately )?my (?:decision|call|choice)\b|\bmy (?:decision|call) alone\b|\bi (?:make|'?ll make|will make) (?:the|all the|all) decisions?\b|\bi (?:decide|make the call)\b|\b(?:i'?m|i am) the (?:sole |only )?decision ?-?maker\b|\b(?:sole|only|single) (?:owner|decision ?-?maker)\b|\bi own it (?:myself|alone|by myself|outright)\b|\bup to me\b|\bmy decision\b|\bi live alone\b|\bdon'?t need (?:anyone'?s|anybody'?s) (?:approval|permission)\b",
+        r"\b(?:it'?s|its|it is) (?:all |ultimately )?my (?:decision|call|choice)\b|\bmy (?:decision|call) alone\b|\bi (?:make|'?ll make|will make) (?:the|all the|all) decisions?\b|\bi (?:decide|make the call)\b|\b(?:i'?m|i am) the (?:sole |only )?decision ?-?maker\b|\b(?:sole|only|single) (?:owner|decision ?-?maker)\b|\bi own it (?:myself|alone|by myself|outright)\b|\bup to me\b|\bmy decision\b|\bi live alone\b|\bdon'?t need (?:anyone'?s|anybody'?s) (?:approval|permission)\b|\b(?:just|only) (?:me|my name) on the (?:deed|title)\b|\b(?:the )?only (?:owner and )?decision ?-?maker\b",
     ),
     // ---- financing: vetoes first, then Undecided > Cash > Loan > Lease/PPA --------------
     (
         FinVeto(Financing::LeaseOrPpa),
-        r"\b(?:no|not|don'?t want|do not want|not interested in|never|avoid|hate|against)(?: a| an| to| any)? (?:solar )?(?:lease|leasing|ppa)s?\b|\b(?:my|our|apartment|rental) lease\b|\blease (?:is up|ends|expires|renewal)\b",
+        r"\b(?:leas(?:e|es|ing)|ppas?)(?: [a-z]+)? (?:sounds?|seems?|is|are|looks?) (?:like )?(?:a |an )?(?:scam|bad|terrible|awful|rip ?-?off|bad idea|bad deal|trap)\b|\bhate (?:the idea of )?(?:leas(?:e|ing)|ppas?)\b",
     ),
     (
         FinVeto(Financing::Loan),
-        r"\b(?:no|not|don'?t want|do not want|not interested in|never|avoid|hate|against|without)(?: a| an| to| any| taking on| taking out| more)? (?:solar )?(?:loans?|debt|financing|finance it)\b",
+        r"\bloans?(?: [a-z]+)? (?:sounds?|seems?|is|are|looks?) (?:like )?(?:a |an )?(?:scam|bad|terrible|awful|rip ?-?off|bad idea|bad deal|trap)\b",
+    ),
+    (
+        FinVeto(Financing::Cash),
+        r"\b(?:cash|money|budget|funds?|finances) (?:is|are|'s|are a bit|is a bit|is pretty|is really) (?:tight|short|limited|low)\b|\bmoney'?s tight\b",
+    ),
+    (
+        FinVeto(Financing::LeaseOrPpa),
+        r"\b(?:neighbou?rs?|friends?|sister|brother|cousin|co-?workers?|colleagues?|mom|dad|parents?|uncle|aunt)(?:'?s)? (?:(?:has|had|got|took|signed|did) (?:a |an )?)?(?:solar )?(?:lease|loan|ppa)s?\b",
+    ),
+    (
+        FinVeto(Financing::Loan),
+        r"\b(?:neighbou?rs?|friends?|sister|brother|cousin|co-?workers?|colleagues?|mom|dad|parents?|uncle|aunt)(?:'?s)? (?:(?:has|had|got|took|signed|did) (?:a |an )?)?(?:solar )?(?:lease|loan|ppa)s?\b",
+    ),
+    (
+        FinVeto(Financing::LeaseOrPpa),
+        r"\b(?:no|not|don'?t want|do not want|not interested in|never|avoid|hate|against)(?: a| an| to| any)? (?:solar )?(?:lease|leasing|ppa)s?\b|\b(?:my|our|apartment|rental) lease\b|\blease (?:is up|ends|expires|renewal)\b|\bleasing (?:my|our|an?|the) (?:apartment|apt|place|unit|room|flat|studio)\b",
+    ),
+    (
+        FinVeto(Financing::Loan),
+        r"\b(?:no|not|don'?t want|do not want|not interested in|never|avoid|hate|against|without)(?: a| an| to| any| taking on| taking out| more)? (?:solar )?(?:loans?|debt|financing|finance it)\b|\b(?:what about|how about|do you (?:offer|have|do)|are there|any|what) (?:solar )?loans?\b",
     ),
     (
         FinVeto(Financing::Cash),
@@ -254,7 +351,7 @@ static RULES: &[(Act, &str)] = &[
     ),
     (
         Fin(Financing::Undecided),
-        r"\b(?:not sure|unsure|don'?t know|no idea|undecided|haven'?t decided|figuring out) (?:yet )?(?:about |on )?(?:how (?:to|i'?d|we'?d|i would|we would|i'?ll|we'?ll|i will|we will|i should|we should) (?:pay|finance|fund)|(?:the )?(?:financing|payment))\b|\b(?:financing|payment) options\b|\b(?:cash|buy|buying|loan|finance|financing|lease|leasing) (?:or|vs\.?|versus) (?:cash|buy|buying|loan|finance|financing|lease|leasing|ppa)\b",
+        r"\b(?:not sure|unsure|don'?t know|no idea|undecided|haven'?t decided|figuring out) (?:yet )?(?:about |on )?(?:how (?:to|i'?d|we'?d|i would|we would|i'?ll|we'?ll|i will|we will|i should|we should) (?:pay|finance|fund)|(?:the )?(?:financing|payment))\b|\b(?:financing|payment) options\b|\b(?:cash|buy|buying|loan|finance|financing) (?:or|vs\.?|versus) (?:a |to )?(?:cash|buy|buying|loan|finance|financing|lease|leasing|ppa|pay(?:ing)? (?:cash|upfront|in full))\b|\b(?:lease|leasing|ppa|pay(?:ing)? (?:cash|upfront|in full)) (?:or|vs\.?|versus) (?:a |to )?(?:cash|buy|buying|loan|finance|financing)\b",
     ),
     (
         Fin(Financing::Cash),
@@ -283,11 +380,11 @@ static RULES: &[(Act, &str)] = &[
     ),
     (
         Credit(CreditSignal::Strong),
-        r"\bscore (?:is |of |around |about |is about |is around |is like |~)?(?:7[0-9][0-9]|8[0-5][0-9])\b|\b(?:7[0-9][0-9]|8[0-5][0-9]) (?:credit|fico)\b",
+        r"\b(?:score|credit) (?:is |of |around |about |is about |is around |is like |~)?(?:7[0-9][0-9]|8[0-5][0-9])\b|\b(?:7[0-9][0-9]|8[0-5][0-9]) (?:credit|fico)\b",
     ),
     (
         Credit(CreditSignal::Strong),
-        r"\b(?:lots of|plenty of|a lot of|significant|tons of|high) (?:home )?equity\b|\bno mortgage\b|\bmortgage is paid off\b|\bpaid off (?:the|my|our) (?:mortgage|house|home)\b",
+        r"\b(?:lots of|plenty of|a lot of|significant|tons of|high) (?:home )?equity\b|\bno mortgage\b|\bmortgage is paid off\b|\bpaid off (?:the|my|our) (?:mortgage|house|home)\b|\bpaid (?:it|the (?:house|home|mortgage)) off\b|\b(?:house|home|place|it) is paid off\b|\bfree and clear\b|\bown (?:it|the (?:house|home|place)) outright\b",
     ),
     (
         Credit(CreditSignal::Weak),
@@ -308,7 +405,7 @@ static RULES: &[(Act, &str)] = &[
     ),
     (
         Quotes(Some(false)),
-        r"\bno (?:other )?(?:quotes?|estimates?|bids?)(?: yet)?\b|\b(?:my|the) first (?:quote|installer|company)\b|\byou'?re (?:the|my) first\b|\b(?:only|just) (?:talking|talked|speaking) (?:to|with) you\b|\bnot (?:shopping around|comparing)\b",
+        r"\b(?:don'?t|do not) have (?:any )?(?:other |more )?(?:quotes?|estimates?|bids?)\b|\bno (?:other )?(?:quotes?|estimates?|bids?)(?: yet)?\b|\b(?:my|the) first (?:quote|installer|company)\b|\byou'?re (?:the|my) first\b|\b(?:only|just) (?:talking|talked|speaking) (?:to|with) you\b|\bnot (?:shopping around|comparing)\b",
     ),
     (
         Quotes(None),
@@ -363,6 +460,79 @@ static RULES: &[(Act, &str)] = &[
         Topic(TechnicalTopic::Maintenance),
         r"\bmaint(?:enance|ain|aining|ained)\b|\bcleaning\b|\bclean (?:the |them|panels)\b|\bsnow\b|\bupkeep\b|\bpigeons?\b",
     ),
+    // ---- topics the reply must address (technical topics and objections add theirs) ----
+    (
+        Asks(Subject::Cost),
+        r"\b(?:cost|costs|costing|price|prices|pricing|priced|expensive|pricey|afford|affordable)\b|\bhow much (?:is it|is this|is that|are (?:they|panels|solar panels|the panels)|would (?:it|the whole thing|this|that|solar|a system) (?:run|be|cost)|for (?:a|the|solar))\b|\bwhat (?:would|does|will) (?:it|solar|this|that) (?:cost|run)\b",
+    ),
+    (
+        Asks(Subject::Payback),
+        r"\bbills? (?:with|after) (?:solar|panels)\b|\bworth (?:it|the (?:money|cost|investment))\b|\bpay(?:s)? (?:for )?itself\b|\bpays? off\b|\bpayback\b|\bpay back\b|\bbreak ?-?even\b|\broi\b|\breturn on (?:the )?investment\b|\bhow much (?:would|could|can|will|do|might|should) (?:i|we) (?:save|expect to save)\b|\bsav(?:e|ings?) (?:per|a|each|every) (?:month|year)\b|\bsave (?:me |us )?(?:money|anything)\b|\b(?:does|would|will|is) (?:it|solar|this|that) (?:still )?(?:make sense|a good investment)\b|\bhow much (?:do|would|could|can) (?:i|we) save\b",
+    ),
+    (
+        Asks(Subject::Roof),
+        r"\broofs?\b|\bbulkheads?\b|\bshingles?\b",
+    ),
+    (
+        Asks(Subject::InstallTime),
+        r"\bhow long (?:does|will|would|is|do|till|until|before|to)\b[a-z0-9 ,'$/-]{0,50}\b(?:install|installation|installing|installed|take|takes|approved|approval|connected|hooked up|turn(?:ing)? on|process)\b|\bhow (?:quickly|fast|soon) (?:can|could|will|would|do|does)\b[a-z0-9 ,'$/-]{0,30}\b(?:install|installed|done|up and running)\b|\binstall(?:ation)? (?:take|takes|time|timeline)\b|\bhow many (?:days|weeks|months) (?:does|will|would|to)\b|\bcon ?ed(?:ison)? (?:part|approval|hook ?-?up)\b|\binterconnect(?:ion)?\b",
+    ),
+    (
+        AsksVeto(Subject::Winter),
+        r"\b(?:this|next|by|before|until|by the|before the) winter\b",
+    ),
+    (
+        Asks(Subject::Winter),
+        r"\bwinters?\b|\bsnow(?:s|ing|y|fall)?\b|\bcloudy\b|\bclouds?\b|\bovercast\b|\bdecember\b|\bcold (?:weather|months|days)\b|\b(?:nyc|new york|our|bad) weather\b|\bice\b",
+    ),
+    (
+        Asks(Subject::Selling),
+        r"\blistings?\b|\b(?:a|the) (?:house|home) with solar\b|\bsell(?:ing)? (?:the |my |our )?(?:house|home|place|property)\b|\b(?:if|when|once) (?:i|we|you) sell\b|\bsell in\b|\bresale\b|\b(?:home|house|property) values?\b|\bvalue of (?:my|the|our) (?:home|house|property)\b|\bsell(?:s)? for more\b",
+    ),
+    (
+        Asks(Subject::Board),
+        r"\b(?:co-?op|co op|cooperative|condo(?:minium)?)s?\b|\bboard\b|\bhoa\b",
+    ),
+    (
+        Asks(Subject::Landmarks),
+        r"\blandmark(?:s|ed)?\b|\bhistoric(?:al)?\b|\blpc\b|\bpreservation\b",
+    ),
+    (
+        Asks(Subject::FireCode),
+        r"\bfdny\b|\bfire ?-?code\b|\bsetbacks?\b|\bfire (?:department|safety|rules?|access)\b|\bclearance on the roof\b",
+    ),
+    (
+        Asks(Subject::Financing),
+        r"\bhow (?:to|i'?d|we'?d|i would|we would|should (?:i|we)|do (?:i|we)) (?:pay|finance|fund)\b|\bleas(?:e|es|ing)\b|\bppas?\b|\bpower purchase\b|\bloans?\b|\bfinanc(?:e|ed|ing)\b|\bheloc\b|\b(?:pay|paying) (?:cash|upfront|up front)\b|\bcash\b|\bmonthly payments?\b|\b(?:zero|\$0|no money) down\b|\bcredit\b",
+    ),
+    (
+        Asks(Subject::Incentives),
+        r"\btax (?:credits?|breaks?|incentives?|abatements?)\b|\bincentives?\b|\brebates?\b|\babatements?\b|\bsubsid(?:y|ies)\b|\bnyserda\b|\bny-?sun\b|\b30 ?%|\b30 percent\b|\bitc\b|\bgrants?\b|\b(?:property )?tax(?:es)?\b",
+    ),
+    (
+        Asks(Subject::Batteries),
+        r"\bpower (?:goes|went|going) out\b|\blose power\b|\bemergency power\b",
+    ),
+    (
+        Asks(Subject::Warranties),
+        r"\bhow long (?:do|does|will|would|can) [a-z ]{1,30} last\b|\b(?:a |the )?(?:panel|panels|inverter|it|something) (?:breaks|broke|fails|stops working|gets damaged)\b|\bbreaks? down\b",
+    ),
+    (
+        Asks(Subject::Renters),
+        r"\b(?:a|any|the) (?:renter|tenant)\b|\bcommunity solar\b|\brenters?\b|\b(?:need|have) to own\b|\bif (?:i'?m|i am|we'?re|we are) (?:a )?rent(?:er|ing)\b|\btenants? (?:can|do|get)\b",
+    ),
+    (
+        Asks(Subject::Looks),
+        r"\blooks? (?:like|weird|ugly|bad|good|strange|odd)\b|\bhow (?:it|they|the panels|panels|solar)(?: would| will| might|'?ll)? look\b|\bappearance\b|\bvisible\b|\bcurb appeal\b|\bfrom the street\b",
+    ),
+    (
+        Asks(Subject::Trust),
+        r"\blegit(?:imate)?\b|\bscam\b|\blicensed\b|\binsured\b|\bwho (?:does|will do|would do|installs|would install|will install|is doing)\b|\bdo you (?:guys )?(?:do|install)\b|\bsell my (?:info|information|data|details|number)\b|\b(?:need|want) my address\b|\bprivacy\b|\bwho are you\b|\bcatch\b|\bripoff|\brip ?-?off\b",
+    ),
+    (
+        Asks(Subject::Production),
+        r"\bface (?:south|north|east|west)\b|\b(?:south|north|east|west) ?-?facing\b|\bwhat size\b|\bhow many panels\b|\bcover (?:my|the|our) (?:whole |entire )?bill\b|\bhow much (?:power|energy|electricity)\b",
+    ),
     // ---- objections: per objection, the first matching rule decides --------------------
     // Cost
     (
@@ -375,15 +545,15 @@ static RULES: &[(Act, &str)] = &[
     ),
     (
         Obj(Cost, Raise),
-        r"\btoo (?:expensive|pricey|costly|much money)\b|\b(?:is|seems|sounds|looks|are|'s|so|very|really|pretty|way|quite|kinda|kind of) (?:too |so |really |very |pretty |way |a bit |kind of )?(?:expensive|pricey|costly|unaffordable)\b",
+        r"\btoo (?:expensive|pricey|costly|much money)\b|\bcosts? (?:too much|way too much|a fortune|an arm and a leg)\b|\b(?:is|seems|sounds|looks|are|'s|so|very|really|pretty|way|quite|kinda|kind of) (?:too |so |really |very |pretty |way |a bit |kind of )?(?:expensive|pricey|costly|unaffordable)\b",
     ),
     (
         Obj(Cost, Raise),
-        r"\b(?:can'?t|cannot|can not|couldn'?t|could not|won'?t be able to|not able to) (?:really )?(?:afford|swing|justify the cost|pay for)\b|\bout of (?:my|our) (?:budget|price range)\b|\bover (?:my|our) budget\b|\bnot worth (?:it|the money|the cost|the investment)\b|\btight budget\b|\bon a budget\b|\bfixed income\b",
+        r"\b(?:can'?t|cannot|can not|couldn'?t|could not|won'?t be able to|not able to) (?:really )?(?:afford|swing|justify the cost|pay for)\b|\bout of (?:my|our) (?:budget|price range)\b|\bover (?:my|our) budget\b|\bnot worth (?:it|the money|the cost|the investment)\b|\btight budget\b|\bon a budget\b|\bfixed income\b|\b(?:cash|money|budget|funds?|finances) (?:is|are|'s|are a bit|is a bit|is pretty|is really) (?:tight|short|limited|low)\b|\bmoney'?s tight\b",
     ),
     (
         Obj(Cost, Raise),
-        r"\b(?:the )?(?:cost|price|upfront cost|up ?-?front cost|money|payments?|expense)s? (?:worries|worry|concerns?|scares?|freaks?)\b|\b(?:worried|concerned|nervous|scared|worry) (?:about|by) (?:the )?(?:cost|price|money|upfront|expense|payments?|up ?-?front|how much)\b|\b(?:don'?t|do not) have (?:the |that kind of |enough |that much )?(?:money|cash|budget)\b|\bcost is (?:a|an|my|the) (?:big |major |main |real )?(?:issue|concern|problem|worry|factor|obstacle)\b",
+        r"\b(?:the )?(?:cost|price|upfront cost|up ?-?front cost|money|payments?|expense)s? (?:worries|worry|concerns?|scares?|freaks?)\b|\b(?:worried|concerned|nervous|scared|worry) (?:about|by) (?:the )?(?:cost|price|money|upfront|expense|payments?|up ?-?front|how much)\b|\b(?:don'?t|do not) have (?:the |that kind of |enough |that much )?(?:money|cash|budget)\b|\b(?:the )?(?:cost|price) is (?:a|an|my|the) (?:big |biggest |major |main |real |only |number one |#1 )?(?:issue|concern|problem|worry|factor|obstacle)\b",
     ),
     // Roof
     (
@@ -409,7 +579,7 @@ static RULES: &[(Act, &str)] = &[
     // Aesthetics
     (
         Obj(Aesthetics, Raise),
-        r"\b(?:don'?t|do not) like (?:how|the way|the look|the looks)\b|\b(?:don'?t|doesn'?t|do not|does not|won'?t|wouldn'?t) look (?:good|great|nice)\b",
+        r"\b(?:don'?t|do not) like (?:how|the way|the look|the looks)\b|\bnot (?:a |the )?(?:big )?fan of (?:how|the way|the look|the looks)\b|\b(?:don'?t|doesn'?t|do not|does not|won'?t|wouldn'?t) look (?:good|great|nice)\b",
     ),
     (
         Obj(Aesthetics, Resolve),
@@ -417,12 +587,12 @@ static RULES: &[(Act, &str)] = &[
     ),
     (
         Obj(Aesthetics, Raise),
-        r"\bugly\b|\beyesores?\b|\bunsightly\b|\bcurb appeal\b|\b(?:look|looks|would look|will look) (?:bad|terrible|awful|ugly|weird|strange|tacky|cheap|hideous)\b|\b(?:hate|dislike|don'?t love) (?:the )?(?:look|looks|appearance)\b|\b(?:worried|concerned|nervous|care) (?:about )?how (?:they|it|the panels|panels) (?:look|would look)\b|\baesthetic(?:s|ally)?\b",
+        r"\bugly\b|\beyesores?\b|\bunsightly\b|\bcurb appeal\b|\b(?:look|looks|would look|will look) (?:bad|terrible|awful|ugly|weird|strange|tacky|cheap|hideous)\b|\b(?:hate|dislike|don'?t love) (?:the )?(?:look|looks|appearance)\b|\b(?:worried|concerned|nervous|care|unsure|not sure) (?:about )?how (?:they|it|the panels|panels|solar)(?: look| looks| would look| will look| might look|'ll look)\b|\baesthetic(?:s|ally)?\b",
     ),
     // Moving
     (
         Obj(Moving, Block),
-        r"\bmov(?:e|ing) (?:forward|ahead|on with (?:it|this)|quickly|fast)\b",
+        r"\bmov(?:e|ing) (?:forward|ahead|on with (?:it|this)|quickly|fast)\b|\b(?:when|if|once) you sell\b",
     ),
     (
         Obj(Moving, Resolve),
@@ -447,7 +617,7 @@ static RULES: &[(Act, &str)] = &[
     ),
     (
         Obj(Trust, Raise),
-        r"\bscam(?:s|mers?|my)?\b|\b(?:don'?t|do not|can'?t|cannot|hard to|never|not sure i|not sure if i) trust\b|\btoo good to be true\b|\bpushy\b|\bsales ?(?:m[ae]n|people|person|guys?|reps?|pitch(?:es)?)\b|\bskeptic(?:al)?\b|\bsceptic(?:al)?\b|\bsuspicious\b|\brip(?:ped)? ?-?off\b|\bfishy\b|\bsketchy\b|\bshady (?:company|companies|business|installers?|practices|salesm[ae]n|people|contractors?)\b|\bbad experience\b|\b(?:is|are) (?:this|you|it|they) (?:legit|legitimate|real|a real company)\b|\bhidden (?:fees|costs|charges)\b|\bfine print\b|\bwhat'?s the catch\b",
+        r"\bscam(?:s|mers?|my)?\b|\b(?:don'?t|do not|can'?t|cannot|hard to|never|not sure i|not sure if i) trust\b|\btoo good to be true\b|\bpushy\b|\bsales ?(?:m[ae]n|people|person|guys?|reps?|pitch(?:es)?)\b|\bskeptic(?:al)?\b|\bsceptic(?:al)?\b|\bsuspicious\b|\brip(?:ped)? ?-?off\b|\bfishy\b|\bsketchy\b|\bshady (?:company|companies|business|installers?|practices|salesm[ae]n|people|contractors?)\b|\bbad experience\b|\b(?:is|are) (?:this|you|it|they)(?: [a-z]+){0,3} (?:legit|legitimate|real|a real company)\b|\bhidden (?:fees|costs|charges)\b|\bfine print\b|\bwhat'?s the catch\b",
     ),
     // ---- acknowledgement -------------------------------------------------------------------
     (
@@ -504,8 +674,11 @@ static RULES: &[(Act, &str)] = &[
 ];
 
 static RULE_SET: LazyLock<RegexSet> = LazyLock::new(|| {
+    // The rules together make a large automaton: room for its lazily built states keeps
+    // matching on the fast DFA path instead of falling back to the slower engines.
     RegexSetBuilder::new(RULES.iter().map(|(_, p)| *p))
         .unicode(false)
+        .dfa_size_limit(64 << 20)
         .build()
         .expect("extract: the phrase rule patterns are valid")
 });
@@ -516,13 +689,19 @@ pub(super) fn apply_rules(lower: &str, f: &mut MessageFacts) -> (i32, bool) {
 
     let mut time_veto = [false; 6];
     let mut fin_veto = [false; 4];
+    let mut subject_veto = [false; Subject::ALL.len()];
+    let mut prop_veto = false;
     for &i in &matched {
         match RULES[i].0 {
+            PropVeto => prop_veto = true,
             Act::TimeVeto(t) => time_veto[timeline_index(t)] = true,
             FinVeto(x) => fin_veto[financing_index(x)] = true,
+            AsksVeto(t) => subject_veto[t as usize] = true,
             _ => {}
         }
     }
+    let mut subjects = [false; Subject::ALL.len()];
+    let mut props: Vec<usize> = Vec::new();
 
     let mut home_done = false;
     let mut quotes_done = false;
@@ -540,7 +719,10 @@ pub(super) fn apply_rules(lower: &str, f: &mut MessageFacts) -> (i32, bool) {
                 }
             }
             Prop(p) => {
-                f.property_type.get_or_insert(p);
+                if !prop_veto {
+                    f.property_type.get_or_insert(p);
+                    props.push(i);
+                }
             }
             Time(t) => {
                 if !time_veto[timeline_index(t)] {
@@ -581,8 +763,14 @@ pub(super) fn apply_rules(lower: &str, f: &mut MessageFacts) -> (i32, bool) {
                 }
             }
             Sent(v) => sentiment = (sentiment.0 + i32::from(v), true),
+            Buying => f.buying_home = true,
+            Asks(t) => subjects[t as usize] = !subject_veto[t as usize],
+            AsksVeto(_) | PropVeto => {}
             Act::TimeVeto(_) | FinVeto(_) => {}
         }
+    }
+    if props.len() > 1 && CORRECTION_RE.is_match(lower) {
+        f.property_type = corrected_property(lower, &props).or(f.property_type);
     }
     f.technical_topics = TechnicalTopic::ALL
         .into_iter()
@@ -595,7 +783,45 @@ pub(super) fn apply_rules(lower: &str, f: &mut MessageFacts) -> (i32, bool) {
             Some(Block) | None => {}
         }
     }
+    for t in f.technical_topics.iter().map(|&t| Subject::from(t)) {
+        subjects[t as usize] = true;
+    }
+    for o in f.objections_raised.iter().map(|&o| Subject::from(o)) {
+        subjects[o as usize] = true;
+    }
+    f.topics = Subject::ALL
+        .into_iter()
+        .filter(|t| subjects[*t as usize])
+        .collect();
     sentiment
+}
+
+/// "We own a condo... actually it's a co-op": of the home types named, the one mentioned
+/// last after a correction. Rare, so the single patterns are only compiled when needed.
+fn corrected_property(lower: &str, props: &[usize]) -> Option<PropertyType> {
+    static SINGLE: LazyLock<Vec<Regex>> = LazyLock::new(|| {
+        RULES
+            .iter()
+            .map(|(_, p)| {
+                RegexBuilder::new(p)
+                    .unicode(false)
+                    .build()
+                    .expect("extract: the phrase rule patterns are valid")
+            })
+            .collect()
+    });
+    let correction = CORRECTION_RE.find_iter(lower).last()?.end();
+    props
+        .iter()
+        .filter_map(|&i| {
+            let at = SINGLE[i].find_iter(lower).last()?.start();
+            match RULES[i].0 {
+                Prop(p) if at >= correction => Some((at, p)),
+                _ => None,
+            }
+        })
+        .max_by_key(|(at, _)| *at)
+        .map(|(_, p)| p)
 }
 
 fn timeline_index(t: Timeline) -> usize {
@@ -676,6 +902,45 @@ mod tests {
                 ("I’m not the homeowner", Some(false)),
                 ("my parents own it", None),
                 ("how much does solar cost?", None),
+                // A noun, a possessive, a past tense, a fragment.
+                ("owner of a 2 family here in astoria", Some(true)),
+                ("it's ours, we paid it off", Some(true)),
+                ("We have owned it since 2009", Some(true)),
+                ("own a semi-detached in Midland Beach", Some(true)),
+                ("Owner. Tottenville. 10307.", Some(true)),
+                ("brownstone owner in Fort Greene", Some(true)),
+                ("I'm leasing my apartment in Ridgewood", Some(false)),
+                (
+                    "we're in the process of buying, should close in 2 months",
+                    Some(false),
+                ),
+                // Someone else's home, or a question about others, says nothing.
+                ("asking for my mom, she owns the house", None),
+                ("im not the owner, my uncle is", None),
+                ("do renters qualify for anything?", None),
+                ("do most homeowners in queens get solar?", None),
+                ("the owner of the building won't allow it", None),
+            ],
+        );
+    }
+
+    #[test]
+    fn given_a_message_raising_topics_when_extracting_then_each_topic_is_found() {
+        use crate::domain::facts::Topic::*;
+        check(
+            "topics",
+            |f| f.topics.clone(),
+            &[
+                ("how much does solar cost?", vec![Cost]),
+                ("is it worth it?", vec![Payback]),
+                ("what about the roof, it's flat", vec![Roof]),
+                ("how long does installation take?", vec![InstallTime]),
+                ("will it work in winter?", vec![Winter]),
+                ("we want it done by this winter", vec![]),
+                ("Should I lease or buy?", vec![Financing]),
+                ("we'd lease it, no money down", vec![]),
+                ("I rent in Bushwick", vec![Renters]),
+                ("we're in a historic district", vec![Landmarks]),
             ],
         );
     }
@@ -703,6 +968,10 @@ mod tests {
                 ("we're in a co-op", Some(P::Coop)),
                 ("coop apartment", Some(P::Coop)),
                 ("apartment", None),
+                ("we own a condo... actually it's a co-op", Some(P::Coop)),
+                ("we own a cape cod in Bayside Hills", Some(P::SingleFamily)),
+                ("is a house or a condo better for solar", None),
+                ("my neighbor owns a brownstone with panels", None),
             ],
         );
     }
@@ -725,6 +994,17 @@ mod tests {
                 ("I have to convince my partner", Some(Influencer)),
                 ("we'd need board approval", Some(Influencer)),
                 ("it's not my decision", Some(Influencer)),
+                (
+                    "asking for my mom, she owns the house and makes the decisions",
+                    Some(Influencer),
+                ),
+                (
+                    "i live with my parents, they own the house",
+                    Some(Influencer),
+                ),
+                ("it's my grandma's", Some(Influencer)),
+                ("i own a house with my brother", Some(Joint)),
+                ("the house is mine, just me on the deed", Some(Sole)),
             ],
         );
     }
@@ -751,6 +1031,14 @@ mod tests {
                 ("I don't want a lease, I'll pay cash", Some(Cash)),
                 ("no loans, I'd rather lease", Some(LeaseOrPpa)),
                 ("we own the house outright", None),
+                (
+                    "We'd like to do a lease or a PPA, not buy",
+                    Some(LeaseOrPpa),
+                ),
+                ("I'm leasing my apartment", None),
+                ("what about loans", None),
+                ("my sister has a lease with sunrun", None),
+                ("what about a loan vs paying cash", Some(Undecided)),
             ],
         );
         check(

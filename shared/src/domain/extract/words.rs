@@ -51,6 +51,12 @@ pub(super) struct Words {
     pub(super) per_month: Vec<String>,
     /// "a year", "/yr": a yearly amount follows.
     pub(super) per_year: Vec<String>,
+    /// "a quarter", "every three months": a quarterly amount follows.
+    pub(super) per_quarter: Vec<String>,
+    /// "every two months": a two-monthly amount follows.
+    pub(super) per_two_months: Vec<String>,
+    /// "a week", "/wk": a weekly amount follows.
+    pub(super) per_week: Vec<String>,
     /// "twenty" … "ninety": with "hundred", the words a written amount can start with.
     pub(super) tens: Vec<String>,
     /// "box", "apt": a five-digit number right after one of these is no ZIP.
@@ -133,6 +139,9 @@ impl Words {
             unit_words: set(file.money.unit_words),
             per_month: file.money.per_month,
             per_year: file.money.per_year,
+            per_quarter: file.money.per_quarter,
+            per_two_months: file.money.per_two_months,
+            per_week: file.money.per_week,
             tens,
             zip_not_after: file.zip.not_after,
             fact_nouns: set(s.fact_nouns),
@@ -181,6 +190,9 @@ struct MoneyFile {
     unit_words: Vec<String>,
     per_month: Vec<String>,
     per_year: Vec<String>,
+    per_quarter: Vec<String>,
+    per_two_months: Vec<String>,
+    per_week: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -290,6 +302,9 @@ impl WordsFile {
         check_list("money.unit_words", Token, &m.unit_words)?;
         check_list("money.per_month", Phrase, &m.per_month)?;
         check_list("money.per_year", Phrase, &m.per_year)?;
+        check_list("money.per_quarter", Phrase, &m.per_quarter)?;
+        check_list("money.per_two_months", Phrase, &m.per_two_months)?;
+        check_list("money.per_week", Phrase, &m.per_week)?;
         check_numbers("numbers.words", &self.numbers.words)?;
         check_numbers("numbers.vague_quantities", &self.numbers.vague_quantities)?;
         if !self.numbers.words.values().any(|&v| v >= 20 && v % 10 == 0) {

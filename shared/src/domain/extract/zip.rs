@@ -1,7 +1,7 @@
 //! ZIP codes: a standalone five-digit number that is not money, not part of a phone number
 //! and not glued to other digits.
 
-use super::bill::unit_or_currency_follows;
+use super::bill::{CORRECTION_RE, unit_or_currency_follows};
 use super::normalize::slice_clamped;
 use super::words::words;
 use super::{ascii_regex, overlaps};
@@ -18,7 +18,8 @@ static ZIP_CONTEXT_RE: LazyLock<Regex> = LazyLock::new(|| {
 
 pub(super) fn find_zip(lower: &str, excluded: &[(usize, usize)]) -> Option<String> {
     let bytes = lower.as_bytes();
-    let mut first: Option<&str> = None;
+    // (ZIP, where it ends, whether a word like "zip" or "live in" introduced it)
+    let mut best: Option<(&str, usize, bool)> = None;
     for m in ZIP_RE.find_iter(lower) {
         let (start, end) = (m.start(), m.end());
         if overlaps(excluded, start, end) {
@@ -58,12 +59,18 @@ pub(super) fn find_zip(lower: &str, excluded: &[(usize, usize)]) -> Option<Strin
             continue;
         }
         let zip = &m.as_str()[..5];
-        if ZIP_CONTEXT_RE.is_match(pre) {
-            return Some(zip.to_owned());
-        }
-        first.get_or_insert(zip);
+        let context = ZIP_CONTEXT_RE.is_match(pre);
+        best = match best {
+            // "11354, oh sorry, 11355": a ZIP after a correction replaces the one before.
+            Some((_, prev_end, _)) if CORRECTION_RE.is_match(&lower[prev_end..start]) => {
+                Some((zip, end, true))
+            }
+            Some((_, _, false)) if context => Some((zip, end, true)),
+            None => Some((zip, end, context)),
+            kept => kept,
+        };
     }
-    first.map(str::to_owned)
+    best.map(|(z, _, _)| z.to_owned())
 }
 
 /// "85000 a year", "12000/yr": an amount per period, never a ZIP.

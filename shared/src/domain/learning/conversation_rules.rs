@@ -424,7 +424,7 @@ mod tests {
 
     #[test]
     fn given_rules_that_favour_a_question_then_the_agents_reply_asks_it_first_when_close() {
-        use crate::domain::agent::{ranked_asks, reply, reply_with_rules};
+        use crate::domain::agent::{Before, ranked_asks, reply, reply_with_rules};
         use crate::domain::conversation::{Conversation, SessionId};
         use crate::domain::facts::MessageFacts;
         use crate::domain::scoring::{ScoringModel, score};
@@ -450,7 +450,15 @@ mod tests {
             }],
             ..ConversationRules::default()
         };
-        let tilted = reply_with_rules(&model, &rules, &c, &MessageFacts::default(), &s, at());
+        let tilted = reply_with_rules(
+            &model,
+            &rules,
+            &c,
+            &MessageFacts::default(),
+            &Before::default(),
+            &s,
+            at(),
+        );
         assert_eq!(tilted.asked, Some(last));
 
         c.facts.zip_code = Some(crate::domain::conversation::ZipCode::parse("11215").expect("zip"));
@@ -473,8 +481,23 @@ mod tests {
             }],
             ..ConversationRules::default()
         };
-        let plain = reply(&model, &c, &MessageFacts::default(), &s, at());
-        let tilted = reply_with_rules(&model, &rules, &c, &MessageFacts::default(), &s, at());
+        let plain = reply(
+            &model,
+            &c,
+            &MessageFacts::default(),
+            &Before::default(),
+            &s,
+            at(),
+        );
+        let tilted = reply_with_rules(
+            &model,
+            &rules,
+            &c,
+            &MessageFacts::default(),
+            &Before::default(),
+            &s,
+            at(),
+        );
         assert_eq!(plain.asked, Some(first.0));
         assert_eq!(
             tilted.asked,
@@ -489,6 +512,7 @@ mod tests {
             &ConversationRules::default(),
             &c,
             &MessageFacts::default(),
+            &Before::default(),
             &s,
             at(),
         );
