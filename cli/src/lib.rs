@@ -5,7 +5,9 @@ pub mod buyers;
 pub mod learning;
 pub mod model;
 pub mod runtime;
+pub mod sandbox_clock;
 pub mod simulate;
+pub mod traffic;
 
 use aurum::backend::Backend;
 pub use aurum::function::OPENAPI_ROUTE;
@@ -133,6 +135,17 @@ pub async fn run<B: Backend>(
     backend: B,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    serve(listener, backend, None, shutdown).await
+}
+
+/// [`run`], and with `clock` (the one `backend` reads) the local-only sandbox clock route
+/// that `aurum simulate` moves (see [`sandbox_clock`]): what `aurum serve` runs.
+pub async fn serve<B: Backend>(
+    listener: tokio::net::TcpListener,
+    backend: B,
+    clock: Option<sandbox_clock::SandboxClock>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     let failed = |e: String| std::io::Error::other(e);
     let base = format!("http://{}", listener.local_addr()?);
     let sandbox_buyers =
@@ -169,7 +182,10 @@ pub async fn run<B: Backend>(
             backend.clock(),
         );
     }
-    let router = app(&backend).merge(aurum::sandbox::sandbox_inbox(secrets));
+    let mut router = app(&backend).merge(aurum::sandbox::sandbox_inbox(secrets));
+    if let Some(clock) = clock {
+        router = router.merge(clock.router());
+    }
     let served = axum::serve(listener, router)
         .with_graceful_shutdown(shutdown)
         .await;

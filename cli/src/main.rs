@@ -7,6 +7,7 @@ use aurum::buyer_client;
 use aurum::config::{BackendKind, Config};
 use aurum::domain::buyer::{BuyerId, WebhookSecret};
 use aurum::ports::BuyerStore;
+use aurum_cli::sandbox_clock::SandboxClock;
 use aurum_cli::simulate::{Scenario, simulate, summary};
 use chrono::NaiveDate;
 use clap::{Args, Parser, Subcommand};
@@ -99,10 +100,15 @@ enum Command {
         #[command(subcommand)]
         command: ModelCommand,
     },
-    /// Run seeded simulations of the system's decisions.
+    /// Play synthetic days of business through a running `aurum serve` (homeowners chat,
+    /// buyers answer with signed feedback, the server's sandbox clock set to each simulated
+    /// moment), or, with `routing`, an offline routing simulation.
+    #[command(args_conflicts_with_subcommands = true)]
     Simulate {
         #[command(subcommand)]
-        what: Simulation,
+        what: Option<Simulation>,
+        #[command(flatten)]
+        traffic: TrafficArgs,
     },
 }
 
@@ -160,6 +166,19 @@ enum ModelCommand {
         #[arg(long)]
         out: PathBuf,
     },
+}
+
+#[derive(Args)]
+struct TrafficArgs {
+    /// Whole New York days before today to simulate (today up to now comes on top).
+    #[arg(long, default_value_t = 14, value_parser = clap::value_parser!(u32).range(1..=i64::from(aurum_cli::traffic::MAX_DAYS)))]
+    days: u32,
+    /// Names the traffic: the same seed gives the same chats and buyer answers.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Base URL of the running `aurum serve`.
+    #[arg(long, default_value = aurum_cli::traffic::DEFAULT_URL, env = "AURUM_API_URL")]
+    url: String,
 }
 
 #[derive(Args)]
@@ -281,14 +300,19 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
             let ctrl_c = async {
                 let _ = tokio::signal::ctrl_c().await;
             };
+            // System time until `aurum simulate` moves it (local only: no Lambda has it).
+            let sandbox_clock = SandboxClock::new();
+            config.clock_settable = true;
             match config.backend {
                 BackendKind::Embedded => {
-                    let backend = EmbeddedBackend::from_config(config)?;
-                    aurum_cli::run(listener, backend, ctrl_c).await?;
+                    let backend =
+                        EmbeddedBackend::from_config_with_clock(config, sandbox_clock.clock())?;
+                    aurum_cli::serve(listener, backend, Some(sandbox_clock), ctrl_c).await?;
                 }
                 BackendKind::Aws => {
-                    let backend = AwsBackend::connect(&config).await?;
-                    aurum_cli::run(listener, backend, ctrl_c).await?;
+                    let mut backend = AwsBackend::connect(&config).await?;
+                    backend.clock = sandbox_clock.clock();
+                    aurum_cli::serve(listener, backend, Some(sandbox_clock), ctrl_c).await?;
                 }
             }
         }
@@ -429,23 +453,51 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         }
         Command::Simulate {
             what:
-                Simulation::Learning {
+                Some(Simulation::Learning {
                     seed,
                     events,
                     window,
-                },
+                }),
+            ..
         } => {
             let report = aurum_cli::learning::simulate_learning(seed, events, window);
             print!("{}", aurum_cli::learning::learning_summary(&report));
         }
         Command::Simulate {
-            what: Simulation::Pricing { seed, offers },
+            what: Some(Simulation::Pricing { seed, offers }),
+            ..
         } => {
             let report = aurum_cli::learning::simulate_pricing(seed, offers)?;
             print!("{}", aurum_cli::learning::pricing_summary(&report));
         }
         Command::Simulate {
-            what: Simulation::Routing(args),
+            what: None,
+            traffic,
+        } => {
+            let traffic = aurum_cli::traffic::Traffic {
+                days: traffic.days,
+                seed: traffic.seed,
+                url: traffic.url,
+            };
+            let bar = indicatif::ProgressBar::new(0);
+            bar.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "{spinner} {msg:>10} [{bar:40}] {pos}/{len} chats ({elapsed})",
+                )?
+                .progress_chars("=> "),
+            );
+            let report = aurum_cli::traffic::run(&traffic, |done, total, day| {
+                bar.set_length(total as u64);
+                bar.set_position(done as u64);
+                bar.set_message(day.to_string());
+            })
+            .await;
+            bar.finish_and_clear();
+            print!("{}", aurum_cli::traffic::summary(&traffic, &report?));
+        }
+        Command::Simulate {
+            what: Some(Simulation::Routing(args)),
+            ..
         } => {
             let scenario = Scenario {
                 sell_below_bid_price: args.sell_below_bid_price,

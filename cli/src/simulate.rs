@@ -143,16 +143,16 @@ impl StrategyOut {
 
 /// SplitMix64: tiny, fast, and fixed forever (a library generator may change its stream
 /// between versions, which would change every seed's scenario).
-struct Rng(u64);
+pub(crate) struct Rng(u64);
 
 impl Rng {
-    fn new(seed: u64, stream: u64) -> Rng {
+    pub(crate) fn new(seed: u64, stream: u64) -> Rng {
         let mut r = Rng(seed ^ stream.wrapping_mul(0xD6E8_FEB8_6659_FD93));
         r.next();
         r
     }
 
-    fn next(&mut self) -> u64 {
+    pub(crate) fn next(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
@@ -161,22 +161,22 @@ impl Rng {
     }
 
     /// Uniform in [0, 1).
-    fn unit(&mut self) -> f64 {
+    pub(crate) fn unit(&mut self) -> f64 {
         (self.next() >> 11) as f64 / (1u64 << 53) as f64
     }
 
-    fn below(&mut self, n: usize) -> usize {
+    pub(crate) fn below(&mut self, n: usize) -> usize {
         ((self.unit() * n as f64) as usize).min(n.saturating_sub(1))
     }
 
-    fn normal(&mut self, mean: f64, sd: f64) -> f64 {
+    pub(crate) fn normal(&mut self, mean: f64, sd: f64) -> f64 {
         // Box–Muller; 1 − u keeps the logarithm finite.
         let u = 1.0 - self.unit();
         let v = self.unit();
         mean + sd * (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()
     }
 
-    fn weighted(&mut self, weights: &[f64]) -> usize {
+    pub(crate) fn weighted(&mut self, weights: &[f64]) -> usize {
         let total: f64 = weights.iter().sum();
         let mut x = self.unit() * total;
         for (i, w) in weights.iter().enumerate() {
@@ -193,7 +193,7 @@ impl Rng {
 
 /// Relative lead arrivals per New York hour (0–23): homeowners chat at lunch and after
 /// work, rarely at night.
-const HOURLY_ARRIVALS: [f64; 24] = [
+pub(crate) const HOURLY_ARRIVALS: [f64; 24] = [
     0.6, 0.3, 0.2, 0.2, 0.2, 0.4, 1.0, 2.0, 3.5, 4.5, 5.0, 5.2, 5.6, 5.2, 4.8, 4.6, 4.8, 5.4, 6.2,
     6.6, 6.2, 5.0, 3.0, 1.4,
 ];

@@ -59,6 +59,8 @@ pub struct Analytics<B: Backend> {
     targets: Targets,
     /// Snapshot keys are per deployment: one Redis may serve several.
     key_prefix: String,
+    /// Seal ended days (not when the clock can be set back: see `Config::clock_settable`).
+    seal: bool,
 }
 
 impl<B: Backend> Clone for Analytics<B> {
@@ -71,6 +73,7 @@ impl<B: Backend> Clone for Analytics<B> {
             clock: Arc::clone(&self.clock),
             targets: self.targets,
             key_prefix: self.key_prefix.clone(),
+            seal: self.seal,
         }
     }
 }
@@ -91,6 +94,7 @@ impl<B: Backend> Analytics<B> {
             clock: backend.clock(),
             targets: backend.config().targets,
             key_prefix: format!("analytics:{}", backend.config().aws.metrics_table),
+            seal: !backend.config().clock_settable,
         }
     }
 
@@ -121,7 +125,7 @@ impl<B: Backend> Analytics<B> {
             for shard in shards {
                 totals.add(shard);
             }
-            if analytics::sealable(*day, now) {
+            if self.seal && analytics::sealable(*day, now) {
                 self.metrics
                     .seal(&analytics::sealed_key(*day), &totals.counters)
                     .await?;

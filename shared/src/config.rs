@@ -92,6 +92,10 @@ pub struct Config {
     pub targets: Targets,
     pub routing: RoutingConfig,
     pub feedback: FeedbackConfig,
+    /// The clock can be set back (`aurum serve`'s sandbox clock, which `aurum simulate`
+    /// moves): past days may still receive counts, so the analytics never seal a day. Never
+    /// set in a Lambda; no variable sets it.
+    pub clock_settable: bool,
 }
 
 /// The buyer-feedback endpoint's settings.
@@ -287,6 +291,7 @@ impl Config {
             });
         }
         Ok(Config {
+            clock_settable: false,
             backend,
             data_dir: PathBuf::from(text("AURUM_DATA_DIR", ".aurum")),
             aws: AwsResources {

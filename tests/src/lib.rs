@@ -230,19 +230,31 @@ pub async fn post_turn(app: &axum::Router, session: &str, message: &str) -> (u16
     status_and_json(response, "POST conversation").await
 }
 
-/// The status and JSON body of a response; every answer of the API is JSON.
+/// The status and JSON body of a response; every answer of the API is JSON (the dashboard
+/// page and its files, declared `text/…`, come back as one JSON string).
 async fn status_and_json<B>(response: hyper::Response<B>, what: &str) -> (u16, Value)
 where
     B: hyper::body::Body,
     B::Error: std::fmt::Debug,
 {
     let status = response.status().as_u16();
+    let text = response
+        .headers()
+        .get(hyper::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/"));
     let bytes = response
         .into_body()
         .collect()
         .await
         .expect("body")
         .to_bytes();
+    if text {
+        return (
+            status,
+            Value::String(String::from_utf8_lossy(&bytes).into_owned()),
+        );
+    }
     let body = serde_json::from_slice(&bytes)
         .unwrap_or_else(|e| panic!("{what} -> {status}: body is not JSON ({e}): {bytes:?}"));
     (status, body)

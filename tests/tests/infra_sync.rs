@@ -34,14 +34,20 @@ const RUNTIME_VARIABLES: &[&str] = &["RUST_LOG"];
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Access {
-    /// Reachable without a sales-team token (the chat frontend, signed buyer feedback).
+    /// Reachable without a sales-team token (the chat frontend, signed buyer feedback, the
+    /// dashboard page, which holds no data).
     Public,
     /// Needs the sales team's JWT (the API's default authorizer).
     SalesTeam,
 }
 
 /// Routes anyone may call; every other route of the registry needs the sales team's JWT.
-const PUBLIC_ROUTES: &[&str] = &[aurum_conversation::ROUTE, aurum_feedback::ROUTE];
+const PUBLIC_ROUTES: &[&str] = &[
+    aurum_conversation::ROUTE,
+    aurum_feedback::ROUTE,
+    aurum_dashboard::page::PAGE_ROUTE,
+    aurum_dashboard::page::ASSET_ROUTE,
+];
 
 /// Every route of the function registry: (function crate directory, method, path, access).
 fn served_routes() -> Vec<(&'static str, &'static str, &'static str, Access)> {

@@ -22,6 +22,9 @@ use serde::Serialize;
 use std::sync::Arc;
 use utoipa::{OpenApi, ToSchema};
 
+pub mod forecast;
+pub mod page;
+
 pub const LEAD_ROUTE: &str = "/api/v1/leads/{lead_id}";
 
 /// The dashboard function, as the registry knows it.
@@ -36,10 +39,15 @@ impl HttpFunction for Dashboard {
         (revenue::BUYERS_ROUTE, Method::GET),
         (revenue::CONVERSATION_METRICS_ROUTE, Method::GET),
         (revenue::MODELS_ROUTE, Method::GET),
+        (forecast::FORECAST_ROUTE, Method::GET),
+        (page::PAGE_ROUTE, Method::GET),
+        (page::ASSET_ROUTE, Method::GET),
     ];
 
     fn openapi() -> utoipa::openapi::OpenApi {
-        DashboardApi::openapi()
+        let mut doc = DashboardApi::openapi();
+        doc.merge(page::PageApi::openapi());
+        doc
     }
 
     fn routes<B: Backend>(backend: &B) -> Router {
@@ -55,6 +63,7 @@ impl HttpFunction for Dashboard {
             )
             .route(revenue::BUYERS_ROUTE, get(revenue::buyers::<B>))
             .route(revenue::MODELS_ROUTE, get(revenue::models::<B>))
+            .route(forecast::FORECAST_ROUTE, get(forecast::forecast::<B>))
             .route(
                 revenue::CONVERSATION_METRICS_ROUTE,
                 get(revenue::conversation_metrics::<B>),
@@ -64,6 +73,7 @@ impl HttpFunction for Dashboard {
             .route(LEAD_ROUTE, get(lead::<B>))
             .with_state(state)
             .merge(revenue_reads)
+            .merge(page::router())
     }
 }
 
@@ -93,7 +103,8 @@ impl<B: Backend> Clone for DashboardState<B> {
         revenue::recommendations,
         revenue::buyers,
         revenue::conversation_metrics,
-        revenue::models
+        revenue::models,
+        forecast::forecast
     ),
     tags(
         (name = "leads", description = "Every lead, explained"),

@@ -1148,6 +1148,14 @@ impl EmbeddedBackend {
         EmbeddedBackend::open_with_clock(dir, system_clock())
     }
 
+    /// [`EmbeddedBackend::from_config`] reading time from `clock`.
+    pub fn from_config_with_clock(
+        config: Config,
+        clock: Clock,
+    ) -> Result<EmbeddedBackend, StoreError> {
+        EmbeddedBackend::build(config, clock)
+    }
+
     pub fn open_with_clock(dir: &Path, clock: Clock) -> Result<EmbeddedBackend, StoreError> {
         let mut config = Config::defaults(BackendKind::Embedded);
         config.data_dir = dir.to_owned();

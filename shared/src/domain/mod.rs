@@ -10,6 +10,7 @@ pub mod data;
 pub mod extract;
 pub mod facts;
 pub mod feedback;
+pub mod forecast;
 pub mod incentives;
 pub mod lead;
 pub mod learning;
