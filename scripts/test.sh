@@ -33,6 +33,9 @@ PROPTEST_CASES=${FEEDBACK_FUZZ_CASES:-20000} cargo test --locked -p aurum-feedba
 log "API contract (schemathesis against aurum serve)"
 scripts/schemathesis.sh
 
+log "dashboard page in headless Chromium (aurum serve, aurum simulate, Playwright)"
+scripts/browser-test.sh
+
 log "infrastructure (cfn-lint, checkov, sam validate, arm64 build, sam build)"
 scripts/check-infra.sh
 
