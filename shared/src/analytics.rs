@@ -5,7 +5,7 @@
 
 use crate::backend::{Backend, Clock};
 use crate::domain::analytics::{
-    self, Alert, BuyerPerformance, DayTotals, HISTORY_DAYS, Kpis, Recommendation,
+    self, Alert, BuyerMonth, DayTotals, HISTORY_DAYS, Kpis, Recommendation,
 };
 use crate::domain::buyer::Buyer;
 use crate::domain::sale::{BuyerCounters, CounterPeriod, LedgerKind};
@@ -38,7 +38,7 @@ pub struct Figures {
     pub days: Vec<DayTotals>,
     pub buyers: Vec<(Buyer, BuyerCounters)>,
     pub kpis: Kpis,
-    pub performance: Vec<BuyerPerformance>,
+    pub performance: Vec<BuyerMonth>,
     pub alerts: Vec<Alert>,
     pub recommendations: Vec<Recommendation>,
 }

@@ -6,8 +6,8 @@ use aurum::analytics::{Analytics, RecentSale};
 use aurum::backend::Backend;
 use aurum::chat::current_model;
 use aurum::domain::analytics::{
-    self as figures, Alert, BuyerPerformance, BuyerRevenue, COUNTED_BY, HourCell, Kpis,
-    Recommendation, TrendPoint,
+    self as figures, Alert, BuyerMonth, BuyerRevenue, COUNTED_BY, DailyRevenue, HourCell, Kpis,
+    Recommendation,
 };
 use aurum::domain::conversation::SessionId;
 use aurum::domain::metrics;
@@ -81,7 +81,7 @@ pub struct DashboardView {
     pub kpis: Kpis,
     pub top_buyers: Vec<BuyerRevenue>,
     /// The last 30 New York days, oldest first.
-    pub revenue_trend: Vec<TrendPoint>,
+    pub revenue_trend: Vec<DailyRevenue>,
     /// The last 28 days by weekday and hour: 7 × 24 cells, Monday 0h first.
     pub revenue_by_hour: Vec<HourCell>,
     pub alerts: Vec<Alert>,
@@ -104,7 +104,7 @@ pub struct BuyersView {
     pub generated_at: DateTime<Utc>,
     /// The New York month counted, `YYYY-MM`.
     pub month: String,
-    pub buyers: Vec<BuyerPerformance>,
+    pub buyers: Vec<BuyerMonth>,
 }
 
 /// One point of a conversation's revenue potential over time.

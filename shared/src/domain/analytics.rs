@@ -346,7 +346,7 @@ pub struct BuyerRevenue {
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct TrendPoint {
+pub struct DailyRevenue {
     /// New York day, `YYYY-MM-DD`.
     pub date: NaiveDate,
     pub revenue: Usd,
@@ -569,10 +569,10 @@ pub fn kpis(days: &[DayTotals], buyers: &[(Buyer, BuyerCounters)], now: DateTime
 }
 
 /// Daily revenue and leads sold, oldest first, `len` days ending today.
-pub fn revenue_trend(days: &[DayTotals], today: NaiveDate, len: i64) -> Vec<TrendPoint> {
+pub fn revenue_trend(days: &[DayTotals], today: NaiveDate, len: i64) -> Vec<DailyRevenue> {
     window(days, today, len)
         .iter()
-        .map(|d| TrendPoint {
+        .map(|d| DailyRevenue {
             date: d.day,
             revenue: Usd(Cents(d.whole_day(field::net))),
             leads_sold: d.whole_day(field::sold),
@@ -636,7 +636,7 @@ pub fn revenue_by_hour(days: &[DayTotals], today: NaiveDate, len: i64) -> Vec<Ho
 
 /// A buyer's month, from the counters and its live caps.
 #[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct BuyerPerformance {
+pub struct BuyerMonth {
     pub buyer_id: String,
     pub name: String,
     /// `premium`, `standard`, `volume` or `direct`.
@@ -673,7 +673,7 @@ pub fn buyer_performance(
     days: &[DayTotals],
     buyers: &[(Buyer, BuyerCounters)],
     now: DateTime<Utc>,
-) -> Vec<BuyerPerformance> {
+) -> Vec<BuyerMonth> {
     let today = new_york_day(now);
     let month_start = today.with_day(1).unwrap_or(today);
     let month: Vec<&DayTotals> = days
@@ -703,7 +703,7 @@ pub fn buyer_performance(
             reasons.sort_by(|a, b| b.count.cmp(&a.count).then(a.reason.cmp(&b.reason)));
             reasons.truncate(3);
             let (sold, accepted, rejected) = (get("sold"), get("accepted"), get("rejected"));
-            BuyerPerformance {
+            BuyerMonth {
                 buyer_id: id.to_owned(),
                 name: b.name.clone(),
                 tier: b.tier.as_str().to_owned(),
@@ -728,8 +728,8 @@ pub fn buyer_performance(
 }
 
 /// The top buyers of the month by revenue (at most `n`).
-pub fn top_buyers(performance: &[BuyerPerformance], n: usize) -> Vec<BuyerRevenue> {
-    let mut by_revenue: Vec<&BuyerPerformance> = performance
+pub fn top_buyers(performance: &[BuyerMonth], n: usize) -> Vec<BuyerRevenue> {
+    let mut by_revenue: Vec<&BuyerMonth> = performance
         .iter()
         .filter(|p| p.leads_sold > 0 || p.revenue.0 != Cents::ZERO)
         .collect();
@@ -874,11 +874,7 @@ pub fn alerts(k: &Kpis, targets: &Targets, hours_elapsed: f64) -> Vec<Alert> {
 }
 
 /// What to do about each alert, plus the opportunities the figures show.
-pub fn recommendations(
-    k: &Kpis,
-    alerts: &[Alert],
-    buyers: &[BuyerPerformance],
-) -> Vec<Recommendation> {
+pub fn recommendations(k: &Kpis, alerts: &[Alert], buyers: &[BuyerMonth]) -> Vec<Recommendation> {
     let mut out: Vec<Recommendation> = alerts
         .iter()
         .map(|a| {
