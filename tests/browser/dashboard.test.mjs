@@ -172,7 +172,16 @@ test('clicking a recent sale shows that lead\'s routing trace', async () => {
   const { body: d } = await apiJson(page, '/api/v1/revenue/dashboard');
   assert.ok(d.recent_sales.length > 0, 'the simulation made sales');
   assert.equal(await page.locator('#recent-sales tr[data-lead]').count(), d.recent_sales.length);
-  const sale = d.recent_sales[0];
+  // The newest sale whose lead is still held by the buyer the list names (a sale undone
+  // and cascaded lists the first buyer's line too).
+  let sale = d.recent_sales[0];
+  for (const candidate of d.recent_sales) {
+    const { body: l } = await apiJson(page, `/api/v1/leads/${candidate.lead_id}`);
+    if (l.sale && l.sale.buyer_id === candidate.buyer_id) {
+      sale = candidate;
+      break;
+    }
+  }
   await page.click(`#recent-sales tr[data-lead="${sale.lead_id}"]`);
   await page.waitForSelector(`#drawer[data-loaded="${sale.lead_id}"]`, { timeout: 15_000 });
   const { status, body: lead } = await apiJson(page, `/api/v1/leads/${sale.lead_id}`);
@@ -183,7 +192,10 @@ test('clicking a recent sale shows that lead\'s routing trace', async () => {
     trs.map((tr) => ({ id: tr.dataset.buyer, chosen: tr.classList.contains('chosen') })),
   );
   assert.deepEqual(trace, lead.routing.trace.map((t) => ({ id: t.buyer_id, chosen: t.chosen })));
-  assert.ok(trace.some((t) => t.chosen && t.id === lead.sale.buyer_id), 'the buyer that bought it is marked');
+  assert.ok(
+    trace.some((t) => t.chosen && t.id === lead.sale.buyer_id),
+    `the buyer that bought it is marked: ${JSON.stringify({ sale: lead.sale.buyer_id, status: lead.status, trace })}`,
+  );
   await page.screenshot({ path: path.join(OUT, 'dashboard-trace.png') });
   await page.keyboard.press('Escape');
   assert.equal(await page.isHidden('#drawer'), true);
