@@ -20,13 +20,17 @@ fn key(pk: String, sk: String) -> HashMap<String, AttributeValue> {
 }
 
 impl DynamoStore {
-    /// Puts `item` unless its key exists; `Ok(false)` when it did.
-    async fn put_once(&self, item: HashMap<String, AttributeValue>) -> Result<bool, StoreError> {
+    /// Puts `item` in `table` unless its key exists; `Ok(false)` when it did.
+    pub(super) async fn put_once(
+        &self,
+        table: &str,
+        item: HashMap<String, AttributeValue>,
+    ) -> Result<bool, StoreError> {
         let size = item_size(&item);
         let put = self
             .client
             .put_item()
-            .table_name(&self.tables.jobs)
+            .table_name(table)
             .set_item(Some(item))
             .condition_expression("attribute_not_exists(#pk)")
             .expression_attribute_names("#pk", attr::PK)
@@ -48,8 +52,11 @@ impl DynamoStore {
 
 impl JobStore for DynamoStore {
     async fn claim(&self, job: &str, window: DateTime<Utc>) -> Result<bool, StoreError> {
-        self.put_once(key(format!("claim#{job}"), window.to_rfc3339()))
-            .await
+        self.put_once(
+            &self.tables.jobs,
+            key(format!("claim#{job}"), window.to_rfc3339()),
+        )
+        .await
     }
 
     async fn release_claim(&self, job: &str, window: DateTime<Utc>) -> Result<(), StoreError> {
@@ -67,7 +74,7 @@ impl JobStore for DynamoStore {
     async fn put_record(&self, kind: &str, id: &str, json: &str) -> Result<(), StoreError> {
         let mut item = key(format!("record#{kind}"), id.to_owned());
         item.insert(RECORD.to_owned(), s(json));
-        self.put_once(item).await.map(|_| ())
+        self.put_once(&self.tables.jobs, item).await.map(|_| ())
     }
 
     async fn records(&self, kind: &str, limit: usize) -> Result<Vec<String>, StoreError> {

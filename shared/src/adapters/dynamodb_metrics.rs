@@ -12,7 +12,7 @@
 
 use super::dynamodb::{DynamoStore, attr, corrupt, item_size, unavailable};
 use super::dynamodb_sales::{built, n, s};
-use super::meter::{read_units_for, write_units_for};
+use super::meter::read_units_for;
 use crate::domain::analytics::{Counter, by_item};
 use crate::ports::{MetricsStore, StoreError};
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, TransactWriteItem, Update};
@@ -169,26 +169,7 @@ impl MetricsStore for DynamoStore {
             TOTALS.to_owned(),
             s(serde_json::to_string(totals).map_err(corrupt)?),
         );
-        let size = item_size(&item);
-        let put = self
-            .client
-            .put_item()
-            .table_name(&self.tables.metrics)
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(#pk)")
-            .expression_attribute_names("#pk", attr::PK)
-            .send()
-            .await;
-        self.meter.dynamodb_write(write_units_for(size));
-        match put {
-            Ok(_) => Ok(()),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
-            {
-                Ok(())
-            }
-            Err(e) => Err(unavailable(e)),
-        }
+        // A second seal of a day keeps the first.
+        self.put_once(&self.tables.metrics, item).await.map(|_| ())
     }
 }
