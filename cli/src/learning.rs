@@ -307,6 +307,7 @@ pub fn simulate_pricing(seed: u64, offers: usize) -> Result<PricingReport, Exper
         BuyerTier::Premium,
         variants.clone(),
         PromotionRule::default(),
+        chrono::DateTime::UNIX_EPOCH,
     )?;
     let mut rng = StdRng::seed_from_u64(seed);
     let quoted = Cents::from_dollars(250);

@@ -2,6 +2,7 @@
 //! port and in one process, over any backend, and the OpenAPI document that covers them.
 
 pub mod buyers;
+pub mod experiments;
 pub mod learning;
 pub mod model;
 pub mod runtime;
@@ -164,6 +165,21 @@ pub async fn serve<B: Backend>(
         tracing::info!(
             buyers = sandbox_buyers.len(),
             "no buyers yet: loaded the example buyers, delivering to the sandbox inbox"
+        );
+    }
+    let experiments = aurum::jobs::latest_experiments(&*backend.jobs())
+        .await
+        .map_err(|e| failed(e.to_string()))?;
+    if experiments.is_none() {
+        let set = experiments::parse(experiments::EXAMPLE_FILE, (backend.clock())())
+            .map_err(|e| failed(e.to_string()))?;
+        let n = set.experiments.len();
+        aurum::jobs::save_experiments(&*backend.jobs(), set, (backend.clock())())
+            .await
+            .map_err(|e| failed(e.to_string()))?;
+        tracing::info!(
+            experiments = n,
+            "no pricing experiments yet: started the example experiments"
         );
     }
     let secrets = sandbox_buyers

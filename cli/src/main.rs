@@ -3,6 +3,7 @@
 use aurum::adapters::aws::{AwsBackend, sdk_config};
 use aurum::adapters::embedded::EmbeddedBackend;
 use aurum::adapters::setup::setup;
+use aurum::backend::Backend;
 use aurum::buyer_client;
 use aurum::config::{BackendKind, Config};
 use aurum::domain::buyer::{BuyerId, WebhookSecret};
@@ -82,6 +83,11 @@ enum Command {
     Buyers {
         #[command(subcommand)]
         command: BuyersCommand,
+    },
+    /// Manage the pricing experiments of the configured store.
+    Experiments {
+        #[command(subcommand)]
+        command: ExperimentsCommand,
     },
     /// Act as a buyer on the feedback endpoint.
     Feedback {
@@ -222,6 +228,19 @@ enum BuyersCommand {
 }
 
 #[derive(Subcommand)]
+enum ExperimentsCommand {
+    /// Validate an experiments file (TOML, see examples/experiments.toml) and make it the
+    /// experiments in force, counting from now: in the embedded store (--data-dir) or
+    /// DynamoDB (AURUM_BACKEND=aws). A bad file names the experiment and starts nothing.
+    Start {
+        file: PathBuf,
+        /// Directory of the embedded database.
+        #[arg(long, default_value = ".aurum", env = "AURUM_DATA_DIR")]
+        data_dir: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
 enum FeedbackCommand {
     /// Sign feedback on a lead with the buyer's secret (Standard Webhooks) and post it to
     /// POST /api/v1/revenue/buyer-feedback; prints the status and the JSON answer, and
@@ -344,6 +363,44 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
                     b.tier.as_str(),
                     b.daily_cap,
                     if b.active { "" } else { ", paused" }
+                );
+            }
+        }
+        Command::Experiments {
+            command: ExperimentsCommand::Start { file, data_dir },
+        } => {
+            let text = std::fs::read_to_string(&file)
+                .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+            let set = aurum_cli::experiments::parse(&text, chrono::Utc::now())
+                .map_err(|e| format!("{}: {e}; nothing started", file.display()))?;
+            let mut config = Config::from_env(BackendKind::Embedded)?;
+            config.data_dir = data_dir;
+            let record = match config.backend {
+                BackendKind::Embedded => {
+                    let backend = EmbeddedBackend::from_config(config)?;
+                    aurum::jobs::save_experiments(&*backend.jobs(), set, chrono::Utc::now()).await?
+                }
+                BackendKind::Aws => {
+                    let backend = AwsBackend::connect(&config).await?;
+                    let record =
+                        aurum::jobs::save_experiments(&*backend.jobs(), set, chrono::Utc::now())
+                            .await?;
+                    // Routers read the experiments through the cache: drop it.
+                    aurum::distribution::forget_experiments(&backend).await;
+                    record
+                }
+            };
+            for e in &record.set.experiments {
+                let variants: Vec<String> = e
+                    .variants
+                    .iter()
+                    .map(|v| format!("{} ×{:.2}", v.id, f64::from(v.price_bps) / 10_000.0))
+                    .collect();
+                println!(
+                    "started {} ({}: {})",
+                    e.id,
+                    e.buyer_tier.as_str(),
+                    variants.join(", ")
                 );
             }
         }

@@ -9,9 +9,10 @@ use crate::backend::{Backend, Clock};
 use crate::contracts::QueuedLead;
 use crate::delivery::{BuyerMessage, DeliveryClient, DeliveryOutcome};
 use crate::domain::analytics;
-use crate::domain::bid_price::{DemandForecast, ForecastLead};
+use crate::domain::bid_price::{self, DemandForecast, ForecastLead};
 use crate::domain::buyer::{Buyer, BuyerId};
 use crate::domain::lead::{LeadRecord, LeadState, SaleTerms};
+use crate::domain::learning::experiments::ExperimentSet;
 use crate::domain::market::market;
 use crate::domain::money::Cents;
 use crate::domain::routing::{
@@ -22,10 +23,14 @@ use crate::domain::sale::{
     CounterPeriod, LedgerEntry, LedgerKind, Release, Sale, SaleRefused, normalise_contact,
 };
 use crate::function::{LeadConsumer, WorkError};
-use crate::ports::{BuyerStore, Cache, Delivery, LeadStore, MetricsStore, SaleStore, StoreError};
+use crate::ports::{
+    BuyerStore, Cache, Delivery, JobStore, LeadStore, MetricsStore, SaleStore, StoreError,
+};
 use chrono::{DateTime, NaiveDate, Timelike, Utc};
 use chrono_tz::America::New_York;
 use hmac::{Hmac, KeyInit, Mac};
+use rand::SeedableRng;
+use rand::rngs::StdRng;
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -98,9 +103,30 @@ fn buyers_cache_key(config: &crate::config::Config) -> String {
     format!("buyers:{}:all", config.aws.buyers_table)
 }
 
-/// Where routers cache the buyer stats of the newest routing update.
+/// Where routers cache the buyer stats and lead flow of the newest routing update.
 pub fn buyer_stats_cache_key(config: &crate::config::Config) -> String {
     format!("{}:stats", buyers_cache_key(config))
+}
+
+/// Where routers cache the pricing experiments in force.
+pub fn experiments_cache_key(config: &crate::config::Config) -> String {
+    format!("{}:experiments", buyers_cache_key(config))
+}
+
+/// Drops the cached experiments, so the next sale is priced on the ones stored now.
+pub async fn forget_experiments<B: Backend>(backend: &B) {
+    let key = experiments_cache_key(backend.config());
+    if let Err(e) = backend.cache().delete(&key).await {
+        tracing::warn!(error = %e, "could not drop the cached experiments; they refresh within a minute");
+    }
+}
+
+/// What the newest routing update taught the routers: each buyer's outcome counts, and
+/// the fleet's recent lead flow the bid prices are computed on.
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+struct RouterPriors {
+    stats: HashMap<String, BuyerStats>,
+    demand: Option<DemandForecast>,
 }
 const BUYERS_CACHE_TTL: Duration = Duration::from_secs(60);
 /// Steps one message may take (sell, deliver, cascade…) before it is left for redelivery.
@@ -110,6 +136,15 @@ const MAX_STEPS: usize = 24;
 const MAX_DELIVERY_ATTEMPTS: u32 = 6;
 /// A buyer that failed this many deliveries in a row is paused this long.
 const PAUSE_FOR: chrono::Duration = chrono::Duration::minutes(30);
+
+/// The seed of a sale's variant draw: FNV-1a of the lead id and the sale's number.
+fn variant_seed(lead_id: &str, sale_number: usize) -> u64 {
+    format!("{lead_id}#{sale_number}")
+        .bytes()
+        .fold(0xcbf2_9ce4_8422_2325, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+        })
+}
 
 /// Drops the cached buyer list, so the next lead is routed on the buyers as stored (after
 /// an import). Routers that miss it see the change within the cache's minute.
@@ -212,26 +247,76 @@ impl<B: Backend> Distribution<B> {
         Ok(buyers)
     }
 
-    /// Each buyer's outcome counts from the newest routing update (the cache, else the
-    /// jobs' store); none before the first update, or when neither answers.
-    async fn buyer_stats(&self) -> HashMap<String, BuyerStats> {
+    /// The newest routing update's buyer stats and lead flow (the cache, else the jobs'
+    /// store); none before the first update, or when neither answers.
+    async fn priors(&self) -> RouterPriors {
         let key = format!("{}:stats", self.buyers_key);
         if let Ok(Some(json)) = self.cache.get(&key).await
-            && let Ok(stats) = serde_json::from_str::<HashMap<String, BuyerStats>>(&json)
+            && let Ok(priors) = serde_json::from_str::<RouterPriors>(&json)
         {
-            return stats;
+            return priors;
         }
-        let stats = match crate::jobs::latest_routing_update(&*self.jobs).await {
-            Ok(update) => update.map(|u| u.stats()).unwrap_or_default(),
+        let priors = match crate::jobs::latest_routing_update(&*self.jobs).await {
+            Ok(update) => update.map_or_else(RouterPriors::default, |u| RouterPriors {
+                stats: u.stats(),
+                demand: u.demand,
+            }),
             Err(e) => {
                 tracing::warn!(error = %e, "routing update unreadable; default buyer stats");
-                return HashMap::new();
+                return RouterPriors::default();
             }
         };
-        if let Ok(json) = serde_json::to_string(&stats) {
+        if let Ok(json) = serde_json::to_string(&priors) {
             let _ = self.cache.set(&key, &json, BUYERS_CACHE_TTL).await;
         }
-        stats
+        priors
+    }
+
+    /// The pricing experiments in force (the cache, else the jobs' store); none when none
+    /// were started, or when neither answers (the sale is priced at the list price).
+    async fn experiments(&self) -> ExperimentSet {
+        let key = format!("{}:experiments", self.buyers_key);
+        if let Ok(Some(json)) = self.cache.get(&key).await
+            && let Ok(set) = serde_json::from_str::<ExperimentSet>(&json)
+        {
+            return set;
+        }
+        let set = match crate::jobs::latest_experiments(&*self.jobs).await {
+            Ok(record) => record.map(|r| r.set).unwrap_or_default(),
+            Err(e) => {
+                tracing::warn!(error = %e, "pricing experiments unreadable; list prices");
+                return ExperimentSet::default();
+            }
+        };
+        if let Ok(json) = serde_json::to_string(&set) {
+            let _ = self.cache.set(&key, &json, BUYERS_CACHE_TTL).await;
+        }
+        set
+    }
+
+    /// Records a lead's first routing for the fleet's bid prices (a lost record is a lead
+    /// missing from tomorrow's sample, never a lost lead).
+    async fn record_arrival(&self, lead_id: &str, at: DateTime<Utc>, values: &[(BuyerId, Cents)]) {
+        let local = at.with_timezone(&New_York);
+        let minute = (local.hour() * 60 + local.minute()) as u16;
+        let arrival = bid_price::Arrival {
+            minute,
+            values: values.iter().map(|(id, v)| (id.to_string(), *v)).collect(),
+        };
+        let Ok(json) = serde_json::to_string(&arrival) else {
+            return;
+        };
+        if let Err(e) = self
+            .jobs
+            .put_record(
+                &crate::jobs::flow_kind(local.date_naive()),
+                &crate::jobs::flow_id(minute, lead_id),
+                &json,
+            )
+            .await
+        {
+            tracing::warn!(lead_id, error = %e, "arrival not recorded for the bid prices");
+        }
     }
 
     /// Counts an unsold lead for the dashboard (a lost count is not a lost lead).
@@ -333,23 +418,31 @@ impl<B: Backend> Distribution<B> {
             }
         }
         let local = now.with_timezone(&New_York);
-        let bid_prices = {
-            let flow = self
+        let priors = self.priors().await;
+        let remaining: Vec<u32> = buyers
+            .iter()
+            .zip(&loads)
+            .map(|(b, l)| {
+                effective_daily_cap(b.daily_cap, self.settings.rules.capacity_buffer_bps)
+                    .saturating_sub(l.sold_today)
+            })
+            .collect();
+        let minute = (local.hour() * 60 + local.minute()) as u16;
+        // The fleet's flow as the routing update keeps it; this process's own before the
+        // first update.
+        let bid_prices = match priors.demand.as_ref().filter(|d| d.days > 0) {
+            Some(demand) => {
+                let ids: Vec<&str> = buyers.iter().map(|b| b.id.as_str()).collect();
+                demand.for_buyers(&ids).bid_prices(minute, &remaining)
+            }
+            None => self
                 .flow
                 .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            let remaining: Vec<u32> = buyers
-                .iter()
-                .zip(&loads)
-                .map(|(b, l)| {
-                    effective_daily_cap(b.daily_cap, self.settings.rules.capacity_buffer_bps)
-                        .saturating_sub(l.sold_today)
-                })
-                .collect();
-            flow.forecast(local.date_naive(), &buyers)
-                .bid_prices((local.hour() * 60 + local.minute()) as u16, &remaining)
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .forecast(local.date_naive(), &buyers)
+                .bid_prices(minute, &remaining),
         };
-        let stats = self.buyer_stats().await;
+        let stats = priors.stats;
         let states: Vec<BuyerState<'_>> = buyers
             .iter()
             .zip(&loads)
@@ -385,7 +478,7 @@ impl<B: Backend> Distribution<B> {
                 declined: &[],
                 ..request.clone()
             };
-            let values = uncapped
+            let values: Vec<(BuyerId, Cents)> = uncapped
                 .iter()
                 .filter_map(|s| {
                     eligibility(&self.settings.rules, &open, s)
@@ -393,12 +486,13 @@ impl<B: Backend> Distribution<B> {
                         .map(|offer| (s.buyer.id.clone(), offer.expected_revenue))
                 })
                 .collect();
+            self.record_arrival(&lead.lead_id, now, &values).await;
             self.flow
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner)
                 .record(now, values);
         }
-        let Some(chosen) = decision.sale().cloned() else {
+        let Some(mut chosen) = decision.sale().cloned() else {
             let reason = decision
                 .unsold_reason()
                 .map_or("no_eligible_buyer", |r| r.as_str())
@@ -428,6 +522,20 @@ impl<B: Backend> Distribution<B> {
             .filter(|t| t.state == LeadState::Sold)
             .count()
             + 1;
+        // A pricing experiment on the buyer's tier prices this sale at one of its variants
+        // (the buyer was chosen on the list price). The draw is seeded by the lead and the
+        // sale, so a redelivered message prices it the same.
+        let mut decision = decision;
+        if let Some(experiment) = self.experiments().await.for_tier(buyer.tier) {
+            let seed = variant_seed(&lead.lead_id, sale_number);
+            let variant = experiment.assign(&mut StdRng::seed_from_u64(seed));
+            chosen.quote = chosen.quote.clone().at_variant(buyer, variant);
+            chosen.expected_revenue = chosen
+                .quote
+                .price
+                .mul_bps((chosen.p_accept * 10_000.0).round() as i64);
+            decision.set_sale(chosen.clone());
+        }
         let price = chosen.quote.price;
         let mut next = record.moved(
             LeadState::Sold,

@@ -6,13 +6,17 @@
 use crate::analytics::Analytics;
 use crate::backend::Backend;
 use crate::domain::analytics::{self, Alert};
+use crate::domain::bid_price::{Arrival, DemandForecast};
 use crate::domain::learning::conversion::{
     self, LabelPolicy, LearnerSettings, ModelVersion, Verdict,
 };
+use crate::domain::learning::experiments::{ExperimentSet, VariantOutcome};
 use crate::domain::scoring::ScoringModel;
 use crate::function::WorkError;
 use crate::ports::{Cache, FeedbackStore, JobStore, ModelStore, StoreError};
 use chrono::{DateTime, Duration, Utc};
+use rand::SeedableRng;
+use rand::rngs::StdRng;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -132,6 +136,19 @@ impl From<&Alert> for StoredAlert {
 pub struct RoutingUpdate {
     pub window: DateTime<Utc>,
     pub buyers: Vec<BuyerStats>,
+    /// The recent days' routed leads the `bid_price` strategy's dual prices are computed
+    /// on, for every router of the fleet (absent in records before it was kept).
+    #[serde(default)]
+    pub demand: Option<DemandForecast>,
+}
+
+/// The pricing experiments as of `updated_at` (`experiments` records, id = that time):
+/// written when a business starts them, and by each routing update with their counts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExperimentsRecord {
+    pub updated_at: DateTime<Utc>,
+    #[serde(flatten)]
+    pub set: ExperimentSet,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -153,6 +170,24 @@ pub const MODEL_RECORDS: &str = "model";
 pub const KPI_RECORDS: &str = "kpi";
 pub const ROUTING_RECORDS: &str = "routing";
 pub const RULES_RECORDS: &str = "rules";
+pub const EXPERIMENT_RECORDS: &str = "experiments";
+/// Days of routed leads the bid prices are computed on (earlier days only: today's own
+/// leads are what the prices are for).
+pub const FLOW_DAYS: i64 = 7;
+/// At most this many routed leads in the bid prices' sample (whole recent days).
+pub const FLOW_SAMPLE: usize = 3_000;
+/// Days of outcomes a pricing experiment's counts are read from, at most.
+pub const EXPERIMENT_DAYS: i64 = 90;
+
+/// The records of one New York day's routed leads (`Arrival`s, id = minute#lead).
+pub fn flow_kind(day: chrono::NaiveDate) -> String {
+    format!("flow#{day}")
+}
+
+/// The id of a routed lead's arrival record: sorts by the minute it arrived.
+pub fn flow_id(minute: u16, lead_id: &str) -> String {
+    format!("{minute:04}#{lead_id}")
+}
 /// Days of feedback the conversation-rules update learns from.
 pub const RULES_DAYS: i64 = 30;
 
@@ -175,6 +210,7 @@ pub struct Jobs<B: Backend> {
     analytics: Analytics<B>,
     settings: LearnerSettings,
     stats_key: String,
+    experiments_key: String,
 }
 
 impl<B: Backend> Jobs<B> {
@@ -189,6 +225,7 @@ impl<B: Backend> Jobs<B> {
             analytics: Analytics::new(backend),
             settings: LearnerSettings::default(),
             stats_key: crate::distribution::buyer_stats_cache_key(backend.config()),
+            experiments_key: crate::distribution::experiments_cache_key(backend.config()),
         }
     }
 
@@ -252,6 +289,12 @@ impl<B: Backend> Jobs<B> {
     /// The newest routing update, if one ran.
     pub async fn latest_routing_update(&self) -> Result<Option<RoutingUpdate>, StoreError> {
         latest_routing_update(&*self.jobs).await
+    }
+
+    /// The pricing experiments in force, with their counts as of the newest routing
+    /// update.
+    pub async fn experiments(&self) -> Result<Option<ExperimentsRecord>, StoreError> {
+        latest_experiments(&*self.jobs).await
     }
 
     /// The newest KPI check, if the monitor ran.
@@ -334,8 +377,9 @@ impl<B: Backend> Jobs<B> {
         }
     }
 
-    /// Each buyer's acceptance, conversion, returns and cap use this month: the priors
-    /// the router's acceptance estimates start from.
+    /// Each buyer's acceptance, conversion, returns and cap use this month (the priors the
+    /// router's acceptance estimates start from), the recent lead flow the bid prices are
+    /// computed on, and the pricing experiments' counts and winners.
     async fn routing_update(&self, window: DateTime<Utc>) -> Result<String, StoreError> {
         let f = self.analytics.figures().await?;
         let buyers: Vec<BuyerStats> = f
@@ -355,16 +399,100 @@ impl<B: Backend> Jobs<B> {
             })
             .collect();
         let n = buyers.len();
+        let demand = self.demand(window).await?;
+        let flow = format!(
+            "bid prices from {} leads over {} days",
+            demand.leads.len(),
+            demand.days
+        );
         self.jobs
             .put_record(
                 ROUTING_RECORDS,
                 &window.to_rfc3339(),
-                &store_json(&RoutingUpdate { window, buyers })?,
+                &store_json(&RoutingUpdate {
+                    window,
+                    buyers,
+                    demand: Some(demand),
+                })?,
             )
             .await?;
         // Routers read the stats through the cache: drop it so they pick these up.
         let _ = self.cache.delete(&self.stats_key).await;
-        Ok(format!("stats of {n} buyers recorded"))
+        let experiments = self.recount_experiments(window).await?;
+        Ok(format!(
+            "stats of {n} buyers recorded; {flow}; {experiments}"
+        ))
+    }
+
+    /// The routed leads of the [`FLOW_DAYS`] before the window's New York day.
+    async fn demand(&self, window: DateTime<Utc>) -> Result<DemandForecast, StoreError> {
+        let today = analytics::new_york_day(window);
+        let mut days = Vec::new();
+        for back in 1..=FLOW_DAYS {
+            let records = self
+                .jobs
+                .records(&flow_kind(today - Duration::days(back)), FLOW_SAMPLE)
+                .await?;
+            let mut arrivals: Vec<Arrival> = records
+                .iter()
+                .filter_map(|json| serde_json::from_str(json).ok())
+                .collect();
+            arrivals.reverse();
+            days.push(arrivals);
+        }
+        Ok(DemandForecast::from_days(&days, FLOW_SAMPLE))
+    }
+
+    /// Counts each pricing experiment's offers again from the outcomes buyers reported,
+    /// promotes the winners the evidence allows, and stores the result.
+    async fn recount_experiments(&self, window: DateTime<Utc>) -> Result<String, StoreError> {
+        let Some(mut current) = latest_experiments(&*self.jobs).await? else {
+            return Ok("no pricing experiments".to_owned());
+        };
+        let today = analytics::new_york_day(window);
+        let first = current
+            .set
+            .experiments
+            .iter()
+            .map(|e| analytics::new_york_day(e.started_at))
+            .min()
+            .unwrap_or(today)
+            .max(today - Duration::days(EXPERIMENT_DAYS));
+        let mut outcomes = Vec::new();
+        let mut day = first;
+        while day <= today {
+            outcomes.extend(
+                self.feedback
+                    .training_examples(day)
+                    .await?
+                    .iter()
+                    .filter_map(VariantOutcome::of),
+            );
+            day += Duration::days(1);
+        }
+        let mut rng = StdRng::seed_from_u64(window.timestamp().unsigned_abs());
+        let promoted = current.set.recount(&outcomes, &mut rng, window);
+        let offers: u64 = current
+            .set
+            .experiments
+            .iter()
+            .flat_map(|e| e.stats.iter().map(|s| s.offers))
+            .sum();
+        let n = current.set.experiments.len();
+        save_experiments(&*self.jobs, current.set, window).await?;
+        let _ = self.cache.delete(&self.experiments_key).await;
+        let winners: Vec<String> = promoted
+            .iter()
+            .map(|(e, v)| format!("{e} promoted {}", v.id))
+            .collect();
+        Ok(if winners.is_empty() {
+            format!("{n} pricing experiments, {offers} offers with an outcome")
+        } else {
+            format!(
+                "{n} pricing experiments, {offers} offers with an outcome; {}",
+                winners.join(", ")
+            )
+        })
     }
 
     /// Reorders the agent's questions (bounded tilts, versioned) from the questions that
@@ -503,6 +631,7 @@ impl<B: Backend> Clone for Jobs<B> {
             analytics: self.analytics.clone(),
             settings: self.settings,
             stats_key: self.stats_key.clone(),
+            experiments_key: self.experiments_key.clone(),
         }
     }
 }
@@ -525,6 +654,40 @@ impl<B: Backend> crate::function::ScheduledJob for Scheduled<B> {
     async fn run(&self, window: DateTime<Utc>) -> Result<(), WorkError> {
         self.jobs.run(self.job, window).await.map(|_| ())
     }
+}
+
+/// The pricing experiments in force, if any were started.
+pub async fn latest_experiments<J: JobStore>(
+    jobs: &J,
+) -> Result<Option<ExperimentsRecord>, StoreError> {
+    match jobs.records(EXPERIMENT_RECORDS, 1).await?.first() {
+        None => Ok(None),
+        Some(json) => serde_json::from_str(json)
+            .map(Some)
+            .map_err(|e| StoreError::Corrupt(e.to_string())),
+    }
+}
+
+/// Stores `set` as the experiments in force: under `at`, or just after the newest record
+/// when that is later (ids sort by time, so the newest record is the one in force).
+pub async fn save_experiments<J: JobStore>(
+    jobs: &J,
+    set: ExperimentSet,
+    at: DateTime<Utc>,
+) -> Result<ExperimentsRecord, StoreError> {
+    let newest = latest_experiments(jobs).await?.map(|r| r.updated_at);
+    let updated_at = match newest {
+        Some(n) if n >= at => n + Duration::milliseconds(1),
+        _ => at,
+    };
+    let record = ExperimentsRecord { updated_at, set };
+    jobs.put_record(
+        EXPERIMENT_RECORDS,
+        &updated_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        &store_json(&record)?,
+    )
+    .await?;
+    Ok(record)
 }
 
 /// The newest routing update in `jobs`, if one ran.

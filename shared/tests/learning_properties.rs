@@ -213,7 +213,7 @@ proptest! {
             .map(|(id, price_bps)| PriceVariant { id: id.into(), price_bps })
             .to_vec();
         let rule = PromotionRule { draws: 200, ..PromotionRule::default() };
-        let mut e = PricingExperiment::new("x", BuyerTier::Standard, variants.clone(), rule).expect("valid");
+        let mut e = PricingExperiment::new("x", BuyerTier::Standard, variants.clone(), rule, chrono::DateTime::UNIX_EPOCH).expect("valid");
         for (i, kept) in history {
             e.record(&variants[i].id, kept, Cents(12_500)).expect("known");
         }

@@ -239,3 +239,167 @@ pub async fn conversation_metrics_describe_the_chat<B: Backend>(backend: &B) {
     let (status, _) = get(&app, "/api/v1/conversations/bad%20id/metrics").await;
     assert_eq!(status, 422);
 }
+
+/// GIVEN a price experiment on the premium tier WHEN leads are sold to a premium buyer
+/// that keeps the cheaper ones and rejects the dearest THEN each sale is priced at the
+/// variant recorded on its lead (the ledger charges that price), and after the routing
+/// update the experiments endpoint counts every variant's offers, leads kept and revenue.
+pub async fn price_experiments_price_sales_and_count_outcomes<B: Backend>(backend: &B) {
+    use aurum::domain::learning::experiments::{
+        ExperimentSet, PriceVariant, PricingExperiment, PromotionRule,
+    };
+    use aurum::ports::LeadStore;
+    use std::collections::BTreeMap;
+    let now = (backend.clock())();
+    let variants = [("minus_10", 9_000), ("list", 10_000), ("plus_10", 11_000)]
+        .map(|(id, price_bps)| PriceVariant {
+            id: id.into(),
+            price_bps,
+        })
+        .to_vec();
+    let experiment = PricingExperiment::new(
+        "premium-test",
+        BuyerTier::Premium,
+        variants,
+        PromotionRule::default(),
+        now - chrono::Duration::minutes(1),
+    )
+    .expect("valid");
+    aurum::jobs::save_experiments(
+        &*backend.jobs(),
+        ExperimentSet::new(vec![experiment]).expect("one per tier"),
+        now,
+    )
+    .await
+    .expect("started");
+    aurum::distribution::forget_experiments(backend).await;
+
+    let fake = FakeBuyer::start(secret()).await.expect("fake buyer");
+    let mut buyer = buyer_at("experiment_a", BuyerTier::Premium, &fake.url(), 50);
+    // A wide band, so no variant's price is clamped.
+    buyer.price_floor = Cents(1_000);
+    buyer.price_cap = Cents(100_000);
+    backend
+        .buyers()
+        .put_buyers(std::slice::from_ref(&buyer))
+        .await
+        .expect("buyers");
+    let leads = crate::feedback::delivered_leads(backend, &buyer, 12, now).await;
+
+    let app = dashboard_lambda(backend);
+    let mut price_of: BTreeMap<String, i64> = BTreeMap::new();
+    let mut at_variant: Vec<(String, String, i64)> = Vec::new();
+    for lead in &leads {
+        let record = backend
+            .leads()
+            .lead(&lead.lead_id)
+            .await
+            .expect("read")
+            .expect("stored");
+        let sale = record.sale.expect("sold");
+        let variant = sale
+            .quote
+            .experiment
+            .as_deref()
+            .cloned()
+            .expect("priced by the experiment");
+        assert_eq!(variant.experiment_id, "premium-test");
+        assert_eq!(sale.price, sale.quote.price);
+        // The same lead at the same moment: one price per variant.
+        let seen = *price_of
+            .entry(variant.variant_id.clone())
+            .or_insert(sale.price.0);
+        assert_eq!(seen, sale.price.0, "{}", variant.variant_id);
+        let ledger = backend.sales().ledger(&lead.lead_id).await.expect("ledger");
+        assert_eq!(
+            ledger.iter().map(|e| e.amount.0).sum::<i64>(),
+            sale.price.0,
+            "the ledger charges the variant's price"
+        );
+        let (_, view) = get(&app, &format!("/api/v1/leads/{}", lead.lead_id)).await;
+        assert_eq!(
+            view["sale"]["pricing"]["experiment"]["variant_id"],
+            variant.variant_id.as_str()
+        );
+        at_variant.push((lead.lead_id.clone(), variant.variant_id, sale.price.0));
+    }
+    assert!(
+        price_of.len() >= 2,
+        "Thompson sampling tried variants: {price_of:?}"
+    );
+    let ordered: Vec<i64> = ["minus_10", "list", "plus_10"]
+        .iter()
+        .filter_map(|v| price_of.get(*v).copied())
+        .collect();
+    assert!(
+        ordered.windows(2).all(|w| w[0] < w[1]),
+        "a higher multiplier, a higher price: {price_of:?}"
+    );
+
+    let feedback = feedback_lambda(backend);
+    for (lead, variant, _) in &at_variant {
+        let kind = if variant == "plus_10" {
+            "rejected"
+        } else {
+            "accepted"
+        };
+        let extra = if kind == "rejected" {
+            json!({"reason_code": "wrong_number"})
+        } else {
+            json!({})
+        };
+        let answer = call(
+            &feedback,
+            signed(
+                buyer.id.as_str(),
+                &secret(),
+                &message_id(),
+                now,
+                &body(lead, &buyer.id, kind, extra),
+            ),
+        )
+        .await;
+        assert_eq!(answer.status, 200, "{}", answer.body);
+    }
+    let jobs = aurum::jobs::Jobs::new(backend);
+    jobs.run(aurum::jobs::Job::RoutingUpdate, now)
+        .await
+        .expect("routing update");
+
+    let (status, view) = get(&app, "/api/v1/experiments").await;
+    assert_eq!(status, 200, "{view}");
+    let e = &view["experiments"][0];
+    assert_eq!(e["id"], "premium-test");
+    assert_eq!(e["status"], "running", "12 offers are too few for a winner");
+    assert_eq!(e["offers"], 12);
+    for v in e["variants"].as_array().expect("variants") {
+        let id = v["id"].as_str().expect("id");
+        let sold: Vec<i64> = at_variant
+            .iter()
+            .filter(|(_, variant, _)| variant == id)
+            .map(|(_, _, price)| *price)
+            .collect();
+        assert_eq!(v["offers"], sold.len(), "{id}");
+        let kept = if id == "plus_10" { 0 } else { sold.len() };
+        assert_eq!(v["kept"], kept, "{id}");
+        let revenue: i64 = if id == "plus_10" {
+            0
+        } else {
+            sold.iter().sum()
+        };
+        assert_eq!(cents(&v["revenue"]), revenue, "{id}");
+        let p = v["probability_best"].as_f64().expect("probability");
+        assert!((0.0..=1.0).contains(&p));
+    }
+    let total: f64 = e["variants"]
+        .as_array()
+        .expect("variants")
+        .iter()
+        .filter_map(|v| v["probability_best"].as_f64())
+        .sum();
+    assert!(
+        (total - 1.0).abs() < 1e-9,
+        "the probabilities sum to one: {total}"
+    );
+    drop(fake);
+}

@@ -1119,3 +1119,76 @@ where
         "released: the day's revenue is back where it was"
     );
 }
+
+/// The jobs' store: GIVEN a (job, window) WHEN it is claimed twice THEN only the first
+/// claim wins, and a released claim can be taken again; a record is written once (a second
+/// write of its id keeps the first); records come back newest first, as many as asked for,
+/// beyond one page of the store's reads.
+pub async fn job_store<S: aurum::ports::JobStore>(store: &S) {
+    let window = Utc
+        .with_ymd_and_hms(2026, 6, 1, 12, 0, 0)
+        .single()
+        .expect("t");
+    assert!(store.claim("routing_update", window).await.expect("claim"));
+    assert!(!store.claim("routing_update", window).await.expect("again"));
+    assert!(
+        store
+            .claim("kpi_monitor", window)
+            .await
+            .expect("another job")
+    );
+    store
+        .release_claim("routing_update", window)
+        .await
+        .expect("release");
+    assert!(
+        store
+            .claim("routing_update", window)
+            .await
+            .expect("after release")
+    );
+
+    store
+        .put_record("kind", "0001", "{\"n\":1}")
+        .await
+        .expect("put");
+    store
+        .put_record("kind", "0001", "{\"n\":2}")
+        .await
+        .expect("second put");
+    store
+        .put_record("kind", "0002", "{\"n\":3}")
+        .await
+        .expect("put");
+    assert_eq!(
+        store.records("kind", 10).await.expect("records"),
+        ["{\"n\":3}", "{\"n\":1}"],
+        "newest first; the first write of an id stays"
+    );
+    assert_eq!(
+        store.records("kind", 1).await.expect("records"),
+        ["{\"n\":3}"]
+    );
+    assert!(store.records("other", 5).await.expect("none").is_empty());
+
+    // More records than one read returns (DynamoDB answers 1,000 items per query page).
+    let padding = "x".repeat(900);
+    for i in 0..1_100 {
+        store
+            .put_record(
+                "many",
+                &format!("{i:05}"),
+                &format!("{{\"i\":{i},\"p\":\"{padding}\"}}"),
+            )
+            .await
+            .expect("put");
+    }
+    let all = store.records("many", 1_100).await.expect("records");
+    assert_eq!(all.len(), 1_100);
+    assert!(all[0].starts_with("{\"i\":1099,"), "newest first");
+    assert!(all[1_099].starts_with("{\"i\":0,"));
+    assert_eq!(
+        store.records("many", 1_050).await.expect("records").len(),
+        1_050
+    );
+}

@@ -490,6 +490,45 @@ pub async fn bid_prices_come_from_the_flow_of_earlier_days<B: Backend>(
         ),
         other => panic!("the scarce buyer is eligible: {other:?}"),
     }
+
+    // The routing update keeps the fleet's flow: a router started after it (a new Lambda
+    // instance, no flow of its own) prices the scarce capacity from it.
+    let jobs = aurum::jobs::Jobs::new(backend);
+    jobs.run(aurum::jobs::Job::RoutingUpdate, (backend.clock())())
+        .await
+        .expect("routing update");
+    let demand = jobs
+        .latest_routing_update()
+        .await
+        .expect("read")
+        .expect("recorded")
+        .demand
+        .expect("the flow is kept");
+    assert_eq!(
+        (demand.days, demand.leads.len()),
+        (1, 30),
+        "yesterday's 30 leads"
+    );
+    let fresh = Distribution::new(backend, quick_client(), settings(RoutingStrategy::BidPrice));
+    let lead = sellable_lead(2_001, (backend.clock())());
+    fresh.distribute(&lead).await.expect("routed");
+    let decision = fresh
+        .decision(&lead.lead_id)
+        .await
+        .expect("read")
+        .expect("decided");
+    let scarce_trace = decision
+        .trace
+        .iter()
+        .find(|t| t.buyer_id == scarce.id)
+        .expect("in the trace");
+    match &scarce_trace.result {
+        TraceResult::Eligible(e) => assert!(
+            e.bid_price.is_some_and(|p| p > Cents::ZERO),
+            "a new router prices the scarce capacity from the kept flow: {e:?}"
+        ),
+        other => panic!("the scarce buyer is eligible: {other:?}"),
+    }
 }
 
 /// GIVEN a chat whose lead was sold and delivered, WHEN the homeowner withdraws consent,

@@ -30,3 +30,9 @@ async fn given_a_chat_on_dynamodb_then_its_metrics_describe_it() {
     let backend = backend(&ManualTime::default()).await;
     analytics::conversation_metrics_describe_the_chat(&backend).await;
 }
+
+#[tokio::test]
+async fn given_a_price_experiment_on_dynamodb_then_sales_are_priced_at_variants_and_counted() {
+    let backend = backend(&ManualTime::default()).await;
+    analytics::price_experiments_price_sales_and_count_outcomes(&backend).await;
+}

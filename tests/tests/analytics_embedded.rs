@@ -19,3 +19,11 @@ async fn given_a_chat_on_the_embedded_store_then_its_metrics_describe_it() {
     let backend = EmbeddedBackend::open(dir.path()).expect("open");
     analytics::conversation_metrics_describe_the_chat(&backend).await;
 }
+
+#[tokio::test]
+async fn given_a_price_experiment_on_the_embedded_store_then_sales_are_priced_at_variants_and_counted()
+ {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let backend = EmbeddedBackend::open(dir.path()).expect("open");
+    analytics::price_experiments_price_sales_and_count_outcomes(&backend).await;
+}

@@ -235,3 +235,8 @@ async fn the_cache_endpoint_is_discovered_from_its_elasticache_id() {
 async fn dynamodb_metrics_store() {
     contract::metrics_store(&dynamo_store().await).await;
 }
+
+#[tokio::test]
+async fn dynamodb_job_store() {
+    contract::job_store(&dynamo_store().await).await;
+}

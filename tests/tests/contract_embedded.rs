@@ -168,3 +168,14 @@ async fn embedded_metrics_store() {
 async fn memory_metrics_store() {
     contract::metrics_store(&MemoryStore::new()).await;
 }
+
+#[tokio::test]
+async fn embedded_job_store() {
+    let (_dir, store) = embedded();
+    contract::job_store(&store).await;
+}
+
+#[tokio::test]
+async fn memory_job_store() {
+    contract::job_store(&MemoryStore::new()).await;
+}

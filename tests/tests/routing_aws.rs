@@ -39,3 +39,17 @@ async fn given_a_delivered_lead_on_aws_when_consent_is_withdrawn_then_the_buyer_
     aws.clock = aurum::backend::system_clock();
     routing::a_withdrawal_after_delivery_reaches_the_buyer(&aws).await;
 }
+
+#[tokio::test]
+async fn given_a_day_of_routed_leads_on_dynamodb_when_the_next_day_starts_then_scarce_capacity_has_a_bid_price()
+ {
+    use aurum_tests::contract::ManualTime;
+    let time = ManualTime::at(
+        chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2026, 6, 2, 14, 0, 0)
+            .single()
+            .expect("10:00 in New York"),
+    );
+    let mut aws = backend().await;
+    aws.clock = time.clock();
+    routing::bid_prices_come_from_the_flow_of_earlier_days(&aws, &time).await;
+}

@@ -22,6 +22,7 @@ use serde::Serialize;
 use std::sync::Arc;
 use utoipa::{OpenApi, ToSchema};
 
+pub mod experiments;
 pub mod forecast;
 pub mod page;
 
@@ -39,6 +40,7 @@ impl HttpFunction for Dashboard {
         (revenue::BUYERS_ROUTE, Method::GET),
         (revenue::CONVERSATION_METRICS_ROUTE, Method::GET),
         (revenue::MODELS_ROUTE, Method::GET),
+        (experiments::EXPERIMENTS_ROUTE, Method::GET),
         (forecast::FORECAST_ROUTE, Method::GET),
         (page::PAGE_ROUTE, Method::GET),
         (page::ASSET_ROUTE, Method::GET),
@@ -63,6 +65,10 @@ impl HttpFunction for Dashboard {
             )
             .route(revenue::BUYERS_ROUTE, get(revenue::buyers::<B>))
             .route(revenue::MODELS_ROUTE, get(revenue::models::<B>))
+            .route(
+                experiments::EXPERIMENTS_ROUTE,
+                get(experiments::experiments::<B>),
+            )
             .route(forecast::FORECAST_ROUTE, get(forecast::forecast::<B>))
             .route(
                 revenue::CONVERSATION_METRICS_ROUTE,
@@ -104,6 +110,7 @@ impl<B: Backend> Clone for DashboardState<B> {
         revenue::buyers,
         revenue::conversation_metrics,
         revenue::models,
+        experiments::experiments,
         forecast::forecast
     ),
     tags(
@@ -176,6 +183,10 @@ pub struct PricingView {
     /// `floor` or `cap` when the buyer's band applied.
     #[schema(required = true)]
     pub clamped_to: Option<String>,
+    /// The pricing experiment's variant the sale was priced at (its multiplier applies
+    /// after the others), when the buyer's tier runs one.
+    #[schema(required = true)]
+    pub experiment: Option<aurum::domain::learning::experiments::VariantAssignment>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -284,6 +295,7 @@ impl LeadView {
                         }
                         .to_owned()
                     }),
+                    experiment: s.quote.experiment.as_deref().cloned(),
                 },
             }),
             unsold_reason: r.unsold_reason.clone(),

@@ -78,29 +78,41 @@ impl JobStore for DynamoStore {
     }
 
     async fn records(&self, kind: &str, limit: usize) -> Result<Vec<String>, StoreError> {
-        let page = self
-            .client
-            .query()
-            .table_name(&self.tables.jobs)
-            .key_condition_expression("#pk = :pk")
-            .expression_attribute_names("#pk", attr::PK)
-            .expression_attribute_values(":pk", s(format!("record#{kind}")))
-            .scan_index_forward(false)
-            .limit(i32::try_from(limit.clamp(1, 1000)).unwrap_or(1000))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(unavailable)?;
-        let items = page.items.unwrap_or_default();
-        self.meter.dynamodb_read(read_units_for(
-            items.iter().map(item_size).sum::<usize>().max(1),
-        ));
-        Ok(items
-            .into_iter()
-            .filter_map(|mut i| match i.remove(RECORD) {
-                Some(AttributeValue::S(json)) => Some(json),
-                _ => None,
-            })
-            .collect())
+        let limit = limit.max(1);
+        let mut out = Vec::new();
+        let mut start = None;
+        // A page is at most 1 MB: read on until `limit` records or the end.
+        loop {
+            let page = self
+                .client
+                .query()
+                .table_name(&self.tables.jobs)
+                .key_condition_expression("#pk = :pk")
+                .expression_attribute_names("#pk", attr::PK)
+                .expression_attribute_values(":pk", s(format!("record#{kind}")))
+                .scan_index_forward(false)
+                .limit(i32::try_from((limit - out.len()).min(1000)).unwrap_or(1000))
+                .set_exclusive_start_key(start)
+                .consistent_read(true)
+                .send()
+                .await
+                .map_err(unavailable)?;
+            let items = page.items.unwrap_or_default();
+            self.meter.dynamodb_read(read_units_for(
+                items.iter().map(item_size).sum::<usize>().max(1),
+            ));
+            out.extend(
+                items
+                    .into_iter()
+                    .filter_map(|mut i| match i.remove(RECORD) {
+                        Some(AttributeValue::S(json)) => Some(json),
+                        _ => None,
+                    }),
+            );
+            start = page.last_evaluated_key;
+            if out.len() >= limit || start.is_none() {
+                return Ok(out);
+            }
+        }
     }
 }

@@ -132,6 +132,84 @@ impl DemandForecast {
     }
 }
 
+/// One routed lead as the fleet's routers record it for the bid prices: when it arrived
+/// (minutes after New York midnight) and its value to each buyer that could take such a
+/// lead whatever its caps.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Arrival {
+    pub minute: u16,
+    pub values: Vec<(String, Cents)>,
+}
+
+impl DemandForecast {
+    /// The forecast from recent days' arrivals, most recent day first: whole days while
+    /// the sample stays within `max_leads` (at least the most recent day, its first
+    /// `max_leads` arrivals when it alone has more).
+    pub fn from_days(days: &[Vec<Arrival>], max_leads: usize) -> DemandForecast {
+        let mut taken: Vec<&Arrival> = Vec::new();
+        let mut covered = 0u32;
+        for day in days.iter().filter(|d| !d.is_empty()) {
+            if covered > 0 && taken.len() + day.len() > max_leads {
+                break;
+            }
+            taken.extend(day.iter().take(max_leads));
+            covered += 1;
+        }
+        let mut buyers: Vec<String> = taken
+            .iter()
+            .flat_map(|a| a.values.iter().map(|(id, _)| id.clone()))
+            .collect();
+        buyers.sort();
+        buyers.dedup();
+        let leads = taken
+            .iter()
+            .map(|a| ForecastLead {
+                minute: a.minute.min(MINUTES_PER_DAY - 1),
+                values: a
+                    .values
+                    .iter()
+                    .filter_map(|(id, v)| {
+                        let i = buyers.binary_search(id).ok()?;
+                        Some((u16::try_from(i).ok()?, *v))
+                    })
+                    .collect(),
+            })
+            .collect();
+        DemandForecast::new(buyers, covered, leads)
+    }
+
+    /// The same forecast over `buyers` (their index order): values for buyers not in the
+    /// list are dropped, buyers the forecast never saw have no leads.
+    pub fn for_buyers(&self, buyers: &[&str]) -> DemandForecast {
+        let map: Vec<Option<u16>> = self
+            .buyers
+            .iter()
+            .map(|id| {
+                buyers
+                    .iter()
+                    .position(|b| b == id)
+                    .and_then(|i| u16::try_from(i).ok())
+            })
+            .collect();
+        DemandForecast {
+            buyers: buyers.iter().map(|b| (*b).to_owned()).collect(),
+            days: self.days,
+            leads: self
+                .leads
+                .iter()
+                .map(|l| ForecastLead {
+                    minute: l.minute,
+                    values: l
+                        .values
+                        .iter()
+                        .filter_map(|&(i, v)| Some((map.get(usize::from(i)).copied()??, v)))
+                        .collect(),
+                })
+                .collect(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -212,5 +290,72 @@ mod tests {
         // AND a descent started from other prices (the previous lead's) settles there too
         let warm = f.bid_prices_from(0, &[1, 10], &[Cents(90_000), Cents(7_000)]);
         assert_eq!(warm, prices);
+    }
+
+    fn arrival(minute: u16, values: &[(&str, i64)]) -> Arrival {
+        Arrival {
+            minute,
+            values: values
+                .iter()
+                .map(|&(b, v)| (b.to_owned(), Cents(v)))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn given_recorded_arrivals_when_the_forecast_is_rebuilt_then_its_bid_prices_match_the_direct_one()
+     {
+        let days = vec![
+            vec![
+                arrival(600, &[("a", 300), ("b", 100)]),
+                arrival(700, &[("a", 200)]),
+            ],
+            vec![arrival(650, &[("a", 250)]), arrival(800, &[("b", 90)])],
+        ];
+        let stored = DemandForecast::from_days(&days, 100);
+        assert_eq!(stored.days, 2);
+        assert_eq!(stored.buyers, ["a", "b"]);
+        let direct = DemandForecast::new(
+            names(2),
+            2,
+            vec![
+                lead(600, &[(0, 300), (1, 100)]),
+                lead(700, &[(0, 200)]),
+                lead(650, &[(0, 250)]),
+                lead(800, &[(1, 90)]),
+            ],
+        );
+        assert_eq!(stored.bid_prices(0, &[1, 1]), direct.bid_prices(0, &[1, 1]));
+        assert!(
+            stored.bid_prices(0, &[1, 1])[0] > Cents::ZERO,
+            "a is scarce"
+        );
+
+        // Reindexed for a router whose buyer list is [c, b, a]: a's price moves with it.
+        let routed = stored.for_buyers(&["c", "b", "a"]);
+        let prices = routed.bid_prices(0, &[5, 1, 1]);
+        assert_eq!(prices[0], Cents::ZERO, "c never had a lead");
+        assert_eq!(prices[2], stored.bid_prices(0, &[1, 1])[0]);
+    }
+
+    #[test]
+    fn given_more_arrivals_than_the_sample_holds_then_whole_recent_days_are_kept() {
+        let day = |n: u16| {
+            (0..n)
+                .map(|m| arrival(m, &[("a", 100)]))
+                .collect::<Vec<_>>()
+        };
+        let f = DemandForecast::from_days(&[day(3), day(3), day(3)], 7);
+        assert_eq!(
+            (f.days, f.leads.len()),
+            (2, 6),
+            "a third day would overflow"
+        );
+        let f = DemandForecast::from_days(&[day(10)], 7);
+        assert_eq!(
+            (f.days, f.leads.len()),
+            (1, 7),
+            "one day alone is truncated"
+        );
     }
 }

@@ -9,6 +9,7 @@
 use super::buyer::{Buyer, BuyerTier};
 use super::conversation::{LeadFacts, ZipCode};
 use super::facts::Borough;
+use super::learning::experiments::VariantAssignment;
 use super::market::{Level, MarketData};
 use super::money::Cents;
 use super::targets::Targets;
@@ -392,9 +393,24 @@ pub struct PriceQuote {
     /// What the buyer pays: `unclamped` within floor..=cap.
     pub price: Cents,
     pub clamp: Option<PriceClamp>,
+    /// The pricing experiment's variant this sale was priced at: its multiplier applies
+    /// after the others, before the buyer's band.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub experiment: Option<Box<VariantAssignment>>,
 }
 
 impl PriceQuote {
+    /// The same quote at an experiment's variant: base × every multiplier × the variant's,
+    /// rounded once, then the buyer's floor and cap.
+    pub fn at_variant(mut self, buyer: &Buyer, variant: VariantAssignment) -> PriceQuote {
+        let mut multipliers = self.multipliers_bps().to_vec();
+        multipliers.push(variant.price_bps);
+        self.unclamped = apply(self.base, &multipliers);
+        (self.price, self.clamp) = clamp(self.unclamped, buyer);
+        self.experiment = Some(Box::new(variant));
+        self
+    }
+
     /// Every multiplier, in the order they apply.
     pub fn multipliers_bps(&self) -> [u32; 5] {
         [
@@ -447,6 +463,15 @@ impl PriceQuote {
         }
         if !why.is_empty() {
             let _ = write!(s, " ({})", why.join(", "));
+        }
+        if let Some(v) = &self.experiment {
+            let _ = write!(
+                s,
+                " × {} price test ({} {})",
+                factor(v.price_bps),
+                v.experiment_id,
+                v.variant_id
+            );
         }
         let _ = write!(s, " = {}", self.unclamped);
         match self.clamp {
@@ -564,18 +589,7 @@ pub fn quote(rules: &PricingRules, buyer: &Buyer, input: &PriceInput) -> PriceQu
             market_bps,
         ],
     );
-    // A buyer that validates has floor <= cap; `max` then `min` keeps any other buyer's
-    // price at its cap rather than panicking like `clamp` would.
-    let (price, clamp) = if unclamped > buyer.price_cap {
-        (buyer.price_cap, Some(PriceClamp::Cap))
-    } else if unclamped < buyer.price_floor {
-        (
-            buyer.price_floor.min(buyer.price_cap),
-            Some(PriceClamp::Floor),
-        )
-    } else {
-        (unclamped, None)
-    };
+    let (price, clamp) = clamp(unclamped, buyer);
 
     PriceQuote {
         buyer_tier: buyer.tier,
@@ -593,6 +607,23 @@ pub fn quote(rules: &PricingRules, buyer: &Buyer, input: &PriceInput) -> PriceQu
         unclamped,
         price,
         clamp,
+        experiment: None,
+    }
+}
+
+/// `unclamped` within the buyer's floor..=cap, and which bound applied.
+fn clamp(unclamped: Cents, buyer: &Buyer) -> (Cents, Option<PriceClamp>) {
+    // A buyer that validates has floor <= cap; `max` then `min` keeps any other buyer's
+    // price at its cap rather than panicking like `Ord::clamp` would.
+    if unclamped > buyer.price_cap {
+        (buyer.price_cap, Some(PriceClamp::Cap))
+    } else if unclamped < buyer.price_floor {
+        (
+            buyer.price_floor.min(buyer.price_cap),
+            Some(PriceClamp::Floor),
+        )
+    } else {
+        (unclamped, None)
     }
 }
 

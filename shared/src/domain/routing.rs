@@ -495,6 +495,11 @@ impl RoutingDecision {
         self.sale().map(|s| &s.buyer_id)
     }
 
+    /// The sale as made, once a pricing experiment has repriced it.
+    pub fn set_sale(&mut self, sale: Sale) {
+        self.outcome = RoutingOutcome::Sold(sale);
+    }
+
     pub fn unsold_reason(&self) -> Option<UnsoldReason> {
         match &self.outcome {
             RoutingOutcome::Sold(_) => None,

@@ -8,9 +8,10 @@
 //! passed in, so a seeded generator gives the same assignments.
 
 use crate::domain::buyer::BuyerTier;
+use crate::domain::feedback::{FeedbackType, TrainingExample};
 use crate::domain::money::Cents;
 use chrono::{DateTime, Utc};
-use rand::Rng;
+use rand::{Rng, SeedableRng};
 use rand_distr::{Beta, Distribution};
 use serde::{Deserialize, Serialize};
 
@@ -85,6 +86,8 @@ pub struct PricingExperiment {
     pub prior_refused: f64,
     pub rule: PromotionRule,
     pub status: ExperimentStatus,
+    /// Outcomes of leads sold from this time on count towards it.
+    pub started_at: DateTime<Utc>,
 }
 
 /// The variant a lead was priced with: recorded on the lead, so its outcome comes back to
@@ -116,6 +119,8 @@ pub enum ExperimentError {
     Prior,
     #[error("probability_best must be within (0.5, 1) and draws at least 100")]
     Rule,
+    #[error("experiment {0} shares its id or its buyer tier with another experiment")]
+    TwoForOneTier(String),
     #[error("experiment {experiment} has no variant {variant}")]
     UnknownVariant { experiment: String, variant: String },
 }
@@ -126,8 +131,10 @@ impl PricingExperiment {
         buyer_tier: BuyerTier,
         variants: Vec<PriceVariant>,
         rule: PromotionRule,
+        started_at: DateTime<Utc>,
     ) -> Result<PricingExperiment, ExperimentError> {
         let e = PricingExperiment {
+            started_at,
             id: id.into(),
             buyer_tier,
             stats: vec![VariantStats::default(); variants.len()],
@@ -247,6 +254,12 @@ impl PricingExperiment {
             .collect()
     }
 
+    /// [`PricingExperiment::probability_best`] from a seeded generator: the same figures
+    /// for the same counts and seed.
+    pub fn probability_best_seeded(&self, seed: u64) -> Vec<f64> {
+        self.probability_best(&mut rand::rngs::StdRng::seed_from_u64(seed))
+    }
+
     /// Posterior mean revenue per offer of each variant, in price bps × acceptance.
     pub fn expected_revenue_bps(&self) -> Vec<f64> {
         (0..self.variants.len())
@@ -288,6 +301,99 @@ impl PricingExperiment {
     }
 }
 
+/// A lead's last known outcome at a variant: what its offer counts as.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VariantOutcome {
+    pub lead_id: String,
+    pub assignment: VariantAssignment,
+    pub kept: bool,
+    pub price: Cents,
+    pub at: DateTime<Utc>,
+}
+
+impl VariantOutcome {
+    /// The outcome a training example reports, when its lead was priced by an experiment:
+    /// accepted or converted keeps the lead; rejected or returned does not.
+    pub fn of(example: &TrainingExample) -> Option<VariantOutcome> {
+        let assignment = example.quote.experiment.as_deref().cloned()?;
+        Some(VariantOutcome {
+            lead_id: example.lead_id.clone(),
+            assignment,
+            kept: matches!(
+                example.outcome,
+                FeedbackType::Accepted | FeedbackType::Converted
+            ),
+            price: example.price,
+            at: example.recorded_at,
+        })
+    }
+}
+
+/// The experiments in force, at most one per buyer tier.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ExperimentSet {
+    pub experiments: Vec<PricingExperiment>,
+}
+
+impl ExperimentSet {
+    /// Checks every experiment and that no tier has two.
+    pub fn new(experiments: Vec<PricingExperiment>) -> Result<ExperimentSet, ExperimentError> {
+        for (i, e) in experiments.iter().enumerate() {
+            e.validate()?;
+            if experiments[..i]
+                .iter()
+                .any(|o| o.buyer_tier == e.buyer_tier || o.id == e.id)
+            {
+                return Err(ExperimentError::TwoForOneTier(e.id.clone()));
+            }
+        }
+        Ok(ExperimentSet { experiments })
+    }
+
+    /// The experiment pricing leads of `tier`, if any.
+    pub fn for_tier(&self, tier: BuyerTier) -> Option<&PricingExperiment> {
+        self.experiments.iter().find(|e| e.buyer_tier == tier)
+    }
+
+    /// Counts each experiment's offers again from the outcomes known now: each lead once,
+    /// at its latest outcome, when it was sold at one of the experiment's variants after
+    /// the experiment started. Then promotes any winner the evidence allows. Returns the
+    /// winners this call promoted.
+    pub fn recount<R: Rng + ?Sized>(
+        &mut self,
+        outcomes: &[VariantOutcome],
+        rng: &mut R,
+        at: DateTime<Utc>,
+    ) -> Vec<(String, PriceVariant)> {
+        let mut latest: std::collections::HashMap<&str, &VariantOutcome> =
+            std::collections::HashMap::new();
+        for o in outcomes {
+            let entry = latest.entry(o.lead_id.as_str()).or_insert(o);
+            if o.at >= entry.at {
+                *entry = o;
+            }
+        }
+        let mut ordered: Vec<&VariantOutcome> = latest.into_values().collect();
+        ordered.sort_by(|a, b| (a.at, &a.lead_id).cmp(&(b.at, &b.lead_id)));
+        let mut promoted = Vec::new();
+        for e in &mut self.experiments {
+            e.stats = vec![VariantStats::default(); e.variants.len()];
+            let (id, started_at) = (e.id.clone(), e.started_at);
+            for o in ordered
+                .iter()
+                .filter(|o| o.assignment.experiment_id == id && o.at >= started_at)
+            {
+                // A variant no longer in the experiment is not counted.
+                let _ = e.record(&o.assignment.variant_id, o.kept, o.price);
+            }
+            if let Some(winner) = e.conclude(rng, at) {
+                promoted.push((e.id.clone(), winner));
+            }
+        }
+        promoted
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -309,6 +415,7 @@ mod tests {
             BuyerTier::Premium,
             variants(),
             PromotionRule::default(),
+            at(),
         )
         .expect("valid")
     }
@@ -330,19 +437,19 @@ mod tests {
     fn given_bad_variants_then_the_experiment_is_refused() {
         let r = PromotionRule::default();
         assert_eq!(
-            PricingExperiment::new("x", BuyerTier::Volume, variants()[..1].to_vec(), r),
+            PricingExperiment::new("x", BuyerTier::Volume, variants()[..1].to_vec(), r, at()),
             Err(ExperimentError::TooFewVariants)
         );
         let mut twins = variants();
         twins[1].id = "low".into();
         assert!(matches!(
-            PricingExperiment::new("x", BuyerTier::Volume, twins, r),
+            PricingExperiment::new("x", BuyerTier::Volume, twins, r, at()),
             Err(ExperimentError::VariantId(_))
         ));
         let mut free = variants();
         free[0].price_bps = 0;
         assert!(matches!(
-            PricingExperiment::new("x", BuyerTier::Volume, free, r),
+            PricingExperiment::new("x", BuyerTier::Volume, free, r, at()),
             Err(ExperimentError::Price(_))
         ));
     }
@@ -393,6 +500,84 @@ mod tests {
             e.assign(&mut rng).variant_id,
             "list",
             "the winner is every lead's price"
+        );
+    }
+
+    fn outcome(lead: &str, variant: &str, kept: bool, minutes: i64) -> VariantOutcome {
+        VariantOutcome {
+            lead_id: lead.into(),
+            assignment: VariantAssignment {
+                experiment_id: "premium-2026-06".into(),
+                variant_id: variant.into(),
+                price_bps: 10_000,
+            },
+            kept,
+            price: Cents(25_000),
+            at: at() + chrono::Duration::minutes(minutes),
+        }
+    }
+
+    #[test]
+    fn given_outcomes_when_recounted_then_each_lead_counts_once_at_its_latest_outcome() {
+        let mut set = ExperimentSet::new(vec![experiment()]).expect("one");
+        let mut rng = StdRng::seed_from_u64(2);
+        let mut other = outcome("l9", "low", true, 5);
+        other.assignment.experiment_id = "another".into();
+        let outcomes = vec![
+            outcome("l1", "list", true, 1),
+            // Accepted, then returned: one offer, not kept.
+            outcome("l2", "high", true, 1),
+            outcome("l2", "high", false, 9),
+            // Before the experiment started: not counted.
+            outcome("l3", "low", true, -5),
+            // A variant the experiment no longer has, and another experiment's lead.
+            outcome("l4", "gone", true, 2),
+            other,
+        ];
+        let promoted = set.recount(&outcomes, &mut rng, at());
+        assert!(promoted.is_empty());
+        let stats = &set.experiments[0].stats;
+        assert_eq!((stats[1].offers, stats[1].accepted), (1, 1), "list");
+        assert_eq!((stats[2].offers, stats[2].accepted), (1, 0), "high");
+        assert_eq!(stats[0].offers, 0, "low");
+        // Recounting the same outcomes gives the same counts (the job runs every hour).
+        let again = set.experiments[0].stats.clone();
+        set.recount(&outcomes, &mut rng, at());
+        assert_eq!(set.experiments[0].stats, again);
+    }
+
+    #[test]
+    fn given_enough_evidence_when_recounted_then_the_best_variant_is_promoted() {
+        let mut set = ExperimentSet::new(vec![experiment()]).expect("one");
+        let outcomes: Vec<VariantOutcome> = (0..600)
+            .map(|i| {
+                let variant = ["low", "list", "high"][i % 3];
+                // list keeps 80 %, the others 30 %.
+                let kept = if variant == "list" {
+                    i % 10 < 8
+                } else {
+                    i % 10 < 3
+                };
+                outcome(&format!("l{i}"), variant, kept, 1)
+            })
+            .collect();
+        let promoted = set.recount(&outcomes, &mut StdRng::seed_from_u64(3), at());
+        assert_eq!(promoted.len(), 1);
+        assert_eq!(promoted[0].1.id, "list");
+        assert!(set.for_tier(BuyerTier::Premium).is_some_and(|e| matches!(
+            &e.status,
+            ExperimentStatus::Concluded { winner, .. } if winner == "list"
+        )));
+        assert!(set.for_tier(BuyerTier::Volume).is_none());
+    }
+
+    #[test]
+    fn given_two_experiments_for_one_tier_then_the_set_is_refused() {
+        let mut second = experiment();
+        second.id = "premium-other".into();
+        assert_eq!(
+            ExperimentSet::new(vec![experiment(), second]),
+            Err(ExperimentError::TwoForOneTier("premium-other".into()))
         );
     }
 }

@@ -78,6 +78,7 @@ mod tests {
                 min_winner_offers: 5,
                 ..PromotionRule::default()
             },
+            at(),
         )
         .expect("valid");
         round_trip(&e);
