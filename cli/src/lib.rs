@@ -4,6 +4,7 @@
 pub mod buyers;
 pub mod experiments;
 pub mod learning;
+pub mod load;
 pub mod model;
 pub mod runtime;
 pub mod sandbox_clock;

@@ -94,6 +94,28 @@ enum Command {
         #[command(subcommand)]
         command: FeedbackCommand,
     },
+    /// Play multi-turn homeowner conversations against a local `aurum serve` from many
+    /// connections and report turns per second, latency percentiles and the CPU used
+    /// (loopback only; stops after --seconds or once every session is played).
+    Load {
+        #[arg(long, default_value = "http://127.0.0.1:3000")]
+        url: String,
+        #[arg(long, default_value_t = 16)]
+        connections: usize,
+        /// Conversations to play (each a script of 2 to 7 turns under its own session id).
+        #[arg(long, default_value_t = 20_000)]
+        sessions: u64,
+        #[arg(long, default_value_t = 20)]
+        seconds: u64,
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
+        /// The server's process id: its CPU time and peak memory are reported too.
+        #[arg(long)]
+        server_pid: Option<u32>,
+        /// Also write the report as JSON here.
+        #[arg(long)]
+        json: Option<PathBuf>,
+    },
     /// Print the OpenAPI 3.1 document of every endpoint `serve` answers.
     Openapi {
         /// Write it to this file instead of standard output (the committed copy is
@@ -364,6 +386,30 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
                     b.daily_cap,
                     if b.active { "" } else { ", paused" }
                 );
+            }
+        }
+        Command::Load {
+            url,
+            connections,
+            sessions,
+            seconds,
+            seed,
+            server_pid,
+            json,
+        } => {
+            let report = aurum_cli::load::run(&aurum_cli::load::LoadSettings {
+                url,
+                connections,
+                sessions,
+                duration: std::time::Duration::from_secs(seconds),
+                seed,
+                server_pid,
+            })
+            .await?;
+            println!("{}", aurum_cli::load::summary(&report));
+            if let Some(path) = json {
+                std::fs::write(&path, serde_json::to_string_pretty(&report)?)
+                    .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
             }
         }
         Command::Experiments {

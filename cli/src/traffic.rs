@@ -330,6 +330,19 @@ fn plan_messages(rng: &mut Rng, persona: Persona, n: u64) -> Vec<String> {
     m
 }
 
+/// `n` homeowner scripts in the simulator's mix of personas (the load generator's
+/// conversations): the same seed, the same scripts.
+pub fn scripts(seed: u64, n: usize) -> Vec<Vec<String>> {
+    let mut rng = Rng::new(seed, 0x10ad);
+    let weights: Vec<f64> = PERSONAS.iter().map(|p| p.1).collect();
+    (0..n as u64)
+        .map(|serial| {
+            let persona = PERSONAS[rng.weighted(&weights)].0;
+            plan_messages(&mut rng, persona, serial)
+        })
+        .collect()
+}
+
 /// Chats on a New York day before `rng` noise: weekdays busier than weekends.
 fn base_volume(weekday: Weekday) -> f64 {
     match weekday {
