@@ -126,6 +126,21 @@ pub async fn conversation_store<S: ConversationStore>(store: &S) {
         1,
         "exactly one of two racing saves wins: {a:?} {b:?}"
     );
+
+    // Many sessions saved at once (one group commit on the embedded store): every one lands.
+    let many: Vec<Conversation> = (0..64)
+        .map(|i| conversation(&unique(&format!("contract_many_{i}"))))
+        .collect();
+    let saves = futures_util::future::join_all(many.iter().map(|c| store.save_conversation(c)));
+    assert!(saves.await.iter().all(Result::is_ok));
+    for c in &many {
+        let stored = store
+            .load_conversation(&c.session_id)
+            .await
+            .expect("load")
+            .expect("saved");
+        assert_eq!(stored.version, 1);
+    }
 }
 
 pub async fn model_store<S: ModelStore>(store: &S) {
