@@ -280,7 +280,9 @@ pub struct MarketData {
     neighborhoods: Vec<Neighborhood>,
     neighborhood_index: HashMap<String, usize>,
     zips: Vec<ZipInfo>,
-    zip_index: HashMap<String, usize>,
+    /// `(ZIP, index into zips)` sorted by ZIP: a few byte compares per lookup (the ZIP is
+    /// looked up several times a turn, once per scoring of the lead).
+    zip_index: Vec<(String, usize)>,
     place_regex: Regex,
     /// Alias with everything but `[a-z0-9]` removed → target.
     alias_targets: HashMap<String, AliasTarget>,
@@ -561,14 +563,22 @@ impl MarketData {
             neighborhoods,
             neighborhood_index,
             zips: raw.zips,
-            zip_index,
+            zip_index: {
+                let mut sorted: Vec<(String, usize)> = zip_index.into_iter().collect();
+                sorted.sort_unstable();
+                sorted
+            },
             place_regex,
             alias_targets,
         })
     }
 
     pub fn zip(&self, zip: &str) -> Option<&ZipInfo> {
-        self.zip_index.get(zip.trim()).map(|&i| &self.zips[i])
+        let zip = zip.trim();
+        self.zip_index
+            .binary_search_by(|(k, _)| k.as_str().cmp(zip))
+            .ok()
+            .map(|at| &self.zips[self.zip_index[at].1])
     }
 
     /// Every ZIP in the table, in ascending order.
