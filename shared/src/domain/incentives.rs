@@ -6,7 +6,7 @@
 use super::facts::Financing;
 use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Serialize};
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::collections::HashSet;
 use std::sync::LazyLock;
 
@@ -138,7 +138,26 @@ impl Incentive {
 
     /// The urgency sentence for `on`, with `{days}` and `{date}` ("March 15, 2027") filled
     /// from [`Incentive::next_deadline`]; `None` when not in effect or there is none.
+    ///
+    /// Every turn asks for the same sentence on the same day: the last one is kept per
+    /// thread (the table never changes after it is parsed).
     pub fn urgency_text(&self, on: NaiveDate) -> Option<String> {
+        type Said = (*const Incentive, NaiveDate, Option<String>);
+        thread_local! {
+            static LAST: RefCell<Option<Said>> = const { RefCell::new(None) };
+        }
+        let me: *const Incentive = self;
+        LAST.with_borrow_mut(|last| match last {
+            Some((who, day, text)) if std::ptr::eq(*who, me) && *day == on => text.clone(),
+            _ => {
+                let text = self.fill_urgency(on);
+                *last = Some((me, on, text.clone()));
+                text
+            }
+        })
+    }
+
+    fn fill_urgency(&self, on: NaiveDate) -> Option<String> {
         let template = self.urgency_claim.as_deref()?;
         let deadline = self.next_deadline(on)?;
         let days = (deadline - on).num_days();
@@ -433,6 +452,21 @@ mod tests {
                     key(next_deadline_for(on, own)),
                     key(scan_deadlines(on, own))
                 );
+            }
+        }
+    }
+
+    #[test]
+    fn given_days_asked_in_any_order_when_writing_the_urgency_then_each_text_is_that_days() {
+        let days = [
+            date(2025, 12, 1),
+            date(2026, 2, 1),
+            date(2025, 12, 1),
+            date(2027, 3, 1),
+        ];
+        for on in days.into_iter().chain(days) {
+            for i in incentives() {
+                assert_eq!(i.urgency_text(on), i.fill_urgency(on), "{} {on}", i.id);
             }
         }
     }
