@@ -6,6 +6,7 @@
 use super::facts::Financing;
 use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Serialize};
+use std::cell::{Cell, RefCell};
 use std::collections::HashSet;
 use std::sync::LazyLock;
 
@@ -137,16 +138,62 @@ impl Incentive {
 
     /// The urgency sentence for `on`, with `{days}` and `{date}` ("March 15, 2027") filled
     /// from [`Incentive::next_deadline`]; `None` when not in effect or there is none.
+    ///
+    /// Every turn asks for the same sentence on the same day: the last one is kept per
+    /// thread (the table never changes after it is parsed).
     pub fn urgency_text(&self, on: NaiveDate) -> Option<String> {
+        type Said = (*const Incentive, NaiveDate, Option<String>);
+        thread_local! {
+            static LAST: RefCell<Option<Said>> = const { RefCell::new(None) };
+        }
+        let me: *const Incentive = self;
+        LAST.with_borrow_mut(|last| match last {
+            Some((who, day, text)) if std::ptr::eq(*who, me) && *day == on => text.clone(),
+            _ => {
+                let text = self.fill_urgency(on);
+                *last = Some((me, on, text.clone()));
+                text
+            }
+        })
+    }
+
+    fn fill_urgency(&self, on: NaiveDate) -> Option<String> {
         let template = self.urgency_claim.as_deref()?;
         let deadline = self.next_deadline(on)?;
         let days = (deadline - on).num_days();
-        Some(
-            template
-                .replace("{days}", &days.to_string())
-                .replace("{date}", &deadline.format("%B %-d, %Y").to_string()),
-        )
+        let mut text = template.to_owned();
+        if text.contains("{days}") {
+            text = text.replace("{days}", &days.to_string());
+        }
+        if text.contains("{date}") {
+            text = text.replace("{date}", &long_date(deadline));
+        }
+        Some(text)
     }
+}
+
+/// "March 15, 2027" (what `format("%B %-d, %Y")` writes, without parsing the format).
+fn long_date(d: NaiveDate) -> String {
+    const MONTHS: [&str; 12] = [
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
+    ];
+    format!(
+        "{} {}, {:04}",
+        MONTHS[d.month0() as usize],
+        d.day(),
+        d.year()
+    )
 }
 
 /// Incentives the agent may cite on this date (in their window), in table order.
@@ -171,7 +218,31 @@ pub fn next_deadline(on: NaiveDate) -> Option<(&'static Incentive, NaiveDate, i6
 }
 
 /// [`next_deadline`] among the incentives that apply to this way of paying.
+///
+/// Scoring asks this for the same day many times a turn (once per probe of the next
+/// question), and the table never changes after it is parsed, so the last answer is kept
+/// per thread.
 pub fn next_deadline_for(
+    on: NaiveDate,
+    ownership: Option<Ownership>,
+) -> Option<(&'static Incentive, NaiveDate, i64)> {
+    type Deadline = Option<(&'static Incentive, NaiveDate, i64)>;
+    thread_local! {
+        static LAST: Cell<Option<(NaiveDate, Option<Ownership>, Deadline)>> =
+            const { Cell::new(None) };
+    }
+    if let Some((day, own, found)) = LAST.get()
+        && day == on
+        && own == ownership
+    {
+        return found;
+    }
+    let found = scan_deadlines(on, ownership);
+    LAST.set(Some((on, ownership, found)));
+    found
+}
+
+fn scan_deadlines(
     on: NaiveDate,
     ownership: Option<Ownership>,
 ) -> Option<(&'static Incentive, NaiveDate, i64)> {
@@ -350,6 +421,54 @@ mod tests {
         assert!(
             incentive("federal_25d").is_some_and(|i| i.urgency_text(date(2026, 1, 2)).is_none())
         );
+    }
+
+    #[test]
+    fn given_any_day_when_written_long_then_it_reads_as_the_chrono_format() {
+        let mut d = date(2024, 1, 1);
+        while d < date(2036, 1, 1) {
+            assert_eq!(long_date(d), d.format("%B %-d, %Y").to_string());
+            d = d.succ_opt().expect("next day");
+        }
+    }
+
+    #[test]
+    fn given_days_asked_in_any_order_when_finding_the_next_deadline_then_each_answer_is_that_days()
+    {
+        let key = |x: Option<(&Incentive, NaiveDate, i64)>| x.map(|(i, d, n)| (i.id.clone(), d, n));
+        let days = [
+            date(2025, 12, 1),
+            date(2027, 3, 15),
+            date(2025, 12, 1),
+            date(2030, 6, 1),
+        ];
+        for on in days.into_iter().chain(days) {
+            for own in [None, Some(Ownership::Purchase), Some(Ownership::LeaseOrPpa)] {
+                assert_eq!(
+                    key(next_deadline_for(on, own)),
+                    key(scan_deadlines(on, own))
+                );
+                assert_eq!(
+                    key(next_deadline_for(on, own)),
+                    key(scan_deadlines(on, own))
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn given_days_asked_in_any_order_when_writing_the_urgency_then_each_text_is_that_days() {
+        let days = [
+            date(2025, 12, 1),
+            date(2026, 2, 1),
+            date(2025, 12, 1),
+            date(2027, 3, 1),
+        ];
+        for on in days.into_iter().chain(days) {
+            for i in incentives() {
+                assert_eq!(i.urgency_text(on), i.fill_urgency(on), "{} {on}", i.id);
+            }
+        }
     }
 
     #[test]

@@ -280,10 +280,23 @@ pub struct MarketData {
     neighborhoods: Vec<Neighborhood>,
     neighborhood_index: HashMap<String, usize>,
     zips: Vec<ZipInfo>,
-    zip_index: HashMap<String, usize>,
+    /// Index into `zips` by ZIP number minus `zip_base` (`u16::MAX`: not in the table), one
+    /// slot per number between the lowest and the highest ZIP: the ZIP is looked up
+    /// several times a turn (once per scoring of the lead).
+    zip_slots: Vec<u16>,
+    zip_base: u32,
     place_regex: Regex,
     /// Alias with everything but `[a-z0-9]` removed → target.
     alias_targets: HashMap<String, AliasTarget>,
+}
+
+/// "11215" → 11215; `None` unless exactly five ASCII digits (the only form in the table).
+fn zip_number(zip: &str) -> Option<u32> {
+    let b = zip.as_bytes();
+    if b.len() != 5 || !b.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    Some(b.iter().fold(0, |n, &d| n * 10 + u32::from(d - b'0')))
 }
 
 impl std::fmt::Debug for MarketData {
@@ -469,6 +482,9 @@ impl MarketData {
 
         let mut zip_index = HashMap::with_capacity(raw.zips.len());
         for (i, z) in raw.zips.iter().enumerate() {
+            if zip_number(&z.zip).is_none() {
+                return Err(invalid(format!("ZIP {:?} is not five digits", z.zip)));
+            }
             if zip_index.insert(z.zip.clone(), i).is_some() {
                 return Err(invalid(format!("ZIP {} listed twice", z.zip)));
             }
@@ -552,6 +568,22 @@ impl MarketData {
         // ASCII word boundaries: aliases are ASCII, and this keeps the fast DFA engines.
         let place_regex = Regex::new(&format!(r"(?-u:\b)(?:{alternation})(?-u:\b)"))?;
 
+        let numbered: Vec<(u32, usize)> = zip_index
+            .into_iter()
+            .filter_map(|(zip, i)| zip_number(&zip).map(|n| (n, i)))
+            .collect();
+        let zip_base = numbered.iter().map(|&(n, _)| n).min().unwrap_or(0);
+        let zip_top = numbered.iter().map(|&(n, _)| n).max().unwrap_or(0);
+        if numbered.len() >= usize::from(u16::MAX) || zip_top - zip_base >= 20_000 {
+            return Err(invalid(
+                "the ZIPs span more than the New York City range".into(),
+            ));
+        }
+        let mut zip_slots = vec![u16::MAX; (zip_top - zip_base) as usize + 1];
+        for (n, i) in numbered {
+            zip_slots[(n - zip_base) as usize] = u16::try_from(i).unwrap_or(u16::MAX);
+        }
+
         Ok(MarketData {
             sources: raw.sources,
             boroughs,
@@ -561,14 +593,19 @@ impl MarketData {
             neighborhoods,
             neighborhood_index,
             zips: raw.zips,
-            zip_index,
+            zip_slots,
+            zip_base,
             place_regex,
             alias_targets,
         })
     }
 
     pub fn zip(&self, zip: &str) -> Option<&ZipInfo> {
-        self.zip_index.get(zip.trim()).map(|&i| &self.zips[i])
+        let slot = zip_number(zip.trim())?.checked_sub(self.zip_base)?;
+        match self.zip_slots.get(slot as usize) {
+            Some(&i) if i != u16::MAX => self.zips.get(usize::from(i)),
+            _ => None,
+        }
     }
 
     /// Every ZIP in the table, in ascending order.
@@ -689,6 +726,30 @@ mod tests {
         let err = MarketData::from_json("{").expect_err("truncated");
         assert!(matches!(err, MarketError::Json(_)), "{err}");
         assert!(try_market().is_ok());
+    }
+
+    #[test]
+    fn given_a_zip_when_looked_up_then_only_its_own_five_digits_find_its_entry() {
+        let m = market();
+        for z in m.zips() {
+            let found = m.zip(&z.zip).map(|f| f.zip.as_str());
+            assert_eq!(found, Some(z.zip.as_str()));
+            assert_eq!(
+                m.zip(&format!(" {} ", z.zip)).map(|f| f.zip.as_str()),
+                found
+            );
+        }
+        for not_one in [
+            "",
+            "1121",
+            "112150",
+            "11215-1234",
+            "1121a",
+            "99999",
+            "00000",
+        ] {
+            assert!(m.zip(not_one).is_none(), "{not_one:?}");
+        }
     }
 
     #[test]

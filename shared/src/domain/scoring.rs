@@ -6,9 +6,10 @@ use super::facts::{CreditSignal, DecisionMaker, Financing, PropertyType, Timelin
 use super::incentives;
 use super::market::{Level, market};
 use super::money::Cents;
-use chrono::{DateTime, Datelike, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use chrono_tz::America::New_York;
 use serde::{Deserialize, Serialize};
+use std::cell::Cell;
 
 /// Factor weights in basis points; they sum to 10,000.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -397,6 +398,22 @@ pub fn behavioral(c: &Conversation) -> u8 {
     clamp100(engagement + technical + objections + sentiment)
 }
 
+/// The New York calendar day of `now`. A turn scores the lead once per candidate question
+/// at the same instant, so the last conversion is kept per thread.
+fn new_york_date(now: DateTime<Utc>) -> NaiveDate {
+    thread_local! {
+        static LAST: Cell<Option<(DateTime<Utc>, NaiveDate)>> = const { Cell::new(None) };
+    }
+    if let Some((at, day)) = LAST.get()
+        && at == now
+    {
+        return day;
+    }
+    let day = now.with_timezone(&New_York).date_naive();
+    LAST.set(Some((now, day)));
+    day
+}
+
 pub fn market_timing(c: &Conversation, now: DateTime<Utc>) -> u8 {
     let f = &c.facts;
     let timeline = match f.timeline {
@@ -408,7 +425,7 @@ pub fn market_timing(c: &Conversation, now: DateTime<Utc>) -> u8 {
         Some(Timeline::JustResearching) => 2,
         None => 10,
     };
-    let today = now.with_timezone(&New_York).date_naive();
+    let today = new_york_date(now);
     let urgency = match incentives::next_deadline(today).map(|(_, _, days)| days) {
         Some(d) if d <= 60 => 15,
         Some(d) if d <= 180 => 10,
@@ -451,7 +468,7 @@ pub fn nyc_intelligence(c: &Conversation, now: DateTime<Utc>) -> u8 {
         Level::Medium => medium,
         Level::Low => low,
     };
-    let month = now.with_timezone(&New_York).month();
+    let month = new_york_date(now).month();
     let seasonal_bps = i32::try_from(m.seasonal_factor_bps(month)).unwrap_or(10_000);
     let seasonal = ((seasonal_bps - 7_000) * 25 / 6_000).clamp(0, 25);
     clamp100(

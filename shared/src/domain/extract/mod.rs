@@ -53,6 +53,13 @@
 //!   payback words, or followed by "ago"/"old", are not install timelines. Seasons ("this
 //!   spring") map to three months, "this year" to six months, "next year/next summer" to
 //!   a year.
+//! * **Property type**: the most specific type named wins (condo, co-op, 2-4 family,
+//!   townhouse, single-family, then "house" alone). A type named of another home is not
+//!   the homeowner's: someone else's home that already has solar, a friend's or a
+//!   neighbour's, a past home ("we used to own", "grew up in", "my old house"), a kind of
+//!   home asked about in general ("are condos harder to get approved?"), "two family
+//!   members", a renter's relative's house. Only the words inside such a phrase are
+//!   discounted, so "my neighbour's house has solar, ours is a two-family" is 2-4 family.
 //! * **Credit scores**: 700+ is Strong, below 620 is Weak, 620–699 says nothing.
 //! * **Sentiment**: word lexicon with negation (a negator within the previous three
 //!   words of the same clause flips the sign: "not interested" is negative, "not bad" is

@@ -8,7 +8,7 @@ use crate::domain::facts::{
     Timeline, Topic as Subject,
 };
 use regex::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
-use std::sync::LazyLock;
+use std::sync::{LazyLock, OnceLock};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum ObjAct {
@@ -39,7 +39,9 @@ enum Act {
     Sent(i8),
     /// Buying a home, not owning one yet.
     Buying,
-    /// The home types named are not the homeowner's (comparisons, listings, a friend's).
+    /// The home types named where this rule matches are not the homeowner's (comparisons,
+    /// listings, a friend's, a past home, a kind of home asked about); a type named
+    /// elsewhere in the message still counts.
     PropVeto,
     /// The message asks or worries about a topic the reply must address.
     Asks(Subject),
@@ -68,7 +70,7 @@ static RULES: &[(Act, &str)] = &[
     ),
     (
         Home(Some(false)),
-        r"\b(?:i|we) (?:currently |still |just |only )?rent (?:an?|my|our|the) (?:apartment|apt|place|unit|room|flat|studio)\b|\b(?:i'?m|i am|we'?re|we are) (?:a |just a |currently a |still a )?(?:renters?|tenants?)\b",
+        r"\b(?:i|we) (?:currently |still |just |only )?rent (?:an?|my|our|the) (?:apartment|apt|place|unit|room|flat|studio)\b|\b(?:i'?m|i am|we'?re|we are) (?:a |just a |currently a |still a )?(?:renters?|tenants?)\b|\b(?:my|our) (?:apartment|apt|place|unit|flat|studio) is (?:a |just a )?rental\b|\b(?:i|we) live in a rental\b|\b(?:i'?m|we'?re|i am|we are) in a rental\b",
     ),
     (
         Home(None),
@@ -179,6 +181,29 @@ static RULES: &[(Act, &str)] = &[
     (
         PropVeto,
         r"\b(?:house|home|condo|co-?op|townhouse|brownstone|2 ?-?family|two ?-?family) (?:or|vs\.?|versus) (?:a |an )?(?:house|home|condo|co-?op|townhouse|brownstone|2 ?-?family|two ?-?family)\b|\b(?:house|home) listings?\b|\blook(?:ed|ing)? at (?:a|an|some) (?:house|home|condo|co-?op|brownstone)s?\b|\b(?:neighbou?rs?|friends?|co-?workers?|colleagues?|boss)(?:'?s)? (?:(?:owns|has|got|bought|put)[a-z ]{0,20} )?(?:(?:a|an|her|his|their) )?(?:house|home|brownstone|townhouse|condo|co-?op|two ?-?family|2 ?-?family)\b|\b(?:condo|co-?op) owners\b",
+    ),
+    // A home that already has solar and belongs to someone else ("my cousin has solar on
+    // his house", "her brownstone got panels"): an anecdote, not the homeowner's home.
+    (
+        PropVeto,
+        r"\b(?:has|have|had|got|gotten|put|installed|did|went) (?:solar|panels|solar panels)(?: [a-z']+){0,3} (?:on|for|at) (?:his|her|their) (?:[a-z-]+ )?(?:house|home|brownstone|townhouse|condo|co-?op|two ?-?family|2 ?-?family|place)\b|\b(?:[a-z]+'s|his|her|their) (?:[a-z-]+ )?(?:house|home|brownstone|townhouse|condo|co-?op|two ?-?family|2 ?-?family|place) (?:already )?(?:has|had|got|with) (?:solar|panels)\b",
+    ),
+    // A past home ("we used to own a two-family", "I grew up in a brownstone", "my old
+    // house"): not the home the solar is for.
+    (
+        PropVeto,
+        r"\b(?:used to (?:own|have|live in|rent)|grew up in|sold) (?:a |an |my |our |the |his |her |their )?(?:old )?(?:house|home|brownstone|townhouse|condo|co-?op|two ?-?family|2 ?-?family|three ?-?family|3 ?-?family|row ?house)\b|\b(?:my|our) (?:old|previous|last|former) (?:house|home|brownstone|townhouse|condo|co-?op|two ?-?family|2 ?-?family|place)\b",
+    ),
+    // A question about a kind of home in general ("are condos harder to get approved?",
+    // "can a co-op go solar?", "how do brownstones handle it?"): a category, not a claim.
+    (
+        PropVeto,
+        r"(?:^|[.!?,;:] |\n)(?:and |but |so |also |ok |okay )?(?:is|are|can|could|do|does|would|will|should|what about|how about|how do|how does|how are|how is|why do|why are) (?:a |an |most |many |all |some |other )?(?:(?:house|home|condo|co-?op|coop|townhouse|brownstone|rowhouse|row house|two ?-?family|2 ?-?family|multi ?-?family)s?|condominiums?|cooperatives?|two ?-?families|2 ?-?families)\b",
+    ),
+    // "Two family members", "a family of four": people, not a two-family house.
+    (
+        PropVeto,
+        r"\b(?:2|3|4|two|three|four) ?-?(?:family|fam) (?:members?|friends?)\b",
     ),
     (Prop(PropertyType::Condo), r"\bcondo(?:minium)?s?\b"),
     (
@@ -718,12 +743,7 @@ pub(super) fn apply_rules(lower: &str, f: &mut MessageFacts) -> (i32, bool) {
                     f.homeowner = v;
                 }
             }
-            Prop(p) => {
-                if !prop_veto {
-                    f.property_type.get_or_insert(p);
-                    props.push(i);
-                }
-            }
+            Prop(_) => props.push(i),
             Time(t) => {
                 if !time_veto[timeline_index(t)] {
                     f.timeline.get_or_insert(t);
@@ -769,6 +789,18 @@ pub(super) fn apply_rules(lower: &str, f: &mut MessageFacts) -> (i32, bool) {
             Act::TimeVeto(_) | FinVeto(_) => {}
         }
     }
+    if prop_veto && !props.is_empty() {
+        let vetoed = veto_spans(lower, &matched);
+        props.retain(|&i| {
+            single(i)
+                .find_iter(lower)
+                .any(|m| !vetoed.iter().any(|&(s, e)| m.start() < e && s < m.end()))
+        });
+    }
+    f.property_type = props.first().and_then(|&i| match RULES[i].0 {
+        Prop(p) => Some(p),
+        _ => None,
+    });
     if props.len() > 1 && CORRECTION_RE.is_match(lower) {
         f.property_type = corrected_property(lower, &props).or(f.property_type);
     }
@@ -796,25 +828,38 @@ pub(super) fn apply_rules(lower: &str, f: &mut MessageFacts) -> (i32, bool) {
     sentiment
 }
 
+/// Rule `i` on its own, to find where it matches. Only the rare paths need positions
+/// (a veto, a correction), so each pattern is compiled the first time it is needed.
+fn single(i: usize) -> &'static Regex {
+    static SINGLE: LazyLock<Vec<OnceLock<Regex>>> =
+        LazyLock::new(|| RULES.iter().map(|_| OnceLock::new()).collect());
+    SINGLE[i].get_or_init(|| {
+        RegexBuilder::new(RULES[i].1)
+            .unicode(false)
+            .build()
+            .expect("extract: the phrase rule patterns are valid")
+    })
+}
+
+/// Where the matched `PropVeto` rules match: home types named inside these spans are
+/// someone else's, a past one or a kind of home asked about; one named elsewhere in the
+/// message still counts ("my neighbour's house has solar, ours is a two-family").
+fn veto_spans(lower: &str, matched: &[usize]) -> Vec<(usize, usize)> {
+    matched
+        .iter()
+        .filter(|&&i| matches!(RULES[i].0, PropVeto))
+        .flat_map(|&i| single(i).find_iter(lower).map(|m| (m.start(), m.end())))
+        .collect()
+}
+
 /// "We own a condo... actually it's a co-op": of the home types named, the one mentioned
-/// last after a correction. Rare, so the single patterns are only compiled when needed.
+/// last after a correction.
 fn corrected_property(lower: &str, props: &[usize]) -> Option<PropertyType> {
-    static SINGLE: LazyLock<Vec<Regex>> = LazyLock::new(|| {
-        RULES
-            .iter()
-            .map(|(_, p)| {
-                RegexBuilder::new(p)
-                    .unicode(false)
-                    .build()
-                    .expect("extract: the phrase rule patterns are valid")
-            })
-            .collect()
-    });
     let correction = CORRECTION_RE.find_iter(lower).last()?.end();
     props
         .iter()
         .filter_map(|&i| {
-            let at = SINGLE[i].find_iter(lower).last()?.start();
+            let at = single(i).find_iter(lower).last()?.start();
             match RULES[i].0 {
                 Prop(p) if at >= correction => Some((at, p)),
                 _ => None,
@@ -972,6 +1017,110 @@ mod tests {
                 ("we own a cape cod in Bayside Hills", Some(P::SingleFamily)),
                 ("is a house or a condo better for solar", None),
                 ("my neighbor owns a brownstone with panels", None),
+            ],
+        );
+    }
+
+    #[test]
+    fn given_a_home_type_said_of_someone_elses_home_with_solar_when_extracting_then_the_type_is_unknown()
+     {
+        check(
+            "property_type",
+            |f| f.property_type,
+            &[
+                ("my cousin got solar on his house in Canarsie", None),
+                ("my sister put panels on her brownstone", None),
+                ("their two-family already has solar", None),
+                ("my uncle's house has solar, works great", None),
+                // The homeowner's own home, named elsewhere in the message, still counts.
+                (
+                    "my neighbor's house has solar and ours is a two-family",
+                    Some(P::MultiFamily),
+                ),
+                (
+                    "a friend got panels on her home, I have a condo",
+                    Some(P::Condo),
+                ),
+            ],
+        );
+    }
+
+    #[test]
+    fn given_a_home_type_of_a_past_home_when_extracting_then_the_type_is_unknown() {
+        check(
+            "property_type",
+            |f| f.property_type,
+            &[
+                ("we used to own a brownstone in Park Slope", None),
+                ("I grew up in a two family", None),
+                ("we sold our house and rent now", None),
+                ("my old house had a better roof", None),
+                (
+                    "we sold the condo and bought a detached house",
+                    Some(P::SingleFamily),
+                ),
+                (
+                    "grew up in a co-op, now I own a townhouse",
+                    Some(P::Townhouse),
+                ),
+            ],
+        );
+    }
+
+    #[test]
+    fn given_a_question_about_a_kind_of_home_when_extracting_then_the_type_is_unknown() {
+        check(
+            "property_type",
+            |f| f.property_type,
+            &[
+                ("are co-ops allowed to get solar?", None),
+                ("can a townhouse share panels with the next one?", None),
+                ("do condo boards usually say yes?", None),
+                ("what about brownstones, is the roof ok?", None),
+                ("how do two-families split the credit?", None),
+                // A question about the homeowner's own home, or a statement, still counts.
+                ("does my condo qualify?", Some(P::Condo)),
+                ("we are a two-family in Ridgewood", Some(P::MultiFamily)),
+                (
+                    "Do you guys do co-ops? Our building is a co-op.",
+                    Some(P::Coop),
+                ),
+            ],
+        );
+    }
+
+    #[test]
+    fn given_family_members_when_extracting_then_they_are_not_a_two_family_house() {
+        check(
+            "property_type",
+            |f| f.property_type,
+            &[
+                ("two family members of mine have solar", None),
+                (
+                    "three family members live in our cape",
+                    Some(P::SingleFamily),
+                ),
+                ("we own a 2 family", Some(P::MultiFamily)),
+            ],
+        );
+    }
+
+    #[test]
+    fn given_a_renter_whose_relative_owns_a_house_when_extracting_then_the_renter_has_no_home_type()
+    {
+        check(
+            "homeowner and property_type",
+            |f| (f.homeowner, f.property_type),
+            &[
+                (
+                    "my apartment is a rental, my dad owns a two family in Corona",
+                    (Some(false), None),
+                ),
+                (
+                    "we live in a rental but my aunt owns a house",
+                    (Some(false), None),
+                ),
+                ("our place is a rental", (Some(false), None)),
             ],
         );
     }
