@@ -49,7 +49,7 @@ if eval "$(scripts/services.sh start)"; then
   aws_env=(AURUM_BACKEND=aws AWS_ENDPOINT_URL="http://127.0.0.1:${AURUM_MOTO_PORT:-5055}"
     AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1
     AWS_EC2_METADATA_DISABLED=true REDIS_URL="redis://127.0.0.1:${AURUM_REDIS_PORT:-6379}"
-    AURUM_CONTACT_HASH_KEY="local key of the benchmark runs")
+    AURUM_CONTACT_HASH_KEY="local key of the benchmark runs only, not a secret")
   env "${aws_env[@]}" "$aurum" setup >/dev/null
   load_runs aws "${aws_env[@]}"
 fi
@@ -114,7 +114,7 @@ if turn_us:
     lines.append(f"Domain-only bound (criterion `conversation_turn`, same run): {chat_us:.1f} µs per 20-turn chat, "
                  f"{turn_us:.2f} µs per turn = {bound:,.0f} turns/s on one core.")
     for name, tps in rows.items():
-        lines.append(f"* {name}: turns/s ÷ the one-core domain bound = {tps / bound:.3f}")
+        lines.append(f"* {name}: turns/s ÷ the one-core domain bound = {tps / bound:.4f}")
 lines.append("")
 lines.append("The AWS row measures moto (a Python server on the same 2 cores), not DynamoDB: "
              "it shows the function's overhead per round trip, not AWS latency.")
