@@ -136,6 +136,20 @@ impl GroupCommit {
         Ok(GroupCommit { queue })
     }
 
+    /// Queues `change` for the next commit without waiting for it (its result is not
+    /// reported): for counts, which [`GroupCommit::barrier`] makes visible to a reader.
+    fn submit(&self, change: Change) -> Result<(), StoreError> {
+        let (done, _ignored) = tokio::sync::oneshot::channel();
+        self.queue
+            .send(PendingChange { change, done })
+            .map_err(|_| StoreError::Unavailable("the store is closed".into()))
+    }
+
+    /// Waits until every change queued before this call is committed.
+    async fn barrier(&self) -> Result<(), StoreError> {
+        self.apply(Box::new(|_| Ok(()))).await
+    }
+
     async fn apply(&self, change: Change) -> Result<(), StoreError> {
         let (done, answer) = tokio::sync::oneshot::channel();
         self.queue
@@ -469,14 +483,18 @@ impl JobStore for EmbeddedStore {
 }
 
 impl MetricsStore for EmbeddedStore {
+    /// Activity counts are queued for the next group commit and not waited for: a turn
+    /// waits for one durable commit (its conversation), not two. A count still queued when
+    /// the process dies is lost (a count, never a turn); readers of the counters wait for
+    /// every queued count first, so a count added is a count read.
     async fn add(&self, counters: &[Counter]) -> Result<(), StoreError> {
         let counters = counters.to_vec();
         self.commits
-            .apply(Box::new(move |txn| count_in(txn, &counters)))
-            .await
+            .submit(Box::new(move |txn| count_in(txn, &counters)))
     }
 
     async fn groups(&self, keys: &[String]) -> Result<Vec<BTreeMap<String, i64>>, StoreError> {
+        self.commits.barrier().await?;
         let keys = keys.to_vec();
         self.blocking(move |db| {
             let txn = db.begin_read().map_err(unavailable)?;
@@ -504,6 +522,7 @@ impl MetricsStore for EmbeddedStore {
         &self,
         keys: &[String],
     ) -> Result<Vec<Option<BTreeMap<String, i64>>>, StoreError> {
+        self.commits.barrier().await?;
         let keys = keys.to_vec();
         self.blocking(move |db| {
             let txn = db.begin_read().map_err(unavailable)?;
