@@ -433,6 +433,32 @@ pub async fn race<B: Backend>(backend: &B, leads: u32, tasks: usize) {
     assert_eq!(total_sold, 81, "the caps bind: every slot is used");
 }
 
+/// Routes lead `n` now and returns the bid price the trace shows for `scarce` (which must
+/// be eligible).
+async fn scarce_bid_price<B: Backend>(
+    backend: &B,
+    router: &Distribution<B>,
+    n: u32,
+    scarce: &aurum::domain::buyer::BuyerId,
+) -> Cents {
+    let lead = sellable_lead(n, (backend.clock())());
+    router.distribute(&lead).await.expect("routed");
+    let decision = router
+        .decision(&lead.lead_id)
+        .await
+        .expect("read")
+        .expect("decided");
+    let trace = decision
+        .trace
+        .iter()
+        .find(|t| &t.buyer_id == scarce)
+        .expect("in the trace");
+    match &trace.result {
+        TraceResult::Eligible(e) => e.bid_price.unwrap_or(Cents::ZERO),
+        other => panic!("the scarce buyer is eligible: {other:?}"),
+    }
+}
+
 /// GIVEN a day of leads routed by this router, WHEN the next day starts, THEN the
 /// capacity-limited buyer's bid price (what its remaining slots are expected to earn later
 /// in the day) is positive in the routing trace: `bid_price` learns from recent flow.
@@ -471,25 +497,11 @@ pub async fn bid_prices_come_from_the_flow_of_earlier_days<B: Backend>(
     }
     // Day two, 09:00 New York: the first lead of the day.
     time.pass(Duration::from_secs(17 * 3600)).await;
-    let lead = sellable_lead(2_000, (backend.clock())());
-    router.distribute(&lead).await.expect("routed");
-    let decision = router
-        .decision(&lead.lead_id)
-        .await
-        .expect("read")
-        .expect("decided");
-    let scarce_trace = decision
-        .trace
-        .iter()
-        .find(|t| t.buyer_id == scarce.id)
-        .expect("in the trace");
-    match &scarce_trace.result {
-        TraceResult::Eligible(e) => assert!(
-            e.bid_price.is_some_and(|p| p > Cents::ZERO),
-            "the scarce buyer's capacity has a price: {e:?}"
-        ),
-        other => panic!("the scarce buyer is eligible: {other:?}"),
-    }
+    let price = scarce_bid_price(backend, &router, 2_000, &scarce.id).await;
+    assert!(
+        price > Cents::ZERO,
+        "the scarce buyer's capacity has a price"
+    );
 
     // The routing update keeps the fleet's flow: a router started after it (a new Lambda
     // instance, no flow of its own) prices the scarce capacity from it.
@@ -510,25 +522,11 @@ pub async fn bid_prices_come_from_the_flow_of_earlier_days<B: Backend>(
         "yesterday's 30 leads"
     );
     let fresh = Distribution::new(backend, quick_client(), settings(RoutingStrategy::BidPrice));
-    let lead = sellable_lead(2_001, (backend.clock())());
-    fresh.distribute(&lead).await.expect("routed");
-    let decision = fresh
-        .decision(&lead.lead_id)
-        .await
-        .expect("read")
-        .expect("decided");
-    let scarce_trace = decision
-        .trace
-        .iter()
-        .find(|t| t.buyer_id == scarce.id)
-        .expect("in the trace");
-    match &scarce_trace.result {
-        TraceResult::Eligible(e) => assert!(
-            e.bid_price.is_some_and(|p| p > Cents::ZERO),
-            "a new router prices the scarce capacity from the kept flow: {e:?}"
-        ),
-        other => panic!("the scarce buyer is eligible: {other:?}"),
-    }
+    let price = scarce_bid_price(backend, &fresh, 2_001, &scarce.id).await;
+    assert!(
+        price > Cents::ZERO,
+        "a new router prices the scarce capacity from the kept flow"
+    );
 }
 
 /// GIVEN a chat whose lead was sold and delivered, WHEN the homeowner withdraws consent,
