@@ -129,6 +129,8 @@ struct RouterPriors {
     demand: Option<DemandForecast>,
 }
 const BUYERS_CACHE_TTL: Duration = Duration::from_secs(60);
+/// How long a router keeps the routing update's priors in process.
+const PRIORS_MEMO: Duration = Duration::from_secs(5);
 /// Steps one message may take (sell, deliver, cascade…) before it is left for redelivery.
 const MAX_STEPS: usize = 24;
 /// Delivery attempts to one buyer, over all deliveries of the message, before the lead
@@ -193,6 +195,9 @@ pub struct Distribution<B: Backend> {
     settings: DistributionSettings,
     clock: Clock,
     flow: Mutex<FlowLog>,
+    /// The priors as last read, kept a few seconds: the forecast is parsed once, not per
+    /// lead.
+    priors_memo: Mutex<Option<(std::time::Instant, Arc<RouterPriors>)>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -227,6 +232,7 @@ impl<B: Backend> Distribution<B> {
             settings,
             clock: backend.clock(),
             flow: Mutex::new(FlowLog::default()),
+            priors_memo: Mutex::new(None),
         }
     }
 
@@ -249,7 +255,27 @@ impl<B: Backend> Distribution<B> {
 
     /// The newest routing update's buyer stats and lead flow (the cache, else the jobs'
     /// store); none before the first update, or when neither answers.
-    async fn priors(&self) -> RouterPriors {
+    async fn priors(&self) -> Arc<RouterPriors> {
+        let memo = |m: &Mutex<Option<(std::time::Instant, Arc<RouterPriors>)>>| {
+            m.lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .as_ref()
+                .filter(|(at, _)| at.elapsed() < PRIORS_MEMO)
+                .map(|(_, p)| Arc::clone(p))
+        };
+        if let Some(priors) = memo(&self.priors_memo) {
+            return priors;
+        }
+        let priors = Arc::new(self.read_priors().await);
+        *self
+            .priors_memo
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) =
+            Some((std::time::Instant::now(), Arc::clone(&priors)));
+        priors
+    }
+
+    async fn read_priors(&self) -> RouterPriors {
         let key = format!("{}:stats", self.buyers_key);
         if let Ok(Some(json)) = self.cache.get(&key).await
             && let Ok(priors) = serde_json::from_str::<RouterPriors>(&json)
@@ -442,7 +468,7 @@ impl<B: Backend> Distribution<B> {
                 .forecast(local.date_naive(), &buyers)
                 .bid_prices(minute, &remaining),
         };
-        let stats = priors.stats;
+        let stats = &priors.stats;
         let states: Vec<BuyerState<'_>> = buyers
             .iter()
             .zip(&loads)
