@@ -204,9 +204,63 @@ pub fn example_buyers_for_sandbox(base: &str) -> Result<Vec<Buyer>, ImportError>
     Ok(buyers)
 }
 
+/// The example buyer file with every webhook pointed at the sandbox inbox at `base`
+/// (what [`example_buyers_for_sandbox`] builds, as a file `aurum buyers import` reads).
+/// With `unbounded`, every buyer also takes leads at any hour of any day up to the largest
+/// daily cap, so that a throughput run measures sales whenever and however long it runs.
+pub fn with_webhooks_at(base: &str, unbounded: bool) -> String {
+    let mut id = String::new();
+    let mut out = String::with_capacity(EXAMPLE_FILE.len());
+    for line in EXAMPLE_FILE.lines() {
+        let trimmed = line.trim_start();
+        if let Some(value) = trimmed.strip_prefix("id = ") {
+            id = value.trim_matches('"').to_owned();
+        }
+        let key = trimmed.split(" = ").next().unwrap_or_default();
+        let replaced = match key {
+            "webhook_url" => Some(format!(
+                "webhook_url = \"{base}/sandbox/buyers/{id}/leads\""
+            )),
+            "days" if unbounded => {
+                Some(r#"days = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]"#.to_owned())
+            }
+            "open" | "close" if unbounded => Some(format!("{key} = \"00:00\"")),
+            "daily_cap" if unbounded => Some("daily_cap = 100000".to_owned()),
+            _ => None,
+        };
+        out.push_str(replaced.as_deref().unwrap_or(line));
+        out.push('\n');
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn given_a_sandbox_base_when_the_file_is_rewritten_then_it_parses_to_the_sandbox_buyers() {
+        let base = "http://127.0.0.1:4321";
+        let rewritten = parse(&with_webhooks_at(base, false)).expect("the rewritten file is valid");
+        let sandbox = example_buyers_for_sandbox(base).expect("sandbox buyers");
+        assert_eq!(rewritten.len(), sandbox.len());
+        for (a, b) in rewritten.iter().zip(&sandbox) {
+            assert_eq!(a.id, b.id);
+            assert_eq!(a.webhook_url, b.webhook_url);
+            assert_eq!(a.daily_cap, b.daily_cap);
+        }
+    }
+
+    #[test]
+    fn given_unbounded_when_the_file_is_rewritten_then_every_buyer_takes_leads_all_day_every_day() {
+        let buyers = parse(&with_webhooks_at("http://127.0.0.1:4321", true)).expect("valid");
+        assert!(!buyers.is_empty());
+        for b in &buyers {
+            assert_eq!(b.daily_cap, 100_000, "{}", b.id);
+            assert_eq!(b.hours.open, b.hours.close, "{}", b.id);
+            assert_eq!(b.hours.days.len(), 7, "{}", b.id);
+        }
+    }
 
     #[test]
     fn given_the_example_file_when_parsed_then_every_buyer_validates() {

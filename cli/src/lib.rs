@@ -3,6 +3,7 @@
 
 pub mod buyers;
 pub mod experiments;
+pub mod lambda_bench;
 pub mod learning;
 pub mod load;
 pub mod model;

@@ -60,6 +60,115 @@ async fn run_job<B: aurum::backend::Backend>(
     Ok(())
 }
 
+/// One function's Lambda runtime loop over `backend`.
+async fn lambda<B: Backend>(
+    function: &str,
+    backend: &B,
+) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    use aurum::function::{HttpFunction, QueueFunction, serve_http, serve_sqs};
+    match function {
+        aurum_conversation::Conversation::NAME => {
+            serve_http::<aurum_conversation::Conversation, _>(backend).await
+        }
+        aurum_dashboard::Dashboard::NAME => {
+            serve_http::<aurum_dashboard::Dashboard, _>(backend).await
+        }
+        aurum_feedback::Feedback::NAME => serve_http::<aurum_feedback::Feedback, _>(backend).await,
+        aurum_router::Router::NAME => serve_sqs::<aurum_router::Router, _>(backend).await,
+        "jobs" => aurum_jobs::serve(backend).await,
+        other => Err(format!(
+            "unknown function {other:?}: conversation, dashboard, feedback, router or jobs"
+        )
+        .into()),
+    }
+}
+
+/// `count` events for `function`: generated conversation turns or router batches, or the
+/// function's sample events (`<function>-*.json` in `dir`) cycled.
+fn bench_events(
+    function: &str,
+    count: usize,
+    seed: u64,
+    dir: &std::path::Path,
+) -> Result<Vec<Vec<u8>>, Box<dyn std::error::Error + Send + Sync>> {
+    use aurum_cli::lambda_bench::{conversation_events, router_events};
+    match function {
+        "conversation" => {
+            // Chats are 2 to 7 turns: enough of them, then cut at `count`.
+            let mut events = conversation_events(seed, count);
+            events.truncate(count);
+            Ok(events)
+        }
+        "router" => {
+            let path = dir.join("router-lead-batch.json");
+            let template = std::fs::read_to_string(&path)
+                .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            Ok(router_events(&template, seed, count, 10))
+        }
+        _ => {
+            let mut samples = Vec::new();
+            let entries = std::fs::read_dir(dir)
+                .map_err(|e| format!("cannot read {}: {e}", dir.display()))?;
+            let mut paths: Vec<PathBuf> = entries
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| {
+                    p.file_name().and_then(|n| n.to_str()).is_some_and(|n| {
+                        n.starts_with(&format!("{function}-")) && n.ends_with(".json")
+                    })
+                })
+                .collect();
+            paths.sort();
+            for p in paths {
+                samples.push(
+                    std::fs::read(&p).map_err(|e| format!("cannot read {}: {e}", p.display()))?,
+                );
+            }
+            if samples.is_empty() {
+                return Err(
+                    format!("no {function}-*.json sample events in {}", dir.display()).into(),
+                );
+            }
+            Ok(samples.iter().cycle().take(count).cloned().collect())
+        }
+    }
+}
+
+/// Serves the sandbox buyer inbox on loopback and imports the example buyers, webhooks
+/// pointed at it, into the configured store (with `aurum buyers import`, as an operator
+/// would). The inbox runs until the returned task is dropped.
+async fn import_bench_buyers() -> Result<AbortOnDrop, Box<dyn std::error::Error + Send + Sync>> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let base = format!("http://{}", listener.local_addr()?);
+    let buyers = aurum_cli::buyers::example_buyers_for_sandbox(&base)?;
+    let secrets = buyers
+        .iter()
+        .map(|b| (b.id.clone(), b.secret.clone()))
+        .collect();
+    let inbox =
+        tokio::spawn(axum::serve(listener, aurum::sandbox::sandbox_inbox(secrets)).into_future());
+    let file = std::env::temp_dir().join(format!("aurum-bench-buyers-{}.toml", std::process::id()));
+    std::fs::write(&file, aurum_cli::buyers::with_webhooks_at(&base, true))?;
+    let status = std::process::Command::new(std::env::current_exe()?)
+        .arg("buyers")
+        .arg("import")
+        .arg(&file)
+        .stdout(std::process::Stdio::null())
+        .status()?;
+    let _ = std::fs::remove_file(&file);
+    if !status.success() {
+        return Err(format!("aurum buyers import failed ({status})").into());
+    }
+    Ok(AbortOnDrop(inbox))
+}
+
+struct AbortOnDrop(tokio::task::JoinHandle<std::io::Result<()>>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Serve every endpoint on one port: over the embedded store by default, or over
@@ -115,6 +224,47 @@ enum Command {
         /// Also write the report as JSON here.
         #[arg(long)]
         json: Option<PathBuf>,
+    },
+    /// Run one function's Lambda runtime loop (the Runtime API at AWS_LAMBDA_RUNTIME_API)
+    /// over the configured backend: the embedded store by default, AURUM_BACKEND=aws as the
+    /// deployed binaries do. What `aurum lambda-bench` starts for the embedded figures.
+    Lambda {
+        /// conversation, dashboard, feedback, router or jobs.
+        function: String,
+        /// Directory of the embedded database.
+        #[arg(long, default_value = ".aurum", env = "AURUM_DATA_DIR")]
+        data_dir: PathBuf,
+    },
+    /// Start a function process under a local Lambda Runtime API and measure its cold
+    /// start (process start to first poll), first event, warm events and peak memory
+    /// (loopback only; stops after its events). The process is the program after `--`,
+    /// e.g. a function binary (AWS backend) or `aurum lambda NAME` (embedded).
+    LambdaBench {
+        /// conversation, dashboard, feedback, router or jobs: which events to send.
+        #[arg(long)]
+        function: String,
+        /// Events after the first: conversation turns, router batches of 10 leads, or the
+        /// function's sample events from --events-dir, cycled.
+        #[arg(long, default_value_t = 500)]
+        events: usize,
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
+        #[arg(long, default_value = "events")]
+        events_dir: PathBuf,
+        /// AWS_LAMBDA_FUNCTION_MEMORY_SIZE, MB.
+        #[arg(long, default_value_t = 128)]
+        memory_mb: u32,
+        /// Import the example buyers into the configured store first, their webhooks
+        /// pointed at a loopback buyer inbox this command serves, open at every hour and
+        /// with the largest daily caps (for the router: every lead sold and delivered).
+        #[arg(long)]
+        buyers_inbox: bool,
+        /// Also write the report as JSON here.
+        #[arg(long)]
+        json: Option<PathBuf>,
+        /// The function process and its arguments.
+        #[arg(last = true, required = true)]
+        command: Vec<String>,
     },
     /// Print the OpenAPI 3.1 document of every endpoint `serve` answers.
     Openapi {
@@ -538,6 +688,51 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
             println!("{}", String::from_utf8_lossy(&answer.body));
             if !(200..300).contains(&answer.status) {
                 std::process::exit(1);
+            }
+        }
+        Command::Lambda { function, data_dir } => {
+            aurum::domain::init()?;
+            let mut config = Config::from_env(BackendKind::Embedded)?;
+            config.data_dir = data_dir;
+            match config.backend {
+                BackendKind::Embedded => {
+                    lambda(&function, &EmbeddedBackend::from_config(config)?).await?;
+                }
+                BackendKind::Aws => {
+                    let backend = AwsBackend::connect(&config).await?;
+                    backend.warm().await;
+                    lambda(&function, &backend).await?;
+                }
+            }
+        }
+        Command::LambdaBench {
+            function,
+            events,
+            seed,
+            events_dir,
+            memory_mb,
+            buyers_inbox,
+            json,
+            command,
+        } => {
+            let payloads = bench_events(&function, events + 1, seed, &events_dir)?;
+            let _inbox = if buyers_inbox {
+                Some(import_bench_buyers().await?)
+            } else {
+                None
+            };
+            let report = aurum_cli::lambda_bench::run(aurum_cli::lambda_bench::LambdaRun {
+                command,
+                function,
+                memory_mb,
+                events: payloads,
+                env: Vec::new(),
+            })
+            .await?;
+            println!("{}", aurum_cli::lambda_bench::summary(&report));
+            if let Some(path) = json {
+                std::fs::write(&path, serde_json::to_string_pretty(&report)?)
+                    .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
             }
         }
         Command::Openapi { out } => {

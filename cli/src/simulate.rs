@@ -745,45 +745,98 @@ fn warmup_dates(date: NaiveDate, n: u32) -> Vec<NaiveDate> {
 }
 
 /// Simulates the scenario: the report the `--json` file holds.
-pub fn simulate(s: &Scenario) -> Result<Report, SimulationError> {
-    if s.leads == 0 || s.leads > 100_000 {
-        return Err(SimulationError::Scenario(
-            "--leads must be 1 to 100000".into(),
-        ));
-    }
-    aurum::domain::init().map_err(|e| SimulationError::Scenario(e.to_string()))?;
-    let mut rules = RoutingRules::from_targets(&Targets::default());
-    rules.pricing = rules.pricing.without_surge();
-    rules.sell_below_bid_price = s.sell_below_bid_price;
-    let buyers = build_buyers(s.leads)?;
-    let capacity: Vec<u32> = buyers
-        .iter()
-        .map(|b| effective_daily_cap(b.buyer.daily_cap, rules.capacity_buffer_bps))
-        .collect();
-    let width = s.leads.to_string().len().max(4);
+/// A scored day ready for the online pass: the buyers, the day's leads and offers, and the
+/// forecast `bid_price` learns from the warm-up days.
+pub struct RoutingDay {
+    rules: RoutingRules,
+    buyers: Vec<SimBuyer>,
+    capacity: Vec<u32>,
+    day: Vec<SimLead>,
+    offers: Vec<Vec<Offer>>,
+    forecast: DemandForecast,
+}
 
-    // Stream 0 is the scored day; warm-up day k is stream k. Each day's draws depend only
-    // on the seed and the stream, so the scored day is the same whatever the warm-up.
-    let day = generate_day(s.seed, 0, s.date, s.leads, width)?;
-    let offers: Vec<Vec<Offer>> = day.iter().map(|l| offers_for(&rules, &buyers, l)).collect();
-
-    let mut warmup = Vec::new();
-    for (k, date) in warmup_dates(s.date, s.warmup_days).into_iter().enumerate() {
-        let stream = k as u64 + 1;
-        // Warm-up volumes vary ±10 % around the scored day's (times the volume setting).
-        let mut rng = Rng::new(s.seed, stream.wrapping_add(1 << 32));
-        let volume = f64::from(s.warmup_volume_percent) / 100.0;
-        let n = ((s.leads as f64) * volume * (0.9 + 0.2 * rng.unit()))
-            .round()
-            .clamp(1.0, 100_000.0) as usize;
-        let leads = generate_day(s.seed, stream, date, n, width)?;
-        let lead_offers = leads
+impl RoutingDay {
+    pub fn prepare(s: &Scenario) -> Result<RoutingDay, SimulationError> {
+        if s.leads == 0 || s.leads > 100_000 {
+            return Err(SimulationError::Scenario(
+                "--leads must be 1 to 100000".into(),
+            ));
+        }
+        aurum::domain::init().map_err(|e| SimulationError::Scenario(e.to_string()))?;
+        let mut rules = RoutingRules::from_targets(&Targets::default());
+        rules.pricing = rules.pricing.without_surge();
+        rules.sell_below_bid_price = s.sell_below_bid_price;
+        let buyers = build_buyers(s.leads)?;
+        let capacity: Vec<u32> = buyers
             .iter()
-            .map(|l| offers_for(&rules, &buyers, l))
+            .map(|b| effective_daily_cap(b.buyer.daily_cap, rules.capacity_buffer_bps))
             .collect();
-        warmup.push((leads, lead_offers));
+        let width = s.leads.to_string().len().max(4);
+
+        // Stream 0 is the scored day; warm-up day k is stream k. Each day's draws depend
+        // only on the seed and the stream, so the scored day is the same whatever the
+        // warm-up.
+        let day = generate_day(s.seed, 0, s.date, s.leads, width)?;
+        let offers: Vec<Vec<Offer>> = day.iter().map(|l| offers_for(&rules, &buyers, l)).collect();
+
+        let mut warmup = Vec::new();
+        for (k, date) in warmup_dates(s.date, s.warmup_days).into_iter().enumerate() {
+            let stream = k as u64 + 1;
+            // Warm-up volumes vary ±10 % around the scored day's (times the volume setting).
+            let mut rng = Rng::new(s.seed, stream.wrapping_add(1 << 32));
+            let volume = f64::from(s.warmup_volume_percent) / 100.0;
+            let n = ((s.leads as f64) * volume * (0.9 + 0.2 * rng.unit()))
+                .round()
+                .clamp(1.0, 100_000.0) as usize;
+            let leads = generate_day(s.seed, stream, date, n, width)?;
+            let lead_offers = leads
+                .iter()
+                .map(|l| offers_for(&rules, &buyers, l))
+                .collect();
+            warmup.push((leads, lead_offers));
+        }
+        let forecast = forecast_from(&buyers, &warmup);
+        Ok(RoutingDay {
+            rules,
+            buyers,
+            capacity,
+            day,
+            offers,
+            forecast,
+        })
     }
-    let forecast = forecast_from(&buyers, &warmup);
+
+    /// Leads on the scored day.
+    pub fn leads(&self) -> usize {
+        self.day.len()
+    }
+
+    /// The router's domain work for every lead of the day, in arrival order: the bid
+    /// prices re-estimated over the forecast, then [`route`] over every buyer. How many
+    /// were sold.
+    pub fn route_bid_price(&self) -> Result<usize, SimulationError> {
+        let sold = run_online(
+            &self.rules,
+            RoutingStrategy::BidPrice,
+            &self.buyers,
+            &self.day,
+            &self.offers,
+            Some(&self.forecast),
+        )?;
+        Ok(sold.iter().flatten().count())
+    }
+}
+
+pub fn simulate(s: &Scenario) -> Result<Report, SimulationError> {
+    let RoutingDay {
+        rules,
+        buyers,
+        capacity,
+        day,
+        offers,
+        forecast,
+    } = RoutingDay::prepare(s)?;
 
     let greedy = run_online(
         &rules,

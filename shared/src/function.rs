@@ -158,25 +158,45 @@ pub async fn sqs_batch<C: LeadConsumer>(
 }
 
 /// The whole `main` of an HTTP function's Lambda: telemetry, the data tables, the AWS
-/// backend (clients built once per cold start), then the Lambda runtime.
+/// backend (clients built and connections opened once per cold start), then the Lambda
+/// runtime.
 #[cfg(feature = "aws")]
 pub async fn run_http<F: HttpFunction>() -> Result<(), lambda_http::Error> {
     crate::telemetry::init();
     crate::domain::init().inspect_err(|e| tracing::error!(error = %e, "data tables invalid"))?;
     let backend = crate::adapters::aws::AwsBackend::from_env().await?;
-    lambda_http::run(lambda_router::<F, _>(&backend)).await
+    backend.warm().await;
+    serve_http::<F, _>(&backend).await
+}
+
+/// An HTTP function's Lambda runtime loop over any backend (the function binaries use
+/// the AWS one; `aurum lambda` any).
+#[cfg(feature = "aws")]
+pub async fn serve_http<F: HttpFunction, B: Backend>(
+    backend: &B,
+) -> Result<(), lambda_http::Error> {
+    lambda_http::run(lambda_router::<F, _>(backend)).await
 }
 
 /// The whole `main` of a queue consumer's Lambda: the SQS event source's batches, with
 /// partial batch failures reported (`ReportBatchItemFailures`).
 #[cfg(feature = "aws")]
 pub async fn run_sqs<Q: QueueFunction>() -> Result<(), lambda_runtime::Error> {
-    use aws_lambda_events::event::sqs::SqsEvent;
-    use lambda_runtime::{LambdaEvent, service_fn};
     crate::telemetry::init();
     crate::domain::init().inspect_err(|e| tracing::error!(error = %e, "data tables invalid"))?;
     let backend = crate::adapters::aws::AwsBackend::from_env().await?;
-    let consumer = Q::consumer(&backend)?;
+    backend.warm().await;
+    serve_sqs::<Q, _>(&backend).await
+}
+
+/// A queue consumer's Lambda runtime loop over any backend.
+#[cfg(feature = "aws")]
+pub async fn serve_sqs<Q: QueueFunction, B: Backend>(
+    backend: &B,
+) -> Result<(), lambda_runtime::Error> {
+    use aws_lambda_events::event::sqs::SqsEvent;
+    use lambda_runtime::{LambdaEvent, service_fn};
+    let consumer = Q::consumer(backend)?;
     let consumer = &consumer;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
         Ok::<_, lambda_runtime::Error>(sqs_batch(consumer, event.payload).await)

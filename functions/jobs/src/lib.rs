@@ -93,11 +93,17 @@ pub async fn handle<B: Backend>(
 
 /// The whole `main`: telemetry, the data tables, the AWS backend, then the runtime.
 pub async fn run() -> Result<(), lambda_runtime::Error> {
-    use lambda_runtime::{LambdaEvent, service_fn};
     aurum::telemetry::init();
     aurum::domain::init().inspect_err(|e| tracing::error!(error = %e, "data tables invalid"))?;
     let backend = aurum::adapters::aws::AwsBackend::from_env().await?;
-    let jobs = Jobs::new(&backend);
+    backend.warm().await;
+    serve(&backend).await
+}
+
+/// The jobs function's Lambda runtime loop over any backend (`aurum lambda jobs`).
+pub async fn serve<B: aurum::backend::Backend>(backend: &B) -> Result<(), lambda_runtime::Error> {
+    use lambda_runtime::{LambdaEvent, service_fn};
+    let jobs = Jobs::new(backend);
     let jobs = &jobs;
     lambda_runtime::run(service_fn(
         move |event: LambdaEvent<EventBridgeEvent<serde_json::Value>>| async move {

@@ -216,6 +216,27 @@ impl AwsBackend {
         AwsBackend::connect(&config).await
     }
 
+    /// Opens the connections a first request would otherwise open: one DynamoDB read (the
+    /// TLS session and the SDK's endpoint resolution) and one Redis round trip, side by
+    /// side. Run during a Lambda's init, which is not billed to the first request's
+    /// latency. A failure is logged and left to the first request: start-up never fails
+    /// on a network blip.
+    pub async fn warm(&self) {
+        use crate::ports::ConversationStore;
+        let session = crate::domain::conversation::SessionId::parse("warm-up")
+            .unwrap_or_else(|_| unreachable!("a valid session id"));
+        let (store, cache) = tokio::join!(
+            self.store.load_conversation(&session),
+            self.cache.get("warm-up")
+        );
+        if let Err(e) = store {
+            tracing::warn!(error = %e, "store not reachable during init");
+        }
+        if let Err(e) = cache {
+            tracing::warn!(error = %e, "cache not reachable during init");
+        }
+    }
+
     pub async fn connect(config: &Config) -> Result<AwsBackend, ConnectError> {
         AwsBackend::connect_with(&sdk_config().await, config).await
     }
