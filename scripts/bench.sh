@@ -11,7 +11,8 @@
 #     process start to first poll, the first event, warm events, peak RSS — the function
 #     binaries on DynamoDB (moto) + Redis, and `aurum lambda NAME` on the embedded store;
 #     the router's figures are batches of 10 qualified leads, sold and delivered to a
-#     loopback buyer inbox, i.e. its throughput per instance.
+#     loopback buyer inbox, i.e. its throughput per instance, set against the router's
+#     domain-only cost per lead (criterion bench `routing_decision`).
 # Loopback only; every run stops by itself. Takes ~8 min after the release build.
 #   BENCH_SECONDS   seconds per load run (20)      BENCH_RUNS   runs per backend (3)
 #   BENCH_EVENTS    warm events per cold-start run (400)
@@ -99,6 +100,8 @@ PY
 
 # The domain-only bound: one 20-turn chat through `domain::turn::decide`.
 cargo bench -p aurum-shared --bench conversation_turn -- --noplot 2>/dev/null | tee "$out/criterion.txt" >&2
+# The router's domain work per lead (bid prices + route over 7 buyers, 400 leads a day).
+cargo bench -p aurum-cli --bench routing_decision -- --noplot 2>/dev/null | tee "$out/routing.txt" >&2
 
 python3 - "$out" BENCHMARKS.md "$seconds" "$runs" <<'PY'
 import json, os, re, statistics, subprocess, sys, datetime
@@ -116,12 +119,17 @@ def med(rs, key):
     vals = [r[key] for r in rs if r.get(key) is not None]
     return statistics.median(vals) if vals else None
 
-crit = open(os.path.join(out, "criterion.txt")).read()
-m = re.search(r"time:\s*\[\S+ \S+ (\S+) (\S+) \S+ \S+\]", crit)
-chat_us = None
-if m:
+def criterion_median_us(name):
+    """The median of the first benchmark in a criterion report, in µs."""
+    text = open(os.path.join(out, name)).read()
+    m = re.search(r"time:\s*\[\S+ \S+ (\S+) (\S+) \S+ \S+\]", text)
+    if not m:
+        return None
     value, unit = float(m.group(1)), m.group(2)
-    chat_us = value * {"ns": 1e-3, "µs": 1.0, "us": 1.0, "ms": 1e3}[unit]
+    return value * {"ns": 1e-3, "µs": 1.0, "us": 1.0, "ms": 1e3, "s": 1e6}[unit]
+
+chat_us = criterion_median_us("criterion.txt")
+routing_day_us = criterion_median_us("routing.txt")
 turn_us = chat_us / 20 if chat_us else None
 bound = 1e6 / turn_us if turn_us else None
 
@@ -195,9 +203,16 @@ for f in ["conversation", "dashboard", "feedback", "router", "jobs"]:
         if f == "router":
             router[name] = med(rs, "warm_p50_ms")
 lines.append("")
+lead_us = routing_day_us / 400 if routing_day_us else None
 for name, p50 in router.items():
+    share = ""
+    if lead_us:
+        share = (f"; the domain's share (bid prices over a five-day forecast + `route` over 7 buyers, "
+                 f"criterion `routing_decision`, same run: {lead_us:.1f} µs a lead) "
+                 f"{lead_us / (p50 * 100):.1%}, the rest the store's reads and writes, the signed "
+                 f"delivery to the buyer and the event's JSON")
     lines.append(f"* router, {name}: {10 / p50 * 1000:,.0f} leads/s per instance "
-                 f"(one batch of 10 at a time, {p50 / 10:.2f} ms a lead)")
+                 f"(one batch of 10 at a time, {p50 / 10:.2f} ms a lead){share}")
 text = "\n".join(lines)
 
 doc = open(path).read()

@@ -66,7 +66,7 @@ impl FeedbackSender {
         let connector = {
             tcp.enforce_http(false);
             hyper_rustls::HttpsConnectorBuilder::new()
-                .with_provider_and_native_roots(rustls::crypto::aws_lc_rs::default_provider())
+                .with_provider_and_native_roots(rustls::crypto::ring::default_provider())
                 .map_err(|e| SendError::Transport(e.to_string()))?
                 .https_or_http()
                 .enable_http1()

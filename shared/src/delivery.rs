@@ -398,7 +398,7 @@ impl DeliveryClient {
         let connector = {
             tcp.enforce_http(false);
             hyper_rustls::HttpsConnectorBuilder::new()
-                .with_provider_and_native_roots(rustls::crypto::aws_lc_rs::default_provider())
+                .with_provider_and_native_roots(rustls::crypto::ring::default_provider())
                 .map_err(|e| ClientError::RootCertificates(e.to_string()))?
                 .https_or_http()
                 .enable_http1()

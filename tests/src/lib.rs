@@ -106,6 +106,7 @@ pub mod local_aws {
     pub async fn sdk() -> aws_config::SdkConfig {
         use aws_sdk_dynamodb::config::Credentials;
         aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .http_client(aurum::adapters::aws::sdk_http_client())
             .endpoint_url(moto_url())
             .region(aws_config::Region::new("us-east-1"))
             .credentials_provider(Credentials::new("test", "test", None, None, "aurum-tests"))
