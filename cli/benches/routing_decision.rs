@@ -13,7 +13,11 @@ fn bench(c: &mut Criterion) {
     let mut group = c.benchmark_group("routing");
     group.throughput(Throughput::Elements(day.leads() as u64));
     group.bench_function("400_leads_bid_price", |b| {
-        b.iter(|| black_box(&day).route_bid_price().expect("every lead routed"))
+        b.iter(|| {
+            black_box(&day)
+                .route_bid_price()
+                .expect("every lead routed")
+        })
     });
     group.finish();
 }

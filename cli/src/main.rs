@@ -1,8 +1,8 @@
 //! `aurum`: the whole system on one machine, and its operations.
 
-use aurum::adapters::aws::{AwsBackend, sdk_config};
+use aurum::adapters::aws::AwsBackend;
 use aurum::adapters::embedded::EmbeddedBackend;
-use aurum::adapters::setup::setup;
+use aurum::adapters::setup::{operator_sdk_config, setup};
 use aurum::backend::Backend;
 use aurum::buyer_client;
 use aurum::config::{BackendKind, Config};
@@ -618,7 +618,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         }
         Command::Setup => {
             let config = Config::from_env(BackendKind::Aws)?;
-            let report = setup(&sdk_config().await, &config.aws).await?;
+            let report = setup(&operator_sdk_config().await, &config.aws).await?;
             for resource in &report.created {
                 println!("created  {resource}");
             }

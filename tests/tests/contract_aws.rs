@@ -200,6 +200,64 @@ async fn aws_backend_connects_by_queue_name() {
     assert_eq!(backend.meter.usage().sqs_sends, 1);
 }
 
+/// GIVEN only the variables Lambda sets (region, the role's keys and session token) and
+/// `AWS_ENDPOINT_URL`, WHEN the functions' SDK configuration is built from them, THEN the
+/// backend connects and a conversation is written and read back through moto; without
+/// credentials, a call fails with a clear error and nothing is written.
+#[tokio::test]
+async fn the_functions_sdk_configuration_comes_from_the_variables_lambda_sets() {
+    use aurum::adapters::aws::sdk_config_from;
+    use aurum::domain::conversation::{Conversation, SessionId};
+    use aurum::ports::ConversationStore;
+    use std::collections::HashMap;
+    let resources = fresh_resources();
+    setup(&sdk().await, &resources).await.expect("setup");
+    let moto = aurum_tests::local_aws::moto_url();
+    let lambda_vars: HashMap<&str, &str> = HashMap::from([
+        ("AWS_REGION", "us-east-1"),
+        ("AWS_ACCESS_KEY_ID", "test"),
+        ("AWS_SECRET_ACCESS_KEY", "test"),
+        ("AWS_SESSION_TOKEN", "test-session"),
+        ("AWS_ENDPOINT_URL", moto.as_str()),
+    ]);
+    let from_env = sdk_config_from(|name| lambda_vars.get(name).map(|v| (*v).to_owned()));
+    assert_eq!(from_env.region().map(|r| r.as_ref()), Some("us-east-1"));
+    assert_eq!(from_env.endpoint_url(), Some(moto.as_str()));
+
+    let backend = AwsBackend::connect_with(&from_env, &config(resources.clone(), None))
+        .await
+        .expect("connect");
+    let session = SessionId::parse("env-config-1").expect("id");
+    let now = chrono::Utc::now();
+    let conversation = Conversation::new(session.clone(), now);
+    backend
+        .store
+        .save_conversation(&conversation)
+        .await
+        .expect("written with the environment's credentials");
+    let read = backend
+        .store
+        .load_conversation(&session)
+        .await
+        .expect("read")
+        .expect("stored");
+    assert_eq!(read.session_id, session);
+
+    let no_keys: HashMap<&str, &str> = HashMap::from([
+        ("AWS_REGION", "us-east-1"),
+        ("AWS_ENDPOINT_URL", moto.as_str()),
+    ]);
+    let anonymous = sdk_config_from(|name| no_keys.get(name).map(|v| (*v).to_owned()));
+    let client = aws_sdk_dynamodb::Client::new(&anonymous);
+    let denied = client
+        .describe_table()
+        .table_name(&resources.conversations_table)
+        .send()
+        .await;
+    let message = aurum::redact::error_chain(&denied.expect_err("no credentials, no call"));
+    assert!(message.to_lowercase().contains("credential"), "{message}");
+}
+
 #[tokio::test]
 async fn the_cache_endpoint_is_discovered_from_its_elasticache_id() {
     let sdk = sdk().await;

@@ -692,8 +692,9 @@ fn the_lambda_binaries_link_only_the_aws_backend() {
             String::from_utf8_lossy(&out.stderr)
         );
         let tree = String::from_utf8_lossy(&out.stdout);
-        // THEN neither the embedded database nor the provisioning SDK is in it
-        for local_only in ["redb ", "tempfile "] {
+        // THEN neither the embedded database, the cache lookup's ElastiCache client nor a
+        // second crypto library is in it
+        for local_only in ["redb ", "tempfile ", "aws-sdk-elasticache ", "aws-lc-rs "] {
             assert!(
                 !tree.lines().any(|l| l.starts_with(local_only)),
                 "{}: links {local_only}",

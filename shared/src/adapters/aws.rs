@@ -1,5 +1,6 @@
-//! Building the AWS adapters once per cold start, from the typed configuration.
-//! aws-config honours `AWS_ENDPOINT_URL` (moto locally) and the standard credentials chain.
+//! Building the AWS adapters once per cold start, from the typed configuration and the
+//! environment Lambda provides (region, the role's credentials; `AWS_ENDPOINT_URL` points
+//! at moto locally).
 
 use super::dynamodb::{DynamoStore, Tables};
 use super::meter::Meter;
@@ -132,22 +133,58 @@ pub fn sdk_http_client() -> aws_sdk_dynamodb::config::SharedHttpClient {
         .build_https()
 }
 
-pub async fn sdk_config() -> aws_config::SdkConfig {
-    aws_config::defaults(BehaviorVersion::latest())
+/// The SDK configuration from the process environment: what a Lambda function is given.
+pub fn sdk_config() -> aws_config::SdkConfig {
+    sdk_config_from(|name| std::env::var(name).ok())
+}
+
+/// The SDK configuration from the variables Lambda sets: the region (`AWS_REGION`, else
+/// `AWS_DEFAULT_REGION`), the execution role's credentials (`AWS_ACCESS_KEY_ID`,
+/// `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`), and `AWS_ENDPOINT_URL` when set (moto
+/// locally). Nothing else of the SDK's default chain is consulted — no profile files, SSO,
+/// STS web identity or instance metadata — so none of it is linked into the functions
+/// (`aurum setup` on an operator's machine uses the whole chain:
+/// [`super::setup::operator_sdk_config`]).
+pub fn sdk_config_from(var: impl Fn(&str) -> Option<String>) -> aws_config::SdkConfig {
+    use aws_sdk_dynamodb::config::{Credentials, Region, SharedCredentialsProvider};
+    let var = |name: &str| var(name).filter(|v| !v.trim().is_empty());
+    let mut sdk = aws_config::SdkConfig::builder()
+        .behavior_version(BehaviorVersion::latest())
         .http_client(sdk_http_client())
-        .timeout_config(
-            aws_config::timeout::TimeoutConfig::builder()
-                .connect_timeout(Duration::from_secs(2))
-                .operation_attempt_timeout(Duration::from_secs(5))
-                .build(),
-        )
-        .load()
-        .await
+        .retry_config(aws_config::retry::RetryConfig::standard())
+        .timeout_config(sdk_timeouts())
+        .region(
+            var("AWS_REGION")
+                .or_else(|| var("AWS_DEFAULT_REGION"))
+                .map(Region::new),
+        );
+    if let (Some(key), Some(secret)) = (var("AWS_ACCESS_KEY_ID"), var("AWS_SECRET_ACCESS_KEY")) {
+        sdk = sdk.credentials_provider(SharedCredentialsProvider::new(Credentials::new(
+            key,
+            secret,
+            var("AWS_SESSION_TOKEN"),
+            None,
+            "environment",
+        )));
+    }
+    if let Some(url) = var("AWS_ENDPOINT_URL") {
+        sdk = sdk.endpoint_url(url);
+    }
+    sdk.build()
+}
+
+/// Connect and per-attempt limits of every SDK call.
+pub fn sdk_timeouts() -> aws_config::timeout::TimeoutConfig {
+    aws_config::timeout::TimeoutConfig::builder()
+        .connect_timeout(Duration::from_secs(2))
+        .operation_attempt_timeout(Duration::from_secs(5))
+        .build()
 }
 
 /// Finds the endpoint of the ElastiCache cache named `cache_id`: a Serverless cache (the
 /// template's; TLS is mandatory there), else a replication group (node-based Redis/Valkey),
 /// whose primary or configuration endpoint is used, with TLS when the group has it on.
+#[cfg(feature = "cache-discovery")]
 pub async fn discover_cache_url(
     sdk: &aws_config::SdkConfig,
     cache_id: &str,
@@ -214,6 +251,20 @@ pub async fn discover_cache_url(
     ))
 }
 
+/// The functions are deployed with `REDIS_URL` set from the cache's endpoint; only `aurum`
+/// (the `cache-discovery` feature) looks an ElastiCache id up.
+#[cfg(not(feature = "cache-discovery"))]
+async fn discover_cache_url(
+    _sdk: &aws_config::SdkConfig,
+    cache_id: &str,
+) -> Result<String, ConnectError> {
+    Err(ConnectError::Discovery {
+        cache_id: cache_id.to_owned(),
+        reason: "this function does not look cache ids up: set REDIS_URL to the cache's endpoint"
+            .into(),
+    })
+}
+
 impl AwsBackend {
     /// A Lambda function's cold start: the configuration from the environment, then every
     /// client, built once.
@@ -247,7 +298,7 @@ impl AwsBackend {
     }
 
     pub async fn connect(config: &Config) -> Result<AwsBackend, ConnectError> {
-        AwsBackend::connect_with(&sdk_config().await, config).await
+        AwsBackend::connect_with(&sdk_config(), config).await
     }
 
     pub async fn connect_with(

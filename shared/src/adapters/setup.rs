@@ -254,6 +254,16 @@ async fn ensure_queue(
     })
 }
 
+/// The SDK configuration of an operator's machine: the SDK's whole default chain (profile
+/// files, SSO, assumed roles, then the environment), with the functions' timeouts and TLS.
+pub async fn operator_sdk_config() -> aws_config::SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .http_client(super::aws::sdk_http_client())
+        .timeout_config(super::aws::sdk_timeouts())
+        .load()
+        .await
+}
+
 pub async fn setup(
     sdk: &aws_config::SdkConfig,
     resources: &AwsResources,
