@@ -14,7 +14,9 @@ pub mod traffic;
 
 use aurum::backend::Backend;
 pub use aurum::function::OPENAPI_ROUTE;
-use aurum::function::{HttpFunction, QueueFunction, WorkError, document, meta_openapi};
+use aurum::function::{
+    HttpFunction, QueueFunction, WorkError, document, function_openapi_json, meta_openapi,
+};
 use aurum::http::harden;
 use aurum::ports::BuyerStore;
 use axum::Router;
@@ -32,6 +34,10 @@ pub struct RegisteredHttp {
     pub name: &'static str,
     pub routes: &'static [(&'static str, Method)],
     pub openapi: fn() -> utoipa::openapi::OpenApi,
+    /// The document its Lambda serves, as compiled in.
+    pub openapi_json: &'static str,
+    /// That document as the code generates it now.
+    pub generated_openapi_json: fn() -> String,
 }
 
 /// The registry: one line per function. `aurum serve`, the merged OpenAPI document and the
@@ -44,6 +50,8 @@ macro_rules! registry {
                 name: <$http as HttpFunction>::NAME,
                 routes: <$http as HttpFunction>::ROUTES,
                 openapi: <$http as HttpFunction>::openapi,
+                openapi_json: <$http as HttpFunction>::OPENAPI_JSON,
+                generated_openapi_json: function_openapi_json::<$http>,
             }),*]
         }
 

@@ -266,12 +266,16 @@ enum Command {
         #[arg(last = true, required = true)]
         command: Vec<String>,
     },
-    /// Print the OpenAPI 3.1 document of every endpoint `serve` answers.
+    /// Print the OpenAPI 3.1 document of every endpoint `serve` answers, or of one
+    /// function's Lambda.
     Openapi {
-        /// Write it to this file instead of standard output (the committed copy is
-        /// docs/openapi.json).
+        /// Write it to this file instead of standard output (the committed copies are
+        /// docs/openapi.json and functions/NAME/openapi.json).
         #[arg(long)]
         out: Option<PathBuf>,
+        /// Only this HTTP function's document, as its Lambda serves it.
+        #[arg(long)]
+        function: Option<String>,
     },
     /// Train the scoring model's learner on a CSV of past leads, or score leads with it.
     Model {
@@ -735,8 +739,22 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
                     .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
             }
         }
-        Command::Openapi { out } => {
-            let document = aurum_cli::openapi_json_pretty();
+        Command::Openapi { out, function } => {
+            let document = match function {
+                None => aurum_cli::openapi_json_pretty(),
+                Some(name) => {
+                    let functions = aurum_cli::http_functions();
+                    let Some(f) = functions.iter().find(|f| f.name == name) else {
+                        let names: Vec<&str> = functions.iter().map(|f| f.name).collect();
+                        return Err(format!(
+                            "no HTTP function {name:?}; one of {}",
+                            names.join(", ")
+                        )
+                        .into());
+                    };
+                    (f.generated_openapi_json)()
+                }
+            };
             match out {
                 Some(path) => std::fs::write(&path, document)
                     .map_err(|e| format!("cannot write {}: {e}", path.display()))?,

@@ -28,20 +28,32 @@ pub trait HttpFunction {
     const ROUTES: &'static [(&'static str, Method)];
     /// The document of `ROUTES`.
     fn openapi() -> utoipa::openapi::OpenApi;
+    /// What the function's Lambda serves at `/openapi.json`: [`function_openapi_json`] of
+    /// this function, committed as `functions/<NAME>/openapi.json` and compiled in, so the
+    /// Lambda neither builds the document at cold start nor links its builders (a test
+    /// keeps the file equal to the code's document).
+    const OPENAPI_JSON: &'static str;
     /// The API routes over `backend`, without fallbacks, for merging into a bigger router.
     fn routes<B: Backend>(backend: &B) -> Router;
 }
 
-/// The Lambda's router for one function: its routes, its own OpenAPI document (rendered
-/// once, here, at cold start) and the JSON fallbacks.
+/// The Lambda's router for one function: its routes, its own OpenAPI document (compiled
+/// in) and the JSON fallbacks.
 pub fn lambda_router<F: HttpFunction, B: Backend>(backend: &B) -> Router {
+    let json: Arc<str> = F::OPENAPI_JSON.into();
+    harden(F::routes(backend).route(OPENAPI_ROUTE, get(move || document(json))))
+}
+
+/// One function's own document (its routes and `GET /openapi.json`) as its Lambda serves
+/// it: pretty JSON ending in a newline, the content of `functions/<NAME>/openapi.json`.
+pub fn function_openapi_json<F: HttpFunction>() -> String {
     let mut doc = F::openapi();
     doc.merge(meta_openapi());
-    let json: Arc<str> = doc
-        .to_json()
-        .unwrap_or_else(|e| format!(r#"{{"error":"{e}"}}"#))
-        .into();
-    harden(F::routes(backend).route(OPENAPI_ROUTE, get(move || document(json))))
+    let mut text = doc
+        .to_pretty_json()
+        .unwrap_or_else(|e| panic!("the OpenAPI document serializes: {e}"));
+    text.push('\n');
+    text
 }
 
 /// Serves a rendered OpenAPI document.

@@ -51,6 +51,57 @@ fn committed_document_is_the_generated_one() {
     }
 }
 
+/// GIVEN each HTTP function's Lambda, which serves a compiled-in document, WHEN the code's
+/// document of that function is generated, THEN the compiled-in one is the same.
+#[test]
+fn each_function_lambda_serves_the_document_its_code_generates() {
+    for f in aurum_cli::http_functions() {
+        let generated = (f.generated_openapi_json)();
+        assert!(
+            f.openapi_json == generated,
+            "functions/{name}/openapi.json differs from the document the code generates.\n\
+             Regenerate it from the repository root with:\n\n    \
+             cargo run --bin aurum -- openapi --function {name} --out functions/{name}/openapi.json\n",
+            name = f.name
+        );
+        let doc: Value = serde_json::from_str(f.openapi_json).expect("the document is JSON");
+        let documented = documented_operations(&doc);
+        for (path, method) in f.routes {
+            assert!(
+                documented.contains(&((*path).to_owned(), method.as_str().to_owned())),
+                "{}: {method} {path} is served but not documented",
+                f.name
+            );
+        }
+    }
+}
+
+/// GIVEN the conversation function's Lambda router, WHEN `/openapi.json` is asked for,
+/// THEN it answers the compiled-in document.
+#[tokio::test]
+async fn a_function_lambda_answers_its_compiled_in_document() {
+    use aurum::function::HttpFunction;
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+    let backend = aurum::adapters::memory::MemoryBackend::new();
+    let app = aurum_tests::conversation_lambda(&backend);
+    let request = hyper::Request::get("/openapi.json")
+        .body(axum::body::Body::empty())
+        .expect("request");
+    let response = app.oneshot(request).await.expect("routers are infallible");
+    assert_eq!(response.status(), 200);
+    let body = response
+        .into_body()
+        .collect()
+        .await
+        .expect("body")
+        .to_bytes();
+    assert_eq!(
+        std::str::from_utf8(&body).expect("utf-8"),
+        aurum_conversation::Conversation::OPENAPI_JSON
+    );
+}
+
 #[test]
 fn document_describes_exactly_the_routes_served() {
     let documented = documented_operations(&generated());

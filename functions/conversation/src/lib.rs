@@ -25,6 +25,7 @@ impl HttpFunction for Conversation {
     fn openapi() -> utoipa::openapi::OpenApi {
         ConversationApi::openapi()
     }
+    const OPENAPI_JSON: &'static str = include_str!("../openapi.json");
 
     fn routes<B: Backend>(backend: &B) -> Router {
         let state = ConversationState {

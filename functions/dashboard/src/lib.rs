@@ -51,6 +51,7 @@ impl HttpFunction for Dashboard {
         doc.merge(page::PageApi::openapi());
         doc
     }
+    const OPENAPI_JSON: &'static str = include_str!("../openapi.json");
 
     fn routes<B: Backend>(backend: &B) -> Router {
         let state = DashboardState::<B> {

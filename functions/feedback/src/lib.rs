@@ -52,6 +52,7 @@ impl HttpFunction for Feedback {
     fn openapi() -> utoipa::openapi::OpenApi {
         FeedbackApi::openapi()
     }
+    const OPENAPI_JSON: &'static str = include_str!("../openapi.json");
 
     fn routes<B: Backend>(backend: &B) -> Router {
         let config = backend.config();
