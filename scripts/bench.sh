@@ -209,7 +209,7 @@ for name, p50 in router.items():
     if lead_us:
         share = (f"; the domain's share (bid prices over a five-day forecast + `route` over 7 buyers, "
                  f"criterion `routing_decision`, same run: {lead_us:.1f} µs a lead) "
-                 f"{lead_us / (p50 * 100):.1%}, the rest the store's reads and writes, the signed "
+                 f"{lead_us / (p50 * 100):.2%}, the rest the store's reads and writes, the signed "
                  f"delivery to the buyer and the event's JSON")
     lines.append(f"* router, {name}: {10 / p50 * 1000:,.0f} leads/s per instance "
                  f"(one batch of 10 at a time, {p50 / 10:.2f} ms a lead){share}")
