@@ -169,16 +169,21 @@ pub async fn sqs_batch<C: LeadConsumer>(
     response
 }
 
-/// The whole `main` of an HTTP function's Lambda: telemetry, the data tables, the AWS
-/// backend (clients built and connections opened once per cold start), then the Lambda
-/// runtime.
+/// Every function Lambda's init: telemetry, the data tables, then the AWS backend (clients
+/// built and connections opened once per cold start).
 #[cfg(feature = "aws")]
-pub async fn run_http<F: HttpFunction>() -> Result<(), lambda_http::Error> {
+pub async fn lambda_init() -> Result<crate::adapters::aws::AwsBackend, lambda_runtime::Error> {
     crate::telemetry::init();
     crate::domain::init().inspect_err(|e| tracing::error!(error = %e, "data tables invalid"))?;
     let backend = crate::adapters::aws::AwsBackend::from_env().await?;
     backend.warm().await;
-    serve_http::<F, _>(&backend).await
+    Ok(backend)
+}
+
+/// The whole `main` of an HTTP function's Lambda: its init, then the Lambda runtime.
+#[cfg(feature = "aws")]
+pub async fn run_http<F: HttpFunction>() -> Result<(), lambda_http::Error> {
+    serve_http::<F, _>(&lambda_init().await?).await
 }
 
 /// An HTTP function's Lambda runtime loop over any backend (the function binaries use
@@ -194,11 +199,7 @@ pub async fn serve_http<F: HttpFunction, B: Backend>(
 /// partial batch failures reported (`ReportBatchItemFailures`).
 #[cfg(feature = "aws")]
 pub async fn run_sqs<Q: QueueFunction>() -> Result<(), lambda_runtime::Error> {
-    crate::telemetry::init();
-    crate::domain::init().inspect_err(|e| tracing::error!(error = %e, "data tables invalid"))?;
-    let backend = crate::adapters::aws::AwsBackend::from_env().await?;
-    backend.warm().await;
-    serve_sqs::<Q, _>(&backend).await
+    serve_sqs::<Q, _>(&lambda_init().await?).await
 }
 
 /// A queue consumer's Lambda runtime loop over any backend.

@@ -91,13 +91,10 @@ pub async fn handle<B: Backend>(
     })
 }
 
-/// The whole `main`: telemetry, the data tables, the AWS backend, then the runtime.
+/// The whole `main`: the functions' init (telemetry, the data tables, the AWS backend),
+/// then the runtime.
 pub async fn run() -> Result<(), lambda_runtime::Error> {
-    aurum::telemetry::init();
-    aurum::domain::init().inspect_err(|e| tracing::error!(error = %e, "data tables invalid"))?;
-    let backend = aurum::adapters::aws::AwsBackend::from_env().await?;
-    backend.warm().await;
-    serve(&backend).await
+    serve(&aurum::function::lambda_init().await?).await
 }
 
 /// The jobs function's Lambda runtime loop over any backend (`aurum lambda jobs`).

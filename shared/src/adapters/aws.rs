@@ -278,9 +278,9 @@ impl AwsBackend {
 
     /// Opens the connections a first request would otherwise open: one DynamoDB read (the
     /// TLS session and the SDK's endpoint resolution) and one Redis round trip, side by
-    /// side. Run during a Lambda's init, which is not billed to the first request's
-    /// latency. A failure is logged and left to the first request: start-up never fails
-    /// on a network blip.
+    /// side. Run during a Lambda's init, which the first request does not wait for. A
+    /// failure is logged and left to the first request: start-up never fails on a network
+    /// blip.
     pub async fn warm(&self) {
         use crate::ports::ConversationStore;
         let session = crate::domain::conversation::SessionId::parse("warm-up")
