@@ -695,16 +695,20 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
             }
         }
         Command::Lambda { function, data_dir } => {
-            aurum::domain::init()?;
+            // As in the function binaries: the tables parse while the store opens.
+            let tables = tokio::task::spawn_blocking(aurum::domain::init);
             let mut config = Config::from_env(BackendKind::Embedded)?;
             config.data_dir = data_dir;
             match config.backend {
                 BackendKind::Embedded => {
-                    lambda(&function, &EmbeddedBackend::from_config(config)?).await?;
+                    let backend = EmbeddedBackend::from_config(config)?;
+                    tables.await??;
+                    lambda(&function, &backend).await?;
                 }
                 BackendKind::Aws => {
                     let backend = AwsBackend::connect(&config).await?;
                     backend.warm().await;
+                    tables.await??;
                     lambda(&function, &backend).await?;
                 }
             }

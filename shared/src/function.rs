@@ -174,10 +174,18 @@ pub async fn sqs_batch<C: LeadConsumer>(
 #[cfg(feature = "aws")]
 pub async fn lambda_init() -> Result<crate::adapters::aws::AwsBackend, lambda_runtime::Error> {
     crate::telemetry::init();
-    crate::domain::init().inspect_err(|e| tracing::error!(error = %e, "data tables invalid"))?;
-    let backend = crate::adapters::aws::AwsBackend::from_env().await?;
-    backend.warm().await;
-    Ok(backend)
+    // The data tables parse on a blocking thread while the clients are built and the
+    // connections opened: init takes the longer of the two, not their sum.
+    let tables = tokio::task::spawn_blocking(crate::domain::init);
+    let backend = crate::adapters::aws::AwsBackend::from_env().await;
+    if let Ok(backend) = &backend {
+        backend.warm().await;
+    }
+    tables
+        .await
+        .map_err(|e| format!("data tables: {e}"))?
+        .inspect_err(|e| tracing::error!(error = %e, "data tables invalid"))?;
+    Ok(backend?)
 }
 
 /// The whole `main` of an HTTP function's Lambda: its init, then the Lambda runtime.

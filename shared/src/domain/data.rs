@@ -24,12 +24,30 @@ pub enum DataError {
 }
 
 /// Parses and checks every static data table now. Call it once at start-up, before
-/// serving; later calls return the same result at no cost.
+/// serving; later calls return the same result at no cost. The extractor's automaton,
+/// the largest part, is built on a second thread while the other tables parse.
 pub fn init() -> Result<(), DataError> {
+    std::thread::scope(|s| {
+        let extractor = std::thread::Builder::new()
+            .name("aurum-init".into())
+            .spawn_scoped(s, extract::warm);
+        let tables = init_tables();
+        let words = match extractor {
+            Ok(thread) => thread
+                .join()
+                .unwrap_or_else(|e| std::panic::resume_unwind(e)),
+            // No thread to be had: the same work on this one.
+            Err(_) => extract::warm(),
+        };
+        tables?;
+        words.map_err(DataError::Words)
+    })
+}
+
+fn init_tables() -> Result<(), DataError> {
     market::try_market().map_err(DataError::Market)?;
     incentives::try_incentives().map_err(DataError::Incentives)?;
     pricing::try_pricing_table().map_err(DataError::Pricing)?;
-    extract::warm().map_err(DataError::Words)?;
     answers::try_answers().map_err(DataError::Answers)?;
     Ok(())
 }

@@ -7,7 +7,7 @@
 use super::facts::{Borough, Place, PropertyType};
 use super::money::Cents;
 use chrono::NaiveDate;
-use regex::Regex;
+use regex::bytes::Regex;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::sync::LazyLock;
@@ -285,6 +285,7 @@ pub struct MarketData {
     /// several times a turn (once per scoring of the lead).
     zip_slots: Vec<u16>,
     zip_base: u32,
+    /// Over bytes: a match starts and ends on an alias's ASCII letter or digit.
     place_regex: Regex,
     /// Alias with everything but `[a-z0-9]` removed → target.
     alias_targets: HashMap<String, AliasTarget>,
@@ -365,15 +366,17 @@ fn alias_key(text: &str) -> String {
         .collect()
 }
 
-/// Regex for one alias: its words with up to three separators (space, hyphen, dot,
-/// apostrophe…) or none between them.
+/// Regex for one alias: its words with up to three separator bytes (space, hyphen, dot,
+/// apostrophe…; the extractor makes quotes and dashes ASCII) or none between them. Bytes,
+/// not characters: a Unicode "any other character" class is a large automaton, and the
+/// place matcher was most of the market table's start-up cost.
 fn alias_pattern(alias: &str) -> String {
     alias
         .split(|c: char| !c.is_ascii_alphanumeric())
         .filter(|t| !t.is_empty())
         .map(|t| regex::escape(&t.to_ascii_lowercase()))
         .collect::<Vec<_>>()
-        .join("[^a-z0-9]{0,3}")
+        .join("(?-u:[^a-z0-9]){0,3}")
 }
 
 fn invalid(msg: String) -> MarketError {
@@ -633,8 +636,11 @@ impl MarketData {
     /// alias ("manhattan beach" over "manhattan").
     pub fn find_place(&self, text_lower: &str) -> Option<Place> {
         let mut best: Option<AliasTarget> = None;
-        for m in self.place_regex.find_iter(text_lower) {
-            let Some(target) = self.alias_targets.get(&alias_key(m.as_str())) else {
+        for m in self.place_regex.find_iter(text_lower.as_bytes()) {
+            let Some(target) = std::str::from_utf8(m.as_bytes())
+                .ok()
+                .and_then(|found| self.alias_targets.get(&alias_key(found)))
+            else {
                 continue;
             };
             if best.is_none_or(|b| target.rank > b.rank) {

@@ -9,8 +9,8 @@
 //!    (a run containing a line break becomes `\n`, which counts as a sentence end), curly
 //!    apostrophes/quotes and Unicode dashes made ASCII. All patterns below are written
 //!    for that form, so they use a literal space instead of `\s+`.
-//! 3. Almost every phrase fact comes from **one** [`RegexSet`](regex::RegexSet) pass
-//!    ([`RULES`](rules::RULES)): each rule is `(action, pattern)`. Per field, rules are listed in priority order and the first
+//! 3. Almost every phrase fact comes from **one** pass of a lazy DFA of all the rules
+//!    ([`RULES`](rules::RULES)), asked only which rules match: each rule is `(action, pattern)`. Per field, rules are listed in priority order and the first
 //!    matching rule wins, which is how negations beat the plain phrase ("not a renter"
 //!    is listed before "renter"). A few `*Veto` rules remove one candidate value without
 //!    deciding the field ("not right away" vetoes `Immediate` but lets "next year" win).

@@ -1,5 +1,5 @@
-//! Phrase rules: almost every phrase fact comes from one [`RegexSet`] pass over the
-//! normalised text. Per field, earlier rules win; `*Veto` rules remove one candidate
+//! Phrase rules: almost every phrase fact comes from one pass of a lazy DFA of all the
+//! rules over the normalised text. Per field, earlier rules win; `*Veto` rules remove one candidate
 //! value without deciding the field.
 
 use super::bill::CORRECTION_RE;
@@ -7,7 +7,11 @@ use crate::domain::facts::{
     CreditSignal, DecisionMaker, Financing, MessageFacts, Objection, PropertyType, TechnicalTopic,
     Timeline, Topic as Subject,
 };
-use regex::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
+use regex::{Regex, RegexBuilder};
+use regex_automata::nfa::thompson::{self, NFA, pikevm::PikeVM};
+use regex_automata::util::syntax;
+use regex_automata::{Input, MatchKind, PatternSet, hybrid};
+use std::cell::RefCell;
 use std::sync::{LazyLock, OnceLock};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -698,19 +702,82 @@ static RULES: &[(Act, &str)] = &[
     (Sent(-2), r"\btoo good to be true\b"),
 ];
 
-static RULE_SET: LazyLock<RegexSet> = LazyLock::new(|| {
-    // The rules together make a large automaton: room for its lazily built states keeps
-    // matching on the fast DFA path instead of falling back to the slower engines.
-    RegexSetBuilder::new(RULES.iter().map(|(_, p)| *p))
-        .unicode(false)
-        .dfa_size_limit(64 << 20)
-        .build()
+/// Every rule in one automaton, asked only *which* rules match (never where), in one
+/// forward pass. Built directly on `regex-automata` with nothing else: a `RegexSet`
+/// also compiles a reverse automaton, prefilters and fallback engines, which tripled the
+/// cold-start cost of the rules without serving this question.
+struct RuleSet {
+    dfa: hybrid::dfa::DFA,
+    /// For the (never expected) case where the lazy DFA cannot answer.
+    pike: PikeVM,
+}
+
+/// Room for the lazy DFA's states, per thread: the rules together make a large automaton,
+/// and a full cache is cleared and refilled, never an error.
+const RULE_DFA_CACHE: usize = 64 << 20;
+
+static RULE_SET: LazyLock<RuleSet> = LazyLock::new(|| {
+    RuleSet::new(&RULES.iter().map(|(_, p)| *p).collect::<Vec<_>>())
         .expect("extract: the phrase rule patterns are valid")
 });
 
+thread_local! {
+    static RULE_CACHES: RefCell<Option<(hybrid::dfa::Cache, thompson::pikevm::Cache)>> =
+        const { RefCell::new(None) };
+}
+
+impl RuleSet {
+    /// Compiles `patterns` as the rules' `RegexBuilder::unicode(false)` would: ASCII
+    /// classes and `\b`, and a pattern that could match invalid UTF-8 is refused.
+    fn new(patterns: &[&str]) -> Result<RuleSet, String> {
+        let config = syntax::Config::new().unicode(false);
+        let hirs = patterns
+            .iter()
+            .map(|p| syntax::parse_with(p, &config).map_err(|e| e.to_string()))
+            .collect::<Result<Vec<_>, _>>()?;
+        let nfa: NFA = thompson::Compiler::new()
+            .configure(thompson::Config::new().which_captures(thompson::WhichCaptures::None))
+            .build_many_from_hir(&hirs)
+            .map_err(|e| e.to_string())?;
+        let dfa = hybrid::dfa::DFA::builder()
+            .configure(
+                hybrid::dfa::Config::new()
+                    .match_kind(MatchKind::All)
+                    .cache_capacity(RULE_DFA_CACHE),
+            )
+            .build_from_nfa(nfa.clone())
+            .map_err(|e| e.to_string())?;
+        let pike = PikeVM::builder()
+            .configure(PikeVM::config().match_kind(MatchKind::All))
+            .build_from_nfa(nfa)
+            .map_err(|e| e.to_string())?;
+        Ok(RuleSet { dfa, pike })
+    }
+
+    /// The indices of the rules that match somewhere in `text`, ascending.
+    fn matches(&self, text: &str) -> Vec<usize> {
+        let input = Input::new(text);
+        let mut set = PatternSet::new(self.dfa.pattern_len());
+        RULE_CACHES.with_borrow_mut(|caches| {
+            let (dfa_cache, pike_cache) =
+                caches.get_or_insert_with(|| (self.dfa.create_cache(), self.pike.create_cache()));
+            if self
+                .dfa
+                .try_which_overlapping_matches(dfa_cache, &input, &mut set)
+                .is_err()
+            {
+                set.clear();
+                self.pike
+                    .which_overlapping_matches(pike_cache, &input, &mut set);
+            }
+        });
+        set.iter().map(|p| p.as_usize()).collect()
+    }
+}
+
 /// Applies every matching phrase rule; returns the phrase sentiment `(points, any)`.
 pub(super) fn apply_rules(lower: &str, f: &mut MessageFacts) -> (i32, bool) {
-    let matched: Vec<usize> = RULE_SET.matches(lower).into_iter().collect();
+    let matched = RULE_SET.matches(lower);
 
     let mut time_veto = [false; 6];
     let mut fin_veto = [false; 4];
