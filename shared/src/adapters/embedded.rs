@@ -105,10 +105,14 @@ struct PendingChange {
 /// The most changes one commit takes.
 const MAX_GROUP: usize = 512;
 
-/// Group commit of the hot writes (a turn's conversation and its counters): one thread
-/// takes every change waiting and applies them in one write transaction, with one durable
-/// commit (fsync) for all; each caller is answered after that commit, so a turn answered is
-/// a turn stored. Under load many turns share an fsync; alone, a change commits at once.
+/// Group commit of the hot writes (a turn's conversation and its counters, the lead queue,
+/// lead records, sales and releases, delivery health): one thread takes every change
+/// waiting and applies them in one write transaction, with one durable commit (fsync) for
+/// all; each caller is answered after that commit, so a turn answered is a turn stored.
+/// Under load many writes share an fsync; alone, a change commits at once. redb has one
+/// writer at a time, so a write in a transaction of its own would hold up every turn
+/// behind its fsync: only the rare writes (models, buyers, job claims, feedback, whose
+/// refusals rely on dropping their own transaction) still take one.
 #[derive(Clone)]
 struct GroupCommit {
     queue: std::sync::mpsc::Sender<PendingChange>,
@@ -159,6 +163,62 @@ impl GroupCommit {
             .await
             .map_err(|_| StoreError::Unavailable("the commit was abandoned".into()))?
     }
+
+    /// Runs `work` in the next group commit and returns its answer once that commit is
+    /// durable. Like every change, `work` may fail with anything but `Unavailable` only
+    /// before it wrote (a refusal is an answer, not a failure); an `Unavailable` failure
+    /// aborts the whole batch.
+    async fn run<T, E, F>(&self, work: F) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: GroupError,
+        F: FnOnce(&WriteTransaction) -> Result<T, E> + Send + 'static,
+    {
+        let (answer, answered) = tokio::sync::oneshot::channel();
+        let committed = self.apply(Box::new(move |txn| {
+            let result = work(txn);
+            let abort = result.as_ref().err().and_then(GroupError::aborts);
+            let _ = answer.send(result);
+            abort.map_or(Ok(()), |why| Err(StoreError::Unavailable(why)))
+        }));
+        match (committed.await, answered.await) {
+            (Ok(()), Ok(result)) => result,
+            // The work's own failure (or refusal: it wrote nothing) says more than the batch's.
+            (Err(_), Ok(Err(own))) => Err(own),
+            (Err(e), _) => Err(E::from_store(e)),
+            (Ok(()), Err(_)) => Err(E::from_store(StoreError::Unavailable(
+                "the commit was abandoned".into(),
+            ))),
+        }
+    }
+}
+
+/// The errors of the work a group commit runs: which of them abort the batch.
+trait GroupError: Send + 'static {
+    fn from_store(e: StoreError) -> Self;
+    /// `Some(reason)` when the work may have written part of its change.
+    fn aborts(&self) -> Option<String>;
+}
+
+impl GroupError for StoreError {
+    fn from_store(e: StoreError) -> Self {
+        e
+    }
+    fn aborts(&self) -> Option<String> {
+        matches!(self, StoreError::Unavailable(_)).then(|| self.to_string())
+    }
+}
+
+impl GroupError for QueueError {
+    fn from_store(e: StoreError) -> Self {
+        match e {
+            StoreError::Corrupt(why) => QueueError::Corrupt(why),
+            other => QueueError::Unavailable(other.to_string()),
+        }
+    }
+    fn aborts(&self) -> Option<String> {
+        matches!(self, QueueError::Unavailable(_)).then(|| self.to_string())
+    }
 }
 
 fn commit_group(db: &std::sync::Weak<Database>, batch: Vec<PendingChange>) {
@@ -178,7 +238,11 @@ fn commit_group(db: &std::sync::Weak<Database>, batch: Vec<PendingChange>) {
     let mut waiting: Vec<tokio::sync::oneshot::Sender<Result<(), StoreError>>> =
         Vec::with_capacity(batch.len());
     for p in batch {
-        let result = (p.change)(&txn);
+        // A change that panics may have written half of itself: the batch is abandoned, and
+        // the thread lives on for the next one.
+        let change = p.change;
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| change(&txn)))
+            .unwrap_or_else(|_| Err(StoreError::Unavailable("a store change failed".into())));
         if let Err(e @ StoreError::Unavailable(_)) = &result {
             // Maybe half applied: nothing of this batch is committed.
             let why = e.to_string();
@@ -557,14 +621,12 @@ impl LeadStore for EmbeddedStore {
 
     async fn put_lead(&self, record: &LeadRecord) -> Result<(), StoreError> {
         let record = record.clone();
-        self.blocking(move |db| {
-            let txn = db.begin_write().map_err(unavailable)?;
-            if !put_lead_in(&txn, &record)? {
-                return Err(StoreError::Conflict);
-            }
-            txn.commit().map_err(unavailable)
-        })
-        .await
+        self.commits
+            .run(move |txn| match put_lead_in(txn, &record)? {
+                true => Ok(()),
+                false => Err(StoreError::Conflict),
+            })
+            .await
     }
 }
 
@@ -688,185 +750,181 @@ impl BuyerStore for EmbeddedStore {
         pause_until: DateTime<Utc>,
     ) -> Result<BuyerHealth, StoreError> {
         let id = buyer.to_string();
-        self.blocking(move |db| {
-            let txn = db.begin_write().map_err(unavailable)?;
-            let next;
-            {
+        self.commits
+            .run(move |txn| {
                 let mut table = txn.open_table(BUYER_HEALTH).map_err(unavailable)?;
                 let current: BuyerHealth = match table.get(id.as_str()).map_err(unavailable)? {
                     Some(bytes) => serde_json::from_slice(bytes.value()).map_err(corrupt)?,
                     None => BuyerHealth::default(),
                 };
-                next = current.after_delivery(delivered, pause_after, pause_until);
+                let next = current.after_delivery(delivered, pause_after, pause_until);
                 let bytes = serde_json::to_vec(&next).map_err(corrupt)?;
                 table
                     .insert(id.as_str(), bytes.as_slice())
                     .map_err(unavailable)?;
-            }
-            txn.commit().map_err(unavailable)?;
-            Ok(next)
-        })
-        .await
+                Ok(next)
+            })
+            .await
     }
 }
 
 impl SaleStore for EmbeddedStore {
     async fn sell(&self, sale: &Sale) -> Result<Result<(), SaleRefused>, StoreError> {
         let sale = sale.clone();
-        self.blocking(move |db| {
-            let txn = db.begin_write().map_err(unavailable)?;
-            let now = sale.record.updated_at;
-            // Every check before any write; a refusal drops the transaction unapplied.
-            let refused = {
-                let days = txn.open_table(BUYER_DAYS).map_err(unavailable)?;
-                let months = txn.open_table(BUYER_MONTHS).map_err(unavailable)?;
-                let ledger = txn.open_table(LEDGER).map_err(unavailable)?;
-                let claims = txn.open_table(CLAIMS).map_err(unavailable)?;
-                let today = days
-                    .get(day_key(&sale.period).as_str())
-                    .map_err(unavailable)?
-                    .map_or(0, |v| v.value());
-                let spent = Cents(
-                    months
-                        .get(month_key(&sale.period).as_str())
+        self.commits
+            .run(move |txn| {
+                let now = sale.record.updated_at;
+                // Every check before any write; a refusal drops the transaction unapplied.
+                let refused = {
+                    let days = txn.open_table(BUYER_DAYS).map_err(unavailable)?;
+                    let months = txn.open_table(BUYER_MONTHS).map_err(unavailable)?;
+                    let ledger = txn.open_table(LEDGER).map_err(unavailable)?;
+                    let claims = txn.open_table(CLAIMS).map_err(unavailable)?;
+                    let today = days
+                        .get(day_key(&sale.period).as_str())
                         .map_err(unavailable)?
-                        .map_or(0, |v| v.value()),
-                );
-                let mut duplicate = false;
-                for key in &sale.contact_keys {
-                    if let Some(bytes) = claims.get(key.as_str()).map_err(unavailable)? {
-                        let claim: Claim =
-                            serde_json::from_slice(bytes.value()).map_err(corrupt)?;
-                        duplicate |= claim.lead_id != sale.record.lead_id && claim.until > now;
+                        .map_or(0, |v| v.value());
+                    let spent = Cents(
+                        months
+                            .get(month_key(&sale.period).as_str())
+                            .map_err(unavailable)?
+                            .map_or(0, |v| v.value()),
+                    );
+                    let mut duplicate = false;
+                    for key in &sale.contact_keys {
+                        if let Some(bytes) = claims.get(key.as_str()).map_err(unavailable)? {
+                            let claim: Claim =
+                                serde_json::from_slice(bytes.value()).map_err(corrupt)?;
+                            duplicate |= claim.lead_id != sale.record.lead_id && claim.until > now;
+                        }
                     }
+                    if ledger
+                        .get(ledger_key(&sale.ledger).as_str())
+                        .map_err(unavailable)?
+                        .is_some()
+                    {
+                        Some(SaleRefused::LeadChanged)
+                    } else if today >= sale.daily_limit {
+                        Some(SaleRefused::DailyCapReached)
+                    } else if sale
+                        .monthly_spend_cap
+                        .is_some_and(|cap| spent.saturating_add(sale.price) > cap)
+                    {
+                        Some(SaleRefused::MonthlySpendCapReached)
+                    } else if duplicate {
+                        Some(SaleRefused::Duplicate)
+                    } else {
+                        None
+                    }
+                };
+                if let Some(refused) = refused {
+                    return Ok(Err(refused));
                 }
-                if ledger
-                    .get(ledger_key(&sale.ledger).as_str())
-                    .map_err(unavailable)?
-                    .is_some()
-                {
-                    Some(SaleRefused::LeadChanged)
-                } else if today >= sale.daily_limit {
-                    Some(SaleRefused::DailyCapReached)
-                } else if sale
-                    .monthly_spend_cap
-                    .is_some_and(|cap| spent.saturating_add(sale.price) > cap)
-                {
-                    Some(SaleRefused::MonthlySpendCapReached)
-                } else if duplicate {
-                    Some(SaleRefused::Duplicate)
-                } else {
-                    None
-                }
-            };
-            if let Some(refused) = refused {
-                return Ok(Err(refused));
-            }
-            if !put_lead_in(&txn, &sale.record)? {
-                return Ok(Err(SaleRefused::LeadChanged));
-            }
-            {
-                let mut days = txn.open_table(BUYER_DAYS).map_err(unavailable)?;
-                let key = day_key(&sale.period);
-                let today = days
-                    .get(key.as_str())
-                    .map_err(unavailable)?
-                    .map_or(0, |v| v.value());
-                days.insert(key.as_str(), today + 1).map_err(unavailable)?;
-                let mut months = txn.open_table(BUYER_MONTHS).map_err(unavailable)?;
-                let key = month_key(&sale.period);
-                let spent = months
-                    .get(key.as_str())
-                    .map_err(unavailable)?
-                    .map_or(0, |v| v.value());
-                months
-                    .insert(key.as_str(), spent.saturating_add(sale.price.0))
-                    .map_err(unavailable)?;
-                let mut ledger = txn.open_table(LEDGER).map_err(unavailable)?;
-                let bytes = serde_json::to_vec(&sale.ledger).map_err(corrupt)?;
-                ledger
-                    .insert(ledger_key(&sale.ledger).as_str(), bytes.as_slice())
-                    .map_err(unavailable)?;
-                let mut claims = txn.open_table(CLAIMS).map_err(unavailable)?;
+                let ledger_line = serde_json::to_vec(&sale.ledger).map_err(corrupt)?;
                 let claim = serde_json::to_vec(&Claim {
                     lead_id: sale.record.lead_id.clone(),
                     until: sale.claim_until,
                 })
                 .map_err(corrupt)?;
-                for key in &sale.contact_keys {
-                    claims
-                        .insert(key.as_str(), claim.as_slice())
-                        .map_err(unavailable)?;
+                // The first write: nothing below fails but for the store itself.
+                if !put_lead_in(txn, &sale.record)? {
+                    return Ok(Err(SaleRefused::LeadChanged));
                 }
-            }
-            count_in(&txn, &analytics::ledger_tallies(&sale.ledger))?;
-            txn.commit().map_err(unavailable)?;
-            Ok(Ok(()))
-        })
-        .await
+                {
+                    let mut days = txn.open_table(BUYER_DAYS).map_err(unavailable)?;
+                    let key = day_key(&sale.period);
+                    let today = days
+                        .get(key.as_str())
+                        .map_err(unavailable)?
+                        .map_or(0, |v| v.value());
+                    days.insert(key.as_str(), today + 1).map_err(unavailable)?;
+                    let mut months = txn.open_table(BUYER_MONTHS).map_err(unavailable)?;
+                    let key = month_key(&sale.period);
+                    let spent = months
+                        .get(key.as_str())
+                        .map_err(unavailable)?
+                        .map_or(0, |v| v.value());
+                    months
+                        .insert(key.as_str(), spent.saturating_add(sale.price.0))
+                        .map_err(unavailable)?;
+                    let mut ledger = txn.open_table(LEDGER).map_err(unavailable)?;
+                    ledger
+                        .insert(ledger_key(&sale.ledger).as_str(), ledger_line.as_slice())
+                        .map_err(unavailable)?;
+                    let mut claims = txn.open_table(CLAIMS).map_err(unavailable)?;
+                    for key in &sale.contact_keys {
+                        claims
+                            .insert(key.as_str(), claim.as_slice())
+                            .map_err(unavailable)?;
+                    }
+                }
+                count_in(txn, &analytics::ledger_tallies(&sale.ledger))?;
+                Ok(Ok(()))
+            })
+            .await
     }
 
     async fn release(&self, release: &Release) -> Result<Result<(), SaleRefused>, StoreError> {
         let release = release.clone();
-        self.blocking(move |db| {
-            let txn = db.begin_write().map_err(unavailable)?;
-            {
-                let ledger = txn.open_table(LEDGER).map_err(unavailable)?;
-                if ledger
-                    .get(ledger_key(&release.ledger).as_str())
-                    .map_err(unavailable)?
-                    .is_some()
+        self.commits
+            .run(move |txn| {
+                // Every read that can fail on the data before the first write.
+                let mut held = Vec::with_capacity(release.contact_keys.len());
                 {
+                    let ledger = txn.open_table(LEDGER).map_err(unavailable)?;
+                    if ledger
+                        .get(ledger_key(&release.ledger).as_str())
+                        .map_err(unavailable)?
+                        .is_some()
+                    {
+                        return Ok(Err(SaleRefused::LeadChanged));
+                    }
+                    let claims = txn.open_table(CLAIMS).map_err(unavailable)?;
+                    for key in &release.contact_keys {
+                        if let Some(bytes) = claims.get(key.as_str()).map_err(unavailable)? {
+                            let claim: Claim =
+                                serde_json::from_slice(bytes.value()).map_err(corrupt)?;
+                            if claim.lead_id == release.record.lead_id {
+                                held.push(key.clone());
+                            }
+                        }
+                    }
+                }
+                let ledger_line = serde_json::to_vec(&release.ledger).map_err(corrupt)?;
+                if !put_lead_in(txn, &release.record)? {
                     return Ok(Err(SaleRefused::LeadChanged));
                 }
-            }
-            if !put_lead_in(&txn, &release.record)? {
-                return Ok(Err(SaleRefused::LeadChanged));
-            }
-            {
-                let mut days = txn.open_table(BUYER_DAYS).map_err(unavailable)?;
-                let key = day_key(&release.period);
-                let today = days
-                    .get(key.as_str())
-                    .map_err(unavailable)?
-                    .map_or(0, |v| v.value());
-                days.insert(key.as_str(), today.saturating_sub(1))
-                    .map_err(unavailable)?;
-                let mut months = txn.open_table(BUYER_MONTHS).map_err(unavailable)?;
-                let key = month_key(&release.period);
-                let spent = months
-                    .get(key.as_str())
-                    .map_err(unavailable)?
-                    .map_or(0, |v| v.value());
-                months
-                    .insert(key.as_str(), (spent - release.price.0).max(0))
-                    .map_err(unavailable)?;
-                let mut ledger = txn.open_table(LEDGER).map_err(unavailable)?;
-                let bytes = serde_json::to_vec(&release.ledger).map_err(corrupt)?;
-                ledger
-                    .insert(ledger_key(&release.ledger).as_str(), bytes.as_slice())
-                    .map_err(unavailable)?;
-                let mut claims = txn.open_table(CLAIMS).map_err(unavailable)?;
-                for key in &release.contact_keys {
-                    let held_by_this_lead = match claims.get(key.as_str()).map_err(unavailable)? {
-                        Some(bytes) => {
-                            serde_json::from_slice::<Claim>(bytes.value())
-                                .map_err(corrupt)?
-                                .lead_id
-                                == release.record.lead_id
-                        }
-                        None => false,
-                    };
-                    if held_by_this_lead {
+                {
+                    let mut days = txn.open_table(BUYER_DAYS).map_err(unavailable)?;
+                    let key = day_key(&release.period);
+                    let today = days
+                        .get(key.as_str())
+                        .map_err(unavailable)?
+                        .map_or(0, |v| v.value());
+                    days.insert(key.as_str(), today.saturating_sub(1))
+                        .map_err(unavailable)?;
+                    let mut months = txn.open_table(BUYER_MONTHS).map_err(unavailable)?;
+                    let key = month_key(&release.period);
+                    let spent = months
+                        .get(key.as_str())
+                        .map_err(unavailable)?
+                        .map_or(0, |v| v.value());
+                    months
+                        .insert(key.as_str(), (spent - release.price.0).max(0))
+                        .map_err(unavailable)?;
+                    let mut ledger = txn.open_table(LEDGER).map_err(unavailable)?;
+                    ledger
+                        .insert(ledger_key(&release.ledger).as_str(), ledger_line.as_slice())
+                        .map_err(unavailable)?;
+                    let mut claims = txn.open_table(CLAIMS).map_err(unavailable)?;
+                    for key in &held {
                         claims.remove(key.as_str()).map_err(unavailable)?;
                     }
                 }
-            }
-            count_in(&txn, &analytics::ledger_tallies(&release.ledger))?;
-            txn.commit().map_err(unavailable)?;
-            Ok(Ok(()))
-        })
-        .await
+                count_in(txn, &analytics::ledger_tallies(&release.ledger))?;
+                Ok(Ok(()))
+            })
+            .await
     }
 
     async fn ledger(&self, lead_id: &str) -> Result<Vec<LedgerEntry>, StoreError> {
@@ -1134,9 +1192,8 @@ impl LeadQueue for EmbeddedStore {
         let lead = lead.clone();
         let now_ms = (self.clock)().timestamp_millis();
         let window_ms = i64::try_from(DEDUP_WINDOW.as_millis()).unwrap_or(i64::MAX);
-        self.blocking(move |db| {
-            let txn = db.begin_write().map_err(queue_unavailable)?;
-            {
+        self.commits
+            .run(move |txn| {
                 let mut published = txn.open_table(QUEUE_PUBLISHED).map_err(queue_unavailable)?;
                 let dedup = lead.dedup_id();
                 let last = published
@@ -1146,9 +1203,6 @@ impl LeadQueue for EmbeddedStore {
                 if last.is_some_and(|at| now_ms.saturating_sub(at) < window_ms) {
                     return Ok(());
                 }
-                published
-                    .insert(dedup.as_str(), now_ms)
-                    .map_err(queue_unavailable)?;
                 let mut messages = txn.open_table(QUEUE_MESSAGES).map_err(queue_unavailable)?;
                 let dead = txn.open_table(QUEUE_DEAD).map_err(queue_unavailable)?;
                 // Sequence numbers run across both tables, so a dead letter keeps its number.
@@ -1161,74 +1215,81 @@ impl LeadQueue for EmbeddedStore {
                     .map_err(queue_unavailable)?
                     .map(|(k, _)| k.value());
                 let seq = last_live.max(last_dead).map_or(0, |k| k + 1);
-                let message = StoredMessage {
+                let message = encode(&StoredMessage {
                     seq,
                     visible_at_ms: now_ms,
                     receive_count: 0,
                     lead,
-                };
-                messages
-                    .insert(seq, encode(&message)?.as_slice())
+                })?;
+                published
+                    .insert(dedup.as_str(), now_ms)
                     .map_err(queue_unavailable)?;
-            }
-            txn.commit().map_err(queue_unavailable)
-        })
-        .await
+                messages
+                    .insert(seq, message.as_slice())
+                    .map_err(queue_unavailable)?;
+                Ok(())
+            })
+            .await
     }
 
     async fn receive(&self, max: usize, visibility: Duration) -> Result<Vec<Delivery>, QueueError> {
         let hide_ms = as_chrono(visibility).num_milliseconds();
         let now_ms = (self.clock)().timestamp_millis();
-        self.blocking(move |db| {
-            let txn = db.begin_write().map_err(queue_unavailable)?;
-            let mut out = Vec::new();
-            {
+        self.commits
+            .run(move |txn| {
                 let mut messages = txn.open_table(QUEUE_MESSAGES).map_err(queue_unavailable)?;
-                let mut due = Vec::new();
+                // Decided and encoded before the first write: (seq, to the dead letters?, bytes).
+                let mut moves = Vec::new();
+                let (mut out, mut dead_letters) = (Vec::new(), Vec::new());
                 for entry in messages.iter().map_err(queue_unavailable)? {
-                    let (seq, bytes) = entry.map_err(queue_unavailable)?;
-                    let m = decode(bytes.value())?;
-                    if m.visible_at_ms <= now_ms {
-                        due.push((seq.value(), m));
-                    }
-                }
-                let mut dead = txn.open_table(QUEUE_DEAD).map_err(queue_unavailable)?;
-                for (seq, mut m) in due {
                     if out.len() >= max {
                         break;
                     }
+                    let (seq, bytes) = entry.map_err(queue_unavailable)?;
+                    let (seq, mut m) = (seq.value(), decode(bytes.value())?);
+                    if m.visible_at_ms > now_ms {
+                        continue;
+                    }
                     if m.receive_count >= MAX_RECEIVE_COUNT {
-                        messages.remove(seq).map_err(queue_unavailable)?;
-                        dead.insert(seq, encode(&m)?.as_slice())
-                            .map_err(queue_unavailable)?;
-                        tracing::warn!(lead_id = %m.lead.lead_id, "lead message moved to the dead-letter queue");
+                        moves.push((seq, true, encode(&m)?));
+                        dead_letters.push(m.lead.lead_id);
                         continue;
                     }
                     m.visible_at_ms = now_ms.saturating_add(hide_ms);
                     m.receive_count += 1;
-                    messages
-                        .insert(seq, encode(&m)?.as_slice())
-                        .map_err(queue_unavailable)?;
+                    moves.push((seq, false, encode(&m)?));
                     out.push(Delivery {
                         receipt: receipt(seq, m.receive_count),
                         receive_count: m.receive_count,
                         lead: m.lead,
                     });
                 }
-            }
-            txn.commit().map_err(queue_unavailable)?;
-            Ok(out)
-        })
-        .await
+                let mut dead = txn.open_table(QUEUE_DEAD).map_err(queue_unavailable)?;
+                for (seq, to_dead, bytes) in moves {
+                    if to_dead {
+                        messages.remove(seq).map_err(queue_unavailable)?;
+                        dead.insert(seq, bytes.as_slice())
+                            .map_err(queue_unavailable)?;
+                    } else {
+                        messages
+                            .insert(seq, bytes.as_slice())
+                            .map_err(queue_unavailable)?;
+                    }
+                }
+                for lead_id in dead_letters {
+                    tracing::warn!(%lead_id, "lead message moved to the dead-letter queue");
+                }
+                Ok(out)
+            })
+            .await
     }
 
     async fn ack(&self, receipt: &str) -> Result<(), QueueError> {
         let Some((seq, count)) = parse_receipt(receipt) else {
             return Ok(());
         };
-        self.blocking(move |db| {
-            let txn = db.begin_write().map_err(queue_unavailable)?;
-            {
+        self.commits
+            .run(move |txn| {
                 let mut messages = txn.open_table(QUEUE_MESSAGES).map_err(queue_unavailable)?;
                 let current = match messages.get(seq).map_err(queue_unavailable)? {
                     Some(bytes) => Some(decode(bytes.value())?.receive_count),
@@ -1237,10 +1298,9 @@ impl LeadQueue for EmbeddedStore {
                 if current == Some(count) {
                     messages.remove(seq).map_err(queue_unavailable)?;
                 }
-            }
-            txn.commit().map_err(queue_unavailable)
-        })
-        .await
+                Ok(())
+            })
+            .await
     }
 }
 
@@ -1338,5 +1398,113 @@ impl Backend for EmbeddedBackend {
     }
     fn config(&self) -> &Config {
         &self.config
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::turn::fresh_conversation;
+
+    fn store() -> (tempfile::TempDir, EmbeddedStore) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = EmbeddedStore::open(dir.path()).expect("open");
+        (dir, store)
+    }
+
+    #[tokio::test]
+    async fn given_a_change_that_panics_when_committed_then_its_batch_fails_and_the_next_write_lands()
+     {
+        let (_dir, store) = store();
+        let broken = store
+            .commits
+            .run(|_txn| -> Result<(), StoreError> { panic!("a broken change") })
+            .await;
+        assert!(
+            matches!(broken, Err(StoreError::Unavailable(_))),
+            "{broken:?}"
+        );
+
+        let id = SessionId::parse("after-a-panic").expect("id");
+        let conversation = fresh_conversation(id.clone(), &[], Utc::now());
+        store.save_conversation(&conversation).await.expect("saved");
+        let stored = store.load_conversation(&id).await.expect("read");
+        assert_eq!(stored.map(|c| c.version), Some(1));
+    }
+
+    #[tokio::test]
+    async fn given_concurrent_saves_of_one_version_when_grouped_then_exactly_one_wins_and_the_rest_conflict()
+     {
+        let (_dir, store) = store();
+        let id = SessionId::parse("raced").expect("id");
+        let conversation = fresh_conversation(id.clone(), &[], Utc::now());
+        let saves: Vec<_> = (0..32)
+            .map(|_| {
+                let (store, conversation) = (store.clone(), conversation.clone());
+                tokio::spawn(async move { store.save_conversation(&conversation).await })
+            })
+            .collect();
+        let mut won = 0;
+        for save in saves {
+            match save.await.expect("task") {
+                Ok(()) => won += 1,
+                Err(StoreError::Conflict) => {}
+                Err(e) => panic!("unexpected {e}"),
+            }
+        }
+        assert_eq!(won, 1);
+        let stored = store.load_conversation(&id).await.expect("read");
+        assert_eq!(stored.map(|c| c.version), Some(1));
+    }
+
+    #[tokio::test]
+    async fn given_forty_leads_published_at_once_when_received_and_acknowledged_then_each_is_delivered_once()
+     {
+        let (_dir, store) = store();
+        let conversation = fresh_conversation(
+            SessionId::parse("queue-source").expect("id"),
+            &[],
+            Utc::now(),
+        );
+        let lead = |n: usize| QueuedLead {
+            schema: QueuedLead::SCHEMA,
+            lead_id: format!("lead-{n}"),
+            session_id: conversation.session_id.clone(),
+            queued_at: Utc::now(),
+            score: 80,
+            tier: crate::domain::scoring::QualityTier::Premium,
+            revenue_potential: Cents(10_000),
+            conversion_probability: 0.5,
+            model_version: 1,
+            facts: conversation.facts.clone(),
+            consent: None,
+            withdrawn: None,
+            factors: None,
+        };
+        let publishes: Vec<_> = (0..40)
+            .map(|n| {
+                let (store, lead) = (store.clone(), lead(n));
+                tokio::spawn(async move { store.publish(&lead).await })
+            })
+            .collect();
+        let mut seen = std::collections::BTreeSet::new();
+        let mut rounds = 0;
+        for p in publishes {
+            p.await.expect("task").expect("published");
+        }
+        while seen.len() < 40 && rounds < 100 {
+            rounds += 1;
+            let batch = store
+                .receive(10, Duration::from_secs(60))
+                .await
+                .expect("received");
+            for d in batch {
+                assert!(seen.insert(d.lead.lead_id.clone()), "delivered twice");
+                store.ack(&d.receipt).await.expect("acked");
+            }
+        }
+        assert_eq!(seen.len(), 40);
+        let empty = store.receive(10, Duration::ZERO).await.expect("received");
+        assert!(empty.is_empty(), "acknowledged messages came back");
     }
 }
