@@ -87,6 +87,7 @@
 //! words, …) are data, in `shared/data/extract-words.json`, loaded by `words`; phrase
 //! patterns stay in code.
 
+mod automaton;
 mod bill;
 mod contact;
 mod name;
@@ -119,15 +120,37 @@ pub use words::WordsError;
 
 /// Loads the word tables and compiles every pattern now (start-up), so that the first
 /// message pays nothing extra and a bad word table stops the process with its reason.
+/// The phrase rules' automaton, most of the cost, builds on a second thread meanwhile.
 pub fn warm() -> Result<(), &'static WordsError> {
-    words::try_words()?;
-    let _ = extract("Hi, I own my house at 11215, the bill is $300 a month, call (718) 555-0142?");
-    Ok(())
+    std::thread::scope(|s| {
+        let rules = std::thread::Builder::new()
+            .name("aurum-rules".into())
+            .spawn_scoped(s, rules::warm);
+        let words = words::try_words().map(|_| {
+            let sample =
+                "Hi, I own my house at 11215, the bill is $300 a month, call (718) 555-0142?";
+            let _ = extract_facts(sample, false);
+        });
+        match rules {
+            Ok(thread) => thread
+                .join()
+                .unwrap_or_else(|e| std::panic::resume_unwind(e)),
+            // No thread to be had: the same work on this one.
+            Err(_) => rules::warm(),
+        }
+        words
+    })
 }
 
 /// Extracts the facts one homeowner message states. Never panics; linear in the first
 /// [`MAX_SCAN_BYTES`] of `text`.
 pub fn extract(text: &str) -> MessageFacts {
+    extract_facts(text, true)
+}
+
+/// [`extract`], the phrase rules left out when `phrase_rules` is false: start-up compiles
+/// every other pattern that way while the rules' automaton builds.
+fn extract_facts(text: &str, phrase_rules: bool) -> MessageFacts {
     let raw = truncate_to_boundary(text, MAX_SCAN_BYTES);
     let lower = normalize(raw);
     let mut facts = MessageFacts::default();
@@ -135,7 +158,11 @@ pub fn extract(text: &str) -> MessageFacts {
         return facts;
     }
 
-    let phrase_sentiment = apply_rules(&lower, &mut facts);
+    let phrase_sentiment = if phrase_rules {
+        apply_rules(&lower, &mut facts)
+    } else {
+        (0, false)
+    };
 
     let has_digit = lower.bytes().any(|b| b.is_ascii_digit());
     let mut excluded: Vec<(usize, usize)> = Vec::new();

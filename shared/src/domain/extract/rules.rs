@@ -2,6 +2,7 @@
 //! rules over the normalised text. Per field, earlier rules win; `*Veto` rules remove one candidate
 //! value without deciding the field.
 
+use super::automaton;
 use super::bill::CORRECTION_RE;
 use crate::domain::facts::{
     CreditSignal, DecisionMaker, Financing, MessageFacts, Objection, PropertyType, TechnicalTopic,
@@ -721,24 +722,49 @@ static RULE_SET: LazyLock<RuleSet> = LazyLock::new(|| {
         .expect("extract: the phrase rule patterns are valid")
 });
 
+/// Builds the rules' automaton now (start-up) rather than on the first message.
+pub(super) fn warm() {
+    LazyLock::force(&RULE_SET);
+}
+
+/// Compiles `patterns` as the rules' `RegexBuilder::unicode(false)` would (ASCII classes
+/// and `\b`; a pattern that could match invalid UTF-8 is refused) into one NFA without
+/// captures.
+fn compile_nfa(patterns: &[&str]) -> Result<NFA, String> {
+    let config = syntax::Config::new().unicode(false);
+    let hirs = patterns
+        .iter()
+        .map(|p| syntax::parse_with(p, &config).map_err(|e| e.to_string()))
+        .collect::<Result<Vec<_>, _>>()?;
+    thompson::Compiler::new()
+        .configure(thompson::Config::new().which_captures(thompson::WhichCaptures::None))
+        .build_many_from_hir(&hirs)
+        .map_err(|e| e.to_string())
+}
+
+/// The rules' NFA compiled ahead of time (see [`automaton`](super::automaton)).
+const STORED_NFA: &[u8] = include_bytes!("../../../data/extract-rules.nfa");
+
+/// The rules' NFA: the stored one when it was compiled from `patterns`, else compiled now.
+fn rules_nfa(patterns: &[&str]) -> Result<NFA, String> {
+    match automaton::decode(STORED_NFA, &automaton::digest(patterns)) {
+        Ok(nfa) => Ok(nfa),
+        Err(reason) => {
+            tracing::warn!(%reason, "extract: stored phrase-rule automaton not used; compiling the rules");
+            compile_nfa(patterns)
+        }
+    }
+}
+
 thread_local! {
     static RULE_CACHES: RefCell<Option<(hybrid::dfa::Cache, thompson::pikevm::Cache)>> =
         const { RefCell::new(None) };
 }
 
 impl RuleSet {
-    /// Compiles `patterns` as the rules' `RegexBuilder::unicode(false)` would: ASCII
-    /// classes and `\b`, and a pattern that could match invalid UTF-8 is refused.
+    /// Every pattern in one forward lazy DFA, which reports all the rules that match.
     fn new(patterns: &[&str]) -> Result<RuleSet, String> {
-        let config = syntax::Config::new().unicode(false);
-        let hirs = patterns
-            .iter()
-            .map(|p| syntax::parse_with(p, &config).map_err(|e| e.to_string()))
-            .collect::<Result<Vec<_>, _>>()?;
-        let nfa: NFA = thompson::Compiler::new()
-            .configure(thompson::Config::new().which_captures(thompson::WhichCaptures::None))
-            .build_many_from_hir(&hirs)
-            .map_err(|e| e.to_string())?;
+        let nfa = rules_nfa(patterns)?;
         let dfa = hybrid::dfa::DFA::builder()
             .configure(
                 hybrid::dfa::Config::new()
@@ -980,10 +1006,44 @@ fn objection_index(o: Objection) -> usize {
 }
 #[cfg(test)]
 mod tests {
+    use super::automaton;
     use crate::domain::extract::test_support::check;
     use crate::domain::facts::{
         CreditSignal, DecisionMaker, Financing, Objection, PropertyType as P, TechnicalTopic,
     };
+
+    #[test]
+    fn given_the_rule_patterns_when_compiled_then_the_stored_rule_automaton_is_that_nfa() {
+        // GIVEN the rules' patterns, compiled now
+        let patterns: Vec<&str> = super::RULES.iter().map(|(_, p)| *p).collect();
+        let digest = automaton::digest(&patterns);
+        let fresh = super::compile_nfa(&patterns).expect("the rules compile");
+        let encoded = automaton::encode(&fresh, &digest).expect("the rules' NFA is storable");
+        if std::env::var_os("AURUM_BLESS").is_some() {
+            let path = concat!(env!("CARGO_MANIFEST_DIR"), "/data/extract-rules.nfa");
+            std::fs::write(path, &encoded).expect("data/extract-rules.nfa is writable");
+            return;
+        }
+        // THEN the stored file is exactly their NFA, and it reads back state for state
+        assert!(
+            super::STORED_NFA == encoded.as_slice(),
+            "data/extract-rules.nfa is out of date: AURUM_BLESS=1 cargo test -p aurum-shared --lib stored_rule_automaton"
+        );
+        let stored = automaton::decode(super::STORED_NFA, &digest).expect("it reads back");
+        assert_eq!(stored.states(), fresh.states());
+        assert_eq!(stored.start_unanchored(), fresh.start_unanchored());
+    }
+
+    #[test]
+    fn given_patterns_the_stored_automaton_was_not_compiled_from_when_built_then_they_compile_and_match()
+     {
+        // GIVEN two patterns that are not the stored rules WHEN a rule set is built of them
+        let set = super::RuleSet::new(&[r"\bsolar\b", r"\bpanels?\b"]).expect("they compile");
+        // THEN it matches by them, not by the stored automaton
+        assert_eq!(set.matches("solar panels on the roof"), vec![0, 1]);
+        assert_eq!(set.matches("one panel"), vec![1]);
+        assert!(set.matches("my electric bill").is_empty());
+    }
 
     #[test]
     fn homeowner() {
