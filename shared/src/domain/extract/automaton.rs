@@ -8,9 +8,10 @@
 //! A test compiles the patterns and compares them with the file; rewrite it with
 //! `AURUM_BLESS=1 cargo test -p aurum-shared --lib stored_rule_automaton`.
 //!
-//! Layout, little-endian: the magic, the digest, a flags byte (bit 0: UTF-8), the pattern
-//! count, the state count, the anchored and unanchored start states, each pattern's start
-//! state, then each state as a tag byte and its fields.
+//! Layout: the magic, the digest, a flags byte (bit 0: UTF-8), the pattern count, the state
+//! count, the anchored and unanchored start states, each pattern's start state, then each
+//! state as a tag byte and its fields; numbers are LEB128 varints, state IDs the zigzag
+//! distance from the state that names them.
 
 use regex_automata::nfa::thompson::{Builder, NFA, Transition};
 use regex_automata::util::look::Look;
@@ -43,61 +44,60 @@ pub(super) fn digest(patterns: &[&str]) -> [u8; 32] {
 #[cfg(test)]
 pub(super) fn encode(nfa: &NFA, digest: &[u8; 32]) -> Result<Vec<u8>, String> {
     use regex_automata::nfa::thompson::State;
-    let mut out = Vec::with_capacity(nfa.states().len() * 8);
-    out.extend_from_slice(MAGIC);
-    out.extend_from_slice(digest);
-    out.push(u8::from(nfa.is_utf8()));
-    let put = |out: &mut Vec<u8>, n: usize| -> Result<(), String> {
-        let n = u32::try_from(n).map_err(|_| format!("{n} does not fit the stored form"))?;
-        out.extend_from_slice(&n.to_le_bytes());
-        Ok(())
+    let mut w = Writer {
+        out: Vec::with_capacity(nfa.states().len() * 4),
     };
-    put(&mut out, nfa.pattern_len())?;
-    put(&mut out, nfa.states().len())?;
-    put(&mut out, nfa.start_anchored().as_usize())?;
-    put(&mut out, nfa.start_unanchored().as_usize())?;
+    w.out.extend_from_slice(MAGIC);
+    w.out.extend_from_slice(digest);
+    w.out.push(u8::from(nfa.is_utf8()));
+    w.count(nfa.pattern_len());
+    w.count(nfa.states().len());
+    w.id(nfa.start_anchored(), 0);
+    w.id(nfa.start_unanchored(), 0);
     for pid in nfa.patterns() {
-        let start = nfa.start_pattern(pid).ok_or("a pattern without a start")?;
-        put(&mut out, start.as_usize())?;
+        w.id(
+            nfa.start_pattern(pid).ok_or("a pattern without a start")?,
+            0,
+        );
     }
     let mut next_match = 0;
-    for state in nfa.states() {
+    for (at, state) in nfa.states().iter().enumerate() {
         match state {
             State::ByteRange { trans } => {
-                out.push(BYTE_RANGE);
-                put_transition(&mut out, trans);
+                w.out.push(BYTE_RANGE);
+                w.transition(trans, at);
             }
             State::Sparse(sparse) => {
-                out.push(SPARSE);
-                put(&mut out, sparse.transitions.len())?;
+                w.out.push(SPARSE);
+                w.count(sparse.transitions.len());
                 for trans in sparse.transitions.iter() {
-                    put_transition(&mut out, trans);
+                    w.transition(trans, at);
                 }
             }
             State::Look { look, next } => {
-                out.push(LOOK);
-                out.extend_from_slice(&look.as_repr().to_le_bytes());
-                put(&mut out, next.as_usize())?;
+                w.out.push(LOOK);
+                w.count(look.as_repr() as usize);
+                w.id(*next, at);
             }
             State::Union { alternates } => {
-                out.push(UNION);
-                put(&mut out, alternates.len())?;
+                w.out.push(UNION);
+                w.count(alternates.len());
                 for alt in alternates.iter() {
-                    put(&mut out, alt.as_usize())?;
+                    w.id(*alt, at);
                 }
             }
             State::BinaryUnion { alt1, alt2 } => {
-                out.push(BINARY_UNION);
-                put(&mut out, alt1.as_usize())?;
-                put(&mut out, alt2.as_usize())?;
+                w.out.push(BINARY_UNION);
+                w.id(*alt1, at);
+                w.id(*alt2, at);
             }
-            State::Fail => out.push(FAIL),
+            State::Fail => w.out.push(FAIL),
             State::Match { pattern_id } => {
                 if pattern_id.as_usize() != next_match {
                     return Err("match states out of pattern order".into());
                 }
                 next_match += 1;
-                out.push(MATCH);
+                w.out.push(MATCH);
             }
             State::Dense(_) | State::Capture { .. } => {
                 return Err("dense and capture states are not stored".into());
@@ -107,15 +107,40 @@ pub(super) fn encode(nfa: &NFA, digest: &[u8; 32]) -> Result<Vec<u8>, String> {
     if next_match != nfa.pattern_len() {
         return Err("a pattern without exactly one match state".into());
     }
-    Ok(out)
+    Ok(w.out)
+}
+
+/// Numbers as LEB128 varints; a state ID as its zigzag distance from the state that
+/// names it (most point a few states away), which keeps the file small.
+#[cfg(test)]
+struct Writer {
+    out: Vec<u8>,
 }
 
 #[cfg(test)]
-fn put_transition(out: &mut Vec<u8>, trans: &Transition) {
-    out.push(trans.start);
-    out.push(trans.end);
-    // State IDs fit in a u32 (they are at most i32::MAX).
-    out.extend_from_slice(&(trans.next.as_u32()).to_le_bytes());
+impl Writer {
+    fn varint(&mut self, mut n: u64) {
+        while n >= 0x80 {
+            self.out.push((n as u8) | 0x80);
+            n >>= 7;
+        }
+        self.out.push(n as u8);
+    }
+
+    fn count(&mut self, n: usize) {
+        self.varint(n as u64);
+    }
+
+    fn id(&mut self, id: StateID, at: usize) {
+        let delta = id.as_usize() as i64 - at as i64;
+        self.varint(((delta << 1) ^ (delta >> 63)) as u64);
+    }
+
+    fn transition(&mut self, trans: &Transition, at: usize) {
+        self.out.push(trans.start);
+        self.out.push(trans.end);
+        self.id(trans.next, at);
+    }
 }
 
 /// The NFA stored in `bytes`, if they are a stored automaton of the patterns of `digest`.
@@ -128,24 +153,24 @@ pub(super) fn decode(bytes: &[u8], digest: &[u8; 32]) -> Result<NFA, String> {
         return Err("compiled from other patterns".into());
     }
     let flags = r.take(1)?[0];
-    let pattern_len = r.usize()?;
-    let state_len = r.usize()?;
+    let pattern_len = r.count()?;
+    let state_len = r.count()?;
     r.states = state_len;
-    let start_anchored = r.state_id()?;
-    let start_unanchored = r.state_id()?;
+    let start_anchored = r.id(0)?;
+    let start_unanchored = r.id(0)?;
     let starts = (0..pattern_len)
-        .map(|_| r.state_id())
+        .map(|_| r.id(0))
         .collect::<Result<Vec<_>, _>>()?;
     let mut b = Builder::new();
     b.set_utf8(flags & 1 == 1);
     let err = |e: regex_automata::nfa::thompson::BuildError| e.to_string();
-    for _ in 0..state_len {
+    for at in 0..state_len {
         match r.take(1)?[0] {
-            BYTE_RANGE => b.add_range(r.transition()?).map_err(err)?,
+            BYTE_RANGE => b.add_range(r.transition(at)?).map_err(err)?,
             SPARSE => {
-                let n = r.usize()?;
+                let n = r.count()?;
                 let transitions = (0..n)
-                    .map(|_| r.transition())
+                    .map(|_| r.transition(at))
                     .collect::<Result<Vec<_>, _>>()?;
                 if transitions.windows(2).any(|w| w[0].end >= w[1].start) {
                     return Err("sparse transitions out of order".into());
@@ -153,19 +178,18 @@ pub(super) fn decode(bytes: &[u8], digest: &[u8; 32]) -> Result<NFA, String> {
                 b.add_sparse(transitions).map_err(err)?
             }
             LOOK => {
-                let look = Look::from_repr(r.u32()?).ok_or("an unknown look-around")?;
-                let next = r.state_id()?;
+                let repr = u32::try_from(r.count()?).map_err(|e| e.to_string())?;
+                let look = Look::from_repr(repr).ok_or("an unknown look-around")?;
+                let next = r.id(at)?;
                 b.add_look(next, look).map_err(err)?
             }
             UNION => {
-                let n = r.usize()?;
-                let alternates = (0..n)
-                    .map(|_| r.state_id())
-                    .collect::<Result<Vec<_>, _>>()?;
+                let n = r.count()?;
+                let alternates = (0..n).map(|_| r.id(at)).collect::<Result<Vec<_>, _>>()?;
                 b.add_union(alternates).map_err(err)?
             }
             BINARY_UNION => {
-                let alternates = vec![r.state_id()?, r.state_id()?];
+                let alternates = vec![r.id(at)?, r.id(at)?];
                 b.add_union(alternates).map_err(err)?
             }
             FAIL => b.add_fail().map_err(err)?,
@@ -206,29 +230,41 @@ impl<'a> Reader<'a> {
         Ok(head)
     }
 
-    fn u32(&mut self) -> Result<u32, String> {
-        let b = self.take(4)?;
-        Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    fn varint(&mut self) -> Result<u64, String> {
+        let mut n = 0u64;
+        for shift in (0..64).step_by(7) {
+            let byte = self.take(1)?[0];
+            n |= u64::from(byte & 0x7f) << shift;
+            if byte & 0x80 == 0 {
+                return Ok(n);
+            }
+        }
+        Err("a number too long".into())
     }
 
-    fn usize(&mut self) -> Result<usize, String> {
-        usize::try_from(self.u32()?).map_err(|e| e.to_string())
+    fn count(&mut self) -> Result<usize, String> {
+        usize::try_from(self.varint()?).map_err(|e| e.to_string())
     }
 
-    fn state_id(&mut self) -> Result<StateID, String> {
-        match self.usize()? {
-            id if id < self.states => StateID::new(id).map_err(|e| e.to_string()),
-            id => Err(format!("state {id} of {}", self.states)),
+    /// A state ID stored as its distance from state `at`.
+    fn id(&mut self, at: usize) -> Result<StateID, String> {
+        let z = self.varint()?;
+        let delta = ((z >> 1) as i64) ^ -((z & 1) as i64);
+        match i64::try_from(at).ok().and_then(|at| at.checked_add(delta)) {
+            Some(id) if id >= 0 && (id as usize) < self.states => {
+                StateID::new(id as usize).map_err(|e| e.to_string())
+            }
+            _ => Err(format!("a state {delta:+} from {at} of {}", self.states)),
         }
     }
 
-    fn transition(&mut self) -> Result<Transition, String> {
+    fn transition(&mut self, at: usize) -> Result<Transition, String> {
         let range = self.take(2)?;
         let (start, end) = (range[0], range[1]);
         if start > end {
             return Err(format!("byte range {start}-{end}"));
         }
-        let next = self.state_id()?;
+        let next = self.id(at)?;
         Ok(Transition { start, end, next })
     }
 }
