@@ -658,6 +658,41 @@ fn put_lead_in(txn: &WriteTransaction, record: &LeadRecord) -> Result<bool, Stor
     Ok(true)
 }
 
+/// A sale (`sold`) or its release on the buyer's cap counts: one lead that local day and
+/// `cents` that local month, added or taken back, never below zero.
+fn adjust_caps_in(
+    txn: &WriteTransaction,
+    period: &CounterPeriod,
+    sold: bool,
+    cents: i64,
+) -> Result<(), StoreError> {
+    let mut days = txn.open_table(BUYER_DAYS).map_err(unavailable)?;
+    let key = day_key(period);
+    let today = days
+        .get(key.as_str())
+        .map_err(unavailable)?
+        .map_or(0, |v| v.value());
+    let today = if sold {
+        today.saturating_add(1)
+    } else {
+        today.saturating_sub(1)
+    };
+    days.insert(key.as_str(), today).map_err(unavailable)?;
+    let mut months = txn.open_table(BUYER_MONTHS).map_err(unavailable)?;
+    let key = month_key(period);
+    let spent = months
+        .get(key.as_str())
+        .map_err(unavailable)?
+        .map_or(0, |v| v.value());
+    let spent = if sold {
+        spent.saturating_add(cents)
+    } else {
+        spent.saturating_sub(cents).max(0)
+    };
+    months.insert(key.as_str(), spent).map_err(unavailable)?;
+    Ok(())
+}
+
 fn day_key(p: &CounterPeriod) -> String {
     format!("{}|{}", p.buyer_id, p.day)
 }
@@ -831,22 +866,7 @@ impl SaleStore for EmbeddedStore {
                     return Ok(Err(SaleRefused::LeadChanged));
                 }
                 {
-                    let mut days = txn.open_table(BUYER_DAYS).map_err(unavailable)?;
-                    let key = day_key(&sale.period);
-                    let today = days
-                        .get(key.as_str())
-                        .map_err(unavailable)?
-                        .map_or(0, |v| v.value());
-                    days.insert(key.as_str(), today + 1).map_err(unavailable)?;
-                    let mut months = txn.open_table(BUYER_MONTHS).map_err(unavailable)?;
-                    let key = month_key(&sale.period);
-                    let spent = months
-                        .get(key.as_str())
-                        .map_err(unavailable)?
-                        .map_or(0, |v| v.value());
-                    months
-                        .insert(key.as_str(), spent.saturating_add(sale.price.0))
-                        .map_err(unavailable)?;
+                    adjust_caps_in(txn, &sale.period, true, sale.price.0)?;
                     let mut ledger = txn.open_table(LEDGER).map_err(unavailable)?;
                     ledger
                         .insert(ledger_key(&sale.ledger).as_str(), ledger_line.as_slice())
@@ -895,23 +915,7 @@ impl SaleStore for EmbeddedStore {
                     return Ok(Err(SaleRefused::LeadChanged));
                 }
                 {
-                    let mut days = txn.open_table(BUYER_DAYS).map_err(unavailable)?;
-                    let key = day_key(&release.period);
-                    let today = days
-                        .get(key.as_str())
-                        .map_err(unavailable)?
-                        .map_or(0, |v| v.value());
-                    days.insert(key.as_str(), today.saturating_sub(1))
-                        .map_err(unavailable)?;
-                    let mut months = txn.open_table(BUYER_MONTHS).map_err(unavailable)?;
-                    let key = month_key(&release.period);
-                    let spent = months
-                        .get(key.as_str())
-                        .map_err(unavailable)?
-                        .map_or(0, |v| v.value());
-                    months
-                        .insert(key.as_str(), (spent - release.price.0).max(0))
-                        .map_err(unavailable)?;
+                    adjust_caps_in(txn, &release.period, false, release.price.0)?;
                     let mut ledger = txn.open_table(LEDGER).map_err(unavailable)?;
                     ledger
                         .insert(ledger_key(&release.ledger).as_str(), ledger_line.as_slice())
