@@ -83,7 +83,11 @@ impl Workers {
                 }
                 // A batch that was taken is finished, even when a stop arrives meanwhile.
                 for delivery in deliveries {
-                    match consumer.handle(&delivery).await {
+                    // The message is hidden for the visibility timeout: its work ends before
+                    // it shows again.
+                    let deadline = tokio::time::Instant::now()
+                        + polling.visibility.saturating_sub(aurum::function::DEADLINE_MARGIN);
+                    match aurum::function::handle_guarded(&*consumer, &delivery, deadline).await {
                         Ok(()) => {
                             if let Err(e) = queue.ack(&delivery.receipt).await {
                                 tracing::warn!(worker = C::NAME, error = %e, "ack failed; the message comes back");
@@ -202,7 +206,11 @@ mod tests {
 
     impl LeadConsumer for Recorder {
         const NAME: &'static str = "recorder";
-        async fn handle(&self, d: &Delivery) -> Result<(), WorkError> {
+        async fn handle(
+            &self,
+            d: &Delivery,
+            _deadline: tokio::time::Instant,
+        ) -> Result<(), WorkError> {
             tokio::time::sleep(self.work).await;
             {
                 let mut fail = self.fail_first.lock().expect("lock");

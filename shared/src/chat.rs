@@ -102,6 +102,7 @@ pub struct Chat<B: Backend> {
     conversations: Arc<B::Conversations>,
     models: Arc<B::Models>,
     leads: Arc<B::Leads>,
+    sales: Arc<B::Sales>,
     queue: Arc<B::Queue>,
     cache: Arc<B::Cache>,
     metrics: Arc<B::Metrics>,
@@ -117,6 +118,7 @@ impl<B: Backend> Clone for Chat<B> {
             conversations: Arc::clone(&self.conversations),
             models: Arc::clone(&self.models),
             leads: Arc::clone(&self.leads),
+            sales: Arc::clone(&self.sales),
             queue: Arc::clone(&self.queue),
             cache: Arc::clone(&self.cache),
             metrics: Arc::clone(&self.metrics),
@@ -155,6 +157,7 @@ impl<B: Backend> Chat<B> {
             conversations: backend.conversations(),
             models: backend.models(),
             leads: backend.leads(),
+            sales: backend.sales(),
             queue: backend.queue(),
             cache: backend.cache(),
             metrics: backend.metrics(),
@@ -207,14 +210,20 @@ impl<B: Backend> Chat<B> {
                 self.leads.record_queued(lead).await?;
             }
             if let Some((lead_id, withdrawal)) = &decision.withdraw {
-                let record = self
-                    .leads
-                    .withdraw(lead_id, &input.session_id, withdrawal)
-                    .await?;
+                let record = crate::lead_life::withdraw(
+                    &*self.leads,
+                    &*self.sales,
+                    lead_id,
+                    &input.session_id,
+                    withdrawal,
+                )
+                .await?;
                 let from = record.withdrawal.as_ref().and_then(|w| w.from);
                 tracing::info!(lead_id = %lead_id, was = from.map(|s| s.as_str()), "consent withdrawn");
-                // A buyer already has the lead: the router tells it, signed, like a delivery.
-                if from.is_some_and(|s| s.buyer_has_it()) {
+                // A buyer may hold the lead: the router tells it, signed, like a delivery. A
+                // retried turn publishes again while the notice is owed (the queue drops a
+                // repeat inside its window; the router sends each notice once).
+                if record.unsent_notices().next().is_some() {
                     let c = &decision.conversation;
                     let notice = QueuedLead {
                         schema: QueuedLead::SCHEMA,

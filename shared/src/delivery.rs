@@ -57,6 +57,13 @@ pub enum BuyerMessage {
         timestamp: DateTime<Utc>,
         data: LeadWithdrawn,
     },
+    /// A sale that may have reached the buyer did not stand: do not contact, not billed.
+    #[serde(rename = "lead.released")]
+    LeadReleased {
+        schema: u8,
+        timestamp: DateTime<Utc>,
+        data: LeadReleased,
+    },
 }
 
 /// A sold lead as the buyer receives it.
@@ -142,6 +149,18 @@ pub struct LeadWithdrawn {
     pub withdrawn_at: DateTime<Utc>,
     /// Always `consent_withdrawn`: stop contacting the homeowner and delete the lead.
     pub reason: String,
+}
+
+/// A released sale: no contact details, only the lead the buyer may have received.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LeadReleased {
+    pub lead_id: String,
+    pub buyer_id: BuyerId,
+    pub released_at: DateTime<Utc>,
+    /// Why the sale did not stand (`delivery_failed`, `delivery_refused_permanently`…).
+    pub reason: String,
+    /// Always `do_not_contact`: delete the lead; it is not billed.
+    pub instruction: String,
 }
 
 /// Why a sold lead cannot be turned into a delivery.
@@ -234,11 +253,32 @@ impl BuyerMessage {
         }
     }
 
-    /// `lead.sold` or `lead.withdrawn`.
+    /// The notice that a sale which may have reached the buyer was released.
+    pub fn lead_released(
+        lead_id: &str,
+        buyer_id: &BuyerId,
+        released_at: DateTime<Utc>,
+        reason: &str,
+    ) -> BuyerMessage {
+        BuyerMessage::LeadReleased {
+            schema: SCHEMA,
+            timestamp: released_at,
+            data: LeadReleased {
+                lead_id: lead_id.to_owned(),
+                buyer_id: buyer_id.clone(),
+                released_at,
+                reason: reason.to_owned(),
+                instruction: "do_not_contact".to_owned(),
+            },
+        }
+    }
+
+    /// `lead.sold`, `lead.withdrawn` or `lead.released`.
     pub fn event_type(&self) -> &'static str {
         match self {
             BuyerMessage::LeadSold { .. } => "lead.sold",
             BuyerMessage::LeadWithdrawn { .. } => "lead.withdrawn",
+            BuyerMessage::LeadReleased { .. } => "lead.released",
         }
     }
 
@@ -246,6 +286,7 @@ impl BuyerMessage {
         match self {
             BuyerMessage::LeadSold { data, .. } => &data.lead_id,
             BuyerMessage::LeadWithdrawn { data, .. } => &data.lead_id,
+            BuyerMessage::LeadReleased { data, .. } => &data.lead_id,
         }
     }
 
@@ -253,6 +294,7 @@ impl BuyerMessage {
         match self {
             BuyerMessage::LeadSold { data, .. } => &data.buyer_id,
             BuyerMessage::LeadWithdrawn { data, .. } => &data.buyer_id,
+            BuyerMessage::LeadReleased { data, .. } => &data.buyer_id,
         }
     }
 
@@ -309,9 +351,18 @@ pub enum DeliveryOutcome {
     /// 4xx), or 409/422. The capacity goes back and the lead cascades.
     Rejected { reason: String },
     /// No answer that decides: 5xx, 408, 429, timeouts and connection errors after the
-    /// retries, or a 4xx that retrying cannot change (401, 404…). `last_error` names the
-    /// status or the transport error, never the body.
-    Failed { attempts: u32, last_error: String },
+    /// retries, or an answer that retrying cannot change (401, 404, 410, a redirect, a 400
+    /// without a refusal, a URL delivery refuses). `last_error` names the status or the
+    /// transport error, never the body.
+    Failed {
+        attempts: u32,
+        last_error: String,
+        /// A request went out and may have arrived: it was answered, or it timed out or
+        /// broke after the connection was made. `false` when no attempt got that far.
+        reached: bool,
+        /// Retrying cannot help (the answer or the URL itself is the problem).
+        permanent: bool,
+    },
 }
 
 /// Retries of one delivery: at most `max_attempts` (at least one), each cut at `attempt_timeout`, waiting
@@ -436,6 +487,8 @@ impl DeliveryClient {
             return DeliveryOutcome::Failed {
                 attempts: 0,
                 last_error: "message could not be encoded".to_owned(),
+                reached: false,
+                permanent: true,
             };
         };
         let webhook_id = message.webhook_id();
@@ -465,20 +518,25 @@ impl DeliveryClient {
                 return DeliveryOutcome::Failed {
                     attempts: 0,
                     last_error: reason.to_owned(),
+                    reached: false,
+                    permanent: true,
                 };
             }
         };
         let body = Bytes::copy_from_slice(post.body);
         let mut attempt = 0;
+        let mut reached = false;
         loop {
             attempt += 1;
             let left = deadline.saturating_duration_since(Instant::now());
             let limit = self.policy.attempt_timeout.min(left);
             let verdict = match tokio::time::timeout(limit, self.attempt(&uri, post, &body)).await {
                 Ok(verdict) => verdict,
+                // The request may have been sent and be in the buyer's hands.
                 Err(_) => Verdict::Retry {
                     error: format!("timed out after {} ms", limit.as_millis()),
                     after: None,
+                    reached: true,
                 },
             };
             let (error, after) = match verdict {
@@ -486,14 +544,23 @@ impl DeliveryClient {
                     log_decided(post, attempt, &outcome);
                     return outcome;
                 }
-                Verdict::Final(error) => {
+                Verdict::Final { error, reached: r } => {
                     tracing::warn!(lead_id = post.lead_id, buyer_id = %post.buyer_id, webhook_id = post.webhook_id, attempt, error, "delivery failed; not retried");
                     return DeliveryOutcome::Failed {
                         attempts: attempt,
                         last_error: error,
+                        reached: reached || r,
+                        permanent: true,
                     };
                 }
-                Verdict::Retry { error, after } => (error, after),
+                Verdict::Retry {
+                    error,
+                    after,
+                    reached: r,
+                } => {
+                    reached |= r;
+                    (error, after)
+                }
             };
             let wait = self.policy.backoff(attempt).max(after.unwrap_or_default());
             let retry = attempt < self.policy.max_attempts
@@ -503,6 +570,8 @@ impl DeliveryClient {
                 return DeliveryOutcome::Failed {
                     attempts: attempt,
                     last_error: error,
+                    reached,
+                    permanent: false,
                 };
             }
             tokio::time::sleep(wait).await;
@@ -514,7 +583,7 @@ impl DeliveryClient {
         // Signed per attempt: the timestamp is the send time, the id stays the same.
         let signature = match webhooks::sign(post.secret, post.webhook_id, Utc::now(), post.body) {
             Ok(signature) => signature,
-            Err(e) => return Verdict::Final(e.to_string()),
+            Err(e) => return Verdict::unsent(e.to_string()),
         };
         let request = Request::post(uri.clone())
             .header(CONTENT_TYPE, "application/json")
@@ -525,10 +594,10 @@ impl DeliveryClient {
             .body(Full::new(body.clone()));
         let mut request = match request {
             Ok(r) => r,
-            Err(e) => return Verdict::Final(format!("request could not be built: {e}")),
+            Err(e) => return Verdict::unsent(format!("request could not be built: {e}")),
         };
         if let Err(e) = signature.apply(request.headers_mut()) {
-            return Verdict::Final(e.to_string());
+            return Verdict::unsent(e.to_string());
         }
         let response = match self.http.request(request).await {
             Ok(response) => response,
@@ -536,6 +605,8 @@ impl DeliveryClient {
                 return Verdict::Retry {
                     error: crate::redact::error_chain(&e),
                     after: None,
+                    // A refused or failed connection carried nothing to the buyer.
+                    reached: !e.is_connect(),
                 };
             }
         };
@@ -552,6 +623,7 @@ impl DeliveryClient {
                 return Verdict::Retry {
                     error: format!("http {}; reply interrupted: {e}", status.as_u16()),
                     after: None,
+                    reached: true,
                 };
             }
         };
@@ -564,8 +636,22 @@ enum Verdict {
     Retry {
         error: String,
         after: Option<Duration>,
+        reached: bool,
     },
-    Final(String),
+    Final {
+        error: String,
+        reached: bool,
+    },
+}
+
+impl Verdict {
+    /// A failure before anything was sent, that retrying cannot change.
+    fn unsent(error: String) -> Verdict {
+        Verdict::Final {
+            error,
+            reached: false,
+        }
+    }
 }
 
 fn classify(status: StatusCode, reply: Option<BuyerReply>, after: Option<Duration>) -> Verdict {
@@ -584,8 +670,12 @@ fn classify(status: StatusCode, reply: Option<BuyerReply>, after: Option<Duratio
         (408 | 429 | 500..=599, _) => Verdict::Retry {
             error: format!("http {code}"),
             after,
+            reached: true,
         },
-        _ => Verdict::Final(format!("http {code}")),
+        _ => Verdict::Final {
+            error: format!("http {code}"),
+            reached: true,
+        },
     }
 }
 
@@ -637,6 +727,12 @@ fn retry_after(headers: &hyper::HeaderMap) -> Option<Duration> {
         .parse()
         .ok()?;
     Some(Duration::from_secs(secs.min(60)))
+}
+
+/// Checks a webhook URL as delivery will use it (the import and the sales team's edits
+/// call this, so nothing is accepted that delivery would refuse). The error says why.
+pub fn check_webhook_url(url: &str) -> Result<(), &'static str> {
+    webhook_uri(url).map(|_| ())
 }
 
 /// The URL to post to: https, or http to a loopback address.
@@ -879,9 +975,11 @@ mod tests {
         ) {
             Verdict::Decided(o) => Some(o),
             Verdict::Retry { .. } => None,
-            Verdict::Final(e) => Some(DeliveryOutcome::Failed {
+            Verdict::Final { error, reached } => Some(DeliveryOutcome::Failed {
                 attempts: 1,
-                last_error: e,
+                last_error: error,
+                reached,
+                permanent: true,
             }),
         };
         let rejected = |reason: &str| {

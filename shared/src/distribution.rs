@@ -11,20 +11,20 @@ use crate::delivery::{BuyerMessage, DeliveryClient, DeliveryOutcome};
 use crate::domain::analytics;
 use crate::domain::bid_price::{self, DemandForecast, ForecastLead};
 use crate::domain::buyer::{Buyer, BuyerId};
-use crate::domain::lead::{LeadRecord, LeadState, SaleTerms};
+use crate::domain::lead::{BuyerNotice, LeadRecord, LeadState, NoticeKind, SaleTerms};
 use crate::domain::learning::experiments::ExperimentSet;
+use crate::domain::lifecycle::{self, DeliveryResult, LeadEvent, Refused, SaleOrder};
 use crate::domain::market::market;
 use crate::domain::money::Cents;
 use crate::domain::routing::{
     BuyerLoad, BuyerState, BuyerStats, LeadToRoute, RoutingDecision, RoutingRequest, RoutingRules,
     RoutingStrategy, effective_daily_cap, eligibility, route,
 };
-use crate::domain::sale::{
-    CounterPeriod, LedgerEntry, LedgerKind, Release, Sale, SaleRefused, normalise_contact,
-};
+use crate::domain::sale::{CounterPeriod, SaleRefused, normalise_contact};
 use crate::function::{LeadConsumer, WorkError};
 use crate::ports::{
-    BuyerStore, Cache, Delivery, JobStore, LeadStore, MetricsStore, SaleStore, StoreError,
+    BuyerStore, Cache, Delivery, JobStore, LeadStore, MAX_RECEIVE_COUNT, MetricsStore, SaleStore,
+    StoreError,
 };
 use chrono::{DateTime, NaiveDate, Timelike, Utc};
 use chrono_tz::America::New_York;
@@ -34,6 +34,7 @@ use rand::rngs::StdRng;
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use tokio::time::Instant;
 
 /// Days of routed leads the bid prices are estimated from (earlier days only: today's own
 /// leads are what the prices are for).
@@ -133,9 +134,6 @@ const BUYERS_CACHE_TTL: Duration = Duration::from_secs(60);
 const PRIORS_MEMO: Duration = Duration::from_secs(5);
 /// Steps one message may take (sell, deliver, cascade…) before it is left for redelivery.
 const MAX_STEPS: usize = 24;
-/// Delivery attempts to one buyer, over all deliveries of the message, before the lead
-/// cascades to the next buyer.
-const MAX_DELIVERY_ATTEMPTS: u32 = 6;
 /// A buyer that failed this many deliveries in a row is paused this long.
 const PAUSE_FOR: chrono::Duration = chrono::Duration::minutes(30);
 
@@ -210,8 +208,16 @@ pub enum DistributionError {
         attempts: u32,
         last_error: String,
     },
+    #[error("notice to {buyer} not delivered after {attempts} attempts: {last_error}")]
+    NoticePending {
+        buyer: BuyerId,
+        attempts: u32,
+        last_error: String,
+    },
     #[error("the lead kept changing under the router")]
     TooManySteps,
+    #[error("the invocation's time ran out; the message comes back")]
+    DeadlineReached,
 }
 
 impl<B: Backend> Distribution<B> {
@@ -383,59 +389,154 @@ impl<B: Backend> Distribution<B> {
         }
     }
 
-    /// Routes, sells, delivers and cascades one lead until it is delivered, unsold or
-    /// withdrawn. `Err` leaves the message for redelivery (a buyer down, a store error).
+    /// Routes, sells, delivers and cascades one lead with a minute to spare, as if this were
+    /// its message's first receive (tests, tools).
     pub async fn distribute(&self, lead: &QueuedLead) -> Result<Distributed, DistributionError> {
+        self.distribute_within(
+            lead,
+            Budget::new(1, Instant::now() + Duration::from_secs(60)),
+        )
+        .await
+    }
+
+    /// Routes, sells, delivers and cascades one lead until it is delivered, unsold or
+    /// withdrawn, within `budget`. `Err` leaves the message for redelivery (a buyer down, a
+    /// store error, the time up); on the message's last receive no lead is left sold.
+    pub async fn distribute_within(
+        &self,
+        lead: &QueuedLead,
+        budget: Budget,
+    ) -> Result<Distributed, DistributionError> {
         if lead.withdrawn.is_some() {
-            return self.tell_buyer(lead).await;
-        }
-        let mut record = self.leads.record_queued(lead).await?;
-        for _ in 0..MAX_STEPS {
-            let now = (self.clock)();
-            record = match record.state {
-                LeadState::Withdrawn => return Ok(Distributed::Withdrawn),
-                LeadState::Unsold => {
-                    return Ok(Distributed::Unsold {
-                        reason: record.unsold_reason.clone().unwrap_or_default(),
-                    });
-                }
-                LeadState::Queued => match self.sell(lead, &record, now).await? {
-                    Step::Next(next) => *next,
-                    Step::Done(done) => return Ok(done),
-                },
-                LeadState::Sold => match self.deliver(lead, &record, now).await? {
-                    Step::Next(next) => *next,
-                    Step::Done(done) => return Ok(done),
-                },
-                done => return Ok(Distributed::AlreadyDone(done)),
+            let Some(record) = self.leads.lead(&lead.lead_id).await? else {
+                return Ok(Distributed::Withdrawn);
             };
+            let told: Vec<BuyerId> = record
+                .unsent_notices()
+                .map(|n| n.buyer_id.clone())
+                .collect();
+            self.send_notices(record, &budget).await?;
+            return Ok(match told.into_iter().next() {
+                Some(buyer) => Distributed::BuyerTold { buyer },
+                None => Distributed::Withdrawn,
+            });
+        }
+        let keys = self.contact_keys(lead);
+        let mut record = self.leads.record_queued(lead).await?;
+        for step in 0..MAX_STEPS {
+            if budget.left() < MIN_STEP {
+                return Err(DistributionError::DeadlineReached);
+            }
+            let now = (self.clock)();
+            let done = match record.state {
+                LeadState::Withdrawn => Distributed::Withdrawn,
+                LeadState::Unsold => Distributed::Unsold {
+                    reason: record.unsold_reason.clone().unwrap_or_default(),
+                },
+                LeadState::Queued => match self.sell(lead, &record, &keys, now).await? {
+                    Step::Next(next) => {
+                        record = *next;
+                        continue;
+                    }
+                    Step::Raced(next) => {
+                        record = *next;
+                        contention_pause(step).await;
+                        continue;
+                    }
+                    Step::Done(done) => done,
+                },
+                LeadState::Sold => match self.deliver(lead, &record, &keys, &budget).await? {
+                    Step::Next(next) => {
+                        record = *next;
+                        continue;
+                    }
+                    Step::Raced(next) => {
+                        record = *next;
+                        contention_pause(step).await;
+                        continue;
+                    }
+                    Step::Done(done) => done,
+                },
+                LeadState::Delivered => Distributed::Delivered {
+                    buyer: record
+                        .sale
+                        .as_ref()
+                        .map(|s| s.buyer_id.clone())
+                        .ok_or_else(|| StoreError::Corrupt("delivered without a sale".into()))?,
+                },
+                other => Distributed::AlreadyDone(other),
+            };
+            // Reload once: the outcome above may be this message's own write or another's.
+            let latest = self.reload(&lead.lead_id).await?;
+            self.send_notices(latest, &budget).await?;
+            return Ok(done);
         }
         Err(DistributionError::TooManySteps)
     }
 
-    /// Decides the buyer and applies the sale; the record as stored after.
+    /// Applies `event` to `record` as the lead's life rules it, in one transaction.
+    async fn apply(
+        &self,
+        record: &LeadRecord,
+        event: LeadEvent,
+        now: DateTime<Utc>,
+        keys: &[String],
+    ) -> Result<Applied, DistributionError> {
+        let change = match lifecycle::next(record, &event, now, keys) {
+            Ok(change) => change,
+            Err(Refused::Unchanged) => return Ok(Applied::Stored(Box::new(record.clone()))),
+            Err(refused @ Refused::NotAllowed { .. }) => {
+                tracing::info!(lead_id = %record.lead_id, %refused, "lead changed under the router");
+                return Ok(Applied::Raced(Box::new(
+                    self.reload(&record.lead_id).await?,
+                )));
+            }
+        };
+        let stored = |record: LeadRecord| {
+            Applied::Stored(Box::new(LeadRecord {
+                version: record.version + 1,
+                ..record
+            }))
+        };
+        match crate::lead_life::write(&*self.leads, &*self.sales, &change).await {
+            Ok(Ok(())) => Ok(stored(change.record)),
+            Ok(Err(SaleRefused::Duplicate)) => Ok(Applied::Duplicate),
+            // Another router took the capacity or changed the lead meanwhile: decide again
+            // on what is stored now.
+            Ok(Err(_)) | Err(StoreError::Conflict) => Ok(Applied::Raced(Box::new(
+                self.reload(&record.lead_id).await?,
+            ))),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Decides the buyer and applies the sale (or the unsold end).
     async fn sell(
         &self,
         lead: &QueuedLead,
         record: &LeadRecord,
+        keys: &[String],
         now: DateTime<Utc>,
     ) -> Result<Step, DistributionError> {
         let buyers = self.buyer_list().await?;
         let periods: Vec<CounterPeriod> = buyers.iter().map(|b| Self::period(b, now)).collect();
-        let counters = self.buyers.counters(&periods).await?;
-        let mut loads = Vec::with_capacity(buyers.len());
-        for (b, c) in buyers.iter().zip(&counters) {
-            let health = self.buyers.health(&b.id).await?;
-            loads.push(BuyerLoad {
+        let ids: Vec<BuyerId> = buyers.iter().map(|b| b.id.clone()).collect();
+        let (counters, health) =
+            futures_util::future::join(self.buyers.counters(&periods), self.buyers.healths(&ids))
+                .await;
+        let (counters, health) = (counters?, health?);
+        let loads: Vec<BuyerLoad> = counters
+            .iter()
+            .zip(&health)
+            .map(|(c, h)| BuyerLoad {
                 sold_today: c.leads_today,
                 spend_this_month: c.spend_this_month,
-                consecutive_failures: health.consecutive_failures,
-                paused: health.paused_at(now),
-            });
-        }
-        let contact_keys = self.contact_keys(lead);
+                consecutive_failures: h.consecutive_failures,
+                paused: h.paused_at(now),
+            })
+            .collect();
         let mut duplicate = false;
-        for key in &contact_keys {
+        for key in keys {
             if let Some((holder, until)) = self.sales.contact_claim(key).await?
                 && holder != lead.lead_id
                 && until > now
@@ -523,31 +624,13 @@ impl<B: Backend> Distribution<B> {
                 .unsold_reason()
                 .map_or("no_eligible_buyer", |r| r.as_str())
                 .to_owned();
-            let mut next = record.moved(LeadState::Unsold, now, format!("unsold: {reason}"));
-            next.unsold_reason = Some(reason.clone());
-            next.routing = Some(decision);
-            return match self.leads.put_lead(&next).await {
-                Ok(()) => {
-                    tracing::info!(lead_id = %lead.lead_id, %reason, "lead unsold");
-                    self.count_unsold(&lead.lead_id, &reason, now).await;
-                    Ok(Step::Done(Distributed::Unsold { reason }))
-                }
-                Err(StoreError::Conflict) => {
-                    Ok(Step::Next(Box::new(self.reload(&lead.lead_id).await?)))
-                }
-                Err(e) => Err(e.into()),
-            };
+            return self.unsold(record, reason, decision, keys, now).await;
         };
         let Some(buyer) = buyers.iter().find(|b| b.id == chosen.buyer_id) else {
             return Err(StoreError::Corrupt("routing chose an unknown buyer".into()).into());
         };
         let period = Self::period(buyer, now);
-        let sale_number = record
-            .history
-            .iter()
-            .filter(|t| t.state == LeadState::Sold)
-            .count()
-            + 1;
+        let sale_number = record.sale_number() + 1;
         // A pricing experiment on the buyer's tier prices this sale at one of its variants
         // (the buyer was chosen on the list price). The draw is seeded by the lead and the
         // sale, so a redelivered message prices it the same.
@@ -555,102 +638,106 @@ impl<B: Backend> Distribution<B> {
         if let Some(experiment) = self.experiments().await.for_tier(buyer.tier) {
             let seed = variant_seed(&lead.lead_id, sale_number);
             let variant = experiment.assign(&mut StdRng::seed_from_u64(seed));
+            let list = chosen.quote.price;
+            let (experiment_id, variant_id) =
+                (variant.experiment_id.clone(), variant.variant_id.clone());
             chosen.quote = chosen.quote.clone().at_variant(buyer, variant);
             chosen.expected_revenue = chosen
                 .quote
                 .price
                 .mul_bps((chosen.p_accept * 10_000.0).round() as i64);
+            if chosen.quote.price != list {
+                chosen.reason = format!(
+                    "{}; charged {} (variant {variant_id} of price experiment {experiment_id}; list price {list})",
+                    chosen.reason, chosen.quote.price
+                );
+            }
             decision.set_sale(chosen.clone());
         }
         let price = chosen.quote.price;
-        let mut next = record.moved(
-            LeadState::Sold,
-            now,
-            format!("sold to {} for {price}", buyer.id),
-        );
-        next.delivery_attempts = 0;
-        next.sale = Some(SaleTerms {
-            buyer_id: buyer.id.clone(),
-            buyer_tier: buyer.tier,
-            price,
-            quote: chosen.quote.clone(),
-            sold_at: now,
-            buyer_day: period.day,
-            buyer_month: period.month.clone(),
-            expected_revenue: chosen.expected_revenue,
-            returnable_until: now + chrono::Duration::days(i64::from(buyer.return_window_days)),
-        });
-        next.routing = Some(decision.clone());
-        let sale = Sale {
-            record: next,
+        let order = SaleOrder {
+            terms: SaleTerms {
+                buyer_id: buyer.id.clone(),
+                buyer_tier: buyer.tier,
+                price,
+                quote: chosen.quote.clone(),
+                sold_at: now,
+                buyer_day: period.day,
+                buyer_month: period.month.clone(),
+                expected_revenue: chosen.expected_revenue,
+                returnable_until: now + chrono::Duration::days(i64::from(buyer.return_window_days)),
+            },
+            routing: decision.clone(),
             period,
-            price,
             daily_limit: effective_daily_cap(
                 buyer.daily_cap,
                 self.settings.rules.capacity_buffer_bps,
             ),
             monthly_spend_cap: buyer.monthly_spend_cap,
-            ledger: LedgerEntry {
-                lead_id: lead.lead_id.clone(),
-                entry_id: format!("sale#{sale_number}"),
-                buyer_id: buyer.id.clone(),
-                kind: LedgerKind::Sale,
-                amount: price,
-                at: now,
-            },
-            contact_keys,
+            contact_keys: keys.to_vec(),
             claim_until: now + self.settings.dedup_window,
         };
-        match self.sales.sell(&sale).await {
-            Ok(Ok(())) => {
+        match self
+            .apply(record, LeadEvent::Sold(Box::new(order)), now, keys)
+            .await?
+        {
+            Applied::Stored(next) => {
                 tracing::info!(lead_id = %lead.lead_id, buyer_id = %buyer.id, price_cents = price.0, strategy = self.settings.strategy.as_str(), "lead sold");
-                Ok(Step::Next(Box::new(LeadRecord {
-                    version: sale.record.version + 1,
-                    ..sale.record
-                })))
+                Ok(Step::Next(next))
             }
-            Ok(Err(SaleRefused::Duplicate)) => {
-                let mut next = record.moved(LeadState::Unsold, now, "unsold: duplicate".to_owned());
-                next.unsold_reason = Some("duplicate".into());
-                next.routing = Some(decision);
-                match self.leads.put_lead(&next).await {
-                    Ok(()) => {
-                        self.count_unsold(&lead.lead_id, "duplicate", now).await;
-                        Ok(Step::Done(Distributed::Unsold {
-                            reason: "duplicate".into(),
-                        }))
-                    }
-                    Err(StoreError::Conflict) => {
-                        Ok(Step::Next(Box::new(self.reload(&lead.lead_id).await?)))
-                    }
-                    Err(e) => Err(e.into()),
-                }
+            Applied::Raced(next) => Ok(Step::Raced(next)),
+            Applied::Duplicate => {
+                self.unsold(record, "duplicate".into(), decision, keys, now)
+                    .await
             }
-            // Another router took the capacity or changed the lead meanwhile: decide again
-            // on what is stored now.
-            Ok(Err(_)) | Err(StoreError::Conflict) => {
-                Ok(Step::Next(Box::new(self.reload(&lead.lead_id).await?)))
-            }
-            Err(e) => Err(e.into()),
         }
     }
 
-    /// Delivers a sold lead to its buyer; on a reject or a buyer that stays unreachable the
-    /// sale is released and the lead cascades.
+    /// Keeps the lead unsold with the reason.
+    async fn unsold(
+        &self,
+        record: &LeadRecord,
+        reason: String,
+        decision: RoutingDecision,
+        keys: &[String],
+        now: DateTime<Utc>,
+    ) -> Result<Step, DistributionError> {
+        let event = LeadEvent::NoBuyer {
+            reason: reason.clone(),
+            routing: Box::new(decision),
+        };
+        match self.apply(record, event, now, keys).await? {
+            Applied::Stored(_) => {
+                tracing::info!(lead_id = %record.lead_id, %reason, "lead unsold");
+                self.count_unsold(&record.lead_id, &reason, now).await;
+                Ok(Step::Done(Distributed::Unsold { reason }))
+            }
+            Applied::Raced(next) => Ok(Step::Raced(next)),
+            Applied::Duplicate => {
+                Err(StoreError::Corrupt("a record write refused as a duplicate".into()).into())
+            }
+        }
+    }
+
+    /// Delivers a sold lead to its buyer within the budget; a refusal, a permanent failure,
+    /// too many failed attempts or the message's last receive releases the sale and the
+    /// lead cascades.
     async fn deliver(
         &self,
         lead: &QueuedLead,
         record: &LeadRecord,
-        now: DateTime<Utc>,
+        keys: &[String],
+        budget: &Budget,
     ) -> Result<Step, DistributionError> {
         let Some(sale) = record.sale.clone() else {
             return Err(StoreError::Corrupt("a sold lead without its sale".into()).into());
         };
         let buyers = self.buyer_list().await?;
+        let gone = |reason: &'static str| LeadEvent::BuyerGone { reason };
         let Some(buyer) = buyers.iter().find(|b| b.id == sale.buyer_id) else {
             // The buyer was removed after the sale: give the lead back and cascade.
             return self
-                .release(lead, record, &sale, now, "buyer_removed")
+                .after(record, gone("buyer_removed"), keys, (self.clock)())
                 .await;
         };
         let message = match BuyerMessage::lead_sold(lead, buyer, sale.price, sale.sold_at) {
@@ -659,180 +746,182 @@ impl<B: Backend> Distribution<B> {
                 // Never sell what cannot be delivered lawfully (no consent, no contact).
                 tracing::error!(lead_id = %lead.lead_id, error = %e, "lead cannot be delivered");
                 return self
-                    .release(lead, record, &sale, now, "undeliverable")
+                    .after(record, gone("undeliverable"), keys, (self.clock)())
                     .await;
             }
         };
-        match self.delivery.deliver(buyer, &message).await {
-            DeliveryOutcome::Accepted => {
-                let _ = self
-                    .buyers
-                    .record_delivery(
-                        &buyer.id,
-                        true,
-                        self.settings.rules.pause_after_failures,
-                        now + PAUSE_FOR,
-                    )
-                    .await;
-                let next = record.moved(
-                    LeadState::Delivered,
-                    (self.clock)(),
-                    format!("delivered to {}", buyer.id),
-                );
-                match self.leads.put_lead(&next).await {
-                    Ok(()) => {
-                        tracing::info!(lead_id = %lead.lead_id, buyer_id = %buyer.id, "lead delivered");
-                        Ok(Step::Done(Distributed::Delivered {
-                            buyer: buyer.id.clone(),
-                        }))
-                    }
-                    Err(StoreError::Conflict) => {
-                        Ok(Step::Next(Box::new(self.reload(&lead.lead_id).await?)))
-                    }
-                    Err(e) => Err(e.into()),
-                }
-            }
+        let time = budget.left().saturating_sub(RESERVE);
+        if time < MIN_DELIVERY {
+            return Err(DistributionError::DeadlineReached);
+        }
+        let outcome = self.delivery.deliver_within(buyer, &message, time).await;
+        let now = (self.clock)();
+        let delivered = outcome == DeliveryOutcome::Accepted;
+        if !matches!(outcome, DeliveryOutcome::Rejected { .. }) {
+            let _ = self
+                .buyers
+                .record_delivery(
+                    &buyer.id,
+                    delivered,
+                    self.settings.rules.pause_after_failures,
+                    now + PAUSE_FOR,
+                )
+                .await;
+        }
+        let (result, pending) = match outcome {
+            DeliveryOutcome::Accepted => (DeliveryResult::Accepted, None),
             DeliveryOutcome::Rejected { reason } => {
-                tracing::info!(lead_id = %lead.lead_id, buyer_id = %buyer.id, %reason, "lead rejected at post time");
-                let code = format!("rejected_at_post:{}", short_code(&reason));
-                self.release(lead, record, &sale, now, &code).await
+                tracing::info!(lead_id = %lead.lead_id, buyer_id = %buyer.id, "lead rejected at post time");
+                (
+                    DeliveryResult::Refused {
+                        code: short_code(&reason),
+                    },
+                    None,
+                )
             }
             DeliveryOutcome::Failed {
                 attempts,
                 last_error,
-            } => {
-                let _ = self
-                    .buyers
-                    .record_delivery(
-                        &buyer.id,
-                        false,
-                        self.settings.rules.pause_after_failures,
-                        now + PAUSE_FOR,
-                    )
-                    .await;
-                let total = record.delivery_attempts.saturating_add(attempts);
-                if total >= MAX_DELIVERY_ATTEMPTS {
-                    tracing::warn!(lead_id = %lead.lead_id, buyer_id = %buyer.id, attempts = total, "buyer unreachable; cascading");
-                    return self
-                        .release(lead, record, &sale, now, "delivery_failed")
-                        .await;
-                }
-                let mut next = record.clone();
-                next.delivery_attempts = total;
-                next.updated_at = now;
-                match self.leads.put_lead(&next).await {
-                    Ok(()) | Err(StoreError::Conflict) => {}
-                    Err(e) => return Err(e.into()),
-                }
+                reached,
+                permanent,
+            } => (
+                DeliveryResult::Failed {
+                    attempts,
+                    reached,
+                    permanent,
+                    last_receive: budget.last_receive,
+                },
+                Some((attempts, last_error)),
+            ),
+        };
+        let event = LeadEvent::Delivery {
+            buyer: buyer.id.clone(),
+            result,
+        };
+        let step = self.after(record, event, keys, now).await?;
+        match (step, pending) {
+            // Still sold to this buyer: the message comes back for another try.
+            (Step::Next(next), Some((attempts, last_error))) if next.state == LeadState::Sold => {
                 Err(DistributionError::DeliveryPending {
                     buyer: buyer.id.clone(),
-                    attempts: total,
+                    attempts: next.delivery_attempts.max(attempts),
                     last_error,
                 })
             }
-        }
-    }
-
-    /// Gives a sale back (capacity, spend, a negative ledger line, the contact claims) and
-    /// puts the lead back in the queue state, the buyer excluded from the cascade.
-    async fn release(
-        &self,
-        lead: &QueuedLead,
-        record: &LeadRecord,
-        sale: &SaleTerms,
-        now: DateTime<Utc>,
-        reason: &str,
-    ) -> Result<Step, DistributionError> {
-        let releases = record
-            .history
-            .iter()
-            .filter(|t| t.state == LeadState::Queued && t.note.starts_with("released"))
-            .count()
-            + 1;
-        let mut next = record.moved(
-            LeadState::Queued,
-            now,
-            format!("released by {}: {reason}", sale.buyer_id),
-        );
-        next.sale = None;
-        next.delivery_attempts = 0;
-        if !next.excluded.contains(&sale.buyer_id) {
-            next.excluded.push(sale.buyer_id.clone());
-        }
-        let release = Release {
-            record: next,
-            period: CounterPeriod {
-                buyer_id: sale.buyer_id.clone(),
-                day: sale.buyer_day,
-                month: sale.buyer_month.clone(),
-            },
-            price: sale.price,
-            ledger: LedgerEntry {
-                lead_id: lead.lead_id.clone(),
-                entry_id: format!("release#{releases}"),
-                buyer_id: sale.buyer_id.clone(),
-                kind: LedgerKind::Release,
-                amount: Cents(-sale.price.0),
-                at: now,
-            },
-            contact_keys: self.contact_keys(lead),
-        };
-        match self.sales.release(&release).await {
-            Ok(Ok(())) => Ok(Step::Next(Box::new(LeadRecord {
-                version: release.record.version + 1,
-                ..release.record
-            }))),
-            Ok(Err(_)) | Err(StoreError::Conflict) => {
-                Ok(Step::Next(Box::new(self.reload(&lead.lead_id).await?)))
-            }
-            Err(e) => Err(e.into()),
-        }
-    }
-
-    /// Sends the buyer that holds a withdrawn lead the signed `lead.withdrawn` notice, once
-    /// (a redelivered notice is sent again with the same webhook id, which the buyer
-    /// de-duplicates on).
-    async fn tell_buyer(&self, notice: &QueuedLead) -> Result<Distributed, DistributionError> {
-        let Some(record) = self.leads.lead(&notice.lead_id).await? else {
-            return Ok(Distributed::Withdrawn);
-        };
-        let told = "withdrawal sent to ";
-        if record.history.iter().any(|t| t.note.starts_with(told)) {
-            return Ok(Distributed::Withdrawn);
-        }
-        let (Some(sale), Some(withdrawal)) = (&record.sale, &record.withdrawal) else {
-            return Ok(Distributed::Withdrawn);
-        };
-        let buyers = self.buyer_list().await?;
-        let Some(buyer) = buyers.iter().find(|b| b.id == sale.buyer_id) else {
-            return Ok(Distributed::Withdrawn);
-        };
-        let message = BuyerMessage::lead_withdrawn(&record.lead_id, &buyer.id, withdrawal.at);
-        match self.delivery.deliver(buyer, &message).await {
-            DeliveryOutcome::Accepted | DeliveryOutcome::Rejected { .. } => {
-                let mut next = record.clone();
-                next.history.push(crate::domain::lead::Transition {
-                    state: LeadState::Withdrawn,
-                    at: (self.clock)(),
-                    note: format!("{told}{}", buyer.id),
-                });
-                match self.leads.put_lead(&next).await {
-                    Ok(()) | Err(StoreError::Conflict) => {}
-                    Err(e) => return Err(e.into()),
+            (Step::Next(next), _) => {
+                match next.state {
+                    LeadState::Delivered => {
+                        tracing::info!(lead_id = %lead.lead_id, buyer_id = %buyer.id, "lead delivered")
+                    }
+                    _ => {
+                        tracing::warn!(lead_id = %lead.lead_id, buyer_id = %buyer.id, "sale released; cascading")
+                    }
                 }
-                tracing::info!(lead_id = %record.lead_id, buyer_id = %buyer.id, "buyer told of the withdrawal");
-                Ok(Distributed::BuyerTold {
-                    buyer: buyer.id.clone(),
+                Ok(Step::Next(next))
+            }
+            (step, _) => Ok(step),
+        }
+    }
+
+    /// Applies an event after a delivery; the record as stored next.
+    async fn after(
+        &self,
+        record: &LeadRecord,
+        event: LeadEvent,
+        keys: &[String],
+        now: DateTime<Utc>,
+    ) -> Result<Step, DistributionError> {
+        match self.apply(record, event.clone(), now, keys).await? {
+            Applied::Stored(next) => Ok(Step::Next(next)),
+            // The lead changed while the buyer was being posted to (a withdrawal): what the
+            // buyer answered still counts on the record as it is now (it may be owed a
+            // notice).
+            Applied::Raced(latest) => match self.apply(&latest, event, now, keys).await? {
+                Applied::Stored(next) | Applied::Raced(next) => Ok(Step::Raced(next)),
+                Applied::Duplicate => Ok(Step::Raced(latest)),
+            },
+            Applied::Duplicate => Ok(Step::Raced(Box::new(self.reload(&record.lead_id).await?))),
+        }
+    }
+
+    /// Sends every notice the lead owes (withdrawals, released sales), signed like a
+    /// delivery, and marks each sent. A notice that cannot be sent leaves the message for
+    /// redelivery, except on its last receive (the notice stays owed on the record).
+    async fn send_notices(
+        &self,
+        record: LeadRecord,
+        budget: &Budget,
+    ) -> Result<(), DistributionError> {
+        let owed: Vec<BuyerNotice> = record.unsent_notices().cloned().collect();
+        if owed.is_empty() {
+            return Ok(());
+        }
+        let buyers = self.buyer_list().await?;
+        let mut record = record;
+        let mut failed = None;
+        for notice in owed {
+            let Some(buyer) = buyers.iter().find(|b| b.id == notice.buyer_id) else {
+                tracing::warn!(lead_id = %record.lead_id, buyer_id = %notice.buyer_id, "notice owed to a buyer that was removed");
+                continue;
+            };
+            let message = match notice.kind {
+                NoticeKind::Withdrawn => {
+                    BuyerMessage::lead_withdrawn(&record.lead_id, &buyer.id, notice.at)
+                }
+                NoticeKind::Released => BuyerMessage::lead_released(
+                    &record.lead_id,
+                    &buyer.id,
+                    notice.at,
+                    &notice.reason,
+                ),
+            };
+            let time = budget.left().saturating_sub(RESERVE);
+            if time < MIN_DELIVERY {
+                failed = Some((buyer.id.clone(), 0, "no time left".to_owned()));
+                break;
+            }
+            match self.delivery.deliver_within(buyer, &message, time).await {
+                DeliveryOutcome::Accepted | DeliveryOutcome::Rejected { .. } => {
+                    let event = LeadEvent::NoticeSent {
+                        buyer: buyer.id.clone(),
+                        kind: notice.kind,
+                    };
+                    for attempt in 0..MAX_STEPS {
+                        let now = (self.clock)();
+                        match self.apply(&record, event.clone(), now, &[]).await? {
+                            Applied::Stored(next) => {
+                                record = *next;
+                                break;
+                            }
+                            Applied::Raced(next) => {
+                                record = *next;
+                                contention_pause(attempt).await;
+                            }
+                            Applied::Duplicate => break,
+                        }
+                    }
+                    tracing::info!(lead_id = %record.lead_id, buyer_id = %buyer.id, notice = notice.kind.as_str(), "buyer notified");
+                }
+                DeliveryOutcome::Failed {
+                    attempts,
+                    last_error,
+                    ..
+                } => failed = Some((buyer.id.clone(), attempts, last_error)),
+            }
+        }
+        match failed {
+            Some((buyer, attempts, last_error)) if !budget.last_receive => {
+                Err(DistributionError::NoticePending {
+                    buyer,
+                    attempts,
+                    last_error,
                 })
             }
-            DeliveryOutcome::Failed {
-                attempts,
-                last_error,
-            } => Err(DistributionError::DeliveryPending {
-                buyer: buyer.id.clone(),
-                attempts,
-                last_error,
-            }),
+            Some((buyer, _, _)) => {
+                tracing::error!(lead_id = %record.lead_id, buyer_id = %buyer, "notice not delivered on the message's last receive; it stays owed on the lead");
+                Ok(())
+            }
+            None => Ok(()),
         }
     }
 
@@ -849,9 +938,58 @@ impl<B: Backend> Distribution<B> {
     }
 }
 
+/// How a change was applied.
+enum Applied {
+    /// Written; the record as stored.
+    Stored(Box<LeadRecord>),
+    /// Another writer changed the lead first; the record as stored now.
+    Raced(Box<LeadRecord>),
+    /// The sale was refused: the homeowner's contact details were sold within the window.
+    Duplicate,
+}
+
 enum Step {
     Next(Box<LeadRecord>),
+    /// The lead changed under this router: go on from the stored record after a pause.
+    Raced(Box<LeadRecord>),
     Done(Distributed),
+}
+
+/// The time a message's work may take: until the invocation's deadline (the Lambda's, or
+/// the visibility timeout in `aurum serve`), and whether this is the message's last receive
+/// before the dead-letter queue.
+#[derive(Debug, Clone, Copy)]
+pub struct Budget {
+    pub deadline: Instant,
+    pub last_receive: bool,
+}
+
+impl Budget {
+    /// The budget of a message received `receive_count` times, with work allowed until
+    /// `deadline`.
+    pub fn new(receive_count: u32, deadline: Instant) -> Budget {
+        Budget {
+            deadline,
+            last_receive: receive_count >= MAX_RECEIVE_COUNT,
+        }
+    }
+
+    pub fn left(&self) -> Duration {
+        self.deadline.saturating_duration_since(Instant::now())
+    }
+}
+
+/// No step is started with less time than this left.
+const MIN_STEP: Duration = Duration::from_millis(300);
+/// No delivery is started with less time than this for it.
+const MIN_DELIVERY: Duration = Duration::from_millis(200);
+/// Kept back from a delivery's time for the writes after it.
+const RESERVE: Duration = Duration::from_millis(500);
+
+/// A short, jittered, growing pause after a lost conditional write, so racing routers do
+/// not collide again in lockstep.
+async fn contention_pause(attempt: usize) {
+    tokio::time::sleep(crate::ports::conflict_backoff(attempt)).await;
 }
 
 /// A buyer's free-text reason as a short code for the history (no personal data: only
@@ -873,8 +1011,9 @@ fn short_code(reason: &str) -> String {
 impl<B: Backend> LeadConsumer for Distribution<B> {
     const NAME: &'static str = "router";
 
-    async fn handle(&self, delivery: &Delivery) -> Result<(), WorkError> {
-        match self.distribute(&delivery.lead).await {
+    async fn handle(&self, delivery: &Delivery, deadline: Instant) -> Result<(), WorkError> {
+        let budget = Budget::new(delivery.receive_count, deadline);
+        match self.distribute_within(&delivery.lead, budget).await {
             Ok(_) => Ok(()),
             Err(e) => Err(WorkError(e.to_string())),
         }

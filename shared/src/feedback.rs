@@ -123,7 +123,10 @@ impl<B: Backend> FeedbackIntake<B> {
     /// Records a verified feedback, or refuses it with nothing changed.
     #[tracing::instrument(skip_all, fields(lead_id = %event.lead_id, buyer_id = %event.buyer_id, kind = event.kind.as_str()))]
     pub async fn record(&self, event: &FeedbackEvent) -> Result<Recorded, IntakeError> {
-        for _ in 0..ATTEMPTS {
+        for attempt in 0..ATTEMPTS {
+            if attempt > 0 {
+                tokio::time::sleep(crate::ports::conflict_backoff(attempt - 1)).await;
+            }
             if let Some(first) = self.first_result(event).await? {
                 return Ok(Recorded::Repeat(first));
             }

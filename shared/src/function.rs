@@ -99,8 +99,36 @@ pub struct WorkError(pub String);
 /// keyed by the lead id and guarded by a condition.
 pub trait LeadConsumer: Send + Sync + 'static {
     const NAME: &'static str;
-    /// Handles one delivery: `Ok` acknowledges it, `Err` leaves it for redelivery.
-    fn handle(&self, delivery: &Delivery) -> impl Future<Output = Result<(), WorkError>> + Send;
+    /// Handles one delivery with work allowed until `deadline`: `Ok` acknowledges it,
+    /// `Err` leaves it for redelivery.
+    fn handle(
+        &self,
+        delivery: &Delivery,
+        deadline: tokio::time::Instant,
+    ) -> impl Future<Output = Result<(), WorkError>> + Send;
+}
+
+/// Time kept back from a message's deadline for reporting its result.
+pub const DEADLINE_MARGIN: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// Handles one delivery so that nothing it does can take its batch down: it is cut at
+/// `deadline` and a panic inside it fails it alone. `Err` leaves it for redelivery.
+pub async fn handle_guarded<C: LeadConsumer>(
+    consumer: &C,
+    delivery: &Delivery,
+    deadline: tokio::time::Instant,
+) -> Result<(), WorkError> {
+    use futures_util::FutureExt;
+    let work = std::panic::AssertUnwindSafe(consumer.handle(delivery, deadline)).catch_unwind();
+    match tokio::time::timeout_at(deadline, work).await {
+        Ok(Ok(result)) => result,
+        // The panic's own text is not logged: it may quote the data it failed on.
+        Ok(Err(_)) => {
+            tracing::error!(worker = C::NAME, lead_id = %delivery.lead.lead_id, "message handler panicked; it comes back");
+            Err(WorkError("the handler panicked".into()))
+        }
+        Err(_) => Err(WorkError("the invocation's time ran out".into())),
+    }
 }
 
 /// A function fed by the lead queue, as the registry knows it: how to build its consumer
@@ -129,7 +157,11 @@ pub trait ScheduledJob: Send + Sync + 'static {
 pub async fn sqs_batch<C: LeadConsumer>(
     consumer: &C,
     event: aws_lambda_events::event::sqs::SqsEvent,
+    deadline: tokio::time::Instant,
 ) -> aws_lambda_events::event::sqs::SqsBatchResponse {
+    let deadline = deadline
+        .checked_sub(DEADLINE_MARGIN)
+        .unwrap_or_else(tokio::time::Instant::now);
     let handled = event.records.into_iter().map(|record| async move {
         let id = record.message_id.clone().unwrap_or_default();
         let receive_count = record
@@ -150,7 +182,7 @@ pub async fn sqs_batch<C: LeadConsumer>(
             receive_count,
             lead,
         };
-        match consumer.handle(&delivery).await {
+        match handle_guarded(consumer, &delivery, deadline).await {
             Ok(()) => None,
             Err(e) => {
                 tracing::warn!(worker = C::NAME, message_id = %id, lead_id = %delivery.lead.lead_id, error = %e, "lead message failed; it comes back");
@@ -167,6 +199,15 @@ pub async fn sqs_batch<C: LeadConsumer>(
         response.add_failure(failed);
     }
     response
+}
+
+/// The invocation's deadline (milliseconds since the epoch, as Lambda gives it) on this
+/// process's monotonic clock.
+#[cfg(feature = "aws")]
+pub fn invocation_deadline(deadline_ms: u64) -> tokio::time::Instant {
+    let now_ms = u64::try_from(Utc::now().timestamp_millis()).unwrap_or(0);
+    tokio::time::Instant::now()
+        + std::time::Duration::from_millis(deadline_ms.saturating_sub(now_ms))
 }
 
 /// Every function Lambda's init: telemetry, the data tables, then the AWS backend (clients
@@ -220,7 +261,8 @@ pub async fn serve_sqs<Q: QueueFunction, B: Backend>(
     let consumer = Q::consumer(backend)?;
     let consumer = &consumer;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
-        Ok::<_, lambda_runtime::Error>(sqs_batch(consumer, event.payload).await)
+        let deadline = invocation_deadline(event.context.deadline);
+        Ok::<_, lambda_runtime::Error>(sqs_batch(consumer, event.payload, deadline).await)
     }))
     .await
 }

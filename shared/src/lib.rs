@@ -16,6 +16,7 @@ pub mod feedback;
 pub mod function;
 pub mod http;
 pub mod jobs;
+pub mod lead_life;
 pub mod ports;
 pub mod redact;
 pub mod sandbox;

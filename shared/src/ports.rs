@@ -4,7 +4,7 @@
 pub use crate::contracts::QueuedLead;
 use crate::domain::analytics::Counter;
 use crate::domain::buyer::{Buyer, BuyerId};
-use crate::domain::conversation::{ConsentWithdrawal, Conversation, SessionId};
+use crate::domain::conversation::{Conversation, SessionId};
 use crate::domain::feedback::{
     FeedbackChange, FeedbackRecord, FeedbackRefused, FeedbackType, TrainingExample,
 };
@@ -54,8 +54,8 @@ pub trait ModelStore: Send + Sync + 'static {
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
-/// The lead records. Adapters store and condition; the rules of a lead's life are the
-/// provided methods here and in `domain::lead`, the same for every adapter.
+/// The lead records. Adapters store and condition; the rules of a lead's life are
+/// `domain::lifecycle`, applied by `lead_life`, the same for every adapter.
 pub trait LeadStore: Send + Sync + 'static {
     fn lead(
         &self,
@@ -85,39 +85,6 @@ pub trait LeadStore: Send + Sync + 'static {
                     .ok_or_else(|| StoreError::Unavailable("lead record vanished".into())),
                 Err(e) => Err(e),
             }
-        }
-    }
-
-    /// Marks the lead withdrawn whatever its state (a tombstone when no record exists yet),
-    /// once. Returns the record as stored; its `withdrawal.from` tells whether a buyer
-    /// already has the lead.
-    fn withdraw(
-        &self,
-        lead_id: &str,
-        session_id: &SessionId,
-        withdrawal: &ConsentWithdrawal,
-    ) -> impl Future<Output = Result<LeadRecord, StoreError>> + Send {
-        async move {
-            for _ in 0..WRITE_ATTEMPTS {
-                let next = match self.lead(lead_id).await? {
-                    None => LeadRecord::withdrawn_before_recorded(lead_id, session_id, withdrawal),
-                    Some(current) => match current.withdrawn(withdrawal) {
-                        Some(next) => next,
-                        None => return Ok(current),
-                    },
-                };
-                match self.put_lead(&next).await {
-                    Ok(()) => {
-                        return Ok(LeadRecord {
-                            version: next.version + 1,
-                            ..next
-                        });
-                    }
-                    Err(StoreError::Conflict) => continue,
-                    Err(e) => return Err(e),
-                }
-            }
-            Err(StoreError::Conflict)
         }
     }
 }
@@ -175,6 +142,21 @@ pub trait BuyerStore: Send + Sync + 'static {
         &self,
         buyer: &BuyerId,
     ) -> impl Future<Output = Result<BuyerHealth, StoreError>> + Send;
+
+    /// The health of each buyer, in the same order, in as few reads as the store allows
+    /// (the router reads every buyer's for every lead).
+    fn healths(
+        &self,
+        buyers: &[BuyerId],
+    ) -> impl Future<Output = Result<Vec<BuyerHealth>, StoreError>> + Send {
+        async move {
+            let mut out = Vec::with_capacity(buyers.len());
+            for buyer in buyers {
+                out.push(self.health(buyer).await?);
+            }
+            Ok(out)
+        }
+    }
 
     /// Records a delivery outcome: a success clears the failure run; the `pause_after`-th
     /// failure in a row pauses the buyer until `pause_until`. Returns the health after.
@@ -343,7 +325,24 @@ pub trait JobStore: Send + Sync + 'static {
 }
 
 /// Conditional writes of one item retry this often when a concurrent writer keeps winning.
-const WRITE_ATTEMPTS: usize = 8;
+pub const WRITE_ATTEMPTS: usize = 8;
+
+/// The pause before retry `attempt` (0-based) of a conditional write that lost: 5 ms
+/// doubling to at most 320 ms, each drawn uniformly between half and all of it ("equal
+/// jitter"), so writers that collided do not collide again in step.
+pub fn conflict_backoff(attempt: usize) -> Duration {
+    let ceiling_ms = 5u64 << attempt.min(6);
+    // The low bits of the clock's nanoseconds are as good a draw as any for spreading
+    // a few retries.
+    let nanos = u64::from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos()),
+    );
+    let jitter = nanos.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 40;
+    let half = ceiling_ms * 500;
+    Duration::from_micros(half + jitter % (half + 1))
+}
 
 /// One received message; `receipt` acknowledges exactly this delivery.
 #[derive(Debug, Clone, PartialEq)]

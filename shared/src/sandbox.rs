@@ -95,7 +95,9 @@ async fn receive(
     }
     let answer = match &message {
         BuyerMessage::LeadSold { .. } => sandbox_reply(message.lead_id()),
-        BuyerMessage::LeadWithdrawn { .. } => BuyerReply::accept(),
+        BuyerMessage::LeadWithdrawn { .. } | BuyerMessage::LeadReleased { .. } => {
+            BuyerReply::accept()
+        }
     };
     tracing::info!(
         buyer_id = %buyer,

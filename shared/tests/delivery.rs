@@ -171,7 +171,9 @@ async fn given_a_delivery_signed_with_another_secret_when_posted_then_the_buyer_
         outcome,
         DeliveryOutcome::Failed {
             attempts: 1,
-            last_error: "http 401".into()
+            last_error: "http 401".into(),
+            reached: true,
+            permanent: true,
         }
     );
     let requests = fake.requests();
@@ -222,7 +224,9 @@ async fn given_a_buyer_answering_500_when_delivered_then_it_is_retried_with_the_
         outcome,
         DeliveryOutcome::Failed {
             attempts: 3,
-            last_error: "http 500".into()
+            last_error: "http 500".into(),
+            reached: true,
+            permanent: false,
         }
     );
     // AND each attempt carried the same webhook id, verified
@@ -276,6 +280,7 @@ async fn given_a_buyer_that_never_answers_when_delivered_then_it_fails_within_th
         DeliveryOutcome::Failed {
             attempts,
             last_error,
+            ..
         } => {
             assert_eq!(attempts, 3);
             assert!(last_error.contains("timed out"), "{last_error}");
@@ -357,6 +362,7 @@ async fn given_no_server_at_the_url_when_delivered_then_connection_errors_are_re
         DeliveryOutcome::Failed {
             attempts,
             last_error,
+            ..
         } => {
             assert_eq!(attempts, 3);
             assert!(last_error.contains("onnect"), "{last_error}");

@@ -295,7 +295,7 @@ pub async fn local_queue_semantics<Q: LeadQueue + DeadLetters>(queue: &Q, time: 
     );
 }
 
-pub async fn lead_store<S: LeadStore>(store: &S) {
+pub async fn lead_store<S: LeadStore + aurum::ports::SaleStore>(store: &S) {
     let id = unique("lead");
     assert_eq!(store.lead(&id).await.expect("read"), None);
     let queued = lead(&id);
@@ -322,8 +322,7 @@ pub async fn lead_store<S: LeadStore>(store: &S) {
         at: first.updated_at + chrono::Duration::minutes(3),
         words: "please don't share my number".into(),
     };
-    let withdrawn = store
-        .withdraw(&id, &queued.session_id, &withdrawal)
+    let withdrawn = aurum::lead_life::withdraw(store, store, &id, &queued.session_id, &withdrawal)
         .await
         .expect("withdraw");
     assert_eq!(withdrawn.state, LeadState::Withdrawn);
@@ -334,8 +333,7 @@ pub async fn lead_store<S: LeadStore>(store: &S) {
         store.lead(&id).await.expect("read"),
         Some(withdrawn.clone())
     );
-    let twice = store
-        .withdraw(&id, &queued.session_id, &withdrawal)
+    let twice = aurum::lead_life::withdraw(store, store, &id, &queued.session_id, &withdrawal)
         .await
         .expect("withdraw again");
     assert_eq!(twice, withdrawn, "a second withdrawal changes nothing");
@@ -345,8 +343,7 @@ pub async fn lead_store<S: LeadStore>(store: &S) {
 
     // A withdrawal that arrives before the record leaves a tombstone.
     let early = unique("lead");
-    let tomb = store
-        .withdraw(&early, &queued.session_id, &withdrawal)
+    let tomb = aurum::lead_life::withdraw(store, store, &early, &queued.session_id, &withdrawal)
         .await
         .expect("withdraw first");
     assert_eq!(tomb.state, LeadState::Withdrawn);

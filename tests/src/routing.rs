@@ -243,18 +243,18 @@ pub async fn withdrawn_duplicate_and_unroutable_leads_are_not_sold<B: Backend>(b
     let at = tuesday_afternoon();
 
     let withdrawn = sellable_lead(7, at);
-    backend
-        .leads()
-        .withdraw(
-            &withdrawn.lead_id,
-            &withdrawn.session_id,
-            &aurum::domain::conversation::ConsentWithdrawal {
-                at,
-                words: "don't share my details".into(),
-            },
-        )
-        .await
-        .expect("withdraw");
+    aurum::lead_life::withdraw(
+        &*backend.leads(),
+        &*backend.sales(),
+        &withdrawn.lead_id,
+        &withdrawn.session_id,
+        &aurum::domain::conversation::ConsentWithdrawal {
+            at,
+            words: "don't share my details".into(),
+        },
+    )
+    .await
+    .expect("withdraw");
     assert_eq!(
         router.distribute(&withdrawn).await.expect("routed"),
         Distributed::Withdrawn
@@ -570,7 +570,8 @@ pub async fn a_withdrawal_after_delivery_reaches_the_buyer<B: Backend>(backend: 
                 break;
             }
             for d in batch {
-                router.handle(&d).await.expect("handled");
+                let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+                router.handle(&d, deadline).await.expect("handled");
                 backend.queue().ack(&d.receipt).await.expect("ack");
                 handled += 1;
             }

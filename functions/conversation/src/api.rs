@@ -391,7 +391,8 @@ pub enum RoutingStatus {
 impl From<LeadState> for RoutingStatus {
     fn from(s: LeadState) -> RoutingStatus {
         match s {
-            LeadState::Queued => RoutingStatus::Queued,
+            // A dead-lettered lead waits to be queued again (`aurum leads redrive`).
+            LeadState::Queued | LeadState::DeadLettered => RoutingStatus::Queued,
             LeadState::Sold => RoutingStatus::Sold,
             LeadState::Delivered => RoutingStatus::Delivered,
             LeadState::Accepted => RoutingStatus::Accepted,

@@ -217,10 +217,18 @@ impl FeedbackStore for DynamoStore {
                 Some(FeedbackRefused::LeadChanged),
             );
         }
+        // Uncapped counters are spread over shards by lead, so one buyer's feedback on
+        // different leads does not write the same items (a transaction conflict); a capped
+        // counter stays one item, as its condition needs.
+        let shard = tally_shard(&r.lead_id);
         for t in &change.tallies {
+            let field = match t.at_most {
+                Some(_) => t.field.clone(),
+                None => format!("{}#{shard}", t.field),
+            };
             let mut update = Update::builder()
                 .table_name(&self.tables.feedback)
-                .set_key(Some(key(format!("tally#{}", t.key), t.field.clone())))
+                .set_key(Some(key(format!("tally#{}", t.key), field)))
                 .update_expression("ADD #c :by")
                 .expression_attribute_names("#c", attr::COUNT)
                 .expression_attribute_values(":by", n(t.by));
@@ -312,14 +320,14 @@ impl FeedbackStore for DynamoStore {
         let mut out = BTreeMap::new();
         for item in items {
             let field = match item.get(attr::SK) {
-                Some(AttributeValue::S(f)) => f.clone(),
+                Some(AttributeValue::S(f)) => unsharded(f).to_owned(),
                 _ => continue,
             };
-            let count = match item.get(attr::COUNT) {
+            let count: i64 = match item.get(attr::COUNT) {
                 Some(AttributeValue::N(v)) => v.parse().unwrap_or(0),
                 _ => 0,
             };
-            out.insert(field, count);
+            *out.entry(field).or_insert(0) += count;
         }
         Ok(out)
     }
@@ -394,5 +402,42 @@ impl FeedbackStore for DynamoStore {
             )
             .await?;
         items.iter().map(from_state).collect()
+    }
+}
+
+/// Shards of each uncapped feedback counter.
+const TALLY_SHARDS: u32 = 8;
+
+/// The shard of a lead's feedback counters: FNV-1a of the lead id.
+fn tally_shard(lead_id: &str) -> u32 {
+    let hash = lead_id.bytes().fold(0x811c_9dc5_u32, |h, b| {
+        (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
+    });
+    hash % TALLY_SHARDS
+}
+
+/// A counter's field without its shard suffix (`accepted#3` → `accepted`).
+fn unsharded(field: &str) -> &str {
+    match field.rsplit_once('#') {
+        Some((name, shard)) if !shard.is_empty() && shard.bytes().all(|b| b.is_ascii_digit()) => {
+            name
+        }
+        _ => field,
+    }
+}
+
+#[cfg(test)]
+mod shard_tests {
+    use super::*;
+
+    #[test]
+    fn given_sharded_and_plain_fields_then_the_shard_suffix_is_dropped() {
+        assert_eq!(unsharded("accepted#3"), "accepted");
+        assert_eq!(
+            unsharded("returned:wrong_number#7"),
+            "returned:wrong_number"
+        );
+        assert_eq!(unsharded("credits"), "credits");
+        assert!(tally_shard("lead_abc") < TALLY_SHARDS);
     }
 }

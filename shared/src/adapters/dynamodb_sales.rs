@@ -195,6 +195,60 @@ impl DynamoStore {
     }
 }
 
+impl DynamoStore {
+    /// Items of the buyers table by (pk, sk), read consistently in batches of 100.
+    async fn buyer_items(
+        &self,
+        wanted: &[HashMap<String, AttributeValue>],
+    ) -> Result<HashMap<(String, String), HashMap<String, AttributeValue>>, StoreError> {
+        let mut found: HashMap<(String, String), HashMap<String, AttributeValue>> = HashMap::new();
+        for chunk in wanted.chunks(100) {
+            let mut pending = Some(built(
+                KeysAndAttributes::builder()
+                    .set_keys(Some(chunk.to_vec()))
+                    .consistent_read(true)
+                    .build(),
+            )?);
+            // Unprocessed keys (throttling) are asked for again, a bounded number of times.
+            for _ in 0..5 {
+                let Some(request) = pending.take() else {
+                    break;
+                };
+                let out = self
+                    .client
+                    .batch_get_item()
+                    .request_items(&self.tables.buyers, request)
+                    .send()
+                    .await
+                    .map_err(unavailable)?;
+                let items = out
+                    .responses
+                    .and_then(|mut r| r.remove(&self.tables.buyers))
+                    .unwrap_or_default();
+                self.meter.dynamodb_read(read_units_for(
+                    items.iter().map(item_size).sum::<usize>().max(1),
+                ));
+                for item in items {
+                    let text = |name: &str| match item.get(name) {
+                        Some(AttributeValue::S(v)) => v.clone(),
+                        _ => String::new(),
+                    };
+                    found.insert((text(attr::PK), text(attr::SK)), item.clone());
+                }
+                pending = out
+                    .unprocessed_keys
+                    .and_then(|mut u| u.remove(&self.tables.buyers));
+            }
+            if pending.is_some() {
+                return Err(StoreError::Unavailable(
+                    "buyer items: keys left unprocessed".into(),
+                ));
+            }
+        }
+        Ok(found)
+    }
+}
+
 impl BuyerStore for DynamoStore {
     async fn buyers(&self) -> Result<Vec<Buyer>, StoreError> {
         let mut out = Vec::new();
@@ -266,50 +320,7 @@ impl BuyerStore for DynamoStore {
             wanted.push(key(p.buyer_id.as_str(), &day_sk(p)));
             wanted.push(key(p.buyer_id.as_str(), &month_sk(p)));
         }
-        let mut found: HashMap<(String, String), HashMap<String, AttributeValue>> = HashMap::new();
-        for chunk in wanted.chunks(100) {
-            let mut pending = Some(built(
-                KeysAndAttributes::builder()
-                    .set_keys(Some(chunk.to_vec()))
-                    .consistent_read(true)
-                    .build(),
-            )?);
-            // Unprocessed keys (throttling) are asked for again, a bounded number of times.
-            for _ in 0..5 {
-                let Some(request) = pending.take() else {
-                    break;
-                };
-                let out = self
-                    .client
-                    .batch_get_item()
-                    .request_items(&self.tables.buyers, request)
-                    .send()
-                    .await
-                    .map_err(unavailable)?;
-                let items = out
-                    .responses
-                    .and_then(|mut r| r.remove(&self.tables.buyers))
-                    .unwrap_or_default();
-                self.meter.dynamodb_read(read_units_for(
-                    items.iter().map(item_size).sum::<usize>().max(1),
-                ));
-                for item in items {
-                    let text = |name: &str| match item.get(name) {
-                        Some(AttributeValue::S(v)) => v.clone(),
-                        _ => String::new(),
-                    };
-                    found.insert((text(attr::PK), text(attr::SK)), item.clone());
-                }
-                pending = out
-                    .unprocessed_keys
-                    .and_then(|mut u| u.remove(&self.tables.buyers));
-            }
-            if pending.is_some() {
-                return Err(StoreError::Unavailable(
-                    "buyer counters: keys left unprocessed".into(),
-                ));
-            }
-        }
+        let found = self.buyer_items(&wanted).await?;
         let number = |item: Option<&HashMap<String, AttributeValue>>, name: &str| -> i64 {
             match item.and_then(|i| i.get(name)) {
                 Some(AttributeValue::N(v)) => v.parse().unwrap_or(0),
@@ -348,6 +359,22 @@ impl BuyerStore for DynamoStore {
             }
             None => Ok(BuyerHealth::default()),
         }
+    }
+
+    async fn healths(&self, buyers: &[BuyerId]) -> Result<Vec<BuyerHealth>, StoreError> {
+        let wanted: Vec<_> = buyers.iter().map(|b| key(b.as_str(), HEALTH)).collect();
+        let found = self.buyer_items(&wanted).await?;
+        buyers
+            .iter()
+            .map(|b| match found.get(&(b.to_string(), HEALTH.to_owned())) {
+                Some(item) => {
+                    let stored: HealthItem =
+                        serde_dynamo::from_item(item.clone()).map_err(bad_item)?;
+                    serde_json::from_str(&stored.state).map_err(corrupt)
+                }
+                None => Ok(BuyerHealth::default()),
+            })
+            .collect()
     }
 
     async fn record_delivery(

@@ -777,6 +777,15 @@ impl BuyerStore for EmbeddedStore {
             .unwrap_or_default())
     }
 
+    async fn healths(&self, buyers: &[BuyerId]) -> Result<Vec<BuyerHealth>, StoreError> {
+        let txn = self.db.begin_read().map_err(unavailable)?;
+        let table = txn.open_table(BUYER_HEALTH).map_err(unavailable)?;
+        buyers
+            .iter()
+            .map(|b| Ok(get_json(&table, b.as_str())?.unwrap_or_default()))
+            .collect()
+    }
+
     async fn record_delivery(
         &self,
         buyer: &BuyerId,
@@ -808,7 +817,6 @@ impl SaleStore for EmbeddedStore {
         let sale = sale.clone();
         self.commits
             .run(move |txn| {
-                let now = sale.record.updated_at;
                 // Every check before any write; a refusal drops the transaction unapplied.
                 let refused = {
                     let days = txn.open_table(BUYER_DAYS).map_err(unavailable)?;
@@ -830,27 +838,14 @@ impl SaleStore for EmbeddedStore {
                         if let Some(bytes) = claims.get(key.as_str()).map_err(unavailable)? {
                             let claim: Claim =
                                 serde_json::from_slice(bytes.value()).map_err(corrupt)?;
-                            duplicate |= claim.lead_id != sale.record.lead_id && claim.until > now;
+                            duplicate |= sale.blocked_by_claim(&claim.lead_id, claim.until);
                         }
                     }
-                    if ledger
+                    let recorded = ledger
                         .get(ledger_key(&sale.ledger).as_str())
                         .map_err(unavailable)?
-                        .is_some()
-                    {
-                        Some(SaleRefused::LeadChanged)
-                    } else if today >= sale.daily_limit {
-                        Some(SaleRefused::DailyCapReached)
-                    } else if sale
-                        .monthly_spend_cap
-                        .is_some_and(|cap| spent.saturating_add(sale.price) > cap)
-                    {
-                        Some(SaleRefused::MonthlySpendCapReached)
-                    } else if duplicate {
-                        Some(SaleRefused::Duplicate)
-                    } else {
-                        None
-                    }
+                        .is_some();
+                    sale.refusal(recorded, today, spent, duplicate)
                 };
                 if let Some(refused) = refused {
                     return Ok(Err(refused));

@@ -195,7 +195,6 @@ impl BuyerStore for MemoryStore {
 impl SaleStore for MemoryStore {
     async fn sell(&self, sale: &Sale) -> Result<Result<(), SaleRefused>, StoreError> {
         let mut s = lock(&self.sales);
-        let now = sale.record.updated_at;
         if !s.check_version(&sale.record) {
             return Ok(Err(SaleRefused::LeadChanged));
         }
@@ -203,27 +202,20 @@ impl SaleStore for MemoryStore {
         let day_key = (p.buyer_id.clone(), p.day);
         let month_key = (p.buyer_id.clone(), p.month.clone());
         let today = s.days.get(&day_key).copied().unwrap_or(0);
-        if today >= sale.daily_limit {
-            return Ok(Err(SaleRefused::DailyCapReached));
-        }
         let spent = s.months.get(&month_key).copied().unwrap_or_default();
-        if sale
-            .monthly_spend_cap
-            .is_some_and(|cap| spent.saturating_add(sale.price) > cap)
-        {
-            return Ok(Err(SaleRefused::MonthlySpendCapReached));
-        }
-        let held_elsewhere = |key: &String| {
+        let entry_key = (sale.ledger.lead_id.clone(), sale.ledger.entry_id.clone());
+        let held_elsewhere = sale.contact_keys.iter().any(|key| {
             s.claims
                 .get(key)
-                .is_some_and(|(lead, until)| *lead != sale.record.lead_id && *until > now)
-        };
-        if sale.contact_keys.iter().any(held_elsewhere) {
-            return Ok(Err(SaleRefused::Duplicate));
-        }
-        let entry_key = (sale.ledger.lead_id.clone(), sale.ledger.entry_id.clone());
-        if s.ledger.contains_key(&entry_key) {
-            return Ok(Err(SaleRefused::LeadChanged));
+                .is_some_and(|(lead, until)| sale.blocked_by_claim(lead, *until))
+        });
+        if let Some(refused) = sale.refusal(
+            s.ledger.contains_key(&entry_key),
+            today,
+            spent,
+            held_elsewhere,
+        ) {
+            return Ok(Err(refused));
         }
         s.store_record(&sale.record);
         s.days.insert(day_key, today + 1);

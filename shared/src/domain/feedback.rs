@@ -387,11 +387,12 @@ pub fn decide(
         // A buyer that had the lead and gave it back (a post-time reject, a failed
         // delivery) learns where it stands; any other buyer learns nothing.
         _ if lead.excluded.contains(&event.buyer_id) => {
-            return Err(transition(
-                lead,
-                &event.buyer_id,
-                "the lead was released from this buyer; no feedback can be recorded",
-            ));
+            let why = if lead.state == LeadState::Withdrawn {
+                "the homeowner withdrew consent and the sale was undone; no feedback can be recorded"
+            } else {
+                "the lead was released from this buyer; no feedback can be recorded"
+            };
+            return Err(transition(lead, &event.buyer_id, why));
         }
         _ => return Err(Refusal::NotYourLead),
     };
@@ -572,7 +573,10 @@ pub fn decide(
         (FeedbackType::Converted, _, _) => format!("converted by {}", event.buyer_id),
         _ => format!("{} by {}", event.kind.as_str(), event.buyer_id),
     };
-    let next = lead.moved(state, now, note);
+    let mut next = lead.moved(state, now, note);
+    if credited {
+        next.billed = next.billed.map(|_| Cents::ZERO);
+    }
     let record = FeedbackRecord {
         feedback_id: feedback_id(&lead.lead_id, &event.buyer_id, event.kind),
         message_id: event.message_id.clone(),
@@ -725,6 +729,9 @@ mod tests {
             routing: None,
             excluded: Vec::new(),
             delivery_attempts: 0,
+            delivery_reached: true,
+            billed: Some(Cents(30_000)),
+            notices: Vec::new(),
             history: Vec::new(),
             factors: None,
             updated_at: at(1, 14),

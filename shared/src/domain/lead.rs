@@ -1,7 +1,8 @@
-//! A qualified lead's life after the chat: `queued → sold → delivered → accepted |
-//! rejected | returned → converted`, or `unsold`, or `withdrawn`. The lead record is the
-//! one item every step of that life changes with a condition on its status, so a lead is
-//! sold once and a withdrawn lead is never sold.
+//! A qualified lead's record: `queued → sold → delivered → accepted | rejected | returned
+//! → converted`, or `unsold`, `withdrawn`, or `dead_lettered` (until a redrive). The record
+//! is the one item every step of that life changes with a condition on its version, so a
+//! lead is sold once and a withdrawn lead is never sold. Which step may follow which, and
+//! what each costs or credits, is `domain::lifecycle`.
 
 use super::buyer::{BuyerId, BuyerTier};
 use super::conversation::{ConsentWithdrawal, SessionId};
@@ -25,6 +26,9 @@ pub enum LeadState {
     Converted,
     Unsold,
     Withdrawn,
+    /// Its queue message reached the dead-letter queue: any sale released, waiting for
+    /// `aurum leads redrive`.
+    DeadLettered,
 }
 
 impl LeadState {
@@ -39,7 +43,26 @@ impl LeadState {
             LeadState::Converted => "converted",
             LeadState::Unsold => "unsold",
             LeadState::Withdrawn => "withdrawn",
+            LeadState::DeadLettered => "dead_lettered",
         }
+    }
+
+    pub const ALL: [LeadState; 10] = [
+        LeadState::Queued,
+        LeadState::Sold,
+        LeadState::Delivered,
+        LeadState::Accepted,
+        LeadState::Rejected,
+        LeadState::Returned,
+        LeadState::Converted,
+        LeadState::Unsold,
+        LeadState::Withdrawn,
+        LeadState::DeadLettered,
+    ];
+
+    /// States the router still has to move on: a lead may rest in them only briefly.
+    pub fn in_flight(self) -> bool {
+        matches!(self, LeadState::Queued | LeadState::Sold)
     }
 
     /// A buyer holds the lead's contact details in these states: a withdrawal must reach it.
@@ -84,6 +107,39 @@ pub struct SaleTerms {
     pub returnable_until: DateTime<Utc>,
 }
 
+/// What a buyer must be told after a sale was undone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum NoticeKind {
+    /// `lead.withdrawn`: the homeowner withdrew consent; stop contacting them.
+    Withdrawn,
+    /// `lead.released`: the sale did not stand; do not contact, not billed.
+    Released,
+}
+
+impl NoticeKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NoticeKind::Withdrawn => "withdrawn",
+            NoticeKind::Released => "released",
+        }
+    }
+}
+
+/// A signed notice owed to a buyer: written with the change that makes it due (the outbox
+/// of the lead), sent by the router, marked sent after the buyer's 2xx.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BuyerNotice {
+    pub buyer_id: BuyerId,
+    pub kind: NoticeKind,
+    /// When the change happened (the notice's timestamp).
+    pub at: DateTime<Utc>,
+    /// A code without personal data (`delivery_failed`, `consent_withdrawn`…).
+    pub reason: String,
+    #[serde(default)]
+    pub sent_at: Option<DateTime<Utc>>,
+}
+
 /// A change of state, kept in order.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Transition {
@@ -122,6 +178,17 @@ pub struct LeadRecord {
     /// Delivery attempts to the current buyer, across queue deliveries.
     #[serde(default)]
     pub delivery_attempts: u32,
+    /// Whether an attempt to the current buyer may have reached it (a request went out and
+    /// no answer said it did not arrive): releasing the sale then owes it a notice.
+    #[serde(default)]
+    pub delivery_reached: bool,
+    /// What the buyers owe for this lead now: the price of the sale that stands, less what
+    /// was credited (`None` on records written before this was kept).
+    #[serde(default)]
+    pub billed: Option<Cents>,
+    /// Notices owed to buyers, sent or not.
+    #[serde(default)]
+    pub notices: Vec<BuyerNotice>,
     #[serde(default)]
     pub history: Vec<Transition>,
     /// The score's factors when queued (the scoring-model job's features).
@@ -147,6 +214,9 @@ impl LeadRecord {
             routing: None,
             excluded: Vec::new(),
             delivery_attempts: 0,
+            delivery_reached: false,
+            billed: Some(Cents::ZERO),
+            notices: Vec::new(),
             history: vec![Transition {
                 state: LeadState::Queued,
                 at: lead.queued_at,
@@ -176,23 +246,18 @@ impl LeadRecord {
         next
     }
 
-    /// This record after the homeowner's withdrawal; `None` when it is withdrawn already
-    /// (a withdrawal is recorded once).
-    pub fn withdrawn(&self, withdrawal: &ConsentWithdrawal) -> Option<LeadRecord> {
-        if self.state == LeadState::Withdrawn {
-            return None;
-        }
-        let mut next = self.moved(
-            LeadState::Withdrawn,
-            withdrawal.at,
-            "the homeowner withdrew consent",
-        );
-        next.withdrawal = Some(LeadWithdrawal {
-            at: withdrawal.at,
-            words: withdrawal.words.clone(),
-            from: Some(self.state),
-        });
-        Some(next)
+    /// How many times the lead was sold (its current or last sale's number; ledger lines
+    /// of sale `n` are `sale#n`, `release#n`, `credit#n`).
+    pub fn sale_number(&self) -> usize {
+        self.history
+            .iter()
+            .filter(|t| t.state == LeadState::Sold)
+            .count()
+    }
+
+    /// The notices owed and not sent yet.
+    pub fn unsent_notices(&self) -> impl Iterator<Item = &BuyerNotice> {
+        self.notices.iter().filter(|n| n.sent_at.is_none())
     }
 
     /// A withdrawal for a lead whose record is not there yet: the tombstone makes a later
@@ -219,6 +284,9 @@ impl LeadRecord {
             routing: None,
             excluded: Vec::new(),
             delivery_attempts: 0,
+            delivery_reached: false,
+            billed: Some(Cents::ZERO),
+            notices: Vec::new(),
             history: vec![Transition {
                 state: LeadState::Withdrawn,
                 at: withdrawal.at,
@@ -228,58 +296,5 @@ impl LeadRecord {
             updated_at: withdrawal.at,
             version: 0,
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use chrono::TimeZone;
-
-    fn at(min: u32) -> DateTime<Utc> {
-        Utc.with_ymd_and_hms(2026, 6, 1, 12, min, 0)
-            .single()
-            .expect("valid")
-    }
-
-    fn record(state: LeadState) -> LeadRecord {
-        LeadRecord {
-            state,
-            version: 3,
-            ..LeadRecord::withdrawn_before_recorded(
-                "lead_1",
-                &SessionId::parse("s1").expect("id"),
-                &withdrawal(),
-            )
-        }
-    }
-
-    fn withdrawal() -> ConsentWithdrawal {
-        ConsentWithdrawal {
-            at: at(9),
-            words: "stop, don't share my number".into(),
-        }
-    }
-
-    #[test]
-    fn given_a_sold_lead_when_withdrawn_then_it_remembers_a_buyer_must_be_told() {
-        let w = record(LeadState::Sold)
-            .withdrawn(&withdrawal())
-            .expect("withdrawn");
-        assert_eq!(w.state, LeadState::Withdrawn);
-        let kept = w.withdrawal.expect("kept");
-        assert_eq!(kept.from, Some(LeadState::Sold));
-        assert!(LeadState::Sold.buyer_has_it());
-        assert_eq!(kept.at, at(9));
-        assert_eq!(w.version, 3, "the store bumps the version, not the rule");
-    }
-
-    #[test]
-    fn given_a_withdrawn_lead_when_withdrawn_again_then_nothing_changes() {
-        let once = record(LeadState::Queued)
-            .withdrawn(&withdrawal())
-            .expect("withdrawn");
-        assert_eq!(once.withdrawn(&withdrawal()), None);
-        assert!(!LeadState::Queued.buyer_has_it());
     }
 }

@@ -14,6 +14,7 @@ pub mod forecast;
 pub mod incentives;
 pub mod lead;
 pub mod learning;
+pub mod lifecycle;
 pub mod market;
 pub mod metrics;
 pub mod money;

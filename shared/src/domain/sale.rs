@@ -95,6 +95,41 @@ pub struct Sale {
     pub claim_until: DateTime<Utc>,
 }
 
+impl Sale {
+    /// The one rule book of a sale, as every store applies it: given what the store holds
+    /// now (whether this sale's ledger line exists, the buyer's leads today and spend this
+    /// month, whether another lead holds one of the contact keys), why it must be refused,
+    /// if it must. DynamoDB states the same rules as the conditions of its transaction.
+    pub fn refusal(
+        &self,
+        already_recorded: bool,
+        sold_today: u32,
+        spent_this_month: Cents,
+        contact_held_elsewhere: bool,
+    ) -> Option<SaleRefused> {
+        if already_recorded {
+            Some(SaleRefused::LeadChanged)
+        } else if sold_today >= self.daily_limit {
+            Some(SaleRefused::DailyCapReached)
+        } else if self
+            .monthly_spend_cap
+            .is_some_and(|cap| spent_this_month.saturating_add(self.price) > cap)
+        {
+            Some(SaleRefused::MonthlySpendCapReached)
+        } else if contact_held_elsewhere {
+            Some(SaleRefused::Duplicate)
+        } else {
+            None
+        }
+    }
+
+    /// Whether a stored claim on a contact key (held by `holder` until `until`) stops this
+    /// sale: another lead's claim that has not run out.
+    pub fn blocked_by_claim(&self, holder: &str, until: DateTime<Utc>) -> bool {
+        holder != self.record.lead_id && until > self.record.updated_at
+    }
+}
+
 /// Undoing a sale (rejected at post time, undeliverable): the lead record as it will be
 /// stored, the counters given back, a negative ledger line, the contact claims released.
 #[derive(Debug, Clone, PartialEq)]
