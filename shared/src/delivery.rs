@@ -357,8 +357,9 @@ pub enum DeliveryOutcome {
     Failed {
         attempts: u32,
         last_error: String,
-        /// A request went out and may have arrived: it was answered, or it timed out or
-        /// broke after the connection was made. `false` when no attempt got that far.
+        /// The buyer may hold the lead without our knowing: an attempt timed out or broke
+        /// after the request went out. `false` when every attempt was refused a connection
+        /// or answered with a status that is not a 2xx.
         reached: bool,
         /// Retrying cannot help (the answer or the URL itself is the problem).
         permanent: bool,
@@ -667,14 +668,16 @@ fn classify(status: StatusCode, reply: Option<BuyerReply>, after: Option<Duratio
         (409 | 422, None) => Verdict::Decided(DeliveryOutcome::Rejected {
             reason: format!("http_{code}"),
         }),
+        // An answer that is not a 2xx says the buyer did not take the lead (Standard
+        // Webhooks): it was not left holding it.
         (408 | 429 | 500..=599, _) => Verdict::Retry {
             error: format!("http {code}"),
             after,
-            reached: true,
+            reached: false,
         },
         _ => Verdict::Final {
             error: format!("http {code}"),
-            reached: true,
+            reached: false,
         },
     }
 }

@@ -457,6 +457,18 @@ impl<B: Backend> Distribution<B> {
                     }
                     Step::Done(done) => done,
                 },
+                // Its message came back from the dead-letter queue (a redrive): queue the
+                // lead again and route it.
+                LeadState::DeadLettered => {
+                    match self.apply(&record, LeadEvent::Redriven, now, &keys).await? {
+                        Applied::Stored(next) | Applied::Raced(next) => {
+                            tracing::info!(lead_id = %lead.lead_id, "dead-lettered lead redriven");
+                            record = *next;
+                            continue;
+                        }
+                        Applied::Duplicate => Distributed::AlreadyDone(LeadState::DeadLettered),
+                    }
+                }
                 LeadState::Delivered => Distributed::Delivered {
                     buyer: record
                         .sale

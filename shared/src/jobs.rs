@@ -102,7 +102,24 @@ pub struct KpiCheck {
     pub return_rate: f64,
     pub capacity_utilisation: f64,
     pub alerts: Vec<StoredAlert>,
+    /// What the reconcile step found on the leads sold lately.
+    #[serde(default)]
+    pub reconciliation: Reconciliation,
 }
+
+/// The reconcile step's counts, shown on the dashboard.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Reconciliation {
+    /// Leads with a ledger line in the last [`RECONCILE_DAYS`] days, checked.
+    pub checked: u32,
+    /// Stuck in flight past their bound: released and marked dead-lettered.
+    pub repaired: u32,
+    /// Ledger net not equal to what the lead bills: left for people (an alert).
+    pub ledger_mismatches: u32,
+}
+
+/// How far back the reconcile step looks (by ledger line).
+pub const RECONCILE_DAYS: i64 = 2;
 
 /// An alert as stored (the dashboard's `Alert` without its display-only parts).
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -205,6 +222,8 @@ pub struct Jobs<B: Backend> {
     models: Arc<B::Models>,
     feedback: Arc<B::Feedback>,
     leads: Arc<B::Leads>,
+    sales: Arc<B::Sales>,
+    buyers: Arc<B::Buyers>,
     conversations: Arc<B::Conversations>,
     cache: Arc<B::Cache>,
     analytics: Analytics<B>,
@@ -220,6 +239,8 @@ impl<B: Backend> Jobs<B> {
             models: backend.models(),
             feedback: backend.feedback(),
             leads: backend.leads(),
+            sales: backend.sales(),
+            buyers: backend.buyers(),
             conversations: backend.conversations(),
             cache: backend.cache(),
             analytics: Analytics::new(backend),
@@ -566,6 +587,7 @@ impl<B: Backend> Jobs<B> {
     /// KPIs against the targets: alerts stored for the dashboard and emitted as CloudWatch
     /// metrics in Embedded Metric Format (one JSON log line).
     async fn kpi_monitor(&self, window: DateTime<Utc>) -> Result<String, StoreError> {
+        let reconciliation = self.reconcile(self.analytics.now()).await?;
         let f = self.analytics.figures().await?;
         let k = &f.kpis;
         let check = KpiCheck {
@@ -577,7 +599,13 @@ impl<B: Backend> Jobs<B> {
             acceptance_rate: k.acceptance_rate,
             return_rate: k.return_rate,
             capacity_utilisation: k.capacity_utilisation,
-            alerts: f.alerts.iter().map(StoredAlert::from).collect(),
+            alerts: f
+                .alerts
+                .iter()
+                .map(StoredAlert::from)
+                .chain(reconcile_alert(&reconciliation))
+                .collect(),
+            reconciliation,
         };
         self.jobs
             .put_record(KPI_RECORDS, &window.to_rfc3339(), &store_json(&check)?)
@@ -585,6 +613,88 @@ impl<B: Backend> Jobs<B> {
         println!("{}", embedded_metric_format(&check, window));
         Ok(format!("{} alerts", check.alerts.len()))
     }
+}
+
+impl<B: Backend> Jobs<B> {
+    /// The reconcile step: every lead with a ledger line in the last [`RECONCILE_DAYS`]
+    /// days (by buyer and New York month) is checked at `now`; a lead stuck in flight is
+    /// released and marked, a ledger that disagrees is counted for an alert.
+    pub async fn reconcile(&self, now: DateTime<Utc>) -> Result<Reconciliation, StoreError> {
+        use crate::domain::feedback::statement_month;
+        use crate::lead_life::LeadCheck;
+        use crate::ports::{BuyerStore, FeedbackStore};
+        let since = now - chrono::Duration::days(RECONCILE_DAYS);
+        let mut months = vec![statement_month(since)];
+        if statement_month(now) != months[0] {
+            months.push(statement_month(now));
+        }
+        let mut leads = std::collections::BTreeSet::new();
+        for buyer in self.buyers.buyers().await? {
+            for month in &months {
+                for line in self.feedback.buyer_ledger(&buyer.id, month).await? {
+                    if line.at >= since {
+                        leads.insert(line.lead_id);
+                    }
+                }
+            }
+        }
+        let mut found = Reconciliation::default();
+        for lead_id in &leads {
+            found.checked += 1;
+            match crate::lead_life::reconcile(&*self.leads, &*self.sales, lead_id, now).await? {
+                LeadCheck::Sound => {}
+                LeadCheck::Repaired => found.repaired += 1,
+                LeadCheck::LedgerMismatch => found.ledger_mismatches += 1,
+            }
+        }
+        if found.repaired > 0 || found.ledger_mismatches > 0 {
+            tracing::warn!(
+                checked = found.checked,
+                repaired = found.repaired,
+                ledger_mismatches = found.ledger_mismatches,
+                "reconcile found leads to look at"
+            );
+        }
+        Ok(found)
+    }
+
+    /// The newest reconcile counts, with the window they were taken in.
+    pub async fn latest_reconciliation(
+        &self,
+    ) -> Result<Option<(DateTime<Utc>, Reconciliation)>, StoreError> {
+        Ok(self
+            .latest_kpi_check()
+            .await?
+            .map(|check| (check.window, check.reconciliation)))
+    }
+}
+
+/// The alert a reconcile raises: leads whose ledger disagrees, or that had to be repaired.
+fn reconcile_alert(found: &Reconciliation) -> Option<StoredAlert> {
+    if found.ledger_mismatches > 0 {
+        return Some(StoredAlert {
+            kind: "ledger_mismatch".into(),
+            severity: "critical".into(),
+            message: format!(
+                "{} lead(s) whose ledger does not net to the sale that stands: check them before the statements go out",
+                found.ledger_mismatches
+            ),
+            metric: "ledger_mismatches".into(),
+            figure: f64::from(found.ledger_mismatches),
+            target: 0.0,
+        });
+    }
+    (found.repaired > 0).then(|| StoredAlert {
+        kind: "leads_dead_lettered".into(),
+        severity: "warning".into(),
+        message: format!(
+            "{} lead(s) stuck in flight were released and marked dead-lettered: move the dead-letter queue's messages back to the lead queue to route them again",
+            found.repaired
+        ),
+        metric: "leads_repaired".into(),
+        figure: f64::from(found.repaired),
+        target: 0.0,
+    })
 }
 
 /// The KPI check as one CloudWatch Embedded Metric Format document.
@@ -626,6 +736,8 @@ impl<B: Backend> Clone for Jobs<B> {
             models: Arc::clone(&self.models),
             feedback: Arc::clone(&self.feedback),
             leads: Arc::clone(&self.leads),
+            sales: Arc::clone(&self.sales),
+            buyers: Arc::clone(&self.buyers),
             conversations: Arc::clone(&self.conversations),
             cache: Arc::clone(&self.cache),
             analytics: self.analytics.clone(),

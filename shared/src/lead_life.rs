@@ -107,3 +107,54 @@ pub async fn withdraw<L: LeadStore + ?Sized, S: SaleStore + ?Sized>(
     }
     Err(StoreError::Conflict)
 }
+
+/// What the reconcile step found on one lead.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LeadCheck {
+    /// Terminal, or in flight within its bound, and its ledger agrees.
+    Sound,
+    /// It sat in flight past its bound: its sale (if any) was released and it was marked
+    /// dead-lettered, waiting for a redrive.
+    Repaired,
+    /// Its ledger does not net to what the record says is billed: for people to look at.
+    LedgerMismatch,
+}
+
+/// Checks one lead at `now`: a lead stuck in flight is released and marked (safe: its
+/// message is dead or lost, and a late router finds the record changed); a ledger that
+/// disagrees with the record is reported, never rewritten.
+pub async fn reconcile<L: LeadStore + ?Sized, S: SaleStore + ?Sized>(
+    leads: &L,
+    sales: &S,
+    lead_id: &str,
+    now: DateTime<Utc>,
+) -> Result<LeadCheck, StoreError> {
+    let Some(record) = leads.lead(lead_id).await? else {
+        return Ok(LeadCheck::Sound);
+    };
+    if lifecycle::stuck(&record, now) {
+        let event = LeadEvent::DeadLettered {
+            reason: "stuck_in_flight",
+        };
+        if let Some(Applied::Changed(after)) = apply(leads, sales, lead_id, &event, now).await? {
+            tracing::warn!(
+                lead_id,
+                was = record.state.as_str(),
+                "lead stuck in flight: released and marked dead-lettered"
+            );
+            let lines = sales.ledger(lead_id).await?;
+            return Ok(if lifecycle::ledger_agrees(&after, &lines) {
+                LeadCheck::Repaired
+            } else {
+                LeadCheck::LedgerMismatch
+            });
+        }
+    }
+    let lines = sales.ledger(lead_id).await?;
+    Ok(if lifecycle::ledger_agrees(&record, &lines) {
+        LeadCheck::Sound
+    } else {
+        tracing::error!(lead_id, "lead's ledger does not net to what it bills");
+        LeadCheck::LedgerMismatch
+    })
+}

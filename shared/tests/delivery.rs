@@ -172,7 +172,7 @@ async fn given_a_delivery_signed_with_another_secret_when_posted_then_the_buyer_
         DeliveryOutcome::Failed {
             attempts: 1,
             last_error: "http 401".into(),
-            reached: true,
+            reached: false,
             permanent: true,
         }
     );
@@ -225,7 +225,7 @@ async fn given_a_buyer_answering_500_when_delivered_then_it_is_retried_with_the_
         DeliveryOutcome::Failed {
             attempts: 3,
             last_error: "http 500".into(),
-            reached: true,
+            reached: false,
             permanent: false,
         }
     );

@@ -77,6 +77,7 @@ impl TestApp {
 
 pub mod analytics;
 pub mod contract;
+pub mod faults;
 pub mod feedback;
 pub mod routing;
 

@@ -32,6 +32,12 @@ pub enum BuyerAnswer {
     ServerError,
     /// No answer for a long time; the client's timeout ends the attempt.
     Hang,
+    /// A bare status with no body (404, 410, 401, 400…).
+    Status(u16),
+    /// `301 Moved Permanently` to another address.
+    Redirect,
+    /// Takes the lead, but answers only after this long (past the client's timeout).
+    AcceptAfter(Duration),
 }
 
 /// One request as the fake buyer saw it.
@@ -181,6 +187,21 @@ async fn receive(State(inner): State<Arc<Inner>>, headers: HeaderMap, body: Byte
         BuyerAnswer::Hang => {
             tokio::time::sleep(HANG).await;
             StatusCode::GATEWAY_TIMEOUT.into_response()
+        }
+        BuyerAnswer::Status(code) => StatusCode::from_u16(code)
+            .unwrap_or(StatusCode::BAD_REQUEST)
+            .into_response(),
+        BuyerAnswer::Redirect => (
+            StatusCode::MOVED_PERMANENTLY,
+            [(
+                axum::http::header::LOCATION,
+                "https://elsewhere.example/leads",
+            )],
+        )
+            .into_response(),
+        BuyerAnswer::AcceptAfter(delay) => {
+            tokio::time::sleep(delay).await;
+            (StatusCode::OK, axum::Json(BuyerReply::accept())).into_response()
         }
     }
 }

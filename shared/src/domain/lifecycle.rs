@@ -468,7 +468,8 @@ fn release(record: &LeadRecord, sale: &SaleTerms, undo: Undo<'_>) -> Change {
 /// A withdrawal, from every state:
 /// * not sold (queued, unsold, dead-lettered): withdrawn, nothing owed;
 /// * sold, not delivered: the sale is released; the buyer is told only if an attempt may
-///   have reached it;
+///   have reached it (a delivery still under way when the withdrawal lands is caught by
+///   the router's write after it: see the `Withdrawn` + `Delivery` transition);
 /// * delivered, or accepted inside the return window: credited in full and told;
 /// * accepted after the window, converted, returned or rejected: told; the money stands as
 ///   it is (a converted lead earned its price; a credited one is not credited twice).
@@ -490,10 +491,7 @@ fn withdraw(record: &LeadRecord, withdrawal: &ConsentWithdrawal) -> Result<Chang
     };
     let credit_window_open = at <= sale.returnable_until;
     let undo = match record.state {
-        LeadState::Sold => Some((
-            LedgerKind::Release,
-            record.delivery_reached || record.delivery_attempts > 0,
-        )),
+        LeadState::Sold => Some((LedgerKind::Release, record.delivery_reached)),
         LeadState::Delivered => Some((LedgerKind::Credit, true)),
         LeadState::Accepted if credit_window_open => Some((LedgerKind::Credit, true)),
         _ => None,

@@ -712,7 +712,7 @@ proptest! {
             let owed_notice = match (&change.write, &event) {
                 (Write::Release(_), LeadEvent::Delivery { result: DeliveryResult::Refused { .. }, .. }) => false,
                 (Write::Release(_), LeadEvent::Withdrawn(_)) => {
-                    record.delivery_reached || record.delivery_attempts > 0 || record.state != LeadState::Sold
+                    record.delivery_reached || record.state != LeadState::Sold
                 }
                 (Write::Release(_), LeadEvent::Delivery { result: DeliveryResult::Failed { reached, .. }, .. }) => {
                     record.delivery_reached || *reached
