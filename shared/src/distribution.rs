@@ -469,7 +469,8 @@ impl<B: Backend> Distribution<B> {
                         Applied::Duplicate => Distributed::AlreadyDone(LeadState::DeadLettered),
                     }
                 }
-                LeadState::Delivered => Distributed::Delivered {
+                // Delivered by this message (a redelivery finds it done already).
+                LeadState::Delivered if step > 0 => Distributed::Delivered {
                     buyer: record
                         .sale
                         .as_ref()
