@@ -22,6 +22,19 @@ pub struct Polling {
     pub idle: Duration,
 }
 
+impl Polling {
+    /// The time one message may take: its visibility timeout, less a margin for the
+    /// acknowledgement when the timeout is long enough to spare one.
+    pub fn work_time(&self) -> Duration {
+        let margin = aurum::function::DEADLINE_MARGIN;
+        if self.visibility > margin * 10 {
+            self.visibility - margin
+        } else {
+            self.visibility
+        }
+    }
+}
+
 impl Default for Polling {
     fn default() -> Self {
         Polling {
@@ -85,8 +98,7 @@ impl Workers {
                 for delivery in deliveries {
                     // The message is hidden for the visibility timeout: its work ends before
                     // it shows again.
-                    let deadline = tokio::time::Instant::now()
-                        + polling.visibility.saturating_sub(aurum::function::DEADLINE_MARGIN);
+                    let deadline = tokio::time::Instant::now() + polling.work_time();
                     match aurum::function::handle_guarded(&*consumer, &delivery, deadline).await {
                         Ok(()) => {
                             if let Err(e) = queue.ack(&delivery.receipt).await {
@@ -285,7 +297,7 @@ mod tests {
                 .await
                 .expect("publish");
         }
-        let recorder = Recorder::new(0, Duration::from_millis(40));
+        let recorder = Recorder::new(0, Duration::from_millis(10));
         let mut workers = Workers::new();
         workers.consume(Arc::clone(&queue), Arc::clone(&recorder), fast());
         // WHEN the stop arrives while the batch of four is being handled

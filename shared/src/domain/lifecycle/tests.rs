@@ -729,11 +729,11 @@ proptest! {
                 );
             }
             let after = books.record.as_ref().expect("record");
-            if applied {
-                if let LeadEvent::Delivery { result: DeliveryResult::Failed { last_receive: true, .. }, .. }
-                | LeadEvent::DeadLettered { .. } = event {
-                    prop_assert_ne!(after.state, LeadState::Sold, "never left sold");
-                }
+            if applied
+                && let LeadEvent::Delivery { result: DeliveryResult::Failed { last_receive: true, .. }, .. }
+                | LeadEvent::DeadLettered { .. } = event
+            {
+                prop_assert_ne!(after.state, LeadState::Sold, "never left sold");
             }
             books.check();
         }
