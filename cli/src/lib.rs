@@ -1,6 +1,7 @@
 //! The all-in-one local system behind `aurum serve`: every function of the registry on one
 //! port and in one process, over any backend, and the OpenAPI document that covers them.
 
+pub mod buyer_client;
 pub mod buyers;
 pub mod experiments;
 pub mod lambda_bench;
@@ -8,6 +9,7 @@ pub mod learning;
 pub mod load;
 pub mod model;
 pub mod runtime;
+pub mod sandbox;
 pub mod sandbox_clock;
 pub mod simulate;
 pub mod traffic;
@@ -177,14 +179,14 @@ pub async fn serve<B: Backend>(
             "no buyers yet: loaded the example buyers, delivering to the sandbox inbox"
         );
     }
-    let experiments = aurum::jobs::latest_experiments(&*backend.jobs())
+    let experiments = aurum::artefacts::Artefacts::experiments(&*backend.jobs())
         .await
         .map_err(|e| failed(e.to_string()))?;
     if experiments.is_none() {
         let set = experiments::parse(experiments::EXAMPLE_FILE, (backend.clock())())
             .map_err(|e| failed(e.to_string()))?;
         let n = set.experiments.len();
-        aurum::jobs::save_experiments(&*backend.jobs(), set, (backend.clock())())
+        aurum::artefacts::Artefacts::save_experiments(&*backend.jobs(), set, (backend.clock())())
             .await
             .map_err(|e| failed(e.to_string()))?;
         tracing::info!(
@@ -198,17 +200,17 @@ pub async fn serve<B: Backend>(
         .collect();
     let mut workers = runtime::Workers::new();
     start_consumers(&backend, &mut workers).map_err(|e| failed(e.to_string()))?;
-    let jobs = aurum::jobs::Jobs::new(&backend);
-    for job in aurum::jobs::Job::ALL {
+    let jobs = aurum::usecases::jobs::Jobs::new(&backend);
+    for job in aurum::usecases::jobs::Job::ALL {
         workers.schedule(
-            Arc::new(aurum::jobs::Scheduled {
+            Arc::new(aurum::usecases::jobs::Scheduled {
                 jobs: jobs.clone(),
                 job,
             }),
             backend.clock(),
         );
     }
-    let mut router = app(&backend).merge(aurum::sandbox::sandbox_inbox(secrets));
+    let mut router = app(&backend).merge(crate::sandbox::sandbox_inbox(secrets));
     if let Some(clock) = clock {
         router = router.merge(clock.router());
     }

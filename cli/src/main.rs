@@ -4,10 +4,10 @@ use aurum::adapters::aws::AwsBackend;
 use aurum::adapters::embedded::EmbeddedBackend;
 use aurum::adapters::setup::{operator_sdk_config, setup};
 use aurum::backend::Backend;
-use aurum::buyer_client;
 use aurum::config::{BackendKind, Config};
 use aurum::domain::buyer::{BuyerId, WebhookSecret};
 use aurum::ports::BuyerStore;
+use aurum_cli::buyer_client;
 use aurum_cli::sandbox_clock::SandboxClock;
 use aurum_cli::simulate::{Scenario, simulate, summary};
 use chrono::NaiveDate;
@@ -41,14 +41,17 @@ enum JobCommand {
 
 async fn run_job<B: aurum::backend::Backend>(
     backend: &B,
-    job: aurum::jobs::Job,
+    job: aurum::usecases::jobs::Job,
 ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let now = (backend.clock())();
-    match aurum::jobs::Jobs::new(backend).run(job, now).await? {
-        aurum::jobs::RunOutcome::AlreadyRan => {
+    match aurum::usecases::jobs::Jobs::new(backend)
+        .run(job, now)
+        .await?
+    {
+        aurum::usecases::jobs::RunOutcome::AlreadyRan => {
             println!("{}: window {} already ran", job.name(), job.window_of(now));
         }
-        aurum::jobs::RunOutcome::Ran(record) => {
+        aurum::usecases::jobs::RunOutcome::Ran(record) => {
             println!(
                 "{}: window {}: {}",
                 job.name(),
@@ -144,8 +147,9 @@ async fn import_bench_buyers() -> Result<AbortOnDrop, Box<dyn std::error::Error 
         .iter()
         .map(|b| (b.id.clone(), b.secret.clone()))
         .collect();
-    let inbox =
-        tokio::spawn(axum::serve(listener, aurum::sandbox::sandbox_inbox(secrets)).into_future());
+    let inbox = tokio::spawn(
+        axum::serve(listener, aurum_cli::sandbox::sandbox_inbox(secrets)).into_future(),
+    );
     let file = std::env::temp_dir().join(format!("aurum-bench-buyers-{}.toml", std::process::id()));
     std::fs::write(&file, aurum_cli::buyers::with_webhooks_at(&base, true))?;
     let status = std::process::Command::new(std::env::current_exe()?)
@@ -529,7 +533,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
                     let backend = AwsBackend::connect(&config).await?;
                     backend.store.put_buyers(&buyers).await?;
                     // Routers read the buyers through the cache: drop it so they see these.
-                    aurum::distribution::forget_buyers(&backend).await;
+                    aurum::artefacts::forget_buyers(&backend).await;
                 }
             }
             for b in &buyers {
@@ -578,15 +582,23 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
             let record = match config.backend {
                 BackendKind::Embedded => {
                     let backend = EmbeddedBackend::from_config(config)?;
-                    aurum::jobs::save_experiments(&*backend.jobs(), set, chrono::Utc::now()).await?
+                    aurum::artefacts::Artefacts::save_experiments(
+                        &*backend.jobs(),
+                        set,
+                        chrono::Utc::now(),
+                    )
+                    .await?
                 }
                 BackendKind::Aws => {
                     let backend = AwsBackend::connect(&config).await?;
-                    let record =
-                        aurum::jobs::save_experiments(&*backend.jobs(), set, chrono::Utc::now())
-                            .await?;
+                    let record = aurum::artefacts::Artefacts::save_experiments(
+                        &*backend.jobs(),
+                        set,
+                        chrono::Utc::now(),
+                    )
+                    .await?;
                     // Routers read the experiments through the cache: drop it.
-                    aurum::distribution::forget_experiments(&backend).await;
+                    aurum::artefacts::forget_experiments(&backend).await;
                     record
                 }
             };
@@ -607,7 +619,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         Command::Job {
             command: JobCommand::Run { job, data_dir },
         } => {
-            let job = aurum::jobs::Job::parse(&job).ok_or_else(|| {
+            let job = aurum::usecases::jobs::Job::parse(&job).ok_or_else(|| {
                 format!("unknown job {job:?}: model_update, routing_update, conversation_rules or kpi_monitor")
             })?;
             aurum::domain::init()?;

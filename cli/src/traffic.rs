@@ -24,8 +24,8 @@
 //!   sandbox's delivery answers and the buyers' feedback repeat on a fresh data directory.
 //!   Replaying a seed on a server that already has its sessions is refused.
 
+use crate::buyer_client::FeedbackSender;
 use crate::simulate::{HOURLY_ARRIVALS, Rng};
-use aurum::buyer_client::FeedbackSender;
 use aurum::domain::buyer::{BuyerId, WebhookSecret};
 use chrono::{DateTime, Datelike, Days, Duration, NaiveDate, NaiveTime, TimeZone, Utc, Weekday};
 use chrono_tz::America::New_York;

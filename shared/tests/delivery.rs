@@ -425,33 +425,3 @@ async fn given_an_https_url_to_a_server_without_tls_when_delivered_then_the_hand
     );
     assert!(fake.requests().is_empty());
 }
-
-#[tokio::test]
-async fn given_the_sandbox_inbox_on_loopback_when_sales_are_delivered_then_it_answers_as_its_rule_says()
- {
-    // GIVEN the sandbox inbox served for one buyer, as `aurum serve` does
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let base = format!("http://{}", listener.local_addr().expect("addr"));
-    let probe = buyer(String::new());
-    let inbox = aurum::sandbox::sandbox_inbox([(probe.id.clone(), secret(SECRET))].into());
-    let server = tokio::spawn(async move { axum::serve(listener, inbox).await });
-    let buyer = buyer(aurum::sandbox::inbox_url(&base, &probe.id));
-    let delivery = client(quick());
-    // WHEN twenty sales are delivered
-    for n in 0..20 {
-        let message = sale(&buyer, &format!("chat_sandbox_{n}"));
-        let outcome = delivery.deliver(&buyer, &message).await;
-        // THEN each is accepted or rejected exactly as the sandbox's rule says
-        let expected = if aurum::sandbox::sandbox_reply(message.lead_id()).accepted {
-            DeliveryOutcome::Accepted
-        } else {
-            DeliveryOutcome::Rejected {
-                reason: aurum::sandbox::REJECT_REASON.into(),
-            }
-        };
-        assert_eq!(outcome, expected, "{}", message.lead_id());
-    }
-    server.abort();
-}

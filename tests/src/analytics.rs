@@ -165,12 +165,15 @@ pub async fn the_dashboard_reconciles_with_the_ledger<B: Backend>(backend: &B, t
     assert_eq!(fresh["leads_sold_today"], 6);
 
     // The routing update turns the month's outcomes into the router's acceptance estimate.
-    let jobs = aurum::jobs::Jobs::new(backend);
+    let jobs = aurum::usecases::jobs::Jobs::new(backend);
     let ran = jobs
-        .run(aurum::jobs::Job::RoutingUpdate, (backend.clock())())
+        .run(
+            aurum::usecases::jobs::Job::RoutingUpdate,
+            (backend.clock())(),
+        )
         .await
         .expect("routing update");
-    assert!(matches!(ran, aurum::jobs::RunOutcome::Ran(_)));
+    assert!(matches!(ran, aurum::usecases::jobs::RunOutcome::Ran(_)));
     let stats = jobs
         .latest_routing_update()
         .await
@@ -265,14 +268,14 @@ pub async fn price_experiments_price_sales_and_count_outcomes<B: Backend>(backen
         now - chrono::Duration::minutes(1),
     )
     .expect("valid");
-    aurum::jobs::save_experiments(
+    aurum::artefacts::Artefacts::save_experiments(
         &*backend.jobs(),
         ExperimentSet::new(vec![experiment]).expect("one per tier"),
         now,
     )
     .await
     .expect("started");
-    aurum::distribution::forget_experiments(backend).await;
+    aurum::artefacts::forget_experiments(backend).await;
 
     let fake = FakeBuyer::start(secret()).await.expect("fake buyer");
     let mut buyer = buyer_at("experiment_a", BuyerTier::Premium, &fake.url(), 50);
@@ -361,8 +364,8 @@ pub async fn price_experiments_price_sales_and_count_outcomes<B: Backend>(backen
         .await;
         assert_eq!(answer.status, 200, "{}", answer.body);
     }
-    let jobs = aurum::jobs::Jobs::new(backend);
-    jobs.run(aurum::jobs::Job::RoutingUpdate, now)
+    let jobs = aurum::usecases::jobs::Jobs::new(backend);
+    jobs.run(aurum::usecases::jobs::Job::RoutingUpdate, now)
         .await
         .expect("routing update");
 

@@ -322,9 +322,10 @@ pub async fn lead_store<S: LeadStore + aurum::ports::SaleStore>(store: &S) {
         at: first.updated_at + chrono::Duration::minutes(3),
         words: "please don't share my number".into(),
     };
-    let withdrawn = aurum::lead_life::withdraw(store, store, &id, &queued.session_id, &withdrawal)
-        .await
-        .expect("withdraw");
+    let withdrawn =
+        aurum::usecases::lifecycle::withdraw(store, store, &id, &queued.session_id, &withdrawal)
+            .await
+            .expect("withdraw");
     assert_eq!(withdrawn.state, LeadState::Withdrawn);
     let kept = withdrawn.withdrawal.clone().expect("kept");
     assert_eq!(kept.from, Some(LeadState::Queued));
@@ -333,9 +334,10 @@ pub async fn lead_store<S: LeadStore + aurum::ports::SaleStore>(store: &S) {
         store.lead(&id).await.expect("read"),
         Some(withdrawn.clone())
     );
-    let twice = aurum::lead_life::withdraw(store, store, &id, &queued.session_id, &withdrawal)
-        .await
-        .expect("withdraw again");
+    let twice =
+        aurum::usecases::lifecycle::withdraw(store, store, &id, &queued.session_id, &withdrawal)
+            .await
+            .expect("withdraw again");
     assert_eq!(twice, withdrawn, "a second withdrawal changes nothing");
     // A late "queued" record (a retried publish) does not undo it.
     let late = store.record_queued(&queued).await.expect("record late");
@@ -343,9 +345,10 @@ pub async fn lead_store<S: LeadStore + aurum::ports::SaleStore>(store: &S) {
 
     // A withdrawal that arrives before the record leaves a tombstone.
     let early = unique("lead");
-    let tomb = aurum::lead_life::withdraw(store, store, &early, &queued.session_id, &withdrawal)
-        .await
-        .expect("withdraw first");
+    let tomb =
+        aurum::usecases::lifecycle::withdraw(store, store, &early, &queued.session_id, &withdrawal)
+            .await
+            .expect("withdraw first");
     assert_eq!(tomb.state, LeadState::Withdrawn);
     assert_eq!(tomb.withdrawal.and_then(|w| w.from), None);
     let after = store.record_queued(&lead(&early)).await.expect("record");

@@ -9,7 +9,6 @@ use aurum::adapters::fake_buyer::{BuyerAnswer, FakeBuyer};
 use aurum::backend::Backend;
 use aurum::contracts::QueuedLead;
 use aurum::delivery::BuyerMessage;
-use aurum::distribution::{Budget, Distributed, Distribution};
 use aurum::domain::buyer::{Buyer, BuyerId, BuyerTier, WebhookSecret};
 use aurum::domain::conversation::ConsentWithdrawal;
 use aurum::domain::lead::{LeadRecord, LeadState, NoticeKind};
@@ -17,6 +16,7 @@ use aurum::domain::money::Cents;
 use aurum::domain::routing::RoutingStrategy;
 use aurum::domain::sale::CounterPeriod;
 use aurum::ports::{BuyerStore, LeadStore, SaleStore};
+use aurum::usecases::routing::{Budget, Distributed, Distribution};
 use std::collections::HashMap;
 use std::time::Duration;
 use tokio::time::Instant;
@@ -53,7 +53,7 @@ pub async fn fleet<B: Backend>(backend: &B, answers: &[BuyerAnswer]) -> Fleet {
         fakes.push(fake);
     }
     backend.buyers().put_buyers(&buyers).await.expect("buyers");
-    aurum::distribution::forget_buyers(backend).await;
+    aurum::artefacts::forget_buyers(backend).await;
     Fleet { fakes, buyers }
 }
 
@@ -69,7 +69,7 @@ impl Fleet {
             })
             .collect();
         backend.buyers().put_buyers(&retired).await.expect("buyers");
-        aurum::distribution::forget_buyers(backend).await;
+        aurum::artefacts::forget_buyers(backend).await;
     }
 }
 
@@ -415,7 +415,7 @@ pub async fn a_sale_whose_router_died_is_delivered_by_the_redelivery<B: Backend>
 }
 
 async fn withdraw<B: Backend>(backend: &B, lead: &QueuedLead) -> LeadRecord {
-    aurum::lead_life::withdraw(
+    aurum::usecases::lifecycle::withdraw(
         &*backend.leads(),
         &*backend.sales(),
         &lead.lead_id,
@@ -578,7 +578,7 @@ pub async fn a_dead_lettered_sale_is_released_marked_and_redriven<B: Backend>(ba
     assert!(router.distribute_within(&lead, receive(1)).await.is_err());
     assert_eq!(record(backend, &lead.lead_id).await.state, LeadState::Sold);
     let later = tuesday_afternoon() + aurum::domain::lifecycle::IN_FLIGHT_BOUND * 2;
-    let jobs = aurum::jobs::Jobs::new(backend);
+    let jobs = aurum::usecases::jobs::Jobs::new(backend);
     let found = jobs.reconcile(later).await.expect("reconciled");
     assert!(found.repaired >= 1, "{found:?}");
     assert_eq!(found.ledger_mismatches, 0);

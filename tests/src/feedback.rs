@@ -5,14 +5,15 @@
 use crate::contract::{ManualTime, Time};
 use crate::routing::{SECRET, buyer_at, quick_client, sellable_lead, settings};
 use aurum::adapters::fake_buyer::FakeBuyer;
+use aurum::artefacts::forget_buyers;
 use aurum::backend::Backend;
 use aurum::contracts::QueuedLead;
-use aurum::distribution::{Distributed, Distribution, forget_buyers};
 use aurum::domain::buyer::{Buyer, BuyerId, BuyerTier, WebhookSecret};
 use aurum::domain::feedback::{statement_month, tally, training_day};
 use aurum::domain::lead::LeadState;
 use aurum::domain::routing::RoutingStrategy;
 use aurum::ports::{BuyerStore, FeedbackStore, LeadStore, SaleStore};
+use aurum::usecases::routing::{Distributed, Distribution};
 use aurum::webhooks::{self, HEADER_ID, HEADER_SIGNATURE, HEADER_TIMESTAMP};
 use axum::body::Body;
 use chrono::{DateTime, Utc};
@@ -115,7 +116,7 @@ fn unique(prefix: &str) -> String {
 }
 
 pub fn message_id() -> String {
-    aurum::buyer_client::new_message_id()
+    aurum_cli::buyer_client::new_message_id()
 }
 
 /// `count` leads sold and delivered to the one active buyer `buyer` (its webhook at `fake`).
@@ -918,11 +919,11 @@ pub async fn late_returns_and_floods_are_refused<B: Backend>(backend: &B, time: 
 
 /// GIVEN the whole system over `backend` served on a loopback port (what `aurum serve`
 /// serves), WHEN a homeowner's chat queues a lead, the router sells and delivers it, and the
-/// buyer posts signed feedback with `aurum::buyer_client` (what `aurum feedback send`
+/// buyer posts signed feedback with `aurum_cli::buyer_client` (what `aurum feedback send`
 /// does), THEN the ledger, the buyer's counters and its statement show it.
 pub async fn chat_to_statement<B: Backend>(backend: &B) {
-    use aurum::buyer_client::FeedbackSender;
     use aurum::ports::LeadQueue;
+    use aurum_cli::buyer_client::FeedbackSender;
     let fake = FakeBuyer::start(secret()).await.expect("fake buyer");
     let a = buyer_at(&unique("e2e"), BuyerTier::Premium, &fake.url(), 50);
     backend

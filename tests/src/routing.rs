@@ -5,7 +5,6 @@ use aurum::adapters::fake_buyer::{BuyerAnswer, FakeBuyer};
 use aurum::backend::Backend;
 use aurum::contracts::{QueuedLead, lead_id_for};
 use aurum::delivery::{DeliveryClient, RetryPolicy};
-use aurum::distribution::{Distributed, Distribution, DistributionSettings};
 use aurum::domain::buyer::{Buyer, BuyerId, BuyerTier, Hours, ServiceArea, WebhookSecret};
 use aurum::domain::conversation::{ConsentEvidence, Conversation, SessionId, ZipCode};
 use aurum::domain::facts::{Borough, PropertyType};
@@ -15,6 +14,7 @@ use aurum::domain::routing::{RoutingRules, RoutingStrategy, TraceResult};
 use aurum::domain::scoring::QualityTier;
 use aurum::domain::targets::Targets;
 use aurum::ports::{BuyerStore, LeadStore, SaleStore};
+use aurum::usecases::routing::{Distributed, Distribution, DistributionSettings};
 use chrono::{DateTime, TimeZone, Utc};
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -243,7 +243,7 @@ pub async fn withdrawn_duplicate_and_unroutable_leads_are_not_sold<B: Backend>(b
     let at = tuesday_afternoon();
 
     let withdrawn = sellable_lead(7, at);
-    aurum::lead_life::withdraw(
+    aurum::usecases::lifecycle::withdraw(
         &*backend.leads(),
         &*backend.sales(),
         &withdrawn.lead_id,
@@ -284,7 +284,7 @@ pub async fn withdrawn_duplicate_and_unroutable_leads_are_not_sold<B: Backend>(b
         .put_buyers(&[queens_only])
         .await
         .expect("buyers");
-    aurum::distribution::forget_buyers(backend).await;
+    aurum::artefacts::forget_buyers(backend).await;
     let fresh = Distribution::new(backend, quick_client(), settings(RoutingStrategy::BidPrice));
     let brooklyn = sellable_lead(11, at);
     let outcome = fresh.distribute(&brooklyn).await.expect("routed");
@@ -505,10 +505,13 @@ pub async fn bid_prices_come_from_the_flow_of_earlier_days<B: Backend>(
 
     // The routing update keeps the fleet's flow: a router started after it (a new Lambda
     // instance, no flow of its own) prices the scarce capacity from it.
-    let jobs = aurum::jobs::Jobs::new(backend);
-    jobs.run(aurum::jobs::Job::RoutingUpdate, (backend.clock())())
-        .await
-        .expect("routing update");
+    let jobs = aurum::usecases::jobs::Jobs::new(backend);
+    jobs.run(
+        aurum::usecases::jobs::Job::RoutingUpdate,
+        (backend.clock())(),
+    )
+    .await
+    .expect("routing update");
     let demand = jobs
         .latest_routing_update()
         .await

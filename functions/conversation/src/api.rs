@@ -1,7 +1,6 @@
 //! Request and response bodies of the conversation endpoint (the guide's shapes, plus
 //! `session_id`, `lead_id`, `lead_profile` and a few more fields).
 
-use aurum::chat::{LeadStatus, TurnDecision, TurnInput};
 use aurum::domain::conversation::{
     ContextHints, MAX_MONTHLY_BILL, MIN_MONTHLY_BILL, SessionId, ZipCode, plausible_bill,
 };
@@ -15,6 +14,7 @@ use aurum::domain::metrics::ConversationMetrics;
 use aurum::domain::money::{Usd, cents_from_dollars_f64};
 use aurum::domain::scoring::{Blocker, FactorScores, QualityTier};
 use aurum::http::ApiError;
+use aurum::usecases::conversation::{LeadStatus, TurnDecision, TurnInput};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;

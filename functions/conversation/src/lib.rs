@@ -4,9 +4,9 @@
 pub mod api;
 
 use aurum::backend::{Backend, Clock};
-use aurum::chat::{Chat, TurnInput};
 use aurum::function::HttpFunction;
 use aurum::http::{ApiError, ErrorBody, ValidJson};
+use aurum::usecases::conversation::{Chat, TurnInput};
 use axum::extract::State;
 use axum::http::Method;
 use axum::routing::post;

@@ -4,11 +4,11 @@
 //! from a snapshot refreshed at most every 15 seconds, like the other revenue reads.
 
 use crate::revenue::RevenueState;
-use aurum::analytics::revenue_history;
 use aurum::backend::Backend;
 use aurum::domain::forecast::{ForecastError, ForecastReport, MAX_HORIZON_DAYS};
 use aurum::http::ApiError;
 use aurum::ports::StoreError;
+use aurum::usecases::analytics::revenue_history;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::http::header::CONTENT_TYPE;

@@ -1,10 +1,9 @@
 //! The revenue reads: the dashboard, recommendations, buyer performance and one
 //! conversation's metrics. Figures come from the incrementally kept counters
-//! (`aurum::analytics`), served from a snapshot refreshed at most every 15 seconds.
+//! (`aurum::usecases::analytics`), served from a snapshot refreshed at most every 15 seconds.
 
-use aurum::analytics::{Analytics, RecentSale};
+use aurum::artefacts::current_model;
 use aurum::backend::Backend;
-use aurum::chat::current_model;
 use aurum::domain::analytics::{
     self as figures, Alert, BuyerMonth, BuyerRevenue, COUNTED_BY, DailyRevenue, HourCell, Kpis,
     Recommendation,
@@ -15,6 +14,7 @@ use aurum::domain::money::Usd;
 use aurum::domain::scoring::{self, QualityTier};
 use aurum::http::ApiError;
 use aurum::ports::{ConversationStore, StoreError};
+use aurum::usecases::analytics::{Analytics, RecentSale};
 use axum::extract::{Path, State};
 use axum::http::header::CONTENT_TYPE;
 use axum::response::{IntoResponse, Response};
@@ -41,7 +41,7 @@ pub struct RevenueState<B: Backend> {
     pub models: Arc<B::Models>,
     pub cache: Arc<B::Cache>,
     pub targets: aurum::domain::targets::Targets,
-    pub jobs: aurum::jobs::Jobs<B>,
+    pub jobs: aurum::usecases::jobs::Jobs<B>,
 }
 
 impl<B: Backend> Clone for RevenueState<B> {
@@ -65,7 +65,7 @@ impl<B: Backend> RevenueState<B> {
             models: backend.models(),
             cache: backend.cache(),
             targets: backend.config().targets,
-            jobs: aurum::jobs::Jobs::new(backend),
+            jobs: aurum::usecases::jobs::Jobs::new(backend),
         }
     }
 }
@@ -208,7 +208,7 @@ pub async fn models<B: Backend>(
 ) -> Result<axum::Json<ModelsView>, ApiError> {
     let versions = app.jobs.model_versions(100).await?;
     Ok(axum::Json(ModelsView {
-        current_version: aurum::jobs::current_version(&*app.models).await?,
+        current_version: aurum::usecases::jobs::current_version(&*app.models).await?,
         versions: versions
             .iter()
             .map(|v| ModelVersionView {

@@ -18,9 +18,9 @@ use api::{
 use aurum::backend::Backend;
 use aurum::domain::buyer::{BuyerId, WebhookSecret};
 use aurum::domain::feedback::{Refusal, parse_month, statement_month};
-use aurum::feedback::{FeedbackIntake, IntakeError, Recorded};
 use aurum::function::HttpFunction;
 use aurum::http::{ApiError, ErrorBody, parse_json};
+use aurum::usecases::feedback::{FeedbackIntake, IntakeError, Recorded};
 use aurum::webhooks::{self, HEADER_ID};
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, QueryRejection};

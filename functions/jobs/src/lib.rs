@@ -6,7 +6,7 @@
 
 use aurum::backend::Backend;
 use aurum::function::WorkError;
-use aurum::jobs::{Job, Jobs, RunOutcome};
+use aurum::usecases::jobs::{Job, Jobs, RunOutcome};
 use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use chrono::{DateTime, Utc};
 use serde::Serialize;

@@ -2,7 +2,7 @@
 //! with `cargo lambda invoke jobs --data-file events/jobs-<job>.json`).
 
 use aurum::adapters::memory::MemoryBackend;
-use aurum::jobs::{Job, Jobs};
+use aurum::usecases::jobs::{Job, Jobs};
 use aurum_jobs::{EventError, handle, job_of};
 use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 

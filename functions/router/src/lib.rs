@@ -1,13 +1,13 @@
 //! The lead router: fed by the lead queue (SQS), it routes each qualified lead to the buyer
 //! that earns the most, sells it in one transaction, delivers it to the buyer's webhook
-//! and cascades on a reject. The work is `aurum::distribution`; this crate is its Lambda.
+//! and cascades on a reject. The work is `aurum::usecases::routing`; this crate is its Lambda.
 
 use aurum::backend::Backend;
 use aurum::config::Config;
 use aurum::delivery::{DeliveryClient, RetryPolicy};
-use aurum::distribution::{Distribution, DistributionSettings};
 use aurum::domain::routing::RoutingRules;
 use aurum::function::{QueueFunction, WorkError};
+use aurum::usecases::routing::{Distribution, DistributionSettings};
 use std::sync::Arc;
 
 /// The router, as the registry knows it.

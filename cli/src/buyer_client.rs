@@ -2,8 +2,8 @@
 //! Webhooks and posts it. `aurum feedback send` and the end-to-end tests use it; a buyer's
 //! engineers can read it as the reference of what to send.
 
-use crate::domain::buyer::{BuyerId, WebhookSecret};
-use crate::webhooks;
+use aurum::domain::buyer::{BuyerId, WebhookSecret};
+use aurum::webhooks;
 use chrono::{DateTime, Utc};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::Request;
@@ -19,10 +19,7 @@ pub const FEEDBACK_PATH: &str = "/api/v1/revenue/buyer-feedback";
 /// The header naming the signing buyer.
 pub const HEADER_BUYER: &str = "aurum-buyer-id";
 
-#[cfg(feature = "https")]
 type Connector = hyper_rustls::HttpsConnector<HttpConnector>;
-#[cfg(not(feature = "https"))]
-type Connector = HttpConnector;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SendError {
@@ -62,7 +59,6 @@ impl FeedbackSender {
     pub fn new(timeout: Duration) -> Result<FeedbackSender, SendError> {
         let mut tcp = HttpConnector::new();
         tcp.set_connect_timeout(Some(timeout));
-        #[cfg(feature = "https")]
         let connector = {
             tcp.enforce_http(false);
             hyper_rustls::HttpsConnectorBuilder::new()
@@ -72,8 +68,6 @@ impl FeedbackSender {
                 .enable_http1()
                 .wrap_connector(tcp)
         };
-        #[cfg(not(feature = "https"))]
-        let connector = tcp;
         Ok(FeedbackSender {
             http: Client::builder(TokioExecutor::new()).build(connector),
             timeout,
@@ -107,7 +101,7 @@ impl FeedbackSender {
                 .http
                 .request(request)
                 .await
-                .map_err(|e| SendError::Transport(crate::redact::error_chain(&e)))?;
+                .map_err(|e| SendError::Transport(aurum::redact::error_chain(&e)))?;
             let status = response.status().as_u16();
             let headers = response.headers().clone();
             let body = Limited::new(response.into_body(), 1024 * 1024)

@@ -5,6 +5,7 @@
 //! nothing: the lead is sold at most once, no cap is exceeded, a withdrawn lead is never
 //! sold.
 
+use crate::artefacts::{Artefacts, CacheKeys};
 use crate::backend::{Backend, Clock};
 use crate::contracts::QueuedLead;
 use crate::delivery::{BuyerMessage, DeliveryClient, DeliveryOutcome};
@@ -23,8 +24,7 @@ use crate::domain::routing::{
 use crate::domain::sale::{CounterPeriod, SaleRefused, normalise_contact};
 use crate::function::{LeadConsumer, WorkError};
 use crate::ports::{
-    BuyerStore, Cache, Delivery, JobStore, LeadStore, MAX_RECEIVE_COUNT, MetricsStore, SaleStore,
-    StoreError,
+    BuyerStore, Cache, Delivery, LeadStore, MAX_RECEIVE_COUNT, MetricsStore, SaleStore, StoreError,
 };
 use chrono::{DateTime, NaiveDate, Timelike, Utc};
 use chrono_tz::America::New_York;
@@ -98,30 +98,6 @@ impl FlowLog {
     }
 }
 
-/// Cached buyer list (the router reads it for every lead), per buyers table: stages may
-/// share one cache.
-fn buyers_cache_key(config: &crate::config::Config) -> String {
-    format!("buyers:{}:all", config.aws.buyers_table)
-}
-
-/// Where routers cache the buyer stats and lead flow of the newest routing update.
-pub fn buyer_stats_cache_key(config: &crate::config::Config) -> String {
-    format!("{}:stats", buyers_cache_key(config))
-}
-
-/// Where routers cache the pricing experiments in force.
-pub fn experiments_cache_key(config: &crate::config::Config) -> String {
-    format!("{}:experiments", buyers_cache_key(config))
-}
-
-/// Drops the cached experiments, so the next sale is priced on the ones stored now.
-pub async fn forget_experiments<B: Backend>(backend: &B) {
-    let key = experiments_cache_key(backend.config());
-    if let Err(e) = backend.cache().delete(&key).await {
-        tracing::warn!(error = %e, "could not drop the cached experiments; they refresh within a minute");
-    }
-}
-
 /// What the newest routing update taught the routers: each buyer's outcome counts, and
 /// the fleet's recent lead flow the bid prices are computed on.
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
@@ -144,15 +120,6 @@ fn variant_seed(lead_id: &str, sale_number: usize) -> u64 {
         .fold(0xcbf2_9ce4_8422_2325, |h, b| {
             (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
         })
-}
-
-/// Drops the cached buyer list, so the next lead is routed on the buyers as stored (after
-/// an import). Routers that miss it see the change within the cache's minute.
-pub async fn forget_buyers<B: Backend>(backend: &B) {
-    let key = buyers_cache_key(backend.config());
-    if let Err(e) = backend.cache().delete(&key).await {
-        tracing::warn!(error = %e, "could not drop the cached buyers; they refresh within a minute");
-    }
 }
 
 /// Settings of the distribution, read once from the configuration.
@@ -188,7 +155,7 @@ pub struct Distribution<B: Backend> {
     cache: Arc<B::Cache>,
     metrics: Arc<B::Metrics>,
     jobs: Arc<B::Jobs>,
-    buyers_key: String,
+    keys: CacheKeys,
     delivery: Arc<DeliveryClient>,
     settings: DistributionSettings,
     clock: Clock,
@@ -233,7 +200,7 @@ impl<B: Backend> Distribution<B> {
             cache: backend.cache(),
             metrics: backend.metrics(),
             jobs: backend.jobs(),
-            buyers_key: buyers_cache_key(backend.config()),
+            keys: CacheKeys::new(backend.config()),
             delivery,
             settings,
             clock: backend.clock(),
@@ -244,7 +211,7 @@ impl<B: Backend> Distribution<B> {
 
     /// Every buyer: the cache, else the store (then cached).
     async fn buyer_list(&self) -> Result<Vec<Buyer>, StoreError> {
-        if let Ok(Some(json)) = self.cache.get(&self.buyers_key).await
+        if let Ok(Some(json)) = self.cache.get(&self.keys.buyers).await
             && let Ok(buyers) = serde_json::from_str::<Vec<Buyer>>(&json)
         {
             return Ok(buyers);
@@ -253,7 +220,7 @@ impl<B: Backend> Distribution<B> {
         if let Ok(json) = serde_json::to_string(&buyers) {
             let _ = self
                 .cache
-                .set(&self.buyers_key, &json, BUYERS_CACHE_TTL)
+                .set(&self.keys.buyers, &json, BUYERS_CACHE_TTL)
                 .await;
         }
         Ok(buyers)
@@ -282,13 +249,13 @@ impl<B: Backend> Distribution<B> {
     }
 
     async fn read_priors(&self) -> RouterPriors {
-        let key = format!("{}:stats", self.buyers_key);
-        if let Ok(Some(json)) = self.cache.get(&key).await
+        let key = &self.keys.priors;
+        if let Ok(Some(json)) = self.cache.get(key).await
             && let Ok(priors) = serde_json::from_str::<RouterPriors>(&json)
         {
             return priors;
         }
-        let priors = match crate::jobs::latest_routing_update(&*self.jobs).await {
+        let priors = match self.jobs.routing_update().await {
             Ok(update) => update.map_or_else(RouterPriors::default, |u| RouterPriors {
                 stats: u.stats(),
                 demand: u.demand,
@@ -299,7 +266,7 @@ impl<B: Backend> Distribution<B> {
             }
         };
         if let Ok(json) = serde_json::to_string(&priors) {
-            let _ = self.cache.set(&key, &json, BUYERS_CACHE_TTL).await;
+            let _ = self.cache.set(key, &json, BUYERS_CACHE_TTL).await;
         }
         priors
     }
@@ -307,13 +274,13 @@ impl<B: Backend> Distribution<B> {
     /// The pricing experiments in force (the cache, else the jobs' store); none when none
     /// were started, or when neither answers (the sale is priced at the list price).
     async fn experiments(&self) -> ExperimentSet {
-        let key = format!("{}:experiments", self.buyers_key);
-        if let Ok(Some(json)) = self.cache.get(&key).await
+        let key = &self.keys.experiments;
+        if let Ok(Some(json)) = self.cache.get(key).await
             && let Ok(set) = serde_json::from_str::<ExperimentSet>(&json)
         {
             return set;
         }
-        let set = match crate::jobs::latest_experiments(&*self.jobs).await {
+        let set = match self.jobs.experiments().await {
             Ok(record) => record.map(|r| r.set).unwrap_or_default(),
             Err(e) => {
                 tracing::warn!(error = %e, "pricing experiments unreadable; list prices");
@@ -321,7 +288,7 @@ impl<B: Backend> Distribution<B> {
             }
         };
         if let Ok(json) = serde_json::to_string(&set) {
-            let _ = self.cache.set(&key, &json, BUYERS_CACHE_TTL).await;
+            let _ = self.cache.set(key, &json, BUYERS_CACHE_TTL).await;
         }
         set
     }
@@ -335,16 +302,9 @@ impl<B: Backend> Distribution<B> {
             minute,
             values: values.iter().map(|(id, v)| (id.to_string(), *v)).collect(),
         };
-        let Ok(json) = serde_json::to_string(&arrival) else {
-            return;
-        };
         if let Err(e) = self
             .jobs
-            .put_record(
-                &crate::jobs::flow_kind(local.date_naive()),
-                &crate::jobs::flow_id(minute, lead_id),
-                &json,
-            )
+            .record_arrival(local.date_naive(), lead_id, &arrival)
             .await
         {
             tracing::warn!(lead_id, error = %e, "arrival not recorded for the bid prices");
@@ -511,7 +471,7 @@ impl<B: Backend> Distribution<B> {
                 ..record
             }))
         };
-        match crate::lead_life::write(&*self.leads, &*self.sales, &change).await {
+        match crate::usecases::lifecycle::write(&*self.leads, &*self.sales, &change).await {
             Ok(Ok(())) => Ok(stored(change.record)),
             Ok(Err(SaleRefused::Duplicate)) => Ok(Applied::Duplicate),
             // Another router took the capacity or changed the lead meanwhile: decide again

@@ -1,13 +1,14 @@
 //! The sandbox buyer inbox that `aurum serve` answers for the example buyers, so a local
 //! chat ends sold and delivered with nothing else running. It behaves like a buyer's
-//! webhook: it verifies the signature with that buyer's secret and accepts most leads,
-//! rejecting about one in ten (chosen from the lead id, so the same lead always gets the
-//! same answer). Local only: no deployed function serves it.
+//! webhook: it verifies the signature with that buyer's secret, then each buyer decides on
+//! its own, for a reason that is true of the lead ([`decide`]). Local only: no deployed
+//! function serves it.
 
-use crate::delivery::{BuyerMessage, BuyerReply};
-use crate::domain::buyer::{BuyerId, WebhookSecret};
-use crate::http::MAX_BODY_BYTES;
-use crate::webhooks;
+use aurum::delivery::{BuyerMessage, BuyerReply, LeadSold};
+use aurum::domain::buyer::{BuyerId, WebhookSecret};
+use aurum::domain::sale::normalise_contact;
+use aurum::http::MAX_BODY_BYTES;
+use aurum::webhooks;
 use axum::Json;
 use axum::Router;
 use axum::body::Bytes;
@@ -17,13 +18,12 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
+use std::collections::HashSet;
 use std::sync::Arc;
+use std::sync::Mutex;
 
 /// The inbox route, one per buyer.
 pub const INBOX_ROUTE: &str = "/sandbox/buyers/{buyer_id}/leads";
-
-/// The reason the sandbox gives for the leads it rejects.
-pub const REJECT_REASON: &str = "outside_service_area";
 
 /// The webhook URL of `buyer`'s sandbox inbox on a server at `base` (`http://127.0.0.1:8080`).
 pub fn inbox_url(base: &str, buyer: &BuyerId) -> String {
@@ -37,36 +37,97 @@ pub fn inbox_url(base: &str, buyer: &BuyerId) -> String {
 /// buyer it does not know, 401 when the signature does not verify with that buyer's secret,
 /// 422 when the body is not a message; otherwise 200 with the buyer's reply.
 pub fn sandbox_inbox(secrets: HashMap<BuyerId, WebhookSecret>) -> Router {
+    let inbox = Inbox {
+        secrets,
+        held: Mutex::new(HashMap::new()),
+    };
     Router::new()
         .route(INBOX_ROUTE, post(receive))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .with_state(Arc::new(secrets))
+        .with_state(Arc::new(inbox))
 }
 
-/// What the sandbox answers for a sold lead: rejected (with [`REJECT_REASON`]) for about
-/// one lead id in ten, accepted otherwise.
-pub fn sandbox_reply(lead_id: &str) -> BuyerReply {
-    let digest = Sha256::digest(lead_id.as_bytes());
+/// Why a sandbox buyer refuses a lead, each a fact about the lead or the buyer.
+pub mod reason {
+    /// The buyer already holds this homeowner's phone or email (from an earlier lead).
+    pub const DUPLICATE: &str = "duplicate";
+    /// The buyer's installers call: a lead without a phone number is no use to it.
+    pub const PHONE_REQUIRED: &str = "phone_required";
+    /// The homeowner did not say they own the home.
+    pub const NOT_HOMEOWNER: &str = "not_homeowner";
+    /// The buyer's call center has no one free this hour to call within its promise.
+    pub const CALL_CENTER_FULL: &str = "call_center_full";
+}
+
+/// How a sandbox buyer decides on a sold lead, as a buyer's intake would, each buyer on its
+/// own: it refuses a homeowner it already holds, a lead it cannot call, a lead without a
+/// confirmed homeowner; otherwise it takes the lead unless its call center is full, which
+/// happens for about one lead in ten, drawn from (buyer, lead): another buyer decides the
+/// same lead independently, and the same buyer always answers the same lead the same way.
+pub fn decide(buyer: &BuyerId, lead: &LeadSold, already_held: bool) -> BuyerReply {
+    if already_held {
+        return BuyerReply::reject(reason::DUPLICATE);
+    }
+    if lead.contact.phone.is_none() {
+        return BuyerReply::reject(reason::PHONE_REQUIRED);
+    }
+    if lead.property.homeowner != Some(true) {
+        return BuyerReply::reject(reason::NOT_HOMEOWNER);
+    }
+    let digest = Sha256::digest(format!("{buyer}|{}", lead.lead_id).as_bytes());
     let mut first = [0u8; 8];
     first.copy_from_slice(&digest[..8]);
     if u64::from_be_bytes(first) % 10 == 0 {
-        BuyerReply::reject(REJECT_REASON)
+        BuyerReply::reject(reason::CALL_CENTER_FULL)
     } else {
         BuyerReply::accept()
     }
 }
 
-type Secrets = Arc<HashMap<BuyerId, WebhookSecret>>;
+/// The inbox's state: each buyer's secret, and the homeowners each buyer took (as hashes
+/// of their normalised phone and email, with the lead that brought them).
+struct Inbox {
+    secrets: HashMap<BuyerId, WebhookSecret>,
+    held: Mutex<HashMap<BuyerId, HashMap<[u8; 32], String>>>,
+}
+
+impl Inbox {
+    /// Decides on a sale and, when taken, remembers the homeowner for this buyer. A lead
+    /// delivered again (a retry) is answered as the first time.
+    fn decide(&self, buyer: &BuyerId, lead: &LeadSold) -> BuyerReply {
+        let keys: HashSet<[u8; 32]> =
+            [lead.contact.phone.as_deref(), lead.contact.email.as_deref()]
+                .into_iter()
+                .flatten()
+                .filter_map(normalise_contact)
+                .map(|k| Sha256::digest(k.as_bytes()).into())
+                .collect();
+        let mut held = self.held.lock().unwrap_or_else(|e| e.into_inner());
+        let mine = held.entry(buyer.clone()).or_default();
+        let already = keys
+            .iter()
+            .any(|k| mine.get(k).is_some_and(|lead_id| *lead_id != lead.lead_id));
+        let answer = decide(buyer, lead, already);
+        if answer.accepted {
+            for k in keys {
+                mine.insert(k, lead.lead_id.clone());
+            }
+        }
+        answer
+    }
+}
+
+type Shared = Arc<Inbox>;
 
 async fn receive(
-    State(secrets): State<Secrets>,
+    State(inbox): State<Shared>,
     Path(buyer_id): Path<String>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
     let Some((buyer, secret)) = BuyerId::parse(&buyer_id)
         .ok()
-        .and_then(|id| secrets.get_key_value(&id))
+        .and_then(|id| inbox.secrets.get_key_value(&id))
     else {
         return error(StatusCode::NOT_FOUND, "not_found", "no such sandbox buyer");
     };
@@ -94,7 +155,7 @@ async fn receive(
         );
     }
     let answer = match &message {
-        BuyerMessage::LeadSold { .. } => sandbox_reply(message.lead_id()),
+        BuyerMessage::LeadSold { data, .. } => inbox.decide(buyer, data),
         BuyerMessage::LeadWithdrawn { .. } | BuyerMessage::LeadReleased { .. } => {
             BuyerReply::accept()
         }
@@ -122,7 +183,7 @@ fn error(status: StatusCode, code: &str, message: &str) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::webhooks::SignatureHeaders;
+    use aurum::webhooks::SignatureHeaders;
     use axum::body::Body;
     use axum::http::Request;
     use chrono::Utc;
@@ -151,15 +212,19 @@ mod tests {
 
     /// A sold-lead body; only the fields the inbox reads matter, but it must parse.
     fn sold(lead: &str, buyer: &str) -> Vec<u8> {
+        sold_with(lead, buyer, Some("+17185550142"), Some(true))
+    }
+
+    fn sold_with(lead: &str, buyer: &str, phone: Option<&str>, homeowner: Option<bool>) -> Vec<u8> {
         let now = Utc::now();
         let body = serde_json::json!({
             "type": "lead.sold", "schema": 1, "timestamp": now,
             "data": {
                 "lead_id": lead, "buyer_id": buyer, "sold_at": now, "price_cents": 20000,
                 "tier": "premium", "score": 90, "return_window_days": 7, "returnable_until": now,
-                "contact": {"name": null, "phone": "+17185550142", "email": null},
+                "contact": {"name": null, "phone": phone, "email": null},
                 "consent": {"given_at": now, "words": "yes", "disclosure": null},
-                "property": {"homeowner": true, "property_type": null, "zip_code": null,
+                "property": {"homeowner": homeowner, "property_type": null, "zip_code": null,
                              "borough": null, "neighborhood": null, "monthly_bill_cents": null},
                 "interest": {"timeline": null, "decision_maker": null, "financing": null,
                              "credit": null, "competing_quotes": null,
@@ -174,7 +239,23 @@ mod tests {
         webhooks::sign(&secret, "msg_sandbox_test", Utc::now(), body).expect("sign")
     }
 
+    fn lead(body: &[u8]) -> LeadSold {
+        match serde_json::from_slice::<BuyerMessage>(body).expect("message") {
+            BuyerMessage::LeadSold { data, .. } => *data,
+            other => panic!("not a sale: {other:?}"),
+        }
+    }
+
     async fn post(
+        buyer: &str,
+        headers: Option<SignatureHeaders>,
+        body: Vec<u8>,
+    ) -> (StatusCode, serde_json::Value) {
+        post_to(inbox(), buyer, headers, body).await
+    }
+
+    async fn post_to(
+        inbox: Router,
         buyer: &str,
         headers: Option<SignatureHeaders>,
         body: Vec<u8>,
@@ -186,7 +267,7 @@ mod tests {
         if let Some(h) = headers {
             h.apply(request.headers_mut()).expect("headers");
         }
-        let response = inbox().oneshot(request).await.expect("response");
+        let response = inbox.oneshot(request).await.expect("response");
         let status = response.status();
         let bytes = response
             .into_body()
@@ -199,29 +280,67 @@ mod tests {
 
     #[tokio::test]
     async fn given_a_signed_sale_when_posted_then_the_sandbox_answers_with_its_decision() {
-        // GIVEN a lead id the sandbox accepts and one it rejects
-        let accepted = (0..)
-            .map(|n| format!("lead_{n}"))
-            .find(|l| sandbox_reply(l).accepted)
-            .expect("some lead is accepted");
-        let rejected = (0..)
-            .map(|n| format!("lead_{n}"))
-            .find(|l| !sandbox_reply(l).accepted)
-            .expect("some lead is rejected");
-        // WHEN each is delivered, signed with the buyer's secret
-        for (lead, expected) in [
-            (accepted, serde_json::json!({"accepted": true})),
+        // GIVEN a lead the buyer takes and one that finds its call center full
+        let buyer = id("solarreviews");
+        let pick = |accepted: bool| {
+            (0..)
+                .map(|n| format!("lead_{n}"))
+                .find(|l| {
+                    decide(&buyer, &lead(&sold(l, "solarreviews")), false).accepted == accepted
+                })
+                .expect("found")
+        };
+        for (lead_id, expected) in [
+            (pick(true), serde_json::json!({"accepted": true})),
             (
-                rejected,
-                serde_json::json!({"accepted": false, "reason": REJECT_REASON}),
+                pick(false),
+                serde_json::json!({"accepted": false, "reason": reason::CALL_CENTER_FULL}),
             ),
         ] {
-            let body = sold(&lead, "solarreviews");
+            // WHEN each is delivered, signed with the buyer's secret
+            let body = sold(&lead_id, "solarreviews");
             let (status, reply) = post("solarreviews", Some(signed(SECRET, &body)), body).await;
             // THEN the answer is 200 with the decision
             assert_eq!(status, StatusCode::OK);
-            assert_eq!(reply, expected, "{lead}");
+            assert_eq!(reply, expected, "{lead_id}");
         }
+    }
+
+    #[tokio::test]
+    async fn given_a_homeowner_the_buyer_took_when_another_lead_brings_them_then_it_is_a_duplicate()
+    {
+        let buyer = id("solarreviews");
+        let taken: Vec<String> = (0..)
+            .map(|n| format!("lead_{n}"))
+            .filter(|l| decide(&buyer, &lead(&sold(l, "solarreviews")), false).accepted)
+            .take(2)
+            .collect();
+        let inbox = inbox();
+        let first = sold(&taken[0], "solarreviews");
+        let (_, reply) = post_to(
+            inbox.clone(),
+            "solarreviews",
+            Some(signed(SECRET, &first)),
+            first.clone(),
+        )
+        .await;
+        assert_eq!(reply, serde_json::json!({"accepted": true}));
+        // WHEN a second lead carries the same phone
+        let second = sold(&taken[1], "solarreviews");
+        let (_, reply) = post_to(
+            inbox.clone(),
+            "solarreviews",
+            Some(signed(SECRET, &second)),
+            second,
+        )
+        .await;
+        // THEN the buyer refuses it as a duplicate, and a retry of the first is still taken
+        assert_eq!(
+            reply,
+            serde_json::json!({"accepted": false, "reason": reason::DUPLICATE})
+        );
+        let (_, reply) = post_to(inbox, "solarreviews", Some(signed(SECRET, &first)), first).await;
+        assert_eq!(reply, serde_json::json!({"accepted": true}));
     }
 
     #[tokio::test]
@@ -273,12 +392,36 @@ mod tests {
     }
 
     #[test]
-    fn given_many_leads_then_about_one_in_ten_is_rejected_and_the_answer_is_stable() {
-        let rejected = (0..2_000)
-            .filter(|n| !sandbox_reply(&format!("lead_{n:05}")).accepted)
-            .count();
-        assert!((140..=260).contains(&rejected), "{rejected} of 2000");
-        assert_eq!(sandbox_reply("lead_00042"), sandbox_reply("lead_00042"));
+    fn given_many_leads_then_each_buyer_refuses_about_one_in_ten_on_its_own() {
+        let (a, b) = (id("solarreviews"), id("modernize"));
+        let refused = |buyer: &BuyerId| -> Vec<usize> {
+            (0..2_000)
+                .filter(|n| {
+                    !decide(buyer, &lead(&sold(&format!("lead_{n:05}"), "x")), false).accepted
+                })
+                .collect()
+        };
+        let (by_a, by_b) = (refused(&a), refused(&b));
+        assert!((140..=260).contains(&by_a.len()), "{} of 2000", by_a.len());
+        let both = by_a.iter().filter(|n| by_b.contains(n)).count();
+        assert!(both < by_a.len() / 3, "independent: {both} refused by both");
+        let one = lead(&sold("lead_00042", "x"));
+        assert_eq!(decide(&a, &one, false), decide(&a, &one, false), "stable");
+    }
+
+    #[test]
+    fn given_a_lead_without_a_phone_or_a_confirmed_homeowner_then_the_reason_says_so() {
+        let buyer = id("solarreviews");
+        let no_phone = lead(&sold_with("lead_1", "x", None, Some(true)));
+        assert_eq!(
+            decide(&buyer, &no_phone, false),
+            BuyerReply::reject(reason::PHONE_REQUIRED)
+        );
+        let unsure = lead(&sold_with("lead_1", "x", Some("+17185550142"), None));
+        assert_eq!(
+            decide(&buyer, &unsure, false),
+            BuyerReply::reject(reason::NOT_HOMEOWNER)
+        );
     }
 
     #[test]

@@ -2,25 +2,21 @@
 //! lead score out. The domain decides the turn (`domain::turn`); this only loads the state,
 //! publishes the lead, records a withdrawal, saves, and retries a lost race.
 
+use crate::artefacts::{current_model, current_rules};
 use crate::backend::Backend;
 use crate::contracts::QueuedLead;
 use crate::domain::analytics;
 use crate::domain::conversation::{ContextHints, SessionId};
 use crate::domain::extract::extract;
 use crate::domain::learning::conversation_rules::ConversationRules;
-use crate::domain::scoring::ScoringModel;
 use crate::domain::targets::Targets;
 use crate::domain::turn::{self, Message, Rules};
 pub use crate::domain::turn::{LeadStatus, TurnDecision};
-use crate::ports::{
-    Cache, ConversationStore, JobStore, LeadQueue, LeadStore, MetricsStore, ModelStore, StoreError,
-};
+use crate::ports::{ConversationStore, LeadQueue, LeadStore, MetricsStore, StoreError};
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
 use std::time::Duration;
 
-pub const MODEL_CACHE_KEY: &str = "scoring_model:current";
-const MODEL_CACHE_TTL: Duration = Duration::from_secs(300);
 /// Concurrent turns of one session retry on a lost conditional write this many times.
 const SAVE_ATTEMPTS: usize = 5;
 
@@ -32,70 +28,11 @@ pub struct TurnInput {
     pub history: Vec<String>,
 }
 
-/// The scoring model in force: cache, then store, then the built-in default.
-pub async fn current_model<S: ModelStore, C: Cache>(
-    store: &S,
-    cache: &C,
-) -> Result<ScoringModel, StoreError> {
-    match cache.get(MODEL_CACHE_KEY).await {
-        Ok(Some(json)) => match serde_json::from_str::<ScoringModel>(&json) {
-            Ok(model) if model.validate().is_ok() => return Ok(model),
-            Ok(_) => tracing::warn!("cached scoring model is invalid; reading the store"),
-            Err(e) => {
-                tracing::warn!(error = %crate::adapters::decode_failure(&e), "cached scoring model unreadable")
-            }
-        },
-        Ok(None) => {}
-        Err(e) => tracing::warn!(error = %e, "cache unavailable; reading the model from the store"),
-    }
-    let model = match store.current_model().await? {
-        Some(model) => match model.validate() {
-            Ok(()) => model,
-            Err(reason) => {
-                tracing::error!(version = model.version, %reason, "stored scoring model is invalid; using the built-in one");
-                ScoringModel::default()
-            }
-        },
-        None => ScoringModel::default(),
-    };
-    if let Ok(json) = serde_json::to_string(&model)
-        && let Err(e) = cache.set(MODEL_CACHE_KEY, &json, MODEL_CACHE_TTL).await
-    {
-        tracing::warn!(error = %e, "could not cache the scoring model");
-    }
-    Ok(model)
-}
-
-pub const RULES_CACHE_KEY: &str = "conversation_rules:current";
 /// The conversation rules a process read, and when.
 type RulesMemo = (std::time::Instant, Arc<ConversationRules>);
 
 /// How long a process keeps the conversation rules it read.
 pub const RULES_MEMO: Duration = Duration::from_secs(60);
-
-/// The conversation rules in force: the cache, then the newest the rules job stored,
-/// else none (the agent's own order). Never fails a turn: rules only reorder questions.
-pub async fn current_rules<J: JobStore, C: Cache>(jobs: &J, cache: &C) -> ConversationRules {
-    if let Ok(Some(json)) = cache.get(RULES_CACHE_KEY).await
-        && let Ok(rules) = serde_json::from_str::<ConversationRules>(&json)
-    {
-        return rules;
-    }
-    let rules = match jobs.records(crate::jobs::RULES_RECORDS, 1).await {
-        Ok(records) => records
-            .first()
-            .and_then(|json| serde_json::from_str(json).ok())
-            .unwrap_or_default(),
-        Err(e) => {
-            tracing::warn!(error = %e, "conversation rules unreadable; the agent's own order");
-            return ConversationRules::default();
-        }
-    };
-    if let Ok(json) = serde_json::to_string(&rules) {
-        let _ = cache.set(RULES_CACHE_KEY, &json, MODEL_CACHE_TTL).await;
-    }
-    rules
-}
 
 /// The ports a conversation turn uses.
 pub struct Chat<B: Backend> {
@@ -210,7 +147,7 @@ impl<B: Backend> Chat<B> {
                 self.leads.record_queued(lead).await?;
             }
             if let Some((lead_id, withdrawal)) = &decision.withdraw {
-                let record = crate::lead_life::withdraw(
+                let record = crate::usecases::lifecycle::withdraw(
                     &*self.leads,
                     &*self.sales,
                     lead_id,

@@ -3,17 +3,18 @@
 //! claims its (job, window) before any effect, so a second delivery of the same window
 //! does nothing; a run that fails gives its claim back so a retry can run.
 
-use crate::analytics::Analytics;
+use crate::artefacts::{Artefacts, BuyerStats, CacheKeys, ExperimentsRecord, RoutingUpdate};
 use crate::backend::Backend;
 use crate::domain::analytics::{self, Alert};
 use crate::domain::bid_price::{Arrival, DemandForecast};
 use crate::domain::learning::conversion::{
     self, LabelPolicy, LearnerSettings, ModelVersion, Verdict,
 };
-use crate::domain::learning::experiments::{ExperimentSet, VariantOutcome};
+use crate::domain::learning::experiments::VariantOutcome;
 use crate::domain::scoring::ScoringModel;
 use crate::function::WorkError;
-use crate::ports::{Cache, FeedbackStore, JobStore, ModelStore, StoreError};
+use crate::ports::{FeedbackStore, JobStore, ModelStore, StoreError};
+use crate::usecases::analytics::Analytics;
 use chrono::{DateTime, Duration, Utc};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
@@ -148,46 +149,8 @@ impl From<&Alert> for StoredAlert {
     }
 }
 
-/// The routing update's stored result: each buyer's month as the router's priors.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct RoutingUpdate {
-    pub window: DateTime<Utc>,
-    pub buyers: Vec<BuyerStats>,
-    /// The recent days' routed leads the `bid_price` strategy's dual prices are computed
-    /// on, for every router of the fleet (absent in records before it was kept).
-    #[serde(default)]
-    pub demand: Option<DemandForecast>,
-}
-
-/// The pricing experiments as of `updated_at` (`experiments` records, id = that time):
-/// written when a business starts them, and by each routing update with their counts.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ExperimentsRecord {
-    pub updated_at: DateTime<Utc>,
-    #[serde(flatten)]
-    pub set: ExperimentSet,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct BuyerStats {
-    pub buyer_id: String,
-    pub leads_sold: i64,
-    /// This month's outcome counts: the router's acceptance and history estimates.
-    pub accepted: i64,
-    pub rejected: i64,
-    pub returned: i64,
-    pub acceptance_rate: f64,
-    pub conversion_rate: f64,
-    pub return_rate: f64,
-    pub daily_utilisation: f64,
-    pub monthly_spend_utilisation: f64,
-}
-
 pub const MODEL_RECORDS: &str = "model";
 pub const KPI_RECORDS: &str = "kpi";
-pub const ROUTING_RECORDS: &str = "routing";
-pub const RULES_RECORDS: &str = "rules";
-pub const EXPERIMENT_RECORDS: &str = "experiments";
 /// Days of routed leads the bid prices are computed on (earlier days only: today's own
 /// leads are what the prices are for).
 pub const FLOW_DAYS: i64 = 7;
@@ -196,15 +159,6 @@ pub const FLOW_SAMPLE: usize = 3_000;
 /// Days of outcomes a pricing experiment's counts are read from, at most.
 pub const EXPERIMENT_DAYS: i64 = 90;
 
-/// The records of one New York day's routed leads (`Arrival`s, id = minute#lead).
-pub fn flow_kind(day: chrono::NaiveDate) -> String {
-    format!("flow#{day}")
-}
-
-/// The id of a routed lead's arrival record: sorts by the minute it arrived.
-pub fn flow_id(minute: u16, lead_id: &str) -> String {
-    format!("{minute:04}#{lead_id}")
-}
 /// Days of feedback the conversation-rules update learns from.
 pub const RULES_DAYS: i64 = 30;
 
@@ -228,8 +182,7 @@ pub struct Jobs<B: Backend> {
     cache: Arc<B::Cache>,
     analytics: Analytics<B>,
     settings: LearnerSettings,
-    stats_key: String,
-    experiments_key: String,
+    keys: CacheKeys,
 }
 
 impl<B: Backend> Jobs<B> {
@@ -245,8 +198,7 @@ impl<B: Backend> Jobs<B> {
             cache: backend.cache(),
             analytics: Analytics::new(backend),
             settings: LearnerSettings::default(),
-            stats_key: crate::distribution::buyer_stats_cache_key(backend.config()),
-            experiments_key: crate::distribution::experiments_cache_key(backend.config()),
+            keys: CacheKeys::new(backend.config()),
         }
     }
 
@@ -309,13 +261,13 @@ impl<B: Backend> Jobs<B> {
 
     /// The newest routing update, if one ran.
     pub async fn latest_routing_update(&self) -> Result<Option<RoutingUpdate>, StoreError> {
-        latest_routing_update(&*self.jobs).await
+        self.jobs.routing_update().await
     }
 
     /// The pricing experiments in force, with their counts as of the newest routing
     /// update.
     pub async fn experiments(&self) -> Result<Option<ExperimentsRecord>, StoreError> {
-        latest_experiments(&*self.jobs).await
+        self.jobs.experiments().await
     }
 
     /// The newest KPI check, if the monitor ran.
@@ -382,7 +334,7 @@ impl<B: Backend> Jobs<B> {
             Verdict::Promoted => {
                 self.models.save_model(&update.in_force).await?;
                 // Functions read the model through the cache: drop it so they pick this up.
-                let _ = self.cache.delete(crate::chat::MODEL_CACHE_KEY).await;
+                crate::artefacts::forget_model(&*self.cache).await;
                 Ok(format!(
                     "model {} promoted: held-out log loss {:.4} (was {:.4}) on {} leads",
                     v.version,
@@ -427,18 +379,14 @@ impl<B: Backend> Jobs<B> {
             demand.days
         );
         self.jobs
-            .put_record(
-                ROUTING_RECORDS,
-                &window.to_rfc3339(),
-                &store_json(&RoutingUpdate {
-                    window,
-                    buyers,
-                    demand: Some(demand),
-                })?,
-            )
+            .save_routing_update(&RoutingUpdate {
+                window,
+                buyers,
+                demand: Some(demand),
+            })
             .await?;
         // Routers read the stats through the cache: drop it so they pick these up.
-        let _ = self.cache.delete(&self.stats_key).await;
+        crate::artefacts::forget(&*self.cache, &self.keys.priors, "routing priors").await;
         let experiments = self.recount_experiments(window).await?;
         Ok(format!(
             "stats of {n} buyers recorded; {flow}; {experiments}"
@@ -450,14 +398,10 @@ impl<B: Backend> Jobs<B> {
         let today = analytics::new_york_day(window);
         let mut days = Vec::new();
         for back in 1..=FLOW_DAYS {
-            let records = self
+            let mut arrivals: Vec<Arrival> = self
                 .jobs
-                .records(&flow_kind(today - Duration::days(back)), FLOW_SAMPLE)
+                .arrivals(today - Duration::days(back), FLOW_SAMPLE)
                 .await?;
-            let mut arrivals: Vec<Arrival> = records
-                .iter()
-                .filter_map(|json| serde_json::from_str(json).ok())
-                .collect();
             arrivals.reverse();
             days.push(arrivals);
         }
@@ -467,7 +411,7 @@ impl<B: Backend> Jobs<B> {
     /// Counts each pricing experiment's offers again from the outcomes buyers reported,
     /// promotes the winners the evidence allows, and stores the result.
     async fn recount_experiments(&self, window: DateTime<Utc>) -> Result<String, StoreError> {
-        let Some(mut current) = latest_experiments(&*self.jobs).await? else {
+        let Some(mut current) = self.jobs.experiments().await? else {
             return Ok("no pricing experiments".to_owned());
         };
         let today = analytics::new_york_day(window);
@@ -500,8 +444,8 @@ impl<B: Backend> Jobs<B> {
             .flat_map(|e| e.stats.iter().map(|s| s.offers))
             .sum();
         let n = current.set.experiments.len();
-        save_experiments(&*self.jobs, current.set, window).await?;
-        let _ = self.cache.delete(&self.experiments_key).await;
+        self.jobs.save_experiments(current.set, window).await?;
+        crate::artefacts::forget(&*self.cache, &self.keys.experiments, "experiments").await;
         let winners: Vec<String> = promoted
             .iter()
             .map(|(e, v)| format!("{e} promoted {}", v.id))
@@ -558,23 +502,11 @@ impl<B: Backend> Jobs<B> {
                 kept: kept && !refused,
             });
         }
-        let current: ConversationRules = self
-            .jobs
-            .records(RULES_RECORDS, 1)
-            .await?
-            .first()
-            .and_then(|json| serde_json::from_str(json).ok())
-            .unwrap_or_default();
+        let current: ConversationRules = self.jobs.conversation_rules().await?.unwrap_or_default();
         match learn(&current, &outcomes, &RulesSettings::default(), window) {
             Ok(rules) => {
-                self.jobs
-                    .put_record(
-                        RULES_RECORDS,
-                        &format!("{:010}", rules.version),
-                        &store_json(&rules)?,
-                    )
-                    .await?;
-                let _ = self.cache.delete(crate::chat::RULES_CACHE_KEY).await;
+                self.jobs.save_conversation_rules(&rules).await?;
+                crate::artefacts::forget_rules(&*self.cache).await;
                 Ok(format!(
                     "conversation rules {} from {} conversations ({} kept)",
                     rules.version, rules.conversations, rules.succeeded
@@ -621,8 +553,8 @@ impl<B: Backend> Jobs<B> {
     /// released and marked, a ledger that disagrees is counted for an alert.
     pub async fn reconcile(&self, now: DateTime<Utc>) -> Result<Reconciliation, StoreError> {
         use crate::domain::feedback::statement_month;
-        use crate::lead_life::LeadCheck;
         use crate::ports::{BuyerStore, FeedbackStore};
+        use crate::usecases::lifecycle::LeadCheck;
         let since = now - chrono::Duration::days(RECONCILE_DAYS);
         let mut months = vec![statement_month(since)];
         if statement_month(now) != months[0] {
@@ -641,7 +573,9 @@ impl<B: Backend> Jobs<B> {
         let mut found = Reconciliation::default();
         for lead_id in &leads {
             found.checked += 1;
-            match crate::lead_life::reconcile(&*self.leads, &*self.sales, lead_id, now).await? {
+            match crate::usecases::lifecycle::reconcile(&*self.leads, &*self.sales, lead_id, now)
+                .await?
+            {
                 LeadCheck::Sound => {}
                 LeadCheck::Repaired => found.repaired += 1,
                 LeadCheck::LedgerMismatch => found.ledger_mismatches += 1,
@@ -742,8 +676,7 @@ impl<B: Backend> Clone for Jobs<B> {
             cache: Arc::clone(&self.cache),
             analytics: self.analytics.clone(),
             settings: self.settings,
-            stats_key: self.stats_key.clone(),
-            experiments_key: self.experiments_key.clone(),
+            keys: self.keys.clone(),
         }
     }
 }
@@ -765,71 +698,6 @@ impl<B: Backend> crate::function::ScheduledJob for Scheduled<B> {
 
     async fn run(&self, window: DateTime<Utc>) -> Result<(), WorkError> {
         self.jobs.run(self.job, window).await.map(|_| ())
-    }
-}
-
-/// The pricing experiments in force, if any were started.
-pub async fn latest_experiments<J: JobStore>(
-    jobs: &J,
-) -> Result<Option<ExperimentsRecord>, StoreError> {
-    match jobs.records(EXPERIMENT_RECORDS, 1).await?.first() {
-        None => Ok(None),
-        Some(json) => serde_json::from_str(json)
-            .map(Some)
-            .map_err(|e| StoreError::Corrupt(e.to_string())),
-    }
-}
-
-/// Stores `set` as the experiments in force: under `at`, or just after the newest record
-/// when that is later (ids sort by time, so the newest record is the one in force).
-pub async fn save_experiments<J: JobStore>(
-    jobs: &J,
-    set: ExperimentSet,
-    at: DateTime<Utc>,
-) -> Result<ExperimentsRecord, StoreError> {
-    let newest = latest_experiments(jobs).await?.map(|r| r.updated_at);
-    let updated_at = match newest {
-        Some(n) if n >= at => n + Duration::milliseconds(1),
-        _ => at,
-    };
-    let record = ExperimentsRecord { updated_at, set };
-    jobs.put_record(
-        EXPERIMENT_RECORDS,
-        &updated_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-        &store_json(&record)?,
-    )
-    .await?;
-    Ok(record)
-}
-
-/// The newest routing update in `jobs`, if one ran.
-pub async fn latest_routing_update<J: JobStore>(
-    jobs: &J,
-) -> Result<Option<RoutingUpdate>, StoreError> {
-    Ok(jobs
-        .records(ROUTING_RECORDS, 1)
-        .await?
-        .first()
-        .and_then(|json| serde_json::from_str(json).ok()))
-}
-
-impl RoutingUpdate {
-    /// Each buyer's counts as the router's stats.
-    pub fn stats(&self) -> HashMap<String, crate::domain::routing::BuyerStats> {
-        let count = |n: i64| u32::try_from(n.max(0)).unwrap_or(u32::MAX);
-        self.buyers
-            .iter()
-            .map(|b| {
-                (
-                    b.buyer_id.clone(),
-                    crate::domain::routing::BuyerStats {
-                        accepted: count(b.accepted),
-                        rejected: count(b.rejected),
-                        returned: count(b.returned),
-                    },
-                )
-            })
-            .collect()
     }
 }
 
