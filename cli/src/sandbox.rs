@@ -51,8 +51,6 @@ pub fn sandbox_inbox(secrets: HashMap<BuyerId, WebhookSecret>) -> Router {
 pub mod reason {
     /// The buyer already holds this homeowner's phone or email (from an earlier lead).
     pub const DUPLICATE: &str = "duplicate";
-    /// The buyer's installers call: a lead without a phone number is no use to it.
-    pub const PHONE_REQUIRED: &str = "phone_required";
     /// The homeowner did not say they own the home.
     pub const NOT_HOMEOWNER: &str = "not_homeowner";
     /// The buyer's call center has no one free this hour to call within its promise.
@@ -60,16 +58,12 @@ pub mod reason {
 }
 
 /// How a sandbox buyer decides on a sold lead, as a buyer's intake would, each buyer on its
-/// own: it refuses a homeowner it already holds, a lead it cannot call, a lead without a
-/// confirmed homeowner; otherwise it takes the lead unless its call center is full, which
+/// own: it refuses a homeowner it already holds and a lead without a confirmed homeowner; otherwise it takes the lead unless its call center is full, which
 /// happens for about one lead in ten, drawn from (buyer, lead): another buyer decides the
 /// same lead independently, and the same buyer always answers the same lead the same way.
 pub fn decide(buyer: &BuyerId, lead: &LeadSold, already_held: bool) -> BuyerReply {
     if already_held {
         return BuyerReply::reject(reason::DUPLICATE);
-    }
-    if lead.contact.phone.is_none() {
-        return BuyerReply::reject(reason::PHONE_REQUIRED);
     }
     if lead.property.homeowner != Some(true) {
         return BuyerReply::reject(reason::NOT_HOMEOWNER);
@@ -410,13 +404,8 @@ mod tests {
     }
 
     #[test]
-    fn given_a_lead_without_a_phone_or_a_confirmed_homeowner_then_the_reason_says_so() {
+    fn given_a_lead_without_a_confirmed_homeowner_then_the_reason_says_so() {
         let buyer = id("solarreviews");
-        let no_phone = lead(&sold_with("lead_1", "x", None, Some(true)));
-        assert_eq!(
-            decide(&buyer, &no_phone, false),
-            BuyerReply::reject(reason::PHONE_REQUIRED)
-        );
         let unsure = lead(&sold_with("lead_1", "x", Some("+17185550142"), None));
         assert_eq!(
             decide(&buyer, &unsure, false),
