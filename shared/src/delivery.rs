@@ -31,7 +31,6 @@ use hyper_util::rt::{TokioExecutor, TokioTimer};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 use std::fmt;
-use std::net::IpAddr;
 use std::time::Duration;
 use tokio::time::Instant;
 
@@ -732,29 +731,17 @@ fn retry_after(headers: &hyper::HeaderMap) -> Option<Duration> {
     Some(Duration::from_secs(secs.min(60)))
 }
 
-/// Checks a webhook URL as delivery will use it (the import and the sales team's edits
-/// call this, so nothing is accepted that delivery would refuse). The error says why.
-pub fn check_webhook_url(url: &str) -> Result<(), &'static str> {
-    webhook_uri(url).map(|_| ())
-}
-
-/// The URL to post to: https, or http to a loopback address.
+/// The URL to post to: the buyer rule (`domain::buyer::check_webhook_url`, the one the
+/// import applies), and https only where this binary can speak it.
 fn webhook_uri(url: &str) -> Result<Uri, &'static str> {
+    crate::domain::buyer::check_webhook_url(url)?;
     let uri: Uri = url.parse().map_err(|_| "webhook URL is not a valid URL")?;
-    let loopback = uri.host().is_some_and(is_loopback);
     match uri.scheme_str() {
-        Some("https") if cfg!(feature = "https") => Ok(uri),
-        Some("https") => Err("https delivery is not built into this binary"),
-        Some("http") if loopback => Ok(uri),
-        Some("http") => Err("plain http is allowed only to loopback addresses"),
-        _ => Err("webhook URL must be https"),
+        Some("https") if !cfg!(feature = "https") => {
+            Err("https delivery is not built into this binary")
+        }
+        _ => Ok(uri),
     }
-}
-
-fn is_loopback(host: &str) -> bool {
-    let bare = host.trim_start_matches('[').trim_end_matches(']');
-    host.eq_ignore_ascii_case("localhost")
-        || bare.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
 #[cfg(test)]

@@ -30,7 +30,30 @@ pub enum ApiError {
     /// A dependency failed; details are logged, never returned.
     #[error("service temporarily unavailable; retry shortly")]
     Unavailable(String),
+    /// A webhook signature that did not verify; which part was wrong is never said.
+    #[error("{SIGNATURE_MESSAGE}")]
+    InvalidSignature,
+    /// The caller is who it says, but may not do this (`code` names why).
+    #[error("{message}")]
+    Forbidden { code: &'static str, message: String },
+    /// The resource's state does not allow the change; `current` is that state as the
+    /// caller may see it.
+    #[error("{message}")]
+    InvalidTransition {
+        current: &'static str,
+        message: String,
+    },
+    /// A time limit passed (a return window).
+    #[error("{message}")]
+    Expired { code: &'static str, message: String },
+    #[error("too many requests from this caller; retry in {retry_after_secs} s")]
+    RateLimited { retry_after_secs: u64 },
 }
+
+/// What a caller whose webhook signature failed is told.
+pub const SIGNATURE_MESSAGE: &str = "webhook signature could not be verified: sign \
+    \"{webhook-id}.{webhook-timestamp}.{body}\" with your whsec_ secret and send webhook-id, \
+    webhook-timestamp, webhook-signature and aurum-buyer-id";
 
 /// The body of every 4xx and 5xx response.
 #[derive(Serialize, utoipa::ToSchema)]
@@ -42,7 +65,9 @@ pub struct ErrorBody<'a> {
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct ErrorDetail<'a> {
     /// Stable, machine-readable: `malformed_json`, `invalid_request`, `payload_too_large`,
-    /// `not_found`, `method_not_allowed`, `conflict` or `unavailable`.
+    /// `not_found`, `method_not_allowed`, `conflict`, `unavailable`, `invalid_signature`,
+    /// `not_your_lead`, `buyer_mismatch`, `invalid_transition`, `return_window_closed` or
+    /// `rate_limited`.
     #[schema(examples("invalid_request"))]
     code: &'a str,
     /// For people; its wording may change.
@@ -60,6 +85,11 @@ impl ApiError {
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Conflict => StatusCode::CONFLICT,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::InvalidSignature => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden { .. } => StatusCode::FORBIDDEN,
+            ApiError::InvalidTransition { .. } => StatusCode::CONFLICT,
+            ApiError::Expired { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
         }
     }
 
@@ -72,6 +102,10 @@ impl ApiError {
             ApiError::MethodNotAllowed => "method_not_allowed",
             ApiError::Conflict => "conflict",
             ApiError::Unavailable(_) => "unavailable",
+            ApiError::InvalidSignature => "invalid_signature",
+            ApiError::Forbidden { code, .. } | ApiError::Expired { code, .. } => code,
+            ApiError::InvalidTransition { .. } => "invalid_transition",
+            ApiError::RateLimited { .. } => "rate_limited",
         }
     }
 }
@@ -81,13 +115,19 @@ impl IntoResponse for ApiError {
         if let ApiError::Unavailable(detail) = &self {
             tracing::error!(error = %detail, "dependency failure");
         }
-        let body = ErrorBody {
-            error: ErrorDetail {
-                code: self.code(),
-                message: self.to_string(),
-            },
-        };
-        (self.status(), Json(body)).into_response()
+        let mut error = serde_json::json!({"code": self.code(), "message": self.to_string()});
+        if let ApiError::InvalidTransition { current, .. } = &self {
+            error["current_status"] = serde_json::Value::from(*current);
+        }
+        let mut response =
+            (self.status(), Json(serde_json::json!({ "error": error }))).into_response();
+        if let ApiError::RateLimited { retry_after_secs } = self {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from(retry_after_secs),
+            );
+        }
+        response
     }
 }
 

@@ -9,9 +9,6 @@ use aurum::domain::lead::LeadState;
 use aurum::domain::money::{Usd, cents_from_dollars_f64};
 use aurum::domain::statement::Statement;
 use aurum::http::ApiError;
-use axum::Json;
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -65,7 +62,7 @@ pub fn guide_request_example() -> serde_json::Value {
 }
 
 fn invalid(msg: impl Into<String>) -> FeedbackError {
-    FeedbackError::Api(ApiError::Invalid(msg.into()))
+    ApiError::Invalid(msg.into())
 }
 
 fn text(field: &str, value: Option<String>, max: usize) -> Result<Option<String>, FeedbackError> {
@@ -95,7 +92,11 @@ impl FeedbackRequest {
         received_at: DateTime<Utc>,
     ) -> Result<FeedbackEvent, FeedbackError> {
         if self.buyer_id != signer.as_str() {
-            return Err(FeedbackError::BuyerMismatch);
+            return Err(ApiError::Forbidden {
+                code: "buyer_mismatch",
+                message: "buyer_id must be the buyer that signed the request (aurum-buyer-id)"
+                    .to_owned(),
+            });
         }
         if !valid_lead_id(&self.lead_id) {
             return Err(invalid(
@@ -227,30 +228,11 @@ pub struct StatementQuery {
     pub month: Option<String>,
 }
 
-/// Every refusal of this function, each a 4xx with a stable code (503 when a dependency
-/// failed). Which part of a signature was wrong is never said.
-#[derive(Debug)]
-pub enum FeedbackError {
-    Signature,
-    NotYourLead,
-    BuyerMismatch,
-    Transition {
-        current: &'static str,
-        message: String,
-    },
-    WindowClosed {
-        until: DateTime<Utc>,
-    },
-    RateLimited {
-        retry_after_secs: u64,
-    },
-    Busy,
-    Api(ApiError),
-}
+/// Every refusal of this function is the API's one error type: a 4xx with a stable code
+/// (503 when a dependency failed).
+pub type FeedbackError = ApiError;
 
-pub const SIGNATURE_MESSAGE: &str = "webhook signature could not be verified: sign \
-    \"{webhook-id}.{webhook-timestamp}.{body}\" with your whsec_ secret and send webhook-id, \
-    webhook-timestamp, webhook-signature and aurum-buyer-id";
+pub use aurum::http::SIGNATURE_MESSAGE;
 
 /// A 409 body: the error, and the lead's status as the buyer may see it.
 #[derive(Serialize, ToSchema)]
@@ -269,84 +251,6 @@ struct TransitionError {
     /// when the lead went back from this buyer to another.
     #[schema(examples("returned"))]
     current_status: &'static str,
-}
-
-impl FeedbackError {
-    pub fn status(&self) -> StatusCode {
-        match self {
-            FeedbackError::Signature => StatusCode::UNAUTHORIZED,
-            FeedbackError::NotYourLead | FeedbackError::BuyerMismatch => StatusCode::FORBIDDEN,
-            FeedbackError::Transition { .. } | FeedbackError::Busy => StatusCode::CONFLICT,
-            FeedbackError::WindowClosed { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-            FeedbackError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-            FeedbackError::Api(e) => e.status(),
-        }
-    }
-
-    pub fn code(&self) -> &'static str {
-        match self {
-            FeedbackError::Signature => "invalid_signature",
-            FeedbackError::NotYourLead => "not_your_lead",
-            FeedbackError::BuyerMismatch => "buyer_mismatch",
-            FeedbackError::Transition { .. } => "invalid_transition",
-            FeedbackError::WindowClosed { .. } => "return_window_closed",
-            FeedbackError::RateLimited { .. } => "rate_limited",
-            FeedbackError::Busy => "conflict",
-            FeedbackError::Api(e) => e.code(),
-        }
-    }
-
-    fn message(&self) -> String {
-        match self {
-            FeedbackError::Signature => SIGNATURE_MESSAGE.to_owned(),
-            FeedbackError::NotYourLead => "the lead was not sold to this buyer".to_owned(),
-            FeedbackError::BuyerMismatch => {
-                "buyer_id must be the buyer that signed the request (aurum-buyer-id)".to_owned()
-            }
-            FeedbackError::Transition { message, .. } => message.clone(),
-            FeedbackError::WindowClosed { until } => format!(
-                "the return window of this lead closed at {}",
-                until.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-            ),
-            FeedbackError::RateLimited { retry_after_secs } => {
-                format!("too many feedback requests from this buyer; retry in {retry_after_secs} s")
-            }
-            FeedbackError::Busy => ApiError::Conflict.to_string(),
-            FeedbackError::Api(e) => e.to_string(),
-        }
-    }
-}
-
-impl From<ApiError> for FeedbackError {
-    fn from(e: ApiError) -> Self {
-        FeedbackError::Api(e)
-    }
-}
-
-impl From<aurum::ports::StoreError> for FeedbackError {
-    fn from(e: aurum::ports::StoreError) -> Self {
-        FeedbackError::Api(e.into())
-    }
-}
-
-impl IntoResponse for FeedbackError {
-    fn into_response(self) -> Response {
-        if let FeedbackError::Api(e) = self {
-            return e.into_response();
-        }
-        let mut error = serde_json::json!({"code": self.code(), "message": self.message()});
-        if let FeedbackError::Transition { current, .. } = &self {
-            error["current_status"] = serde_json::Value::from(*current);
-        }
-        let mut response =
-            (self.status(), Json(serde_json::json!({ "error": error }))).into_response();
-        if let FeedbackError::RateLimited { retry_after_secs } = self {
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
-        }
-        response
-    }
 }
 
 #[cfg(test)]

@@ -180,12 +180,12 @@ async fn post_feedback<B: Backend>(
                 .and_then(Result::err)
                 .map_or("unknown_buyer", |e| e.failure().as_str());
             tracing::warn!(claimed_buyer = ?claimed.as_ref().map(BuyerId::as_str), failure, "feedback refused: not verified");
-            return Err(FeedbackError::Signature);
+            return Err(ApiError::InvalidSignature);
         }
     };
     if let Err(wait) = app.limit.check(&buyer.id, now).await {
         tracing::warn!(buyer_id = %buyer.id, "feedback rate limited");
-        return Err(FeedbackError::RateLimited {
+        return Err(ApiError::RateLimited {
             retry_after_secs: wait.0,
         });
     }
@@ -201,8 +201,7 @@ async fn post_feedback<B: Backend>(
     if nesting_depth(&body) > MAX_NESTING {
         return Err(ApiError::MalformedJson(format!(
             "request body is not valid JSON: nested deeper than {MAX_NESTING} levels"
-        ))
-        .into());
+        )));
     }
     let request: FeedbackRequest = parse_json(&body)?;
     let event = request.validate(&buyer.id, &message_id, now)?;
@@ -210,14 +209,23 @@ async fn post_feedback<B: Backend>(
         Ok(Recorded::New(r)) => Ok(receipt(&r, false)),
         Ok(Recorded::Repeat(r)) => Ok(receipt(&r, true)),
         Err(IntakeError::Refused(refusal)) => Err(match refusal {
-            Refusal::NotYourLead => FeedbackError::NotYourLead,
+            Refusal::NotYourLead => ApiError::Forbidden {
+                code: "not_your_lead",
+                message: "the lead was not sold to this buyer".to_owned(),
+            },
             Refusal::Transition { current, message } => {
-                FeedbackError::Transition { current, message }
+                ApiError::InvalidTransition { current, message }
             }
-            Refusal::WindowClosed { until } => FeedbackError::WindowClosed { until },
-            Refusal::Invalid(m) => FeedbackError::Api(ApiError::Invalid(m)),
+            Refusal::WindowClosed { until } => ApiError::Expired {
+                code: "return_window_closed",
+                message: format!(
+                    "the return window of this lead closed at {}",
+                    until.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+                ),
+            },
+            Refusal::Invalid(m) => ApiError::Invalid(m),
         }),
-        Err(IntakeError::Busy) => Err(FeedbackError::Busy),
+        Err(IntakeError::Busy) => Err(ApiError::Conflict),
         Err(IntakeError::Store(e)) => Err(e.into()),
     }
 }

@@ -314,16 +314,8 @@ impl Buyer {
         if self.hours.days.is_empty() {
             return fail("hours.days", "must list at least one day");
         }
-        let url = self.webhook_url.as_str();
-        let https = url.starts_with("https://");
-        let loopback = url.starts_with("http://127.0.0.1")
-            || url.starts_with("http://localhost")
-            || url.starts_with("http://[::1]");
-        if !(https || loopback) || url.len() > 2_000 || url.contains(char::is_whitespace) {
-            return fail(
-                "webhook_url",
-                "must be an https:// URL (http:// only on loopback)",
-            );
+        if let Err(problem) = check_webhook_url(&self.webhook_url) {
+            return fail("webhook_url", problem);
         }
         if self.return_window_days > 90 {
             return fail("return_window_days", "must be at most 90");
@@ -332,10 +324,70 @@ impl Buyer {
     }
 }
 
+/// The one rule for a buyer's webhook URL, applied at import and by every delivery: an
+/// absolute `https` URL, or `http` to a loopback address (local runs and tests), with a
+/// host, no user information, no whitespace, at most 2,000 characters.
+pub fn check_webhook_url(url: &str) -> Result<(), &'static str> {
+    const RULE: &str = "must be an https:// URL (http:// only on loopback)";
+    if url.len() > 2_000 || url.contains(char::is_whitespace) {
+        return Err(RULE);
+    }
+    let uri: hyper::Uri = url.parse().map_err(|_| "is not a valid URL")?;
+    let Some(authority) = uri.authority() else {
+        return Err(RULE);
+    };
+    if authority.as_str().contains('@') || authority.host().is_empty() {
+        return Err("must name a host, without user information");
+    }
+    match uri.scheme_str() {
+        Some("https") => Ok(()),
+        Some("http") if is_loopback_host(authority.host()) => Ok(()),
+        Some("http") => Err("plain http is allowed only to loopback addresses"),
+        _ => Err(RULE),
+    }
+}
+
+/// `localhost` or a loopback IP address (`127.0.0.0/8`, `::1`).
+pub fn is_loopback_host(host: &str) -> bool {
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || bare
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use chrono::TimeZone;
+
+    #[test]
+    fn given_webhook_urls_then_import_accepts_exactly_what_delivery_can_use() {
+        for ok in [
+            "https://buyer.example/leads",
+            "http://127.0.0.1:8080/leads",
+            "http://localhost:8080/leads",
+            "http://[::1]:8080/leads",
+            "http://127.5.0.1/leads",
+        ] {
+            assert_eq!(check_webhook_url(ok), Ok(()), "{ok}");
+        }
+        for bad in [
+            "http://buyer.example/leads",
+            "http://127.0.0.1.buyer.example/leads",
+            "http://localhost.buyer.example/leads",
+            "http://10.0.0.1/leads",
+            "https://user:pass@buyer.example/leads",
+            "http://user@127.0.0.1/leads",
+            "ftp://buyer.example/leads",
+            "https:///leads",
+            "/leads",
+            "not a url",
+            "",
+        ] {
+            assert!(check_webhook_url(bad).is_err(), "{bad}");
+        }
+    }
 
     pub(crate) fn buyer() -> Buyer {
         Buyer {
