@@ -565,6 +565,22 @@ pub async fn a_withdrawal_in_every_state_bills_and_tells_as_it_should<B: Backend
         "the sale answered 500 twice, then two deliveries and their two withdrawals"
     );
     books_balance(backend, &fleet, &[&queued, &sold, &delivered, &converted]).await;
+
+    // AND the dashboard's recent sales never show an undone sale as standing
+    use aurum::usecases::analytics::{Analytics, SaleStatus};
+    let analytics = Analytics::new(backend);
+    let figures = analytics.figures().await.expect("figures");
+    let recent = analytics.recent_sales(&figures).await.expect("recent sales");
+    let status = |lead: &QueuedLead| -> Vec<SaleStatus> {
+        recent
+            .iter()
+            .filter(|s| s.lead_id == lead.lead_id)
+            .map(|s| s.status)
+            .collect()
+    };
+    assert_eq!(status(&sold), [SaleStatus::Released]);
+    assert_eq!(status(&delivered), [SaleStatus::Credited]);
+    assert_eq!(status(&converted), [SaleStatus::Standing]);
 }
 
 /// GIVEN a lead left sold by a router whose receives all ran out (its message in the

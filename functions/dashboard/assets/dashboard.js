@@ -350,7 +350,9 @@
         el('td', {}, fmt.time(s.at)),
         el('td', { class: 'lead-id' }, s.lead_id),
         el('td', {}, s.buyer_id),
-        el('td', { class: 'num', dataset: { value: s.price } }, fmt.usd(s.price)));
+        el('td', { class: 'num' + (s.status && s.status !== 'standing' ? ' undone' : ''), dataset: { value: s.price, status: s.status || 'standing' } },
+          fmt.usd(s.price),
+          s.status && s.status !== 'standing' ? el('span', { class: 'sale-status' }, s.status) : null));
       row.addEventListener('click', () => openLead(s.lead_id));
       row.addEventListener('keydown', (e) => {
         if (e.key === 'Enter' || e.key === ' ') {

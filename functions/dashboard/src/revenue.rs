@@ -85,10 +85,27 @@ pub struct DashboardView {
     /// The last 28 days by weekday and hour: 7 × 24 cells, Monday 0h first.
     pub revenue_by_hour: Vec<HourCell>,
     pub alerts: Vec<Alert>,
-    /// This month's newest sales, newest first.
+    /// This month's newest sales, newest first, each with whether it stands.
     pub recent_sales: Vec<RecentSale>,
+    /// What the newest reconcile step (in the 15-minute KPI job) found on the leads sold
+    /// in the last two days; absent until it first ran.
+    pub reconciliation: Option<ReconciliationView>,
     /// What each figure counts by.
     pub counted_by: BTreeMap<String, String>,
+}
+
+/// The reconcile step's counts.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReconciliationView {
+    /// The KPI job's window the counts were taken in.
+    pub checked_at: DateTime<Utc>,
+    /// Leads with a ledger line in the last two days, checked.
+    pub checked: u32,
+    /// Leads stuck in flight past their bound: their sale released, marked dead-lettered
+    /// (a redrive routes them again).
+    pub repaired: u32,
+    /// Leads whose ledger does not net to what they bill: for people to look at.
+    pub ledger_mismatches: u32,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -261,6 +278,11 @@ pub async fn dashboard<B: Backend>(
         .snapshot("dashboard", || async {
             let f = a.figures().await?;
             let today = f.today();
+            let reconciliation = app.jobs.latest_reconciliation().await?;
+            let mut alerts = f.alerts.clone();
+            if let Some((_, found)) = &reconciliation {
+                alerts.extend(aurum::usecases::jobs::reconciliation_alerts(found));
+            }
             let view = DashboardView {
                 generated_at: f.now,
                 time_zone: "America/New_York".into(),
@@ -268,8 +290,14 @@ pub async fn dashboard<B: Backend>(
                 revenue_trend: figures::revenue_trend(&f.days, today, TREND_DAYS),
                 kpis: f.kpis.clone(),
                 revenue_by_hour: figures::revenue_by_hour(&f.days, today, HEATMAP_DAYS),
-                alerts: f.alerts.clone(),
+                alerts,
                 recent_sales: a.recent_sales(&f).await?,
+                reconciliation: reconciliation.map(|(checked_at, r)| ReconciliationView {
+                    checked_at,
+                    checked: r.checked,
+                    repaired: r.repaired,
+                    ledger_mismatches: r.ledger_mismatches,
+                }),
                 counted_by: COUNTED_BY
                     .iter()
                     .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))

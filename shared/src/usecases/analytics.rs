@@ -30,6 +30,18 @@ pub struct RecentSale {
     pub buyer_id: String,
     pub price: crate::domain::money::Usd,
     pub at: DateTime<Utc>,
+    /// Whether the sale stands: `standing`, `released` (given back before the buyer kept
+    /// it: refused, undeliverable, withdrawn before delivery) or `credited` (a return, or
+    /// a withdrawal after delivery).
+    pub status: SaleStatus,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SaleStatus {
+    Standing,
+    Released,
+    Credited,
 }
 
 /// Everything the dashboard's endpoints show, computed once from the counters.
@@ -186,24 +198,39 @@ impl<B: Backend> Analytics<B> {
         })
     }
 
-    /// The newest sales of the month across buyers, newest first.
+    /// The newest sales of the month across buyers, newest first, each with whether it
+    /// stands. A sale's release or credit is newer than the sale, so the lines read hold
+    /// the undoing of every sale among them.
     pub async fn recent_sales(&self, figures: &Figures) -> Result<Vec<RecentSale>, StoreError> {
         let month = crate::domain::feedback::statement_month(figures.now);
         let mut sales = Vec::new();
         for (buyer, _) in &figures.buyers {
-            for line in self
+            let lines = self
                 .feedback
-                .latest_ledger(&buyer.id, &month, RECENT_SALES)
-                .await?
-            {
-                if line.kind == LedgerKind::Sale {
-                    sales.push(RecentSale {
-                        lead_id: line.lead_id,
-                        buyer_id: line.buyer_id.to_string(),
-                        price: crate::domain::money::Usd(line.amount),
-                        at: line.at,
-                    });
-                }
+                .latest_ledger(&buyer.id, &month, RECENT_SALES * 4)
+                .await?;
+            let undone = |kind: LedgerKind, sale_entry: &str, lead_id: &str| {
+                let number = sale_entry.trim_start_matches("sale#");
+                let entry = format!("{}#{number}", kind.as_str());
+                lines
+                    .iter()
+                    .any(|l| l.kind == kind && l.lead_id == lead_id && l.entry_id == entry)
+            };
+            for line in lines.iter().filter(|l| l.kind == LedgerKind::Sale) {
+                let status = if undone(LedgerKind::Release, &line.entry_id, &line.lead_id) {
+                    SaleStatus::Released
+                } else if undone(LedgerKind::Credit, &line.entry_id, &line.lead_id) {
+                    SaleStatus::Credited
+                } else {
+                    SaleStatus::Standing
+                };
+                sales.push(RecentSale {
+                    lead_id: line.lead_id.clone(),
+                    buyer_id: line.buyer_id.to_string(),
+                    price: crate::domain::money::Usd(line.amount),
+                    at: line.at,
+                    status,
+                });
             }
         }
         sales.sort_by(|a, b| b.at.cmp(&a.at).then(a.lead_id.cmp(&b.lead_id)));

@@ -534,8 +534,8 @@ impl<B: Backend> Jobs<B> {
             alerts: f
                 .alerts
                 .iter()
+                .chain(&reconciliation_alerts(&reconciliation))
                 .map(StoredAlert::from)
-                .chain(reconcile_alert(&reconciliation))
                 .collect(),
             reconciliation,
         };
@@ -603,12 +603,14 @@ impl<B: Backend> Jobs<B> {
     }
 }
 
-/// The alert a reconcile raises: leads whose ledger disagrees, or that had to be repaired.
-fn reconcile_alert(found: &Reconciliation) -> Option<StoredAlert> {
+/// The alerts a reconcile raises: leads whose ledger disagrees, and leads that had to be
+/// repaired.
+pub fn reconciliation_alerts(found: &Reconciliation) -> Vec<Alert> {
+    let mut alerts = Vec::new();
     if found.ledger_mismatches > 0 {
-        return Some(StoredAlert {
+        alerts.push(Alert {
             kind: "ledger_mismatch".into(),
-            severity: "critical".into(),
+            severity: analytics::Severity::Critical,
             message: format!(
                 "{} lead(s) whose ledger does not net to the sale that stands: check them before the statements go out",
                 found.ledger_mismatches
@@ -618,17 +620,20 @@ fn reconcile_alert(found: &Reconciliation) -> Option<StoredAlert> {
             target: 0.0,
         });
     }
-    (found.repaired > 0).then(|| StoredAlert {
-        kind: "leads_dead_lettered".into(),
-        severity: "warning".into(),
-        message: format!(
-            "{} lead(s) stuck in flight were released and marked dead-lettered: move the dead-letter queue's messages back to the lead queue to route them again",
-            found.repaired
-        ),
-        metric: "leads_repaired".into(),
-        figure: f64::from(found.repaired),
-        target: 0.0,
-    })
+    if found.repaired > 0 {
+        alerts.push(Alert {
+            kind: "leads_dead_lettered".into(),
+            severity: analytics::Severity::Warning,
+            message: format!(
+                "{} lead(s) stuck in flight were released and marked dead-lettered: move the dead-letter queue's messages back to the lead queue (aurum leads redrive) to route them again",
+                found.repaired
+            ),
+            metric: "leads_repaired".into(),
+            figure: f64::from(found.repaired),
+            target: 0.0,
+        });
+    }
+    alerts
 }
 
 /// The KPI check as one CloudWatch Embedded Metric Format document.
