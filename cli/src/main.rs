@@ -197,6 +197,11 @@ enum Command {
         #[command(subcommand)]
         command: BuyersCommand,
     },
+    /// Operate on leads of the configured store.
+    Leads {
+        #[command(subcommand)]
+        command: LeadsCommand,
+    },
     /// Manage the pricing experiments of the configured store.
     Experiments {
         #[command(subcommand)]
@@ -395,6 +400,24 @@ struct RoutingSimulation {
 }
 
 #[derive(Subcommand)]
+enum LeadsCommand {
+    /// Move the dead-letter queue's lead messages back to the lead queue, oldest first: the
+    /// router then routes each lead again (a lead the reconcile step marked dead-lettered
+    /// is queued again, its earlier buyer excluded). Run it once the cause is fixed. On the
+    /// embedded store (--data-dir) with `aurum serve` stopped, or on SQS
+    /// (AURUM_BACKEND=aws, the queues named by AURUM_LEAD_QUEUE_NAME and
+    /// AURUM_LEAD_DLQ_NAME).
+    Redrive {
+        /// At most this many messages.
+        #[arg(long, default_value_t = 1_000)]
+        max: usize,
+        /// Directory of the embedded database.
+        #[arg(long, default_value = ".aurum", env = "AURUM_DATA_DIR")]
+        data_dir: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
 enum BuyersCommand {
     /// Validate a buyer file (TOML, see examples/buyers.toml) and write every buyer in one
     /// transaction: into the embedded store (--data-dir) or DynamoDB (AURUM_BACKEND=aws).
@@ -514,6 +537,31 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
                     aurum_cli::serve(listener, backend, Some(sandbox_clock), ctrl_c).await?;
                 }
             }
+        }
+        Command::Leads {
+            command: LeadsCommand::Redrive { max, data_dir },
+        } => {
+            let mut config = Config::from_env(BackendKind::Embedded)?;
+            config.data_dir = data_dir;
+            let moved = match config.backend {
+                BackendKind::Embedded => {
+                    let backend = EmbeddedBackend::from_config(config)?;
+                    backend.store.redrive_dead_letters(max).await?
+                }
+                BackendKind::Aws => {
+                    let backend = AwsBackend::connect(&config).await?;
+                    let dlq = aurum::adapters::sqs::SqsLeadQueue::url_for(
+                        backend.queue.client(),
+                        &config.aws.lead_dlq_name,
+                    )
+                    .await?;
+                    backend.queue.redrive_from(&dlq, max).await?
+                }
+            };
+            for lead_id in &moved {
+                println!("redriven {lead_id}");
+            }
+            println!("{} lead message(s) back on the lead queue", moved.len());
         }
         Command::Buyers {
             command: BuyersCommand::Import { file, data_dir },

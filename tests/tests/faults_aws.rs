@@ -63,3 +63,54 @@ async fn given_a_sale_left_in_flight_on_dynamodb_when_reconciled_and_redriven_th
  {
     faults::a_dead_lettered_sale_is_released_marked_and_redriven(&backend().await).await;
 }
+
+#[tokio::test]
+async fn given_messages_in_the_sqs_dead_letter_queue_when_redriven_then_they_are_back_on_the_lead_queue()
+ {
+    use aurum::ports::LeadQueue;
+    // GIVEN a lead message sitting in the dead-letter queue
+    let sdk = sdk().await;
+    let resources = fresh_resources();
+    setup(&sdk, &resources).await.expect("setup");
+    let backend = AwsBackend::connect_with(&sdk, &config(resources.clone(), Some(redis_url())))
+        .await
+        .expect("connect");
+    let client = backend.queue.client();
+    let dlq = aurum::adapters::sqs::SqsLeadQueue::url_for(client, &resources.lead_dlq_name)
+        .await
+        .expect("dlq");
+    let lead = routing::sellable_lead(51, routing::tuesday_afternoon());
+    client
+        .send_message()
+        .queue_url(&dlq)
+        .message_body(serde_json::to_string(&lead).expect("json"))
+        .message_group_id(&lead.lead_id)
+        .message_deduplication_id(lead.dedup_id())
+        .send()
+        .await
+        .expect("sent to the dead-letter queue");
+    // WHEN it is redriven
+    let moved = backend
+        .queue
+        .redrive_from(&dlq, 10)
+        .await
+        .expect("redriven");
+    // THEN it is on the lead queue, and the dead-letter queue is empty
+    assert_eq!(moved, [lead.lead_id.clone()]);
+    let batch = backend
+        .queue
+        .receive(10, std::time::Duration::from_secs(30))
+        .await
+        .expect("receive");
+    assert_eq!(batch.len(), 1);
+    assert_eq!(batch[0].lead, lead);
+    assert!(
+        backend
+            .queue
+            .redrive_from(&dlq, 10)
+            .await
+            .expect("again")
+            .is_empty(),
+        "nothing left to redrive"
+    );
+}

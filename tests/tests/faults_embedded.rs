@@ -65,3 +65,9 @@ async fn given_a_sale_left_in_flight_when_reconciled_and_redriven_then_it_is_rel
     let (_dir, backend) = backend();
     faults::a_dead_lettered_sale_is_released_marked_and_redriven(&backend).await;
 }
+
+#[tokio::test]
+async fn given_a_message_in_the_dead_letter_queue_when_redriven_then_the_lead_is_routed_again() {
+    let (_dir, backend) = backend();
+    faults::a_dead_lettered_message_is_redriven_through_the_queue(&backend).await;
+}

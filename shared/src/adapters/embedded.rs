@@ -349,6 +349,36 @@ impl EmbeddedStore {
         .await
     }
 
+    /// Moves up to `max` dead letters back to the lead queue, oldest first, each visible
+    /// now with its receives counted afresh (an operator's redrive, after the cause was
+    /// fixed). Returns their lead ids.
+    pub async fn redrive_dead_letters(&self, max: usize) -> Result<Vec<String>, QueueError> {
+        let now_ms = (self.clock)().timestamp_millis();
+        self.commits
+            .run(move |txn| {
+                let mut dead = txn.open_table(QUEUE_DEAD).map_err(queue_unavailable)?;
+                let mut moved = Vec::new();
+                for entry in dead.iter().map_err(queue_unavailable)?.take(max) {
+                    let (seq, bytes) = entry.map_err(queue_unavailable)?;
+                    let mut m = decode(bytes.value())?;
+                    m.receive_count = 0;
+                    m.visible_at_ms = now_ms;
+                    moved.push((seq.value(), m.lead.lead_id.clone(), encode(&m)?));
+                }
+                let mut messages = txn.open_table(QUEUE_MESSAGES).map_err(queue_unavailable)?;
+                let mut ids = Vec::with_capacity(moved.len());
+                for (seq, lead_id, bytes) in moved {
+                    dead.remove(seq).map_err(queue_unavailable)?;
+                    messages
+                        .insert(seq, bytes.as_slice())
+                        .map_err(queue_unavailable)?;
+                    ids.push(lead_id);
+                }
+                Ok(ids)
+            })
+            .await
+    }
+
     /// Runs blocking database work off the async executor.
     async fn blocking<T, E, F>(&self, work: F) -> Result<T, E>
     where

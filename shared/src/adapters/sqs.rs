@@ -66,6 +66,71 @@ impl SqsLeadQueue {
     }
 }
 
+impl SqsLeadQueue {
+    /// Moves up to `max` messages of the dead-letter queue at `dlq_url` back to this queue
+    /// (an operator's redrive, after the cause was fixed): each is sent again under a new
+    /// de-duplication id, then deleted from the dead-letter queue. Returns their lead ids.
+    pub async fn redrive_from(&self, dlq_url: &str, max: usize) -> Result<Vec<String>, QueueError> {
+        let mut moved = Vec::new();
+        while moved.len() < max {
+            self.meter.sqs_call();
+            let out = self
+                .client
+                .receive_message()
+                .queue_url(dlq_url)
+                .max_number_of_messages((max - moved.len()).clamp(1, 10) as i32)
+                .visibility_timeout(60)
+                .wait_time_seconds(1)
+                .send()
+                .await
+                .map_err(unavailable)?;
+            let messages = out.messages.unwrap_or_default();
+            if messages.is_empty() {
+                break;
+            }
+            for m in messages {
+                let body = m.body().unwrap_or_default();
+                let lead = serde_json::from_str::<QueuedLead>(body)
+                    .map_err(|e| QueueError::Corrupt(super::decode_failure(&e)))?;
+                let redrive_id = format!(
+                    "{}#redrive#{}",
+                    lead.dedup_id(),
+                    m.message_id().unwrap_or_default()
+                );
+                self.meter.sqs_send();
+                self.client
+                    .send_message()
+                    .queue_url(&self.queue_url)
+                    .message_body(body)
+                    .message_group_id(&lead.lead_id)
+                    .message_deduplication_id(redrive_id)
+                    .message_attributes(attr::SCHEMA, number_attr(lead.schema)?)
+                    .message_attributes(attr::LEAD_ID, string_attr(&lead.lead_id)?)
+                    .message_attributes(attr::TIER, string_attr(lead.tier.as_str())?)
+                    .message_attributes(attr::MODEL_VERSION, number_attr(lead.model_version)?)
+                    .send()
+                    .await
+                    .map_err(unavailable)?;
+                self.meter.sqs_call();
+                self.client
+                    .delete_message()
+                    .queue_url(dlq_url)
+                    .receipt_handle(m.receipt_handle().unwrap_or_default())
+                    .send()
+                    .await
+                    .map_err(unavailable)?;
+                moved.push(lead.lead_id);
+            }
+        }
+        Ok(moved)
+    }
+
+    /// The queue's client, for looking other queues up.
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+}
+
 impl LeadQueue for SqsLeadQueue {
     async fn publish(&self, lead: &QueuedLead) -> Result<(), QueueError> {
         let body = serde_json::to_string(lead)
