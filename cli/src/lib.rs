@@ -3,6 +3,7 @@
 
 pub mod buyer_client;
 pub mod buyers;
+pub mod chaos;
 pub mod experiments;
 pub mod lambda_bench;
 pub mod learning;

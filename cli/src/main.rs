@@ -318,6 +318,15 @@ enum Simulation {
         #[arg(long, default_value_t = 1_000)]
         window: usize,
     },
+    /// The router and queue consumer of `aurum serve` on a fresh embedded store, against
+    /// loopback buyers that fail as webhooks fail, with withdrawals, the reconcile step and
+    /// a redrive: how every lead ended and whether each buyer's books balance.
+    Faults {
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
+        #[arg(long, default_value_t = 200)]
+        leads: usize,
+    },
     /// A pricing experiment (Thompson sampling) over three price variants.
     Pricing {
         #[arg(long, default_value_t = 7)]
@@ -842,6 +851,16 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         } => {
             let report = aurum_cli::learning::simulate_learning(seed, events, window);
             print!("{}", aurum_cli::learning::learning_summary(&report));
+        }
+        Command::Simulate {
+            what: Some(Simulation::Faults { seed, leads }),
+            ..
+        } => {
+            let report = aurum_cli::chaos::run(seed, leads).await?;
+            print!("{}", report.markdown());
+            if !report.sound() {
+                return Err("a lead was left in flight or a buyer's books do not balance".into());
+            }
         }
         Command::Simulate {
             what: Some(Simulation::Pricing { seed, offers }),
