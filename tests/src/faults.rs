@@ -662,7 +662,7 @@ pub async fn a_dead_lettered_message_is_redriven_through_the_queue(
         .redrive_dead_letters(100)
         .await
         .expect("redriven");
-    assert_eq!(moved, [lead.lead_id.clone()]);
+    assert_eq!(moved, std::slice::from_ref(&lead.lead_id));
     let batch = queue.receive(10, Duration::ZERO).await.expect("receive");
     assert_eq!(batch.len(), 1);
     assert_eq!(batch[0].receive_count, 1, "its receives count afresh");

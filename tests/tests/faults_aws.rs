@@ -96,7 +96,7 @@ async fn given_messages_in_the_sqs_dead_letter_queue_when_redriven_then_they_are
         .await
         .expect("redriven");
     // THEN it is on the lead queue, and the dead-letter queue is empty
-    assert_eq!(moved, [lead.lead_id.clone()]);
+    assert_eq!(moved, std::slice::from_ref(&lead.lead_id));
     let batch = backend
         .queue
         .receive(10, std::time::Duration::from_secs(30))
