@@ -559,7 +559,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
                 }
                 BackendKind::Aws => {
                     let backend = AwsBackend::connect(&config).await?;
-                    let dlq = aurum::adapters::sqs::SqsLeadQueue::url_for(
+                    let dlq = aurum::adapters::aws::sqs::SqsLeadQueue::url_for(
                         backend.queue.client(),
                         &config.aws.lead_dlq_name,
                     )

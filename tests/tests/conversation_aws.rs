@@ -3,7 +3,7 @@
 
 use aurum::adapters::aws::AwsBackend;
 use aurum::adapters::embedded::EmbeddedBackend;
-use aurum::adapters::meter::Usage;
+use aurum::adapters::aws::meter::Usage;
 use aurum::adapters::setup::setup;
 use aurum::ports::LeadQueue;
 use aurum_tests::local_aws::{config, fresh_resources, redis_url, sdk};

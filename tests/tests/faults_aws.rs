@@ -76,7 +76,7 @@ async fn given_messages_in_the_sqs_dead_letter_queue_when_redriven_then_they_are
         .await
         .expect("connect");
     let client = backend.queue.client();
-    let dlq = aurum::adapters::sqs::SqsLeadQueue::url_for(client, &resources.lead_dlq_name)
+    let dlq = aurum::adapters::aws::sqs::SqsLeadQueue::url_for(client, &resources.lead_dlq_name)
         .await
         .expect("dlq");
     let lead = routing::sellable_lead(51, routing::tuesday_afternoon());

@@ -3,7 +3,7 @@
 //! is set in Lambda (or deliberately not, for a stated reason), the tables use the code's
 //! key attributes, and the lead queue keeps the guarantees routing relies on.
 
-use aurum::adapters::dynamodb::attr;
+use aurum::adapters::aws::dynamodb::attr;
 use aurum::config::{BackendKind, Config, VARIABLES};
 use serde_norway::{Mapping, Value};
 use std::collections::{BTreeSet, HashMap};
@@ -577,7 +577,7 @@ fn tables_use_the_attribute_names_of_the_code() {
         .expect("ledger indexes");
     let by_month = indexes
         .iter()
-        .find(|i| text(i, "IndexName") == Some(aurum::adapters::dynamodb::LEDGER_BY_BUYER_MONTH))
+        .find(|i| text(i, "IndexName") == Some(aurum::adapters::aws::dynamodb::LEDGER_BY_BUYER_MONTH))
         .expect("the buyer-month index");
     let index_keys: Vec<(String, String)> = get(by_month, "KeySchema")
         .and_then(Value::as_sequence)

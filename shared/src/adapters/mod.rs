@@ -1,20 +1,13 @@
-//! Implementations of the ports, each behind the cargo feature of the deployments that use
-//! it: `aws` (DynamoDB, SQS, Redis; the Lambda functions), `embedded` (one redb file;
-//! `aurum serve`), `memory` (tests), `setup` (table and queue provisioning, `aurum setup`).
-//! `process_cache` has no dependencies and serves every backend without Redis.
+//! Implementations of the ports, one folder per backend, each behind the cargo feature of
+//! the deployments that use it: `aws/` (DynamoDB, SQS, Redis; the Lambda functions),
+//! `embedded/` (one redb file; `aurum serve`), `memory/` (tests). Beside them what several
+//! share: `process_cache` (no dependencies; every backend without Redis), `local_queue`
+//! (the embedded and in-memory queues' receipts), `setup` (table and queue provisioning,
+//! `aurum setup`) and `fake_buyer` (a buyer's webhook on loopback, for tests and the fault
+//! run).
 
 #[cfg(feature = "aws")]
 pub mod aws;
-#[cfg(feature = "aws")]
-pub mod dynamodb;
-#[cfg(feature = "aws")]
-mod dynamodb_feedback;
-#[cfg(feature = "aws")]
-mod dynamodb_jobs;
-#[cfg(feature = "aws")]
-mod dynamodb_metrics;
-#[cfg(feature = "aws")]
-mod dynamodb_sales;
 #[cfg(feature = "embedded")]
 pub mod embedded;
 #[cfg(feature = "memory")]
@@ -23,14 +16,8 @@ pub mod fake_buyer;
 mod local_queue;
 #[cfg(feature = "memory")]
 pub mod memory;
-#[cfg(feature = "aws")]
-pub mod meter;
 pub mod process_cache;
-#[cfg(feature = "aws")]
-pub mod redis;
 #[cfg(feature = "setup")]
 pub mod setup;
-#[cfg(feature = "aws")]
-pub mod sqs;
 
 pub use crate::redact::{decode_failure, error_chain};

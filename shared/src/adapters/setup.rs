@@ -1,7 +1,7 @@
 //! `aurum setup`: creates every table and queue on the configured endpoint, idempotently
 //! (local moto, or a fresh AWS account/stage outside CloudFormation).
 
-use super::dynamodb::{LEDGER_BY_BUYER_MONTH, attr};
+use super::aws::dynamodb::{LEDGER_BY_BUYER_MONTH, attr};
 use crate::config::AwsResources;
 use aws_sdk_dynamodb::client::Waiters;
 use aws_sdk_dynamodb::types::{

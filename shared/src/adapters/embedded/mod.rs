@@ -2,8 +2,8 @@
 //! exactly-once queue inserts happen inside a write transaction, so a crash loses nothing
 //! that was acknowledged.
 
-use super::local_queue::{as_chrono, parse_receipt, receipt};
-use super::process_cache::MemoryCache;
+use crate::adapters::local_queue::{as_chrono, parse_receipt, receipt};
+use crate::adapters::process_cache::MemoryCache;
 use crate::backend::{Backend, Clock, system_clock};
 use crate::config::{BackendKind, Config};
 use crate::domain::analytics::{self, Counter};
@@ -341,7 +341,7 @@ impl EmbeddedStore {
             for entry in dead.iter().map_err(queue_unavailable)? {
                 let (_, bytes) = entry.map_err(queue_unavailable)?;
                 let m: StoredMessage = serde_json::from_slice(bytes.value())
-                    .map_err(|e| QueueError::Corrupt(super::decode_failure(&e)))?;
+                    .map_err(|e| QueueError::Corrupt(crate::adapters::decode_failure(&e)))?;
                 out.push(m.lead);
             }
             Ok(out)
@@ -421,7 +421,7 @@ impl ConversationStore for EmbeddedStore {
                     match table.get(saved.session_id.as_str()).map_err(unavailable)? {
                         Some(bytes) => {
                             serde_json::from_slice::<VersionOnly>(bytes.value())
-                                .map_err(|e| StoreError::Corrupt(super::decode_failure(&e)))?
+                                .map_err(|e| StoreError::Corrupt(crate::adapters::decode_failure(&e)))?
                                 .version
                         }
                         None => 0,
@@ -431,7 +431,7 @@ impl ConversationStore for EmbeddedStore {
                 }
                 saved.version += 1;
                 let bytes = serde_json::to_vec(&saved)
-                    .map_err(|e| StoreError::Corrupt(super::decode_failure(&e)))?;
+                    .map_err(|e| StoreError::Corrupt(crate::adapters::decode_failure(&e)))?;
                 table
                     .insert(saved.session_id.as_str(), bytes.as_slice())
                     .map_err(unavailable)?;
@@ -462,7 +462,7 @@ impl ModelStore for EmbeddedStore {
             };
             serde_json::from_slice(bytes.value())
                 .map(Some)
-                .map_err(|e| StoreError::Corrupt(super::decode_failure(&e)))
+                .map_err(|e| StoreError::Corrupt(crate::adapters::decode_failure(&e)))
         })
         .await
     }
@@ -477,7 +477,7 @@ impl ModelStore for EmbeddedStore {
                     return Err(StoreError::Conflict);
                 }
                 let bytes = serde_json::to_vec(&model)
-                    .map_err(|e| StoreError::Corrupt(super::decode_failure(&e)))?;
+                    .map_err(|e| StoreError::Corrupt(crate::adapters::decode_failure(&e)))?;
                 models
                     .insert(model.version, bytes.as_slice())
                     .map_err(unavailable)?;
@@ -661,7 +661,7 @@ impl LeadStore for EmbeddedStore {
 }
 
 fn corrupt(e: serde_json::Error) -> StoreError {
-    StoreError::Corrupt(super::decode_failure(&e))
+    StoreError::Corrupt(crate::adapters::decode_failure(&e))
 }
 
 /// Writes `record` as version + 1 inside `txn` if the stored version is `record.version`;
@@ -1209,11 +1209,11 @@ impl FeedbackStore for EmbeddedStore {
 }
 
 fn encode(m: &StoredMessage) -> Result<Vec<u8>, QueueError> {
-    serde_json::to_vec(m).map_err(|e| QueueError::Corrupt(super::decode_failure(&e)))
+    serde_json::to_vec(m).map_err(|e| QueueError::Corrupt(crate::adapters::decode_failure(&e)))
 }
 
 fn decode(bytes: &[u8]) -> Result<StoredMessage, QueueError> {
-    serde_json::from_slice(bytes).map_err(|e| QueueError::Corrupt(super::decode_failure(&e)))
+    serde_json::from_slice(bytes).map_err(|e| QueueError::Corrupt(crate::adapters::decode_failure(&e)))
 }
 
 impl LeadQueue for EmbeddedStore {

@@ -2,11 +2,23 @@
 //! environment Lambda provides (region, the role's credentials; `AWS_ENDPOINT_URL` points
 //! at moto locally).
 
-use super::dynamodb::{DynamoStore, Tables};
-use super::meter::Meter;
+pub mod dynamodb;
+mod dynamodb_feedback;
+mod dynamodb_jobs;
+mod dynamodb_metrics;
+mod dynamodb_sales;
+pub mod meter;
+pub mod redis;
+pub mod sqs;
+
+/// What the AWS adapters share with the others: error text safe to log.
+pub(crate) use crate::redact::{decode_failure, error_chain};
+
+use self::dynamodb::{DynamoStore, Tables};
+use self::meter::Meter;
 use super::process_cache::MemoryCache;
-use super::redis::RedisCache;
-use super::sqs::SqsLeadQueue;
+use self::redis::RedisCache;
+use self::sqs::SqsLeadQueue;
 use crate::backend::{Backend, Clock, system_clock};
 use crate::config::{BackendKind, Config};
 use crate::ports::{Cache, CacheError};
@@ -211,7 +223,7 @@ pub async fn discover_cache_url(
             }
             "no serverless cache with an endpoint".to_owned()
         }
-        Err(e) => super::error_chain(&e),
+        Err(e) => error_chain(&e),
     };
     let groups = client
         .describe_replication_groups()
@@ -221,7 +233,7 @@ pub async fn discover_cache_url(
         .map_err(|e| {
             failed(format!(
                 "serverless: {serverless_error}; replication group: {}",
-                super::error_chain(&e)
+                error_chain(&e)
             ))
         })?;
     let group = groups

@@ -3,9 +3,9 @@
 //! nothing persisted. Time comes from the backend's clock, so tests move it instead of
 //! sleeping.
 
-use super::local_queue::{as_chrono, parse_receipt, receipt};
-pub use super::process_cache::MemoryCache;
-use super::process_cache::lock;
+use crate::adapters::local_queue::{as_chrono, parse_receipt, receipt};
+pub use crate::adapters::process_cache::MemoryCache;
+use crate::adapters::process_cache::lock;
 use crate::backend::{Backend, Clock, system_clock};
 use crate::config::{BackendKind, Config};
 use crate::domain::analytics::{self, Counter};
