@@ -5,8 +5,8 @@ use aurum::adapters::aws::AwsBackend;
 use aurum::adapters::aws::dynamodb::{DynamoStore, Tables};
 use aurum::adapters::aws::meter::Meter;
 use aurum::adapters::aws::redis::RedisCache;
-use aurum::adapters::setup::setup;
 use aurum::adapters::aws::sqs::SqsLeadQueue;
+use aurum::adapters::setup::setup;
 use aurum_tests::contract;
 use aurum_tests::local_aws::{config, fresh_resources, redis_url, sdk};
 use std::sync::Arc;
@@ -113,7 +113,10 @@ async fn setup_is_idempotent_and_wires_the_dead_letter_queue() {
         .iter()
         .filter_map(|i| i.index_name())
         .collect();
-    assert_eq!(indexes, [aurum::adapters::aws::dynamodb::LEDGER_BY_BUYER_MONTH]);
+    assert_eq!(
+        indexes,
+        [aurum::adapters::aws::dynamodb::LEDGER_BY_BUYER_MONTH]
+    );
     assert_eq!(first.lead_queue_url, second.lead_queue_url);
 
     let sqs = aws_sdk_sqs::Client::new(&sdk);

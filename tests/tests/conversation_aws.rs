@@ -2,8 +2,8 @@
 //! behaviour as the embedded backend, the per-turn round-trip budget, and a dead Redis.
 
 use aurum::adapters::aws::AwsBackend;
-use aurum::adapters::embedded::EmbeddedBackend;
 use aurum::adapters::aws::meter::Usage;
+use aurum::adapters::embedded::EmbeddedBackend;
 use aurum::adapters::setup::setup;
 use aurum::ports::LeadQueue;
 use aurum_tests::local_aws::{config, fresh_resources, redis_url, sdk};

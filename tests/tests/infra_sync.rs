@@ -577,7 +577,9 @@ fn tables_use_the_attribute_names_of_the_code() {
         .expect("ledger indexes");
     let by_month = indexes
         .iter()
-        .find(|i| text(i, "IndexName") == Some(aurum::adapters::aws::dynamodb::LEDGER_BY_BUYER_MONTH))
+        .find(|i| {
+            text(i, "IndexName") == Some(aurum::adapters::aws::dynamodb::LEDGER_BY_BUYER_MONTH)
+        })
         .expect("the buyer-month index");
     let index_keys: Vec<(String, String)> = get(by_month, "KeySchema")
         .and_then(Value::as_sequence)

@@ -64,19 +64,6 @@ impl LeadState {
     pub fn in_flight(self) -> bool {
         matches!(self, LeadState::Queued | LeadState::Sold)
     }
-
-    /// A buyer holds the lead's contact details in these states: a withdrawal must reach it.
-    pub fn buyer_has_it(self) -> bool {
-        matches!(
-            self,
-            LeadState::Sold
-                | LeadState::Delivered
-                | LeadState::Accepted
-                | LeadState::Returned
-                | LeadState::Converted
-                | LeadState::Rejected
-        )
-    }
 }
 
 /// A withdrawal as the lead record keeps it: what the homeowner said, and the state the

@@ -16,9 +16,9 @@ pub(crate) use crate::redact::{decode_failure, error_chain};
 
 use self::dynamodb::{DynamoStore, Tables};
 use self::meter::Meter;
-use super::process_cache::MemoryCache;
 use self::redis::RedisCache;
 use self::sqs::SqsLeadQueue;
+use super::process_cache::MemoryCache;
 use crate::backend::{Backend, Clock, system_clock};
 use crate::config::{BackendKind, Config};
 use crate::ports::{Cache, CacheError};

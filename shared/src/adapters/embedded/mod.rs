@@ -417,15 +417,17 @@ impl ConversationStore for EmbeddedStore {
         self.commits
             .apply(Box::new(move |txn| {
                 let mut table = txn.open_table(CONVERSATIONS).map_err(unavailable)?;
-                let stored_version =
-                    match table.get(saved.session_id.as_str()).map_err(unavailable)? {
-                        Some(bytes) => {
-                            serde_json::from_slice::<VersionOnly>(bytes.value())
-                                .map_err(|e| StoreError::Corrupt(crate::adapters::decode_failure(&e)))?
-                                .version
-                        }
-                        None => 0,
-                    };
+                let stored_version = match table
+                    .get(saved.session_id.as_str())
+                    .map_err(unavailable)?
+                {
+                    Some(bytes) => {
+                        serde_json::from_slice::<VersionOnly>(bytes.value())
+                            .map_err(|e| StoreError::Corrupt(crate::adapters::decode_failure(&e)))?
+                            .version
+                    }
+                    None => 0,
+                };
                 if stored_version != saved.version {
                     return Err(StoreError::Conflict);
                 }
@@ -1213,7 +1215,8 @@ fn encode(m: &StoredMessage) -> Result<Vec<u8>, QueueError> {
 }
 
 fn decode(bytes: &[u8]) -> Result<StoredMessage, QueueError> {
-    serde_json::from_slice(bytes).map_err(|e| QueueError::Corrupt(crate::adapters::decode_failure(&e)))
+    serde_json::from_slice(bytes)
+        .map_err(|e| QueueError::Corrupt(crate::adapters::decode_failure(&e)))
 }
 
 impl LeadQueue for EmbeddedStore {
