@@ -9,7 +9,6 @@
 use super::buyer::{Buyer, BuyerTier};
 use super::conversation::{LeadFacts, ZipCode};
 use super::facts::Borough;
-use super::learning::experiments::VariantAssignment;
 use super::market::{Level, MarketData};
 use super::money::Cents;
 use super::targets::Targets;
@@ -624,6 +623,23 @@ fn clamp(unclamped: Cents, buyer: &Buyer) -> (Cents, Option<PriceClamp>) {
         )
     } else {
         (unclamped, None)
+    }
+}
+
+/// The variant a lead was priced with: recorded on the lead, so its outcome comes back to
+/// the right variant.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct VariantAssignment {
+    pub experiment_id: String,
+    pub variant_id: String,
+    pub price_bps: u32,
+}
+
+impl VariantAssignment {
+    /// The price of the variant: the quoted price × its multiplier (the buyer's floor and
+    /// cap still apply after this).
+    pub fn apply(&self, quoted: Cents) -> Cents {
+        quoted.mul_bps(i64::from(self.price_bps))
     }
 }
 

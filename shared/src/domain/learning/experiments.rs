@@ -90,22 +90,7 @@ pub struct PricingExperiment {
     pub started_at: DateTime<Utc>,
 }
 
-/// The variant a lead was priced with: recorded on the lead, so its outcome comes back to
-/// the right variant.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct VariantAssignment {
-    pub experiment_id: String,
-    pub variant_id: String,
-    pub price_bps: u32,
-}
-
-impl VariantAssignment {
-    /// The price of the variant: the quoted price × its multiplier (the buyer's floor and
-    /// cap still apply after this).
-    pub fn apply(&self, quoted: Cents) -> Cents {
-        quoted.mul_bps(i64::from(self.price_bps))
-    }
-}
+pub use crate::domain::pricing::VariantAssignment;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ExperimentError {
