@@ -1,0 +1,18 @@
+//! The in-memory lead records.
+
+use super::*;
+
+impl LeadStore for MemoryStore {
+    async fn lead(&self, lead_id: &str) -> Result<Option<LeadRecord>, StoreError> {
+        Ok(lock(&self.sales).leads.get(lead_id).cloned())
+    }
+
+    async fn put_lead(&self, record: &LeadRecord) -> Result<(), StoreError> {
+        let mut all = lock(&self.sales);
+        if !all.check_version(record) {
+            return Err(StoreError::Conflict);
+        }
+        all.store_record(record);
+        Ok(())
+    }
+}
