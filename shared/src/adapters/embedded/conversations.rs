@@ -38,11 +38,6 @@ impl ConversationStore for EmbeddedStore {
     }
 }
 
-#[derive(Deserialize)]
-struct VersionOnly {
-    version: u64,
-}
-
 impl ModelStore for EmbeddedStore {
     async fn current_model(&self) -> Result<Option<ScoringModel>, StoreError> {
         self.blocking(|db| {

@@ -434,6 +434,12 @@ fn corrupt(e: serde_json::Error) -> StoreError {
     StoreError::Corrupt(crate::adapters::decode_failure(&e))
 }
 
+/// The version of a stored record, read without decoding the rest.
+#[derive(Deserialize)]
+struct VersionOnly {
+    version: u64,
+}
+
 /// Writes `record` as version + 1 inside `txn` if the stored version is `record.version`;
 /// `false` (nothing written) when it is not.
 fn put_lead_in(txn: &WriteTransaction, record: &LeadRecord) -> Result<bool, StoreError> {
