@@ -134,6 +134,23 @@ pub mod local_aws {
         }
     }
 
+    /// The AWS backend on fresh tables and queues on moto, with Redis, reading `clock`.
+    pub async fn fresh_backend(clock: aurum::backend::Clock) -> aurum::adapters::aws::AwsBackend {
+        let sdk = sdk().await;
+        let resources = fresh_resources();
+        aurum::adapters::setup::setup(&sdk, &resources)
+            .await
+            .expect("setup");
+        let mut backend = aurum::adapters::aws::AwsBackend::connect_with(
+            &sdk,
+            &config(resources, Some(redis_url())),
+        )
+        .await
+        .expect("connect");
+        backend.clock = clock;
+        backend
+    }
+
     /// A configuration for the AWS backend over `resources`, with the given Redis URL.
     pub fn config(resources: AwsResources, redis_url: Option<String>) -> Config {
         let vars = HashMap::from([(

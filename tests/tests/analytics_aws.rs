@@ -1,20 +1,12 @@
 //! Revenue analytics on DynamoDB (moto) with Redis, on fresh tables.
 
 use aurum::adapters::aws::AwsBackend;
-use aurum::adapters::setup::setup;
 use aurum_tests::analytics;
 use aurum_tests::contract::ManualTime;
-use aurum_tests::local_aws::{config, fresh_resources, redis_url, sdk};
+use aurum_tests::local_aws::fresh_backend;
 
 async fn backend(time: &ManualTime) -> AwsBackend {
-    let sdk = sdk().await;
-    let resources = fresh_resources();
-    setup(&sdk, &resources).await.expect("setup");
-    let mut backend = AwsBackend::connect_with(&sdk, &config(resources, Some(redis_url())))
-        .await
-        .expect("connect");
-    backend.clock = time.clock();
-    backend
+    fresh_backend(time.clock()).await
 }
 
 #[tokio::test]

@@ -3,18 +3,11 @@
 
 use aurum::adapters::aws::AwsBackend;
 use aurum::adapters::setup::setup;
-use aurum_tests::local_aws::{config, fresh_resources, redis_url, sdk};
+use aurum_tests::local_aws::{config, fresh_backend, fresh_resources, redis_url, sdk};
 use aurum_tests::{faults, routing};
 
 async fn backend() -> AwsBackend {
-    let sdk = sdk().await;
-    let resources = fresh_resources();
-    setup(&sdk, &resources).await.expect("setup");
-    let mut backend = AwsBackend::connect_with(&sdk, &config(resources, Some(redis_url())))
-        .await
-        .expect("connect");
-    backend.clock = std::sync::Arc::new(routing::tuesday_afternoon);
-    backend
+    fresh_backend(std::sync::Arc::new(routing::tuesday_afternoon)).await
 }
 
 #[tokio::test]

@@ -1,19 +1,11 @@
 //! Routing on the AWS backend (DynamoDB on moto) against buyer servers on loopback.
 
 use aurum::adapters::aws::AwsBackend;
-use aurum::adapters::setup::setup;
-use aurum_tests::local_aws::{config, fresh_resources, redis_url, sdk};
+use aurum_tests::local_aws::fresh_backend;
 use aurum_tests::routing;
 
 async fn backend() -> AwsBackend {
-    let sdk = sdk().await;
-    let resources = fresh_resources();
-    setup(&sdk, &resources).await.expect("setup");
-    let mut backend = AwsBackend::connect_with(&sdk, &config(resources, Some(redis_url())))
-        .await
-        .expect("connect");
-    backend.clock = std::sync::Arc::new(routing::tuesday_afternoon);
-    backend
+    fresh_backend(std::sync::Arc::new(routing::tuesday_afternoon)).await
 }
 
 #[tokio::test]

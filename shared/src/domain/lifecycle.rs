@@ -223,20 +223,7 @@ pub fn next(
             Ok(Change::record(next))
         }
         (LeadState::Sold, LeadEvent::BuyerGone { reason }) => {
-            let sale = current_sale(record)?;
-            let notice = record.delivery_reached.then_some(NoticeKind::Released);
-            Ok(release(
-                record,
-                sale,
-                Undo {
-                    now,
-                    reason,
-                    kind: LedgerKind::Release,
-                    notice,
-                    to: LeadState::Queued,
-                    contact_keys,
-                },
-            ))
+            give_back(record, now, reason, LeadState::Queued, contact_keys)
         }
         (_, LeadEvent::Withdrawn(withdrawal)) => withdraw(record, withdrawal),
         (LeadState::Queued, LeadEvent::DeadLettered { reason }) => {
@@ -247,20 +234,7 @@ pub fn next(
             )))
         }
         (LeadState::Sold, LeadEvent::DeadLettered { reason }) => {
-            let sale = current_sale(record)?;
-            let notice = record.delivery_reached.then_some(NoticeKind::Released);
-            Ok(release(
-                record,
-                sale,
-                Undo {
-                    now,
-                    reason,
-                    kind: LedgerKind::Release,
-                    notice,
-                    to: LeadState::DeadLettered,
-                    contact_keys,
-                },
-            ))
+            give_back(record, now, reason, LeadState::DeadLettered, contact_keys)
         }
         (_, LeadEvent::DeadLettered { .. }) => Err(Refused::Unchanged),
         (LeadState::DeadLettered, LeadEvent::Redriven) => Ok(Change::record(record.moved(
@@ -289,11 +263,31 @@ pub fn next(
     }
 }
 
-fn current_sale(record: &LeadRecord) -> Result<&SaleTerms, Refused> {
-    record.sale.as_ref().ok_or(Refused::NotAllowed {
+/// Releases a sold lead to `to` for `reason`, without a delivery answer to go by: the buyer
+/// is owed a `lead.released` if an earlier attempt may have reached it.
+fn give_back(
+    record: &LeadRecord,
+    now: DateTime<Utc>,
+    reason: &str,
+    to: LeadState,
+    contact_keys: &[String],
+) -> Result<Change, Refused> {
+    let sale = record.sale.as_ref().ok_or(Refused::NotAllowed {
         from: "sold without a sale",
         event: "release",
-    })
+    })?;
+    Ok(release(
+        record,
+        sale,
+        Undo {
+            now,
+            reason,
+            kind: LedgerKind::Release,
+            notice: record.delivery_reached.then_some(NoticeKind::Released),
+            to,
+            contact_keys,
+        },
+    ))
 }
 
 fn sell(record: &LeadRecord, order: &SaleOrder, now: DateTime<Utc>) -> Change {

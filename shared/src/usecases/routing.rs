@@ -388,61 +388,58 @@ impl<B: Backend> Distribution<B> {
                 return Err(DistributionError::DeadlineReached);
             }
             let now = (self.clock)();
-            let done = match record.state {
-                LeadState::Withdrawn => Distributed::Withdrawn,
-                LeadState::Unsold => Distributed::Unsold {
-                    reason: record.unsold_reason.clone().unwrap_or_default(),
-                },
-                LeadState::Queued => match self.sell(lead, &record, &keys, now).await? {
-                    Step::Next(next) => {
-                        record = *next;
-                        continue;
-                    }
-                    Step::Raced(next) => {
-                        record = *next;
-                        contention_pause(step).await;
-                        continue;
-                    }
-                    Step::Done(done) => done,
-                },
-                LeadState::Sold => match self.deliver(lead, &record, &keys, &budget).await? {
-                    Step::Next(next) => {
-                        record = *next;
-                        continue;
-                    }
-                    Step::Raced(next) => {
-                        record = *next;
-                        contention_pause(step).await;
-                        continue;
-                    }
-                    Step::Done(done) => done,
-                },
+            let moved = match record.state {
+                LeadState::Queued => self.sell(lead, &record, &keys, now).await?,
+                LeadState::Sold => self.deliver(lead, &record, &keys, &budget).await?,
                 // Its message came back from the dead-letter queue (a redrive): queue the
                 // lead again and route it.
                 LeadState::DeadLettered => {
                     match self.apply(&record, LeadEvent::Redriven, now, &keys).await? {
-                        Applied::Stored(next) | Applied::Raced(next) => {
+                        Applied::Stored(next) => {
                             tracing::info!(lead_id = %lead.lead_id, "dead-lettered lead redriven");
-                            record = *next;
-                            continue;
+                            Step::Next(next)
                         }
-                        Applied::Duplicate => Distributed::AlreadyDone(LeadState::DeadLettered),
+                        Applied::Raced(next) => Step::Raced(next),
+                        Applied::Duplicate => {
+                            return Err(StoreError::Corrupt(
+                                "a record write refused as a duplicate".into(),
+                            )
+                            .into());
+                        }
                     }
                 }
-                // Delivered by this message (a redelivery finds it done already).
-                LeadState::Delivered if step > 0 => Distributed::Delivered {
-                    buyer: record
-                        .sale
-                        .as_ref()
-                        .map(|s| s.buyer_id.clone())
-                        .ok_or_else(|| StoreError::Corrupt("delivered without a sale".into()))?,
-                },
-                other => Distributed::AlreadyDone(other),
+                _ => {
+                    let done = match record.state {
+                        LeadState::Withdrawn => Distributed::Withdrawn,
+                        LeadState::Unsold => Distributed::Unsold {
+                            reason: record.unsold_reason.clone().unwrap_or_default(),
+                        },
+                        // Delivered by this message (a redelivery finds it done already).
+                        LeadState::Delivered if step > 0 => Distributed::Delivered {
+                            buyer: record
+                                .sale
+                                .as_ref()
+                                .map(|s| s.buyer_id.clone())
+                                .ok_or_else(|| {
+                                    StoreError::Corrupt("delivered without a sale".into())
+                                })?,
+                        },
+                        other => Distributed::AlreadyDone(other),
+                    };
+                    // `record` is the lead as stored: the notices it owes are sent now.
+                    if record.unsent_notices().next().is_some() {
+                        self.send_notices(record, &budget).await?;
+                    }
+                    return Ok(done);
+                }
             };
-            // Reload once: the outcome above may be this message's own write or another's.
-            let latest = self.reload(&lead.lead_id).await?;
-            self.send_notices(latest, &budget).await?;
-            return Ok(done);
+            record = match moved {
+                Step::Next(next) => *next,
+                Step::Raced(next) => {
+                    contention_pause(step).await;
+                    *next
+                }
+            };
         }
         Err(DistributionError::TooManySteps)
     }
@@ -680,10 +677,10 @@ impl<B: Backend> Distribution<B> {
             routing: Box::new(decision),
         };
         match self.apply(record, event, now, keys).await? {
-            Applied::Stored(_) => {
+            Applied::Stored(next) => {
                 tracing::info!(lead_id = %record.lead_id, %reason, "lead unsold");
                 self.count_unsold(&record.lead_id, &reason, now).await;
-                Ok(Step::Done(Distributed::Unsold { reason }))
+                Ok(Step::Next(next))
             }
             Applied::Raced(next) => Ok(Step::Raced(next)),
             Applied::Duplicate => {
@@ -925,7 +922,6 @@ enum Step {
     Next(Box<LeadRecord>),
     /// The lead changed under this router: go on from the stored record after a pause.
     Raced(Box<LeadRecord>),
-    Done(Distributed),
 }
 
 /// The time a message's work may take: until the invocation's deadline (the Lambda's, or
