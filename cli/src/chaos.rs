@@ -247,6 +247,7 @@ fn lead(seed: u64, n: usize, rng: &mut Rng) -> Result<QueuedLead, ChaosError> {
         }),
         withdrawn: None,
         factors: None,
+        offer: 0,
     })
 }
 
@@ -347,6 +348,7 @@ pub async fn run(seed: u64, leads: usize) -> Result<ChaosReport, ChaosError> {
             strategy: RoutingStrategy::BidPrice,
             rules: RoutingRules::from_targets(&Targets::default()),
             dedup_window: chrono::Duration::days(30),
+            shelf_life: chrono::Duration::hours(72),
             contact_key: b"the chaos run's key of the contact hashes".to_vec(),
         },
     ));

@@ -193,6 +193,7 @@ mod tests {
             consent: None,
             withdrawn: None,
             factors: None,
+            offer: 0,
         }
     }
 

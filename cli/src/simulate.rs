@@ -482,6 +482,7 @@ fn generate_day(
                 borough: market_signals.borough,
                 zip: Some(zip),
                 market: market_signals,
+                age_hours: 0,
             },
         });
     }

@@ -90,8 +90,16 @@ pub struct TrafficReport {
     pub chats: usize,
     pub turns: usize,
     pub leads_queued: usize,
+    /// Queued leads by the quality tier they were first routed at.
+    pub tiers: BTreeMap<String, usize>,
     /// Leads that reached a buyer (sold and delivered).
     pub leads_sold: usize,
+    /// Of those, sold on a re-offer after waiting for a buyer.
+    pub leads_sold_after_waiting: usize,
+    /// Still waiting for a buyer when the run ended (within their shelf life).
+    pub leads_waiting: usize,
+    /// Waited their whole shelf life without a buyer.
+    pub leads_expired: usize,
     pub leads_unsold: usize,
     /// Feedback posted and applied, by type (`accepted`, `rejected`, `returned`, `converted`).
     pub feedback: BTreeMap<String, usize>,
@@ -230,6 +238,21 @@ fn question(rng: &mut Rng) -> String {
     .to_owned()
 }
 
+/// How the homeowner would pay, and what they say of their credit (half of them say).
+fn money(rng: &mut Rng) -> String {
+    pick(
+        rng,
+        &[
+            "We'd pay cash if the numbers work.",
+            "We'd probably finance it with a solar loan, our credit is excellent.",
+            "Maybe a lease or a PPA, not sure yet.",
+            "We want to own it, we'd take out a loan.",
+            "Not sure how we'd pay for it yet.",
+        ],
+    )
+    .to_owned()
+}
+
 fn contact(rng: &mut Rng, n: u64) -> String {
     let first = pick(rng, &FIRST_NAMES);
     let last = pick(rng, &LAST_NAMES);
@@ -266,8 +289,16 @@ fn plan_messages(rng: &mut Rng, persona: Persona, n: u64) -> Vec<String> {
             m.push(opener(rng, property, place));
             m.push(bill_and_zip(rng, bill, zip));
             m.push(timeline(rng));
-            if rng.unit() < 0.6 {
+            if rng.unit() < 0.5 {
+                m.push(money(rng));
+            }
+            // Most ask something; some ask a lot.
+            let asked = [0, 1, 1, 2, 3][rng.below(5)];
+            for _ in 0..asked {
                 m.push(question(rng));
+            }
+            if rng.unit() < 0.25 {
+                m.push("We already got a quote from another installer, comparing now.".into());
             }
             if persona == Persona::Leaves {
                 if rng.unit() < 0.5 {
@@ -770,6 +801,11 @@ async fn run_due(
                 let view = http
                     .ok("GET", &format!("/api/v1/leads/{lead_id}"), None)
                     .await?;
+                if tries == 0
+                    && let Some(tier) = view["tier"].as_str()
+                {
+                    *report.tiers.entry(tier.to_owned()).or_default() += 1;
+                }
                 match view["status"].as_str().unwrap_or("") {
                     "queued" | "sold" if tries < 40 => {
                         // The in-process router has not finished: give it a moment.
@@ -782,8 +818,24 @@ async fn run_due(
                             },
                         )));
                     }
+                    // No buyer now: the re-offer sweep offers it again when one opens;
+                    // look again an hour later, through its shelf life.
+                    "waiting" if tries < 200 => {
+                        steps.push(Reverse((
+                            at + Duration::hours(1),
+                            Step::CheckSale {
+                                lead_id,
+                                tries: tries.max(40) + 1,
+                            },
+                        )));
+                    }
+                    "waiting" => report.leads_waiting += 1,
+                    "expired" => report.leads_expired += 1,
                     "delivered" => {
                         report.leads_sold += 1;
+                        if tries > 40 {
+                            report.leads_sold_after_waiting += 1;
+                        }
                         let sale = &view["sale"];
                         let (Some(buyer), Some(sold_at), Some(until)) = (
                             sale["buyer_id"].as_str(),
@@ -893,12 +945,15 @@ pub fn summary(t: &Traffic, r: &TrafficReport) -> String {
     };
     let feedback: Vec<String> = r.feedback.iter().map(|(k, n)| format!("{n} {k}")).collect();
     let mut out = format!(
-        "simulated {days}, seed {}\n{} chats ({} turns), {} leads queued, {} sold and delivered, {} unsold\nbuyer feedback: {}\n",
+        "simulated {days}, seed {}\n{} chats ({} turns), {} leads queued, {} sold and delivered ({} of them re-offered after waiting), {} waiting, {} expired, {} unsold\nbuyer feedback: {}\n",
         t.seed,
         r.chats,
         r.turns,
         r.leads_queued,
         r.leads_sold,
+        r.leads_sold_after_waiting,
+        r.leads_waiting,
+        r.leads_expired,
         r.leads_unsold,
         if feedback.is_empty() {
             "none".into()
@@ -906,6 +961,17 @@ pub fn summary(t: &Traffic, r: &TrafficReport) -> String {
             feedback.join(", ")
         },
     );
+    let qualified: usize = r.tiers.values().sum();
+    if qualified > 0 {
+        let share =
+            |tier: &str| 100.0 * r.tiers.get(tier).copied().unwrap_or(0) as f64 / qualified as f64;
+        out.push_str(&format!(
+            "tier mix of queued leads: premium {:.0}%, standard {:.0}%, basic {:.0}% (the guide's target 30/50/20)\n",
+            share("premium"),
+            share("standard"),
+            share("basic")
+        ));
+    }
     if !r.feedback_refused.is_empty() {
         let refused: Vec<String> = r
             .feedback_refused

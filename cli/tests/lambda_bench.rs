@@ -104,7 +104,7 @@ fn given_the_router_under_the_runtime_api_when_lead_batches_are_invoked_then_eve
                     LeadState::Delivered
                         | LeadState::Accepted
                         | LeadState::Rejected
-                        | LeadState::Unsold
+                        | LeadState::Waiting
                 ),
                 "lead {id} ended {:?}",
                 stored.state

@@ -33,6 +33,7 @@ pub const VARIABLES: &[&str] = &[
     "MIN_CONVERSATION_DURATION",
     "AURUM_ROUTING_STRATEGY",
     "AURUM_DEDUP_DAYS",
+    "AURUM_SHELF_LIFE_HOURS",
     "AURUM_CONTACT_HASH_KEY",
     "AURUM_RETURN_RATE_CAP",
     "AURUM_FEEDBACK_RATE_LIMIT",
@@ -115,6 +116,9 @@ pub struct RoutingConfig {
     pub strategy: RoutingStrategy,
     /// A phone or email sold within this many days is not sold again (`AURUM_DEDUP_DAYS`).
     pub dedup_days: u16,
+    /// A lead no buyer can take waits to be offered again this many hours after it
+    /// qualified, then expires (`AURUM_SHELF_LIFE_HOURS`, 1..=720, default 72).
+    pub shelf_life_hours: u16,
     /// The key of the contact hashes (`AURUM_CONTACT_HASH_KEY`): contact details are
     /// stored for de-duplication only as keyed hashes.
     pub contact_key: ContactKey,
@@ -248,6 +252,17 @@ impl Config {
                     reason: format!("{raw:?} is not a number of days between 1 and 365"),
                 })?,
         };
+        let shelf_life_hours = match get("AURUM_SHELF_LIFE_HOURS") {
+            None => 72,
+            Some(raw) => raw
+                .parse::<u16>()
+                .ok()
+                .filter(|h| (1..=720).contains(h))
+                .ok_or(ConfigError::Invalid {
+                    name: "AURUM_SHELF_LIFE_HOURS",
+                    reason: format!("{raw:?} is not a number of hours between 1 and 720"),
+                })?,
+        };
         let contact_key = match (get("AURUM_CONTACT_HASH_KEY"), backend) {
             (Some(key), _) if key.len() >= 32 => ContactKey(key.as_bytes().to_vec()),
             (Some(_), _) => {
@@ -316,6 +331,7 @@ impl Config {
             routing: RoutingConfig {
                 strategy: routing_strategy,
                 dedup_days,
+                shelf_life_hours,
                 contact_key,
             },
             feedback,
@@ -369,6 +385,7 @@ mod tests {
         assert_eq!(c.aws.conversations_table, "aurum-conversations");
         assert_eq!(c.routing.strategy, RoutingStrategy::BidPrice);
         assert_eq!(c.routing.dedup_days, 30);
+        assert_eq!(c.routing.shelf_life_hours, 72);
         assert_eq!(c.feedback.return_rate_cap_bps, 2_000);
         assert_eq!(c.feedback.rate_per_minute, 120);
         assert_eq!(c.aws.feedback_table, "aurum-feedback");

@@ -32,17 +32,27 @@ pub struct QueuedLead {
     /// The score's factors when queued: the features the scoring-model job learns from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub factors: Option<FactorScores>,
+    /// 0 on the conversation's message; `n` on the `n`th re-offer of a waiting lead (the
+    /// re-offer sweep's message, scored on the conversation as it stands then).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub offer: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 impl QueuedLead {
     pub const SCHEMA: u8 = 1;
 
-    /// What the queue de-duplicates on: the lead id, or the lead id and `#withdrawn` for a
-    /// withdrawal notice (which must not be dropped as a repeat of the lead).
+    /// What the queue de-duplicates on: the lead id, the lead id and `#withdrawn` for a
+    /// withdrawal notice, or `#offer<n>` for a re-offer (neither must be dropped as a repeat
+    /// of the lead).
     pub fn dedup_id(&self) -> String {
-        match self.withdrawn {
-            None => self.lead_id.clone(),
-            Some(_) => format!("{}#withdrawn", self.lead_id),
+        match (&self.withdrawn, self.offer) {
+            (Some(_), _) => format!("{}#withdrawn", self.lead_id),
+            (None, 0) => self.lead_id.clone(),
+            (None, n) => format!("{}#offer{n}", self.lead_id),
         }
     }
 }
@@ -87,6 +97,7 @@ mod tests {
             }),
             withdrawn: None,
             factors: None,
+            offer: 0,
         }
     }
 

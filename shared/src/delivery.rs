@@ -818,6 +818,7 @@ mod tests {
             }),
             withdrawn: None,
             factors: None,
+            offer: 0,
         }
     }
 

@@ -66,6 +66,14 @@ pub trait LeadStore: Send + Sync + 'static {
     /// and stores it as version + 1.
     fn put_lead(&self, record: &LeadRecord) -> impl Future<Output = Result<(), StoreError>> + Send;
 
+    /// Up to `limit` leads in the `waiting` state (to be offered again or expired), in no
+    /// set order. An index kept with every lead write; in DynamoDB eventually consistent
+    /// (each lead is read again before it changes).
+    fn waiting(
+        &self,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<LeadRecord>, StoreError>> + Send;
+
     /// Records a lead handed to the queue, unless a record exists (a retried turn, or a
     /// withdrawal that got there first). Returns the record as stored.
     fn record_queued(

@@ -80,6 +80,7 @@ fn lead(session: &str) -> QueuedLead {
         }),
         withdrawn: None,
         factors: None,
+        offer: 0,
     }
 }
 

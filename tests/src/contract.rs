@@ -180,6 +180,7 @@ pub fn lead(lead_id: &str) -> QueuedLead {
         consent: None,
         withdrawn: None,
         factors: None,
+        offer: 0,
     }
 }
 

@@ -84,6 +84,7 @@ pub fn sellable_lead(n: u32, at: DateTime<Utc>) -> QueuedLead {
         }),
         withdrawn: None,
         factors: None,
+        offer: 0,
     }
 }
 
@@ -105,6 +106,7 @@ pub fn settings(strategy: RoutingStrategy) -> DistributionSettings {
         strategy,
         rules: RoutingRules::from_targets(&Targets::default()),
         dedup_window: chrono::Duration::days(30),
+        shelf_life: chrono::Duration::hours(72),
         contact_key: b"routing tests key of the contact hashes".to_vec(),
     }
 }
@@ -288,14 +290,17 @@ pub async fn withdrawn_duplicate_and_unroutable_leads_are_not_sold<B: Backend>(b
     let fresh = Distribution::new(backend, quick_client(), settings(RoutingStrategy::BidPrice));
     let brooklyn = sellable_lead(11, at);
     let outcome = fresh.distribute(&brooklyn).await.expect("routed");
-    assert!(matches!(outcome, Distributed::Unsold { .. }), "{outcome:?}");
+    assert!(
+        matches!(outcome, Distributed::Waiting { .. }),
+        "{outcome:?}"
+    );
     let record = backend
         .leads()
         .lead(&brooklyn.lead_id)
         .await
         .expect("read")
         .expect("recorded");
-    assert_eq!(record.state, LeadState::Unsold);
+    assert_eq!(record.state, LeadState::Waiting);
     let trace = record.routing.expect("decision kept").trace;
     let mine = trace
         .iter()
@@ -407,7 +412,7 @@ pub async fn race<B: Backend>(backend: &B, leads: u32, tasks: usize) {
                 *sold_by.entry(sale.buyer_id).or_default() += 1;
                 sale_total += sale.price.0;
             }
-            LeadState::Unsold => assert!(record.unsold_reason.is_some()),
+            LeadState::Waiting => assert!(record.unsold_reason.is_some()),
             other => panic!("lead {} ended {other:?}", lead.lead_id),
         }
     }
@@ -601,4 +606,277 @@ pub async fn a_withdrawal_after_delivery_reaches_the_buyer<B: Backend>(backend: 
         messages[1].event_type()
     );
     assert!(buyer.requests().iter().all(|r| r.verified), "signed");
+}
+
+/// The conversation behind `lead`, as the conversation function would have saved it: what
+/// the re-offer sweep scores again.
+async fn save_conversation_of<B: Backend>(backend: &B, lead: &QueuedLead) {
+    use aurum::ports::ConversationStore;
+    let mut c = Conversation::new(lead.session_id.clone(), lead.queued_at);
+    c.facts = lead.facts.clone();
+    c.turns = 6;
+    c.consent = lead.consent.clone();
+    c.lead_id = Some(lead.lead_id.clone());
+    c.lead_queued_at = Some(lead.queued_at);
+    backend
+        .conversations()
+        .save_conversation(&c)
+        .await
+        .expect("conversation saved");
+}
+
+/// The messages on the lead queue now (received and acknowledged).
+async fn drain_queue<B: Backend>(backend: &B) -> Vec<QueuedLead> {
+    use aurum::ports::LeadQueue;
+    let queue = backend.queue();
+    let mut out = Vec::new();
+    for _ in 0..5 {
+        let batch = queue
+            .receive(10, Duration::from_secs(30))
+            .await
+            .expect("receive");
+        if batch.is_empty() {
+            break;
+        }
+        for delivery in batch {
+            queue.ack(&delivery.receipt).await.expect("ack");
+            out.push(delivery.lead);
+        }
+    }
+    out
+}
+
+/// GIVEN a buyer open 09:00–17:00 New York and a lead qualified at 06:00, WHEN it is
+/// routed, THEN it waits; the re-offer sweep leaves it while the buyer is closed, offers it
+/// again once the buyer opens, and the router sells it then at its age's discount, once
+/// (a repeated re-offer changes nothing). A lead no buyer covers expires at the end of its
+/// shelf life with its last reason.
+pub async fn waiting_leads_are_reoffered_when_a_buyer_opens_and_expire_after_their_shelf_life<
+    B: Backend,
+>(
+    backend: &B,
+    time: &crate::contract::ManualTime,
+) {
+    use crate::contract::Time;
+    use aurum::usecases::reoffer::Reoffers;
+    let buyer = FakeBuyer::start(WebhookSecret::parse(SECRET).expect("s"))
+        .await
+        .expect("buyer");
+    let suffix = &uuid::Uuid::new_v4().simple().to_string()[..8];
+    let mut office = buyer_at(
+        &format!("office_{suffix}"),
+        BuyerTier::Standard,
+        &buyer.url(),
+        10,
+    );
+    office.hours = aurum::domain::buyer::Hours {
+        open: chrono::NaiveTime::from_hms_opt(9, 0, 0).expect("09:00"),
+        close: chrono::NaiveTime::from_hms_opt(17, 0, 0).expect("17:00"),
+        ..aurum::domain::buyer::Hours::always()
+    };
+    office.area = ServiceArea {
+        zips: Default::default(),
+        boroughs: [Borough::Brooklyn].into(),
+    };
+    backend
+        .buyers()
+        .put_buyers(std::slice::from_ref(&office))
+        .await
+        .expect("buyers");
+    let router = Distribution::new(backend, quick_client(), settings(RoutingStrategy::BidPrice));
+    let sweep = Reoffers::new(backend);
+    let qualified_at = (backend.clock())();
+
+    // WHEN a lead qualifies at 06:00 and another outside the buyer's area
+    let lead = sellable_lead(21, qualified_at);
+    save_conversation_of(backend, &lead).await;
+    let mut queens = sellable_lead(22, qualified_at);
+    queens.facts.zip_code = Some(ZipCode::parse("11368").expect("zip"));
+    queens.facts.borough = Some(Borough::Queens);
+    save_conversation_of(backend, &queens).await;
+    // THEN both wait, with their reasons
+    for l in [&lead, &queens] {
+        let outcome = router.distribute(l).await.expect("routed");
+        assert_eq!(
+            outcome,
+            Distributed::Waiting {
+                reason: "no_eligible_buyer".into()
+            }
+        );
+    }
+
+    // WHEN the sweep runs while the buyer is still closed
+    time.pass(Duration::from_secs(30 * 60)).await;
+    let quiet = sweep.sweep((backend.clock())()).await.expect("sweep");
+    // THEN nothing is offered
+    assert_eq!((quiet.reoffered, quiet.expired), (0, 0), "{quiet:?}");
+    assert!(drain_queue(backend).await.is_empty());
+
+    // WHEN the clock passes the buyer's opening (09:05) and the sweep runs
+    time.pass(Duration::from_secs(155 * 60)).await;
+    let opened = sweep.sweep((backend.clock())()).await.expect("sweep");
+    // THEN the Brooklyn lead alone is published again, as its first re-offer
+    assert_eq!(opened.reoffered, 1, "{opened:?}");
+    let messages = drain_queue(backend).await;
+    assert_eq!(messages.len(), 1, "{messages:?}");
+    let reoffer = &messages[0];
+    assert_eq!(
+        (reoffer.lead_id.as_str(), reoffer.offer),
+        (lead.lead_id.as_str(), 1)
+    );
+    assert_eq!(
+        reoffer.queued_at, qualified_at,
+        "its age counts from qualifying"
+    );
+    // AND the router sells it now, priced at 3 hours old (× 0.90)
+    let outcome = router.distribute(reoffer).await.expect("routed");
+    assert_eq!(
+        outcome,
+        Distributed::Delivered {
+            buyer: office.id.clone()
+        }
+    );
+    let record = backend
+        .leads()
+        .lead(&lead.lead_id)
+        .await
+        .expect("read")
+        .expect("recorded");
+    assert_eq!((record.state, record.offers), (LeadState::Delivered, 1));
+    let sale = record.sale.expect("sold");
+    assert_eq!((sale.quote.age_hours, sale.quote.age_bps), (3, 9_000));
+    assert!(
+        record.history.iter().any(|t| t.state == LeadState::Waiting),
+        "{:?}",
+        record.history
+    );
+    // AND the same re-offer again sells nothing twice
+    assert!(matches!(
+        router.distribute(reoffer).await.expect("routed"),
+        Distributed::AlreadyDone(LeadState::Delivered)
+    ));
+    assert_eq!(buyer.deliveries().len(), 1);
+
+    // WHEN the Queens lead's shelf life (72 h) has passed and the sweep runs
+    time.pass(Duration::from_secs(70 * 3_600)).await;
+    let ended = sweep.sweep((backend.clock())()).await.expect("sweep");
+    // THEN it expired with its last reason, and leaves the waiting list
+    assert_eq!(ended.expired, 1, "{ended:?}");
+    let expired = backend
+        .leads()
+        .lead(&queens.lead_id)
+        .await
+        .expect("read")
+        .expect("recorded");
+    assert_eq!(expired.state, LeadState::Expired);
+    assert_eq!(expired.unsold_reason.as_deref(), Some("no_eligible_buyer"));
+    assert!(drain_queue(backend).await.is_empty());
+    let after = sweep.sweep((backend.clock())()).await.expect("sweep");
+    assert_eq!(after.waiting, 0, "{after:?}");
+}
+
+/// GIVEN a buyer that may take one lead a day and took one, WHEN two more leads come,
+/// THEN both wait on its cap; WHEN the first homeowner withdraws (the sale is credited and
+/// the buyer's capacity comes back) THEN the sweep offers a waiting lead again and it
+/// sells; WHEN the buyer's day turns THEN the last one is offered again and sells. The cap
+/// is never exceeded.
+pub async fn waiting_leads_are_reoffered_when_capacity_comes_back_or_the_cap_resets<B: Backend>(
+    backend: &B,
+    time: &crate::contract::ManualTime,
+) {
+    use crate::contract::Time;
+    use aurum::usecases::reoffer::Reoffers;
+    let buyer = FakeBuyer::start(WebhookSecret::parse(SECRET).expect("s"))
+        .await
+        .expect("buyer");
+    let suffix = &uuid::Uuid::new_v4().simple().to_string()[..8];
+    // A cap of 2 keeps 1 after the 10 % capacity buffer.
+    let one_a_day = buyer_at(
+        &format!("small_{suffix}"),
+        BuyerTier::Standard,
+        &buyer.url(),
+        2,
+    );
+    backend
+        .buyers()
+        .put_buyers(std::slice::from_ref(&one_a_day))
+        .await
+        .expect("buyers");
+    let router = Distribution::new(backend, quick_client(), settings(RoutingStrategy::Greedy));
+    let sweep = Reoffers::new(backend);
+    let now = (backend.clock())();
+    let leads = [31, 32, 33].map(|n| sellable_lead(n, now));
+    for l in &leads {
+        save_conversation_of(backend, l).await;
+    }
+    // GIVEN the buyer's one lead of the day sold and delivered
+    assert!(matches!(
+        router.distribute(&leads[0]).await.expect("routed"),
+        Distributed::Delivered { .. }
+    ));
+    // WHEN two more come: THEN they wait on the cap, and the sweep has nothing to offer
+    for l in &leads[1..] {
+        assert!(matches!(
+            router.distribute(l).await.expect("routed"),
+            Distributed::Waiting { .. }
+        ));
+    }
+    let idle = sweep.sweep((backend.clock())()).await.expect("sweep");
+    assert_eq!((idle.waiting, idle.reoffered), (2, 0), "{idle:?}");
+
+    // WHEN the first homeowner withdraws: the sale is credited, the capacity comes back
+    time.pass(Duration::from_secs(60)).await;
+    aurum::usecases::lifecycle::withdraw(
+        &*backend.leads(),
+        &*backend.sales(),
+        &leads[0].lead_id,
+        &leads[0].session_id,
+        &aurum::domain::conversation::ConsentWithdrawal {
+            at: (backend.clock())(),
+            words: "please don't call me".into(),
+        },
+    )
+    .await
+    .expect("withdraw");
+    let freed = sweep.sweep((backend.clock())()).await.expect("sweep");
+    // THEN both waiting leads are offered again; the router sells one, the other waits
+    assert_eq!(freed.reoffered, 2, "{freed:?}");
+    let mut outcomes = Vec::new();
+    for m in drain_queue(backend).await {
+        outcomes.push(router.distribute(&m).await.expect("routed"));
+    }
+    let sold = |o: &[Distributed]| {
+        o.iter()
+            .filter(|o| matches!(o, Distributed::Delivered { .. }))
+            .count()
+    };
+    assert_eq!(sold(&outcomes), 1, "{outcomes:?}");
+    assert_eq!(
+        outcomes
+            .iter()
+            .filter(|o| matches!(o, Distributed::Waiting { .. }))
+            .count(),
+        1,
+        "{outcomes:?}"
+    );
+
+    // WHEN the buyer's next day starts
+    time.pass(Duration::from_secs(24 * 3_600)).await;
+    let next_day = sweep.sweep((backend.clock())()).await.expect("sweep");
+    // THEN the last waiting lead is offered again and sells
+    assert_eq!(
+        (next_day.waiting, next_day.reoffered),
+        (1, 1),
+        "{next_day:?}"
+    );
+    let mut later = Vec::new();
+    for m in drain_queue(backend).await {
+        later.push(router.distribute(&m).await.expect("routed"));
+    }
+    assert_eq!(sold(&later), 1, "{later:?}");
+    assert_eq!(
+        buyer.deliveries().len(),
+        3,
+        "one lead a day, and the freed slot"
+    );
 }

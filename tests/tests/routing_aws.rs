@@ -45,3 +45,31 @@ async fn given_a_day_of_routed_leads_on_dynamodb_when_the_next_day_starts_then_s
     aws.clock = time.clock();
     routing::bid_prices_come_from_the_flow_of_earlier_days(&aws, &time).await;
 }
+
+fn six_in_the_morning() -> aurum_tests::contract::ManualTime {
+    aurum_tests::contract::ManualTime::at(
+        chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2026, 6, 2, 10, 0, 0)
+            .single()
+            .expect("06:00 in New York"),
+    )
+}
+
+#[tokio::test]
+async fn given_a_lead_no_buyer_can_take_now_on_dynamodb_when_a_buyer_opens_then_it_is_reoffered_and_else_expires()
+ {
+    let time = six_in_the_morning();
+    let aws = fresh_backend(time.clock()).await;
+    routing::waiting_leads_are_reoffered_when_a_buyer_opens_and_expire_after_their_shelf_life(
+        &aws, &time,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn given_leads_waiting_on_a_cap_on_dynamodb_when_capacity_comes_back_or_the_day_turns_then_they_sell()
+ {
+    let time = six_in_the_morning();
+    let aws = fresh_backend(time.clock()).await;
+    routing::waiting_leads_are_reoffered_when_capacity_comes_back_or_the_cap_resets(&aws, &time)
+        .await;
+}

@@ -52,3 +52,38 @@ async fn given_a_delivered_lead_when_consent_is_withdrawn_then_the_buyer_is_told
     let backend = EmbeddedBackend::open(dir.path()).expect("open");
     routing::a_withdrawal_after_delivery_reaches_the_buyer(&backend).await;
 }
+
+fn backend_at(time: &aurum_tests::contract::ManualTime) -> (tempfile::TempDir, EmbeddedBackend) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let backend = EmbeddedBackend::open_with_clock(dir.path(), time.clock()).expect("open");
+    (dir, backend)
+}
+
+fn six_in_the_morning() -> aurum_tests::contract::ManualTime {
+    aurum_tests::contract::ManualTime::at(
+        chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2026, 6, 2, 10, 0, 0)
+            .single()
+            .expect("06:00 in New York"),
+    )
+}
+
+#[tokio::test]
+async fn given_a_lead_no_buyer_can_take_now_when_a_buyer_opens_then_it_is_reoffered_and_else_expires()
+ {
+    let time = six_in_the_morning();
+    let (_dir, backend) = backend_at(&time);
+    routing::waiting_leads_are_reoffered_when_a_buyer_opens_and_expire_after_their_shelf_life(
+        &backend, &time,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn given_leads_waiting_on_a_cap_when_capacity_comes_back_or_the_day_turns_then_they_sell() {
+    let time = six_in_the_morning();
+    let (_dir, backend) = backend_at(&time);
+    routing::waiting_leads_are_reoffered_when_capacity_comes_back_or_the_cap_resets(
+        &backend, &time,
+    )
+    .await;
+}

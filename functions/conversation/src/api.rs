@@ -382,7 +382,11 @@ pub enum RoutingStatus {
     Rejected,
     Returned,
     Converted,
-    /// No buyer could take it; `routing_reason` says why.
+    /// No buyer can take it now; offered again when one can (`routing_reason` says why).
+    Waiting,
+    /// Its shelf life ended without a buyer (`routing_reason` gives the last reason).
+    Expired,
+    /// No buyer may ever take it; `routing_reason` says why.
     Unsold,
     /// Queued, then the homeowner took consent back: never sold.
     Withdrawn,
@@ -399,6 +403,8 @@ impl From<LeadState> for RoutingStatus {
             LeadState::Rejected => RoutingStatus::Rejected,
             LeadState::Returned => RoutingStatus::Returned,
             LeadState::Converted => RoutingStatus::Converted,
+            LeadState::Waiting => RoutingStatus::Waiting,
+            LeadState::Expired => RoutingStatus::Expired,
             LeadState::Unsold => RoutingStatus::Unsold,
             LeadState::Withdrawn => RoutingStatus::Withdrawn,
         }

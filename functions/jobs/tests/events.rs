@@ -19,6 +19,7 @@ fn given_each_sample_event_then_its_rule_names_its_job_and_its_time_the_window()
         ("jobs-routing-update", Job::RoutingUpdate),
         ("jobs-conversation-rules", Job::ConversationRules),
         ("jobs-kpi-monitor", Job::KpiMonitor),
+        ("jobs-reoffer", Job::Reoffer),
     ] {
         let e = event(file);
         let (parsed, window) = job_of(&e).expect(file);

@@ -28,6 +28,7 @@ pub fn settings(config: &Config) -> DistributionSettings {
         strategy: config.routing.strategy,
         rules: RoutingRules::from_targets(&config.targets),
         dedup_window: chrono::Duration::days(i64::from(config.routing.dedup_days)),
+        shelf_life: chrono::Duration::hours(i64::from(config.routing.shelf_life_hours)),
         contact_key: config.routing.contact_key.bytes().to_vec(),
     }
 }

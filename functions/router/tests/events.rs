@@ -29,14 +29,15 @@ async fn given_a_batch_with_an_undecodable_message_then_only_that_one_is_reporte
         .map(|f| f.item_identifier.as_str())
         .collect();
     assert_eq!(failed, ["9b8e1a4c-0002-4c1e-9a0e-000000000002"]);
-    // AND the lead was routed: with no buyer it is kept unsold with the reason
+    // AND the lead was routed: no buyer, and the sample lead (queued in June) is past its
+    // shelf life, so it expires at once with the reason
     let record = backend
         .leads()
         .lead("lead_fbf6592bbf895aaabe7055ec5cbd0089")
         .await
         .expect("read")
         .expect("recorded");
-    assert_eq!(record.state, LeadState::Unsold);
+    assert_eq!(record.state, LeadState::Expired);
     assert_eq!(record.unsold_reason.as_deref(), Some("no_eligible_buyer"));
 }
 

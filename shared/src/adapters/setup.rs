@@ -1,7 +1,7 @@
 //! `aurum setup`: creates every table and queue on the configured endpoint, idempotently
 //! (local moto, or a fresh AWS account/stage outside CloudFormation).
 
-use super::aws::dynamodb::{LEDGER_BY_BUYER_MONTH, attr};
+use super::aws::dynamodb::{LEADS_WAITING, LEDGER_BY_BUYER_MONTH, attr};
 use crate::config::AwsResources;
 use aws_sdk_dynamodb::client::Waiters;
 use aws_sdk_dynamodb::types::{
@@ -162,9 +162,16 @@ async fn ensure_table(
                     .map_err(|e| failed(spec.name, e))?,
             );
     }
+    // Each attribute is defined once, whether it keys the table, an index or both.
+    let mut defined: Vec<&str> = std::iter::once(spec.partition_key.0)
+        .chain(spec.sort_key.iter().map(|(n, _)| *n))
+        .collect();
     for wanted in spec.indexes {
         for attribute in [wanted.1, wanted.2] {
-            request = request.attribute_definitions(string_attribute(attribute)?);
+            if !defined.contains(&attribute) {
+                defined.push(attribute);
+                request = request.attribute_definitions(string_attribute(attribute)?);
+            }
         }
         request = request.global_secondary_indexes(index(*wanted)?);
     }
@@ -303,7 +310,7 @@ pub async fn setup(
             sort_key: None,
             // Only contact claims carry it; lead records never expire.
             ttl_attribute: Some(attr::EXPIRES_AT),
-            indexes: &[],
+            indexes: &[(LEADS_WAITING, attr::WAITING, attr::LEAD_ID)],
         },
         &mut report,
     )

@@ -732,6 +732,7 @@ mod tests {
             delivery_reached: true,
             billed: Some(Cents(30_000)),
             notices: Vec::new(),
+            offers: 0,
             history: Vec::new(),
             factors: None,
             updated_at: at(1, 14),

@@ -1,5 +1,6 @@
 //! A qualified lead's record: `queued → sold → delivered → accepted | rejected | returned
-//! → converted`, or `unsold`, `withdrawn`, or `dead_lettered` (until a redrive). The record
+//! → converted`, or `waiting` to be offered again (until `expired` at the end of its shelf
+//! life), `unsold`, `withdrawn`, or `dead_lettered` (until a redrive). The record
 //! is the one item every step of that life changes with a condition on its version, so a
 //! lead is sold once and a withdrawn lead is never sold. Which step may follow which, and
 //! what each costs or credits, is `domain::lifecycle`.
@@ -24,6 +25,11 @@ pub enum LeadState {
     Rejected,
     Returned,
     Converted,
+    /// No buyer can take it now: offered again when one can, within its shelf life.
+    Waiting,
+    /// Its shelf life ended while it waited (the last reason kept).
+    Expired,
+    /// No buyer may ever take it (its contact details were sold within the dedup window).
     Unsold,
     Withdrawn,
     /// Its queue message reached the dead-letter queue: any sale released, waiting for
@@ -41,13 +47,15 @@ impl LeadState {
             LeadState::Rejected => "rejected",
             LeadState::Returned => "returned",
             LeadState::Converted => "converted",
+            LeadState::Waiting => "waiting",
+            LeadState::Expired => "expired",
             LeadState::Unsold => "unsold",
             LeadState::Withdrawn => "withdrawn",
             LeadState::DeadLettered => "dead_lettered",
         }
     }
 
-    pub const ALL: [LeadState; 10] = [
+    pub const ALL: [LeadState; 12] = [
         LeadState::Queued,
         LeadState::Sold,
         LeadState::Delivered,
@@ -55,6 +63,8 @@ impl LeadState {
         LeadState::Rejected,
         LeadState::Returned,
         LeadState::Converted,
+        LeadState::Waiting,
+        LeadState::Expired,
         LeadState::Unsold,
         LeadState::Withdrawn,
         LeadState::DeadLettered,
@@ -88,7 +98,7 @@ pub struct SaleTerms {
     /// The buyer's local day and month the sale counts against (its caps reset there).
     pub buyer_day: chrono::NaiveDate,
     pub buyer_month: String,
-    /// The strategy's expected revenue of the sale (price × acceptance probability).
+    /// The strategy's expected net value of the sale (price × P(accept) × (1 − P(return))).
     pub expected_revenue: Cents,
     /// Until when the buyer may return the lead.
     pub returnable_until: DateTime<Utc>,
@@ -181,6 +191,10 @@ pub struct LeadRecord {
     /// The score's factors when queued (the scoring-model job's features).
     #[serde(default)]
     pub factors: Option<FactorScores>,
+    /// Re-offers routed so far (0: only its first routing). A re-offer message carries the
+    /// number it would be, so a repeated message re-offers nothing.
+    #[serde(default)]
+    pub offers: u32,
     pub updated_at: DateTime<Utc>,
     /// Optimistic-concurrency version, bumped by every write.
     pub version: u64,
@@ -210,6 +224,7 @@ impl LeadRecord {
                 note: format!("{} lead queued for routing", lead.tier.as_str()),
             }],
             factors: lead.factors,
+            offers: lead.offer,
             updated_at: lead.queued_at,
             version: 0,
         }
@@ -280,6 +295,7 @@ impl LeadRecord {
                 note: "the homeowner withdrew consent".into(),
             }],
             factors: None,
+            offers: 0,
             updated_at: withdrawal.at,
             version: 0,
         }

@@ -10,10 +10,16 @@
 //!            ▼                                                                         │
 //! queued ──sold──► sold ──accepted──► delivered ──feedback──► accepted | rejected | returned
 //!   │                │                                          └──► converted
-//!   ├─no buyer─► unsold                                                    (domain::feedback)
+//!   ├─no buyer now─► waiting ──re-offered──► queued                        (domain::feedback)
+//!   │                   └──shelf life over──► expired
+//!   ├─no buyer ever (duplicate contact)─► unsold
 //!   ├─message dead-lettered─► dead_lettered ──redrive──► queued
 //!   └─withdrawn (from any state)─► withdrawn
 //! ```
+//!
+//! A lead that cannot be sold now waits: the re-offer sweep (`usecases::reoffer`) offers it
+//! again when a buyer that could take it opens, resets its cap or gets capacity back,
+//! until its shelf life ends; the router prices it at its age (`domain::pricing`).
 //!
 //! The money rules, the same for every adapter:
 //! * a sale adds its price to the ledger, one lead to the buyer's day and the price to its
@@ -30,9 +36,16 @@ use super::buyer::BuyerId;
 use super::conversation::ConsentWithdrawal;
 use super::lead::{BuyerNotice, LeadRecord, LeadState, LeadWithdrawal, NoticeKind, SaleTerms};
 use super::money::Cents;
-use super::routing::RoutingDecision;
+use super::routing::{RoutingDecision, UnsoldReason};
 use super::sale::{CounterPeriod, LedgerEntry, LedgerKind, Release, Sale};
+use super::scoring::QualityTier;
 use chrono::{DateTime, Utc};
+
+/// Whether a lead no buyer takes now may wait for a re-offer: not when its contact details
+/// were sold within the dedup window (no buyer may take it inside the shelf life).
+pub fn may_wait(reason: &str) -> bool {
+    reason != UnsoldReason::Duplicate.as_str()
+}
 
 /// Delivery attempts to one buyer, over all receives of the message, before the lead is
 /// released and cascades.
@@ -43,11 +56,22 @@ pub const MAX_DELIVERY_ATTEMPTS: u32 = 6;
 pub enum LeadEvent {
     /// The router chose a buyer and priced the lead.
     Sold(Box<SaleOrder>),
-    /// No buyer can take it now.
+    /// No buyer can take it now. It waits for a re-offer until `shelf_until`, unless the
+    /// reason is one no later moment can lift ([`may_wait`]).
     NoBuyer {
         reason: String,
         routing: Box<RoutingDecision>,
+        shelf_until: DateTime<Utc>,
     },
+    /// A waiting lead offered again: the `offer`th re-offer, scored on the conversation as it
+    /// stands now.
+    Reoffered {
+        offer: u32,
+        score: u8,
+        tier: QualityTier,
+    },
+    /// Its shelf life ended while it waited.
+    ShelfLifeOver,
     /// What the buyer's webhook answered.
     Delivery {
         buyer: BuyerId,
@@ -70,6 +94,8 @@ impl LeadEvent {
         match self {
             LeadEvent::Sold(_) => "sold",
             LeadEvent::NoBuyer { .. } => "no_buyer",
+            LeadEvent::Reoffered { .. } => "reoffered",
+            LeadEvent::ShelfLifeOver => "shelf_life_over",
             LeadEvent::Delivery { result, .. } => match result {
                 DeliveryResult::Accepted => "delivery_accepted",
                 DeliveryResult::Refused { .. } => "delivery_refused",
@@ -180,11 +206,57 @@ pub fn next(
 ) -> Result<Change, Refused> {
     match (record.state, event) {
         (LeadState::Queued, LeadEvent::Sold(order)) => Ok(sell(record, order, now)),
-        (LeadState::Queued, LeadEvent::NoBuyer { reason, routing }) => {
-            let mut next = record.moved(LeadState::Unsold, now, format!("unsold: {reason}"));
+        (
+            LeadState::Queued,
+            LeadEvent::NoBuyer {
+                reason,
+                routing,
+                shelf_until,
+            },
+        ) => {
+            let mut next = if !may_wait(reason) {
+                record.moved(LeadState::Unsold, now, format!("unsold: {reason}"))
+            } else if now >= *shelf_until {
+                record.moved(
+                    LeadState::Expired,
+                    now,
+                    format!("expired at the end of its shelf life: {reason}"),
+                )
+            } else {
+                record.moved(
+                    LeadState::Waiting,
+                    now,
+                    format!("waiting for a buyer: {reason}"),
+                )
+            };
             next.unsold_reason = Some(reason.clone());
             next.routing = Some((**routing).clone());
             Ok(Change::record(next))
+        }
+        (LeadState::Waiting, LeadEvent::Reoffered { offer, score, tier }) => {
+            if *offer <= record.offers {
+                return Err(Refused::Unchanged);
+            }
+            let mut next = record.moved(
+                LeadState::Queued,
+                now,
+                format!("re-offered ({offer}), {} at {score}", tier.as_str()),
+            );
+            next.offers = *offer;
+            next.score = Some(*score);
+            next.tier = Some(*tier);
+            Ok(Change::record(next))
+        }
+        (LeadState::Waiting, LeadEvent::ShelfLifeOver) => {
+            let reason = record
+                .unsold_reason
+                .as_deref()
+                .unwrap_or("no_eligible_buyer");
+            Ok(Change::record(record.moved(
+                LeadState::Expired,
+                now,
+                format!("expired at the end of its shelf life: {reason}"),
+            )))
         }
         (LeadState::Sold, LeadEvent::Delivery { buyer, result }) => {
             let Some(sale) = record.sale.as_ref().filter(|s| &s.buyer_id == buyer) else {

@@ -172,6 +172,32 @@ pub struct MarketRule {
     pub max_bps: u32,
 }
 
+/// A lead at least `min_hours` old sells at `bps` of its price.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AgeBand {
+    pub min_hours: u32,
+    pub bps: u32,
+}
+
+/// How a lead's price decays with its age (hours since it qualified): the oldest band
+/// reached applies, after the buyer's floor and cap (a buyer's price band is for fresh
+/// leads). No band: no decay.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct LeadAgeRule {
+    /// From the oldest down.
+    pub bands: Vec<AgeBand>,
+}
+
+impl LeadAgeRule {
+    /// The multiplier at `hours` of age.
+    pub fn bps_at(&self, hours: u32) -> u32 {
+        self.bands
+            .iter()
+            .find(|b| hours >= b.min_hours)
+            .map_or(NEUTRAL_BPS, |b| b.bps)
+    }
+}
+
 /// Every multiplier of `data/pricing.json`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PricingTable {
@@ -180,6 +206,8 @@ pub struct PricingTable {
     pub time_of_day: TimeOfDayRule,
     pub day_of_week: DayOfWeekRule,
     pub market: MarketRule,
+    #[serde(default)]
+    pub lead_age: LeadAgeRule,
 }
 
 fn invalid(msg: String) -> PricingError {
@@ -226,6 +254,25 @@ impl PricingTable {
             ));
         }
         check_factor("surge.bps", self.surge.bps)?;
+        for (i, band) in self.lead_age.bands.iter().enumerate() {
+            if !(1..=NEUTRAL_BPS).contains(&band.bps) {
+                return Err(invalid(format!(
+                    "lead_age.bands[{i}].bps is {}; an older lead never sells for more (1..=10000)",
+                    band.bps
+                )));
+            }
+        }
+        if self
+            .lead_age
+            .bands
+            .windows(2)
+            .any(|w| w[0].min_hours <= w[1].min_hours || w[0].bps > w[1].bps)
+        {
+            return Err(invalid(
+                "lead_age.bands must be listed from the oldest down, each at most the price of the younger"
+                    .into(),
+            ));
+        }
         let t = &self.time_of_day;
         check_factor("time_of_day.otherwise_bps", t.otherwise_bps)?;
         for (i, band) in t.bands.iter().enumerate() {
@@ -396,6 +443,17 @@ pub struct PriceQuote {
     /// after the others, before the buyer's band.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub experiment: Option<Box<VariantAssignment>>,
+    /// The lead's age discount (`data/pricing.json` `lead_age`), applied to the price after
+    /// the buyer's band: 10000 for a fresh lead.
+    #[serde(default = "neutral_bps")]
+    pub age_bps: u32,
+    /// Whole hours since the lead qualified, when priced.
+    #[serde(default)]
+    pub age_hours: u32,
+}
+
+fn neutral_bps() -> u32 {
+    NEUTRAL_BPS
 }
 
 impl PriceQuote {
@@ -406,7 +464,19 @@ impl PriceQuote {
         multipliers.push(variant.price_bps);
         self.unclamped = apply(self.base, &multipliers);
         (self.price, self.clamp) = clamp(self.unclamped, buyer);
+        self.price = self.price.mul_bps(i64::from(self.age_bps));
         self.experiment = Some(Box::new(variant));
+        self
+    }
+
+    /// The same quote for a lead `hours` old: the price after the buyer's band times the
+    /// age discount of `rule`.
+    pub fn aged(mut self, rule: &LeadAgeRule, hours: u32) -> PriceQuote {
+        self.age_hours = hours;
+        self.age_bps = rule.bps_at(hours);
+        if self.age_bps != NEUTRAL_BPS {
+            self.price = self.price.mul_bps(i64::from(self.age_bps));
+        }
         self
     }
 
@@ -473,14 +543,28 @@ impl PriceQuote {
             );
         }
         let _ = write!(s, " = {}", self.unclamped);
+        let fresh = if self.age_bps == NEUTRAL_BPS {
+            format!(" {}", self.price)
+        } else {
+            String::new()
+        };
         match self.clamp {
             Some(PriceClamp::Floor) => {
-                let _ = write!(s, ", raised to the buyer's floor {}", self.price);
+                let _ = write!(s, ", raised to the buyer's floor{fresh}");
             }
             Some(PriceClamp::Cap) => {
-                let _ = write!(s, ", held to the buyer's cap {}", self.price);
+                let _ = write!(s, ", held to the buyer's cap{fresh}");
             }
             None => {}
+        }
+        if self.age_bps != NEUTRAL_BPS {
+            let _ = write!(
+                s,
+                ", × {} for its age ({} h) = {}",
+                factor(self.age_bps),
+                self.age_hours,
+                self.price
+            );
         }
         s
     }
@@ -607,6 +691,8 @@ pub fn quote(rules: &PricingRules, buyer: &Buyer, input: &PriceInput) -> PriceQu
         price,
         clamp,
         experiment: None,
+        age_bps: NEUTRAL_BPS,
+        age_hours: 0,
     }
 }
 
@@ -690,6 +776,68 @@ mod tests {
             .single()
             .expect("an unambiguous New York time")
             .with_timezone(&Utc)
+    }
+
+    #[test]
+    fn given_a_lead_s_age_then_its_discount_steps_down_at_each_band_of_the_data() {
+        let rule = &rules().table.lead_age;
+        for (hours, bps) in [
+            (0, 10_000),
+            (1, 9_000),
+            (5, 9_000),
+            (6, 8_000),
+            (23, 8_000),
+            (24, 6_500),
+            (47, 6_500),
+            (48, 5_000),
+            (71, 5_000),
+        ] {
+            assert_eq!(rule.bps_at(hours), bps, "{hours} h");
+        }
+    }
+
+    #[test]
+    fn given_an_aged_lead_then_the_discount_applies_after_the_buyer_s_floor() {
+        // GIVEN a buyer whose floor holds the fresh price up
+        let b = buyer(BuyerTier::Volume, 20_000, 40_000, 100);
+        let fresh = quote(&rules(), &b, &neutral_input());
+        assert_eq!(fresh.price, Cents(20_000));
+        // WHEN the lead is 30 hours old
+        let aged = fresh.clone().aged(&rules().table.lead_age, 30);
+        // THEN it sells at 65 % of the floor, and the quote says why
+        assert_eq!(aged.price, Cents(13_000));
+        assert_eq!((aged.age_bps, aged.age_hours), (6_500, 30));
+        assert!(
+            aged.explain().contains("for its age (30 h)"),
+            "{}",
+            aged.explain()
+        );
+        // AND a fresh lead is not discounted
+        assert_eq!(
+            fresh.clone().aged(&rules().table.lead_age, 0).price,
+            fresh.price
+        );
+    }
+
+    #[test]
+    fn given_a_decay_that_rises_with_age_then_the_table_is_refused() {
+        let mut table = rules().table;
+        table.lead_age.bands = vec![
+            AgeBand {
+                min_hours: 48,
+                bps: 9_000,
+            },
+            AgeBand {
+                min_hours: 24,
+                bps: 6_500,
+            },
+        ];
+        assert!(table.validate().is_err());
+        table.lead_age.bands = vec![AgeBand {
+            min_hours: 1,
+            bps: 12_000,
+        }];
+        assert!(table.validate().is_err());
     }
 
     /// Tuesday 2026-06-02 20:00 New York: off hours, a weekday, no surge, no place.

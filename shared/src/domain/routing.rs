@@ -198,9 +198,19 @@ pub struct LeadToRoute {
     pub zip: Option<ZipCode>,
     pub borough: Option<Borough>,
     pub market: MarketSignals,
+    /// Whole hours since it qualified: a re-offered lead sells at its age's discount.
+    pub age_hours: u32,
 }
 
 impl LeadToRoute {
+    /// The same lead `hours` after it qualified.
+    pub fn aged(self, hours: u32) -> LeadToRoute {
+        LeadToRoute {
+            age_hours: hours,
+            ..self
+        }
+    }
+
     pub fn from_facts(
         score: u8,
         tier: QualityTier,
@@ -214,6 +224,7 @@ impl LeadToRoute {
             zip: facts.zip_code.clone(),
             borough: signals.borough.or(facts.borough),
             market: signals,
+            age_hours: 0,
         }
     }
 }
@@ -284,7 +295,9 @@ impl Exclusion {
 pub struct Offer {
     pub quote: PriceQuote,
     pub p_accept_bps: u32,
-    /// Price × acceptance probability.
+    /// The probability that the buyer returns the lead for credit once accepted.
+    pub p_return_bps: u32,
+    /// The expected net value of the sale: price × P(accept) × (1 − P(return)).
     pub expected_revenue: Cents,
 }
 
@@ -292,6 +305,26 @@ impl Offer {
     pub fn p_accept(&self) -> f64 {
         f64::from(self.p_accept_bps) / 10_000.0
     }
+
+    pub fn p_return(&self) -> f64 {
+        f64::from(self.p_return_bps) / 10_000.0
+    }
+}
+
+/// The probability, in basis points, that the buyer returns an accepted lead: one less
+/// the smoothed share it kept ([`BuyerStats::history`]), learned from its returns by the
+/// routing update.
+pub fn return_bps(stats: &BuyerStats) -> u32 {
+    ((1.0 - stats.history()).clamp(0.0, 0.99) * 10_000.0).round() as u32
+}
+
+/// Price × P(accept) × (1 − P(return)), exact in integer cents: the money a sale is
+/// expected to leave with the seller once the buyer has judged the lead and the return
+/// window has passed.
+pub fn expected_net_value(price: Cents, p_accept_bps: u32, p_return_bps: u32) -> Cents {
+    price
+        .mul_bps(i64::from(p_accept_bps))
+        .mul_bps(10_000 - i64::from(p_return_bps.min(10_000)))
 }
 
 /// Runs the filters for one buyer, in order. The quote is priced at the buyer's current
@@ -329,7 +362,8 @@ pub fn eligibility(
             sold_today: load.sold_today,
             at: request.at,
         },
-    );
+    )
+    .aged(&rules.pricing.table.lead_age, lead.age_hours);
     if let Some(cap) = b.monthly_spend_cap
         && load
             .spend_this_month
@@ -345,10 +379,12 @@ pub fn eligibility(
         return Err(Exclusion::Declined);
     }
     let p_accept_bps = acceptance_bps(&state.stats, lead.tier, b.min_quality);
-    let expected_revenue = quote.price.mul_bps(i64::from(p_accept_bps));
+    let p_return_bps = return_bps(&state.stats);
+    let expected_revenue = expected_net_value(quote.price, p_accept_bps, p_return_bps);
     Ok(Offer {
         quote,
         p_accept_bps,
+        p_return_bps,
         expected_revenue,
     })
 }
@@ -403,6 +439,11 @@ impl RoutingScore {
 pub struct EligibleBuyer {
     pub price: Cents,
     pub p_accept: f64,
+    /// The probability that the buyer returns the lead once accepted (learned from its
+    /// returns).
+    #[serde(default)]
+    pub p_return: f64,
+    /// Price × P(accept) × (1 − P(return)).
     pub expected_revenue: Cents,
     /// Under `greedy`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -459,6 +500,10 @@ pub struct Sale {
     pub buyer_tier: BuyerTier,
     pub quote: PriceQuote,
     pub p_accept: f64,
+    /// The probability that the buyer returns the lead once accepted.
+    #[serde(default)]
+    pub p_return: f64,
+    /// Price × P(accept) × (1 − P(return)).
     pub expected_revenue: Cents,
     /// For people: why this buyer ("highest routing score 0.83 of 3 eligible buyers: …").
     pub reason: String,
@@ -563,6 +608,7 @@ pub fn route(
                 let mut e = EligibleBuyer {
                     price: offer.quote.price,
                     p_accept: offer.p_accept(),
+                    p_return: offer.p_return(),
                     expected_revenue: offer.expected_revenue,
                     routing_score: None,
                     bid_price: None,
@@ -620,6 +666,7 @@ pub fn route(
                 buyer_id: state.buyer.id.clone(),
                 buyer_tier: state.buyer.tier,
                 p_accept: offer.p_accept(),
+                p_return: offer.p_return(),
                 expected_revenue: offer.expected_revenue,
                 quote: offer.quote,
                 reason,
@@ -653,10 +700,11 @@ fn sale_reason(
         format!("of {eligible} eligible buyers")
     };
     let expected = format!(
-        "expected revenue {} ({} × {}% acceptance)",
+        "expected net value {} ({} × {}% acceptance × {}% kept)",
         offer.expected_revenue,
         offer.quote.price,
-        offer.p_accept_bps / 100
+        offer.p_accept_bps / 100,
+        (10_000 - offer.p_return_bps.min(10_000)) / 100
     );
     match strategy {
         RoutingStrategy::Greedy if eligible == 1 => format!("{of}: {expected}"),
@@ -715,6 +763,7 @@ mod tests {
             zip: Some(zip),
             borough: market.borough,
             market,
+            age_hours: 0,
         }
     }
 
@@ -941,10 +990,12 @@ mod tests {
             sale.quote.unclamped.clamp(p.price_floor, p.price_cap)
         );
         // $250 × 1.3 × 1.2 (morning) × 1.05 (Monday) × 1.05 (Queens) = $429.98; 90 %
-        // acceptance: the 80 % prior + 5 points for each tier above the buyer's minimum
+        // acceptance: the 80 % prior + 5 points for each tier above the buyer's minimum;
+        // 10 % returned (the prior share kept is 90 %): $429.98 × 0.9 × 0.9 = $348.28
         assert_eq!(sale.quote.price, Cents(42_998));
         assert_eq!(sale.p_accept, 0.9);
-        assert_eq!(sale.expected_revenue, Cents(38_698));
+        assert_eq!(sale.p_return, 0.1);
+        assert_eq!(sale.expected_revenue, Cents(34_828));
     }
 
     #[test]
@@ -977,6 +1028,53 @@ mod tests {
         states[0].bid_price = Cents::ZERO;
         let d = route(&rules(), RoutingStrategy::BidPrice, &request(&l, &states));
         assert_eq!(d.buyer_id().map(BuyerId::as_str), Some("premium_co"));
+    }
+
+    #[test]
+    fn given_two_buyers_at_one_price_when_one_returns_many_leads_then_the_other_wins_on_net_value()
+    {
+        // GIVEN two standard buyers that accept alike, one of which returned 40 of the 100
+        // leads it accepted
+        let keeps = buyer("keeps_co", BuyerTier::Standard, 40);
+        let returns = buyer("returns_co", BuyerTier::Standard, 40);
+        let mut states = [state(&returns), state(&keeps)];
+        states[0].stats = BuyerStats {
+            accepted: 100,
+            rejected: 10,
+            returned: 40,
+        };
+        states[1].stats = BuyerStats {
+            accepted: 100,
+            rejected: 10,
+            returned: 2,
+        };
+        let l = lead(75, QualityTier::Standard, "11368");
+        // WHEN the lead is routed by bid price (no bid prices known)
+        let d = route(&rules(), RoutingStrategy::BidPrice, &request(&l, &states));
+        // THEN the buyer that keeps its leads wins, at the same price
+        assert_eq!(d.buyer_id().map(BuyerId::as_str), Some("keeps_co"));
+        let values: Vec<(Cents, f64, Cents)> = d
+            .trace
+            .iter()
+            .map(|t| match &t.result {
+                TraceResult::Eligible(e) => (e.price, e.p_return, e.expected_revenue),
+                TraceResult::Excluded { reason } => panic!("excluded: {reason:?}"),
+            })
+            .collect();
+        assert_eq!(values[0].0, values[1].0, "the same price");
+        assert!(values[0].1 > 0.3 && values[1].1 < 0.05, "{values:?}");
+        assert!(values[0].2 < values[1].2, "{values:?}");
+        // AND the net value is price × P(accept) × (1 − P(return)), in cents
+        let sale = d.sale().expect("sold");
+        assert_eq!(
+            sale.expected_revenue,
+            expected_net_value(
+                sale.quote.price,
+                (sale.p_accept * 10_000.0).round() as u32,
+                (sale.p_return * 10_000.0).round() as u32
+            )
+        );
+        assert!(sale.reason.contains("% kept"), "{}", sale.reason);
     }
 
     #[test]

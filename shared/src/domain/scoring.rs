@@ -348,6 +348,12 @@ fn clamp100(points: i32) -> u8 {
     points.clamp(0, 100) as u8
 }
 
+/// Base qualification, 0..=100: ownership 35, the bill 30 ($300+ excellent, $200+ good,
+/// as the guide grades it), where the home is 20 (a premium NYC ZIP scores highest) and
+/// the property 15 (single-family > townhouse > 2–4 family > condo > co-op). A lead that
+/// lifts every blocker with a modest bill scores about 70: base qualification alone keeps
+/// it basic, the other factors decide how far above basic it goes. Calibration and its
+/// evidence: `docs/scoring.md`.
 pub fn base_qualification(c: &Conversation) -> u8 {
     let f = &c.facts;
     let owner = match f.homeowner {
@@ -357,18 +363,18 @@ pub fn base_qualification(c: &Conversation) -> u8 {
     };
     let bill = match f.monthly_bill.map(Cents::whole_dollars) {
         Some(d) if d >= 300 => 30,
-        Some(d) if d >= 200 => 22,
-        Some(d) if d >= 150 => 14,
-        Some(d) if d >= 100 => 8,
-        Some(_) => 3,
+        Some(d) if d >= 200 => 24,
+        Some(d) if d >= 150 => 18,
+        Some(d) if d >= 100 => 12,
+        Some(_) => 6,
         None => 0,
     };
     let location = if f.outside_nyc() {
         0
     } else if f.nyc_zip() {
-        if f.premium_area() { 20 } else { 14 }
+        if f.premium_area() { 20 } else { 15 }
     } else if f.neighborhood.is_some() {
-        if f.premium_area() { 12 } else { 8 }
+        if f.premium_area() { 14 } else { 10 }
     } else if f.borough.is_some() {
         6
     } else {
@@ -376,23 +382,33 @@ pub fn base_qualification(c: &Conversation) -> u8 {
     };
     let property = match f.property_type {
         Some(PropertyType::SingleFamily) => 15,
-        Some(PropertyType::Townhouse) => 13,
+        Some(PropertyType::Townhouse) => 14,
         Some(PropertyType::MultiFamily) => 12,
-        Some(PropertyType::Condo) => 6,
+        Some(PropertyType::Condo) => 7,
         Some(PropertyType::Coop) => 4,
-        None => 0,
+        // Not said: most NYC owners who chat about rooftop solar own a house.
+        None => 5,
     };
     clamp100(owner + bill + location + property)
 }
 
+/// Homeowner turns at which engagement is full: past it, more turns are small talk.
+pub const ENGAGED_TURNS: u32 = 8;
+
+/// Behaviour, 0..=100: engagement 30 (turns up to [`ENGAGED_TURNS`], minutes up to 3:
+/// a homeowner who answers briskly is not penalised), technical interest 30 (8 per
+/// technical topic up to 3, 2 per question up to 3), objections 20 (15 with none raised,
+/// +5 per resolved, −7 per open) and sentiment 20 (10 neutral, 0..=20 by its balance). An
+/// engaged, technical, positive conversation scores 90 or more; one that only answers
+/// the qualifying questions about 45.
 pub fn behavioral(c: &Conversation) -> u8 {
     let f = &c.facts;
-    let minutes = c.duration_seconds() / 60;
-    let engagement = (minutes.min(10) * 2) as i32 + (c.turns.min(10) as i32);
+    let minutes = (c.duration_seconds() / 60).min(3) as i32;
+    let engagement = (c.turns.min(ENGAGED_TURNS) * 3) as i32 + minutes * 2;
     let technical =
-        (f.technical_topics.len().min(4) * 6) as i32 + (c.questions_asked.min(3) * 2) as i32;
-    let objections = (10 + 5 * f.objections_resolved.len() as i32
-        - 5 * f.objections_open.len() as i32)
+        (f.technical_topics.len().min(3) * 8) as i32 + (c.questions_asked.min(3) * 2) as i32;
+    let objections = (15 + 5 * f.objections_resolved.len() as i32
+        - 7 * f.objections_open.len() as i32)
         .clamp(0, 20);
     let sentiment = (10.0 + 10.0 * c.sentiment.balance()).round() as i32;
     clamp100(engagement + technical + objections + sentiment)
@@ -414,6 +430,8 @@ fn new_york_date(now: DateTime<Utc>) -> NaiveDate {
     day
 }
 
+/// Market timing, 0..=100: the timeline 40, urgency 15 (the next incentive deadline and
+/// the season), financing and credit 20, who decides 20 and comparison shopping 10.
 pub fn market_timing(c: &Conversation, now: DateTime<Utc>) -> u8 {
     let f = &c.facts;
     let timeline = match f.timeline {
@@ -426,12 +444,19 @@ pub fn market_timing(c: &Conversation, now: DateTime<Utc>) -> u8 {
         None => 10,
     };
     let today = new_york_date(now);
-    let urgency = match incentives::next_deadline(today).map(|(_, _, days)| days) {
-        Some(d) if d <= 60 => 15,
-        Some(d) if d <= 180 => 10,
-        Some(d) if d <= 365 => 6,
-        _ => 3,
+    let deadline = match incentives::next_deadline(today).map(|(_, _, days)| days) {
+        Some(d) if d <= 60 => 10,
+        Some(d) if d <= 180 => 7,
+        Some(d) if d <= 365 => 4,
+        _ => 2,
     };
+    // The market data's seasonal factor: interest runs high April–October.
+    let season = match market().seasonal_factor_bps(today.month()) {
+        b if b >= 11_000 => 5,
+        b if b >= 10_000 => 3,
+        _ => 1,
+    };
+    let urgency = deadline + season;
     let financing = match f.financing {
         Some(Financing::Cash) => 15,
         Some(Financing::Loan) => 10,
@@ -457,25 +482,41 @@ pub fn market_timing(c: &Conversation, now: DateTime<Utc>) -> u8 {
     clamp100(timeline + urgency + financing + decision + shopping)
 }
 
-pub fn nyc_intelligence(c: &Conversation, now: DateTime<Utc>) -> u8 {
+/// NYC market intelligence, 0..=100, from the market data: a premium neighbourhood 35
+/// (the data's `premium_basis`: the highest-income, highest-home-value areas), income 25
+/// (high / medium / low; a premium neighbourhood counts as high whatever its borough's
+/// median), the borough's solar adoption 20 and installer density 15 (Con Ed project
+/// counts), and 5 for a ZIP (the place is known exactly). Park Slope (Brooklyn, premium)
+/// scores 88, Bayside 100, a Bronx ZIP outside the premium areas 19. The season is market
+/// timing's part, not the place's.
+pub fn nyc_intelligence(c: &Conversation, _now: DateTime<Utc>) -> u8 {
     let m = market();
-    let Some(borough) = c.facts.borough else {
+    let f = &c.facts;
+    let Some(borough) = f.borough else {
         return 0;
     };
+    if f.outside_nyc() {
+        return 0;
+    }
     let stats = m.borough(borough);
     let level = |l: Level, high: i32, medium: i32, low: i32| match l {
         Level::High => high,
         Level::Medium => medium,
         Level::Low => low,
     };
-    let month = new_york_date(now).month();
-    let seasonal_bps = i32::try_from(m.seasonal_factor_bps(month)).unwrap_or(10_000);
-    let seasonal = ((seasonal_bps - 7_000) * 25 / 6_000).clamp(0, 25);
+    let premium = f.premium_area();
+    let income = if premium {
+        25
+    } else {
+        level(stats.income, 25, 15, 5)
+    };
+    let exact = if f.nyc_zip() { 5 } else { 0 };
     clamp100(
-        level(stats.adoption, 30, 20, 10)
-            + level(stats.income, 25, 16, 8)
-            + level(stats.installer_density, 20, 14, 8)
-            + seasonal,
+        if premium { 35 } else { 0 }
+            + income
+            + level(stats.adoption, 20, 13, 5)
+            + level(stats.installer_density, 15, 10, 4)
+            + exact,
     )
 }
 
@@ -602,6 +643,181 @@ mod tests {
         };
         f.contact_consent = Some(true);
         c
+    }
+
+    /// A lead that lifts every blocker and says nothing more: a Queens homeowner (Corona,
+    /// not a premium area) with a $150 bill who gives a phone number and consents, in five
+    /// brisk turns.
+    fn bare_minimum_lead() -> Conversation {
+        let mut c = Conversation::new(
+            SessionId::parse("s").expect("id"),
+            now() - chrono::Duration::minutes(2),
+        );
+        c.last_message_at = now();
+        c.turns = 5;
+        c.sentiment.neutral = 5;
+        let f = &mut c.facts;
+        f.homeowner = Some(true);
+        f.monthly_bill = Some(Cents::from_dollars(150));
+        f.zip_code = Some(ZipCode::parse("11368").expect("zip"));
+        f.borough = Some(Borough::Queens);
+        f.contact = Contact {
+            name: None,
+            phone: Some("+17185550142".into()),
+            email: None,
+        };
+        f.contact_consent = Some(true);
+        c
+    }
+
+    /// Every strong signal: sole owner of a single-family house in Park Slope, $450 a
+    /// month, wants it next month, pays cash, excellent credit, asks about inverters, net
+    /// metering and warranties, positive throughout, gives a phone and consents.
+    fn every_strong_signal() -> Conversation {
+        let mut c = bare_minimum_lead();
+        c.started_at = now() - chrono::Duration::minutes(6);
+        c.turns = 9;
+        c.questions_asked = 3;
+        c.sentiment = Default::default();
+        c.sentiment.positive = 5;
+        c.sentiment.neutral = 4;
+        let f = &mut c.facts;
+        f.monthly_bill = Some(Cents::from_dollars(450));
+        f.zip_code = Some(ZipCode::parse("11215").expect("zip"));
+        f.borough = Some(Borough::Brooklyn);
+        f.neighborhood = Some("park_slope".into());
+        f.property_type = Some(PropertyType::SingleFamily);
+        f.timeline = Some(Timeline::WithinThreeMonths);
+        f.decision_maker = Some(DecisionMaker::Sole);
+        f.financing = Some(Financing::Cash);
+        f.credit = Some(CreditSignal::Strong);
+        f.technical_topics = [
+            TechnicalTopic::Inverters,
+            TechnicalTopic::NetMetering,
+            TechnicalTopic::Warranties,
+        ]
+        .into_iter()
+        .collect();
+        c
+    }
+
+    #[test]
+    fn given_leads_from_weakest_to_strongest_then_scores_rise_through_every_tier() {
+        // GIVEN a table of leads, each adding signals to the one before
+        let bronx = {
+            let mut c = bare_minimum_lead();
+            c.facts.zip_code = Some(ZipCode::parse("10454").expect("zip"));
+            c.facts.borough = Some(Borough::Bronx);
+            c
+        };
+        let bare = bare_minimum_lead();
+        let typical = {
+            let mut c = bare_minimum_lead();
+            c.started_at = now() - chrono::Duration::minutes(4);
+            c.turns = 7;
+            c.questions_asked = 1;
+            c.sentiment.positive = 2;
+            let f = &mut c.facts;
+            f.monthly_bill = Some(Cents::from_dollars(250));
+            f.property_type = Some(PropertyType::Townhouse);
+            f.timeline = Some(Timeline::WithinSixMonths);
+            f.decision_maker = Some(DecisionMaker::Joint);
+            f.technical_topics.insert(TechnicalTopic::Production);
+            c
+        };
+        let keen = {
+            let mut c = typical.clone();
+            c.questions_asked = 2;
+            let f = &mut c.facts;
+            f.monthly_bill = Some(Cents::from_dollars(320));
+            f.property_type = Some(PropertyType::SingleFamily);
+            f.timeline = Some(Timeline::WithinThreeMonths);
+            f.financing = Some(Financing::Loan);
+            f.technical_topics.insert(TechnicalTopic::Batteries);
+            c
+        };
+        let strongest = every_strong_signal();
+        let table = [
+            ("bare minimum, South Bronx", bronx, QualityTier::Basic),
+            ("bare minimum, Queens", bare, QualityTier::Basic),
+            ("typical townhouse owner", typical, QualityTier::Standard),
+            ("keen single-family owner", keen, QualityTier::Standard),
+            (
+                "every strong signal, Park Slope",
+                strongest,
+                QualityTier::Premium,
+            ),
+        ];
+        // WHEN each is scored
+        let scores: Vec<LeadScore> = table
+            .iter()
+            .map(|(_, c, _)| score(&ScoringModel::default(), c, now()))
+            .collect();
+        // THEN each lands in its tier, sellable, and each scores above the one before
+        for ((name, _, tier), s) in table.iter().zip(&scores) {
+            assert_eq!(s.tier, *tier, "{name}: {} {:?}", s.total, s.factors);
+            assert!(s.sellable(), "{name}: {:?}", s.blockers);
+        }
+        for pair in scores.windows(2) {
+            assert!(
+                pair[0].total < pair[1].total,
+                "{} !< {}",
+                pair[0].total,
+                pair[1].total
+            );
+        }
+        assert!(scores[4].total >= 90, "strongest scored {:?}", scores[4]);
+    }
+
+    #[test]
+    fn given_park_slope_and_a_low_adoption_low_income_area_then_the_nyc_factor_tells_them_apart() {
+        let park_slope = every_strong_signal();
+        let mut south_bronx = every_strong_signal();
+        south_bronx.facts.zip_code = Some(ZipCode::parse("10454").expect("zip"));
+        south_bronx.facts.borough = Some(Borough::Bronx);
+        south_bronx.facts.neighborhood = None;
+        let (a, b) = (
+            nyc_intelligence(&park_slope, now()),
+            nyc_intelligence(&south_bronx, now()),
+        );
+        assert!(a >= 85, "Park Slope {a}");
+        assert!(b <= 30, "South Bronx {b}");
+        assert!(a - b >= 50, "Park Slope {a} against the South Bronx {b}");
+    }
+
+    #[test]
+    fn given_an_engaged_technical_positive_chat_then_behaviour_uses_the_top_of_its_range() {
+        let engaged = behavioral(&every_strong_signal());
+        let bare = behavioral(&bare_minimum_lead());
+        let mut hostile = bare_minimum_lead();
+        hostile.sentiment.negative = 5;
+        hostile.facts.objections_open.insert(Objection::Cost);
+        hostile.facts.objections_open.insert(Objection::Trust);
+        assert!(engaged >= 90, "engaged {engaged}");
+        assert!((35..=55).contains(&bare), "bare {bare}");
+        assert!(
+            behavioral(&hostile) <= 25,
+            "hostile {}",
+            behavioral(&hostile)
+        );
+    }
+
+    #[test]
+    fn given_a_sold_lead_when_the_homeowner_only_says_thanks_then_its_tier_does_not_move() {
+        // GIVEN a bare-minimum lead at its engaged turn count
+        let mut c = bare_minimum_lead();
+        c.turns = ENGAGED_TURNS;
+        c.started_at = now() - chrono::Duration::minutes(3);
+        let before = score(&ScoringModel::default(), &c, now());
+        // WHEN two more courtesy turns come a few minutes later
+        c.turns += 2;
+        c.sentiment.neutral += 2;
+        let later = now() + chrono::Duration::minutes(4);
+        c.last_message_at = later;
+        let after = score(&ScoringModel::default(), &c, later);
+        // THEN the score stays where it was
+        assert_eq!(before.total, after.total);
+        assert_eq!(before.tier, after.tier);
     }
 
     #[test]

@@ -189,21 +189,7 @@ pub fn decide_with(
         let lead_id = lead_id_for(&c.session_id);
         c.lead_id = Some(lead_id.clone());
         c.lead_queued_at = Some(now);
-        publish = Some(QueuedLead {
-            schema: QueuedLead::SCHEMA,
-            lead_id: lead_id.clone(),
-            session_id: c.session_id.clone(),
-            queued_at: now,
-            score: s.total,
-            tier: s.tier,
-            revenue_potential: s.revenue_potential,
-            conversion_probability: s.conversion_probability,
-            model_version: s.model_version,
-            facts: c.facts.clone(),
-            consent: c.consent.clone(),
-            withdrawn: None,
-            factors: Some(s.factors),
-        });
+        publish = Some(queued_lead(&c, &s, &lead_id, now, 0));
         LeadStatus::Queued { lead_id, at: now }
     } else if s.blockers.iter().any(|b| b.is_final()) {
         LeadStatus::NotSellable
@@ -225,6 +211,34 @@ pub fn decide_with(
         publish,
         withdraw,
         routed: None,
+    }
+}
+
+/// The queue message of the lead of conversation `c` as scored by `s`: its first routing
+/// (`offer` 0, `queued_at` now) or its `offer`th re-offer (`queued_at` when it first
+/// qualified, which its age is counted from).
+pub fn queued_lead(
+    c: &Conversation,
+    s: &LeadScore,
+    lead_id: &str,
+    queued_at: DateTime<Utc>,
+    offer: u32,
+) -> QueuedLead {
+    QueuedLead {
+        schema: QueuedLead::SCHEMA,
+        lead_id: lead_id.to_owned(),
+        session_id: c.session_id.clone(),
+        queued_at,
+        score: s.total,
+        tier: s.tier,
+        revenue_potential: s.revenue_potential,
+        conversion_probability: s.conversion_probability,
+        model_version: s.model_version,
+        facts: c.facts.clone(),
+        consent: c.consent.clone(),
+        withdrawn: None,
+        factors: Some(s.factors),
+        offer,
     }
 }
 

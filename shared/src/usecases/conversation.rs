@@ -176,6 +176,7 @@ impl<B: Backend> Chat<B> {
                         consent: None,
                         withdrawn: Some(withdrawal.clone()),
                         factors: None,
+                        offer: 0,
                     };
                     self.queue
                         .publish(&notice)

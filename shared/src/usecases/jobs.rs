@@ -15,6 +15,7 @@ use crate::domain::scoring::ScoringModel;
 use crate::function::WorkError;
 use crate::ports::{FeedbackStore, JobStore, ModelStore, StoreError};
 use crate::usecases::analytics::Analytics;
+use crate::usecases::reoffer::Reoffers;
 use chrono::{DateTime, Duration, Utc};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
@@ -32,14 +33,17 @@ pub enum Job {
     RoutingUpdate,
     ConversationRules,
     KpiMonitor,
+    /// The re-offer sweep of waiting leads (`usecases::reoffer`).
+    Reoffer,
 }
 
 impl Job {
-    pub const ALL: [Job; 4] = [
+    pub const ALL: [Job; 5] = [
         Job::ModelUpdate,
         Job::RoutingUpdate,
         Job::ConversationRules,
         Job::KpiMonitor,
+        Job::Reoffer,
     ];
 
     pub fn name(self) -> &'static str {
@@ -48,6 +52,7 @@ impl Job {
             Job::RoutingUpdate => "routing_update",
             Job::ConversationRules => "conversation_rules",
             Job::KpiMonitor => "kpi_monitor",
+            Job::Reoffer => "reoffer",
         }
     }
 
@@ -63,6 +68,7 @@ impl Job {
             Job::RoutingUpdate => 3_600,
             Job::ConversationRules => 30 * 60,
             Job::KpiMonitor => 15 * 60,
+            Job::Reoffer => 60,
         })
     }
 
@@ -181,6 +187,7 @@ pub struct Jobs<B: Backend> {
     conversations: Arc<B::Conversations>,
     cache: Arc<B::Cache>,
     analytics: Analytics<B>,
+    reoffers: Reoffers<B>,
     settings: LearnerSettings,
     keys: CacheKeys,
 }
@@ -197,6 +204,7 @@ impl<B: Backend> Jobs<B> {
             conversations: backend.conversations(),
             cache: backend.cache(),
             analytics: Analytics::new(backend),
+            reoffers: Reoffers::new(backend),
             settings: LearnerSettings::default(),
             keys: CacheKeys::new(backend.config()),
         }
@@ -212,6 +220,21 @@ impl<B: Backend> Jobs<B> {
     pub async fn run(&self, job: Job, window: DateTime<Utc>) -> Result<RunOutcome, WorkError> {
         let window = job.window_of(window);
         let store = |e: StoreError| WorkError(e.to_string());
+        // The sweep is idempotent lead by lead (each change is conditional, each re-offer
+        // numbered): it takes no window claim and keeps no run record (one a minute).
+        if job == Job::Reoffer {
+            let now = self.analytics.now();
+            let sweep = self.reoffers.sweep(now).await.map_err(store)?;
+            if sweep.waiting > 0 {
+                tracing::info!(job = job.name(), summary = %sweep.summary(), "job ran");
+            }
+            return Ok(RunOutcome::Ran(RunRecord {
+                job,
+                window,
+                ran_at: now,
+                summary: sweep.summary(),
+            }));
+        }
         if !self.jobs.claim(job.name(), window).await.map_err(store)? {
             tracing::info!(job = job.name(), %window, "window already ran");
             return Ok(RunOutcome::AlreadyRan);
@@ -221,6 +244,7 @@ impl<B: Backend> Jobs<B> {
             Job::RoutingUpdate => self.routing_update(window).await,
             Job::ConversationRules => self.conversation_rules(window).await,
             Job::KpiMonitor => self.kpi_monitor(window).await,
+            Job::Reoffer => unreachable!("the sweep returned above"),
         };
         let summary = match result {
             Ok(summary) => summary,
@@ -680,11 +704,15 @@ impl<B: Backend> Clone for Jobs<B> {
             conversations: Arc::clone(&self.conversations),
             cache: Arc::clone(&self.cache),
             analytics: self.analytics.clone(),
+            reoffers: self.reoffers.clone(),
             settings: self.settings,
             keys: self.keys.clone(),
         }
     }
 }
+
+/// How often `aurum serve` sweeps the waiting leads.
+pub const LOCAL_SWEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// One job on its schedule, for an in-process scheduler (`aurum serve`).
 pub struct Scheduled<B: Backend> {
@@ -697,8 +725,14 @@ impl<B: Backend> crate::function::ScheduledJob for Scheduled<B> {
         self.job.name()
     }
 
+    /// The job's period, but the re-offer sweep every [`LOCAL_SWEEP_EVERY`]: in process it
+    /// costs one index read when nothing waits, and a moved sandbox clock re-offers within
+    /// seconds.
     fn every(&self) -> std::time::Duration {
-        self.job.every()
+        match self.job {
+            Job::Reoffer => LOCAL_SWEEP_EVERY,
+            job => job.every(),
+        }
     }
 
     async fn run(&self, window: DateTime<Utc>) -> Result<(), WorkError> {

@@ -12,4 +12,5 @@ pub mod conversation;
 pub mod feedback;
 pub mod jobs;
 pub mod lifecycle;
+pub mod reoffer;
 pub mod routing;

@@ -19,7 +19,7 @@ use crate::domain::market::market;
 use crate::domain::money::Cents;
 use crate::domain::routing::{
     BuyerLoad, BuyerState, BuyerStats, LeadToRoute, RoutingDecision, RoutingRequest, RoutingRules,
-    RoutingStrategy, effective_daily_cap, eligibility, route,
+    RoutingStrategy, effective_daily_cap, eligibility, expected_net_value, route,
 };
 use crate::domain::sale::{CounterPeriod, SaleRefused, normalise_contact};
 use crate::function::{LeadConsumer, WorkError};
@@ -129,6 +129,8 @@ pub struct DistributionSettings {
     pub rules: RoutingRules,
     /// A phone or email sold within this window is not sold again.
     pub dedup_window: chrono::Duration,
+    /// A lead no buyer can take waits this long after it qualified to be offered again.
+    pub shelf_life: chrono::Duration,
     /// The key of the contact hashes: contact details are only stored keyed.
     pub contact_key: Vec<u8>,
 }
@@ -138,7 +140,11 @@ pub struct DistributionSettings {
 pub enum Distributed {
     /// Delivered to a buyer that took it.
     Delivered { buyer: BuyerId },
-    /// No buyer could take it; kept with the reason.
+    /// No buyer can take it now: it waits to be offered again (the reason kept).
+    Waiting { reason: String },
+    /// Its shelf life ended without a buyer (the last reason kept).
+    Expired { reason: String },
+    /// No buyer may ever take it; kept with the reason.
     Unsold { reason: String },
     /// The homeowner withdrew consent: never sold.
     Withdrawn,
@@ -341,12 +347,7 @@ impl<B: Backend> Distribution<B> {
     }
 
     fn period(buyer: &Buyer, at: DateTime<Utc>) -> CounterPeriod {
-        let (year, month) = buyer.hours.local_month(at);
-        CounterPeriod {
-            buyer_id: buyer.id.clone(),
-            day: buyer.hours.local_day(at),
-            month: format!("{year:04}-{month:02}"),
-        }
+        counter_period(buyer, at)
     }
 
     /// Routes, sells, delivers and cascades one lead with a minute to spare, as if this were
@@ -391,27 +392,32 @@ impl<B: Backend> Distribution<B> {
             let moved = match record.state {
                 LeadState::Queued => self.sell(lead, &record, &keys, now).await?,
                 LeadState::Sold => self.deliver(lead, &record, &keys, &budget).await?,
+                // A re-offer of a waiting lead, scored on the conversation as it stands:
+                // queue it again and route it (a repeated re-offer changes nothing).
+                LeadState::Waiting if lead.offer > record.offers => {
+                    let event = LeadEvent::Reoffered {
+                        offer: lead.offer,
+                        score: lead.score,
+                        tier: lead.tier,
+                    };
+                    self.requeue(&record, event, now, &keys).await?
+                }
                 // Its message came back from the dead-letter queue (a redrive): queue the
                 // lead again and route it.
                 LeadState::DeadLettered => {
-                    match self.apply(&record, LeadEvent::Redriven, now, &keys).await? {
-                        Applied::Stored(next) => {
-                            tracing::info!(lead_id = %lead.lead_id, "dead-lettered lead redriven");
-                            Step::Next(next)
-                        }
-                        Applied::Raced(next) => Step::Raced(next),
-                        Applied::Duplicate => {
-                            return Err(StoreError::Corrupt(
-                                "a record write refused as a duplicate".into(),
-                            )
-                            .into());
-                        }
-                    }
+                    self.requeue(&record, LeadEvent::Redriven, now, &keys)
+                        .await?
                 }
                 _ => {
                     let done = match record.state {
                         LeadState::Withdrawn => Distributed::Withdrawn,
                         LeadState::Unsold => Distributed::Unsold {
+                            reason: record.unsold_reason.clone().unwrap_or_default(),
+                        },
+                        LeadState::Waiting => Distributed::Waiting {
+                            reason: record.unsold_reason.clone().unwrap_or_default(),
+                        },
+                        LeadState::Expired => Distributed::Expired {
                             reason: record.unsold_reason.clone().unwrap_or_default(),
                         },
                         // Delivered by this message (a redelivery finds it done already).
@@ -480,6 +486,27 @@ impl<B: Backend> Distribution<B> {
         }
     }
 
+    /// Queues a resting lead again (a re-offer, a redrive) so the loop routes it.
+    async fn requeue(
+        &self,
+        record: &LeadRecord,
+        event: LeadEvent,
+        now: DateTime<Utc>,
+        keys: &[String],
+    ) -> Result<Step, DistributionError> {
+        let name = event.name();
+        match self.apply(record, event, now, keys).await? {
+            Applied::Stored(next) => {
+                tracing::info!(lead_id = %record.lead_id, event = name, offers = next.offers, "lead queued again");
+                Ok(Step::Next(next))
+            }
+            Applied::Raced(next) => Ok(Step::Raced(next)),
+            Applied::Duplicate => {
+                Err(StoreError::Corrupt("a record write refused as a duplicate".into()).into())
+            }
+        }
+    }
+
     /// Decides the buyer and applies the sale (or the unsold end).
     async fn sell(
         &self,
@@ -489,22 +516,7 @@ impl<B: Backend> Distribution<B> {
         now: DateTime<Utc>,
     ) -> Result<Step, DistributionError> {
         let buyers = self.buyer_list().await?;
-        let periods: Vec<CounterPeriod> = buyers.iter().map(|b| Self::period(b, now)).collect();
-        let ids: Vec<BuyerId> = buyers.iter().map(|b| b.id.clone()).collect();
-        let (counters, health) =
-            futures_util::future::join(self.buyers.counters(&periods), self.buyers.healths(&ids))
-                .await;
-        let (counters, health) = (counters?, health?);
-        let loads: Vec<BuyerLoad> = counters
-            .iter()
-            .zip(&health)
-            .map(|(c, h)| BuyerLoad {
-                sold_today: c.leads_today,
-                spend_this_month: c.spend_this_month,
-                consecutive_failures: h.consecutive_failures,
-                paused: h.paused_at(now),
-            })
-            .collect();
+        let loads = buyer_loads(&*self.buyers, &buyers, now).await?;
         let mut duplicate = false;
         for key in keys {
             if let Some((holder, until)) = self.sales.contact_claim(key).await?
@@ -551,7 +563,8 @@ impl<B: Backend> Distribution<B> {
                 bid_price: *bid_price,
             })
             .collect();
-        let to_route = LeadToRoute::from_facts(lead.score, lead.tier, &lead.facts, market());
+        let to_route = LeadToRoute::from_facts(lead.score, lead.tier, &lead.facts, market())
+            .aged(age_hours(lead.queued_at, now));
         let request = RoutingRequest {
             lead: &to_route,
             buyers: &states,
@@ -612,10 +625,11 @@ impl<B: Backend> Distribution<B> {
             let (experiment_id, variant_id) =
                 (variant.experiment_id.clone(), variant.variant_id.clone());
             chosen.quote = chosen.quote.clone().at_variant(buyer, variant);
-            chosen.expected_revenue = chosen
-                .quote
-                .price
-                .mul_bps((chosen.p_accept * 10_000.0).round() as i64);
+            chosen.expected_revenue = expected_net_value(
+                chosen.quote.price,
+                (chosen.p_accept * 10_000.0).round() as u32,
+                (chosen.p_return * 10_000.0).round() as u32,
+            );
             if chosen.quote.price != list {
                 chosen.reason = format!(
                     "{}; charged {} (variant {variant_id} of price experiment {experiment_id}; list price {list})",
@@ -672,14 +686,19 @@ impl<B: Backend> Distribution<B> {
         keys: &[String],
         now: DateTime<Utc>,
     ) -> Result<Step, DistributionError> {
+        let qualified_at = record.queued_at.unwrap_or(now);
         let event = LeadEvent::NoBuyer {
             reason: reason.clone(),
             routing: Box::new(decision),
+            shelf_until: qualified_at + self.settings.shelf_life,
         };
         match self.apply(record, event, now, keys).await? {
             Applied::Stored(next) => {
-                tracing::info!(lead_id = %record.lead_id, %reason, "lead unsold");
-                self.count_unsold(&record.lead_id, &reason, now).await;
+                tracing::info!(lead_id = %record.lead_id, %reason, state = next.state.as_str(), "no buyer for the lead now");
+                // A waiting lead is counted when it ends (sold, or expired by the sweep).
+                if next.state != LeadState::Waiting {
+                    self.count_unsold(&record.lead_id, &reason, now).await;
+                }
                 Ok(Step::Next(next))
             }
             Applied::Raced(next) => Ok(Step::Raced(next)),
@@ -906,6 +925,45 @@ impl<B: Backend> Distribution<B> {
     pub async fn decision(&self, lead_id: &str) -> Result<Option<RoutingDecision>, StoreError> {
         Ok(self.leads.lead(lead_id).await?.and_then(|r| r.routing))
     }
+}
+
+/// The buyer's local day and month at `at`: the periods its caps count in.
+fn counter_period(buyer: &Buyer, at: DateTime<Utc>) -> CounterPeriod {
+    let (year, month) = buyer.hours.local_month(at);
+    CounterPeriod {
+        buyer_id: buyer.id.clone(),
+        day: buyer.hours.local_day(at),
+        month: format!("{year:04}-{month:02}"),
+    }
+}
+
+/// Each buyer's load at `now`: leads sold in its local day, spend in its local month, and
+/// its delivery health.
+pub async fn buyer_loads<S: BuyerStore + ?Sized>(
+    store: &S,
+    buyers: &[Buyer],
+    now: DateTime<Utc>,
+) -> Result<Vec<BuyerLoad>, StoreError> {
+    let periods: Vec<CounterPeriod> = buyers.iter().map(|b| counter_period(b, now)).collect();
+    let ids: Vec<BuyerId> = buyers.iter().map(|b| b.id.clone()).collect();
+    let (counters, health) =
+        futures_util::future::join(store.counters(&periods), store.healths(&ids)).await;
+    let (counters, health) = (counters?, health?);
+    Ok(counters
+        .iter()
+        .zip(&health)
+        .map(|(c, h)| BuyerLoad {
+            sold_today: c.leads_today,
+            spend_this_month: c.spend_this_month,
+            consecutive_failures: h.consecutive_failures,
+            paused: h.paused_at(now),
+        })
+        .collect())
+}
+
+/// Whole hours from `since` to `now` (0 for a moment in the future).
+pub fn age_hours(since: DateTime<Utc>, now: DateTime<Utc>) -> u32 {
+    u32::try_from((now - since).num_hours().max(0)).unwrap_or(u32::MAX)
 }
 
 /// How a change was applied.

@@ -7,7 +7,7 @@
 
 use super::meter::{Meter, read_units_for, write_units_for};
 use crate::domain::conversation::{Conversation, SessionId};
-use crate::domain::lead::LeadRecord;
+use crate::domain::lead::{LeadRecord, LeadState};
 use crate::domain::scoring::ScoringModel;
 use crate::ports::{ConversationStore, LeadStore, ModelStore, StoreError};
 use aws_sdk_dynamodb::Client;
@@ -43,10 +43,18 @@ pub mod attr {
     pub const LINE_AT: &str = "line_at";
     /// Feedback table items.
     pub const COUNT: &str = "count";
+    /// Set (to [`super::WAITING`]) only on lead records in the `waiting` state: the key of
+    /// the sparse index [`super::LEADS_WAITING`].
+    pub const WAITING: &str = "waiting";
 }
 
 /// The ledger's index of each buyer's lines by New York month (buyer statements).
 pub const LEDGER_BY_BUYER_MONTH: &str = "by_buyer_month";
+/// The leads table's sparse index of the leads waiting to be offered again (`waiting`,
+/// `lead_id`): a lead leaves it when its record leaves the state.
+pub const LEADS_WAITING: &str = "waiting";
+/// The one value of the `waiting` attribute.
+pub const WAITING: &str = "waiting";
 
 /// Sessions are kept this long after their last message (DynamoDB TTL).
 pub const CONVERSATION_TTL_DAYS: i64 = 90;
@@ -80,6 +88,8 @@ struct LeadItem {
     version: u64,
     lead_state: String,
     state: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    waiting: Option<String>,
 }
 
 /// Table names of the DynamoDB store.
@@ -261,6 +271,42 @@ impl LeadStore for DynamoStore {
         self.put_versioned(&self.tables.leads, attr::LEAD_ID, item, record.version)
             .await
     }
+
+    async fn waiting(&self, limit: usize) -> Result<Vec<LeadRecord>, StoreError> {
+        let mut out = Vec::new();
+        let mut start = None;
+        while out.len() < limit {
+            let page = self
+                .client
+                .query()
+                .table_name(&self.tables.leads)
+                .index_name(LEADS_WAITING)
+                .key_condition_expression("#k = :v")
+                .expression_attribute_names("#k", attr::WAITING)
+                .expression_attribute_values(":v", AttributeValue::S(WAITING.to_owned()))
+                .limit(i32::try_from((limit - out.len()).clamp(1, 1000)).unwrap_or(1000))
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(unavailable)?;
+            let items = page.items.unwrap_or_default();
+            self.meter.dynamodb_read(
+                read_units_for(items.iter().map(item_size).sum::<usize>().max(1)) / 2.0,
+            );
+            for item in items {
+                let stored: LeadItem = serde_dynamo::from_item(item).map_err(bad_item)?;
+                let mut record: LeadRecord =
+                    serde_json::from_str(&stored.state).map_err(corrupt)?;
+                record.version = stored.version;
+                out.push(record);
+            }
+            match page.last_evaluated_key {
+                Some(key) if !key.is_empty() => start = Some(key),
+                _ => break,
+            }
+        }
+        Ok(out)
+    }
 }
 
 /// The stored item of a lead record as it will be after the write (version + 1).
@@ -275,6 +321,7 @@ pub(super) fn lead_item(
         version: next,
         lead_state: record.state.as_str().to_owned(),
         state: serde_json::to_string(&body).map_err(corrupt)?,
+        waiting: (record.state == LeadState::Waiting).then(|| WAITING.to_owned()),
     };
     serde_dynamo::to_item(&stored).map_err(bad_item)
 }

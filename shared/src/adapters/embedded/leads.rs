@@ -16,4 +16,26 @@ impl LeadStore for EmbeddedStore {
             })
             .await
     }
+
+    async fn waiting(&self, limit: usize) -> Result<Vec<LeadRecord>, StoreError> {
+        let ids: Vec<String> = self
+            .blocking(move |db| {
+                let txn = db.begin_read().map_err(unavailable)?;
+                let table = txn.open_table(WAITING).map_err(unavailable)?;
+                let mut ids = Vec::new();
+                for entry in table.iter().map_err(unavailable)?.take(limit) {
+                    let (id, _) = entry.map_err(unavailable)?;
+                    ids.push(id.value().to_owned());
+                }
+                Ok::<_, StoreError>(ids)
+            })
+            .await?;
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            if let Some(record) = self.lead(&id).await? {
+                out.push(record);
+            }
+        }
+        Ok(out)
+    }
 }

@@ -13,7 +13,7 @@ use crate::domain::feedback::{
     FeedbackChange, FeedbackRecord, FeedbackRefused, FeedbackType, TrainingExample,
     statement_month, training_day,
 };
-use crate::domain::lead::LeadRecord;
+use crate::domain::lead::{LeadRecord, LeadState};
 use crate::domain::money::Cents;
 use crate::domain::sale::{BuyerCounters, CounterPeriod, LedgerEntry, Release, Sale, SaleRefused};
 use crate::domain::scoring::ScoringModel;
@@ -43,6 +43,8 @@ const CONVERSATIONS: TableDefinition<&str, &[u8]> = TableDefinition::new("conver
 const MODELS: TableDefinition<u32, &[u8]> = TableDefinition::new("scoring_models");
 const SETTINGS: TableDefinition<&str, u32> = TableDefinition::new("settings");
 const LEADS: TableDefinition<&str, &[u8]> = TableDefinition::new("leads");
+/// The ids of the leads in the `waiting` state (kept by every lead write).
+const WAITING: TableDefinition<&str, u8> = TableDefinition::new("waiting_leads");
 const BUYERS: TableDefinition<&str, &[u8]> = TableDefinition::new("buyers");
 /// `buyer|YYYY-MM-DD` → leads sold that local day.
 const BUYER_DAYS: TableDefinition<&str, u32> = TableDefinition::new("buyer_days");
@@ -314,6 +316,7 @@ impl EmbeddedStore {
             txn.open_table(MODELS).map_err(unavailable)?;
             txn.open_table(SETTINGS).map_err(unavailable)?;
             txn.open_table(LEADS).map_err(unavailable)?;
+            txn.open_table(WAITING).map_err(unavailable)?;
             txn.open_table(BUYERS).map_err(unavailable)?;
             txn.open_table(BUYER_DAYS).map_err(unavailable)?;
             txn.open_table(BUYER_MONTHS).map_err(unavailable)?;
@@ -461,6 +464,16 @@ fn put_lead_in(txn: &WriteTransaction, record: &LeadRecord) -> Result<bool, Stor
     table
         .insert(saved.lead_id.as_str(), bytes.as_slice())
         .map_err(unavailable)?;
+    let mut waiting = txn.open_table(WAITING).map_err(unavailable)?;
+    if saved.state == LeadState::Waiting {
+        waiting
+            .insert(saved.lead_id.as_str(), 1)
+            .map_err(unavailable)?;
+    } else {
+        waiting
+            .remove(saved.lead_id.as_str())
+            .map_err(unavailable)?;
+    }
     Ok(true)
 }
 
@@ -726,6 +739,7 @@ mod tests {
             consent: None,
             withdrawn: None,
             factors: None,
+            offer: 0,
         };
         let publishes: Vec<_> = (0..40)
             .map(|n| {

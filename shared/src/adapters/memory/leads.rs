@@ -15,4 +15,14 @@ impl LeadStore for MemoryStore {
         all.store_record(record);
         Ok(())
     }
+
+    async fn waiting(&self, limit: usize) -> Result<Vec<LeadRecord>, StoreError> {
+        Ok(lock(&self.sales)
+            .leads
+            .values()
+            .filter(|r| r.state == LeadState::Waiting)
+            .take(limit)
+            .cloned()
+            .collect())
+    }
 }

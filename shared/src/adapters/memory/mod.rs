@@ -15,7 +15,7 @@ use crate::domain::feedback::{
     FeedbackChange, FeedbackRecord, FeedbackRefused, FeedbackType, TrainingExample,
     statement_month, training_day,
 };
-use crate::domain::lead::LeadRecord;
+use crate::domain::lead::{LeadRecord, LeadState};
 use crate::domain::sale::{BuyerCounters, CounterPeriod, LedgerEntry, Release, Sale, SaleRefused};
 use crate::domain::scoring::ScoringModel;
 use crate::ports::{

@@ -211,7 +211,11 @@ impl Books {
         }
         if matches!(
             record.state,
-            LeadState::Queued | LeadState::Unsold | LeadState::DeadLettered
+            LeadState::Queued
+                | LeadState::Unsold
+                | LeadState::Waiting
+                | LeadState::Expired
+                | LeadState::DeadLettered
         ) {
             assert!(record.sale.is_none(), "{:?} holds no sale", record.state);
             assert_eq!(record.billed, Some(Cents::ZERO));
@@ -588,11 +592,98 @@ fn given_leads_in_flight_then_only_those_past_the_bound_are_stuck() {
     assert!(!stuck(&delivered(), at(600)));
 }
 
+fn no_buyer(reason: &str, shelf_until: DateTime<Utc>) -> LeadEvent {
+    LeadEvent::NoBuyer {
+        reason: reason.into(),
+        routing: Box::new(decision()),
+        shelf_until,
+    }
+}
+
+fn applied(record: &LeadRecord, event: &LeadEvent, now: DateTime<Utc>) -> LeadRecord {
+    let change = next(record, event, now, &[]).expect("allowed");
+    assert_eq!(change.write, Write::Record, "no money moves");
+    LeadRecord {
+        version: change.record.version + 1,
+        ..change.record
+    }
+}
+
+#[test]
+fn given_no_buyer_now_within_the_shelf_life_then_the_lead_waits_with_its_reason() {
+    let waiting = applied(&queued(), &no_buyer("no_eligible_buyer", at(60)), at(1));
+    assert_eq!(waiting.state, LeadState::Waiting);
+    assert_eq!(waiting.unsold_reason.as_deref(), Some("no_eligible_buyer"));
+    assert!(!waiting.state.in_flight(), "a waiting lead is not stuck");
+}
+
+#[test]
+fn given_a_duplicate_contact_then_the_lead_is_unsold_for_good() {
+    let unsold = applied(&queued(), &no_buyer("duplicate", at(60)), at(1));
+    assert_eq!(unsold.state, LeadState::Unsold);
+}
+
+#[test]
+fn given_no_buyer_past_the_shelf_life_then_the_lead_expires_with_its_last_reason() {
+    let expired = applied(&queued(), &no_buyer("held_for_capacity", at(60)), at(60));
+    assert_eq!(expired.state, LeadState::Expired);
+    assert_eq!(expired.unsold_reason.as_deref(), Some("held_for_capacity"));
+    let waiting = applied(&queued(), &no_buyer("held_for_capacity", at(60)), at(2));
+    let expired = applied(&waiting, &LeadEvent::ShelfLifeOver, at(61));
+    assert_eq!(expired.state, LeadState::Expired);
+    assert!(
+        expired
+            .history
+            .last()
+            .is_some_and(|t| t.note.contains("held_for_capacity")),
+        "{:?}",
+        expired.history
+    );
+}
+
+#[test]
+fn given_a_waiting_lead_when_re_offered_then_it_is_queued_once_with_its_new_score() {
+    let waiting = applied(&queued(), &no_buyer("no_eligible_buyer", at(60)), at(1));
+    let event = LeadEvent::Reoffered {
+        offer: 1,
+        score: 91,
+        tier: QualityTier::Premium,
+    };
+    let queued_again = applied(&waiting, &event, at(5));
+    assert_eq!(queued_again.state, LeadState::Queued);
+    assert_eq!(
+        (queued_again.offers, queued_again.score, queued_again.tier),
+        (1, Some(91), Some(QualityTier::Premium))
+    );
+    // The same re-offer again (a repeated message) changes nothing once it waits again.
+    let waiting_again = applied(&queued_again, &no_buyer("no_eligible_buyer", at(60)), at(6));
+    assert_eq!(
+        next(&waiting_again, &event, at(7), &[]),
+        Err(Refused::Unchanged)
+    );
+    // A re-offer reaches only a waiting lead.
+    assert!(matches!(
+        next(&queued(), &event, at(7), &[]),
+        Err(Refused::NotAllowed { .. })
+    ));
+}
+
+#[test]
+fn given_a_waiting_lead_when_consent_is_withdrawn_then_it_is_withdrawn_owing_nothing() {
+    let waiting = applied(&queued(), &no_buyer("no_eligible_buyer", at(60)), at(1));
+    let withdrawn = applied(&waiting, &withdrawal(at(3)), at(3));
+    assert_eq!(withdrawn.state, LeadState::Withdrawn);
+    assert!(withdrawn.notices.is_empty());
+    assert_eq!(withdrawn.billed, Some(Cents::ZERO));
+}
+
 /// One step of a random history.
 #[derive(Debug, Clone)]
 enum Act {
     Sell(usize, i64),
     NoBuyer,
+    Reoffer(u32),
+    ShelfLifeOver,
     Accept(usize),
     Refuse(usize),
     Fail {
@@ -614,6 +705,8 @@ fn act() -> impl Strategy<Value = Act> {
     prop_oneof![
         4 => (0..3usize, 5_000..40_000i64).prop_map(|(b, p)| Act::Sell(b, p)),
         1 => Just(Act::NoBuyer),
+        1 => (0..4u32).prop_map(Act::Reoffer),
+        1 => Just(Act::ShelfLifeOver),
         3 => (0..3usize).prop_map(Act::Accept),
         1 => (0..3usize).prop_map(Act::Refuse),
         3 => (0..3usize, 0..4u32, any::<bool>(), any::<bool>(), any::<bool>()).prop_map(
@@ -690,7 +783,13 @@ proptest! {
             }
             let event = match a {
                 Act::Sell(b, p) => order(*b, *p, now),
-                Act::NoBuyer => LeadEvent::NoBuyer { reason: "no_eligible_buyer".into(), routing: Box::new(decision()) },
+                Act::NoBuyer => LeadEvent::NoBuyer {
+                    reason: "no_eligible_buyer".into(),
+                    routing: Box::new(decision()),
+                    shelf_until: at(30),
+                },
+                Act::Reoffer(n) => LeadEvent::Reoffered { offer: *n, score: 72, tier: QualityTier::Standard },
+                Act::ShelfLifeOver => LeadEvent::ShelfLifeOver,
                 Act::Accept(b) => delivery(*b, DeliveryResult::Accepted),
                 Act::Refuse(b) => delivery(*b, DeliveryResult::Refused { code: "other".into() }),
                 Act::Fail { buyer: b, attempts, reached, permanent, last } =>

@@ -1,0 +1,244 @@
+//! The re-offer sweep: a lead no buyer could take waits (`LeadState::Waiting`), and this
+//! offers it again when a buyer that could take it now could not at its last routing (it
+//! opened, its cap reset, it got capacity back, it was added or resumed), or every
+//! [`RECHECK_AFTER`] while some buyer could (a `held_for_capacity` hold is a "hold until"
+//! decided again). The lead is scored again on its conversation as it stands, so what the
+//! homeowner said after it queued counts, and priced at its age by the router
+//! (`data/pricing.json` `lead_age`). Past its shelf life it expires with its last reason.
+//!
+//! The sweep only publishes: the router applies the re-offer (`waiting → queued`) when the
+//! message arrives, so a repeated or raced message re-offers nothing twice. In AWS the
+//! jobs function runs it every minute (EventBridge); `aurum serve` runs it every few
+//! seconds, so moving the sandbox clock past a buyer's opening re-offers within seconds.
+
+use crate::backend::Backend;
+use crate::domain::analytics;
+use crate::domain::buyer::BuyerId;
+use crate::domain::lead::LeadRecord;
+use crate::domain::lifecycle::LeadEvent;
+use crate::domain::market::market;
+use crate::domain::money::Cents;
+use crate::domain::routing::{
+    BuyerState, BuyerStats, LeadToRoute, RoutingRequest, RoutingRules, TraceResult, eligibility,
+};
+use crate::domain::scoring::{self, ScoringModel};
+use crate::domain::turn::queued_lead;
+use crate::ports::{
+    BuyerStore, ConversationStore, LeadQueue, LeadStore, MetricsStore, ModelStore, StoreError,
+};
+use crate::usecases::lifecycle::{self, Applied};
+use crate::usecases::routing::{age_hours, buyer_loads};
+use chrono::{DateTime, Utc};
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+/// A waiting lead some buyer could take is offered again at least this often, even when no
+/// new buyer opened (bid prices and the order of buyers change over a day).
+pub const RECHECK_AFTER: chrono::Duration = chrono::Duration::minutes(30);
+/// Waiting leads read per sweep.
+pub const SWEEP_LIMIT: usize = 1_000;
+
+/// What one sweep did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Sweep {
+    /// Waiting leads looked at.
+    pub waiting: u32,
+    /// Published again for the routers.
+    pub reoffered: u32,
+    /// Past their shelf life: expired.
+    pub expired: u32,
+}
+
+impl Sweep {
+    pub fn summary(&self) -> String {
+        format!(
+            "{} waiting: {} re-offered, {} expired",
+            self.waiting, self.reoffered, self.expired
+        )
+    }
+}
+
+/// The sweep's ports and settings.
+pub struct Reoffers<B: Backend> {
+    leads: Arc<B::Leads>,
+    sales: Arc<B::Sales>,
+    buyers: Arc<B::Buyers>,
+    conversations: Arc<B::Conversations>,
+    models: Arc<B::Models>,
+    metrics: Arc<B::Metrics>,
+    queue: Arc<B::Queue>,
+    rules: RoutingRules,
+    shelf_life: chrono::Duration,
+}
+
+impl<B: Backend> Clone for Reoffers<B> {
+    fn clone(&self) -> Self {
+        Reoffers {
+            leads: Arc::clone(&self.leads),
+            sales: Arc::clone(&self.sales),
+            buyers: Arc::clone(&self.buyers),
+            conversations: Arc::clone(&self.conversations),
+            models: Arc::clone(&self.models),
+            metrics: Arc::clone(&self.metrics),
+            queue: Arc::clone(&self.queue),
+            rules: self.rules.clone(),
+            shelf_life: self.shelf_life,
+        }
+    }
+}
+
+impl<B: Backend> Reoffers<B> {
+    pub fn new(backend: &B) -> Reoffers<B> {
+        let config = backend.config();
+        Reoffers {
+            leads: backend.leads(),
+            sales: backend.sales(),
+            buyers: backend.buyers(),
+            conversations: backend.conversations(),
+            models: backend.models(),
+            metrics: backend.metrics(),
+            queue: backend.queue(),
+            rules: RoutingRules::from_targets(&config.targets),
+            shelf_life: chrono::Duration::hours(i64::from(config.routing.shelf_life_hours)),
+        }
+    }
+
+    /// Looks at every waiting lead at `now`: expires those past their shelf life and
+    /// publishes a re-offer of those a buyer could take now.
+    pub async fn sweep(&self, now: DateTime<Utc>) -> Result<Sweep, StoreError> {
+        let waiting = self.leads.waiting(SWEEP_LIMIT).await?;
+        let mut sweep = Sweep {
+            waiting: u32::try_from(waiting.len()).unwrap_or(u32::MAX),
+            ..Sweep::default()
+        };
+        if waiting.is_empty() {
+            return Ok(sweep);
+        }
+        let buyers = self.buyers.buyers().await?;
+        let loads = buyer_loads(&*self.buyers, &buyers, now).await?;
+        let states: Vec<BuyerState<'_>> = buyers
+            .iter()
+            .zip(&loads)
+            .map(|(buyer, load)| BuyerState {
+                buyer,
+                load: *load,
+                stats: BuyerStats::default(),
+                bid_price: Cents::ZERO,
+            })
+            .collect();
+        let model = self.models.current_model().await?.unwrap_or_default();
+        for record in waiting {
+            let qualified_at = record.queued_at.unwrap_or(record.updated_at);
+            if now >= qualified_at + self.shelf_life {
+                if self.expire(&record, now).await? {
+                    sweep.expired += 1;
+                }
+                continue;
+            }
+            if self.reoffer(&record, &states, &model, now).await? {
+                sweep.reoffered += 1;
+            }
+        }
+        Ok(sweep)
+    }
+
+    /// Ends a lead at its shelf life, counted with its last reason.
+    async fn expire(&self, record: &LeadRecord, now: DateTime<Utc>) -> Result<bool, StoreError> {
+        let applied = lifecycle::apply(
+            &*self.leads,
+            &*self.sales,
+            &record.lead_id,
+            &LeadEvent::ShelfLifeOver,
+            now,
+        )
+        .await?;
+        let Some(Applied::Changed(after)) = applied else {
+            return Ok(false);
+        };
+        let reason = after
+            .unsold_reason
+            .as_deref()
+            .unwrap_or("no_eligible_buyer");
+        tracing::info!(lead_id = %record.lead_id, reason, "waiting lead expired at the end of its shelf life");
+        let counters = analytics::unsold_tallies(&record.lead_id, reason, now);
+        if let Err(e) = self.metrics.add(&counters).await {
+            tracing::warn!(lead_id = %record.lead_id, error = %e, "expiry not counted");
+        }
+        Ok(true)
+    }
+
+    /// Publishes the lead's next offer if a buyer could take it now and either could not at
+    /// its last routing or that routing is [`RECHECK_AFTER`] old.
+    async fn reoffer(
+        &self,
+        record: &LeadRecord,
+        states: &[BuyerState<'_>],
+        model: &ScoringModel,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let Some(conversation) = self
+            .conversations
+            .load_conversation(&record.session_id)
+            .await?
+        else {
+            // Nothing to offer again: it expires at the end of its shelf life.
+            return Ok(false);
+        };
+        let score = scoring::score(model, &conversation, conversation.last_message_at);
+        if !score.sellable() {
+            return Ok(false);
+        }
+        let qualified_at = record.queued_at.unwrap_or(record.updated_at);
+        let lead = LeadToRoute::from_facts(score.total, score.tier, &conversation.facts, market())
+            .aged(age_hours(qualified_at, now));
+        let request = RoutingRequest {
+            lead: &lead,
+            buyers: states,
+            duplicate: false,
+            declined: &record.excluded,
+            at: now,
+        };
+        let open_now: Vec<&BuyerId> = states
+            .iter()
+            .filter(|s| eligibility(&self.rules, &request, s).is_ok())
+            .map(|s| &s.buyer.id)
+            .collect();
+        if open_now.is_empty() {
+            return Ok(false);
+        }
+        let last = record.routing.as_ref();
+        let open_before: BTreeSet<&BuyerId> = last
+            .map(|d| {
+                d.trace
+                    .iter()
+                    .filter(|t| matches!(t.result, TraceResult::Eligible(_)))
+                    .map(|t| &t.buyer_id)
+                    .collect()
+            })
+            .unwrap_or_default();
+        let decided_at = last.map_or(record.updated_at, |d| d.decided_at);
+        let newly_open = open_now.iter().any(|id| !open_before.contains(id));
+        if !newly_open && now - decided_at < RECHECK_AFTER {
+            return Ok(false);
+        }
+        let message = queued_lead(
+            &conversation,
+            &score,
+            &record.lead_id,
+            qualified_at,
+            record.offers + 1,
+        );
+        self.queue
+            .publish(&message)
+            .await
+            .map_err(|e| StoreError::Unavailable(format!("lead queue: {e}")))?;
+        tracing::info!(
+            lead_id = %record.lead_id,
+            offer = message.offer,
+            buyers = open_now.len(),
+            newly_open,
+            "waiting lead published for a re-offer"
+        );
+        Ok(true)
+    }
+}
