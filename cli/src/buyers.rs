@@ -3,7 +3,7 @@
 //! buyer and the field and imports nothing. Secrets are never printed.
 
 use aurum::domain::buyer::{
-    Buyer, BuyerError, BuyerId, BuyerTier, Hours, ServiceArea, WebhookSecret,
+    Buyer, BuyerError, BuyerId, BuyerTier, Hours, PingPost, ServiceArea, WebhookSecret,
 };
 use aurum::domain::conversation::ZipCode;
 use aurum::domain::facts::Borough;
@@ -54,6 +54,12 @@ struct BuyerEntry {
     return_window_days: u16,
     #[serde(default = "yes")]
     active: bool,
+    /// A ping-post buyer's ping URL: it bids per lead, its price is its bid.
+    #[serde(default)]
+    ping_url: Option<String>,
+    /// How long it has to bid, in milliseconds (default 300).
+    #[serde(default)]
+    ping_deadline_ms: Option<u32>,
 }
 
 fn new_york() -> String {
@@ -158,6 +164,12 @@ impl BuyerEntry {
             secret,
             return_window_days: self.return_window_days,
             active: self.active,
+            ping_post: self.ping_url.map(|ping_url| PingPost {
+                ping_url,
+                deadline_ms: self
+                    .ping_deadline_ms
+                    .unwrap_or(PingPost::DEFAULT_DEADLINE_MS),
+            }),
         };
         buyer.validate()?;
         Ok(buyer)
@@ -200,6 +212,9 @@ pub fn example_buyers_for_sandbox(base: &str) -> Result<Vec<Buyer>, ImportError>
     let mut buyers = parse(EXAMPLE_FILE)?;
     for b in &mut buyers {
         b.webhook_url = format!("{base}/sandbox/buyers/{}/leads", b.id);
+        if let Some(ping) = &mut b.ping_post {
+            ping.ping_url = format!("{base}/sandbox/buyers/{}/ping", b.id);
+        }
     }
     Ok(buyers)
 }
@@ -221,6 +236,7 @@ pub fn with_webhooks_at(base: &str, unbounded: bool) -> String {
             "webhook_url" => Some(format!(
                 "webhook_url = \"{base}/sandbox/buyers/{id}/leads\""
             )),
+            "ping_url" => Some(format!("ping_url = \"{base}/sandbox/buyers/{id}/ping\"")),
             "days" if unbounded => {
                 Some(r#"days = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]"#.to_owned())
             }

@@ -195,6 +195,7 @@ fn buyer(id: &str, tier: BuyerTier, url: String, daily_cap: u32) -> Result<Buyer
         secret: WebhookSecret::parse(SECRET).map_err(|e| ChaosError::Setup(e.to_string()))?,
         return_window_days: 7,
         active: true,
+        ping_post: None,
     })
 }
 
@@ -244,6 +245,7 @@ fn lead(seed: u64, n: usize, rng: &mut Rng) -> Result<QueuedLead, ChaosError> {
             given_at: now,
             words: "yes, have an installer call me".into(),
             disclosure: None,
+            sellers: Vec::new(),
         }),
         withdrawn: None,
         factors: None,

@@ -4,7 +4,7 @@
 //! its own, for a reason that is true of the lead ([`decide`]). Local only: no deployed
 //! function serves it.
 
-use aurum::delivery::{BuyerMessage, BuyerReply, LeadSold};
+use aurum::delivery::{BidReply, BuyerMessage, BuyerReply, LeadPing, LeadSold};
 use aurum::domain::buyer::{BuyerId, WebhookSecret};
 use aurum::domain::sale::normalise_contact;
 use aurum::http::MAX_BODY_BYTES;
@@ -24,6 +24,8 @@ use std::sync::Mutex;
 
 /// The inbox route, one per buyer.
 pub const INBOX_ROUTE: &str = "/sandbox/buyers/{buyer_id}/leads";
+/// The ping route of the sandbox ping-post buyers.
+pub const PING_ROUTE: &str = "/sandbox/buyers/{buyer_id}/ping";
 
 /// The webhook URL of `buyer`'s sandbox inbox on a server at `base` (`http://127.0.0.1:8080`).
 pub fn inbox_url(base: &str, buyer: &BuyerId) -> String {
@@ -43,6 +45,7 @@ pub fn sandbox_inbox(secrets: HashMap<BuyerId, WebhookSecret>) -> Router {
     };
     Router::new()
         .route(INBOX_ROUTE, post(receive))
+        .route(PING_ROUTE, post(receive_ping))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(Arc::new(inbox))
 }
@@ -78,6 +81,63 @@ pub fn decide(buyer: &BuyerId, lead: &LeadSold, already_held: bool) -> BuyerRepl
     }
 }
 
+/// How a sandbox ping-post buyer bids, from what the ping says and nothing else: by tier
+/// (premium $190, standard $120, basic $70), ±$15 drawn from (buyer, ping), less 10 % a day
+/// of the lead's age; it passes on about one ping in eight, and bids nothing under the
+/// reserve. The same ping always gets the same answer.
+pub fn bid(buyer: &BuyerId, ping: &LeadPing) -> BidReply {
+    let digest = Sha256::digest(format!("{buyer}|{}", ping.ping_id).as_bytes());
+    let draw = u64::from_be_bytes(digest[..8].try_into().unwrap_or([0; 8]));
+    let pass = BidReply {
+        bid: false,
+        price_cents: None,
+        bid_id: None,
+        reason: Some("no_bid".to_owned()),
+    };
+    if draw % 8 == 0 {
+        return pass;
+    }
+    let base: i64 = match ping.tier {
+        aurum::domain::scoring::QualityTier::Premium => 19_000,
+        aurum::domain::scoring::QualityTier::Standard => 12_000,
+        _ => 7_000,
+    };
+    let spread = (draw / 8 % 3_001) as i64 - 1_500;
+    let days = i64::from(ping.age_hours / 24);
+    let price = (base + spread) * (10 - days.min(9)) / 10;
+    if price < ping.reserve_price_cents.0 {
+        return pass;
+    }
+    BidReply {
+        bid: true,
+        price_cents: Some(price),
+        bid_id: Some(format!("sbx_{:016x}", draw)),
+        reason: None,
+    }
+}
+
+async fn receive_ping(
+    State(inbox): State<Shared>,
+    Path(buyer_id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let buyer = match inbox.verified(&buyer_id, &headers, &body) {
+        Ok(buyer) => buyer,
+        Err(refused) => return *refused,
+    };
+    match serde_json::from_slice::<BuyerMessage>(&body) {
+        Ok(BuyerMessage::LeadPing { data, .. }) if data.buyer_id == *buyer => {
+            (StatusCode::OK, Json(bid(buyer, &data))).into_response()
+        }
+        _ => error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "malformed_payload",
+            "not a ping for this buyer",
+        ),
+    }
+}
+
 /// The inbox's state: each buyer's secret, and the homeowners each buyer took (as hashes
 /// of their normalised phone and email, with the lead that brought them).
 struct Inbox {
@@ -86,6 +146,35 @@ struct Inbox {
 }
 
 impl Inbox {
+    /// The sandbox buyer `buyer_id`, if the body is signed with its secret: else the
+    /// answer a webhook gives (404 unknown buyer, 401 bad signature, without saying why).
+    fn verified(
+        &self,
+        buyer_id: &str,
+        headers: &HeaderMap,
+        body: &[u8],
+    ) -> Result<&BuyerId, Box<Response>> {
+        let Some((buyer, secret)) = BuyerId::parse(buyer_id)
+            .ok()
+            .and_then(|id| self.secrets.get_key_value(&id))
+        else {
+            return Err(Box::new(error(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                "no such sandbox buyer",
+            )));
+        };
+        if let Err(e) = webhooks::verify(secret, headers, body, chrono::Utc::now()) {
+            tracing::warn!(buyer_id = %buyer, failure = e.failure().as_str(), "sandbox buyer refused a message");
+            return Err(Box::new(error(
+                StatusCode::UNAUTHORIZED,
+                "invalid_signature",
+                &e.to_string(),
+            )));
+        }
+        Ok(buyer)
+    }
+
     /// Decides on a sale and, when taken, remembers the homeowner for this buyer. A lead
     /// delivered again (a retry) is answered as the first time.
     fn decide(&self, buyer: &BuyerId, lead: &LeadSold) -> BuyerReply {
@@ -119,20 +208,10 @@ async fn receive(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let Some((buyer, secret)) = BuyerId::parse(&buyer_id)
-        .ok()
-        .and_then(|id| inbox.secrets.get_key_value(&id))
-    else {
-        return error(StatusCode::NOT_FOUND, "not_found", "no such sandbox buyer");
+    let buyer = match inbox.verified(&buyer_id, &headers, &body) {
+        Ok(buyer) => buyer,
+        Err(refused) => return *refused,
     };
-    if let Err(e) = webhooks::verify(secret, &headers, &body, chrono::Utc::now()) {
-        tracing::warn!(buyer_id = %buyer, failure = e.failure().as_str(), "sandbox inbox refused a delivery");
-        return error(
-            StatusCode::UNAUTHORIZED,
-            "invalid_signature",
-            &e.to_string(),
-        );
-    }
     let message: BuyerMessage = match serde_json::from_slice(&body) {
         Ok(message) => message,
         Err(_) => {
@@ -153,6 +232,7 @@ async fn receive(
         BuyerMessage::LeadWithdrawn { .. } | BuyerMessage::LeadReleased { .. } => {
             BuyerReply::accept()
         }
+        BuyerMessage::LeadPing { .. } => BuyerReply::reject("a ping goes to the ping route"),
     };
     tracing::info!(
         buyer_id = %buyer,

@@ -394,6 +394,7 @@ fn build_buyers(leads_per_day: usize) -> Result<Vec<SimBuyer>, SimulationError> 
                 secret: secret.clone(),
                 return_window_days: 7,
                 active: true,
+                ping_post: None,
             };
             buyer
                 .validate()
@@ -483,6 +484,7 @@ fn generate_day(
                 zip: Some(zip),
                 market: market_signals,
                 age_hours: 0,
+                named: Vec::new(),
             },
         });
     }
@@ -516,6 +518,7 @@ fn fresh_states(buyers: &[SimBuyer]) -> Vec<BuyerState<'_>> {
             load: BuyerLoad::default(),
             stats: b.stats,
             bid_price: Cents::ZERO,
+            bid: None,
         })
         .collect()
 }

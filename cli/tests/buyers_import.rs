@@ -35,7 +35,16 @@ async fn given_the_example_file_when_imported_then_every_buyer_is_in_the_store()
     );
     let store = EmbeddedStore::open(dir.path()).expect("open");
     let buyers = store.buyers().await.expect("buyers");
-    assert_eq!(buyers.len(), 6);
+    assert_eq!(buyers.len(), 7);
+    let exchange = buyers
+        .iter()
+        .find(|b| b.id.as_str() == "nyc_exchange")
+        .expect("the ping-post example");
+    assert_eq!(
+        exchange.ping_post.as_ref().map(|p| p.deadline_ms),
+        Some(300),
+        "its ping terms are imported"
+    );
 }
 
 #[tokio::test]

@@ -42,6 +42,7 @@ fn run_chat(model: &ScoringModel, start: DateTime<Utc>) -> u32 {
         let rules = Rules {
             model,
             targets: &Targets::default(),
+            buyers: &[],
         };
         let d = decide_text(c, black_box(message), &hints, rules, now);
         checksum = checksum

@@ -94,6 +94,7 @@ mod tests {
                 given_at: at,
                 words: "yes, have an installer call me".into(),
                 disclosure: None,
+                sellers: Vec::new(),
             }),
             withdrawn: None,
             factors: None,

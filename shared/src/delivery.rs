@@ -63,6 +63,116 @@ pub enum BuyerMessage {
         timestamp: DateTime<Utc>,
         data: LeadReleased,
     },
+    /// A ping-post buyer is asked for a bid on an anonymised lead: no contact details.
+    #[serde(rename = "lead.ping")]
+    LeadPing {
+        schema: u8,
+        timestamp: DateTime<Utc>,
+        data: LeadPing,
+    },
+}
+
+/// What a ping-post buyer sees before it bids: where, how much electricity, what kind of
+/// home, how good and how ready, and that the homeowner gave written consent. Never who.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LeadPing {
+    /// Quote it back with the bid; the post of a winning bid carries it.
+    pub ping_id: String,
+    pub buyer_id: BuyerId,
+    pub tier: QualityTier,
+    pub score: u8,
+    pub zip_code: Option<ZipCode>,
+    pub borough: Option<Borough>,
+    /// The monthly bill in a $50 band, e.g. `"$300-349"` (`"$600+"` above).
+    pub monthly_bill_band: Option<String>,
+    pub property_type: Option<PropertyType>,
+    pub timeline: Option<Timeline>,
+    /// Always `written`: the homeowner agreed in writing to be contacted by an installer.
+    pub consent: String,
+    /// Hours since the lead qualified (0 for a fresh lead).
+    pub age_hours: u32,
+    /// The lowest bid that can take the lead, in US cents.
+    pub reserve_price_cents: Cents,
+    /// Answer within this many milliseconds; a later bid does not count.
+    pub respond_within_ms: u32,
+}
+
+/// A bill's $50 band, or `"$600+"`.
+pub fn bill_band(bill: Cents) -> String {
+    let dollars = bill.whole_dollars().max(0);
+    if dollars >= 600 {
+        return "$600+".to_owned();
+    }
+    let low = dollars / 50 * 50;
+    format!("${low}-{}", low + 49)
+}
+
+/// What a ping-post buyer answers a ping: `{"bid": true, "price_cents": 14500, "bid_id":
+/// "…"}` or `{"bid": false, "reason": "no_coverage"}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BidReply {
+    pub bid: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub price_cents: Option<i64>,
+    /// The buyer's own token for the bid, quoted back in the post.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bid_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// How a ping ended, for the auction and the buyer's ping counts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PingOutcome {
+    Bid {
+        price: Cents,
+        bid_id: Option<String>,
+    },
+    /// The buyer answered without a bid: `no_bid`, `no_coverage`, `duplicate` or `capped`.
+    NoBid { code: &'static str },
+    /// No answer within the buyer's deadline.
+    Timeout,
+    /// An answer that is not a bid (a status, a body we cannot read), or no connection.
+    Error { error: String },
+}
+
+impl PingOutcome {
+    /// The outcome's count name: `bid`, `no_bid`, `no_coverage`, `duplicate`, `capped`,
+    /// `timeout` or `error`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            PingOutcome::Bid { .. } => "bid",
+            PingOutcome::NoBid { code } => code,
+            PingOutcome::Timeout => "timeout",
+            PingOutcome::Error { .. } => "error",
+        }
+    }
+
+    fn from_reply(reply: BidReply) -> PingOutcome {
+        match (reply.bid, reply.price_cents) {
+            (true, Some(cents)) if cents > 0 && cents <= 1_000_000 => PingOutcome::Bid {
+                price: Cents(cents),
+                bid_id: reply.bid_id.filter(|id| {
+                    !id.is_empty()
+                        && id.len() <= 100
+                        && id
+                            .chars()
+                            .all(|c| c.is_ascii_alphanumeric() || "-_.:".contains(c))
+                }),
+            },
+            (true, _) => PingOutcome::Error {
+                error: "a bid without a price between 1 cent and $10,000".to_owned(),
+            },
+            (false, _) => PingOutcome::NoBid {
+                code: match reply.reason.as_deref() {
+                    Some("no_coverage") => "no_coverage",
+                    Some("duplicate") => "duplicate",
+                    Some("capped") => "capped",
+                    _ => "no_bid",
+                },
+            },
+        }
+    }
 }
 
 /// A sold lead as the buyer receives it.
@@ -83,6 +193,12 @@ pub struct LeadSold {
     pub consent: LeadConsent,
     pub property: LeadProperty,
     pub interest: LeadInterest,
+    /// The ping this post answers, when the buyer won it by a bid.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ping_id: Option<String>,
+    /// The buyer's token for its winning bid, as it sent it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bid_id: Option<String>,
 }
 
 /// The homeowner's contact details. `Debug` never shows them.
@@ -226,6 +342,8 @@ impl BuyerMessage {
                 technical_topics: facts.technical_topics.clone(),
                 open_objections: facts.objections_open.clone(),
             },
+            ping_id: None,
+            bid_id: None,
         };
         Ok(BuyerMessage::LeadSold {
             schema: SCHEMA,
@@ -272,20 +390,62 @@ impl BuyerMessage {
         }
     }
 
-    /// `lead.sold`, `lead.withdrawn` or `lead.released`.
+    /// The ping of an anonymised lead to a ping-post buyer, signed like a delivery.
+    pub fn lead_ping(
+        lead: &QueuedLead,
+        buyer: &Buyer,
+        ping_id: String,
+        age_hours: u32,
+        at: DateTime<Utc>,
+    ) -> BuyerMessage {
+        let facts = &lead.facts;
+        BuyerMessage::LeadPing {
+            schema: SCHEMA,
+            timestamp: at,
+            data: LeadPing {
+                ping_id,
+                buyer_id: buyer.id.clone(),
+                tier: lead.tier,
+                score: lead.score,
+                zip_code: facts.zip_code.clone(),
+                borough: facts.borough,
+                monthly_bill_band: facts.monthly_bill.map(bill_band),
+                property_type: facts.property_type,
+                timeline: facts.timeline,
+                consent: "written".to_owned(),
+                age_hours,
+                reserve_price_cents: buyer.price_floor,
+                respond_within_ms: buyer.ping_post.as_ref().map_or(0, |p| p.deadline_ms),
+            },
+        }
+    }
+
+    /// This sale's delivery as the post of the ping the buyer won (its ids quoted back).
+    pub fn answering(mut self, ping_id: &str, bid_id: Option<&str>) -> BuyerMessage {
+        if let BuyerMessage::LeadSold { data, .. } = &mut self {
+            data.ping_id = Some(ping_id.to_owned());
+            data.bid_id = bid_id.map(str::to_owned);
+        }
+        self
+    }
+
+    /// `lead.sold`, `lead.withdrawn`, `lead.released` or `lead.ping`.
     pub fn event_type(&self) -> &'static str {
         match self {
             BuyerMessage::LeadSold { .. } => "lead.sold",
             BuyerMessage::LeadWithdrawn { .. } => "lead.withdrawn",
             BuyerMessage::LeadReleased { .. } => "lead.released",
+            BuyerMessage::LeadPing { .. } => "lead.ping",
         }
     }
 
+    /// The lead the message is about; for a ping, the ping's id (a ping names no lead).
     pub fn lead_id(&self) -> &str {
         match self {
             BuyerMessage::LeadSold { data, .. } => &data.lead_id,
             BuyerMessage::LeadWithdrawn { data, .. } => &data.lead_id,
             BuyerMessage::LeadReleased { data, .. } => &data.lead_id,
+            BuyerMessage::LeadPing { data, .. } => &data.ping_id,
         }
     }
 
@@ -294,6 +454,7 @@ impl BuyerMessage {
             BuyerMessage::LeadSold { data, .. } => &data.buyer_id,
             BuyerMessage::LeadWithdrawn { data, .. } => &data.buyer_id,
             BuyerMessage::LeadReleased { data, .. } => &data.buyer_id,
+            BuyerMessage::LeadPing { data, .. } => &data.buyer_id,
         }
     }
 
@@ -503,6 +664,87 @@ impl DeliveryClient {
         self.post_within(&post, budget).await
     }
 
+    /// Pings a ping-post buyer once: the signed ping to its ping URL, its bid read within
+    /// `deadline` (its own deadline or the time the router has left, whichever is
+    /// shorter). No retry: a late bid does not count.
+    pub async fn ping(
+        &self,
+        buyer: &Buyer,
+        message: &BuyerMessage,
+        deadline: Duration,
+    ) -> PingOutcome {
+        let Some(ping) = &buyer.ping_post else {
+            return PingOutcome::Error {
+                error: "not a ping-post buyer".to_owned(),
+            };
+        };
+        let uri = match webhook_uri(&ping.ping_url) {
+            Ok(uri) => uri,
+            Err(reason) => {
+                return PingOutcome::Error {
+                    error: reason.to_owned(),
+                };
+            }
+        };
+        let Ok(body) = message.to_body() else {
+            return PingOutcome::Error {
+                error: "message could not be encoded".to_owned(),
+            };
+        };
+        let webhook_id = message.webhook_id();
+        let post = WebhookPost {
+            lead_id: message.lead_id(),
+            buyer_id: &buyer.id,
+            url: &ping.ping_url,
+            secret: &buyer.secret,
+            webhook_id: &webhook_id,
+            body: &body,
+        };
+        let body = Bytes::from(body.clone());
+        let outcome = match tokio::time::timeout(deadline, self.bid(&uri, &post, &body)).await {
+            Ok(outcome) => outcome,
+            Err(_) => PingOutcome::Timeout,
+        };
+        tracing::info!(ping_id = post.lead_id, buyer_id = %buyer.id, outcome = outcome.code(), "ping answered");
+        outcome
+    }
+
+    /// One signed ping, its reply read as a bid.
+    async fn bid(&self, uri: &Uri, post: &WebhookPost<'_>, body: &Bytes) -> PingOutcome {
+        let request = match signed_request(uri, post, body) {
+            Ok(request) => request,
+            Err(error) => return PingOutcome::Error { error },
+        };
+        let response = match self.http.request(request).await {
+            Ok(response) => response,
+            Err(e) => {
+                return PingOutcome::Error {
+                    error: crate::redact::error_chain(&e),
+                };
+            }
+        };
+        let status = response.status();
+        if !status.is_success() {
+            return PingOutcome::Error {
+                error: format!("http {}", status.as_u16()),
+            };
+        }
+        match Limited::new(response.into_body(), MAX_REPLY_BYTES)
+            .collect()
+            .await
+        {
+            Ok(body) => match serde_json::from_slice::<BidReply>(&body.to_bytes()) {
+                Ok(reply) => PingOutcome::from_reply(reply),
+                Err(_) => PingOutcome::Error {
+                    error: format!("http {}; the reply is not a bid", status.as_u16()),
+                },
+            },
+            Err(e) => PingOutcome::Error {
+                error: format!("http {}; reply interrupted: {e}", status.as_u16()),
+            },
+        }
+    }
+
     /// Posts `post` with the policy's retries and budget.
     pub async fn post(&self, post: &WebhookPost<'_>) -> DeliveryOutcome {
         self.post_within(post, self.policy.budget).await
@@ -580,25 +822,10 @@ impl DeliveryClient {
 
     /// One signed POST, its reply read and classified.
     async fn attempt(&self, uri: &Uri, post: &WebhookPost<'_>, body: &Bytes) -> Verdict {
-        // Signed per attempt: the timestamp is the send time, the id stays the same.
-        let signature = match webhooks::sign(post.secret, post.webhook_id, Utc::now(), post.body) {
-            Ok(signature) => signature,
-            Err(e) => return Verdict::unsent(e.to_string()),
+        let request = match signed_request(uri, post, body) {
+            Ok(request) => request,
+            Err(error) => return Verdict::unsent(error),
         };
-        let request = Request::post(uri.clone())
-            .header(CONTENT_TYPE, "application/json")
-            .header(
-                USER_AGENT,
-                concat!("aurum-delivery/", env!("CARGO_PKG_VERSION")),
-            )
-            .body(Full::new(body.clone()));
-        let mut request = match request {
-            Ok(r) => r,
-            Err(e) => return Verdict::unsent(format!("request could not be built: {e}")),
-        };
-        if let Err(e) = signature.apply(request.headers_mut()) {
-            return Verdict::unsent(e.to_string());
-        }
         let response = match self.http.request(request).await {
             Ok(response) => response,
             Err(e) => {
@@ -629,6 +856,29 @@ impl DeliveryClient {
         };
         classify(status, reply, after)
     }
+}
+
+/// The POST of `post`, signed now (the timestamp is the send time, the id stays the same
+/// across attempts); `Err` says why it could not be built.
+fn signed_request(
+    uri: &Uri,
+    post: &WebhookPost<'_>,
+    body: &Bytes,
+) -> Result<Request<Full<Bytes>>, String> {
+    let signature = webhooks::sign(post.secret, post.webhook_id, Utc::now(), post.body)
+        .map_err(|e| e.to_string())?;
+    let mut request = Request::post(uri.clone())
+        .header(CONTENT_TYPE, "application/json")
+        .header(
+            USER_AGENT,
+            concat!("aurum-delivery/", env!("CARGO_PKG_VERSION")),
+        )
+        .body(Full::new(body.clone()))
+        .map_err(|e| format!("request could not be built: {e}"))?;
+    signature
+        .apply(request.headers_mut())
+        .map_err(|e| e.to_string())?;
+    Ok(request)
 }
 
 enum Verdict {
@@ -777,6 +1027,7 @@ mod tests {
             secret: WebhookSecret::parse("whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD").expect("secret"),
             return_window_days: 7,
             active: true,
+            ping_post: None,
         }
     }
 
@@ -815,6 +1066,7 @@ mod tests {
                 given_at: at(14, 58),
                 words: "yes, have an installer call me".into(),
                 disclosure: Some("An installer will call you about solar.".into()),
+                sellers: Vec::new(),
             }),
             withdrawn: None,
             factors: None,

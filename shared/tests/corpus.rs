@@ -344,6 +344,7 @@ fn run(chats: &[Chat]) -> Report {
     let rules = Rules {
         model: &model,
         targets: &targets,
+        buyers: &[],
     };
     let mut r = Report {
         chats: chats.len(),

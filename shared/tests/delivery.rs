@@ -44,6 +44,7 @@ fn buyer(url: String) -> Buyer {
         secret: secret(SECRET),
         return_window_days: 7,
         active: true,
+        ping_post: None,
     }
 }
 
@@ -77,6 +78,7 @@ fn lead(session: &str) -> QueuedLead {
             given_at: now,
             words: "yes, an installer can call me".into(),
             disclosure: None,
+            sellers: Vec::new(),
         }),
         withdrawn: None,
         factors: None,

@@ -16,6 +16,7 @@ fn rules(model: &ScoringModel) -> Rules<'_> {
     Rules {
         model,
         targets: &TARGETS,
+        buyers: &[],
     }
 }
 use chrono::{Duration, TimeZone, Utc};

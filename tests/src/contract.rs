@@ -460,6 +460,7 @@ pub fn buyer(id: &str) -> aurum::domain::buyer::Buyer {
         secret: WebhookSecret::parse("whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD").expect("secret"),
         return_window_days: 7,
         active: true,
+        ping_post: None,
     }
 }
 
@@ -561,6 +562,7 @@ pub fn sale_of(
         buyer_month: period.month.clone(),
         expected_revenue: price,
         returnable_until: at + chrono::Duration::days(7),
+        ping: None,
     });
     let n = record
         .history

@@ -49,6 +49,7 @@ pub fn buyer_at(id: &str, tier: BuyerTier, url: &str, daily_cap: u32) -> Buyer {
         secret: WebhookSecret::parse(SECRET).expect("secret"),
         return_window_days: 7,
         active: true,
+        ping_post: None,
     }
 }
 
@@ -81,6 +82,7 @@ pub fn sellable_lead(n: u32, at: DateTime<Utc>) -> QueuedLead {
             given_at: at,
             words: "yes, have an installer call me".into(),
             disclosure: None,
+            sellers: Vec::new(),
         }),
         withdrawn: None,
         factors: None,
@@ -879,4 +881,171 @@ pub async fn waiting_leads_are_reoffered_when_capacity_comes_back_or_the_cap_res
         3,
         "one lead a day, and the freed slot"
     );
+}
+
+/// A ping-post buyer served by `server`: citywide, bidding within `deadline_ms`.
+fn ping_post_buyer(id: &str, server: &FakeBuyer, deadline_ms: u32) -> Buyer {
+    Buyer {
+        ping_post: Some(aurum::domain::buyer::PingPost {
+            ping_url: server.ping_url(),
+            deadline_ms,
+        }),
+        ..buyer_at(id, BuyerTier::Standard, &server.url(), 50)
+    }
+}
+
+/// GIVEN an in-house buyer at its tier's price and four ping-post buyers (one bids $300,
+/// one bids $400 too late, one never answers, one passes), WHEN a lead is routed, THEN
+/// the pings carry no contact details, the timely $300 bid wins on expected net value and
+/// gets the post with its ping id at its bid, and the others are traced as no bid; WHEN the
+/// winner refuses the next lead's post, THEN that lead cascades to the in-house buyer.
+pub async fn ping_post_auction_sells_to_the_best_timely_bid<B: Backend>(backend: &B) {
+    use aurum::adapters::fake_buyer::PingAnswer;
+    let secret = || WebhookSecret::parse(SECRET).expect("s");
+    let (house, high, late, silent, passer) = (
+        FakeBuyer::start(secret()).await.expect("buyer"),
+        FakeBuyer::start(secret()).await.expect("buyer"),
+        FakeBuyer::start(secret()).await.expect("buyer"),
+        FakeBuyer::start(secret()).await.expect("buyer"),
+        FakeBuyer::start(secret()).await.expect("buyer"),
+    );
+    high.bid(PingAnswer::Bid(Cents(30_000)));
+    late.bid(PingAnswer::BidAfter(
+        Cents(40_000),
+        Duration::from_millis(900),
+    ));
+    silent.bid(PingAnswer::Hang);
+    passer.bid(PingAnswer::Pass("no_coverage"));
+    let suffix = &uuid::Uuid::new_v4().simple().to_string()[..8];
+    let in_house = buyer_at(
+        &format!("house_{suffix}"),
+        BuyerTier::Standard,
+        &house.url(),
+        50,
+    );
+    let bidders = [
+        ping_post_buyer(&format!("high_{suffix}"), &high, 300),
+        ping_post_buyer(&format!("late_{suffix}"), &late, 300),
+        ping_post_buyer(&format!("silent_{suffix}"), &silent, 300),
+        ping_post_buyer(&format!("passer_{suffix}"), &passer, 300),
+    ];
+    let mut all = vec![in_house.clone()];
+    all.extend(bidders.iter().cloned());
+    backend.buyers().put_buyers(&all).await.expect("buyers");
+    let router = Distribution::new(backend, quick_client(), settings(RoutingStrategy::BidPrice));
+
+    // WHEN a lead is routed
+    let lead = sellable_lead(41, tuesday_afternoon());
+    let started = std::time::Instant::now();
+    let outcome = router.distribute(&lead).await.expect("routed");
+    let took = started.elapsed();
+
+    // THEN the $300 bid won and was posted with its ping id and bid id
+    assert_eq!(
+        outcome,
+        Distributed::Delivered {
+            buyer: bidders[0].id.clone()
+        }
+    );
+    let record = backend
+        .leads()
+        .lead(&lead.lead_id)
+        .await
+        .expect("read")
+        .expect("recorded");
+    let sale = record.sale.expect("sold");
+    assert_eq!(sale.price, Cents(30_000));
+    assert!(sale.quote.bid, "priced at the bid");
+    let ping = sale.ping.expect("the winning ping");
+    assert_eq!(ping.bid_id.as_deref(), Some("bid_30000"));
+    let posts = high.deliveries();
+    assert_eq!(posts.len(), 1, "{posts:?}");
+    let post = serde_json::to_value(&posts[0]).expect("json");
+    assert_eq!(post["data"]["ping_id"], ping.ping_id.as_str());
+    assert_eq!(post["data"]["bid_id"], "bid_30000");
+    assert_eq!(post["data"]["price_cents"], 30_000);
+    // AND every ping was signed, named the lead only by its ping id, and carried no
+    // contact details
+    for server in [&high, &late, &silent, &passer] {
+        let pings = server.pings();
+        assert_eq!(pings.len(), 1);
+        let p = &pings[0];
+        assert!(p.verified);
+        for secret in [
+            lead.facts.contact.phone.as_deref().unwrap_or("?"),
+            "email",
+            "phone",
+            "name",
+            lead.lead_id.as_str(),
+        ] {
+            assert!(!p.body.contains(secret), "ping leaks {secret}: {}", p.body);
+        }
+        assert!(p.body.contains("\"type\":\"lead.ping\""), "{}", p.body);
+        assert!(p.body.contains("monthly_bill_band"), "{}", p.body);
+    }
+    // AND the late, silent and passing buyers are traced as no bid; the auction waited
+    // for the deadline, not for the silent buyer
+    let trace = record.routing.expect("decision").trace;
+    for b in &bidders[1..] {
+        let t = trace.iter().find(|t| t.buyer_id == b.id).expect("traced");
+        assert!(
+            matches!(
+                t.result,
+                TraceResult::Excluded {
+                    reason: aurum::domain::routing::Exclusion::NoBid
+                }
+            ),
+            "{t:?}"
+        );
+    }
+    assert!(
+        took < Duration::from_secs(30),
+        "waited {took:?} (a silent buyer hangs 600 s)"
+    );
+    assert!(house.deliveries().is_empty());
+    // AND each buyer's ping is counted by how it ended (the month's buyer figures)
+    let figures = aurum::usecases::analytics::Analytics::new(backend)
+        .figures()
+        .await
+        .expect("figures");
+    let pings = |b: &Buyer| {
+        figures
+            .performance
+            .iter()
+            .find(|p| p.buyer_id == b.id.as_str())
+            .and_then(|p| p.pings)
+            .expect("a ping-post buyer has ping counts")
+    };
+    assert_eq!(pings(&bidders[0]).bid, 1);
+    assert_eq!(pings(&bidders[1]).timeout, 1);
+    assert_eq!(pings(&bidders[2]).timeout, 1);
+    assert_eq!(pings(&bidders[3]).no_coverage, 1);
+    assert!(
+        figures
+            .performance
+            .iter()
+            .find(|p| p.buyer_id == in_house.id.as_str())
+            .is_some_and(|p| p.pings.is_none())
+    );
+
+    // WHEN the winner bids on the next lead and then refuses its post
+    high.answer(BuyerAnswer::Reject("duplicate".into()));
+    let next = sellable_lead(42, tuesday_afternoon());
+    let outcome = router.distribute(&next).await.expect("routed");
+    // THEN the lead cascades to the in-house buyer at its tier's price
+    assert_eq!(
+        outcome,
+        Distributed::Delivered {
+            buyer: in_house.id.clone()
+        }
+    );
+    let record = backend
+        .leads()
+        .lead(&next.lead_id)
+        .await
+        .expect("read")
+        .expect("recorded");
+    assert!(record.excluded.contains(&bidders[0].id));
+    let sale = record.sale.expect("sold");
+    assert!(!sale.quote.bid && sale.ping.is_none());
 }

@@ -357,7 +357,7 @@ async fn given_a_fresh_aurum_serve_when_a_homeowner_qualifies_then_the_lead_is_s
         assert!(v["sale"]["pricing"][factor].is_u64(), "{factor}: {v}");
     }
     let trace = v["routing"]["trace"].as_array().expect("trace");
-    assert_eq!(trace.len(), 6, "every example buyer is in the trace");
+    assert_eq!(trace.len(), 7, "every example buyer is in the trace");
     assert!(trace.iter().any(|t| t["chosen"] == true));
     let statuses: Vec<&str> = v["history"]
         .as_array()

@@ -73,3 +73,9 @@ async fn given_leads_waiting_on_a_cap_on_dynamodb_when_capacity_comes_back_or_th
     routing::waiting_leads_are_reoffered_when_capacity_comes_back_or_the_cap_resets(&aws, &time)
         .await;
 }
+
+#[tokio::test]
+async fn given_ping_post_buyers_on_dynamodb_when_a_lead_is_routed_then_the_best_timely_bid_wins_the_post()
+ {
+    routing::ping_post_auction_sells_to_the_best_timely_bid(&backend().await).await;
+}

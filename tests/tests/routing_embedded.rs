@@ -87,3 +87,9 @@ async fn given_leads_waiting_on_a_cap_when_capacity_comes_back_or_the_day_turns_
     )
     .await;
 }
+
+#[tokio::test]
+async fn given_ping_post_buyers_when_a_lead_is_routed_then_the_best_timely_bid_wins_the_post() {
+    let (_dir, backend) = backend();
+    routing::ping_post_auction_sells_to_the_best_timely_bid(&backend).await;
+}

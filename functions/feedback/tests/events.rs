@@ -37,6 +37,7 @@ fn buyer() -> Buyer {
         secret: WebhookSecret::parse("whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD").expect("secret"),
         return_window_days: 7,
         active: true,
+        ping_post: None,
     }
 }
 

@@ -47,6 +47,7 @@ fn buyer() -> Buyer {
         secret: WebhookSecret::parse(SECRET).expect("secret"),
         return_window_days: 7,
         active: true,
+        ping_post: None,
     }
 }
 

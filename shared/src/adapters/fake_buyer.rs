@@ -1,9 +1,11 @@
 //! A buyer's webhook on loopback, for tests: it verifies each delivery's signature with the
 //! buyer's secret (401 when it fails), answers as it is told (accept, reject with a reason,
-//! fail with 500, or hang until the client gives up) and records every request.
+//! fail with 500, or hang until the client gives up) and records every request. As a
+//! ping-post buyer it also answers pings at `/ping` with a bid, a pass, late or never.
 
-use crate::delivery::{BuyerMessage, BuyerReply};
+use crate::delivery::{BidReply, BuyerMessage, BuyerReply};
 use crate::domain::buyer::WebhookSecret;
+use crate::domain::money::Cents;
 use crate::webhooks::{self, HEADER_ID};
 use axum::Router;
 use axum::body::Bytes;
@@ -40,6 +42,29 @@ pub enum BuyerAnswer {
     AcceptAfter(Duration),
 }
 
+/// How the buyer answers a ping whose signature verified.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PingAnswer {
+    /// Bids this price, with a bid id.
+    Bid(Cents),
+    /// Bids this price, but only after this long.
+    BidAfter(Cents, Duration),
+    /// Passes with this reason (`no_bid`, `no_coverage`, `duplicate`, `capped`).
+    Pass(&'static str),
+    /// Never answers.
+    Hang,
+    /// 500.
+    ServerError,
+}
+
+/// One ping as the fake buyer saw it: the body as sent, and whether it verified.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReceivedPing {
+    pub verified: bool,
+    pub body: String,
+    pub message: Option<BuyerMessage>,
+}
+
 /// One request as the fake buyer saw it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ReceivedRequest {
@@ -63,6 +88,8 @@ struct Inner {
     secret: WebhookSecret,
     script: Mutex<Script>,
     received: Mutex<Vec<ReceivedRequest>>,
+    bids: Mutex<PingAnswer>,
+    pings: Mutex<Vec<ReceivedPing>>,
 }
 
 /// The running server; it stops when dropped.
@@ -84,9 +111,12 @@ impl FakeBuyer {
                 then: BuyerAnswer::Accept,
             }),
             received: Mutex::new(Vec::new()),
+            bids: Mutex::new(PingAnswer::Pass("no_bid")),
+            pings: Mutex::new(Vec::new()),
         });
         let app = Router::new()
             .route("/leads", post(receive))
+            .route("/ping", post(receive_ping))
             .with_state(inner.clone());
         let server = tokio::spawn(async move {
             if let Err(e) = axum::serve(listener, app).await {
@@ -103,6 +133,21 @@ impl FakeBuyer {
     /// The webhook URL to give the buyer.
     pub fn url(&self) -> String {
         format!("http://{}/leads", self.addr)
+    }
+
+    /// The ping URL to give a ping-post buyer.
+    pub fn ping_url(&self) -> String {
+        format!("http://{}/ping", self.addr)
+    }
+
+    /// Answers every later ping this way.
+    pub fn bid(&self, answer: PingAnswer) {
+        *lock(&self.inner.bids) = answer;
+    }
+
+    /// Every ping received, in order.
+    pub fn pings(&self) -> Vec<ReceivedPing> {
+        lock(&self.inner.pings).clone()
     }
 
     /// Answers every later delivery this way.
@@ -140,6 +185,53 @@ impl Drop for FakeBuyer {
 /// A poisoned lock only means another test thread panicked; the data is still usable.
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+async fn receive_ping(
+    State(inner): State<Arc<Inner>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let verified = webhooks::verify(&inner.secret, &headers, &body, chrono::Utc::now()).is_ok();
+    lock(&inner.pings).push(ReceivedPing {
+        verified,
+        body: String::from_utf8_lossy(&body).into_owned(),
+        message: serde_json::from_slice(&body).ok(),
+    });
+    if !verified {
+        return StatusCode::UNAUTHORIZED.into_response();
+    }
+    let answer = lock(&inner.bids).clone();
+    let bid = |price: Cents| {
+        axum::Json(BidReply {
+            bid: true,
+            price_cents: Some(price.0),
+            bid_id: Some(format!("bid_{}", price.0)),
+            reason: None,
+        })
+    };
+    match answer {
+        PingAnswer::Bid(price) => (StatusCode::OK, bid(price)).into_response(),
+        PingAnswer::BidAfter(price, delay) => {
+            tokio::time::sleep(delay).await;
+            (StatusCode::OK, bid(price)).into_response()
+        }
+        PingAnswer::Pass(reason) => (
+            StatusCode::OK,
+            axum::Json(BidReply {
+                bid: false,
+                price_cents: None,
+                bid_id: None,
+                reason: Some(reason.to_owned()),
+            }),
+        )
+            .into_response(),
+        PingAnswer::Hang => {
+            tokio::time::sleep(HANG).await;
+            StatusCode::GATEWAY_TIMEOUT.into_response()
+        }
+        PingAnswer::ServerError => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+    }
 }
 
 async fn receive(State(inner): State<Arc<Inner>>, headers: HeaderMap, body: Bytes) -> Response {

@@ -2,7 +2,7 @@
 //! missing fact worth the most expected revenue.
 
 use super::answers::answers;
-use super::conversation::{Conversation, ZipCode};
+use super::conversation::{Conversation, NamedSeller, ZipCode};
 use super::facts::{
     Ask, Borough, DecisionMaker, Financing, MessageFacts, Objection, PropertyType, Timeline, Topic,
 };
@@ -80,6 +80,29 @@ impl Ask {
             Ask::Consent => {
                 "Would you like me to share your details with one vetted NYC installer, who would contact you with a quote?"
             }
+        }
+    }
+
+    /// The words for the `streak`-th time in a row this fact is asked, naming `sellers` in
+    /// the consent question when there are any.
+    pub fn words(self, streak: u8, sellers: &[NamedSeller]) -> String {
+        if self != Ask::Consent || sellers.is_empty() {
+            return self.phrasing(streak).to_owned();
+        }
+        let names: Vec<&str> = sellers.iter().map(|s| s.name.as_str()).collect();
+        let names = match names.as_slice() {
+            [one] => (*one).to_owned(),
+            [rest @ .., last] => format!("{} or {last}", rest.join(", ")),
+            [] => String::new(),
+        };
+        if streak >= 2 {
+            format!(
+                "Would you like me to share your details with {names}, solar installers and their partners in your area, so one of them can contact you with a quote?"
+            )
+        } else {
+            format!(
+                "May we share your details with {names} (solar installers and their partners serving your area) so one of them can contact you with a quote?"
+            )
         }
     }
 
@@ -393,7 +416,7 @@ fn incentive_sentences(out: &mut String, c: &Conversation, today: NaiveDate, ask
 
 /// The fact to ask for: the most valuable one, unless it was just asked twice in a row
 /// without an answer (then it waits); asked a second time, it comes in other words.
-fn pick_ask(c: &Conversation, asks: &[(Ask, Cents)]) -> Option<(Ask, &'static str)> {
+fn pick_ask(c: &Conversation, asks: &[(Ask, Cents)]) -> Option<(Ask, String)> {
     asks.iter()
         .map(|(a, _)| *a)
         .find(|a| !(c.last_ask == Some(*a) && c.ask_streak >= 2))
@@ -403,7 +426,7 @@ fn pick_ask(c: &Conversation, asks: &[(Ask, Cents)]) -> Option<(Ask, &'static st
             } else {
                 1
             };
-            (a, a.phrasing(streak))
+            (a, a.words(streak, &c.consent_sellers))
         })
 }
 
@@ -560,15 +583,16 @@ pub fn reply_with_rules(
         rules.reorder_asks(ranked_asks(model, c, s, now))
     };
     let picked = pick_ask(c, &asks);
+    let asked = picked.as_ref().map(|(a, _)| *a);
     let mut next_questions: Vec<String> = Vec::with_capacity(MAX_QUESTIONS);
     if let Some((ask, words)) = picked {
-        out.push_str(words);
-        next_questions.push(words.to_owned());
+        out.push_str(&words);
+        next_questions.push(words);
         next_questions.extend(
             asks.iter()
                 .filter(|(a, _)| *a != ask)
                 .take(MAX_QUESTIONS - 1)
-                .map(|(a, _)| a.question().to_owned()),
+                .map(|(a, _)| a.words(1, &c.consent_sellers)),
         );
     }
     let mut answered = topics;
@@ -577,14 +601,7 @@ pub fn reply_with_rules(
         answered.sort();
         answered.dedup();
     }
-    finish(
-        c,
-        out,
-        next_questions,
-        picked.map(|(a, _)| a),
-        place,
-        answered,
-    )
+    finish(c, out, next_questions, asked, place, answered)
 }
 
 /// "Got it, $400 a month then": a changed bill, ZIP or home type is acknowledged.
@@ -686,6 +703,7 @@ mod tests {
         let rules = crate::domain::turn::Rules {
             model: &ScoringModel::default(),
             targets: &crate::domain::targets::Targets::default(),
+            buyers: &[],
         };
         let d = crate::domain::turn::decide(c.clone(), &message, rules, now);
         *c = d.conversation;
@@ -853,6 +871,7 @@ mod tests {
         let rules = crate::domain::turn::Rules {
             model: &ScoringModel::default(),
             targets: &crate::domain::targets::Targets::default(),
+            buyers: &[],
         };
         texts
             .iter()

@@ -11,7 +11,7 @@
 //! Money counters (ledger net, sales) are written in the same transaction as the ledger
 //! line they mirror, so summed over any set of whole days they equal the ledger.
 
-use super::buyer::Buyer;
+use super::buyer::{Buyer, BuyerId};
 use super::feedback::{FeedbackRecord, FeedbackType};
 use super::money::{Cents, Usd};
 use super::sale::{BuyerCounters, LedgerEntry};
@@ -241,6 +241,18 @@ pub fn turn_tallies(
 /// A lead that ended unsold, by reason.
 pub fn unsold_tallies(lead_id: &str, reason: &str, at: DateTime<Utc>) -> Vec<Counter> {
     vec![tally(at, lead_id, field::unsold(reason), 1)]
+}
+
+/// One ping to a ping-post buyer, by how it ended (`bid`, `no_bid`, `no_coverage`,
+/// `duplicate`, `capped`, `timeout`, `error`, or `throttled` when it was not sent): the
+/// buyer's `ping_<outcome>` figure.
+pub fn ping_tallies(buyer: &BuyerId, outcome: &str, at: DateTime<Utc>) -> Vec<Counter> {
+    vec![tally(
+        at,
+        buyer.as_str(),
+        field::buyer(buyer.as_str(), &format!("ping_{outcome}")),
+        1,
+    )]
 }
 
 /// A lead withdrawn by the homeowner.
@@ -660,6 +672,23 @@ pub struct BuyerMonth {
     pub monthly_spend_utilisation: f64,
     /// Rejection and return reasons, most frequent first (at most 3).
     pub top_rejection_reasons: Vec<ReasonCount>,
+    /// A ping-post buyer's pings this month by how they ended (absent for the others).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pings: Option<PingCounts>,
+}
+
+/// A ping-post buyer's pings by outcome.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, ToSchema)]
+pub struct PingCounts {
+    pub bid: i64,
+    pub no_bid: i64,
+    pub no_coverage: i64,
+    pub duplicate: i64,
+    pub capped: i64,
+    pub timeout: i64,
+    pub error: i64,
+    /// Not sent: too many of its recent pings timed out.
+    pub throttled: i64,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -722,6 +751,16 @@ pub fn buyer_performance(
                     .monthly_spend_cap
                     .map_or(0.0, |cap| ratio(counters.spend_this_month.0, cap.0)),
                 top_rejection_reasons: reasons,
+                pings: b.bids().then(|| PingCounts {
+                    bid: get("ping_bid"),
+                    no_bid: get("ping_no_bid"),
+                    no_coverage: get("ping_no_coverage"),
+                    duplicate: get("ping_duplicate"),
+                    capped: get("ping_capped"),
+                    timeout: get("ping_timeout"),
+                    error: get("ping_error"),
+                    throttled: get("ping_throttled"),
+                }),
             }
         })
         .collect()

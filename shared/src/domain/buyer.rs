@@ -3,7 +3,7 @@
 //! A `Buyer` is only built through `BuyerTerms::validate`, so every buyer the router sees
 //! is one whose terms make sense.
 
-use super::conversation::ZipCode;
+use super::conversation::{NamedSeller, ZipCode};
 use super::facts::Borough;
 use super::money::Cents;
 use super::scoring::QualityTier;
@@ -255,6 +255,33 @@ pub struct Buyer {
     /// Days after the sale in which the buyer may return the lead for credit.
     pub return_window_days: u16,
     pub active: bool,
+    /// A ping-post buyer (an outside marketplace): it is pinged with the anonymised lead
+    /// and bids; its price is its bid, and the post goes to `webhook_url` with the ping's id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ping_post: Option<PingPost>,
+}
+
+/// How a ping-post buyer bids.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PingPost {
+    /// Where the signed ping goes (the rule of [`check_webhook_url`]).
+    pub ping_url: String,
+    /// How long it has to answer a ping with a bid, in milliseconds (50..=2000; a few
+    /// hundred is the norm of lead exchanges).
+    #[serde(default = "PingPost::default_deadline_ms")]
+    pub deadline_ms: u32,
+}
+
+impl PingPost {
+    pub const DEFAULT_DEADLINE_MS: u32 = 300;
+
+    fn default_deadline_ms() -> u32 {
+        Self::DEFAULT_DEADLINE_MS
+    }
+
+    pub fn deadline(&self) -> std::time::Duration {
+        std::time::Duration::from_millis(u64::from(self.deadline_ms))
+    }
 }
 
 /// One invalid field of one buyer.
@@ -320,9 +347,55 @@ impl Buyer {
         if self.return_window_days > 90 {
             return fail("return_window_days", "must be at most 90");
         }
+        if let Some(ping) = &self.ping_post {
+            if let Err(problem) = check_webhook_url(&ping.ping_url) {
+                return fail("ping_url", problem);
+            }
+            if !(50..=2_000).contains(&ping.deadline_ms) {
+                return fail("ping_deadline_ms", "must be 50 to 2000 milliseconds");
+            }
+        }
         Ok(())
     }
+
+    /// Whether the buyer bids per lead (ping-post) rather than paying its tier's price.
+    pub fn bids(&self) -> bool {
+        self.ping_post.is_some()
+    }
 }
+
+/// The buyers that could take a lead in this place at this tier (active, covering it,
+/// taking the tier), by legal name, at most three, the best-paying tier first: the ones
+/// the consent question names. Hours and caps are left out: a closed or full buyer may
+/// take the lead on a re-offer.
+pub fn who_may_call(
+    buyers: &[Buyer],
+    zip: Option<&ZipCode>,
+    borough: Option<Borough>,
+    tier: QualityTier,
+) -> Vec<NamedSeller> {
+    let tier = tier.max(QualityTier::Basic);
+    let mut able: Vec<&Buyer> = buyers
+        .iter()
+        .filter(|b| b.active && b.area.covers(zip, borough) && b.min_quality <= tier)
+        .collect();
+    able.sort_by(|a, b| {
+        b.tier
+            .base_price()
+            .cmp(&a.tier.base_price())
+            .then_with(|| a.id.as_str().cmp(b.id.as_str()))
+    });
+    able.into_iter()
+        .take(MAX_NAMED)
+        .map(|b| NamedSeller {
+            buyer_id: b.id.to_string(),
+            name: b.name.clone(),
+        })
+        .collect()
+}
+
+/// Buyers a consent question names at most.
+pub const MAX_NAMED: usize = 3;
 
 /// The one rule for a buyer's webhook URL, applied at import and by every delivery: an
 /// absolute `https` URL, or `http` to a loopback address (local runs and tests), with a
@@ -408,6 +481,7 @@ mod tests {
             secret: WebhookSecret::parse("whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD").expect("secret"),
             return_window_days: 7,
             active: true,
+            ping_post: None,
         }
     }
 

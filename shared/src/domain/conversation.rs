@@ -260,6 +260,25 @@ pub struct ConsentEvidence {
     pub words: String,
     /// The disclosure they answered, when consent answered the agent's consent question.
     pub disclosure: Option<String>,
+    /// The buyers the consent question named, by legal name: the lead goes to none other.
+    /// Empty when the homeowner agreed without a question naming anyone (to "an
+    /// installer"): then any buyer may take it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sellers: Vec<NamedSeller>,
+}
+
+impl ConsentEvidence {
+    /// Whether this consent lets buyer `buyer_id` contact the homeowner.
+    pub fn allows(&self, buyer_id: &str) -> bool {
+        self.sellers.is_empty() || self.sellers.iter().any(|s| s.buyer_id == buyer_id)
+    }
+}
+
+/// A buyer named to the homeowner as one who may contact them: its id and legal name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NamedSeller {
+    pub buyer_id: String,
+    pub name: String,
 }
 
 /// The homeowner took their consent back: when, and in their words. A withdrawn lead is
@@ -357,6 +376,11 @@ pub struct Conversation {
     /// Proof of the homeowner's consent to be contacted by an installer.
     #[serde(default)]
     pub consent: Option<ConsentEvidence>,
+    /// The buyers the consent question names, when the agent asks it: those that could
+    /// take this lead now (at most three). Kept so that a "yes" next turn records the
+    /// names it answered.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub consent_sellers: Vec<NamedSeller>,
     pub lead_id: Option<String>,
     /// Set once the lead has been handed to the routing queue.
     pub lead_queued_at: Option<DateTime<Utc>>,
@@ -402,6 +426,7 @@ impl Conversation {
             buying_home: false,
             last_reply_fingerprint: 0,
             consent: None,
+            consent_sellers: Vec::new(),
             lead_id: None,
             lead_queued_at: None,
             consent_withdrawn: None,
@@ -614,6 +639,7 @@ mod tests {
                 "May we share your details with one vetted NYC installer so they can contact you with a quote?"
                     .into(),
             ),
+            sellers: Vec::new(),
         });
         c.lead_id = Some("lead_0123456789abcdef0123456789abcdef".into());
         c.lead_queued_at = Some(at(31));

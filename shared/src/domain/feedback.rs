@@ -724,6 +724,7 @@ mod tests {
                 buyer_month: "2026-06".into(),
                 expected_revenue: Cents(24_000),
                 returnable_until: at(8, 14),
+                ping: None,
             }),
             unsold_reason: None,
             routing: None,

@@ -102,6 +102,18 @@ pub struct SaleTerms {
     pub expected_revenue: Cents,
     /// Until when the buyer may return the lead.
     pub returnable_until: DateTime<Utc>,
+    /// The ping a ping-post buyer won with its bid: quoted back in the post.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ping: Option<PingRef>,
+}
+
+/// A winning bid's ids.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PingRef {
+    pub ping_id: String,
+    /// The buyer's own token for its bid, when it sent one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bid_id: Option<String>,
 }
 
 /// What a buyer must be told after a sale was undone.

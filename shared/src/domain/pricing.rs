@@ -450,6 +450,9 @@ pub struct PriceQuote {
     /// Whole hours since the lead qualified, when priced.
     #[serde(default)]
     pub age_hours: u32,
+    /// The price is the buyer's own bid (a ping-post buyer), not the tier's price.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub bid: bool,
 }
 
 fn neutral_bps() -> u32 {
@@ -467,6 +470,40 @@ impl PriceQuote {
         self.price = self.price.mul_bps(i64::from(self.age_bps));
         self.experiment = Some(Box::new(variant));
         self
+    }
+
+    /// A ping-post buyer's bid as its price: no multiplier, no band (its floor is the
+    /// reserve its bid must reach, checked by routing).
+    pub fn bid(
+        buyer: &Buyer,
+        bid: Cents,
+        sold_today: u32,
+        market: MarketSignals,
+        at: DateTime<Utc>,
+    ) -> PriceQuote {
+        PriceQuote {
+            buyer_tier: buyer.tier,
+            base: bid,
+            quality_bps: NEUTRAL_BPS,
+            quality_min_score: None,
+            surge_bps: NEUTRAL_BPS,
+            utilization_bps: utilization_bps(sold_today, buyer.daily_cap),
+            time_of_day_bps: NEUTRAL_BPS,
+            time_band: None,
+            day_of_week_bps: NEUTRAL_BPS,
+            market_bps: NEUTRAL_BPS,
+            market,
+            local_time: at
+                .with_timezone(&chrono_tz::America::New_York)
+                .naive_local(),
+            unclamped: bid,
+            price: bid,
+            clamp: None,
+            experiment: None,
+            age_bps: NEUTRAL_BPS,
+            age_hours: 0,
+            bid: true,
+        }
     }
 
     /// The same quote for a lead `hours` old: the price after the buyer's band times the
@@ -493,6 +530,9 @@ impl PriceQuote {
 
     /// One line for people: "$250.00 × 1.30 quality (score ≥ 90) × … = $xxx".
     pub fn explain(&self) -> String {
+        if self.bid {
+            return format!("{} bid by the buyer (ping-post)", self.price);
+        }
         let mut s = format!("{} {} base", self.base, self.buyer_tier.as_str());
         let factor = |bps: u32| format!("{}.{:02}", bps / 10_000, (bps % 10_000) / 100);
         let _ = write!(s, " × {} quality", factor(self.quality_bps));
@@ -693,6 +733,7 @@ pub fn quote(rules: &PricingRules, buyer: &Buyer, input: &PriceInput) -> PriceQu
         experiment: None,
         age_bps: NEUTRAL_BPS,
         age_hours: 0,
+        bid: false,
     }
 }
 
@@ -758,6 +799,7 @@ mod tests {
             secret: WebhookSecret::parse("whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD").expect("secret"),
             return_window_days: 7,
             active: true,
+            ping_post: None,
         }
     }
 

@@ -10,7 +10,7 @@
 //! (buyer or the reason there is none, the price quote and the trace) goes out.
 
 use super::buyer::{Buyer, BuyerId, BuyerTier};
-use super::conversation::{LeadFacts, ZipCode};
+use super::conversation::{ConsentEvidence, LeadFacts, ZipCode};
 use super::facts::Borough;
 use super::market::MarketData;
 use super::money::Cents;
@@ -200,9 +200,21 @@ pub struct LeadToRoute {
     pub market: MarketSignals,
     /// Whole hours since it qualified: a re-offered lead sells at its age's discount.
     pub age_hours: u32,
+    /// The buyers its consent names (ids); empty: any buyer.
+    pub named: Vec<String>,
 }
 
 impl LeadToRoute {
+    /// The same lead, offered only to the buyers its consent names (if it names any).
+    pub fn consented(self, consent: Option<&ConsentEvidence>) -> LeadToRoute {
+        LeadToRoute {
+            named: consent
+                .map(|c| c.sellers.iter().map(|s| s.buyer_id.clone()).collect())
+                .unwrap_or_default(),
+            ..self
+        }
+    }
+
     /// The same lead `hours` after it qualified.
     pub fn aged(self, hours: u32) -> LeadToRoute {
         LeadToRoute {
@@ -225,6 +237,7 @@ impl LeadToRoute {
             borough: signals.borough.or(facts.borough),
             market: signals,
             age_hours: 0,
+            named: Vec::new(),
         }
     }
 }
@@ -238,6 +251,8 @@ pub struct BuyerState<'a> {
     /// Opportunity cost of one unit of the buyer's remaining capacity today (zero when no
     /// forecast is known; `bid_price` then sells to the highest expected revenue).
     pub bid_price: Cents,
+    /// A ping-post buyer's bid on this lead (its price if it wins); `None` for the others.
+    pub bid: Option<Cents>,
 }
 
 /// A routing request: one lead, every buyer, the moment.
@@ -261,6 +276,8 @@ pub enum Exclusion {
     Inactive,
     /// Paused by the sales team, or after too many delivery failures in a row.
     Paused,
+    /// The homeowner's consent names other buyers.
+    NotNamedInConsent,
     OutsideServiceArea,
     BelowMinQuality,
     /// Outside the buyer's hours of operation.
@@ -272,6 +289,11 @@ pub enum Exclusion {
     Duplicate,
     /// The buyer already declined this lead.
     Declined,
+    /// A ping-post buyer that made no bid on this lead (it passed, or did not answer in
+    /// time, or was not pinged).
+    NoBid,
+    /// A ping-post buyer's bid under its reserve price (its floor).
+    BelowReserve,
 }
 
 impl Exclusion {
@@ -279,6 +301,7 @@ impl Exclusion {
         match self {
             Exclusion::Inactive => "inactive",
             Exclusion::Paused => "paused",
+            Exclusion::NotNamedInConsent => "not_named_in_consent",
             Exclusion::OutsideServiceArea => "outside_service_area",
             Exclusion::BelowMinQuality => "below_min_quality",
             Exclusion::Closed => "closed",
@@ -286,6 +309,8 @@ impl Exclusion {
             Exclusion::MonthlySpendCapReached => "monthly_spend_cap_reached",
             Exclusion::Duplicate => "duplicate",
             Exclusion::Declined => "declined",
+            Exclusion::NoBid => "no_bid",
+            Exclusion::BelowReserve => "below_reserve",
         }
     }
 }
@@ -341,6 +366,9 @@ pub fn eligibility(
     if load.paused || load.consecutive_failures >= rules.pause_after_failures {
         return Err(Exclusion::Paused);
     }
+    if !lead.named.is_empty() && !lead.named.iter().any(|id| id == b.id.as_str()) {
+        return Err(Exclusion::NotNamedInConsent);
+    }
     if !b.area.covers(lead.zip.as_ref(), lead.borough) {
         return Err(Exclusion::OutsideServiceArea);
     }
@@ -353,17 +381,29 @@ pub fn eligibility(
     if load.sold_today >= effective_daily_cap(b.daily_cap, rules.capacity_buffer_bps) {
         return Err(Exclusion::DailyCapReached);
     }
-    let quote = quote(
-        &rules.pricing,
-        b,
-        &PriceInput {
-            score: lead.score,
-            market: lead.market,
-            sold_today: load.sold_today,
-            at: request.at,
-        },
-    )
-    .aged(&rules.pricing.table.lead_age, lead.age_hours);
+    // A ping-post buyer's price is its bid (it priced the lead's age itself); the others'
+    // is their tier's price at this lead.
+    let quote = if b.bids() {
+        PriceQuote::bid(
+            b,
+            state.bid.unwrap_or(b.price_floor),
+            load.sold_today,
+            lead.market,
+            request.at,
+        )
+    } else {
+        quote(
+            &rules.pricing,
+            b,
+            &PriceInput {
+                score: lead.score,
+                market: lead.market,
+                sold_today: load.sold_today,
+                at: request.at,
+            },
+        )
+        .aged(&rules.pricing.table.lead_age, lead.age_hours)
+    };
     if let Some(cap) = b.monthly_spend_cap
         && load
             .spend_this_month
@@ -377,6 +417,13 @@ pub fn eligibility(
     }
     if request.declined.contains(&b.id) {
         return Err(Exclusion::Declined);
+    }
+    if b.bids() {
+        match state.bid {
+            None => return Err(Exclusion::NoBid),
+            Some(bid) if bid < b.price_floor => return Err(Exclusion::BelowReserve),
+            Some(_) => {}
+        }
     }
     let p_accept_bps = acceptance_bps(&state.stats, lead.tier, b.min_quality);
     let p_return_bps = return_bps(&state.stats);
@@ -751,6 +798,7 @@ mod tests {
             secret: WebhookSecret::parse("whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD").expect("secret"),
             return_window_days: 7,
             active: true,
+            ping_post: None,
         }
     }
 
@@ -764,6 +812,7 @@ mod tests {
             borough: market.borough,
             market,
             age_hours: 0,
+            named: Vec::new(),
         }
     }
 
@@ -786,6 +835,7 @@ mod tests {
             load: BuyerLoad::default(),
             stats: BuyerStats::default(),
             bid_price: Cents::ZERO,
+            bid: None,
         }
     }
 
@@ -1075,6 +1125,42 @@ mod tests {
             )
         );
         assert!(sale.reason.contains("% kept"), "{}", sale.reason);
+    }
+
+    #[test]
+    fn given_a_consent_naming_one_buyer_then_only_that_buyer_may_take_the_lead() {
+        // GIVEN two buyers and a lead whose consent names only the cheaper one
+        let p = buyer("premium_co", BuyerTier::Premium, 40);
+        let s = buyer("standard_co", BuyerTier::Standard, 40);
+        let states = [state(&p), state(&s)];
+        let consent = ConsentEvidence {
+            given_at: chrono::Utc::now(),
+            words: "yes".into(),
+            disclosure: None,
+            sellers: vec![crate::domain::conversation::NamedSeller {
+                buyer_id: "standard_co".into(),
+                name: "Standard Co".into(),
+            }],
+        };
+        let l = lead(75, QualityTier::Standard, "11368").consented(Some(&consent));
+        // WHEN it is routed
+        let d = route(&rules(), RoutingStrategy::BidPrice, &request(&l, &states));
+        // THEN the named buyer takes it and the other is traced as not named
+        assert_eq!(d.buyer_id().map(BuyerId::as_str), Some("standard_co"));
+        assert!(matches!(
+            d.trace[0].result,
+            TraceResult::Excluded {
+                reason: Exclusion::NotNamedInConsent
+            }
+        ));
+        // AND a consent naming nobody lets any buyer take it
+        let open = lead(75, QualityTier::Standard, "11368").consented(None);
+        let d = route(
+            &rules(),
+            RoutingStrategy::BidPrice,
+            &request(&open, &states),
+        );
+        assert_eq!(d.buyer_id().map(BuyerId::as_str), Some("premium_co"));
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! call this same function.
 
 use super::agent::{self, Reply};
+use super::buyer::{Buyer, who_may_call};
 use super::conversation::{
     ConsentEvidence, ConsentWithdrawal, ContextHints, Conversation, SessionId, TrailPoint,
 };
@@ -21,11 +22,14 @@ use chrono_tz::America::New_York;
 /// How much of a homeowner's message is kept as consent (or withdrawal) evidence.
 const EVIDENCE_WORDS_MAX: usize = 200;
 
-/// What a turn is judged by: the scoring model in force and the business targets.
+/// What a turn is judged by: the scoring model in force, the business targets, and the
+/// buyers (the consent question names those that could take the lead; none known: it
+/// names nobody).
 #[derive(Debug, Clone, Copy)]
 pub struct Rules<'a> {
     pub model: &'a ScoringModel,
     pub targets: &'a Targets,
+    pub buyers: &'a [Buyer],
 }
 
 /// One homeowner message, as the frontend sent it and as the extractor read it.
@@ -107,11 +111,21 @@ pub fn decide_with(
     let model = rules.model;
     let facts = message.facts;
     let asked_before = c.last_ask;
-    // The words the homeowner saw last turn: a "yes" answers that disclosure.
-    let shown_before = asked_before.map(|a| a.phrasing(c.ask_streak));
+    // The words the homeowner saw last turn: a "yes" answers that disclosure, and the
+    // buyers it named.
+    let shown_before = asked_before.map(|a| a.words(c.ask_streak, &c.consent_sellers));
+    let named_before = c.consent_sellers.clone();
     let before = agent::Before::of(&c.facts);
     c.absorb(facts, message.hints, now);
     let s = score(model, &c, now);
+    if c.consent.is_none() && c.lead_queued_at.is_none() {
+        c.consent_sellers = who_may_call(
+            rules.buyers,
+            c.facts.zip_code.as_ref(),
+            c.facts.borough,
+            s.tier,
+        );
+    }
     let reply = agent::reply_with_rules(model, conversation_rules, &c, facts, &before, &s, now);
     c.last_answered_objection = agent::answered_objection(&c, facts);
     c.ask_streak = match reply.asked {
@@ -144,7 +158,12 @@ pub fn decide_with(
                 "(given earlier in the conversation history)".to_owned()
             },
             disclosure: answered_consent_question
-                .then(|| shown_before.unwrap_or(Ask::Consent.question()).to_owned()),
+                .then(|| shown_before.unwrap_or_else(|| Ask::Consent.question().to_owned())),
+            sellers: if answered_consent_question {
+                named_before
+            } else {
+                Vec::new()
+            },
         });
     } else if c.facts.contact_consent == Some(false) {
         c.consent = None;
@@ -282,6 +301,7 @@ mod tests {
         Rules {
             model: &MODEL,
             targets: &TARGETS,
+            buyers: &[],
         }
     }
 
@@ -399,6 +419,127 @@ mod tests {
                 before.conversation.last_ask
             );
         }
+    }
+
+    /// Five buyers: four serving Brooklyn (three of them would be named), one only Queens.
+    fn buyers() -> Vec<Buyer> {
+        use crate::domain::buyer::{BuyerId, BuyerTier, Hours, ServiceArea, WebhookSecret};
+        use crate::domain::facts::Borough;
+        use crate::domain::money::Cents;
+        let buyer = |id: &str, name: &str, tier, boroughs: &[Borough]| Buyer {
+            id: BuyerId::parse(id).expect("id"),
+            name: name.into(),
+            tier,
+            price_floor: Cents(5_000),
+            price_cap: Cents(60_000),
+            daily_cap: 10,
+            monthly_spend_cap: None,
+            area: ServiceArea {
+                zips: Default::default(),
+                boroughs: boroughs.iter().copied().collect(),
+            },
+            min_quality: crate::domain::scoring::QualityTier::Basic,
+            hours: Hours::always(),
+            webhook_url: "https://buyer.example/leads".into(),
+            secret: WebhookSecret::parse("whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD").expect("s"),
+            return_window_days: 7,
+            active: true,
+            ping_post: None,
+        };
+        vec![
+            buyer(
+                "volume_co",
+                "Volume Solar LLC",
+                BuyerTier::Volume,
+                &[Borough::Brooklyn],
+            ),
+            buyer(
+                "queens_co",
+                "Queens Only Inc.",
+                BuyerTier::Premium,
+                &[Borough::Queens],
+            ),
+            buyer(
+                "premium_co",
+                "Premium Roofs Corp.",
+                BuyerTier::Premium,
+                &[Borough::Brooklyn],
+            ),
+            buyer(
+                "standard_co",
+                "Standard Sun LLC",
+                BuyerTier::Standard,
+                &[Borough::Brooklyn],
+            ),
+            buyer(
+                "direct_co",
+                "Direct Power Inc.",
+                BuyerTier::Direct,
+                &[Borough::Brooklyn],
+            ),
+        ]
+    }
+
+    #[test]
+    fn given_buyers_when_the_agent_asks_for_consent_then_it_names_who_may_call_and_the_yes_records_them()
+     {
+        // GIVEN buyers, four of which serve the homeowner's borough
+        let buyers = buyers();
+        let rules = Rules {
+            buyers: &buyers,
+            ..rules()
+        };
+        let mut c = Conversation::new(SessionId::parse("named").expect("id"), start());
+        let mut last = None;
+        for (i, text) in QUALIFYING[..3].iter().enumerate() {
+            let now = start() + Duration::seconds(30 * i as i64);
+            let d = decide_text(c, text, &ContextHints::default(), rules, now);
+            c = d.conversation.clone();
+            last = Some(d);
+        }
+        // WHEN the agent asks for consent
+        let asked = last.expect("turns");
+        assert_eq!(asked.conversation.last_ask, Some(Ask::Consent));
+        // THEN it names the three best-paying buyers that serve the home, by legal name
+        let question = &asked.reply.content;
+        for name in [
+            "Premium Roofs Corp.",
+            "Direct Power Inc.",
+            "Standard Sun LLC",
+        ] {
+            assert!(question.contains(name), "{question}");
+        }
+        assert!(!question.contains("Queens Only Inc."), "{question}");
+        assert!(
+            !question.contains("Volume Solar LLC"),
+            "at most three: {question}"
+        );
+        // WHEN the homeowner says yes
+        let d = decide_text(
+            asked.conversation,
+            "yes",
+            &ContextHints::default(),
+            rules,
+            start() + Duration::minutes(3),
+        );
+        // THEN the consent records the names it answered, and the queued lead carries them
+        let evidence = d.conversation.consent.clone().expect("consent");
+        let named: Vec<&str> = evidence
+            .sellers
+            .iter()
+            .map(|s| s.buyer_id.as_str())
+            .collect();
+        assert_eq!(named, ["premium_co", "direct_co", "standard_co"]);
+        assert!(
+            evidence
+                .disclosure
+                .as_deref()
+                .is_some_and(|d| d.contains("Premium Roofs Corp.")),
+            "{evidence:?}"
+        );
+        assert!(evidence.allows("direct_co") && !evidence.allows("volume_co"));
+        let lead = d.publish.expect("queued");
+        assert_eq!(lead.consent.expect("consent").sellers, evidence.sellers);
     }
 
     #[test]

@@ -6,13 +6,14 @@ use crate::artefacts::{current_model, current_rules};
 use crate::backend::Backend;
 use crate::contracts::QueuedLead;
 use crate::domain::analytics;
+use crate::domain::buyer::Buyer;
 use crate::domain::conversation::{ContextHints, SessionId};
 use crate::domain::extract::extract;
 use crate::domain::learning::conversation_rules::ConversationRules;
 use crate::domain::targets::Targets;
 use crate::domain::turn::{self, Message, Rules};
 pub use crate::domain::turn::{LeadStatus, TurnDecision};
-use crate::ports::{ConversationStore, LeadQueue, LeadStore, MetricsStore, StoreError};
+use crate::ports::{BuyerStore, ConversationStore, LeadQueue, LeadStore, MetricsStore, StoreError};
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
 use std::time::Duration;
@@ -44,10 +45,17 @@ pub struct Chat<B: Backend> {
     cache: Arc<B::Cache>,
     metrics: Arc<B::Metrics>,
     jobs: Arc<B::Jobs>,
+    buyers: Arc<B::Buyers>,
     /// The conversation rules, read at most once a minute per process.
     rules: Arc<std::sync::Mutex<Option<RulesMemo>>>,
+    /// The buyers (the consent question names those that could take the lead), read at
+    /// most once a minute per process.
+    buyer_list: Arc<std::sync::Mutex<Option<BuyersMemo>>>,
     targets: Targets,
 }
+
+/// The buyers a process read, and when.
+type BuyersMemo = (std::time::Instant, Arc<Vec<Buyer>>);
 
 impl<B: Backend> Clone for Chat<B> {
     fn clone(&self) -> Self {
@@ -60,7 +68,9 @@ impl<B: Backend> Clone for Chat<B> {
             cache: Arc::clone(&self.cache),
             metrics: Arc::clone(&self.metrics),
             jobs: Arc::clone(&self.jobs),
+            buyers: Arc::clone(&self.buyers),
             rules: Arc::clone(&self.rules),
+            buyer_list: Arc::clone(&self.buyer_list),
             targets: self.targets,
         }
     }
@@ -89,6 +99,34 @@ impl<B: Backend> Chat<B> {
         rules
     }
 
+    /// The buyers, kept in the process for [`RULES_MEMO`]. Unreadable: none (the consent
+    /// question then names nobody, and any buyer may take the lead).
+    async fn buyers(&self) -> Arc<Vec<Buyer>> {
+        let memo = |m: &std::sync::Mutex<Option<BuyersMemo>>| {
+            m.lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .as_ref()
+                .filter(|(at, _)| at.elapsed() < RULES_MEMO)
+                .map(|(_, b)| Arc::clone(b))
+        };
+        if let Some(buyers) = memo(&self.buyer_list) {
+            return buyers;
+        }
+        let buyers = match self.buyers.buyers().await {
+            Ok(buyers) => Arc::new(buyers),
+            Err(e) => {
+                tracing::warn!(error = %e, "buyers unreadable; the consent question names nobody");
+                return Arc::new(Vec::new());
+            }
+        };
+        *self
+            .buyer_list
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) =
+            Some((std::time::Instant::now(), Arc::clone(&buyers)));
+        buyers
+    }
+
     pub fn new(backend: &B) -> Chat<B> {
         Chat {
             conversations: backend.conversations(),
@@ -99,7 +137,9 @@ impl<B: Backend> Chat<B> {
             cache: backend.cache(),
             metrics: backend.metrics(),
             jobs: backend.jobs(),
+            buyers: backend.buyers(),
             rules: Arc::default(),
+            buyer_list: Arc::default(),
             targets: backend.config().targets,
         }
     }
@@ -116,6 +156,7 @@ impl<B: Backend> Chat<B> {
     ) -> Result<TurnDecision, StoreError> {
         let model = current_model(&*self.models, &*self.cache).await?;
         let conversation_rules = self.rules().await;
+        let buyers = self.buyers().await;
         let facts = extract(&input.message);
         let message = Message {
             text: &input.message,
@@ -137,6 +178,7 @@ impl<B: Backend> Chat<B> {
             let rules = Rules {
                 model: &model,
                 targets: &self.targets,
+                buyers: &buyers,
             };
             let mut decision = turn::decide_with(state, &message, rules, &conversation_rules, now);
             if let Some(lead) = &decision.publish {

@@ -19,7 +19,8 @@ use crate::domain::lifecycle::LeadEvent;
 use crate::domain::market::market;
 use crate::domain::money::Cents;
 use crate::domain::routing::{
-    BuyerState, BuyerStats, LeadToRoute, RoutingRequest, RoutingRules, TraceResult, eligibility,
+    BuyerState, BuyerStats, Exclusion, LeadToRoute, RoutingRequest, RoutingRules, TraceResult,
+    eligibility,
 };
 use crate::domain::scoring::{self, ScoringModel};
 use crate::domain::turn::queued_lead;
@@ -124,6 +125,7 @@ impl<B: Backend> Reoffers<B> {
                 load: *load,
                 stats: BuyerStats::default(),
                 bid_price: Cents::ZERO,
+                bid: None,
             })
             .collect();
         let model = self.models.current_model().await?.unwrap_or_default();
@@ -190,7 +192,8 @@ impl<B: Backend> Reoffers<B> {
         }
         let qualified_at = record.queued_at.unwrap_or(record.updated_at);
         let lead = LeadToRoute::from_facts(score.total, score.tier, &conversation.facts, market())
-            .aged(age_hours(qualified_at, now));
+            .aged(age_hours(qualified_at, now))
+            .consented(conversation.consent.as_ref());
         let request = RoutingRequest {
             lead: &lead,
             buyers: states,
@@ -200,7 +203,13 @@ impl<B: Backend> Reoffers<B> {
         };
         let open_now: Vec<&BuyerId> = states
             .iter()
-            .filter(|s| eligibility(&self.rules, &request, s).is_ok())
+            // A ping-post buyer that passes every filter could bid.
+            .filter(|s| {
+                matches!(
+                    eligibility(&self.rules, &request, s),
+                    Ok(_) | Err(Exclusion::NoBid)
+                )
+            })
             .map(|s| &s.buyer.id)
             .collect();
         if open_now.is_empty() {

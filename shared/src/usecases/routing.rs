@@ -8,18 +8,18 @@
 use crate::artefacts::{Artefacts, CacheKeys};
 use crate::backend::{Backend, Clock};
 use crate::contracts::QueuedLead;
-use crate::delivery::{BuyerMessage, DeliveryClient, DeliveryOutcome};
+use crate::delivery::{BuyerMessage, DeliveryClient, DeliveryOutcome, PingOutcome};
 use crate::domain::analytics;
 use crate::domain::bid_price::{self, DemandForecast, ForecastLead};
-use crate::domain::buyer::{Buyer, BuyerId};
-use crate::domain::lead::{BuyerNotice, LeadRecord, LeadState, NoticeKind, SaleTerms};
+use crate::domain::buyer::{Buyer, BuyerId, PingPost};
+use crate::domain::lead::{BuyerNotice, LeadRecord, LeadState, NoticeKind, PingRef, SaleTerms};
 use crate::domain::learning::experiments::ExperimentSet;
 use crate::domain::lifecycle::{self, DeliveryResult, LeadEvent, Refused, SaleOrder};
 use crate::domain::market::market;
 use crate::domain::money::Cents;
 use crate::domain::routing::{
-    BuyerLoad, BuyerState, BuyerStats, LeadToRoute, RoutingDecision, RoutingRequest, RoutingRules,
-    RoutingStrategy, effective_daily_cap, eligibility, expected_net_value, route,
+    BuyerLoad, BuyerState, BuyerStats, Exclusion, LeadToRoute, RoutingDecision, RoutingRequest,
+    RoutingRules, RoutingStrategy, effective_daily_cap, eligibility, expected_net_value, route,
 };
 use crate::domain::sale::{CounterPeriod, SaleRefused, normalise_contact};
 use crate::function::{LeadConsumer, WorkError};
@@ -166,6 +166,8 @@ pub struct Distribution<B: Backend> {
     settings: DistributionSettings,
     clock: Clock,
     flow: Mutex<FlowLog>,
+    /// Recent ping answers per ping-post buyer, to throttle the ones that time out.
+    pings: PingHealth,
     /// The priors as last read, kept a few seconds: the forecast is parsed once, not per
     /// lead.
     priors_memo: Mutex<Option<(std::time::Instant, Arc<RouterPriors>)>>,
@@ -211,6 +213,7 @@ impl<B: Backend> Distribution<B> {
             settings,
             clock: backend.clock(),
             flow: Mutex::new(FlowLog::default()),
+            pings: PingHealth::default(),
             priors_memo: Mutex::new(None),
         }
     }
@@ -390,7 +393,7 @@ impl<B: Backend> Distribution<B> {
             }
             let now = (self.clock)();
             let moved = match record.state {
-                LeadState::Queued => self.sell(lead, &record, &keys, now).await?,
+                LeadState::Queued => self.sell(lead, &record, &keys, now, &budget).await?,
                 LeadState::Sold => self.deliver(lead, &record, &keys, &budget).await?,
                 // A re-offer of a waiting lead, scored on the conversation as it stands:
                 // queue it again and route it (a repeated re-offer changes nothing).
@@ -514,6 +517,7 @@ impl<B: Backend> Distribution<B> {
         record: &LeadRecord,
         keys: &[String],
         now: DateTime<Utc>,
+        budget: &Budget,
     ) -> Result<Step, DistributionError> {
         let buyers = self.buyer_list().await?;
         let loads = buyer_loads(&*self.buyers, &buyers, now).await?;
@@ -552,7 +556,7 @@ impl<B: Backend> Distribution<B> {
                 .bid_prices(minute, &remaining),
         };
         let stats = &priors.stats;
-        let states: Vec<BuyerState<'_>> = buyers
+        let mut states: Vec<BuyerState<'_>> = buyers
             .iter()
             .zip(&loads)
             .zip(&bid_prices)
@@ -561,10 +565,19 @@ impl<B: Backend> Distribution<B> {
                 load: *load,
                 stats: stats.get(buyer.id.as_str()).copied().unwrap_or_default(),
                 bid_price: *bid_price,
+                bid: None,
             })
             .collect();
         let to_route = LeadToRoute::from_facts(lead.score, lead.tier, &lead.facts, market())
-            .aged(age_hours(lead.queued_at, now));
+            .aged(age_hours(lead.queued_at, now))
+            .consented(lead.consent.as_ref());
+        // Ping-post buyers that pass every other filter bid first.
+        let bids = self
+            .auction(lead, record, &states, &to_route, duplicate, now, budget)
+            .await;
+        for state in &mut states {
+            state.bid = bids.get(&state.buyer.id).map(|(price, _)| *price);
+        }
         let request = RoutingRequest {
             lead: &to_route,
             buyers: &states,
@@ -618,7 +631,13 @@ impl<B: Backend> Distribution<B> {
         // (the buyer was chosen on the list price). The draw is seeded by the lead and the
         // sale, so a redelivered message prices it the same.
         let mut decision = decision;
-        if let Some(experiment) = self.experiments().await.for_tier(buyer.tier) {
+        let ping = bids.get(&buyer.id).map(|(_, ping)| ping.clone());
+        // A bid is the buyer's own price: no price experiment on it.
+        let experiment = match buyer.bids() {
+            true => None,
+            false => self.experiments().await.for_tier(buyer.tier).cloned(),
+        };
+        if let Some(experiment) = experiment {
             let seed = variant_seed(&lead.lead_id, sale_number);
             let variant = experiment.assign(&mut StdRng::seed_from_u64(seed));
             let list = chosen.quote.price;
@@ -650,6 +669,7 @@ impl<B: Backend> Distribution<B> {
                 buyer_month: period.month.clone(),
                 expected_revenue: chosen.expected_revenue,
                 returnable_until: now + chrono::Duration::days(i64::from(buyer.return_window_days)),
+                ping,
             },
             routing: decision.clone(),
             period,
@@ -675,6 +695,76 @@ impl<B: Backend> Distribution<B> {
                     .await
             }
         }
+    }
+
+    /// The ping-post auction: every ping-post buyer that passes every filter but the bid is
+    /// pinged at once with the anonymised lead, and has until its own deadline (within the
+    /// time the message has left) to bid. Each answer is counted for the buyer; a buyer
+    /// whose pings keep timing out is not pinged for a while. Returns each bid and its ids.
+    #[allow(clippy::too_many_arguments)]
+    async fn auction(
+        &self,
+        lead: &QueuedLead,
+        record: &LeadRecord,
+        states: &[BuyerState<'_>],
+        to_route: &LeadToRoute,
+        duplicate: bool,
+        now: DateTime<Utc>,
+        budget: &Budget,
+    ) -> HashMap<BuyerId, (Cents, PingRef)> {
+        let request = RoutingRequest {
+            lead: to_route,
+            buyers: states,
+            duplicate,
+            declined: &record.excluded,
+            at: now,
+        };
+        let open: Vec<&Buyer> = states
+            .iter()
+            .filter(|s| s.buyer.bids())
+            .filter(|s| eligibility(&self.settings.rules, &request, s) == Err(Exclusion::NoBid))
+            .map(|s| s.buyer)
+            .collect();
+        if open.is_empty() {
+            return HashMap::new();
+        }
+        let time = budget
+            .left()
+            .saturating_sub(RESERVE + MIN_DELIVERY + MIN_STEP);
+        let mut pings = Vec::new();
+        let mut counts = Vec::new();
+        for buyer in open {
+            if self.pings.throttled(&buyer.id) {
+                counts.extend(analytics::ping_tallies(&buyer.id, "throttled", now));
+                continue;
+            }
+            let deadline = buyer
+                .ping_post
+                .as_ref()
+                .map_or(Duration::ZERO, PingPost::deadline)
+                .min(time);
+            let ping_id = ping_id(&lead.lead_id, &buyer.id, record.version);
+            let message =
+                BuyerMessage::lead_ping(lead, buyer, ping_id.clone(), to_route.age_hours, now);
+            pings.push(async move {
+                let outcome = self.delivery.ping(buyer, &message, deadline).await;
+                (buyer, ping_id, outcome)
+            });
+        }
+        let answers = futures_util::future::join_all(pings).await;
+        let mut bids = HashMap::new();
+        for (buyer, ping_id, outcome) in answers {
+            self.pings
+                .record(&buyer.id, matches!(outcome, PingOutcome::Timeout));
+            counts.extend(analytics::ping_tallies(&buyer.id, outcome.code(), now));
+            if let PingOutcome::Bid { price, bid_id } = outcome {
+                bids.insert(buyer.id.clone(), (price, PingRef { ping_id, bid_id }));
+            }
+        }
+        if let Err(e) = self.metrics.add(&counts).await {
+            tracing::warn!(lead_id = %lead.lead_id, error = %e, "ping outcomes not counted");
+        }
+        bids
     }
 
     /// Keeps the lead unsold with the reason.
@@ -730,7 +820,10 @@ impl<B: Backend> Distribution<B> {
                 .await;
         };
         let message = match BuyerMessage::lead_sold(lead, buyer, sale.price, sale.sold_at) {
-            Ok(m) => m,
+            Ok(m) => match &sale.ping {
+                Some(ping) => m.answering(&ping.ping_id, ping.bid_id.as_deref()),
+                None => m,
+            },
             Err(e) => {
                 // Never sell what cannot be delivered lawfully (no consent, no contact).
                 tracing::error!(lead_id = %lead.lead_id, error = %e, "lead cannot be delivered");
@@ -924,6 +1017,74 @@ impl<B: Backend> Distribution<B> {
     /// The decision kept on a lead, for tests and the lead view.
     pub async fn decision(&self, lead_id: &str) -> Result<Option<RoutingDecision>, StoreError> {
         Ok(self.leads.lead(lead_id).await?.and_then(|r| r.routing))
+    }
+}
+
+/// A ping id: derived from the lead, the buyer and the record's version, so a redelivered
+/// message pings with the same id and another auction of the lead with a new one.
+fn ping_id(lead_id: &str, buyer: &BuyerId, version: u64) -> String {
+    let name = format!("{lead_id}:{buyer}:{version}");
+    let id = uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_OID, name.as_bytes());
+    format!("ping_{}", id.simple())
+}
+
+/// Pings answered per buyer that are remembered for throttling.
+const PING_WINDOW: usize = 20;
+/// At least this many pings before a buyer can be throttled.
+const PING_MIN_SAMPLE: usize = 10;
+/// A buyer whose remembered pings time out more often than this (basis points: 15 %, the
+/// ad exchanges' rule) is not pinged for [`PING_PAUSE`].
+const PING_TIMEOUT_LIMIT_BPS: usize = 1_500;
+const PING_PAUSE: Duration = Duration::from_secs(60);
+
+/// Each ping-post buyer's recent ping answers in this process: a buyer that times out too
+/// often is skipped (counted `throttled`) for a minute, then pinged again afresh.
+#[derive(Default)]
+struct PingHealth {
+    buyers: Mutex<HashMap<BuyerId, PingWindow>>,
+}
+
+/// A buyer's last pings (whether each timed out) and since when it is throttled.
+type PingWindow = (VecDeque<bool>, Option<std::time::Instant>);
+
+impl PingHealth {
+    fn throttled(&self, buyer: &BuyerId) -> bool {
+        let mut all = self
+            .buyers
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let Some((window, until)) = all.get_mut(buyer) else {
+            return false;
+        };
+        match until {
+            Some(t) if t.elapsed() < PING_PAUSE => true,
+            Some(_) => {
+                *until = None;
+                window.clear();
+                false
+            }
+            None => false,
+        }
+    }
+
+    fn record(&self, buyer: &BuyerId, timed_out: bool) {
+        let mut all = self
+            .buyers
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let (window, until) = all.entry(buyer.clone()).or_default();
+        window.push_back(timed_out);
+        while window.len() > PING_WINDOW {
+            window.pop_front();
+        }
+        let timeouts = window.iter().filter(|t| **t).count();
+        if window.len() >= PING_MIN_SAMPLE
+            && timeouts * 10_000 > window.len() * PING_TIMEOUT_LIMIT_BPS
+            && until.is_none()
+        {
+            tracing::warn!(buyer_id = %buyer, timeouts, pings = window.len(), "ping-post buyer throttled: too many pings timed out");
+            *until = Some(std::time::Instant::now());
+        }
     }
 }
 

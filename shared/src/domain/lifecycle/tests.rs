@@ -72,6 +72,7 @@ fn order(b: usize, price: i64, now: DateTime<Utc>) -> LeadEvent {
             buyer_month: "2026-06".into(),
             expected_revenue: Cents(price / 2),
             returnable_until: now + chrono::Duration::days(7),
+            ping: None,
         },
         routing: decision(),
         period: CounterPeriod {
