@@ -9,6 +9,7 @@ use crate::domain::feedback::{
     FeedbackChange, FeedbackRecord, FeedbackRefused, FeedbackType, TrainingExample,
 };
 use crate::domain::lead::LeadRecord;
+use crate::domain::routing::BuyerLoad;
 use crate::domain::sale::{BuyerCounters, CounterPeriod, LedgerEntry, Release, Sale, SaleRefused};
 use crate::domain::scoring::ScoringModel;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -163,6 +164,33 @@ pub trait BuyerStore: Send + Sync + 'static {
                 out.push(self.health(buyer).await?);
             }
             Ok(out)
+        }
+    }
+
+    /// Each buyer's load at `now`, in the same order: leads sold in its local day, spend in
+    /// its local month, and its delivery health (what routing filters on).
+    fn loads(
+        &self,
+        buyers: &[Buyer],
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Vec<BuyerLoad>, StoreError>> + Send {
+        async move {
+            let periods: Vec<CounterPeriod> =
+                buyers.iter().map(|b| CounterPeriod::of(b, now)).collect();
+            let ids: Vec<BuyerId> = buyers.iter().map(|b| b.id.clone()).collect();
+            let (counters, health) =
+                futures_util::future::join(self.counters(&periods), self.healths(&ids)).await;
+            let (counters, health) = (counters?, health?);
+            Ok(counters
+                .iter()
+                .zip(&health)
+                .map(|(c, h)| BuyerLoad {
+                    sold_today: c.leads_today,
+                    spend_this_month: c.spend_this_month,
+                    consecutive_failures: h.consecutive_failures,
+                    paused: h.paused_at(now),
+                })
+                .collect())
         }
     }
 

@@ -172,6 +172,11 @@ pub struct MarketRule {
     pub max_bps: u32,
 }
 
+/// Whole hours from `since` to `now` (0 for a moment in the future): a lead's age.
+pub fn age_hours(since: DateTime<Utc>, now: DateTime<Utc>) -> u32 {
+    u32::try_from((now - since).num_hours().max(0)).unwrap_or(u32::MAX)
+}
+
 /// A lead at least `min_hours` old sells at `bps` of its price.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AgeBand {

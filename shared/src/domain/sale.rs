@@ -4,7 +4,7 @@
 //! `Sale` in one transaction (DynamoDB `TransactWriteItems`, one redb write transaction),
 //! so a lead is sold once and no cap is exceeded, whatever the races.
 
-use super::buyer::BuyerId;
+use super::buyer::{Buyer, BuyerId};
 use super::lead::LeadRecord;
 use super::money::Cents;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -24,6 +24,18 @@ pub struct CounterPeriod {
     pub day: NaiveDate,
     /// `YYYY-MM`.
     pub month: String,
+}
+
+impl CounterPeriod {
+    /// The buyer's local day and month at `at`: the periods its caps count in.
+    pub fn of(buyer: &Buyer, at: DateTime<Utc>) -> CounterPeriod {
+        let (year, month) = buyer.hours.local_month(at);
+        CounterPeriod {
+            buyer_id: buyer.id.clone(),
+            day: buyer.hours.local_day(at),
+            month: format!("{year:04}-{month:02}"),
+        }
+    }
 }
 
 /// One append-only ledger line. Amounts are signed: a sale is positive, its release or a

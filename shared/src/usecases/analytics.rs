@@ -163,17 +163,8 @@ impl<B: Backend> Analytics<B> {
         now: DateTime<Utc>,
     ) -> Result<Vec<(Buyer, BuyerCounters)>, StoreError> {
         let buyers = self.buyers.buyers().await?;
-        let periods: Vec<CounterPeriod> = buyers
-            .iter()
-            .map(|b| {
-                let (year, month) = b.hours.local_month(now);
-                CounterPeriod {
-                    buyer_id: b.id.clone(),
-                    day: b.hours.local_day(now),
-                    month: format!("{year:04}-{month:02}"),
-                }
-            })
-            .collect();
+        let periods: Vec<CounterPeriod> =
+            buyers.iter().map(|b| CounterPeriod::of(b, now)).collect();
         let counters = self.buyers.counters(&periods).await?;
         Ok(buyers.into_iter().zip(counters).collect())
     }

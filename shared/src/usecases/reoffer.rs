@@ -18,6 +18,7 @@ use crate::domain::lead::LeadRecord;
 use crate::domain::lifecycle::LeadEvent;
 use crate::domain::market::market;
 use crate::domain::money::Cents;
+use crate::domain::pricing;
 use crate::domain::routing::{
     BuyerState, BuyerStats, Exclusion, LeadToRoute, RoutingRequest, RoutingRules, TraceResult,
     eligibility,
@@ -28,7 +29,6 @@ use crate::ports::{
     BuyerStore, ConversationStore, LeadQueue, LeadStore, MetricsStore, ModelStore, StoreError,
 };
 use crate::usecases::lifecycle::{self, Applied};
-use crate::usecases::routing::{age_hours, buyer_loads};
 use chrono::{DateTime, Utc};
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -116,7 +116,7 @@ impl<B: Backend> Reoffers<B> {
             return Ok(sweep);
         }
         let buyers = self.buyers.buyers().await?;
-        let loads = buyer_loads(&*self.buyers, &buyers, now).await?;
+        let loads = self.buyers.loads(&buyers, now).await?;
         let states: Vec<BuyerState<'_>> = buyers
             .iter()
             .zip(&loads)
@@ -192,7 +192,7 @@ impl<B: Backend> Reoffers<B> {
         }
         let qualified_at = record.queued_at.unwrap_or(record.updated_at);
         let lead = LeadToRoute::from_facts(score.total, score.tier, &conversation.facts, market())
-            .aged(age_hours(qualified_at, now))
+            .aged(pricing::age_hours(qualified_at, now))
             .consented(conversation.consent.as_ref());
         let request = RoutingRequest {
             lead: &lead,

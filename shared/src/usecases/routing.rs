@@ -17,6 +17,7 @@ use crate::domain::learning::experiments::ExperimentSet;
 use crate::domain::lifecycle::{self, DeliveryResult, LeadEvent, Refused, SaleOrder};
 use crate::domain::market::market;
 use crate::domain::money::Cents;
+use crate::domain::pricing;
 use crate::domain::routing::{
     BuyerLoad, BuyerState, BuyerStats, Exclusion, LeadToRoute, RoutingDecision, RoutingRequest,
     RoutingRules, RoutingStrategy, effective_daily_cap, eligibility, expected_net_value, route,
@@ -350,7 +351,7 @@ impl<B: Backend> Distribution<B> {
     }
 
     fn period(buyer: &Buyer, at: DateTime<Utc>) -> CounterPeriod {
-        counter_period(buyer, at)
+        CounterPeriod::of(buyer, at)
     }
 
     /// Routes, sells, delivers and cascades one lead with a minute to spare, as if this were
@@ -520,7 +521,7 @@ impl<B: Backend> Distribution<B> {
         budget: &Budget,
     ) -> Result<Step, DistributionError> {
         let buyers = self.buyer_list().await?;
-        let loads = buyer_loads(&*self.buyers, &buyers, now).await?;
+        let loads = self.buyers.loads(&buyers, now).await?;
         let mut duplicate = false;
         for key in keys {
             if let Some((holder, until)) = self.sales.contact_claim(key).await?
@@ -569,7 +570,7 @@ impl<B: Backend> Distribution<B> {
             })
             .collect();
         let to_route = LeadToRoute::from_facts(lead.score, lead.tier, &lead.facts, market())
-            .aged(age_hours(lead.queued_at, now))
+            .aged(pricing::age_hours(lead.queued_at, now))
             .consented(lead.consent.as_ref());
         // Ping-post buyers that pass every other filter bid first.
         let bids = self
@@ -1086,45 +1087,6 @@ impl PingHealth {
             *until = Some(std::time::Instant::now());
         }
     }
-}
-
-/// The buyer's local day and month at `at`: the periods its caps count in.
-fn counter_period(buyer: &Buyer, at: DateTime<Utc>) -> CounterPeriod {
-    let (year, month) = buyer.hours.local_month(at);
-    CounterPeriod {
-        buyer_id: buyer.id.clone(),
-        day: buyer.hours.local_day(at),
-        month: format!("{year:04}-{month:02}"),
-    }
-}
-
-/// Each buyer's load at `now`: leads sold in its local day, spend in its local month, and
-/// its delivery health.
-pub async fn buyer_loads<S: BuyerStore + ?Sized>(
-    store: &S,
-    buyers: &[Buyer],
-    now: DateTime<Utc>,
-) -> Result<Vec<BuyerLoad>, StoreError> {
-    let periods: Vec<CounterPeriod> = buyers.iter().map(|b| counter_period(b, now)).collect();
-    let ids: Vec<BuyerId> = buyers.iter().map(|b| b.id.clone()).collect();
-    let (counters, health) =
-        futures_util::future::join(store.counters(&periods), store.healths(&ids)).await;
-    let (counters, health) = (counters?, health?);
-    Ok(counters
-        .iter()
-        .zip(&health)
-        .map(|(c, h)| BuyerLoad {
-            sold_today: c.leads_today,
-            spend_this_month: c.spend_this_month,
-            consecutive_failures: h.consecutive_failures,
-            paused: h.paused_at(now),
-        })
-        .collect())
-}
-
-/// Whole hours from `since` to `now` (0 for a moment in the future).
-pub fn age_hours(since: DateTime<Utc>, now: DateTime<Utc>) -> u32 {
-    u32::try_from((now - since).num_hours().max(0)).unwrap_or(u32::MAX)
 }
 
 /// How a change was applied.
