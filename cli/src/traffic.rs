@@ -96,6 +96,8 @@ pub struct TrafficReport {
     pub leads_sold: usize,
     /// Of those, sold on a re-offer after waiting for a buyer.
     pub leads_sold_after_waiting: usize,
+    /// What the delivered leads sold for, in cents (before any credit).
+    pub sold_cents: i64,
     /// Still waiting for a buyer when the run ended (within their shelf life).
     pub leads_waiting: usize,
     /// Waited their whole shelf life without a buyer.
@@ -837,6 +839,9 @@ async fn run_due(
                             report.leads_sold_after_waiting += 1;
                         }
                         let sale = &view["sale"];
+                        if let Some(dollars) = sale["price"].as_f64() {
+                            report.sold_cents += (dollars * 100.0).round() as i64;
+                        }
                         let (Some(buyer), Some(sold_at), Some(until)) = (
                             sale["buyer_id"].as_str(),
                             time(&sale["sold_at"]),
@@ -961,6 +966,13 @@ pub fn summary(t: &Traffic, r: &TrafficReport) -> String {
             feedback.join(", ")
         },
     );
+    if r.leads_queued > 0 {
+        out.push_str(&format!(
+            "sell-through {:.1}% of queued leads; sales ${:.2} per qualified lead (before credits)\n",
+            100.0 * r.leads_sold as f64 / r.leads_queued as f64,
+            r.sold_cents as f64 / 100.0 / r.leads_queued as f64
+        ));
+    }
     let qualified: usize = r.tiers.values().sum();
     if qualified > 0 {
         let share =
