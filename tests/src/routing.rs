@@ -1049,3 +1049,46 @@ pub async fn ping_post_auction_sells_to_the_best_timely_bid<B: Backend>(backend:
     let sale = record.sale.expect("sold");
     assert!(!sale.quote.bid && sale.ping.is_none());
 }
+
+/// GIVEN a ping-post buyer that passes on a lead it could take, WHEN the lead waits, THEN
+/// the sweep does not ping it again every minute: it offers the lead again only once the
+/// last routing is 30 minutes old (bids change over a day).
+pub async fn a_lead_a_bidder_passed_on_is_offered_again_only_at_the_recheck<B: Backend>(
+    backend: &B,
+    time: &crate::contract::ManualTime,
+) {
+    use crate::contract::Time;
+    use aurum::adapters::fake_buyer::PingAnswer;
+    use aurum::usecases::reoffer::Reoffers;
+    let exchange = FakeBuyer::start(WebhookSecret::parse(SECRET).expect("s"))
+        .await
+        .expect("buyer");
+    exchange.bid(PingAnswer::Pass("no_bid"));
+    let suffix = &uuid::Uuid::new_v4().simple().to_string()[..8];
+    let bidder = ping_post_buyer(&format!("exchange_{suffix}"), &exchange, 300);
+    backend
+        .buyers()
+        .put_buyers(std::slice::from_ref(&bidder))
+        .await
+        .expect("buyers");
+    let router = Distribution::new(backend, quick_client(), settings(RoutingStrategy::BidPrice));
+    let sweep = Reoffers::new(backend);
+    let lead = sellable_lead(51, (backend.clock())());
+    save_conversation_of(backend, &lead).await;
+    // WHEN the only buyer passes: THEN the lead waits
+    assert!(matches!(
+        router.distribute(&lead).await.expect("routed"),
+        Distributed::Waiting { .. }
+    ));
+    // AND a minute later the sweep leaves it
+    time.pass(Duration::from_secs(60)).await;
+    let soon = sweep.sweep((backend.clock())()).await.expect("sweep");
+    assert_eq!((soon.waiting, soon.reoffered), (1, 0), "{soon:?}");
+    assert!(drain_queue(backend).await.is_empty());
+    // WHEN the last routing is 30 minutes old: THEN it is offered again
+    time.pass(Duration::from_secs(30 * 60)).await;
+    let later = sweep.sweep((backend.clock())()).await.expect("sweep");
+    assert_eq!(later.reoffered, 1, "{later:?}");
+    assert_eq!(drain_queue(backend).await.len(), 1);
+    assert_eq!(exchange.pings().len(), 1, "pinged once so far");
+}

@@ -79,3 +79,11 @@ async fn given_ping_post_buyers_on_dynamodb_when_a_lead_is_routed_then_the_best_
  {
     routing::ping_post_auction_sells_to_the_best_timely_bid(&backend().await).await;
 }
+
+#[tokio::test]
+async fn given_a_bidder_that_passed_on_dynamodb_when_the_lead_waits_then_it_is_offered_again_only_at_the_recheck()
+ {
+    let time = six_in_the_morning();
+    let aws = fresh_backend(time.clock()).await;
+    routing::a_lead_a_bidder_passed_on_is_offered_again_only_at_the_recheck(&aws, &time).await;
+}

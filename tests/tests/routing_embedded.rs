@@ -93,3 +93,11 @@ async fn given_ping_post_buyers_when_a_lead_is_routed_then_the_best_timely_bid_w
     let (_dir, backend) = backend();
     routing::ping_post_auction_sells_to_the_best_timely_bid(&backend).await;
 }
+
+#[tokio::test]
+async fn given_a_bidder_that_passed_when_the_lead_waits_then_it_is_offered_again_only_at_the_recheck()
+ {
+    let time = six_in_the_morning();
+    let (_dir, backend) = backend_at(&time);
+    routing::a_lead_a_bidder_passed_on_is_offered_again_only_at_the_recheck(&backend, &time).await;
+}

@@ -220,7 +220,17 @@ impl<B: Backend> Reoffers<B> {
             .map(|d| {
                 d.trace
                     .iter()
-                    .filter(|t| matches!(t.result, TraceResult::Eligible(_)))
+                    // A ping-post buyer that was pinged and did not bid (or bid under
+                    // its reserve) could take the lead then too: it waits for the recheck.
+                    .filter(|t| {
+                        matches!(
+                            t.result,
+                            TraceResult::Eligible(_)
+                                | TraceResult::Excluded {
+                                    reason: Exclusion::NoBid | Exclusion::BelowReserve
+                                }
+                        )
+                    })
                     .map(|t| &t.buyer_id)
                     .collect()
             })

@@ -1169,3 +1169,47 @@ impl<B: Backend> LeadConsumer for Distribution<B> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn buyer() -> BuyerId {
+        BuyerId::parse("exchange").expect("id")
+    }
+
+    #[test]
+    fn given_a_ping_post_buyer_whose_pings_time_out_too_often_then_it_is_throttled() {
+        // GIVEN a buyer that answered its first 9 pings and timed out on 1: 10 %
+        let health = PingHealth::default();
+        for _ in 0..9 {
+            health.record(&buyer(), false);
+        }
+        health.record(&buyer(), true);
+        // THEN it is still pinged
+        assert!(!health.throttled(&buyer()));
+        // WHEN 2 more of its pings time out (3 of 12: 25 %, over the 15 % limit)
+        health.record(&buyer(), true);
+        health.record(&buyer(), true);
+        // THEN it is not pinged for a while; another buyer is
+        assert!(health.throttled(&buyer()));
+        assert!(!health.throttled(&BuyerId::parse("other").expect("id")));
+    }
+
+    #[test]
+    fn given_too_few_pings_then_even_timeouts_do_not_throttle() {
+        let health = PingHealth::default();
+        for _ in 0..PING_MIN_SAMPLE - 1 {
+            health.record(&buyer(), true);
+        }
+        assert!(!health.throttled(&buyer()));
+    }
+
+    #[test]
+    fn given_a_lead_buyer_and_version_then_the_ping_id_is_stable_and_names_no_lead() {
+        let a = ping_id("lead_1", &buyer(), 3);
+        assert_eq!(a, ping_id("lead_1", &buyer(), 3));
+        assert_ne!(a, ping_id("lead_1", &buyer(), 4));
+        assert!(a.starts_with("ping_") && !a.contains("lead_1"));
+    }
+}
