@@ -466,17 +466,7 @@ pub async fn run(seed: u64, leads: usize) -> Result<ChaosReport, ChaosError> {
         }
     }
     let now = chrono::Utc::now();
-    let periods: Vec<CounterPeriod> = buyers
-        .iter()
-        .map(|b| {
-            let (year, month) = b.hours.local_month(now);
-            CounterPeriod {
-                buyer_id: b.id.clone(),
-                day: b.hours.local_day(now),
-                month: format!("{year:04}-{month:02}"),
-            }
-        })
-        .collect();
+    let periods: Vec<CounterPeriod> = buyers.iter().map(|b| CounterPeriod::of(b, now)).collect();
     let counters = backend
         .buyers()
         .counters(&periods)

@@ -71,14 +71,20 @@ pub fn decide(buyer: &BuyerId, lead: &LeadSold, already_held: bool) -> BuyerRepl
     if lead.property.homeowner != Some(true) {
         return BuyerReply::reject(reason::NOT_HOMEOWNER);
     }
-    let digest = Sha256::digest(format!("{buyer}|{}", lead.lead_id).as_bytes());
-    let mut first = [0u8; 8];
-    first.copy_from_slice(&digest[..8]);
-    if u64::from_be_bytes(first) % 10 == 0 {
+    if draw(buyer, &lead.lead_id).is_multiple_of(10) {
         BuyerReply::reject(reason::CALL_CENTER_FULL)
     } else {
         BuyerReply::accept()
     }
+}
+
+/// A number drawn from (buyer, id): the same buyer answers the same lead or ping the same
+/// way, and another buyer independently.
+fn draw(buyer: &BuyerId, id: &str) -> u64 {
+    let digest = Sha256::digest(format!("{buyer}|{id}").as_bytes());
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&digest[..8]);
+    u64::from_be_bytes(first)
 }
 
 /// How a sandbox ping-post buyer bids, from what the ping says and nothing else: by tier
@@ -86,15 +92,14 @@ pub fn decide(buyer: &BuyerId, lead: &LeadSold, already_held: bool) -> BuyerRepl
 /// of the lead's age; it passes on about one ping in eight, and bids nothing under the
 /// reserve. The same ping always gets the same answer.
 pub fn bid(buyer: &BuyerId, ping: &LeadPing) -> BidReply {
-    let digest = Sha256::digest(format!("{buyer}|{}", ping.ping_id).as_bytes());
-    let draw = u64::from_be_bytes(digest[..8].try_into().unwrap_or([0; 8]));
+    let draw = draw(buyer, &ping.ping_id);
     let pass = BidReply {
         bid: false,
         price_cents: None,
         bid_id: None,
         reason: Some("no_bid".to_owned()),
     };
-    if draw % 8 == 0 {
+    if draw.is_multiple_of(8) {
         return pass;
     }
     let base: i64 = match ping.tier {

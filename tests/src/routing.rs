@@ -90,6 +90,35 @@ pub fn sellable_lead(n: u32, at: DateTime<Utc>) -> QueuedLead {
     }
 }
 
+/// One buyer on a fresh loopback webhook, stored as the only buyer: a standard buyer
+/// named `prefix` plus a random suffix, with `daily_cap`, shaped by `terms`.
+async fn only_buyer<B: Backend>(
+    backend: &B,
+    prefix: &str,
+    daily_cap: u32,
+    terms: impl FnOnce(Buyer, &FakeBuyer) -> Buyer,
+) -> (FakeBuyer, Buyer) {
+    let server = FakeBuyer::start(WebhookSecret::parse(SECRET).expect("s"))
+        .await
+        .expect("buyer");
+    let suffix = &uuid::Uuid::new_v4().simple().to_string()[..8];
+    let buyer = terms(
+        buyer_at(
+            &format!("{prefix}_{suffix}"),
+            BuyerTier::Standard,
+            &server.url(),
+            daily_cap,
+        ),
+        &server,
+    );
+    backend
+        .buyers()
+        .put_buyers(std::slice::from_ref(&buyer))
+        .await
+        .expect("buyers");
+    (server, buyer)
+}
+
 /// A delivery client with short timeouts, so a hanging buyer costs a test little.
 pub fn quick_client() -> Arc<DeliveryClient> {
     Arc::new(
@@ -228,21 +257,7 @@ pub async fn cascade_past_a_failing_and_a_rejecting_buyer<B: Backend>(backend: &
 /// earlier, THEN it is kept unsold as a duplicate. GIVEN no buyer covering a lead, THEN it
 /// is unsold with every buyer's exclusion in the trace.
 pub async fn withdrawn_duplicate_and_unroutable_leads_are_not_sold<B: Backend>(backend: &B) {
-    let buyer = FakeBuyer::start(WebhookSecret::parse(SECRET).expect("s"))
-        .await
-        .expect("buyer");
-    let suffix = &uuid::Uuid::new_v4().simple().to_string()[..8];
-    let only = buyer_at(
-        &format!("only_{suffix}"),
-        BuyerTier::Standard,
-        &buyer.url(),
-        10,
-    );
-    backend
-        .buyers()
-        .put_buyers(std::slice::from_ref(&only))
-        .await
-        .expect("buyers");
+    let (buyer, only) = only_buyer(backend, "only", 10, |b, _| b).await;
     let router = Distribution::new(backend, quick_client(), settings(RoutingStrategy::BidPrice));
     let at = tuesday_afternoon();
 
@@ -546,24 +561,10 @@ pub async fn a_withdrawal_after_delivery_reaches_the_buyer<B: Backend>(backend: 
     use aurum::delivery::BuyerMessage;
     use aurum::function::LeadConsumer;
     use aurum::ports::LeadQueue;
-    let buyer = FakeBuyer::start(WebhookSecret::parse(SECRET).expect("s"))
-        .await
-        .expect("buyer");
-    let suffix = &uuid::Uuid::new_v4().simple().to_string()[..8];
-    let b = buyer_at(
-        &format!("holder_{suffix}"),
-        BuyerTier::Standard,
-        &buyer.url(),
-        10,
-    );
-    backend
-        .buyers()
-        .put_buyers(std::slice::from_ref(&b))
-        .await
-        .expect("buyers");
+    let (buyer, _holder) = only_buyer(backend, "holder", 10, |b, _| b).await;
     let router = Distribution::new(backend, quick_client(), settings(RoutingStrategy::BidPrice));
     let app = crate::conversation_lambda(backend);
-    let session = format!("chat_withdraw_after_{suffix}");
+    let session = format!("chat_withdraw_after_{}", uuid::Uuid::new_v4().simple());
     for message in crate::QUALIFYING_CHAT {
         let (status, body) = crate::post_turn(&app, &session, message).await;
         assert_eq!(status, 200, "{body}");
@@ -661,30 +662,19 @@ pub async fn waiting_leads_are_reoffered_when_a_buyer_opens_and_expire_after_the
 ) {
     use crate::contract::Time;
     use aurum::usecases::reoffer::Reoffers;
-    let buyer = FakeBuyer::start(WebhookSecret::parse(SECRET).expect("s"))
-        .await
-        .expect("buyer");
-    let suffix = &uuid::Uuid::new_v4().simple().to_string()[..8];
-    let mut office = buyer_at(
-        &format!("office_{suffix}"),
-        BuyerTier::Standard,
-        &buyer.url(),
-        10,
-    );
-    office.hours = aurum::domain::buyer::Hours {
-        open: chrono::NaiveTime::from_hms_opt(9, 0, 0).expect("09:00"),
-        close: chrono::NaiveTime::from_hms_opt(17, 0, 0).expect("17:00"),
-        ..aurum::domain::buyer::Hours::always()
-    };
-    office.area = ServiceArea {
-        zips: Default::default(),
-        boroughs: [Borough::Brooklyn].into(),
-    };
-    backend
-        .buyers()
-        .put_buyers(std::slice::from_ref(&office))
-        .await
-        .expect("buyers");
+    let (buyer, office) = only_buyer(backend, "office", 10, |b, _| Buyer {
+        hours: aurum::domain::buyer::Hours {
+            open: chrono::NaiveTime::from_hms_opt(9, 0, 0).expect("09:00"),
+            close: chrono::NaiveTime::from_hms_opt(17, 0, 0).expect("17:00"),
+            ..aurum::domain::buyer::Hours::always()
+        },
+        area: ServiceArea {
+            zips: Default::default(),
+            boroughs: [Borough::Brooklyn].into(),
+        },
+        ..b
+    })
+    .await;
     let router = Distribution::new(backend, quick_client(), settings(RoutingStrategy::BidPrice));
     let sweep = Reoffers::new(backend);
     let qualified_at = (backend.clock())();
@@ -788,22 +778,8 @@ pub async fn waiting_leads_are_reoffered_when_capacity_comes_back_or_the_cap_res
 ) {
     use crate::contract::Time;
     use aurum::usecases::reoffer::Reoffers;
-    let buyer = FakeBuyer::start(WebhookSecret::parse(SECRET).expect("s"))
-        .await
-        .expect("buyer");
-    let suffix = &uuid::Uuid::new_v4().simple().to_string()[..8];
     // A cap of 2 keeps 1 after the 10 % capacity buffer.
-    let one_a_day = buyer_at(
-        &format!("small_{suffix}"),
-        BuyerTier::Standard,
-        &buyer.url(),
-        2,
-    );
-    backend
-        .buyers()
-        .put_buyers(std::slice::from_ref(&one_a_day))
-        .await
-        .expect("buyers");
+    let (buyer, _one_a_day) = only_buyer(backend, "small", 2, |b, _| b).await;
     let router = Distribution::new(backend, quick_client(), settings(RoutingStrategy::Greedy));
     let sweep = Reoffers::new(backend);
     let now = (backend.clock())();
@@ -1060,17 +1036,11 @@ pub async fn a_lead_a_bidder_passed_on_is_offered_again_only_at_the_recheck<B: B
     use crate::contract::Time;
     use aurum::adapters::fake_buyer::PingAnswer;
     use aurum::usecases::reoffer::Reoffers;
-    let exchange = FakeBuyer::start(WebhookSecret::parse(SECRET).expect("s"))
-        .await
-        .expect("buyer");
+    let (exchange, _bidder) = only_buyer(backend, "exchange", 50, |b, server| {
+        ping_post_buyer(b.id.as_str(), server, 300)
+    })
+    .await;
     exchange.bid(PingAnswer::Pass("no_bid"));
-    let suffix = &uuid::Uuid::new_v4().simple().to_string()[..8];
-    let bidder = ping_post_buyer(&format!("exchange_{suffix}"), &exchange, 300);
-    backend
-        .buyers()
-        .put_buyers(std::slice::from_ref(&bidder))
-        .await
-        .expect("buyers");
     let router = Distribution::new(backend, quick_client(), settings(RoutingStrategy::BidPrice));
     let sweep = Reoffers::new(backend);
     let lead = sellable_lead(51, (backend.clock())());
