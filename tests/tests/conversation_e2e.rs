@@ -272,7 +272,46 @@ async fn a_bare_yes_to_the_consent_question_queues_the_lead_with_its_evidence() 
         .consent
         .expect("consent evidence travels with the lead");
     assert_eq!(consent.words, "yes");
-    assert!(consent.disclosure.is_some_and(|d| d.contains("installer")));
+    let disclosure = consent.disclosure.clone().expect("the question answered");
+    assert!(disclosure.contains("installer"), "{disclosure}");
+    // AND the question named the buyers that could take the lead, and the yes recorded them
+    assert!(
+        (1..=3).contains(&consent.sellers.len()),
+        "{:?}",
+        consent.sellers
+    );
+    for seller in &consent.sellers {
+        assert!(disclosure.contains(&seller.name), "{disclosure}");
+    }
+    // AND the router offers the lead to none other
+    let mut routed = None;
+    for _ in 0..100 {
+        let record = app
+            .store
+            .lead(&lead_id)
+            .await
+            .expect("read")
+            .expect("record");
+        if record.routing.is_some() {
+            routed = Some(record);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let record = routed.expect("the in-process router decided");
+    for t in &record.routing.expect("decision").trace {
+        let named = consent
+            .sellers
+            .iter()
+            .any(|s| s.buyer_id == t.buyer_id.as_str());
+        let result = serde_json::to_string(&t.result).expect("json");
+        assert_eq!(
+            !named,
+            result.contains("not_named_in_consent"),
+            "{}: {result}",
+            t.buyer_id
+        );
+    }
     app.stop().await;
 }
 

@@ -462,6 +462,63 @@ mod tests {
         }
     }
 
+    #[test]
+    fn given_a_ping_post_buyer_with_a_bad_ping_url_or_deadline_then_it_is_refused_naming_the_field()
+    {
+        let with = |ping_url: &str, deadline_ms: u32| Buyer {
+            ping_post: Some(PingPost {
+                ping_url: ping_url.into(),
+                deadline_ms,
+            }),
+            ..buyer()
+        };
+        assert_eq!(with("https://ping.example/bid", 300).validate(), Ok(()));
+        for (bad, field) in [
+            (with("http://ping.example/bid", 300), "ping_url"),
+            (with("https://user@ping.example/bid", 300), "ping_url"),
+            (with("https://ping.example/bid", 10), "ping_deadline_ms"),
+            (with("https://ping.example/bid", 60_000), "ping_deadline_ms"),
+        ] {
+            assert_eq!(bad.validate().map_err(|e| e.field), Err(field));
+        }
+    }
+
+    #[test]
+    fn given_buyers_then_the_consent_question_names_at_most_three_that_could_take_the_lead() {
+        let make = |id: &str, tier, min_quality, active| Buyer {
+            id: BuyerId::parse(id).expect("id"),
+            name: format!("{id} LLC"),
+            tier,
+            min_quality,
+            active,
+            area: ServiceArea {
+                zips: BTreeSet::new(),
+                boroughs: [Borough::Brooklyn].into(),
+            },
+            ..buyer()
+        };
+        let buyers = [
+            make("volume", BuyerTier::Volume, QualityTier::Basic, true),
+            make("premium", BuyerTier::Premium, QualityTier::Basic, true),
+            make("picky", BuyerTier::Premium, QualityTier::Premium, true),
+            make("paused", BuyerTier::Direct, QualityTier::Basic, false),
+            make("direct", BuyerTier::Direct, QualityTier::Basic, true),
+            make("standard", BuyerTier::Standard, QualityTier::Basic, true),
+        ];
+        let named: Vec<String> = who_may_call(
+            &buyers,
+            None,
+            Some(Borough::Brooklyn),
+            QualityTier::Standard,
+        )
+        .into_iter()
+        .map(|s| s.buyer_id)
+        .collect();
+        // The best-paying tiers first; not the inactive one, not one above the lead's tier.
+        assert_eq!(named, ["premium", "direct", "standard"]);
+        assert!(who_may_call(&buyers, None, Some(Borough::Queens), QualityTier::Basic).is_empty());
+    }
+
     pub(crate) fn buyer() -> Buyer {
         Buyer {
             id: BuyerId::parse("solarreviews").expect("id"),
