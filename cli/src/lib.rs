@@ -13,6 +13,7 @@ pub mod runtime;
 pub mod sandbox;
 pub mod sandbox_clock;
 pub mod simulate;
+pub mod simulate_days;
 pub mod traffic;
 
 use aurum::backend::Backend;

@@ -10,6 +10,7 @@ use aurum::ports::BuyerStore;
 use aurum_cli::buyer_client;
 use aurum_cli::sandbox_clock::SandboxClock;
 use aurum_cli::simulate::{Scenario, simulate, summary};
+use aurum_cli::simulate_days::{DaysScenario, days_summary, simulate_days};
 use chrono::NaiveDate;
 use clap::{Args, Parser, Subcommand};
 use std::net::SocketAddr;
@@ -406,6 +407,15 @@ struct RoutingSimulation {
     /// the highest net value); the router holds such a lead unsold.
     #[arg(long)]
     sell_below_bid_price: bool,
+    /// Several days from --date instead of one scored day: buyer hours and daily caps,
+    /// leads that wait and are offered again, prices that decay with age, ping-post
+    /// marketplaces and consent that names who may call; --leads is then a weekday's volume
+    /// and the optimum is over lead × buyer × day within the shelf life.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=28))]
+    days: Option<u32>,
+    /// With --days: how long a lead may wait for a buyer.
+    #[arg(long, default_value_t = 72, requires = "days", value_parser = clap::value_parser!(u32).range(1..=720))]
+    shelf_life_hours: u32,
 }
 
 #[derive(Subcommand)]
@@ -898,6 +908,18 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
             what: Some(Simulation::Routing(args)),
             ..
         } => {
+            if let Some(days) = args.days {
+                let scenario = DaysScenario {
+                    start: args.date,
+                    shelf_life_hours: args.shelf_life_hours,
+                    warmup_days: args.warmup_days,
+                    ..DaysScenario::new(args.seed, args.leads, days)
+                };
+                let report = simulate_days(&scenario)?;
+                write_report(args.json.as_deref(), &report)?;
+                print!("{}", days_summary(&report));
+                return Ok(());
+            }
             let scenario = Scenario {
                 sell_below_bid_price: args.sell_below_bid_price,
                 warmup_days: args.warmup_days,
@@ -906,14 +928,23 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
                 ..Scenario::new(args.seed, args.leads)
             };
             let report = simulate(&scenario)?;
-            if let Some(path) = &args.json {
-                let mut text = serde_json::to_string_pretty(&report)?;
-                text.push('\n');
-                std::fs::write(path, text)
-                    .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-            }
+            write_report(args.json.as_deref(), &report)?;
             print!("{}", summary(&scenario, &report));
         }
     }
+    Ok(())
+}
+
+/// Writes a simulation's report as pretty JSON to `path`, if one is given.
+fn write_report(
+    path: Option<&std::path::Path>,
+    report: &impl serde::Serialize,
+) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    let Some(path) = path else {
+        return Ok(());
+    };
+    let mut text = serde_json::to_string_pretty(report)?;
+    text.push('\n');
+    std::fs::write(path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
     Ok(())
 }

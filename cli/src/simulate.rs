@@ -213,11 +213,11 @@ const BOROUGH_SHARES: [(Borough, f64); 5] = [
 const SCORE_MIX: [(f64, f64, f64); 3] = [(66.0, 8.0, 0.48), (79.0, 6.0, 0.36), (91.0, 4.0, 0.16)];
 
 /// Leads a day the buyers' caps are sized for.
-const CAPS_SIZED_FOR: usize = 400;
+pub(crate) const CAPS_SIZED_FOR: usize = 400;
 
-struct SimBuyer {
-    buyer: Buyer,
-    stats: BuyerStats,
+pub(crate) struct SimBuyer {
+    pub(crate) buyer: Buyer,
+    pub(crate) stats: BuyerStats,
 }
 
 const MON_FRI: [Weekday; 5] = [
@@ -228,7 +228,7 @@ const MON_FRI: [Weekday; 5] = [
     Weekday::Fri,
 ];
 
-const MON_SAT: [Weekday; 6] = [
+pub(crate) const MON_SAT: [Weekday; 6] = [
     Weekday::Mon,
     Weekday::Tue,
     Weekday::Wed,
@@ -237,7 +237,7 @@ const MON_SAT: [Weekday; 6] = [
     Weekday::Sat,
 ];
 
-fn hours(days: &[Weekday], open: u32, close: u32) -> Hours {
+pub(crate) fn hours(days: &[Weekday], open: u32, close: u32) -> Hours {
     Hours {
         timezone: New_York,
         days: days.to_vec(),
@@ -360,7 +360,7 @@ fn buyer_specs() -> Vec<BuyerSpec> {
     ]
 }
 
-fn build_buyers(leads_per_day: usize) -> Result<Vec<SimBuyer>, SimulationError> {
+pub(crate) fn build_buyers(leads_per_day: usize) -> Result<Vec<SimBuyer>, SimulationError> {
     let secret = WebhookSecret::parse("whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD")
         .map_err(SimulationError::Scenario)?;
     buyer_specs()
@@ -407,12 +407,12 @@ fn build_buyers(leads_per_day: usize) -> Result<Vec<SimBuyer>, SimulationError> 
         .collect()
 }
 
-struct SimLead {
-    id: String,
-    arrival: DateTime<Utc>,
+pub(crate) struct SimLead {
+    pub(crate) id: String,
+    pub(crate) arrival: DateTime<Utc>,
     /// Minutes after New York midnight.
-    minute: u16,
-    lead: LeadToRoute,
+    pub(crate) minute: u16,
+    pub(crate) lead: LeadToRoute,
 }
 
 /// The New York instant of `minute` after midnight on `date` (a time skipped by the spring
@@ -431,12 +431,12 @@ fn new_york_instant(date: NaiveDate, minute: u32) -> Option<DateTime<Utc>> {
         .map(|t| t.with_timezone(&Utc))
 }
 
-fn generate_day(
+pub(crate) fn generate_day(
     seed: u64,
     stream: u64,
     date: NaiveDate,
     n: usize,
-    id_width: usize,
+    id: (&str, usize),
 ) -> Result<Vec<SimLead>, SimulationError> {
     let mut rng = Rng::new(seed, stream);
     let m = market();
@@ -474,7 +474,7 @@ fn generate_day(
         let zip = ZipCode::parse(zips[rng.below(zips.len())]).map_err(SimulationError::Scenario)?;
         let market_signals = MarketSignals::for_place(m, Some(&zip), None, None);
         leads.push(SimLead {
-            id: format!("l{:0width$}", i + 1, width = id_width),
+            id: format!("{}{:0width$}", id.0, i + 1, width = id.1),
             arrival,
             minute: u16::try_from(minute).unwrap_or(0),
             lead: LeadToRoute {
@@ -510,7 +510,7 @@ impl Offer {
     }
 }
 
-fn fresh_states(buyers: &[SimBuyer]) -> Vec<BuyerState<'_>> {
+pub(crate) fn fresh_states(buyers: &[SimBuyer]) -> Vec<BuyerState<'_>> {
     buyers
         .iter()
         .map(|b| BuyerState {
@@ -635,6 +635,31 @@ fn offline_optimum(
     capacity: &[u32],
     offers: &[Vec<Offer>],
 ) -> Result<Vec<Option<usize>>, SimulationError> {
+    let values: Vec<Vec<(usize, f64)>> = offers
+        .iter()
+        .map(|lead| {
+            lead.iter()
+                // Cents as the objective's unit keeps its coefficients near 1e2..1e5.
+                .map(|o| (o.buyer, o.value_cbps() as f64 / 10_000.0))
+                .collect()
+        })
+        .collect();
+    let chosen = best_assignment(capacity, &values)?;
+    Ok(chosen
+        .iter()
+        .zip(offers)
+        .map(|(c, lead)| c.map(|k| lead[k].buyer))
+        .collect())
+}
+
+/// The transportation LP `max Σ v·x, Σ x ≤ 1 per lead, Σ x ≤ capacity per resource,
+/// 0 ≤ x ≤ 1` over each lead's offers `(resource, value)`, solved with `good_lp` on the
+/// pure-Rust microlp simplex. The polytope is integral, so the vertex it returns is an
+/// assignment (checked): for each lead, the index of the offer it takes, if any.
+pub(crate) fn best_assignment(
+    capacity: &[u32],
+    offers: &[Vec<(usize, f64)>],
+) -> Result<Vec<Option<usize>>, SimulationError> {
     let mut vars = ProblemVariables::new();
     let x: Vec<Vec<Variable>> = offers
         .iter()
@@ -644,48 +669,48 @@ fn offline_optimum(
                 .collect()
         })
         .collect();
-    // Cents as the objective's unit keeps its coefficients near 1e2..1e5.
     let objective: Expression = offers
         .iter()
         .zip(&x)
-        .flat_map(|(lead, xs)| {
-            lead.iter()
-                .zip(xs)
-                .map(|(o, &v)| v * (o.value_cbps() as f64 / 10_000.0))
-        })
+        .flat_map(|(lead, xs)| lead.iter().zip(xs).map(|(&(_, value), &v)| v * value))
         .sum();
     let mut problem = vars.maximise(objective).using(microlp);
-    let mut per_buyer: Vec<Vec<Variable>> = vec![Vec::new(); capacity.len()];
+    let mut per_resource: Vec<Vec<Variable>> = vec![Vec::new(); capacity.len()];
     for (lead, xs) in offers.iter().zip(&x) {
         if xs.is_empty() {
             continue;
         }
         let one: Expression = xs.iter().copied().sum();
         problem = problem.with(one.leq(1.0));
-        for (o, &v) in lead.iter().zip(xs) {
-            per_buyer[o.buyer].push(v);
+        for (&(r, _), &v) in lead.iter().zip(xs) {
+            let slot = per_resource.get_mut(r).ok_or_else(|| {
+                SimulationError::Scenario(format!(
+                    "an offer names resource {r} of {}",
+                    capacity.len()
+                ))
+            })?;
+            slot.push(v);
         }
     }
-    for (b, vs) in per_buyer.iter().enumerate() {
+    for (r, vs) in per_resource.iter().enumerate() {
         if vs.is_empty() {
             continue;
         }
         let taken: Expression = vs.iter().copied().sum();
-        problem = problem.with(taken.leq(f64::from(capacity[b])));
+        problem = problem.with(taken.leq(f64::from(capacity[r])));
     }
     let solution = problem
         .solve()
         .map_err(|e| SimulationError::Solver(e.to_string()))?;
     let mut out = Vec::with_capacity(offers.len());
-    for (i, (lead, xs)) in offers.iter().zip(&x).enumerate() {
+    for (i, xs) in x.iter().enumerate() {
         let mut chosen = None;
-        for (o, &v) in lead.iter().zip(xs) {
+        for (k, &v) in xs.iter().enumerate() {
             let value = solution.value(v);
             let rounded = value.round();
             if (value - rounded).abs() > 1e-6 || !(0.0..=1.0).contains(&rounded) {
                 return Err(SimulationError::NotIntegral(format!(
-                    "lead {i}, buyer {}: x = {value}",
-                    o.buyer
+                    "lead {i}, offer {k}: x = {value}"
                 )));
             }
             if rounded == 1.0 {
@@ -694,7 +719,7 @@ fn offline_optimum(
                         "lead {i} assigned twice"
                     )));
                 }
-                chosen = Some(o.buyer);
+                chosen = Some(k);
             }
         }
         out.push(chosen);
@@ -734,7 +759,7 @@ fn expected_revenue(
 }
 
 /// Earlier dates of the same kind as `date` (weekday or weekend), most recent first.
-fn warmup_dates(date: NaiveDate, n: u32) -> Vec<NaiveDate> {
+pub(crate) fn warmup_dates(date: NaiveDate, n: u32) -> Vec<NaiveDate> {
     let weekend = |d: NaiveDate| matches!(d.weekday(), Weekday::Sat | Weekday::Sun);
     let mut out = Vec::new();
     let mut d = date;
@@ -781,7 +806,7 @@ impl RoutingDay {
         // Stream 0 is the scored day; warm-up day k is stream k. Each day's draws depend
         // only on the seed and the stream, so the scored day is the same whatever the
         // warm-up.
-        let day = generate_day(s.seed, 0, s.date, s.leads, width)?;
+        let day = generate_day(s.seed, 0, s.date, s.leads, ("l", width))?;
         let offers: Vec<Vec<Offer>> = day.iter().map(|l| offers_for(&rules, &buyers, l)).collect();
 
         let mut warmup = Vec::new();
@@ -793,7 +818,7 @@ impl RoutingDay {
             let n = ((s.leads as f64) * volume * (0.9 + 0.2 * rng.unit()))
                 .round()
                 .clamp(1.0, 100_000.0) as usize;
-            let leads = generate_day(s.seed, stream, date, n, width)?;
+            let leads = generate_day(s.seed, stream, date, n, ("l", width))?;
             let lead_offers = leads
                 .iter()
                 .map(|l| offers_for(&rules, &buyers, l))
@@ -939,11 +964,7 @@ pub fn summary(s: &Scenario, r: &Report) -> String {
         ("bid_price", &r.strategies.bid_price),
         ("greedy", &r.strategies.greedy),
     ] {
-        let ratio = if optimum > 0 {
-            st.expected_revenue_cents as f64 / optimum as f64 * 100.0
-        } else {
-            100.0
-        };
+        let ratio = percent_of(st.expected_revenue_cents, optimum);
         let _ = writeln!(
             out,
             "{:<16} {:>18} {:>6} {:>10.2}%",
@@ -954,6 +975,15 @@ pub fn summary(s: &Scenario, r: &Report) -> String {
         );
     }
     out
+}
+
+/// `part` as a percentage of `whole` (100 when `whole` is nothing).
+pub(crate) fn percent_of(part: i64, whole: i64) -> f64 {
+    if whole > 0 {
+        part as f64 / whole as f64 * 100.0
+    } else {
+        100.0
+    }
 }
 
 #[cfg(test)]

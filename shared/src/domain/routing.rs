@@ -771,6 +771,50 @@ fn sale_reason(
     }
 }
 
+/// A waiting lead some buyer could take is offered again at least this often, even when no
+/// new buyer opened (bid prices and the order of buyers change over a day).
+pub const RECHECK_AFTER: chrono::Duration = chrono::Duration::minutes(30);
+
+/// Whether a waiting lead is offered again at `request.at`: some buyer could take it now (a
+/// ping-post buyer that passes every filter could bid), and either that buyer could not at
+/// its last routing (it opened, its cap reset, it got capacity back, it was added or
+/// resumed) or the last routing is [`RECHECK_AFTER`] old, so a `held_for_capacity` hold is
+/// decided again. A lead with no routing recorded is due as soon as a buyer could take it.
+pub fn reoffer_due(
+    rules: &RoutingRules,
+    request: &RoutingRequest<'_>,
+    last: Option<&RoutingDecision>,
+) -> bool {
+    let could_bid = |r: &Result<Offer, Exclusion>| matches!(r, Ok(_) | Err(Exclusion::NoBid));
+    let open_now: Vec<&BuyerId> = request
+        .buyers
+        .iter()
+        .filter(|s| could_bid(&eligibility(rules, request, s)))
+        .map(|s| &s.buyer.id)
+        .collect();
+    if open_now.is_empty() {
+        return false;
+    }
+    let Some(last) = last else {
+        return true;
+    };
+    // A ping-post buyer that was pinged and did not bid (or bid under its reserve) could
+    // take the lead then too: it waits for the recheck.
+    let open_before = |id: &BuyerId| {
+        last.trace.iter().any(|t| {
+            &t.buyer_id == id
+                && matches!(
+                    t.result,
+                    TraceResult::Eligible(_)
+                        | TraceResult::Excluded {
+                            reason: Exclusion::NoBid | Exclusion::BelowReserve
+                        }
+                )
+        })
+    };
+    open_now.iter().any(|id| !open_before(id)) || request.at - last.decided_at >= RECHECK_AFTER
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -857,6 +901,63 @@ mod tests {
                 TraceResult::Excluded { reason } => Some(reason),
                 TraceResult::Eligible(_) => None,
             })
+    }
+
+    #[test]
+    fn given_a_waiting_lead_then_it_is_offered_again_when_a_buyer_frees_up_or_at_the_recheck() {
+        // GIVEN a lead last routed when its only buyer had used its day's cap
+        let b = buyer("queens_solar", BuyerTier::Direct, 10);
+        let l = lead(75, QualityTier::Standard, "11375");
+        let full = BuyerState {
+            load: BuyerLoad {
+                sold_today: 9,
+                ..BuyerLoad::default()
+            },
+            ..state(&b)
+        };
+        let full_states = [full];
+        let last = route(
+            &rules(),
+            RoutingStrategy::Greedy,
+            &request(&l, &full_states),
+        );
+        assert_eq!(
+            reason(&last, "queens_solar"),
+            Some(Exclusion::DailyCapReached)
+        );
+        // WHEN the sweep looks again ten minutes later, still full
+        let later = |minutes: i64, states: &'_ [BuyerState<'_>]| {
+            let mut r = request(&l, states);
+            r.at = monday_morning() + chrono::Duration::minutes(minutes);
+            reoffer_due(&rules(), &r, Some(&last))
+        };
+        // THEN nothing is due: no buyer could take it
+        assert!(!later(10, &full_states));
+        assert!(
+            !later(45, &full_states),
+            "the recheck needs a buyer that could take it"
+        );
+        // WHEN the cap resets (or a release gives capacity back)
+        let free_states = [state(&b)];
+        // THEN it is due at once, a newly able buyer does not wait for the recheck
+        assert!(later(10, &free_states));
+
+        // GIVEN a lead held while its buyer could take it (a bid-price hold)
+        let held = route(
+            &rules(),
+            RoutingStrategy::Greedy,
+            &request(&l, &free_states),
+        );
+        // THEN it is not due before the recheck, and due from it on
+        let again = |minutes: i64| {
+            let mut r = request(&l, &free_states);
+            r.at = monday_morning() + chrono::Duration::minutes(minutes);
+            reoffer_due(&rules(), &r, Some(&held))
+        };
+        assert!(!again(29));
+        assert!(again(30));
+        // AND a lead with no routing on record is due as soon as a buyer could take it
+        assert!(reoffer_due(&rules(), &request(&l, &free_states), None));
     }
 
     #[test]

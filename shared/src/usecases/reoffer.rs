@@ -1,7 +1,7 @@
 //! The re-offer sweep: a lead no buyer could take waits (`LeadState::Waiting`), and this
 //! offers it again when a buyer that could take it now could not at its last routing (it
 //! opened, its cap reset, it got capacity back, it was added or resumed), or every
-//! [`RECHECK_AFTER`] while some buyer could (a `held_for_capacity` hold is a "hold until"
+//! [`RECHECK_AFTER`](crate::domain::routing::RECHECK_AFTER) while some buyer could (a `held_for_capacity` hold is a "hold until"
 //! decided again). The lead is scored again on its conversation as it stands, so what the
 //! homeowner said after it queued counts, and priced at its age by the router
 //! (`data/pricing.json` `lead_age`). Past its shelf life it expires with its last reason.
@@ -13,15 +13,13 @@
 
 use crate::backend::Backend;
 use crate::domain::analytics;
-use crate::domain::buyer::BuyerId;
 use crate::domain::lead::LeadRecord;
 use crate::domain::lifecycle::LeadEvent;
 use crate::domain::market::market;
 use crate::domain::money::Cents;
 use crate::domain::pricing;
 use crate::domain::routing::{
-    BuyerState, BuyerStats, Exclusion, LeadToRoute, RoutingRequest, RoutingRules, TraceResult,
-    eligibility,
+    BuyerState, BuyerStats, LeadToRoute, RoutingRequest, RoutingRules, reoffer_due,
 };
 use crate::domain::scoring::{self, ScoringModel};
 use crate::domain::turn::queued_lead;
@@ -30,12 +28,8 @@ use crate::ports::{
 };
 use crate::usecases::lifecycle::{self, Applied};
 use chrono::{DateTime, Utc};
-use std::collections::BTreeSet;
 use std::sync::Arc;
 
-/// A waiting lead some buyer could take is offered again at least this often, even when no
-/// new buyer opened (bid prices and the order of buyers change over a day).
-pub const RECHECK_AFTER: chrono::Duration = chrono::Duration::minutes(30);
 /// Waiting leads read per sweep.
 pub const SWEEP_LIMIT: usize = 1_000;
 
@@ -170,7 +164,7 @@ impl<B: Backend> Reoffers<B> {
     }
 
     /// Publishes the lead's next offer if a buyer could take it now and either could not at
-    /// its last routing or that routing is [`RECHECK_AFTER`] old.
+    /// its last routing or that routing is [`RECHECK_AFTER`](crate::domain::routing::RECHECK_AFTER) old.
     async fn reoffer(
         &self,
         record: &LeadRecord,
@@ -201,43 +195,8 @@ impl<B: Backend> Reoffers<B> {
             declined: &record.excluded,
             at: now,
         };
-        let open_now: Vec<&BuyerId> = states
-            .iter()
-            // A ping-post buyer that passes every filter could bid.
-            .filter(|s| {
-                matches!(
-                    eligibility(&self.rules, &request, s),
-                    Ok(_) | Err(Exclusion::NoBid)
-                )
-            })
-            .map(|s| &s.buyer.id)
-            .collect();
-        if open_now.is_empty() {
-            return Ok(false);
-        }
         let last = record.routing.as_ref();
-        let open_before: BTreeSet<&BuyerId> = last
-            .map(|d| {
-                d.trace
-                    .iter()
-                    // A ping-post buyer that was pinged and did not bid (or bid under
-                    // its reserve) could take the lead then too: it waits for the recheck.
-                    .filter(|t| {
-                        matches!(
-                            t.result,
-                            TraceResult::Eligible(_)
-                                | TraceResult::Excluded {
-                                    reason: Exclusion::NoBid | Exclusion::BelowReserve
-                                }
-                        )
-                    })
-                    .map(|t| &t.buyer_id)
-                    .collect()
-            })
-            .unwrap_or_default();
-        let decided_at = last.map_or(record.updated_at, |d| d.decided_at);
-        let newly_open = open_now.iter().any(|id| !open_before.contains(id));
-        if !newly_open && now - decided_at < RECHECK_AFTER {
+        if !reoffer_due(&self.rules, &request, last) {
             return Ok(false);
         }
         let message = queued_lead(
@@ -254,8 +213,6 @@ impl<B: Backend> Reoffers<B> {
         tracing::info!(
             lead_id = %record.lead_id,
             offer = message.offer,
-            buyers = open_now.len(),
-            newly_open,
             "waiting lead published for a re-offer"
         );
         Ok(true)
