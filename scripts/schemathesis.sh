@@ -36,12 +36,14 @@ trap cleanup EXIT
 # The buyer-feedback endpoint refuses every request schemathesis can make with 401 (it
 # holds no buyer's secret) and a statement of a generated buyer id is a 404, so both count
 # as proper answers; the signed paths are tested in tests/tests/feedback_*.rs.
+# A conversation turn with a generated `session_token` names a session the token does not
+# belong to: 403 `session_forbidden` is its proper answer (tests/tests/conversation_e2e.rs).
 cat >"$work/schemathesis.toml" <<'TOML'
 [checks.negative_data_rejection]
 expected-statuses = ["400", "401", "403", "404", "405", "406", "409", "413", "415", "422", "429"]
 
 [checks.positive_data_acceptance]
-expected-statuses = ["2xx", "401", "404", "409", "413", "429"]
+expected-statuses = ["2xx", "401", "403", "404", "409", "413", "429"]
 TOML
 
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')

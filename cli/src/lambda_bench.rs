@@ -243,6 +243,59 @@ impl Drop for Process {
     }
 }
 
+/// The session tokens conversation replies gave, sent back with each session's later
+/// events as a chat frontend does (events are built before the run, without them).
+#[derive(Default)]
+struct SessionTokens {
+    by_session: HashMap<String, String>,
+    /// The session of the event in flight.
+    last: Option<String>,
+}
+
+impl SessionTokens {
+    /// The event with its session's token in the body, if the body names a session whose
+    /// token is known and carries none.
+    fn attach(&mut self, payload: Vec<u8>) -> Vec<u8> {
+        self.last = None;
+        let Ok(mut event) = serde_json::from_slice::<serde_json::Value>(&payload) else {
+            return payload;
+        };
+        let Some(mut body) = event["body"]
+            .as_str()
+            .and_then(|b| serde_json::from_str::<serde_json::Value>(b).ok())
+        else {
+            return payload;
+        };
+        let Some(session) = body["session_id"].as_str().map(str::to_owned) else {
+            return payload;
+        };
+        self.last = Some(session.clone());
+        match self.by_session.get(&session) {
+            Some(token) if body.get("session_token").is_none() => {
+                body["session_token"] = serde_json::Value::String(token.clone());
+                event["body"] = serde_json::Value::String(body.to_string());
+                serde_json::to_vec(&event).unwrap_or(payload)
+            }
+            _ => payload,
+        }
+    }
+
+    /// Keeps the token a reply gave for the session of the event it answers.
+    fn keep(&mut self, outcome: &Outcome) {
+        let Some(session) = self.last.take() else {
+            return;
+        };
+        let token = serde_json::from_slice::<serde_json::Value>(outcome.body())
+            .ok()
+            .and_then(|r| r["body"].as_str().map(str::to_owned))
+            .and_then(|b| serde_json::from_str::<serde_json::Value>(&b).ok())
+            .and_then(|b| b["session_token"].as_str().map(str::to_owned));
+        if let Some(token) = token {
+            self.by_session.insert(session, token);
+        }
+    }
+}
+
 /// Starts the process, waits for its first poll, hands it every event in turn and stops it.
 pub async fn run(settings: LambdaRun) -> Result<LambdaReport, BenchError> {
     let program = settings.command.first().ok_or(BenchError::NoCommand)?;
@@ -307,7 +360,9 @@ pub async fn run(settings: LambdaRun) -> Result<LambdaReport, BenchError> {
 
     let mut latencies = Vec::with_capacity(settings.events.len());
     let mut outcomes = Vec::with_capacity(settings.events.len());
+    let mut tokens = SessionTokens::default();
     for (i, payload) in settings.events.into_iter().enumerate() {
+        let payload = tokens.attach(payload);
         let (reply, answered) = oneshot::channel();
         let handed = Instant::now();
         let sent = tx.send(Pending {
@@ -326,6 +381,7 @@ pub async fn run(settings: LambdaRun) -> Result<LambdaReport, BenchError> {
             return Err(BenchError::ExitedDuringEvent(i));
         };
         latencies.push(ms(handed.elapsed()));
+        tokens.keep(&outcome);
         outcomes.push(outcome);
     }
     let peak_rss_mib = rss_mib(pid, "VmHWM:");

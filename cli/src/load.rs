@@ -159,13 +159,18 @@ pub async fn run(settings: &LoadSettings) -> Result<LoadReport, LoadError> {
                 }
                 let script = &scripts[(k as usize) % scripts.len()];
                 let session = format!("load-{run_id}-{k}");
+                // The token the session's first reply gives, sent with every later turn.
+                let mut token: Option<String> = None;
                 for message in script {
                     if Instant::now() >= deadline {
                         stop.store(true, Ordering::Relaxed);
                         break 'sessions;
                     }
-                    let body =
-                        serde_json::json!({"session_id": session, "message": message}).to_string();
+                    let mut body = serde_json::json!({"session_id": session, "message": message});
+                    if let Some(t) = &token {
+                        body["session_token"] = serde_json::json!(t);
+                    }
+                    let body = body.to_string();
                     let Ok(request) = hyper::Request::post(url.clone())
                         .header("content-type", "application/json")
                         .body(Full::new(Bytes::from(body)))
@@ -182,7 +187,14 @@ pub async fn run(settings: &LoadSettings) -> Result<LoadReport, LoadError> {
                     {
                         Ok(Ok(response)) => {
                             let status = response.status();
-                            let body = response.into_body().collect().await;
+                            let body = response.into_body().collect().await.map(|b| b.to_bytes());
+                            if token.is_none()
+                                && let Ok(bytes) = &body
+                            {
+                                token = serde_json::from_slice::<serde_json::Value>(bytes)
+                                    .ok()
+                                    .and_then(|v| v["session_token"].as_str().map(str::to_owned));
+                            }
                             status == hyper::StatusCode::OK && body.is_ok()
                         }
                         _ => false,

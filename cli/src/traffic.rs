@@ -593,17 +593,27 @@ impl Http {
         body: Option<&Value>,
     ) -> Result<Value, TrafficError> {
         let (status, answer) = self.call(method, path, body).await?;
-        if !(200..300).contains(&status) {
-            return Err(TrafficError::Status {
-                method,
-                path: path.to_owned(),
-                status,
-                // Error bodies are the API's `{error: {code, message}}`: no personal data.
-                body: answer["error"].to_string(),
-            });
-        }
-        Ok(answer)
+        success(method, path, status, answer)
     }
+}
+
+/// The answer of a 2xx, or the error that names the call and the API's error.
+fn success(
+    method: &'static str,
+    path: &str,
+    status: u16,
+    answer: Value,
+) -> Result<Value, TrafficError> {
+    if !(200..300).contains(&status) {
+        return Err(TrafficError::Status {
+            method,
+            path: path.to_owned(),
+            status,
+            // Error bodies are the API's `{error: {code, message}}`: no personal data.
+            body: answer["error"].to_string(),
+        });
+    }
+    Ok(answer)
 }
 
 /// The server's sandbox clock, moved only forward during a run.
@@ -757,17 +767,24 @@ async fn converse(
     report: &mut TrafficReport,
 ) -> Result<Option<String>, TrafficError> {
     let mut lead = None;
+    // The token the chat's first reply gives, sent back with every later turn.
+    let mut token: Option<String> = None;
     for (i, message) in chat.messages.iter().enumerate() {
-        let body = json!({"session_id": chat.session_id, "message": message});
-        let answer = http.ok("POST", CONVERSATION_PATH, Some(&body)).await?;
+        let mut body = json!({"session_id": chat.session_id, "message": message});
+        if let Some(t) = &token {
+            body["session_token"] = json!(t);
+        }
+        let (status, answer) = http.call("POST", CONVERSATION_PATH, Some(&body)).await?;
+        // A session that already exists belongs to the run that started it: this seed has
+        // been played against this server before.
+        if i == 0 && first_of_run && status == 403 && answer["error"]["code"] == "session_forbidden"
+        {
+            return Err(TrafficError::SeedReplayed(seed));
+        }
+        let answer = success("POST", CONVERSATION_PATH, status, answer)?;
         report.turns += 1;
-        if i == 0 && first_of_run {
-            let turns = answer["revenue_optimization"]["conversation_metrics"]["turns"]
-                .as_u64()
-                .unwrap_or(1);
-            if turns > 1 {
-                return Err(TrafficError::SeedReplayed(seed));
-            }
+        if let Some(t) = answer["session_token"].as_str() {
+            token = Some(t.to_owned());
         }
         if let Some(id) = answer["lead_id"].as_str() {
             lead = Some(id.to_owned());

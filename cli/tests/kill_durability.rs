@@ -75,12 +75,14 @@ async fn given_a_server_under_load_when_it_is_killed_with_sigkill_then_every_ans
             'chats: for n in 0.. {
                 let session = format!("durable_{c}_{n}");
                 let mut turns = 0;
+                // The token the first reply gives, sent back with every later turn.
+                let mut token = serde_json::Value::Null;
                 for message in MESSAGES {
                     if stop.load(Ordering::Relaxed) {
                         answered.push((session, turns));
                         break 'chats;
                     }
-                    let body = serde_json::json!({"session_id": session, "message": message});
+                    let body = serde_json::json!({"session_id": session, "message": message, "session_token": token});
                     let request = hyper::Request::post(format!(
                         "{base}/api/v1/conversation/revenue-optimized"
                     ))
@@ -92,9 +94,18 @@ async fn given_a_server_under_load_when_it_is_killed_with_sigkill_then_every_ans
                         break 'chats;
                     };
                     let ok = response.status() == 200;
-                    if response.into_body().collect().await.is_err() || !ok {
+                    let Ok(bytes) = response.into_body().collect().await else {
                         answered.push((session, turns));
                         break 'chats;
+                    };
+                    if !ok {
+                        answered.push((session, turns));
+                        break 'chats;
+                    }
+                    if token.is_null() {
+                        let reply: serde_json::Value =
+                            serde_json::from_slice(&bytes.to_bytes()).unwrap_or_default();
+                        token = reply["session_token"].clone();
                     }
                     turns += 1;
                 }

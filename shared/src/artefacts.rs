@@ -47,6 +47,10 @@ pub struct BuyerStats {
     pub return_rate: f64,
     pub daily_utilisation: f64,
     pub monthly_spend_utilisation: f64,
+    /// This month's accepted and returned leads by quality tier (absent in records before
+    /// they were kept).
+    #[serde(default)]
+    pub returns_by_tier: Vec<crate::domain::analytics::TierReturns>,
 }
 
 impl RoutingUpdate {
@@ -62,11 +66,30 @@ impl RoutingUpdate {
                         accepted: count(b.accepted),
                         rejected: count(b.rejected),
                         returned: count(b.returned),
+                        by_tier: by_tier(&b.returns_by_tier),
                     },
                 )
             })
             .collect()
     }
+}
+
+/// Per-tier counts in the router's order (basic, standard, premium).
+fn by_tier(
+    rows: &[crate::domain::analytics::TierReturns],
+) -> [crate::domain::routing::TierOutcomes; 3] {
+    use crate::domain::routing::{TierOutcomes, tier_slot};
+    let count = |n: i64| u32::try_from(n.max(0)).unwrap_or(u32::MAX);
+    let mut out = [TierOutcomes::default(); 3];
+    for row in rows {
+        if let Some(i) = tier_slot(row.tier) {
+            out[i] = TierOutcomes {
+                accepted: count(row.accepted),
+                returned: count(row.returned),
+            };
+        }
+    }
+    out
 }
 
 /// The pricing experiments as of `updated_at` (written when a business starts them, and

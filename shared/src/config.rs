@@ -35,6 +35,7 @@ pub const VARIABLES: &[&str] = &[
     "AURUM_DEDUP_DAYS",
     "AURUM_SHELF_LIFE_HOURS",
     "AURUM_CONTACT_HASH_KEY",
+    "AURUM_CHAT_FRONTEND_KEY_SHA256",
     "AURUM_RETURN_RATE_CAP",
     "AURUM_FEEDBACK_RATE_LIMIT",
 ];
@@ -93,10 +94,59 @@ pub struct Config {
     pub targets: Targets,
     pub routing: RoutingConfig,
     pub feedback: FeedbackConfig,
+    /// Who gets the conversation endpoint's full reply (the lead's score, buyer, price and
+    /// revenue figures); everyone else gets the homeowner's view.
+    pub chat_frontend: ChatFrontend,
     /// The clock can be set back (`aurum serve`'s sandbox clock, which `aurum simulate`
     /// moves): past days may still receive counts, so the analytics never seal a day. Never
     /// set in a Lambda; no variable sets it.
     pub clock_settable: bool,
+}
+
+/// Who may read the business's figures in a conversation reply.
+#[derive(Clone, PartialEq, Eq)]
+pub enum ChatFrontend {
+    /// Every caller (`aurum serve`, the embedded store: one trusted machine).
+    Anyone,
+    /// A caller whose `aurum-frontend-key` header hashes (SHA-256) to this
+    /// (`AURUM_CHAT_FRONTEND_KEY_SHA256`, 64 hex digits): the business's own server-side
+    /// chat frontend.
+    Key([u8; 32]),
+    /// No caller: the AWS default without a key, since the route is public and a
+    /// browser is its caller.
+    Nobody,
+}
+
+impl std::fmt::Debug for ChatFrontend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            ChatFrontend::Anyone => "Anyone",
+            ChatFrontend::Key(_) => "Key(…)",
+            ChatFrontend::Nobody => "Nobody",
+        })
+    }
+}
+
+impl ChatFrontend {
+    /// The header the frontend's key travels in.
+    pub const HEADER: &'static str = "aurum-frontend-key";
+
+    /// Whether a caller presenting `key` gets the full reply. The hashes are compared in
+    /// time that does not depend on where they differ.
+    pub fn admits(&self, key: Option<&[u8]>) -> bool {
+        use sha2::Digest;
+        match (self, key) {
+            (ChatFrontend::Anyone, _) => true,
+            (ChatFrontend::Key(want), Some(key)) => {
+                let got = sha2::Sha256::digest(key);
+                want.iter()
+                    .zip(got.iter())
+                    .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+                    == 0
+            }
+            (ChatFrontend::Key(_) | ChatFrontend::Nobody, _) => false,
+        }
+    }
 }
 
 /// The buyer-feedback endpoint's settings.
@@ -141,6 +191,18 @@ impl std::fmt::Debug for ContactKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("ContactKey(…)")
     }
+}
+
+/// 64 hex digits as 32 bytes.
+fn parse_sha256(hex: &str) -> Option<[u8; 32]> {
+    if hex.len() != 64 || !hex.is_ascii() {
+        return None;
+    }
+    let mut out = [0u8; 32];
+    for (i, byte) in out.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).ok()?;
+    }
+    Some(out)
 }
 
 impl Config {
@@ -279,6 +341,14 @@ impl Config {
                 });
             }
         };
+        let chat_frontend = match (get("AURUM_CHAT_FRONTEND_KEY_SHA256"), backend) {
+            (Some(hex), _) => ChatFrontend::Key(parse_sha256(hex).ok_or(ConfigError::Invalid {
+                name: "AURUM_CHAT_FRONTEND_KEY_SHA256",
+                reason: "must be the key's SHA-256 as 64 hex digits".into(),
+            })?),
+            (None, BackendKind::Embedded) => ChatFrontend::Anyone,
+            (None, BackendKind::Aws) => ChatFrontend::Nobody,
+        };
         let rate_per_minute = match get("AURUM_FEEDBACK_RATE_LIMIT") {
             None => 120,
             Some(raw) => raw
@@ -307,6 +377,7 @@ impl Config {
         }
         Ok(Config {
             clock_settable: false,
+            chat_frontend,
             backend,
             data_dir: PathBuf::from(text("AURUM_DATA_DIR", ".aurum")),
             aws: AwsResources {

@@ -131,6 +131,19 @@ impl IntoResponse for ApiError {
     }
 }
 
+impl From<crate::usecases::conversation::TurnError> for ApiError {
+    fn from(e: crate::usecases::conversation::TurnError) -> Self {
+        use crate::usecases::conversation::TurnError;
+        match e {
+            TurnError::Forbidden => ApiError::Forbidden {
+                code: "session_forbidden",
+                message: TurnError::Forbidden.to_string(),
+            },
+            TurnError::Store(e) => e.into(),
+        }
+    }
+}
+
 impl From<crate::ports::StoreError> for ApiError {
     fn from(e: crate::ports::StoreError) -> Self {
         match e {

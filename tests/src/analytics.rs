@@ -155,6 +155,27 @@ pub async fn the_dashboard_reconciles_with_the_ledger<B: Backend>(backend: &B, t
         .filter_map(|r| r["reason"].as_str())
         .collect();
     assert_eq!(reasons, ["not_homeowner", "wrong_number"]);
+    // Returns are counted by the lead's tier too: the five leads were standard.
+    let by_tier: Vec<(String, i64, i64)> = a["returns_by_tier"]
+        .as_array()
+        .expect("tiers")
+        .iter()
+        .map(|t| {
+            (
+                t["tier"].as_str().unwrap_or_default().to_owned(),
+                t["accepted"].as_i64().unwrap_or(-1),
+                t["returned"].as_i64().unwrap_or(-1),
+            )
+        })
+        .collect();
+    assert_eq!(
+        by_tier,
+        [
+            ("basic".to_owned(), 0, 0),
+            ("standard".to_owned(), 2, 1),
+            ("premium".to_owned(), 0, 0)
+        ]
+    );
 
     // A new sale shows once the snapshot is older than its freshness.
     let more = crate::feedback::delivered_leads(backend, &buyer, 1, now).await;
@@ -188,6 +209,15 @@ pub async fn the_dashboard_reconciles_with_the_ledger<B: Backend>(backend: &B, t
         (learned.accepted, learned.rejected, learned.returned),
         (2, 1, 1)
     );
+    // AND per tier, so the chance of a return is the standard tier's own.
+    assert_eq!(
+        learned.by_tier[1],
+        aurum::domain::routing::TierOutcomes {
+            accepted: 2,
+            returned: 1
+        }
+    );
+    assert_eq!(learned.by_tier[0], Default::default());
     let p_accept = |lead: &str| {
         let lead = lead.to_owned();
         let app = app.clone();

@@ -12,10 +12,15 @@ use std::path::Path;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+/// The conversation function's route.
+pub const CONVERSATION_ROUTE: &str = "/api/v1/conversation/revenue-optimized";
+
 pub struct TestApp {
     pub addr: SocketAddr,
     pub store: std::sync::Arc<aurum::adapters::embedded::EmbeddedStore>,
     client: Client<HttpConnector, Full<Bytes>>,
+    /// The token each session's first reply gave, sent back with its later turns.
+    tokens: SessionTokens,
     stop: Option<oneshot::Sender<()>>,
     server: Option<JoinHandle<std::io::Result<()>>>,
 }
@@ -37,6 +42,7 @@ pub async fn spawn_app(data_dir: &Path) -> TestApp {
         addr,
         store,
         client: Client::builder(TokioExecutor::new()).build_http(),
+        tokens: SessionTokens::default(),
         stop: Some(tx),
         server: Some(server),
     }
@@ -60,8 +66,26 @@ impl TestApp {
         Reply { status, body }
     }
 
+    /// Posts JSON. A conversation turn is sent as a chat frontend sends it: with the
+    /// session's token once a reply gave one (unless the body names a token itself).
     pub async fn post_json(&self, path: &str, body: &Value) -> Reply {
-        self.request("POST", path, body.to_string()).await
+        let session = (path == CONVERSATION_ROUTE)
+            .then(|| body["session_id"].as_str().map(str::to_owned))
+            .flatten();
+        let mut body = body.clone();
+        if let Some(s) = &session {
+            self.tokens.attach(s, &mut body);
+        }
+        let reply = self.request("POST", path, body.to_string()).await;
+        if let Some(s) = &session {
+            self.tokens.keep(s, &reply.body);
+        }
+        reply
+    }
+
+    /// The token a session's first reply gave, if any.
+    pub fn token(&self, session: &str) -> Option<String> {
+        self.tokens.get(session)
     }
 
     /// Stops the server and waits until it has released the database.
@@ -153,16 +177,28 @@ pub mod local_aws {
 
     /// A configuration for the AWS backend over `resources`, with the given Redis URL.
     pub fn config(resources: AwsResources, redis_url: Option<String>) -> Config {
-        let vars = HashMap::from([(
-            "AURUM_CONTACT_HASH_KEY".to_owned(),
-            "a test key of the contact hashes, 32+ chars".to_owned(),
-        )]);
+        use sha2::Digest;
+        let frontend_key: String = sha2::Sha256::digest(crate::FRONTEND_KEY.as_bytes())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        let vars = HashMap::from([
+            (
+                "AURUM_CONTACT_HASH_KEY".to_owned(),
+                "a test key of the contact hashes, 32+ chars".to_owned(),
+            ),
+            ("AURUM_CHAT_FRONTEND_KEY_SHA256".to_owned(), frontend_key),
+        ]);
         let mut config = Config::from_vars(&vars, BackendKind::Aws).expect("defaults are valid");
         config.aws = resources;
         config.cache.redis_url = redis_url;
         config
     }
 }
+
+/// The business chat frontend's key in the tests' AWS configuration: `post_turn` sends
+/// it, as the business's own server-side frontend does.
+pub const FRONTEND_KEY: &str = "aurum-test-frontend-key";
 
 /// A chat in which a homeowner qualifies, gives contact details and consents.
 pub const QUALIFYING_CHAT: &[&str] = &[
@@ -227,19 +263,98 @@ pub async fn consent_withdrawal_after_queueing<B: aurum::backend::Backend>(
     assert_eq!(again.version, record.version, "recorded once");
 }
 
-/// The conversation Lambda's router over `backend`.
-pub fn conversation_lambda<B: aurum::backend::Backend>(backend: &B) -> axum::Router {
-    aurum::function::lambda_router::<aurum_conversation::Conversation, _>(backend)
+/// The conversation Lambda's router over `backend`, as a chat frontend holds it: with the
+/// token each session's first reply gave.
+pub fn conversation_lambda<B: aurum::backend::Backend>(backend: &B) -> ChatApp {
+    ChatApp::new(aurum::function::lambda_router::<
+        aurum_conversation::Conversation,
+        _,
+    >(backend))
 }
 
-/// Sends one conversation turn straight to a router (no socket) and returns status and body.
-pub async fn post_turn(app: &axum::Router, session: &str, message: &str) -> (u16, Value) {
+/// The token each session's first reply gave, as a chat frontend keeps them. Cheap to
+/// clone; clones share the tokens.
+#[derive(Clone, Default)]
+pub struct SessionTokens(
+    std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, String>>>,
+);
+
+impl SessionTokens {
+    fn map(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<String, String>> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    pub fn get(&self, session: &str) -> Option<String> {
+        self.map().get(session).cloned()
+    }
+
+    /// Adds the session's token to a turn's body, unless it names one itself.
+    pub fn attach(&self, session: &str, body: &mut Value) {
+        if body.get("session_token").is_none()
+            && let Some(token) = self.get(session)
+        {
+            body["session_token"] = Value::String(token);
+        }
+    }
+
+    /// Keeps the token a reply gave.
+    pub fn keep(&self, session: &str, reply: &Value) {
+        if let Some(token) = reply["session_token"].as_str() {
+            self.map().insert(session.to_owned(), token.to_owned());
+        }
+    }
+}
+
+/// A conversation router and the session tokens its replies gave, as a chat frontend
+/// keeps them: every later turn of a session sends its token back.
+#[derive(Clone)]
+pub struct ChatApp {
+    router: axum::Router,
+    tokens: SessionTokens,
+}
+
+impl ChatApp {
+    pub fn new(router: axum::Router) -> ChatApp {
+        ChatApp {
+            router,
+            tokens: SessionTokens::default(),
+        }
+    }
+
+    pub fn router(&self) -> axum::Router {
+        self.router.clone()
+    }
+
+    /// The token a session's first reply gave, if any.
+    pub fn token(&self, session: &str) -> Option<String> {
+        self.tokens.get(session)
+    }
+}
+
+/// Sends one conversation turn straight to a router (no socket) as the business's chat
+/// frontend (its key, the session's token once a reply gave one) and returns status and
+/// body.
+pub async fn post_turn(app: &ChatApp, session: &str, message: &str) -> (u16, Value) {
+    let mut body = serde_json::json!({"session_id": session, "message": message});
+    app.tokens.attach(session, &mut body);
+    let (status, reply) = turn_as(&app.router, Some(FRONTEND_KEY), &body).await;
+    app.tokens.keep(session, &reply);
+    (status, reply)
+}
+
+/// One conversation turn straight to a router as a caller with `key` in
+/// `aurum-frontend-key` (none: a homeowner's browser): status and body.
+pub async fn turn_as(app: &axum::Router, key: Option<&str>, body: &Value) -> (u16, Value) {
     use tower::ServiceExt;
-    let request = hyper::Request::post("/api/v1/conversation/revenue-optimized")
-        .header("content-type", "application/json")
-        .body(axum::body::Body::from(
-            serde_json::json!({"session_id": session, "message": message}).to_string(),
-        ))
+    let mut request =
+        hyper::Request::post(CONVERSATION_ROUTE).header("content-type", "application/json");
+    if let Some(key) = key {
+        request = request.header(aurum::config::ChatFrontend::HEADER, key);
+    }
+    let request = request
+        .body(axum::body::Body::from(body.to_string()))
         .expect("request");
     let response = app
         .clone()

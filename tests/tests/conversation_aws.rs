@@ -7,7 +7,7 @@ use aurum::adapters::embedded::EmbeddedBackend;
 use aurum::adapters::setup::setup;
 use aurum::ports::LeadQueue;
 use aurum_tests::local_aws::{config, fresh_resources, redis_url, sdk};
-use aurum_tests::{QUALIFYING_CHAT, conversation_lambda, post_turn};
+use aurum_tests::{QUALIFYING_CHAT, conversation_lambda, post_turn, turn_as};
 use serde_json::Value;
 use std::sync::Arc;
 use std::time::Duration;
@@ -162,4 +162,64 @@ async fn concurrent_turns_of_one_session_lose_no_fact() {
         last["revenue_optimization"]["conversation_metrics"]["turns"],
         6
     );
+}
+
+/// GIVEN the deployed configuration (a frontend key set) WHEN a browser without the key, or
+/// with a wrong one, chats THEN each reply has the agent's words, the next questions, the
+/// caller's own profile and the session token, and none of the business's figures: no
+/// score, buyer, price or revenue; the frontend with its key gets them.
+#[tokio::test]
+async fn a_caller_without_the_frontend_key_sees_no_business_figures() {
+    let aws = aws_backend(Some(redis_url())).await;
+    let app = conversation_lambda(&aws).router();
+    let session = "chat_anonymous";
+    let mut token = Value::Null;
+    for (i, message) in QUALIFYING_CHAT.iter().enumerate() {
+        let key = if i % 2 == 0 {
+            None
+        } else {
+            Some("not-the-key")
+        };
+        let (status, reply) = turn_as(
+            &app,
+            key,
+            &serde_json::json!({"session_id": session, "message": message, "session_token": token}),
+        )
+        .await;
+        assert_eq!(status, 200, "{reply}");
+        if i == 0 {
+            token = reply["session_token"].clone();
+            assert!(token.is_string(), "{reply}");
+        }
+        assert!(reply["content"].is_string());
+        assert!(reply["next_questions"].is_array());
+        assert!(reply["lead_profile"].is_object());
+        assert!(reply.get("revenue_optimization").is_none(), "{reply}");
+        for figure in ["price", "buyer", "revenue", "score", "tier"] {
+            assert!(!names_a_field(&reply, figure), "{figure} in {reply}");
+        }
+    }
+    // The frontend, with its key, reads the same session's figures.
+    let (status, reply) = turn_as(
+        &app,
+        Some(aurum_tests::FRONTEND_KEY),
+        &serde_json::json!({"session_id": session, "message": "thanks", "session_token": token}),
+    )
+    .await;
+    assert_eq!(status, 200, "{reply}");
+    assert!(
+        reply["revenue_optimization"]["lead_score"]["total_score"].is_u64(),
+        "{reply}"
+    );
+}
+
+/// Whether any object in `v`, at any depth, has a field whose name contains `part`.
+fn names_a_field(v: &Value, part: &str) -> bool {
+    match v {
+        Value::Object(map) => map
+            .iter()
+            .any(|(k, v)| k.contains(part) || names_a_field(v, part)),
+        Value::Array(items) => items.iter().any(|v| names_a_field(v, part)),
+        _ => false,
+    }
 }

@@ -125,12 +125,13 @@ async fn conversation_state_survives_a_restart() {
         )
         .await;
     assert_eq!(r.status, 200, "{}", r.body);
+    let token = r.body["session_token"].clone();
     app.stop().await;
 
     let app = spawn_app(dir.path()).await;
-    let r = app
-        .post_json(ROUTE, &turn("chat_restart", "What about batteries?"))
-        .await;
+    let mut later = turn("chat_restart", "What about batteries?");
+    later["session_token"] = token;
+    let r = app.post_json(ROUTE, &later).await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.body["lead_profile"]["zip_code"], "10314");
     assert_eq!(r.body["lead_profile"]["monthly_bill"], 250.0);
@@ -138,6 +139,92 @@ async fn conversation_state_survives_a_restart() {
         r.body["revenue_optimization"]["conversation_metrics"]["turns"],
         2
     );
+    app.stop().await;
+}
+
+/// GIVEN a session a homeowner started WHEN someone else posts to its session_id without
+/// its token, with a wrong one, or with a token for a session that does not exist THEN each
+/// is refused with 403 `session_forbidden`, reads nothing of the session and changes nothing.
+#[tokio::test]
+async fn a_session_answers_only_the_client_that_started_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let app = spawn_app(dir.path()).await;
+    let s = "chat_owned";
+    let first = app
+        .post_json(
+            ROUTE,
+            &turn(s, "I own my house in 11215, the bill is $300 a month"),
+        )
+        .await;
+    assert_eq!(first.status, 200, "{}", first.body);
+    let token = first.body["session_token"]
+        .as_str()
+        .expect("the first reply's token");
+    assert!(token.starts_with("st_") && token.len() == 46, "{token}");
+    let id = SessionId::parse(s).expect("id");
+    let before = app
+        .store
+        .load_conversation(&id)
+        .await
+        .expect("load")
+        .expect("saved");
+    assert_ne!(
+        before.token_hash.as_deref(),
+        Some(token),
+        "only a hash is kept"
+    );
+
+    let wrong = format!("st_{}", "A".repeat(43));
+    for (what, body) in [
+        (
+            "no token",
+            json!({"session_id": s, "message": "I changed my mind, withdraw"}),
+        ),
+        (
+            "a wrong token",
+            json!({"session_id": s, "message": "hi", "session_token": wrong}),
+        ),
+        (
+            "a token for a session that does not exist",
+            json!({"session_id": "chat_never_started", "message": "hi", "session_token": token}),
+        ),
+    ] {
+        let r = app.request("POST", ROUTE, body.to_string()).await;
+        assert_eq!(r.status, 403, "{what}: {}", r.body);
+        assert_eq!(r.body["error"]["code"], "session_forbidden", "{what}");
+        assert!(
+            r.body.get("lead_profile").is_none(),
+            "{what}: nothing of the session is read back"
+        );
+    }
+    let after = app
+        .store
+        .load_conversation(&id)
+        .await
+        .expect("load")
+        .expect("saved");
+    assert_eq!(after.version, before.version, "nothing changed");
+    assert_eq!(after.turns, 1);
+    assert!(
+        app.store
+            .load_conversation(&SessionId::parse("chat_never_started").expect("id"))
+            .await
+            .expect("load")
+            .is_none()
+    );
+
+    // WHEN the owner sends its token THEN the turn is taken, and the token is not sent again
+    let r = app
+        .request(
+            "POST",
+            ROUTE,
+            json!({"session_id": s, "message": "single family house", "session_token": token})
+                .to_string(),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r.body.get("session_token").is_none(), "{}", r.body);
+    assert_eq!(r.body["lead_profile"]["zip_code"], "11215");
     app.stop().await;
 }
 
@@ -179,6 +266,7 @@ async fn bad_input_gets_a_json_4xx_and_changes_nothing() {
         (json!({"session_id": "", "message": "hello"}).to_string(), 422),
         (json!({"session_id": "chat_bad", "message": "   "}).to_string(), 422),
         (json!({"session_id": "chat bad!", "message": "hi"}).to_string(), 422),
+        (json!({"session_id": "chat_bad", "message": "hi", "session_token": "st_short"}).to_string(), 422),
         (json!({"session_id": "chat_bad", "message": "hi", "conversation_context": {"bill_amount": -50}}).to_string(), 422),
         (json!({"session_id": "chat_bad", "message": "hi", "conversation_context": {"bill_amount": 1.0e9}}).to_string(), 422),
         (json!({"session_id": "chat_bad", "message": "hi", "conversation_context": {"zip_code": "1002"}}).to_string(), 422),

@@ -32,6 +32,13 @@ const NOT_SET_IN_LAMBDA: &[(&str, &str)] = &[
 /// Variables set in the template that the runtime, not `aurum::config`, reads.
 const RUNTIME_VARIABLES: &[&str] = &["RUST_LOG"];
 
+/// Variables only one function reads, set on it alone: (variable, function, why).
+const ONLY_IN: &[(&str, &str, &str)] = &[(
+    "AURUM_CHAT_FRONTEND_KEY_SHA256",
+    "ConversationFunction",
+    "only the conversation function answers the chat frontend",
+)];
+
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Access {
     /// Reachable without a sales-team token (the chat frontend, signed buyer feedback, the
@@ -462,7 +469,13 @@ fn every_configuration_variable_is_set_in_lambda_or_knowingly_not() {
     for (function_name, function) in template.functions() {
         let env = template.environment(function);
         for variable in VARIABLES {
-            if exempt.contains(variable) {
+            if let Some((_, owner, why)) = ONLY_IN.iter().find(|(v, _, _)| v == variable) {
+                assert_eq!(
+                    env.contains_key(*variable),
+                    function_name == *owner,
+                    "{variable} is set on {owner} alone ({why}); {function_name} differs"
+                );
+            } else if exempt.contains(variable) {
                 assert!(
                     !env.contains_key(*variable),
                     "{function_name} sets {variable}, listed as not set in Lambda"

@@ -84,7 +84,7 @@ async fn a_function_lambda_answers_its_compiled_in_document() {
     use http_body_util::BodyExt;
     use tower::ServiceExt;
     let backend = aurum::adapters::memory::MemoryBackend::new();
-    let app = aurum_tests::conversation_lambda(&backend);
+    let app = aurum_tests::conversation_lambda(&backend).router();
     let request = hyper::Request::get("/openapi.json")
         .body(axum::body::Body::empty())
         .expect("request");
@@ -200,8 +200,21 @@ async fn documented_examples_are_what_the_server_accepts_and_returns() {
     assert_eq!(schema_examples[0], response_example);
     // In document order, so the later turn continues the guide's session.
     for name in ["guide_manhattan_coop", "later_turn"] {
-        let request = &examples[name]["value"];
-        let r = app.post_json(route, request).await;
+        let mut request = examples[name]["value"].clone();
+        // The later turn's token stands for the one the first reply gave: the real one is
+        // sent, and the documented one must at least have its shape.
+        if let Some(documented) = request["session_token"].as_str() {
+            assert!(
+                documented.starts_with("st_") && documented.len() == 46,
+                "{documented}"
+            );
+            let session = request["session_id"].as_str().unwrap_or_default();
+            request["session_token"] = app
+                .token(session)
+                .expect("the first turn gave a token")
+                .into();
+        }
+        let r = app.post_json(route, &request).await;
         assert_eq!(r.status, 200, "example {name}: {}", r.body);
         if name == "guide_manhattan_coop" {
             assert_eq!(

@@ -96,7 +96,7 @@ impl Backend for FlakyBackend {
 async fn a_turn_that_cannot_queue_its_lead_is_refused_and_the_retry_queues_it() {
     let backend = FlakyBackend::default();
     let queue = Arc::clone(&backend.queue);
-    let app = lambda_router::<Conversation, _>(&backend);
+    let app = aurum_tests::ChatApp::new(lambda_router::<Conversation, _>(&backend));
     let script = aurum_tests::QUALIFYING_CHAT;
     let consent_at = script
         .iter()

@@ -2,7 +2,8 @@
 //! `session_id`, `lead_id`, `lead_profile` and a few more fields).
 
 use aurum::domain::conversation::{
-    ContextHints, MAX_MONTHLY_BILL, MIN_MONTHLY_BILL, SessionId, ZipCode, plausible_bill,
+    ContextHints, MAX_MONTHLY_BILL, MIN_MONTHLY_BILL, SessionId, SessionToken, ZipCode,
+    plausible_bill,
 };
 use aurum::domain::facts::{
     Borough, CreditSignal, DecisionMaker, Financing, Objection, PropertyType, TechnicalTopic,
@@ -25,8 +26,8 @@ use utoipa::{PartialSchema, ToSchema};
 pub const MAX_MESSAGE_CHARS: usize = 4_000;
 pub const MAX_HISTORY_ENTRIES: usize = 50;
 
-/// One homeowner message. Later turns need only `session_id` and `message`: the server
-/// keeps each session's facts, turn count and timestamps.
+/// One homeowner message. Later turns need only `session_id`, `session_token` and
+/// `message`: the server keeps each session's facts, turn count and timestamps.
 // The `#[schema]` limits below are literals (utoipa takes no constants); they state the
 // checks `validate` makes, and schemathesis holds the two to each other.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -48,6 +49,12 @@ pub struct ConversationRequest {
         examples("chat_1234567890")
     )]
     pub session_id: String,
+    /// The token the session's first reply gave: required on every later turn (a turn
+    /// without it, or with another session's, is refused with 403 `session_forbidden`),
+    /// absent on the first.
+    #[serde(default)]
+    #[schema(pattern = "^st_[A-Za-z0-9_-]{43}$")]
+    pub session_token: Option<String>,
     #[serde(default)]
     pub conversation_context: Option<ConversationContext>,
     /// Earlier messages of the chat. Only the homeowner's words are read for facts.
@@ -220,6 +227,18 @@ impl ConversationContext {
 impl ConversationRequest {
     pub fn validate(self) -> Result<TurnInput, ApiError> {
         let session_id = SessionId::parse(&self.session_id).map_err(invalid)?;
+        if let Some(token) = &self.session_token {
+            let body = token.strip_prefix(SessionToken::PREFIX).unwrap_or_default();
+            if body.len() != 43
+                || !body
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-'))
+            {
+                return Err(invalid(
+                    "session_token must be the st_ token the session's first reply gave",
+                ));
+            }
+        }
         // `char::is_whitespace`, the same set the document's `message` pattern excludes.
         if self.message.trim().is_empty() {
             return Err(invalid("message must not be empty"));
@@ -260,6 +279,7 @@ impl ConversationRequest {
             message: self.message,
             hints,
             history,
+            session_token: self.session_token,
         })
     }
 }
@@ -273,11 +293,19 @@ pub struct ConversationResponse {
     /// Questions the agent would ask next, most valuable missing fact first.
     pub next_questions: Vec<String>,
     pub session_id: String,
+    /// On the reply that started the session only: send it with every later turn of the
+    /// session. It is not shown again (the server keeps only its hash).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(pattern = "^st_[A-Za-z0-9_-]{43}$")]
+    pub session_token: Option<String>,
     /// Set once the lead has been queued for routing to a buyer.
     #[schema(required = true)]
     pub lead_id: Option<String>,
     pub lead_profile: LeadProfile,
-    pub revenue_optimization: RevenueOptimization,
+    /// The business's figures: the lead's score and value, the routing, the insights.
+    /// Only for the business's chat frontend; absent for any other caller.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub revenue_optimization: Option<RevenueOptimization>,
 }
 
 /// The facts understood so far. Contact details are never echoed, only whether they exist.
@@ -458,6 +486,7 @@ pub fn guide_response_example() -> serde_json::Value {
             "Is anyone else part of the decision, like a spouse or co-owner?"
         ],
         "session_id": "chat_1234567890",
+        "session_token": "st_Q2hhdFRva2VuRXhhbXBsZUFhQmJDY0RkRWVGZkdnSGg",
         "lead_id": null,
         "lead_profile": {
             "homeowner": true,
@@ -550,6 +579,16 @@ fn blocker_text(b: Blocker) -> &'static str {
 }
 
 impl ConversationResponse {
+    /// What a caller other than the business's frontend sees: the agent's reply, the next
+    /// questions, its own lead profile and the session token; none of the business's
+    /// figures (score, value, buyer, price, revenue).
+    pub fn for_homeowner(self) -> ConversationResponse {
+        ConversationResponse {
+            revenue_optimization: None,
+            ..self
+        }
+    }
+
     pub fn from_decision(o: &TurnDecision) -> ConversationResponse {
         let c = &o.conversation;
         let f = &c.facts;
@@ -614,6 +653,7 @@ impl ConversationResponse {
             content: o.reply.content.clone(),
             next_questions: o.reply.next_questions.clone(),
             session_id: c.session_id.as_str().to_owned(),
+            session_token: o.session_token.as_ref().map(|t| t.as_str().to_owned()),
             lead_id: c.lead_id.clone(),
             lead_profile: LeadProfile {
                 homeowner: f.homeowner,
@@ -634,7 +674,7 @@ impl ConversationResponse {
                 contact_consent: f.contact_consent,
                 in_service_area: f.zip_code.as_ref().map(ZipCode::is_nyc),
             },
-            revenue_optimization: RevenueOptimization {
+            revenue_optimization: Some(RevenueOptimization {
                 lead_score: LeadScoreView {
                     total_score: s.total,
                     quality_tier: s.tier,
@@ -706,7 +746,7 @@ impl ConversationResponse {
                         revenue_potential: Usd(p.revenue_potential),
                     })
                     .collect(),
-            },
+            }),
         }
     }
 }
@@ -737,6 +777,7 @@ mod tests {
             publish: None,
             withdraw: None,
             routed: None,
+            session_token: None,
             metrics: metrics::metrics(&c, &s),
             recommendations: Vec::new(),
             reply: Reply {

@@ -4,11 +4,12 @@
 pub mod api;
 
 use aurum::backend::{Backend, Clock};
+use aurum::config::ChatFrontend;
 use aurum::function::HttpFunction;
 use aurum::http::{ApiError, ErrorBody, ValidJson};
 use aurum::usecases::conversation::{Chat, TurnInput};
 use axum::extract::State;
-use axum::http::Method;
+use axum::http::{HeaderMap, Method};
 use axum::routing::post;
 use axum::{Json, Router};
 use utoipa::OpenApi;
@@ -31,6 +32,7 @@ impl HttpFunction for Conversation {
         let state = ConversationState {
             chat: Chat::new(backend),
             clock: backend.clock(),
+            frontend: backend.config().chat_frontend.clone(),
         };
         Router::new()
             .route(ROUTE, post(converse::<B>))
@@ -38,10 +40,12 @@ impl HttpFunction for Conversation {
     }
 }
 
-/// What the handler holds: the conversation use case and the clock.
+/// What the handler holds: the conversation use case, the clock and who gets the full
+/// reply.
 struct ConversationState<B: Backend> {
     chat: Chat<B>,
     clock: Clock,
+    frontend: ChatFrontend,
 }
 
 impl<B: Backend> Clone for ConversationState<B> {
@@ -49,6 +53,7 @@ impl<B: Backend> Clone for ConversationState<B> {
         ConversationState {
             chat: self.chat.clone(),
             clock: self.clock.clone(),
+            frontend: self.frontend.clone(),
         }
     }
 }
@@ -68,7 +73,13 @@ struct ConversationApi;
 ///
 /// Extracts facts from the message (and the optional context and history), updates the
 /// session, scores the lead and returns the agent's reply. A lead is queued for routing
-/// once, when it becomes sellable; `lead_id` is set from then on.
+/// once, when it becomes sellable; `lead_id` is set from then on. The reply that starts a
+/// session carries its `session_token`; every later turn must send it back.
+///
+/// Two audiences: the business's chat frontend (its key in `aurum-frontend-key`, or any
+/// caller of `aurum serve`) gets the full reply with `revenue_optimization`; any other
+/// caller (a homeowner's browser) gets the homeowner's view: the reply, the next questions,
+/// its own lead profile and the session token, no score, buyer, price or revenue figure.
 #[utoipa::path(
     post,
     path = "/api/v1/conversation/revenue-optimized",
@@ -94,10 +105,11 @@ struct ConversationApi;
                 })
             )),
             ("later_turn" = (
-                summary = "A later turn: the server remembers the session",
+                summary = "A later turn: the server remembers the session; the token is the one the first reply gave",
                 value = json!({
                     "message": "We're looking to install within 3 months. You can reach me at 212-555-0147, ok to call.",
-                    "session_id": "chat_1234567890"
+                    "session_id": "chat_1234567890",
+                    "session_token": "st_Q2hhdFRva2VuRXhhbXBsZUFhQmJDY0RkRWVGZkdnSGg"
                 })
             ))
         )
@@ -106,6 +118,8 @@ struct ConversationApi;
         (status = 200, description = "The agent's reply and the live lead score", body = api::ConversationResponse),
         (status = 400, description = "`malformed_json`: the body is not JSON", body = ErrorBody,
             example = json!({"error": {"code": "malformed_json", "message": "request body is not valid JSON: EOF while parsing an object at line 1 column 1"}})),
+        (status = 403, description = "`session_forbidden`: the session exists and the request does not carry the token its first reply gave (or carries a token for a session that does not exist); nothing is read back or changed", body = ErrorBody,
+            example = json!({"error": {"code": "session_forbidden", "message": "this session belongs to the client that started it: send the session_token its first reply gave, or start a new session_id"}})),
         (status = 409, description = "`conflict`: a concurrent message of the same session won; retry", body = ErrorBody,
             example = json!({"error": {"code": "conflict", "message": "the request conflicted with a concurrent update; retry it"}})),
         (status = 413, description = "`payload_too_large`: the body is over 64 KiB", body = ErrorBody,
@@ -119,12 +133,19 @@ struct ConversationApi;
 #[tracing::instrument(skip_all)]
 async fn converse<B: Backend>(
     State(app): State<ConversationState<B>>,
+    headers: HeaderMap,
     ValidJson(request): ValidJson<api::ConversationRequest>,
 ) -> Result<Json<api::ConversationResponse>, ApiError> {
     let input: TurnInput = request.validate()?;
     let now = (app.clock)();
     let decision = app.chat.take_turn(&input, now).await?;
-    Ok(Json(api::ConversationResponse::from_decision(&decision)))
+    let key = headers.get(ChatFrontend::HEADER).map(|v| v.as_bytes());
+    let reply = api::ConversationResponse::from_decision(&decision);
+    Ok(Json(if app.frontend.admits(key) {
+        reply
+    } else {
+        reply.for_homeowner()
+    }))
 }
 
 #[cfg(test)]

@@ -128,6 +128,23 @@ async fn park_slope_event_understands_the_brownstone_and_bill() {
     assert_eq!(body["lead_profile"]["neighborhood"], "park_slope");
 }
 
+/// GIVEN the guide's session started by its event WHEN a later turn arrives without the
+/// token the first reply gave THEN it is refused with 403 `session_forbidden` and the
+/// session is not changed (a stranger cannot withdraw someone's consent).
+#[tokio::test]
+async fn a_later_turn_event_without_the_session_token_is_refused() {
+    let h = harness();
+    let (status, first) = call(&h, "conversation-guide-example").await;
+    assert_eq!(status, 200, "{first}");
+    assert!(first["session_token"].is_string(), "{first}");
+    let id = SessionId::parse("chat_1234567890").expect("id");
+    let before = h.store.load_conversation(&id).await.expect("load");
+    let (status, body) = call(&h, "conversation-later-turn-without-token").await;
+    assert_eq!(status, 403, "{body}");
+    assert_eq!(body["error"]["code"], "session_forbidden");
+    assert_eq!(h.store.load_conversation(&id).await.expect("load"), before);
+}
+
 #[tokio::test]
 async fn bad_events_get_json_4xx_and_change_nothing() {
     let h = harness();

@@ -19,7 +19,7 @@ use super::scoring::QualityTier;
 use super::targets::Targets;
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Timelike, Utc, Weekday};
 use chrono_tz::America::New_York;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use utoipa::ToSchema;
 
@@ -72,6 +72,10 @@ pub mod field {
     /// A buyer's figure: `net`, `sold`, `accepted`, `rejected`, `returned`, `converted`.
     pub fn buyer(buyer: &str, figure: &str) -> String {
         format!("buyer.{buyer}.{figure}")
+    }
+    /// A buyer's `accepted` or `returned` count for leads of one quality tier.
+    pub fn buyer_tier(buyer: &str, tier: super::QualityTier, figure: &str) -> String {
+        format!("buyer.{buyer}.tier.{}.{figure}", tier.as_str())
     }
     pub fn buyer_reason(buyer: &str, reason: &str) -> String {
         format!("buyer.{buyer}.reason.{reason}")
@@ -193,6 +197,17 @@ pub fn feedback_tallies(record: &FeedbackRecord, ledger: Option<&LedgerEntry>) -
         record.buyer_id.as_str(),
     );
     let mut out = vec![tally(at, id, field::buyer(buyer, record.kind.as_str()), 1)];
+    if let (Some(tier), FeedbackType::Accepted | FeedbackType::Returned) =
+        (record.tier, record.kind)
+        && tier != QualityTier::Unqualified
+    {
+        out.push(tally(
+            at,
+            id,
+            field::buyer_tier(buyer, tier, record.kind.as_str()),
+            1,
+        ));
+    }
     if let (Some(reason), FeedbackType::Rejected | FeedbackType::Returned) =
         (record.reason, record.kind)
     {
@@ -510,8 +525,9 @@ pub fn kpis(days: &[DayTotals], buyers: &[(Buyer, BuyerCounters)], now: DateTime
             .map(|d| {
                 d.with_prefix("buyer.")
                     .filter(|(rest, _)| {
+                        // `<buyer>.<figure>` only: not a reason's or a tier's count.
                         rest.rsplit_once('.')
-                            .is_some_and(|(_, f)| f == figure && !rest.contains(".reason."))
+                            .is_some_and(|(buyer, f)| f == figure && !buyer.contains('.'))
                     })
                     .map(|(_, v)| v)
                     .sum::<i64>()
@@ -675,6 +691,19 @@ pub struct BuyerMonth {
     /// A ping-post buyer's pings this month by how they ended (absent for the others).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pings: Option<PingCounts>,
+    /// Accepted and returned leads this month by the lead's quality tier (basic, standard,
+    /// premium): the router's chance of a return is learned per buyer and tier.
+    pub returns_by_tier: Vec<TierReturns>,
+}
+
+/// A buyer's accepted and returned leads of one quality tier.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct TierReturns {
+    pub tier: QualityTier,
+    pub accepted: i64,
+    pub returned: i64,
+    /// Returned ÷ accepted (0 with none accepted).
+    pub return_rate: f64,
 }
 
 /// A ping-post buyer's pings by outcome.
@@ -761,6 +790,26 @@ pub fn buyer_performance(
                     error: get("ping_error"),
                     throttled: get("ping_throttled"),
                 }),
+                returns_by_tier: [
+                    QualityTier::Basic,
+                    QualityTier::Standard,
+                    QualityTier::Premium,
+                ]
+                .into_iter()
+                .map(|tier| {
+                    let of = |figure: &str| -> i64 {
+                        let f = field::buyer_tier(id, tier, figure);
+                        month.iter().map(|d| d.get(&f)).sum()
+                    };
+                    let (accepted, returned) = (of("accepted"), of("returned"));
+                    TierReturns {
+                        tier,
+                        accepted,
+                        returned,
+                        return_rate: ratio(returned, accepted),
+                    }
+                })
+                .collect(),
             }
         })
         .collect()

@@ -37,6 +37,53 @@ impl SessionId {
     }
 }
 
+/// Proof that a request comes from whoever started the session: 256 random bits, given
+/// once in the session's first reply and kept by the server only as a SHA-256 hash, so a
+/// stolen table holds no usable token. Its `Debug` never shows it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SessionToken(String);
+
+impl SessionToken {
+    /// Every token starts with this (then 43 base64url characters).
+    pub const PREFIX: &'static str = "st_";
+
+    /// A token from 32 random bytes (the caller draws them from the OS).
+    pub fn from_random(bytes: [u8; 32]) -> SessionToken {
+        use base64::Engine;
+        let text = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+        SessionToken(format!("{}{text}", Self::PREFIX))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// What the store keeps: the token's SHA-256, base64url.
+    pub fn hash(&self) -> String {
+        token_hash(&self.0)
+    }
+}
+
+impl std::fmt::Debug for SessionToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SessionToken(…)")
+    }
+}
+
+fn token_hash(text: &str) -> String {
+    use base64::Engine;
+    use sha2::Digest;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(text.as_bytes()))
+}
+
+/// Whether `presented` is the token whose hash is `stored`: the hashes are compared in
+/// time that does not depend on where they differ.
+pub fn token_matches(stored: &str, presented: &str) -> bool {
+    let presented = token_hash(presented);
+    let (a, b) = (stored.as_bytes(), presented.as_bytes());
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
 /// A five-digit US ZIP code.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(transparent)]
@@ -387,6 +434,10 @@ pub struct Conversation {
     /// Set when consent is taken back after the lead was queued.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub consent_withdrawn: Option<ConsentWithdrawal>,
+    /// The SHA-256 of the session's token ([`SessionToken`]): every turn after the first
+    /// must present the token. Absent only on sessions kept from before tokens existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_hash: Option<String>,
     /// The last 12 turns, stored as `[turn, unix_seconds, score, cents]` rows, so that a
     /// long chat with contact details and consent stays within two DynamoDB write units.
     #[serde(with = "compact_trail")]
@@ -430,6 +481,7 @@ impl Conversation {
             lead_id: None,
             lead_queued_at: None,
             consent_withdrawn: None,
+            token_hash: None,
             trail: Vec::new(),
             version: 0,
         }

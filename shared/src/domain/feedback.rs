@@ -192,6 +192,10 @@ pub struct FeedbackRecord {
     pub held_credit: Option<Cents>,
     /// The New York month whose statement shows it (`YYYY-MM`).
     pub month: String,
+    /// The lead's quality tier (absent on records kept before it was recorded): returns
+    /// are learned per buyer and tier.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tier: Option<QualityTier>,
 }
 
 /// The features of a lead at the moment it was sold, with the outcome: one row of the
@@ -594,6 +598,7 @@ pub fn decide(
         credit: credited.then_some(sale.price),
         held_credit: (refund && !credited).then_some(sale.price),
         month: month_key,
+        tier: lead.tier,
     };
     let training = TrainingExample {
         lead_id: lead.lead_id.clone(),

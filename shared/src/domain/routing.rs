@@ -85,6 +85,27 @@ pub struct BuyerStats {
     pub rejected: u32,
     /// Accepted leads later returned for credit.
     pub returned: u32,
+    /// The same outcomes for basic, standard and premium leads: a buyer may keep its
+    /// premium leads and return its basic ones.
+    #[serde(default)]
+    pub by_tier: [TierOutcomes; 3],
+}
+
+/// A buyer's accepted and returned leads of one quality tier.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct TierOutcomes {
+    pub accepted: u32,
+    pub returned: u32,
+}
+
+/// Where a sellable tier's outcomes sit in [`BuyerStats::by_tier`].
+pub fn tier_slot(tier: QualityTier) -> Option<usize> {
+    match tier {
+        QualityTier::Unqualified => None,
+        QualityTier::Basic => Some(0),
+        QualityTier::Standard => Some(1),
+        QualityTier::Premium => Some(2),
+    }
 }
 
 impl BuyerStats {
@@ -102,7 +123,7 @@ impl BuyerStats {
         BuyerStats {
             accepted,
             rejected: n.saturating_sub(accepted),
-            returned: 0,
+            ..BuyerStats::default()
         }
     }
 
@@ -119,6 +140,18 @@ impl BuyerStats {
         let kept = f64::from(self.accepted.saturating_sub(self.returned));
         (kept + Self::PRIOR_KEPT * Self::PRIOR_WEIGHT)
             / (f64::from(self.accepted) + Self::PRIOR_WEIGHT)
+    }
+
+    /// The share of accepted leads of `tier` the buyer kept, smoothed towards its share
+    /// over every tier ([`BuyerStats::history`]) with the same weight: a tier with few
+    /// outcomes takes the buyer's rate, one with many its own.
+    pub fn kept(&self, tier: QualityTier) -> f64 {
+        let overall = self.history();
+        let Some(t) = tier_slot(tier).map(|i| self.by_tier[i]) else {
+            return overall;
+        };
+        let kept = f64::from(t.accepted.saturating_sub(t.returned));
+        (kept + overall * Self::PRIOR_WEIGHT) / (f64::from(t.accepted) + Self::PRIOR_WEIGHT)
     }
 }
 
@@ -336,11 +369,11 @@ impl Offer {
     }
 }
 
-/// The probability, in basis points, that the buyer returns an accepted lead: one less
-/// the smoothed share it kept ([`BuyerStats::history`]), learned from its returns by the
-/// routing update.
-pub fn return_bps(stats: &BuyerStats) -> u32 {
-    ((1.0 - stats.history()).clamp(0.0, 0.99) * 10_000.0).round() as u32
+/// The probability, in basis points, that the buyer returns an accepted lead of this tier:
+/// one less the smoothed share of such leads it kept ([`BuyerStats::kept`]), learned from
+/// its returns by the routing update.
+pub fn return_bps(stats: &BuyerStats, tier: QualityTier) -> u32 {
+    ((1.0 - stats.kept(tier)).clamp(0.0, 0.99) * 10_000.0).round() as u32
 }
 
 /// Price × P(accept) × (1 − P(return)), exact in integer cents: the money a sale is
@@ -426,7 +459,7 @@ pub fn eligibility(
         }
     }
     let p_accept_bps = acceptance_bps(&state.stats, lead.tier, b.min_quality);
-    let p_return_bps = return_bps(&state.stats);
+    let p_return_bps = return_bps(&state.stats, lead.tier);
     let expected_revenue = expected_net_value(quote.price, p_accept_bps, p_return_bps);
     Ok(Offer {
         quote,
@@ -1193,11 +1226,13 @@ mod tests {
             accepted: 100,
             rejected: 10,
             returned: 40,
+            ..BuyerStats::default()
         };
         states[1].stats = BuyerStats {
             accepted: 100,
             rejected: 10,
             returned: 2,
+            ..BuyerStats::default()
         };
         let l = lead(75, QualityTier::Standard, "11368");
         // WHEN the lead is routed by bid price (no bid prices known)
@@ -1300,6 +1335,45 @@ mod tests {
     }
 
     #[test]
+    fn given_a_buyer_that_returns_one_tier_then_that_tier_carries_the_higher_return_chance() {
+        // GIVEN a buyer that kept all of 200 premium leads and returned 60 of 200 basic ones
+        let stats = BuyerStats {
+            accepted: 400,
+            rejected: 20,
+            returned: 60,
+            by_tier: [
+                TierOutcomes {
+                    accepted: 200,
+                    returned: 60,
+                },
+                TierOutcomes::default(),
+                TierOutcomes {
+                    accepted: 200,
+                    returned: 0,
+                },
+            ],
+        };
+        // WHEN the chance of a return is estimated per tier
+        let basic = return_bps(&stats, QualityTier::Basic);
+        let standard = return_bps(&stats, QualityTier::Standard);
+        let premium = return_bps(&stats, QualityTier::Premium);
+        // THEN basic is near its own 30 %, premium near its own 0 %, and a tier with no
+        // outcomes takes the buyer's overall rate (about 15 %)
+        assert!((2_800..=3_000).contains(&basic), "{basic}");
+        assert!(premium < 1_000, "{premium}");
+        assert_eq!(standard, return_bps(&stats, QualityTier::Unqualified));
+        assert!((1_300..=1_600).contains(&standard), "{standard}");
+        // AND the same price is worth less net from a basic lead than a premium one
+        let price = Cents(20_000);
+        assert!(
+            expected_net_value(price, 9_000, basic) < expected_net_value(price, 9_000, premium)
+        );
+        // AND with no outcomes at all every tier starts at the prior's 10 %
+        let none = BuyerStats::default();
+        assert_eq!(return_bps(&none, QualityTier::Premium), 1_000);
+    }
+
+    #[test]
     fn given_acceptance_stats_then_priors_smooth_them() {
         let none = BuyerStats::default();
         assert!((none.acceptance_rate() - 0.80).abs() < 1e-9);
@@ -1309,7 +1383,7 @@ mod tests {
         let few = BuyerStats {
             accepted: 0,
             rejected: 2,
-            returned: 0,
+            ..BuyerStats::default()
         };
         assert!(
             few.acceptance_rate() > 0.6,
@@ -1319,6 +1393,7 @@ mod tests {
             accepted: 100,
             rejected: 0,
             returned: 50,
+            ..BuyerStats::default()
         };
         assert!(returns.history() < 0.6);
         assert_eq!(

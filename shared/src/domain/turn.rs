@@ -70,6 +70,9 @@ pub struct TurnDecision {
     /// The lead's record as the router left it (filled by the use case after the turn,
     /// for a lead queued on an earlier turn).
     pub routed: Option<crate::domain::lead::LeadRecord>,
+    /// The session's token, on the turn that started the session only (set by the use
+    /// case): the caller sends it with every later turn.
+    pub session_token: Option<crate::domain::conversation::SessionToken>,
 }
 
 /// The state a session starts from when the server has none: earlier messages the
@@ -230,6 +233,7 @@ pub fn decide_with(
         publish,
         withdraw,
         routed: None,
+        session_token: None,
     }
 }
 

@@ -7,7 +7,7 @@ use crate::backend::Backend;
 use crate::contracts::QueuedLead;
 use crate::domain::analytics;
 use crate::domain::buyer::Buyer;
-use crate::domain::conversation::{ContextHints, SessionId};
+use crate::domain::conversation::{ContextHints, SessionId, SessionToken, token_matches};
 use crate::domain::extract::extract;
 use crate::domain::learning::conversation_rules::ConversationRules;
 use crate::domain::targets::Targets;
@@ -27,6 +27,56 @@ pub struct TurnInput {
     pub hints: ContextHints,
     /// Earlier homeowner messages, read only when the server has no state for the session.
     pub history: Vec<String>,
+    /// The token the session's first reply gave; none on a session's first turn.
+    pub session_token: Option<String>,
+}
+
+/// Why a turn was not taken.
+#[derive(Debug, thiserror::Error)]
+pub enum TurnError {
+    /// The session exists and the request does not carry its token (or carries a token
+    /// for a session that does not exist): nothing is read back or changed.
+    #[error(
+        "this session belongs to the client that started it: send the session_token its first reply gave, or start a new session_id"
+    )]
+    Forbidden,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The session's state to apply a turn to, and the token issued if this turn starts it.
+fn owned_state(
+    loaded: Option<crate::domain::conversation::Conversation>,
+    input: &TurnInput,
+    now: DateTime<Utc>,
+) -> Result<
+    (
+        crate::domain::conversation::Conversation,
+        Option<SessionToken>,
+    ),
+    TurnError,
+> {
+    match (loaded, input.session_token.as_deref()) {
+        (Some(c), Some(token))
+            if c.token_hash
+                .as_deref()
+                .is_some_and(|stored| token_matches(stored, token)) =>
+        {
+            Ok((c, None))
+        }
+        // Another client's session, one kept from before tokens, or a token for a session
+        // that does not exist (expired, or never started): refused alike.
+        (Some(_), _) | (None, Some(_)) => Err(TurnError::Forbidden),
+        (None, None) => {
+            let mut bytes = [0u8; 32];
+            getrandom::fill(&mut bytes)
+                .map_err(|e| StoreError::Unavailable(format!("random source: {e}")))?;
+            let token = SessionToken::from_random(bytes);
+            let mut c = turn::fresh_conversation(input.session_id.clone(), &input.history, now);
+            c.token_hash = Some(token.hash());
+            Ok((c, Some(token)))
+        }
+    }
 }
 
 /// The conversation rules a process read, and when.
@@ -148,12 +198,14 @@ impl<B: Backend> Chat<B> {
     /// lost save retries into the same lead id, which the queue drops) and records a
     /// withdrawal, then saves with a version condition. If the queue or the lead store is
     /// down the turn is refused and nothing is saved: the frontend retries the message, so
-    /// a sellable lead is never left behind.
+    /// a sellable lead is never left behind. A session belongs to whoever started it: its
+    /// first turn issues a token, and a later turn without it is refused before anything
+    /// is decided.
     pub async fn take_turn(
         &self,
         input: &TurnInput,
         now: DateTime<Utc>,
-    ) -> Result<TurnDecision, StoreError> {
+    ) -> Result<TurnDecision, TurnError> {
         let model = current_model(&*self.models, &*self.cache).await?;
         let conversation_rules = self.rules().await;
         let buyers = self.buyers().await;
@@ -166,14 +218,11 @@ impl<B: Backend> Chat<B> {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let state = match self
+            let loaded = self
                 .conversations
                 .load_conversation(&input.session_id)
-                .await?
-            {
-                Some(c) => c,
-                None => turn::fresh_conversation(input.session_id.clone(), &input.history, now),
-            };
+                .await?;
+            let (state, issued) = owned_state(loaded, input, now)?;
             let previous_turn = (state.turns > 0).then_some(state.last_message_at);
             let rules = Rules {
                 model: &model,
@@ -233,6 +282,7 @@ impl<B: Backend> Chat<B> {
             {
                 Ok(()) => {
                     decision.conversation.version += 1;
+                    decision.session_token = issued;
                     // Once routed, the reply says to whom and at what price.
                     if decision.publish.is_none()
                         && let Some(lead_id) = decision.conversation.lead_id.clone()
@@ -270,7 +320,7 @@ impl<B: Backend> Chat<B> {
                     // Another turn of this session saved first: reload and re-apply this message.
                     tokio::time::sleep(Duration::from_millis(3 * attempt as u64)).await;
                 }
-                Err(e) => return Err(e),
+                Err(e) => return Err(e.into()),
             }
         }
     }

@@ -393,6 +393,7 @@ impl<B: Backend> Jobs<B> {
                 return_rate: p.return_rate,
                 daily_utilisation: p.daily_utilisation,
                 monthly_spend_utilisation: p.monthly_spend_utilisation,
+                returns_by_tier: p.returns_by_tier.clone(),
             })
             .collect();
         let n = buyers.len();
