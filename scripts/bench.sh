@@ -74,7 +74,8 @@ if eval "$(scripts/services.sh start)"; then
   aws_env=(AURUM_BACKEND=aws AWS_ENDPOINT_URL="http://127.0.0.1:${AURUM_MOTO_PORT:-5055}"
     AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1
     AWS_EC2_METADATA_DISABLED=true REDIS_URL="redis://127.0.0.1:${AURUM_REDIS_PORT:-6379}"
-    AURUM_CONTACT_HASH_KEY="local key of the benchmark runs only, not a secret")
+    AURUM_CONTACT_HASH_KEY="local key of the benchmark runs only, not a secret"
+    AURUM_OUTBOUND=sandbox)
   env "${aws_env[@]}" "$aurum" setup >/dev/null
   load_runs aws "${aws_env[@]}"
   lambda_runs aws "${aws_env[@]}"

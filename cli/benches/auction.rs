@@ -125,7 +125,11 @@ fn bench(c: &mut Criterion) {
         ];
         rt.block_on(backend.buyers().put_buyers(&buyers))
             .expect("buyers");
-        let client = DeliveryClient::new(RetryPolicy::default()).expect("client");
+        let client = DeliveryClient::new(
+            RetryPolicy::default(),
+            aurum::domain::buyer::Outbound::Sandbox,
+        )
+        .expect("client");
         let router = Distribution::new(
             &backend,
             Arc::new(client),

@@ -336,12 +336,15 @@ pub async fn run(seed: u64, leads: usize) -> Result<ChaosReport, ChaosError> {
         .put_buyers(&buyers)
         .await
         .map_err(|e| setup(&e))?;
-    let client = DeliveryClient::new(RetryPolicy {
-        max_attempts: 2,
-        attempt_timeout: Duration::from_millis(500),
-        first_backoff: Duration::from_millis(50),
-        budget: Duration::from_secs(2),
-    })
+    let client = DeliveryClient::new(
+        RetryPolicy {
+            max_attempts: 2,
+            attempt_timeout: Duration::from_millis(500),
+            first_backoff: Duration::from_millis(50),
+            budget: Duration::from_secs(2),
+        },
+        aurum::domain::buyer::Outbound::Sandbox,
+    )
     .map_err(|e| setup(&e))?;
     let router = Arc::new(Distribution::new(
         &backend,

@@ -92,6 +92,63 @@ registry!(
     queue: [aurum_router::Router]
 );
 
+/// Routes anyone may call; every other route of the registry is the sales team's (the
+/// API's default authorizer in AWS, the bearer token of `aurum serve --public`): the chat
+/// frontend, signed buyer feedback, and the dashboard page and its files, which hold no
+/// data. The API document is public too.
+pub const PUBLIC_ROUTES: &[&str] = &[
+    aurum_conversation::ROUTE,
+    aurum_feedback::ROUTE,
+    aurum_dashboard::page::PAGE_ROUTE,
+    aurum_dashboard::page::ASSET_ROUTE,
+];
+
+/// Who `aurum serve` answers.
+pub enum Exposure {
+    /// This machine (a loopback address): every route open, the sandbox buyer inbox and,
+    /// given, the sandbox clock `aurum simulate` moves.
+    Local(Option<sandbox_clock::SandboxClock>),
+    /// Any address (`--public`): no sandbox route, nothing seeded, and the sales team's
+    /// routes need `Authorization: Bearer <token>`.
+    Public { sales_token: String },
+}
+
+/// Refuses a sales-team route without the bearer token; public routes pass.
+async fn sales_gate(
+    axum::extract::State(token): axum::extract::State<Arc<str>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let path = request
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map_or_else(
+            || request.uri().path().to_owned(),
+            |m| m.as_str().to_owned(),
+        );
+    if PUBLIC_ROUTES.contains(&path.as_str()) || path == OPENAPI_ROUTE {
+        return next.run(request).await;
+    }
+    let presented = request
+        .headers()
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or_default();
+    let same = presented.len() == token.len()
+        && presented
+            .bytes()
+            .zip(token.bytes())
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0;
+    if same {
+        next.run(request).await
+    } else {
+        aurum::http::ApiError::Unauthorized.into_response()
+    }
+}
+
 /// Every (path, method) `app` answers: each function's routes and the document.
 pub fn routes() -> Vec<(&'static str, Method)> {
     let mut all = vec![(OPENAPI_ROUTE, Method::GET)];
@@ -141,36 +198,41 @@ pub fn openapi_json_pretty() -> String {
 /// running in-process, until `shutdown` completes; then stops taking requests and work,
 /// finishes what is in flight, and returns.
 ///
-/// A store without buyers gets the example buyers, their webhooks pointed at the sandbox
-/// buyer inbox this server also answers (`/sandbox/buyers/{id}/leads`, local only, not in
-/// the API document), so a qualifying chat ends sold and delivered with nothing else
-/// running.
+/// A local embedded store without buyers gets the example buyers, their webhooks pointed
+/// at the sandbox buyer inbox this server also answers (`/sandbox/buyers/{id}/leads`,
+/// local only, not in the API document), so a qualifying chat ends sold and delivered with
+/// nothing else running.
 pub async fn run<B: Backend>(
     listener: tokio::net::TcpListener,
     backend: B,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    serve(listener, backend, None, shutdown).await
+    serve(listener, backend, Exposure::Local(None), shutdown).await
 }
 
-/// [`run`], and with `clock` (the one `backend` reads) the local-only sandbox clock route
-/// that `aurum simulate` moves (see [`sandbox_clock`]): what `aurum serve` runs.
+/// [`run`] as `exposure` says: locally with the sandbox routes (and, given, the sandbox
+/// clock `aurum simulate` moves, see [`sandbox_clock`]), or publicly with none of them and
+/// the sales team's routes behind a bearer token. What `aurum serve` runs. Example buyers
+/// and experiments are seeded only into a local embedded store: never into AWS tables,
+/// never on a public server.
 pub async fn serve<B: Backend>(
     listener: tokio::net::TcpListener,
     backend: B,
-    clock: Option<sandbox_clock::SandboxClock>,
+    exposure: Exposure,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let failed = |e: String| std::io::Error::other(e);
     let base = format!("http://{}", listener.local_addr()?);
     let sandbox_buyers =
         buyers::example_buyers_for_sandbox(&base).map_err(|e| failed(e.to_string()))?;
+    let seed = matches!(exposure, Exposure::Local(_))
+        && backend.config().backend == aurum::config::BackendKind::Embedded;
     let stored = backend
         .buyers()
         .buyers()
         .await
         .map_err(|e| failed(e.to_string()))?;
-    if stored.is_empty() {
+    if seed && stored.is_empty() {
         backend
             .buyers()
             .put_buyers(&sandbox_buyers)
@@ -184,7 +246,7 @@ pub async fn serve<B: Backend>(
     let experiments = aurum::artefacts::Artefacts::experiments(&*backend.jobs())
         .await
         .map_err(|e| failed(e.to_string()))?;
-    if experiments.is_none() {
+    if seed && experiments.is_none() {
         let set = experiments::parse(experiments::EXAMPLE_FILE, (backend.clock())())
             .map_err(|e| failed(e.to_string()))?;
         let n = set.experiments.len();
@@ -212,10 +274,19 @@ pub async fn serve<B: Backend>(
             backend.clock(),
         );
     }
-    let mut router = app(&backend).merge(crate::sandbox::sandbox_inbox(secrets));
-    if let Some(clock) = clock {
-        router = router.merge(clock.router());
-    }
+    let router = match exposure {
+        Exposure::Local(clock) => {
+            let mut router = app(&backend).merge(crate::sandbox::sandbox_inbox(secrets));
+            if let Some(clock) = clock {
+                router = router.merge(clock.router());
+            }
+            router
+        }
+        Exposure::Public { sales_token } => {
+            let token: Arc<str> = sales_token.into();
+            app(&backend).route_layer(axum::middleware::from_fn_with_state(token, sales_gate))
+        }
+    };
     let served = axum::serve(listener, router)
         .with_graceful_shutdown(shutdown)
         .await;

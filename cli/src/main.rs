@@ -7,6 +7,7 @@ use aurum::backend::Backend;
 use aurum::config::{BackendKind, Config};
 use aurum::domain::buyer::{BuyerId, WebhookSecret};
 use aurum::ports::BuyerStore;
+use aurum_cli::Exposure;
 use aurum_cli::buyer_client;
 use aurum_cli::sandbox_clock::SandboxClock;
 use aurum_cli::simulate::{Scenario, simulate, summary};
@@ -185,6 +186,12 @@ enum Command {
         /// Directory of the embedded database.
         #[arg(long, default_value = ".aurum", env = "AURUM_DATA_DIR")]
         data_dir: PathBuf,
+        /// Serve on an address other machines can reach. Without it a non-loopback
+        /// address is refused. With it no sandbox route is mounted (no buyer inbox, no
+        /// clock), nothing is seeded, and the sales team's routes need
+        /// `Authorization: Bearer $AURUM_SALES_TOKEN` (32+ characters, required).
+        #[arg(long)]
+        public: bool,
     },
     /// Create every DynamoDB table and SQS queue on the configured endpoint (idempotent).
     Setup,
@@ -532,28 +539,40 @@ impl From<ModelCommand> for aurum_cli::model::Command {
 async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     aurum::telemetry::init();
     match Cli::parse().command {
-        Command::Serve { addr, data_dir } => {
+        Command::Serve {
+            addr,
+            data_dir,
+            public,
+        } => {
             aurum::domain::init()?;
             let mut config = Config::from_env(BackendKind::Embedded)?;
             config.data_dir = data_dir;
+            let sales_token = serve_exposure(addr, public)?;
             let listener = tokio::net::TcpListener::bind(addr).await?;
             tracing::info!(%addr, backend = ?config.backend, "aurum serving");
             let ctrl_c = async {
                 let _ = tokio::signal::ctrl_c().await;
             };
-            // System time until `aurum simulate` moves it (local only: no Lambda has it).
+            // System time until `aurum simulate` moves it (local only: no Lambda has it, and
+            // a public server does not mount it).
             let sandbox_clock = SandboxClock::new();
-            config.clock_settable = true;
+            config.clock_settable = sales_token.is_none();
+            let exposure = |clock: SandboxClock| match &sales_token {
+                Some(token) => Exposure::Public {
+                    sales_token: token.clone(),
+                },
+                None => Exposure::Local(Some(clock)),
+            };
             match config.backend {
                 BackendKind::Embedded => {
                     let backend =
                         EmbeddedBackend::from_config_with_clock(config, sandbox_clock.clock())?;
-                    aurum_cli::serve(listener, backend, Some(sandbox_clock), ctrl_c).await?;
+                    aurum_cli::serve(listener, backend, exposure(sandbox_clock), ctrl_c).await?;
                 }
                 BackendKind::Aws => {
                     let mut backend = AwsBackend::connect(&config).await?;
                     backend.clock = sandbox_clock.clock();
-                    aurum_cli::serve(listener, backend, Some(sandbox_clock), ctrl_c).await?;
+                    aurum_cli::serve(listener, backend, exposure(sandbox_clock), ctrl_c).await?;
                 }
             }
         }
@@ -591,6 +610,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
                 .map_err(|e| format!("{}: {e}; nothing imported", file.display()))?;
             let mut config = Config::from_env(BackendKind::Embedded)?;
             config.data_dir = data_dir;
+            // Where this deployment may send: a buyer delivery would refuse is not stored.
+            for b in &buyers {
+                b.validate_for(config.outbound)
+                    .map_err(|e| format!("{}: {e}; nothing imported", file.display()))?;
+            }
             match config.backend {
                 BackendKind::Embedded => {
                     let backend = EmbeddedBackend::from_config(config)?;
@@ -933,6 +957,35 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         }
     }
     Ok(())
+}
+
+/// Whether `aurum serve` may listen on `addr`, and the sales team's token when it serves
+/// publicly: a non-loopback address needs `--public`, and `--public` needs
+/// `AURUM_SALES_TOKEN` (32+ characters).
+fn serve_exposure(
+    addr: SocketAddr,
+    public: bool,
+) -> Result<Option<String>, Box<dyn std::error::Error + Send + Sync>> {
+    if !public {
+        if !addr.ip().is_loopback() {
+            return Err(format!(
+                "refusing to serve on {addr}: it is not a loopback address, and this server's \
+                 dashboard, leads, statements and sandbox clock have no authentication; \
+                 serve on 127.0.0.1, or pass --public (no sandbox routes, the sales team's \
+                 routes behind AURUM_SALES_TOKEN)"
+            )
+            .into());
+        }
+        return Ok(None);
+    }
+    match std::env::var("AURUM_SALES_TOKEN") {
+        Ok(token) if token.trim().len() >= 32 => Ok(Some(token.trim().to_owned())),
+        _ => Err(
+            "--public needs AURUM_SALES_TOKEN (32 or more characters): the sales \
+                  team's routes take it as a bearer token"
+                .into(),
+        ),
+    }
 }
 
 /// Writes a simulation's report as pretty JSON to `path`, if one is given.

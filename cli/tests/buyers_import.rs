@@ -69,3 +69,58 @@ async fn given_a_file_with_one_bad_buyer_when_imported_then_nothing_is_imported(
     let store = EmbeddedStore::open(&dir.path().join("db")).expect("open");
     assert!(store.buyers().await.expect("buyers").is_empty());
 }
+
+/// GIVEN a deployment's rule for outbound requests (`AURUM_OUTBOUND=public`, the AWS
+/// default) WHEN a file points a buyer's webhook at the instance metadata service, or its
+/// ping at a decimal-written loopback address THEN the import refuses it, names the field,
+/// and imports nothing.
+#[tokio::test]
+async fn given_a_deployment_when_a_buyer_points_at_an_internal_address_then_nothing_is_imported() {
+    let example = std::fs::read_to_string(example()).expect("example");
+    let first_url = example
+        .lines()
+        .find_map(|l| l.strip_prefix("webhook_url = "))
+        .expect("a webhook url")
+        .to_owned();
+    let first_ping = example
+        .lines()
+        .find_map(|l| l.strip_prefix("ping_url = "))
+        .expect("a ping url")
+        .to_owned();
+    for (field, text) in [
+        (
+            "webhook_url",
+            example.replacen(
+                &first_url,
+                "\"https://169.254.169.254/latest/meta-data\"",
+                1,
+            ),
+        ),
+        (
+            "ping_url",
+            example.replacen(&first_ping, "\"https://2130706433:9000/bid\"", 1),
+        ),
+    ] {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("buyers.toml");
+        std::fs::write(&file, text).expect("write");
+        let out = Command::new(env!("CARGO_BIN_EXE_aurum"))
+            .args(["buyers", "import", file.to_str().expect("utf-8 path")])
+            .arg("--data-dir")
+            .arg(dir.path().join("db"))
+            .env("AURUM_BACKEND", "embedded")
+            .env("AURUM_OUTBOUND", "public")
+            .output()
+            .expect("aurum runs");
+        assert!(!out.status.success(), "{field}: imported");
+        let said = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            said.contains(field) && said.contains("nothing imported"),
+            "{said}"
+        );
+        if dir.path().join("db").exists() {
+            let store = EmbeddedStore::open(&dir.path().join("db")).expect("open");
+            assert!(store.buyers().await.expect("buyers").is_empty());
+        }
+    }
+}

@@ -40,7 +40,12 @@ async fn start(dir: &std::path::Path, with_clock: bool) -> Server {
         let _ = rx.await;
     };
     let task = if with_clock {
-        tokio::spawn(aurum_cli::serve(listener, backend, Some(clock), shutdown))
+        tokio::spawn(aurum_cli::serve(
+            listener,
+            backend,
+            aurum_cli::Exposure::Local(Some(clock)),
+            shutdown,
+        ))
     } else {
         tokio::spawn(aurum_cli::run(listener, backend, shutdown))
     };

@@ -36,6 +36,7 @@ pub const VARIABLES: &[&str] = &[
     "AURUM_SHELF_LIFE_HOURS",
     "AURUM_CONTACT_HASH_KEY",
     "AURUM_CHAT_FRONTEND_KEY_SHA256",
+    "AURUM_OUTBOUND",
     "AURUM_RETURN_RATE_CAP",
     "AURUM_FEEDBACK_RATE_LIMIT",
 ];
@@ -94,6 +95,10 @@ pub struct Config {
     pub targets: Targets,
     pub routing: RoutingConfig,
     pub feedback: FeedbackConfig,
+    /// Where deliveries and pings may go (`AURUM_OUTBOUND`, `public` or `sandbox`): by
+    /// default the local sandbox's loopback buyers on the embedded store, public `https`
+    /// hosts only on AWS; `sandbox` on AWS is for local runs against moto alone.
+    pub outbound: crate::domain::buyer::Outbound,
     /// Who gets the conversation endpoint's full reply (the lead's score, buyer, price and
     /// revenue figures); everyone else gets the homeowner's view.
     pub chat_frontend: ChatFrontend,
@@ -341,6 +346,20 @@ impl Config {
                 });
             }
         };
+        let outbound = match (get("AURUM_OUTBOUND"), backend) {
+            (Some("public"), _) | (None, BackendKind::Aws) => {
+                crate::domain::buyer::Outbound::Public
+            }
+            (Some("sandbox"), _) | (None, BackendKind::Embedded) => {
+                crate::domain::buyer::Outbound::Sandbox
+            }
+            (Some(other), _) => {
+                return Err(ConfigError::Invalid {
+                    name: "AURUM_OUTBOUND",
+                    reason: format!("{other:?} is not one of public, sandbox"),
+                });
+            }
+        };
         let chat_frontend = match (get("AURUM_CHAT_FRONTEND_KEY_SHA256"), backend) {
             (Some(hex), _) => ChatFrontend::Key(parse_sha256(hex).ok_or(ConfigError::Invalid {
                 name: "AURUM_CHAT_FRONTEND_KEY_SHA256",
@@ -378,6 +397,7 @@ impl Config {
         Ok(Config {
             clock_settable: false,
             chat_frontend,
+            outbound,
             backend,
             data_dir: PathBuf::from(text("AURUM_DATA_DIR", ".aurum")),
             aws: AwsResources {

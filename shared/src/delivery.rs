@@ -11,7 +11,7 @@
 //! It logs the lead id, buyer id, webhook id, attempt and status, never the body.
 
 use crate::contracts::QueuedLead;
-use crate::domain::buyer::{Buyer, BuyerId, WebhookSecret};
+use crate::domain::buyer::{Buyer, BuyerId, Outbound, WebhookSecret, forbidden_ip};
 use crate::domain::conversation::ZipCode;
 use crate::domain::facts::{
     Borough, CreditSignal, DecisionMaker, Financing, Objection, PropertyType, TechnicalTopic,
@@ -27,6 +27,7 @@ use hyper::header::{CONTENT_TYPE, RETRY_AFTER, USER_AGENT};
 use hyper::{Request, StatusCode, Uri};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::connect::dns::{GaiResolver, Name};
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
@@ -563,9 +564,66 @@ const MAX_REPLY_BYTES: usize = 16 * 1024;
 const MAX_REASON_CHARS: usize = 200;
 
 #[cfg(feature = "https")]
-type Connector = hyper_rustls::HttpsConnector<HttpConnector>;
+type Connector = hyper_rustls::HttpsConnector<HttpConnector<GuardedResolver>>;
 #[cfg(not(feature = "https"))]
-type Connector = HttpConnector;
+type Connector = HttpConnector<GuardedResolver>;
+
+/// The system resolver, keeping only the addresses this deployment may reach
+/// ([`Outbound`]): a name that resolves (or is rebound) to loopback, a private range or the
+/// metadata service is refused at connect time, whatever the URL said.
+#[derive(Clone)]
+pub struct GuardedResolver {
+    inner: GaiResolver,
+    outbound: Outbound,
+}
+
+impl GuardedResolver {
+    pub fn new(outbound: Outbound) -> GuardedResolver {
+        GuardedResolver {
+            inner: GaiResolver::new(),
+            outbound,
+        }
+    }
+}
+
+type Resolving = std::pin::Pin<
+    Box<
+        dyn std::future::Future<
+                Output = Result<std::vec::IntoIter<std::net::SocketAddr>, std::io::Error>,
+            > + Send,
+    >,
+>;
+
+impl tower_service::Service<Name> for GuardedResolver {
+    type Response = std::vec::IntoIter<std::net::SocketAddr>;
+    type Error = std::io::Error;
+    type Future = Resolving;
+
+    fn poll_ready(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, name: Name) -> Self::Future {
+        let resolving = self.inner.call(name);
+        let outbound = self.outbound;
+        Box::pin(async move {
+            let addrs: Vec<std::net::SocketAddr> = resolving
+                .await?
+                .filter(|a| outbound == Outbound::Sandbox || !forbidden_ip(a.ip()))
+                .collect();
+            if addrs.is_empty() {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::PermissionDenied,
+                    "the host resolves only to addresses deliveries may not reach",
+                ));
+            }
+            Ok(addrs.into_iter())
+        })
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
@@ -589,21 +647,24 @@ pub struct WebhookPost<'a> {
 pub struct DeliveryClient {
     http: Client<Connector, Full<Bytes>>,
     policy: RetryPolicy,
+    outbound: Outbound,
 }
 
 impl fmt::Debug for DeliveryClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("DeliveryClient")
             .field("policy", &self.policy)
+            .field("outbound", &self.outbound)
             .finish_non_exhaustive()
     }
 }
 
 impl DeliveryClient {
     /// Loads the system's root certificates (with the `https` feature) and sets up the
-    /// connection pool.
-    pub fn new(policy: RetryPolicy) -> Result<DeliveryClient, ClientError> {
-        let mut tcp = HttpConnector::new();
+    /// connection pool; requests go only where `outbound` allows, checked on the URL and
+    /// again on the addresses its host resolves to.
+    pub fn new(policy: RetryPolicy, outbound: Outbound) -> Result<DeliveryClient, ClientError> {
+        let mut tcp = HttpConnector::new_with_resolver(GuardedResolver::new(outbound));
         tcp.set_connect_timeout(Some(policy.attempt_timeout));
         tcp.set_nodelay(true);
         #[cfg(feature = "https")]
@@ -622,7 +683,11 @@ impl DeliveryClient {
             .pool_timer(TokioTimer::new())
             .pool_idle_timeout(Duration::from_secs(60))
             .build(connector);
-        Ok(DeliveryClient { http, policy })
+        Ok(DeliveryClient {
+            http,
+            policy,
+            outbound,
+        })
     }
 
     pub fn policy(&self) -> RetryPolicy {
@@ -678,7 +743,7 @@ impl DeliveryClient {
                 error: "not a ping-post buyer".to_owned(),
             };
         };
-        let uri = match webhook_uri(&ping.ping_url) {
+        let uri = match webhook_uri(&ping.ping_url, self.outbound) {
             Ok(uri) => uri,
             Err(reason) => {
                 return PingOutcome::Error {
@@ -753,7 +818,7 @@ impl DeliveryClient {
     /// Posts `post` within `budget` or the policy's, whichever is shorter.
     pub async fn post_within(&self, post: &WebhookPost<'_>, budget: Duration) -> DeliveryOutcome {
         let deadline = Instant::now() + budget.min(self.policy.budget);
-        let uri = match webhook_uri(post.url) {
+        let uri = match webhook_uri(post.url, self.outbound) {
             Ok(uri) => uri,
             Err(reason) => {
                 tracing::warn!(lead_id = post.lead_id, buyer_id = %post.buyer_id, reason, "webhook URL refused");
@@ -982,9 +1047,10 @@ fn retry_after(headers: &hyper::HeaderMap) -> Option<Duration> {
 }
 
 /// The URL to post to: the buyer rule (`domain::buyer::check_webhook_url`, the one the
-/// import applies), and https only where this binary can speak it.
-fn webhook_uri(url: &str) -> Result<Uri, &'static str> {
-    crate::domain::buyer::check_webhook_url(url)?;
+/// import applies) for where this client may send, and https only where this binary can
+/// speak it.
+fn webhook_uri(url: &str, outbound: Outbound) -> Result<Uri, &'static str> {
+    crate::domain::buyer::check_webhook_url(url, outbound)?;
     let uri: Uri = url.parse().map_err(|_| "webhook URL is not a valid URL")?;
     match uri.scheme_str() {
         Some("https") if !cfg!(feature = "https") => {
@@ -1279,19 +1345,84 @@ mod tests {
         assert_eq!(loggable_reason("call Maria at 718 555 0142"), "free_text");
     }
 
+    #[tokio::test]
+    async fn given_a_deployment_when_a_host_resolves_to_loopback_then_the_connection_is_refused() {
+        use tower_service::Service;
+        // GIVEN a name that resolves to loopback (a public-looking name rebound to 127.0.0.1
+        // resolves the same way; `localhost` needs no DNS server)
+        let name: Name = "localhost".parse().expect("name");
+        // WHEN a deployment's resolver resolves it THEN no address is left to connect to
+        let mut public = GuardedResolver::new(Outbound::Public);
+        let refused = public.call(name.clone()).await.expect_err("loopback only");
+        assert_eq!(refused.kind(), std::io::ErrorKind::PermissionDenied);
+        // AND the local sandbox reaches it
+        let mut sandbox = GuardedResolver::new(Outbound::Sandbox);
+        let addrs: Vec<_> = sandbox.call(name).await.expect("resolves").collect();
+        assert!(addrs.iter().any(|a| a.ip().is_loopback()), "{addrs:?}");
+    }
+
+    #[tokio::test]
+    async fn given_a_deployment_when_a_buyer_points_at_an_internal_address_then_nothing_is_sent() {
+        // GIVEN a listener on loopback standing in for an internal service
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        let client = DeliveryClient::new(RetryPolicy::default(), Outbound::Public).expect("client");
+        let secret =
+            WebhookSecret::parse("whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD").expect("secret");
+        let buyer_id = BuyerId::parse("internal_probe").expect("id");
+        for url in [
+            format!("http://127.0.0.1:{port}/leads"),
+            format!("https://127.0.0.1:{port}/leads"),
+            format!("https://2130706433:{port}/leads"),
+            format!("https://localhost:{port}/leads"),
+        ] {
+            // WHEN a signed post is made to it
+            let outcome = client
+                .post(&WebhookPost {
+                    lead_id: "lead_probe",
+                    buyer_id: &buyer_id,
+                    url: &url,
+                    secret: &secret,
+                    webhook_id: "msg_probe",
+                    body: b"{}",
+                })
+                .await;
+            // THEN it is refused for good, without a connection
+            assert!(
+                matches!(
+                    outcome,
+                    DeliveryOutcome::Failed {
+                        attempts: 0,
+                        reached: false,
+                        permanent: true,
+                        ..
+                    }
+                ),
+                "{url}: {outcome:?}"
+            );
+        }
+        let accepted = tokio::time::timeout(Duration::from_millis(100), listener.accept()).await;
+        assert!(
+            accepted.is_err(),
+            "no connection reached the internal service"
+        );
+    }
+
     #[test]
     fn given_webhook_urls_then_https_or_loopback_http_only() {
-        assert!(webhook_uri("http://127.0.0.1:8080/leads").is_ok());
-        assert!(webhook_uri("http://localhost:8080/leads").is_ok());
-        assert!(webhook_uri("http://[::1]:8080/leads").is_ok());
-        assert!(webhook_uri("http://127.5.0.1/leads").is_ok());
-        assert!(webhook_uri("http://buyer.example/leads").is_err());
-        assert!(webhook_uri("http://10.0.0.1/leads").is_err());
-        assert!(webhook_uri("http://localhost.buyer.example/leads").is_err());
-        assert!(webhook_uri("ftp://buyer.example/leads").is_err());
-        assert!(webhook_uri("not a url").is_err());
+        assert!(webhook_uri("http://127.0.0.1:8080/leads", Outbound::Sandbox).is_ok());
+        assert!(webhook_uri("http://localhost:8080/leads", Outbound::Sandbox).is_ok());
+        assert!(webhook_uri("http://[::1]:8080/leads", Outbound::Sandbox).is_ok());
+        assert!(webhook_uri("http://127.5.0.1/leads", Outbound::Sandbox).is_ok());
+        assert!(webhook_uri("http://buyer.example/leads", Outbound::Sandbox).is_err());
+        assert!(webhook_uri("http://10.0.0.1/leads", Outbound::Sandbox).is_err());
+        assert!(webhook_uri("http://localhost.buyer.example/leads", Outbound::Sandbox).is_err());
+        assert!(webhook_uri("ftp://buyer.example/leads", Outbound::Sandbox).is_err());
+        assert!(webhook_uri("not a url", Outbound::Sandbox).is_err());
         assert_eq!(
-            webhook_uri("https://buyer.example/leads").is_ok(),
+            webhook_uri("https://buyer.example/leads", Outbound::Sandbox).is_ok(),
             cfg!(feature = "https")
         );
     }

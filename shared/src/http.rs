@@ -48,6 +48,9 @@ pub enum ApiError {
     Expired { code: &'static str, message: String },
     #[error("too many requests from this caller; retry in {retry_after_secs} s")]
     RateLimited { retry_after_secs: u64 },
+    /// A sales-team route without the sales team's credentials.
+    #[error("the sales team's routes need their credentials: Authorization: Bearer <token>")]
+    Unauthorized,
 }
 
 /// What a caller whose webhook signature failed is told.
@@ -66,8 +69,8 @@ pub struct ErrorBody<'a> {
 pub struct ErrorDetail<'a> {
     /// Stable, machine-readable: `malformed_json`, `invalid_request`, `payload_too_large`,
     /// `not_found`, `method_not_allowed`, `conflict`, `unavailable`, `invalid_signature`,
-    /// `not_your_lead`, `buyer_mismatch`, `invalid_transition`, `return_window_closed` or
-    /// `rate_limited`.
+    /// `not_your_lead`, `buyer_mismatch`, `invalid_transition`, `return_window_closed`,
+    /// `session_forbidden`, `unauthorized` or `rate_limited`.
     #[schema(examples("invalid_request"))]
     code: &'a str,
     /// For people; its wording may change.
@@ -90,6 +93,7 @@ impl ApiError {
             ApiError::InvalidTransition { .. } => StatusCode::CONFLICT,
             ApiError::Expired { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
         }
     }
 
@@ -106,6 +110,7 @@ impl ApiError {
             ApiError::Forbidden { code, .. } | ApiError::Expired { code, .. } => code,
             ApiError::InvalidTransition { .. } => "invalid_transition",
             ApiError::RateLimited { .. } => "rate_limited",
+            ApiError::Unauthorized => "unauthorized",
         }
     }
 }

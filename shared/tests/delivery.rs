@@ -4,7 +4,9 @@
 use aurum::adapters::fake_buyer::{BuyerAnswer, FakeBuyer};
 use aurum::contracts::{QueuedLead, lead_id_for};
 use aurum::delivery::{BuyerMessage, DeliveryClient, DeliveryOutcome, RetryPolicy, WebhookPost};
-use aurum::domain::buyer::{Buyer, BuyerId, BuyerTier, Hours, ServiceArea, WebhookSecret};
+use aurum::domain::buyer::{
+    Buyer, BuyerId, BuyerTier, Hours, Outbound, ServiceArea, WebhookSecret,
+};
 use aurum::domain::conversation::{ConsentEvidence, Contact, LeadFacts, SessionId};
 use aurum::domain::facts::Borough;
 use aurum::domain::money::Cents;
@@ -101,7 +103,7 @@ fn quick() -> RetryPolicy {
 }
 
 fn client(policy: RetryPolicy) -> DeliveryClient {
-    DeliveryClient::new(policy).expect("client")
+    DeliveryClient::new(policy, Outbound::Sandbox).expect("client")
 }
 
 async fn fake_buyer() -> FakeBuyer {

@@ -108,7 +108,7 @@ pub fn body(lead: &str, buyer: &BuyerId, kind: &str, extra: Value) -> Vec<u8> {
 
 static NEXT_PHONE: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(2_000);
 
-fn unique(prefix: &str) -> String {
+pub fn unique(prefix: &str) -> String {
     format!(
         "{prefix}_{}",
         &uuid::Uuid::new_v4().simple().to_string()[..10]

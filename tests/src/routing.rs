@@ -122,12 +122,15 @@ async fn only_buyer<B: Backend>(
 /// A delivery client with short timeouts, so a hanging buyer costs a test little.
 pub fn quick_client() -> Arc<DeliveryClient> {
     Arc::new(
-        DeliveryClient::new(RetryPolicy {
-            max_attempts: 2,
-            attempt_timeout: Duration::from_millis(300),
-            first_backoff: Duration::from_millis(20),
-            budget: Duration::from_secs(2),
-        })
+        DeliveryClient::new(
+            RetryPolicy {
+                max_attempts: 2,
+                attempt_timeout: Duration::from_millis(300),
+                first_backoff: Duration::from_millis(20),
+                budget: Duration::from_secs(2),
+            },
+            aurum::domain::buyer::Outbound::Sandbox,
+        )
         .expect("client"),
     )
 }
@@ -569,6 +572,7 @@ pub async fn a_withdrawal_after_delivery_reaches_the_buyer<B: Backend>(backend: 
         let (status, body) = crate::post_turn(&app, &session, message).await;
         assert_eq!(status, 200, "{body}");
     }
+    let seen = std::sync::Mutex::new(Vec::<QueuedLead>::new());
     let route_all = || async {
         let mut handled = 0;
         for _ in 0..20 {
@@ -581,6 +585,9 @@ pub async fn a_withdrawal_after_delivery_reaches_the_buyer<B: Backend>(backend: 
                 break;
             }
             for d in batch {
+                seen.lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .push(d.lead.clone());
                 let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
                 router.handle(&d, deadline).await.expect("handled");
                 backend.queue().ack(&d.receipt).await.expect("ack");
@@ -601,6 +608,19 @@ pub async fn a_withdrawal_after_delivery_reaches_the_buyer<B: Backend>(backend: 
         "withdrawn"
     );
     assert_eq!(route_all().await, 1, "the withdrawal notice");
+    // The notice on the queue carries the lead's id, not the homeowner's contact details.
+    let notice = seen
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .last()
+        .cloned()
+        .expect("the notice");
+    assert!(notice.withdrawn.is_some());
+    assert_eq!(
+        notice.facts.contact,
+        Default::default(),
+        "no contact details"
+    );
     let messages = buyer.deliveries();
     assert_eq!(messages.len(), 2);
     assert!(

@@ -12,6 +12,10 @@ use std::path::{Path, PathBuf};
 /// Variables the configuration reads that Lambda deliberately does not get.
 const NOT_SET_IN_LAMBDA: &[(&str, &str)] = &[
     (
+        "AURUM_OUTBOUND",
+        "a deployment always sends to public hosts only (the default on the aws backend)",
+    ),
+    (
         "AURUM_DATA_DIR",
         "directory of the embedded store; Lambda runs the aws backend",
     ),
@@ -49,12 +53,7 @@ enum Access {
 }
 
 /// Routes anyone may call; every other route of the registry needs the sales team's JWT.
-const PUBLIC_ROUTES: &[&str] = &[
-    aurum_conversation::ROUTE,
-    aurum_feedback::ROUTE,
-    aurum_dashboard::page::PAGE_ROUTE,
-    aurum_dashboard::page::ASSET_ROUTE,
-];
+use aurum_cli::PUBLIC_ROUTES;
 
 /// Every route of the function registry: (function crate directory, method, path, access).
 fn served_routes() -> Vec<(&'static str, &'static str, &'static str, Access)> {

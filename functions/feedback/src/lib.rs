@@ -162,6 +162,11 @@ async fn post_feedback<B: Backend>(
         .get(HEADER_BUYER)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| BuyerId::parse(v).ok());
+    // Unsigned, malformed or stale requests are refused before any store read.
+    if let Err(e) = webhooks::precheck(&headers, now) {
+        tracing::warn!(claimed_buyer = ?claimed.as_ref().map(BuyerId::as_str), failure = e.failure().as_str(), "feedback refused: not verified");
+        return Err(ApiError::InvalidSignature);
+    }
     let buyer = match &claimed {
         Some(id) => app.intake.buyer(id).await?,
         None => None,

@@ -38,7 +38,7 @@ pub fn settings(config: &Config) -> DistributionSettings {
 pub fn distribution<B: Backend>(
     backend: &B,
 ) -> Result<Distribution<B>, aurum::delivery::ClientError> {
-    let client = DeliveryClient::new(RetryPolicy::default())?;
+    let client = DeliveryClient::new(RetryPolicy::default(), backend.config().outbound)?;
     Ok(Distribution::new(
         backend,
         Arc::new(client),

@@ -294,7 +294,27 @@ pub struct BuyerError {
 }
 
 impl Buyer {
-    /// Checks what the types cannot: the price band, caps, area, hours and webhook.
+    /// [`Buyer::validate`], and the webhook and ping URLs by the rule of where this
+    /// deployment may send ([`Outbound`]): what an import into it applies, so that no buyer
+    /// is stored that delivery would refuse.
+    pub fn validate_for(&self, outbound: Outbound) -> Result<(), BuyerError> {
+        self.validate()?;
+        let urls = std::iter::once(("webhook_url", &self.webhook_url))
+            .chain(self.ping_post.iter().map(|p| ("ping_url", &p.ping_url)));
+        for (field, url) in urls {
+            if let Err(problem) = check_webhook_url(url, outbound) {
+                return Err(BuyerError {
+                    buyer: self.id.to_string(),
+                    field,
+                    reason: problem.to_owned(),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks what the types cannot: the price band, caps, area, hours and webhook (by the
+    /// sandbox's rule; [`Buyer::validate_for`] applies a deployment's).
     pub fn validate(&self) -> Result<(), BuyerError> {
         let fail = |field: &'static str, reason: &str| {
             Err(BuyerError {
@@ -341,14 +361,14 @@ impl Buyer {
         if self.hours.days.is_empty() {
             return fail("hours.days", "must list at least one day");
         }
-        if let Err(problem) = check_webhook_url(&self.webhook_url) {
+        if let Err(problem) = check_webhook_url(&self.webhook_url, Outbound::Sandbox) {
             return fail("webhook_url", problem);
         }
         if self.return_window_days > 90 {
             return fail("return_window_days", "must be at most 90");
         }
         if let Some(ping) = &self.ping_post {
-            if let Err(problem) = check_webhook_url(&ping.ping_url) {
+            if let Err(problem) = check_webhook_url(&ping.ping_url, Outbound::Sandbox) {
                 return fail("ping_url", problem);
             }
             if !(50..=2_000).contains(&ping.deadline_ms) {
@@ -397,10 +417,24 @@ pub fn who_may_call(
 /// Buyers a consent question names at most.
 pub const MAX_NAMED: usize = 3;
 
+/// Where outbound requests (deliveries, pings) may go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Outbound {
+    /// A deployment: `https` to public hosts only. Loopback, private, link-local,
+    /// unique-local, carrier-grade NAT, metadata and other special addresses are refused,
+    /// in the URL and again after DNS resolution, and so are internal names.
+    #[default]
+    Public,
+    /// The local sandbox (`aurum serve` on the embedded store, tests): also plain `http`
+    /// to loopback, where the sandbox buyers listen.
+    Sandbox,
+}
+
 /// The one rule for a buyer's webhook URL, applied at import and by every delivery: an
-/// absolute `https` URL, or `http` to a loopback address (local runs and tests), with a
-/// host, no user information, no whitespace, at most 2,000 characters.
-pub fn check_webhook_url(url: &str) -> Result<(), &'static str> {
+/// absolute `https` URL (with [`Outbound::Sandbox`] also `http` to a loopback address),
+/// with a host, no user information, no whitespace, at most 2,000 characters; with
+/// [`Outbound::Public`] the host must be a public name or address ([`forbidden_host`]).
+pub fn check_webhook_url(url: &str, outbound: Outbound) -> Result<(), &'static str> {
     const RULE: &str = "must be an https:// URL (http:// only on loopback)";
     if url.len() > 2_000 || url.contains(char::is_whitespace) {
         return Err(RULE);
@@ -412,10 +446,18 @@ pub fn check_webhook_url(url: &str) -> Result<(), &'static str> {
     if authority.as_str().contains('@') || authority.host().is_empty() {
         return Err("must name a host, without user information");
     }
-    match uri.scheme_str() {
-        Some("https") => Ok(()),
-        Some("http") if is_loopback_host(authority.host()) => Ok(()),
-        Some("http") => Err("plain http is allowed only to loopback addresses"),
+    let host = authority.host();
+    match (uri.scheme_str(), outbound) {
+        (Some("https"), Outbound::Sandbox) => Ok(()),
+        (Some("http"), Outbound::Sandbox) if is_loopback_host(host) => Ok(()),
+        (Some("http"), Outbound::Sandbox) => {
+            Err("plain http is allowed only to loopback addresses")
+        }
+        (Some("https"), Outbound::Public) if forbidden_host(host) => Err(
+            "must name a public host: loopback, private, link-local, metadata and internal addresses are refused",
+        ),
+        (Some("https"), Outbound::Public) => Ok(()),
+        (Some("http"), Outbound::Public) => Err("must be an https:// URL"),
         _ => Err(RULE),
     }
 }
@@ -427,6 +469,130 @@ pub fn is_loopback_host(host: &str) -> bool {
         || bare
             .parse::<std::net::IpAddr>()
             .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// Whether a URL's host may not be reached from a deployment: an address in any form a
+/// resolver accepts (decimal, octal or hex IPv4, short forms, IPv4-mapped IPv6) that
+/// [`forbidden_ip`] refuses, or an internal name (`localhost`, `*.localhost`, `*.local`,
+/// `*.internal`, `*.localdomain`, `*.home.arpa`, a single label that a search domain would
+/// complete). A trailing dot changes nothing.
+pub fn forbidden_host(host: &str) -> bool {
+    let bare = host
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .trim_end_matches('.')
+        .to_ascii_lowercase();
+    if let Some(ip) = host_ip(&bare) {
+        return forbidden_ip(ip);
+    }
+    const INTERNAL: [&str; 5] = [
+        ".localhost",
+        ".local",
+        ".internal",
+        ".localdomain",
+        ".home.arpa",
+    ];
+    bare.is_empty()
+        || bare == "localhost"
+        || !bare.contains('.')
+        || INTERNAL.iter().any(|suffix| bare.ends_with(suffix))
+}
+
+/// A host written as an IP address, in every form `inet_aton` and URL parsers accept.
+fn host_ip(host: &str) -> Option<std::net::IpAddr> {
+    use std::net::IpAddr;
+    if let Ok(ip) = host.parse::<IpAddr>() {
+        return Some(ip);
+    }
+    loose_ipv4(host).map(IpAddr::V4)
+}
+
+/// `inet_aton`'s IPv4 forms: one to four parts, each decimal, octal (leading 0) or hex
+/// (0x), the last filling the remaining bytes (`2130706433`, `0177.1`, `0x7f.0.0.1`).
+fn loose_ipv4(host: &str) -> Option<std::net::Ipv4Addr> {
+    let parts: Vec<&str> = host.split('.').collect();
+    if parts.is_empty() || parts.len() > 4 {
+        return None;
+    }
+    let number = |p: &str| -> Option<u64> {
+        if p.is_empty() {
+            return None;
+        }
+        if let Some(hex) = p.strip_prefix("0x").or_else(|| p.strip_prefix("0X")) {
+            return if hex.is_empty() {
+                Some(0)
+            } else {
+                u64::from_str_radix(hex, 16).ok()
+            };
+        }
+        if p.len() > 1 && p.starts_with('0') {
+            return u64::from_str_radix(&p[1..], 8).ok();
+        }
+        p.parse::<u64>().ok()
+    };
+    let values: Vec<u64> = parts.iter().map(|p| number(p)).collect::<Option<_>>()?;
+    let (last, head) = values.split_last()?;
+    if head.iter().any(|v| *v > 255) {
+        return None;
+    }
+    let room = 8 * (4 - head.len() as u32);
+    if room < 64 && *last >= 1u64 << room {
+        return None;
+    }
+    let mut n: u64 = *last;
+    for (i, v) in head.iter().enumerate() {
+        n |= v << (8 * (3 - i as u32));
+    }
+    u32::try_from(n).ok().map(std::net::Ipv4Addr::from)
+}
+
+/// Addresses a deployment never sends to: unspecified, loopback, private (RFC 1918),
+/// carrier-grade NAT, link-local (the instance metadata service among them), IETF and
+/// documentation ranges, benchmarking, multicast, reserved and broadcast; for IPv6 also
+/// unique-local, link- and site-local, documentation, and any IPv4 address carried in a
+/// mapped, compatible or NAT64 form.
+pub fn forbidden_ip(ip: std::net::IpAddr) -> bool {
+    use std::net::IpAddr;
+    match ip {
+        IpAddr::V4(v4) => {
+            let [a, b, c, _] = v4.octets();
+            v4.is_unspecified()
+                || v4.is_loopback()
+                || v4.is_private()
+                || v4.is_link_local()
+                || v4.is_multicast()
+                || v4.is_broadcast()
+                || v4.is_documentation()
+                || a == 0
+                || (a == 100 && (64..128).contains(&b))
+                || (a == 192 && b == 0 && c == 0)
+                || (a == 198 && (b == 18 || b == 19))
+                || a >= 240
+        }
+        IpAddr::V6(v6) => {
+            let s = v6.segments();
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return forbidden_ip(IpAddr::V4(v4));
+            }
+            // IPv4-compatible (::a.b.c.d) and NAT64 (64:ff9b::a.b.c.d) carry an IPv4 address.
+            if s[..6] == [0; 6] || s[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
+                let v4 = std::net::Ipv4Addr::new(
+                    (s[6] >> 8) as u8,
+                    s[6] as u8,
+                    (s[7] >> 8) as u8,
+                    s[7] as u8,
+                );
+                return v6.is_unspecified() || v6.is_loopback() || forbidden_ip(IpAddr::V4(v4));
+            }
+            v6.is_unspecified()
+                || v6.is_loopback()
+                || v6.is_multicast()
+                || (s[0] & 0xfe00) == 0xfc00
+                || (s[0] & 0xffc0) == 0xfe80
+                || (s[0] & 0xffc0) == 0xfec0
+                || (s[0] == 0x2001 && s[1] == 0x0db8)
+        }
+    }
 }
 
 #[cfg(test)]
@@ -443,7 +609,7 @@ mod tests {
             "http://[::1]:8080/leads",
             "http://127.5.0.1/leads",
         ] {
-            assert_eq!(check_webhook_url(ok), Ok(()), "{ok}");
+            assert_eq!(check_webhook_url(ok, Outbound::Sandbox), Ok(()), "{ok}");
         }
         for bad in [
             "http://buyer.example/leads",
@@ -458,8 +624,79 @@ mod tests {
             "not a url",
             "",
         ] {
-            assert!(check_webhook_url(bad).is_err(), "{bad}");
+            assert!(check_webhook_url(bad, Outbound::Sandbox).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn given_a_deployment_then_every_form_of_an_internal_address_is_refused() {
+        // GIVEN webhook URLs a buyer (or an attacker editing one) could register
+        let refused = [
+            // loopback in every spelling a resolver accepts
+            "https://127.0.0.1/leads",
+            "https://127.1/leads",
+            "https://2130706433/leads",
+            "https://0177.0.0.1/leads",
+            "https://0x7f.0.0.1/leads",
+            "https://0x7f000001/leads",
+            "https://[::1]/leads",
+            "https://[::ffff:127.0.0.1]/leads",
+            "https://[::ffff:7f00:1]/leads",
+            "https://[::127.0.0.1]/leads",
+            "https://localhost/leads",
+            "https://LOCALHOST./leads",
+            "https://api.localhost/leads",
+            // private, link-local, metadata, unique-local, carrier-grade NAT, unspecified
+            "https://10.0.0.1/leads",
+            "https://172.16.5.4:8443/leads",
+            "https://192.168.1.1/leads",
+            "https://169.254.169.254/latest/meta-data",
+            "https://[fd00:ec2::254]/latest/meta-data",
+            "https://[fe80::1]/leads",
+            "https://[64:ff9b::a9fe:a9fe]/leads",
+            "https://100.64.0.1/leads",
+            "https://0.0.0.0/leads",
+            "https://0/leads",
+            // internal names, trailing dots
+            "https://metadata.google.internal/computeMetadata",
+            "https://router.local/leads",
+            "https://intranet/leads",
+            "https://intranet./leads",
+            "https://db.corp.localdomain/leads",
+            // userinfo tricks and plain http
+            "https://buyer.example@127.0.0.1/leads",
+            "https://127.0.0.1#@buyer.example/leads",
+            "http://buyer.example/leads",
+            "http://127.0.0.1:8080/leads",
+        ];
+        // WHEN checked by a deployment's rule THEN each is refused
+        for url in refused {
+            assert!(check_webhook_url(url, Outbound::Public).is_err(), "{url}");
+        }
+        // AND public hosts, with ports and trailing dots, pass
+        for url in [
+            "https://buyer.example/leads",
+            "https://buyer.example./leads",
+            "https://buyer.example:8443/leads",
+            "https://8.8.8.8/leads",
+            "https://[2606:4700::1111]/leads",
+            "https://1.1.1.1.nip.example/leads",
+        ] {
+            assert_eq!(check_webhook_url(url, Outbound::Public), Ok(()), "{url}");
+        }
+        // AND a buyer whose ping URL is internal cannot be imported into a deployment
+        let mut b = buyer();
+        b.ping_post = Some(PingPost {
+            ping_url: "https://169.254.169.254/bid".into(),
+            deadline_ms: 300,
+        });
+        assert_eq!(b.validate(), Ok(()), "the sandbox's rule");
+        assert_eq!(
+            b.validate_for(Outbound::Public)
+                .expect_err("internal")
+                .field,
+            "ping_url"
+        );
     }
 
     #[test]

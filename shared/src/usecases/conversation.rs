@@ -263,7 +263,12 @@ impl<B: Backend> Chat<B> {
                         revenue_potential: decision.score.revenue_potential,
                         conversion_probability: decision.score.conversion_probability,
                         model_version: decision.score.model_version,
-                        facts: c.facts.clone(),
+                        // A notice names the lead; the homeowner's contact details stay
+                        // out of the queue.
+                        facts: crate::domain::conversation::LeadFacts {
+                            contact: Default::default(),
+                            ..c.facts.clone()
+                        },
                         consent: None,
                         withdrawn: Some(withdrawal.clone()),
                         factors: None,
