@@ -252,6 +252,19 @@ pub async fn consent_withdrawal_after_queueing<B: aurum::backend::Backend>(
     assert_eq!(withdrawal.words, words);
     assert_eq!(withdrawal.from, Some(LeadState::Queued));
 
+    // The homeowner's contact details are erased from the conversation.
+    use aurum::ports::ConversationStore;
+    let stored = backend
+        .conversations()
+        .load_conversation(&aurum::domain::conversation::SessionId::parse(session).expect("id"))
+        .await
+        .expect("load")
+        .expect("saved");
+    assert_eq!(
+        stored.facts.contact,
+        Default::default(),
+        "contact details erased"
+    );
     // A later message neither re-queues the lead nor undoes the withdrawal.
     let (_, body) = post_turn(&app, session, "Yes, have an installer call me").await;
     assert_eq!(

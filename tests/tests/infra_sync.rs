@@ -453,6 +453,103 @@ fn every_served_route_is_in_the_http_api_with_its_access() {
     assert!(get(api, "CorsConfiguration").is_some());
 }
 
+/// GIVEN the template WHEN a queue-fed function's concurrency is reserved THEN the
+/// reservation can never be below its event source's maximum concurrency (the queue would
+/// drive the function into its own throttle).
+#[test]
+fn a_reserved_concurrency_never_throttles_an_event_source_below_its_maximum() {
+    let template = Template::load();
+    let mut checked = 0;
+    for (name, function) in template.functions() {
+        let Some(events) = template.property(function, "Events") else {
+            continue;
+        };
+        let Value::Mapping(events) = untag(events) else {
+            continue;
+        };
+        for event in events.values() {
+            let Some(maximum) = get(event, "Properties")
+                .and_then(|p| get(p, "ScalingConfig"))
+                .and_then(|c| get(c, "MaximumConcurrency"))
+            else {
+                continue;
+            };
+            let maximum = template.number(maximum);
+            let reserved = template
+                .property(function, "ReservedConcurrentExecutions")
+                .unwrap_or_else(|| panic!("{name}: no reserved concurrency setting"));
+            // `!If [condition, !Ref Parameter, !Ref AWS::NoValue]`: the parameter's floor.
+            let name_of = |v: &Value| untag(v).as_str().map(str::to_owned);
+            let parameter_name = match untag(reserved) {
+                Value::Sequence(branches) => branches.get(1).and_then(name_of),
+                other => name_of(other),
+            }
+            .unwrap_or_else(|| panic!("{name}: reserved concurrency from no parameter"));
+            let parameter = get(&template.doc, "Parameters")
+                .and_then(|p| get(p, &parameter_name))
+                .unwrap_or_else(|| panic!("{name}: no parameter {parameter_name}"));
+            let floor = get(parameter, "MinValue").map_or(0, |m| template.number(m));
+            assert!(
+                floor >= maximum,
+                "{name}: reserved concurrency may be {floor}, below its event source's {maximum}"
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked >= 1, "the router's lead queue is checked");
+}
+
+/// Every statement of a function's inline policies, as YAML text (tags kept).
+fn statements(template: &Template, function: &Value) -> Vec<String> {
+    let Some(Value::Sequence(policies)) = template.property(function, "Policies") else {
+        return Vec::new();
+    };
+    policies
+        .iter()
+        .filter_map(|p| get(p, "Statement"))
+        .filter_map(|s| match s {
+            Value::Sequence(items) => Some(items.clone()),
+            _ => None,
+        })
+        .flatten()
+        .map(|s| serde_norway::to_string(&s).expect("yaml"))
+        .collect()
+}
+
+/// GIVEN the template WHEN a function may write to the buyers table (its counters, the
+/// circuit breaker's health) THEN it is denied every write to a buyer's profile, where the
+/// webhook URL and the signing secret live: only the import writes those.
+#[test]
+fn no_function_may_overwrite_a_buyers_profile() {
+    let template = Template::load();
+    let writes = ["PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem"];
+    let mut writers = Vec::new();
+    for (name, function) in template.functions() {
+        let all = statements(&template, function);
+        let writes_buyers = all.iter().any(|s| {
+            s.contains("Effect: Allow")
+                && s.contains("BuyersTable")
+                && writes.iter().any(|w| s.contains(&format!("dynamodb:{w}")))
+        });
+        if !writes_buyers {
+            continue;
+        }
+        writers.push(name.clone());
+        let denied = all.iter().any(|s| {
+            s.contains("Effect: Deny")
+                && s.contains("BuyersTable")
+                && s.contains("dynamodb:LeadingKeys")
+                && s.contains("profile")
+                && writes.iter().all(|w| s.contains(&format!("dynamodb:{w}")))
+        });
+        assert!(denied, "{name} may write buyer profiles");
+    }
+    assert!(
+        writers.iter().any(|w| w == "RouterFunction"),
+        "the router writes counters: {writers:?}"
+    );
+}
+
 #[test]
 fn every_configuration_variable_is_set_in_lambda_or_knowingly_not() {
     let template = Template::load();

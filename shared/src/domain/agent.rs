@@ -195,9 +195,13 @@ pub fn ranked_asks(
     }
     let base = lead_value(current);
     let mut probe = c.clone();
+    // A homeowner who took consent back is not asked for it, or for a way to reach them,
+    // again (their contact details were erased).
+    let withdrawn = c.consent_withdrawn.is_some();
     let mut ranked: Vec<(Ask, Cents)> = Ask::ALL
         .iter()
         .filter(|a| a.missing(c))
+        .filter(|a| !(withdrawn && matches!(a, Ask::Contact | Ask::Consent)))
         .map(|&ask| {
             probe.facts.clone_from(&c.facts);
             ask.assume(&mut probe);

@@ -180,6 +180,9 @@ pub fn decide_with(
                 .clone()
                 .unwrap_or_else(|| lead_id_for(&c.session_id));
             c.consent_withdrawn = Some(withdrawal.clone());
+            // The homeowner took consent back: their name, phone and email are erased
+            // (the withdrawal keeps its time and words; the buyer holding the lead is told).
+            c.facts.contact = Default::default();
             withdraw = Some((lead_id, withdrawal));
         }
     }
@@ -365,7 +368,7 @@ mod tests {
         // WHEN the homeowner withdraws consent
         let at = start() + Duration::minutes(5);
         let words = "Actually no, do not share my details with anyone";
-        let d = decide_text(queued, words, &ContextHints::default(), rules(), at);
+        let d = decide_text(queued.clone(), words, &ContextHints::default(), rules(), at);
         // THEN the lead is withdrawn, with the time and the words, and nothing is published
         let (lead_id, withdrawal) = d.withdraw.clone().expect("a withdrawal");
         assert_eq!(Some(lead_id.clone()), d.conversation.lead_id);
@@ -374,6 +377,12 @@ mod tests {
         assert_eq!(d.lead, LeadStatus::Withdrawn { lead_id, at });
         assert!(d.publish.is_none());
         assert!(d.conversation.consent.is_none());
+        // AND the contact details the chat gathered are erased
+        assert!(
+            queued.facts.contact.phone.is_some(),
+            "the chat gave a phone"
+        );
+        assert_eq!(d.conversation.facts.contact, Default::default());
         // AND a later "yes" neither republishes nor withdraws again: the lead stays withdrawn
         let later = decide_text(
             d.conversation,
@@ -385,6 +394,19 @@ mod tests {
         assert!(later.publish.is_none());
         assert!(later.withdraw.is_none());
         assert!(matches!(later.lead, LeadStatus::Withdrawn { .. }));
+        // AND the agent does not ask a homeowner who took consent back for a phone again
+        let after = decide_text(
+            later.conversation,
+            "ok thanks",
+            &ContextHints::default(),
+            rules(),
+            at + Duration::minutes(2),
+        );
+        let asked = after.reply.next_questions.join(" ") + &after.reply.content;
+        assert!(
+            !asked.contains("phone") && !asked.contains("reach you"),
+            "{asked}"
+        );
     }
 
     #[test]
