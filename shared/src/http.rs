@@ -48,6 +48,9 @@ pub enum ApiError {
     Expired { code: &'static str, message: String },
     #[error("too many requests from this caller; retry in {retry_after_secs} s")]
     RateLimited { retry_after_secs: u64 },
+    /// A body that is not declared JSON (`content-type` absent or another type).
+    #[error("send the body as JSON with content-type: application/json")]
+    UnsupportedMediaType,
     /// A sales-team route without the sales team's credentials.
     #[error("the sales team's routes need their credentials: Authorization: Bearer <token>")]
     Unauthorized,
@@ -70,7 +73,7 @@ pub struct ErrorDetail<'a> {
     /// Stable, machine-readable: `malformed_json`, `invalid_request`, `payload_too_large`,
     /// `not_found`, `method_not_allowed`, `conflict`, `unavailable`, `invalid_signature`,
     /// `not_your_lead`, `buyer_mismatch`, `invalid_transition`, `return_window_closed`,
-    /// `session_forbidden`, `unauthorized` or `rate_limited`.
+    /// `session_forbidden`, `unauthorized`, `unsupported_media_type` or `rate_limited`.
     #[schema(examples("invalid_request"))]
     code: &'a str,
     /// For people; its wording may change.
@@ -94,6 +97,7 @@ impl ApiError {
             ApiError::Expired { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
+            ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
         }
     }
 
@@ -111,6 +115,7 @@ impl ApiError {
             ApiError::InvalidTransition { .. } => "invalid_transition",
             ApiError::RateLimited { .. } => "rate_limited",
             ApiError::Unauthorized => "unauthorized",
+            ApiError::UnsupportedMediaType => "unsupported_media_type",
         }
     }
 }
@@ -169,6 +174,24 @@ where
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let json = req
+            .headers()
+            .get(axum::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| {
+                v.split(';')
+                    .next()
+                    .unwrap_or_default()
+                    .trim()
+                    .to_ascii_lowercase()
+            })
+            .is_some_and(|mime| {
+                mime == "application/json"
+                    || (mime.starts_with("application/") && mime.ends_with("+json"))
+            });
+        if !json {
+            return Err(ApiError::UnsupportedMediaType);
+        }
         let bytes = Bytes::from_request(req, state)
             .await
             .map_err(|e: BytesRejection| {

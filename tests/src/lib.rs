@@ -55,12 +55,25 @@ pub struct Reply {
 
 impl TestApp {
     pub async fn request(&self, method: &str, path: &str, body: impl Into<Bytes>) -> Reply {
-        let request = hyper::Request::builder()
+        self.request_as(method, path, Some("application/json"), body)
+            .await
+    }
+
+    /// A request whose body is declared `content_type` (none: no header).
+    pub async fn request_as(
+        &self,
+        method: &str,
+        path: &str,
+        content_type: Option<&str>,
+        body: impl Into<Bytes>,
+    ) -> Reply {
+        let mut request = hyper::Request::builder()
             .method(method)
-            .uri(format!("http://{}{path}", self.addr))
-            .header("content-type", "application/json")
-            .body(Full::new(body.into()))
-            .expect("request");
+            .uri(format!("http://{}{path}", self.addr));
+        if let Some(t) = content_type {
+            request = request.header("content-type", t);
+        }
+        let request = request.body(Full::new(body.into())).expect("request");
         let response = self.client.request(request).await.expect("server answers");
         let (status, body) = status_and_json(response, &format!("{method} {path}")).await;
         Reply { status, body }

@@ -289,6 +289,28 @@ async fn bad_input_gets_a_json_4xx_and_changes_nothing() {
             r.body
         );
     }
+    // A body not declared JSON: no content-type, a form, plain text.
+    let valid = json!({"session_id": "chat_bad", "message": "hi"}).to_string();
+    for content_type in [
+        None,
+        Some("application/x-www-form-urlencoded"),
+        Some("text/plain"),
+    ] {
+        let r = app
+            .request_as("POST", ROUTE, content_type, valid.clone())
+            .await;
+        assert_eq!(r.status, 415, "{content_type:?}: {}", r.body);
+        assert_eq!(r.body["error"]["code"], "unsupported_media_type");
+    }
+    let r = app
+        .request_as(
+            "POST",
+            ROUTE,
+            Some("application/json; charset=utf-8"),
+            json!({"session_id": "chat_typed", "message": "hi"}).to_string(),
+        )
+        .await;
+    assert_eq!(r.status, 200, "a charset parameter is fine: {}", r.body);
     let r = app.request("GET", ROUTE, "").await;
     assert_eq!(r.status, 405, "{}", r.body);
     let r = app.request("POST", "/api/v1/nowhere", "{}").await;

@@ -124,6 +124,8 @@ struct ConversationApi;
             example = json!({"error": {"code": "conflict", "message": "the request conflicted with a concurrent update; retry it"}})),
         (status = 413, description = "`payload_too_large`: the body is over 64 KiB", body = ErrorBody,
             example = json!({"error": {"code": "payload_too_large", "message": "request body is larger than 65536 bytes"}})),
+        (status = 415, description = "`unsupported_media_type`: the body is not declared `content-type: application/json`", body = ErrorBody,
+            example = json!({"error": {"code": "unsupported_media_type", "message": "send the body as JSON with content-type: application/json"}})),
         (status = 422, description = "`invalid_request`: JSON that breaks the request schema (a wrong type, a missing field, a value out of range)", body = ErrorBody,
             example = json!({"error": {"code": "invalid_request", "message": "conversation_context.zip_code must be exactly 5 digits"}})),
         (status = 503, description = "`unavailable`: a dependency failed; retry shortly", body = ErrorBody,

@@ -123,7 +123,8 @@
     }
     const note = document.querySelector('[data-note="revenue.today"]');
     if (note) {
-      note.textContent = `${fmt.int(d.leads_sold_today)} leads sold · ${fmt.int(d.conversations_today)} chats · ${fmt.int(d.qualified_leads_today)} qualified`;
+      const count = (n, one, many) => `${fmt.int(n)} ${n === 1 ? one : many}`;
+      note.textContent = `${count(d.leads_sold_today, 'lead', 'leads')} sold · ${count(d.conversations_today, 'chat', 'chats')} · ${fmt.int(d.qualified_leads_today)} qualified`;
     }
   }
 

@@ -20,9 +20,12 @@ pub struct ConversationMetrics {
 
 pub fn metrics(c: &Conversation, s: &LeadScore) -> ConversationMetrics {
     let seconds = c.duration_seconds();
-    // A conversation under a minute counts as one minute, so early turns don't explode.
-    let minutes_for_rate = (seconds.max(60) + 30) / 60;
-    let revenue_per_minute = Usd(Cents(s.revenue_potential.0 / minutes_for_rate.max(1)));
+    // Per exact minute ($275 over 3.5 minutes is $78.57); a conversation under a minute
+    // counts as one minute, so early turns don't explode.
+    let revenue_per_minute = Usd(s
+        .revenue_potential
+        .checked_mul_ratio(60, seconds.max(60))
+        .unwrap_or_default());
     ConversationMetrics {
         duration_minutes: (seconds as f64 / 6.0).round() / 10.0,
         revenue_per_minute,
@@ -186,6 +189,13 @@ mod tests {
         let s = score(&ScoringModel::default(), &c, c.last_message_at);
         let m = metrics(&c, &s);
         assert_eq!(m.duration_minutes, 3.5);
+        // AND revenue per minute divides by the exact 3.5 minutes (the guide's 78.6 for
+        // $275), not by whole minutes
+        let guide = LeadScore {
+            revenue_potential: Cents(27_500),
+            ..s.clone()
+        };
+        assert_eq!(metrics(&c, &guide).revenue_per_minute, Usd(Cents(7_857)));
         assert!((m.technical_engagement - 0.125).abs() < 1e-9);
         let r = recommendations(&c, &s, None, &Targets::default());
         assert!(r.iter().any(|x| x.contains("ZIP")));
