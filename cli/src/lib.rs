@@ -136,13 +136,7 @@ async fn sales_gate(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .unwrap_or_default();
-    let same = presented.len() == token.len()
-        && presented
-            .bytes()
-            .zip(token.bytes())
-            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-            == 0;
-    if same {
+    if aurum::domain::same_secret(presented.as_bytes(), token.as_bytes()) {
         next.run(request).await
     } else {
         aurum::http::ApiError::Unauthorized.into_response()

@@ -143,11 +143,7 @@ impl ChatFrontend {
         match (self, key) {
             (ChatFrontend::Anyone, _) => true,
             (ChatFrontend::Key(want), Some(key)) => {
-                let got = sha2::Sha256::digest(key);
-                want.iter()
-                    .zip(got.iter())
-                    .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-                    == 0
+                crate::domain::same_secret(want, &sha2::Sha256::digest(key))
             }
             (ChatFrontend::Key(_) | ChatFrontend::Nobody, _) => false,
         }

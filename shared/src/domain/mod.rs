@@ -27,3 +27,9 @@ pub mod targets;
 pub mod turn;
 
 pub use data::{DataError, init};
+
+/// Whether two secrets (tokens, keys, their hashes) are equal, compared in time that does
+/// not depend on where they differ: the one comparison of every credential a caller sends.
+pub fn same_secret(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
