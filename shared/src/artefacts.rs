@@ -299,6 +299,7 @@ pub async fn forget<C: Cache + ?Sized>(cache: &C, key: &str, what: &str) {
 pub async fn current_model<S: ModelStore + ?Sized, C: Cache + ?Sized>(
     store: &S,
     cache: &C,
+    base: &ScoringModel,
 ) -> Result<ScoringModel, StoreError> {
     match cache.get(MODEL_CACHE_KEY).await {
         Ok(Some(json)) => match serde_json::from_str::<ScoringModel>(&json) {
@@ -316,10 +317,10 @@ pub async fn current_model<S: ModelStore + ?Sized, C: Cache + ?Sized>(
             Ok(()) => model,
             Err(reason) => {
                 tracing::error!(version = model.version, %reason, "stored scoring model is invalid; using the built-in one");
-                ScoringModel::default()
+                base.clone()
             }
         },
-        None => ScoringModel::default(),
+        None => base.clone(),
     };
     if let Ok(json) = serde_json::to_string(&model)
         && let Err(e) = cache.set(MODEL_CACHE_KEY, &json, MODEL_CACHE_TTL).await

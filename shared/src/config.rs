@@ -3,6 +3,8 @@
 
 use crate::domain::money::Cents;
 use crate::domain::routing::RoutingStrategy;
+use crate::domain::scoring::TierThresholds;
+use crate::domain::targets::TierMix;
 use std::collections::HashMap;
 use std::path::PathBuf;
 
@@ -31,6 +33,11 @@ pub const VARIABLES: &[&str] = &[
     "BUYER_CAPACITY_BUFFER",
     "MAX_CONVERSATION_DURATION",
     "MIN_CONVERSATION_DURATION",
+    "TARGET_ACCEPTANCE_RATE",
+    "TARGET_TIER_MIX",
+    "QUALITY_THRESHOLD_PREMIUM",
+    "QUALITY_THRESHOLD_STANDARD",
+    "QUALITY_THRESHOLD_BASIC",
     "AURUM_ROUTING_STRATEGY",
     "AURUM_DEDUP_DAYS",
     "AURUM_SHELF_LIFE_HOURS",
@@ -264,6 +271,20 @@ impl Config {
                 }),
             }
         };
+        let score = |name: &'static str, default: u8| -> Result<u8, ConfigError> {
+            match get(name) {
+                None => Ok(default),
+                Some(raw) => raw
+                    .trim()
+                    .parse::<u8>()
+                    .ok()
+                    .filter(|s| (1..=100).contains(s))
+                    .ok_or(ConfigError::Invalid {
+                        name,
+                        reason: format!("{raw:?} is not a whole score from 1 to 100"),
+                    }),
+            }
+        };
         let defaults = Targets::default();
         let targets = Targets {
             conversion_rate_bps: ratio("TARGET_CONVERSION_RATE", defaults.conversion_rate_bps)?,
@@ -285,7 +306,32 @@ impl Config {
                 "MIN_CONVERSATION_DURATION",
                 defaults.min_conversation_seconds,
             )?,
+            acceptance_rate_bps: ratio("TARGET_ACCEPTANCE_RATE", defaults.acceptance_rate_bps)?,
+            tier_mix: match get("TARGET_TIER_MIX") {
+                None => defaults.tier_mix,
+                Some(raw) => parse_tier_mix(raw).ok_or(ConfigError::Invalid {
+                    name: "TARGET_TIER_MIX",
+                    reason: format!(
+                        "{raw:?} is not three shares premium,standard,basic summing to 1 (e.g. 0.30,0.50,0.20)"
+                    ),
+                })?,
+            },
+            tiers: TierThresholds {
+                premium: score("QUALITY_THRESHOLD_PREMIUM", defaults.tiers.premium)?,
+                standard: score("QUALITY_THRESHOLD_STANDARD", defaults.tiers.standard)?,
+                basic: score("QUALITY_THRESHOLD_BASIC", defaults.tiers.basic)?,
+            },
         };
+        let t = targets.tiers;
+        if !(1 <= t.basic && t.basic < t.standard && t.standard < t.premium) {
+            return Err(ConfigError::Invalid {
+                name: "QUALITY_THRESHOLD_PREMIUM",
+                reason: format!(
+                    "tier thresholds must rise: 1 <= basic < standard < premium <= 100, got basic {} / standard {} / premium {}",
+                    t.basic, t.standard, t.premium
+                ),
+            });
+        }
         let timeout_ms = match get("AURUM_CACHE_TIMEOUT_MS") {
             None => 50,
             Some(raw) => raw
@@ -427,6 +473,22 @@ impl Config {
 }
 
 /// "0.6" -> 6000 bps, without floats; accepts 0..=1.
+/// `premium,standard,basic` shares (e.g. `0.30,0.50,0.20`) that sum to 1.
+fn parse_tier_mix(raw: &str) -> Option<TierMix> {
+    let parts: Vec<u32> = raw
+        .split(',')
+        .map(|p| parse_ratio_bps(p.trim()))
+        .collect::<Option<Vec<u32>>>()?;
+    let [premium_bps, standard_bps, basic_bps] = parts[..] else {
+        return None;
+    };
+    (premium_bps + standard_bps + basic_bps == 10_000).then_some(TierMix {
+        premium_bps,
+        standard_bps,
+        basic_bps,
+    })
+}
+
 fn parse_ratio_bps(raw: &str) -> Option<u32> {
     let (whole, frac) = raw.split_once('.').unwrap_or((raw, ""));
     if whole.is_empty() && frac.is_empty() {
@@ -528,6 +590,110 @@ mod tests {
             let err =
                 Config::from_vars(&vars(&[(name, value)]), BackendKind::Embedded).expect_err(name);
             assert!(err.to_string().starts_with(name), "{err}");
+        }
+    }
+
+    #[test]
+    fn given_the_guides_configuration_then_every_value_is_read_and_thresholds_must_rise() {
+        // GIVEN the guide's RevenueOptimizationConfig written as environment values
+        let c = Config::from_vars(
+            &vars(&[
+                ("QUALITY_THRESHOLD_PREMIUM", "88"),
+                ("QUALITY_THRESHOLD_STANDARD", "72"),
+                ("QUALITY_THRESHOLD_BASIC", "45"),
+                ("TARGET_ACCEPTANCE_RATE", "0.90"),
+                ("TARGET_TIER_MIX", "0.25, 0.55, 0.20"),
+                ("MAX_CONVERSATION_DURATION", "1200"),
+                ("MIN_CONVERSATION_DURATION", "240"),
+                ("BUYER_CAPACITY_BUFFER", "0.15"),
+                ("SURGE_PRICING_THRESHOLD", "0.75"),
+            ]),
+            BackendKind::Embedded,
+        )
+        .expect("valid");
+        // THEN each is in the targets, and the built-in model scores with the thresholds
+        let t = c.targets;
+        assert_eq!(
+            (t.tiers.premium, t.tiers.standard, t.tiers.basic),
+            (88, 72, 45)
+        );
+        assert_eq!(t.acceptance_rate_bps, 9_000);
+        assert_eq!(
+            (
+                t.tier_mix.premium_bps,
+                t.tier_mix.standard_bps,
+                t.tier_mix.basic_bps
+            ),
+            (2_500, 5_500, 2_000)
+        );
+        assert_eq!(
+            (t.max_conversation_seconds, t.min_conversation_seconds),
+            (1_200, 240)
+        );
+        assert_eq!(t.buyer_capacity_buffer_bps, 1_500);
+        assert_eq!(t.surge_pricing_threshold_bps, 7_500);
+        let model = t.base_model();
+        assert!(model.validate().is_ok());
+        assert_eq!(
+            model.tier_for(87),
+            crate::domain::scoring::QualityTier::Standard
+        );
+        assert_eq!(
+            model.tier_for(88),
+            crate::domain::scoring::QualityTier::Premium
+        );
+        assert_eq!(
+            model.tier_for(44),
+            crate::domain::scoring::QualityTier::Unqualified
+        );
+        // AND the guide's defaults without them
+        let d = Config::from_vars(&vars(&[]), BackendKind::Embedded).expect("defaults");
+        assert_eq!(
+            (
+                d.targets.tiers.premium,
+                d.targets.tiers.standard,
+                d.targets.tiers.basic
+            ),
+            (85, 70, 50)
+        );
+        assert_eq!(d.targets.acceptance_rate_bps, 8_500);
+        assert_eq!(
+            d.targets.base_model(),
+            crate::domain::scoring::ScoringModel::default()
+        );
+
+        // WHEN thresholds do not rise, or a value is out of range, THEN start-up stops
+        // naming it
+        for (pairs, name) in [
+            (
+                vec![("QUALITY_THRESHOLD_STANDARD", "90")],
+                "QUALITY_THRESHOLD_PREMIUM",
+            ),
+            (
+                vec![("QUALITY_THRESHOLD_BASIC", "70")],
+                "QUALITY_THRESHOLD_PREMIUM",
+            ),
+            (
+                vec![("QUALITY_THRESHOLD_PREMIUM", "101")],
+                "QUALITY_THRESHOLD_PREMIUM",
+            ),
+            (
+                vec![("QUALITY_THRESHOLD_BASIC", "0")],
+                "QUALITY_THRESHOLD_BASIC",
+            ),
+            (
+                vec![("QUALITY_THRESHOLD_BASIC", "fifty")],
+                "QUALITY_THRESHOLD_BASIC",
+            ),
+            (
+                vec![("TARGET_ACCEPTANCE_RATE", "85%")],
+                "TARGET_ACCEPTANCE_RATE",
+            ),
+            (vec![("TARGET_TIER_MIX", "0.3,0.5")], "TARGET_TIER_MIX"),
+            (vec![("TARGET_TIER_MIX", "0.3,0.5,0.3")], "TARGET_TIER_MIX"),
+        ] {
+            let err = Config::from_vars(&vars(&pairs), BackendKind::Embedded).expect_err("refused");
+            assert!(err.to_string().starts_with(name), "{pairs:?}: {err}");
         }
     }
 

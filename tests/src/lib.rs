@@ -116,6 +116,7 @@ pub mod analytics;
 pub mod contract;
 pub mod faults;
 pub mod feedback;
+pub mod guide;
 pub mod routing;
 
 /// Local AWS (moto) and Redis servers, as started by `scripts/services.sh`.

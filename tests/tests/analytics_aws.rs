@@ -28,3 +28,11 @@ async fn given_a_price_experiment_on_dynamodb_then_sales_are_priced_at_variants_
     let backend = backend(&ManualTime::default()).await;
     analytics::price_experiments_price_sales_and_count_outcomes(&backend).await;
 }
+
+#[tokio::test]
+async fn given_the_guides_example_requests_on_dynamodb_then_every_field_of_its_examples_is_answered()
+ {
+    let time = ManualTime::default();
+    let backend = backend(&time).await;
+    aurum_tests::guide::the_guides_examples_work_unchanged(&backend, &time).await;
+}

@@ -27,3 +27,12 @@ async fn given_a_price_experiment_on_the_embedded_store_then_sales_are_priced_at
     let backend = EmbeddedBackend::open(dir.path()).expect("open");
     analytics::price_experiments_price_sales_and_count_outcomes(&backend).await;
 }
+
+#[tokio::test]
+async fn given_the_guides_example_requests_on_the_embedded_store_then_every_field_of_its_examples_is_answered()
+ {
+    let time = ManualTime::default();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let backend = EmbeddedBackend::open_with_clock(dir.path(), time.clock()).expect("open");
+    aurum_tests::guide::the_guides_examples_work_unchanged(&backend, &time).await;
+}

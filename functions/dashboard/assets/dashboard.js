@@ -133,7 +133,7 @@
     box.replaceChildren(
       ...(alerts || []).map((a) =>
         el('div', { class: `alert alert-${a.severity || 'info'}`, dataset: { kind: a.kind } },
-          el('span', { class: 'alert-kind' }, a.severity || 'info'),
+          el('span', { class: 'alert-kind' }, a.severity === 'good' ? 'good news' : (a.severity || 'info')),
           el('span', { class: 'alert-msg' }, a.message || a.kind),
           figures(a.figure, a.target, a.kind)),
       ),
@@ -514,7 +514,7 @@
       renderRecentSales(d.recent_sales);
       $('empty').hidden = !isEmpty(d);
     }
-    renderAlerts(got.dashboard ? got.dashboard.alerts : [], got.recommendations ? got.recommendations.recommendations : []);
+    renderAlerts(got.dashboard ? got.dashboard.alert_details : [], got.recommendations ? got.recommendations.recommendations : []);
     if (got.forecast) renderForecast(got.forecast);
     if (got.buyers) renderBuyers(got.buyers);
     for (const name of Object.keys(got)) received[name] = true;

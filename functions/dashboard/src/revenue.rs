@@ -76,15 +76,37 @@ pub struct DashboardView {
     pub generated_at: DateTime<Utc>,
     /// Days, hours and weeks are New York's.
     pub time_zone: String,
+    /// The guide's revenue figures (dollars, ledger net by entry time): this New York
+    /// hour, today, this ISO week, this month; the same as `revenue`.
+    pub current_hour_revenue: Usd,
+    pub today_revenue: Usd,
+    pub week_revenue: Usd,
+    pub month_revenue: Usd,
     /// Revenue (ledger net by entry time), conversations, conversion and the month's rates.
     #[serde(flatten)]
     pub kpis: Kpis,
+    /// The guide's top buyers: `[buyer_id, month revenue in dollars]` pairs, best first
+    /// (the same buyers as `top_buyers`).
+    #[schema(example = json!([["solarreviews", 3200.0], ["modernize", 2800.0]]))]
+    pub top_performing_buyers: Vec<(String, Usd)>,
     pub top_buyers: Vec<BuyerRevenue>,
+    /// The guide's lead counts by quality tier this month (`tier_distribution` without the
+    /// unqualified conversations).
+    pub quality_tier_distribution: TierDistribution,
+    /// The guide's quality metrics: conversion by lead quality, revenue per lead by buyer
+    /// tier, the quality trend and the tier mix against its target.
+    pub quality_metrics: figures::QualityMetrics,
     /// The last 30 New York days, oldest first.
     pub revenue_trend: Vec<DailyRevenue>,
     /// The last 28 days by weekday and hour: 7 × 24 cells, Monday 0h first.
     pub revenue_by_hour: Vec<HourCell>,
-    pub alerts: Vec<Alert>,
+    /// The guide's alerts: one sentence each, problems first and good news (a KPI above
+    /// its target) last; `alert_details` has the same alerts with their figures.
+    pub alerts: Vec<String>,
+    pub alert_details: Vec<Alert>,
+    /// The newest 15-minute KPI check (the KPI job): when it ran and the alerts it raised;
+    /// absent until it first ran.
+    pub kpi_check: Option<KpiCheckView>,
     /// This month's newest sales, newest first, each with whether it stands.
     pub recent_sales: Vec<RecentSale>,
     /// What the newest reconcile step (in the 15-minute KPI job) found on the leads sold
@@ -92,6 +114,26 @@ pub struct DashboardView {
     pub reconciliation: Option<ReconciliationView>,
     /// What each figure counts by.
     pub counted_by: BTreeMap<String, String>,
+}
+
+/// Leads qualified this month by quality tier.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TierDistribution {
+    pub premium: i64,
+    pub standard: i64,
+    pub basic: i64,
+}
+
+/// The KPI job's newest check, as stored.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct KpiCheckView {
+    /// The job's 15-minute window.
+    pub checked_at: DateTime<Utc>,
+    pub conversion_rate: f64,
+    pub revenue_today: Usd,
+    pub acceptance_rate: f64,
+    /// The alerts it raised, one sentence each.
+    pub alerts: Vec<String>,
 }
 
 /// The reconcile step's counts.
@@ -183,6 +225,16 @@ pub struct ModelVersionView {
     pub evaluation: EvaluationView,
     /// The parent's figures on the same held-out leads.
     pub parent_evaluation: EvaluationView,
+    /// The candidate's factor weights in bps: base qualification, behavioral, market
+    /// timing, NYC intelligence.
+    pub weights: [u32; 4],
+    /// The candidate's tier thresholds: premium, standard, basic.
+    pub tier_thresholds: [u8; 3],
+    /// The verdict on the candidate's weights and thresholds, judged apart from its
+    /// conversion coefficients: the score's AUC and the tiers' log loss on the same
+    /// held-out leads, and how many of them it re-tiers; absent on versions from before.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tiering: Option<aurum::domain::learning::conversion::TieringJudgement>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -240,6 +292,18 @@ pub async fn models<B: Backend>(
                 .into(),
                 evaluation: evaluation_view(&v.evaluation),
                 parent_evaluation: evaluation_view(&v.parent_evaluation),
+                weights: [
+                    v.model.weights.base_qualification,
+                    v.model.weights.behavioral,
+                    v.model.weights.market_timing,
+                    v.model.weights.nyc_intelligence,
+                ],
+                tier_thresholds: [
+                    v.model.tiers.premium,
+                    v.model.tiers.standard,
+                    v.model.tiers.basic,
+                ],
+                tiering: v.tiering,
             })
             .collect(),
     }))
@@ -278,19 +342,46 @@ pub async fn dashboard<B: Backend>(
         .snapshot("dashboard", || async {
             let f = a.figures().await?;
             let today = f.today();
-            let reconciliation = app.jobs.latest_reconciliation().await?;
+            let check = app.jobs.latest_kpi_check().await?;
+            let reconciliation = check.as_ref().map(|c| (c.window, c.reconciliation));
             let mut alerts = f.alerts.clone();
             if let Some((_, found)) = &reconciliation {
                 alerts.extend(aurum::usecases::jobs::reconciliation_alerts(found));
+                // Problems first, good news last, as the figures' own alerts are.
+                alerts.sort_by_key(|a| std::cmp::Reverse(a.severity as u8));
             }
+            let top_buyers = figures::top_buyers(&f.performance, TOP_BUYERS);
+            let k = &f.kpis;
             let view = DashboardView {
                 generated_at: f.now,
                 time_zone: "America/New_York".into(),
-                top_buyers: figures::top_buyers(&f.performance, TOP_BUYERS),
+                current_hour_revenue: k.revenue.hour,
+                today_revenue: k.revenue.today,
+                week_revenue: k.revenue.week,
+                month_revenue: k.revenue.month,
+                top_performing_buyers: top_buyers
+                    .iter()
+                    .map(|b| (b.buyer_id.clone(), b.revenue))
+                    .collect(),
+                top_buyers,
+                quality_tier_distribution: TierDistribution {
+                    premium: k.tier_distribution.premium,
+                    standard: k.tier_distribution.standard,
+                    basic: k.tier_distribution.basic,
+                },
+                quality_metrics: f.quality.clone(),
                 revenue_trend: figures::revenue_trend(&f.days, today, TREND_DAYS),
                 kpis: f.kpis.clone(),
                 revenue_by_hour: figures::revenue_by_hour(&f.days, today, HEATMAP_DAYS),
-                alerts,
+                alerts: alerts.iter().map(|a| a.message.clone()).collect(),
+                alert_details: alerts,
+                kpi_check: check.map(|c| KpiCheckView {
+                    checked_at: c.window,
+                    conversion_rate: c.conversion_rate,
+                    revenue_today: Usd(aurum::domain::money::Cents(c.revenue_today_cents)),
+                    acceptance_rate: c.acceptance_rate,
+                    alerts: c.alerts.iter().map(|a| a.message.clone()).collect(),
+                }),
                 recent_sales: a.recent_sales(&f).await?,
                 reconciliation: reconciliation.map(|(checked_at, r)| ReconciliationView {
                     checked_at,
@@ -398,7 +489,7 @@ pub async fn conversation_metrics<B: Backend>(
     let Some(c) = app.conversations.load_conversation(&id).await? else {
         return Err(ApiError::NotFound("no such conversation".into()));
     };
-    let model = current_model(&*app.models, &*app.cache).await?;
+    let model = current_model(&*app.models, &*app.cache, &app.targets.base_model()).await?;
     let score = scoring::score(&model, &c, c.last_message_at);
     let m = metrics::metrics(&c, &score);
     Ok(axum::Json(ConversationMetricsView {

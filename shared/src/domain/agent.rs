@@ -202,6 +202,14 @@ pub fn ranked_asks(
         .iter()
         .filter(|a| a.missing(c))
         .filter(|a| !(withdrawn && matches!(a, Ask::Contact | Ask::Consent)))
+        // Past the maximum duration, only what a sale still needs.
+        .filter(|a| {
+            !c.past_max_duration
+                || matches!(
+                    a,
+                    Ask::Homeowner | Ask::Zip | Ask::Bill | Ask::Contact | Ask::Consent
+                )
+        })
         .map(|&ask| {
             probe.facts.clone_from(&c.facts);
             ask.assume(&mut probe);

@@ -73,7 +73,8 @@ pub mod field {
     pub fn buyer(buyer: &str, figure: &str) -> String {
         format!("buyer.{buyer}.{figure}")
     }
-    /// A buyer's `accepted` or `returned` count for leads of one quality tier.
+    /// A buyer's figure for leads of one quality tier: `accepted`, `returned`,
+    /// `converted`, and `score_tenths` / `scored` (the sum and count of its 0–10 ratings).
     pub fn buyer_tier(buyer: &str, tier: super::QualityTier, figure: &str) -> String {
         format!("buyer.{buyer}.tier.{}.{figure}", tier.as_str())
     }
@@ -207,6 +208,29 @@ pub fn feedback_tallies(record: &FeedbackRecord, ledger: Option<&LedgerEntry>) -
             field::buyer_tier(buyer, tier, record.kind.as_str()),
             1,
         ));
+    }
+    if let Some(tier) = record.tier.filter(|t| *t != QualityTier::Unqualified) {
+        if record.converts() {
+            out.push(tally(
+                at,
+                id,
+                field::buyer_tier(buyer, tier, "converted"),
+                1,
+            ));
+        }
+        if let Some(score) = record.score_tenths {
+            out.push(tally(
+                at,
+                id,
+                field::buyer_tier(buyer, tier, "score_tenths"),
+                i64::from(score),
+            ));
+            out.push(tally(at, id, field::buyer_tier(buyer, tier, "scored"), 1));
+        }
+    }
+    // An acceptance that reports a sale counts as a conversion too.
+    if record.kind == FeedbackType::Accepted && record.converts() {
+        out.push(tally(at, id, field::buyer(buyer, "converted"), 1));
     }
     if let (Some(reason), FeedbackType::Rejected | FeedbackType::Returned) =
         (record.reason, record.kind)
@@ -399,15 +423,17 @@ pub struct TierCounts {
     pub unqualified: i64,
 }
 
+/// How much an alert matters, least first: `good` is good news (a KPI above its target).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Severity {
+    Good,
     Info,
     Warning,
     Critical,
 }
 
-/// A KPI off its target, with the figure that triggered it.
+/// A KPI against its target, with the figure that triggered it: a problem, or good news.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Alert {
     pub kind: String,
@@ -423,6 +449,10 @@ pub struct Alert {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Recommendation {
     pub kind: String,
+    /// A short heading (the guide's `title`).
+    pub title: String,
+    /// What to do and why (the guide's `description`; the same text as `message`).
+    pub description: String,
     /// `high`, `medium` or `low`.
     pub priority: String,
     pub message: String,
@@ -694,6 +724,24 @@ pub struct BuyerMonth {
     /// Accepted and returned leads this month by the lead's quality tier (basic, standard,
     /// premium): the router's chance of a return is learned per buyer and tier.
     pub returns_by_tier: Vec<TierReturns>,
+    /// The buyer's ratings (`feedback_score`, 0–10) and conversions this month by the
+    /// lead's quality tier (basic, standard, premium).
+    pub feedback_by_tier: Vec<TierFeedback>,
+    /// Its average rating over every rated lead this month (0 with none rated).
+    pub average_feedback_score: f64,
+    /// Leads it rated this month.
+    pub scored: i64,
+}
+
+/// A buyer's ratings and conversions for leads of one quality tier.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, ToSchema)]
+pub struct TierFeedback {
+    pub tier: QualityTier,
+    /// Leads rated, and their average `feedback_score` (0–10; 0 with none rated).
+    pub scored: i64,
+    pub average_score: f64,
+    /// Leads the buyer reported sold (converted, or accepted with a conversion value).
+    pub converted: i64,
 }
 
 /// A buyer's accepted and returned leads of one quality tier.
@@ -810,9 +858,230 @@ pub fn buyer_performance(
                     }
                 })
                 .collect(),
+                feedback_by_tier: TIERS
+                    .into_iter()
+                    .map(|tier| {
+                        let of = |figure: &str| -> i64 {
+                            let f = field::buyer_tier(id, tier, figure);
+                            month.iter().map(|d| d.get(&f)).sum()
+                        };
+                        let scored = of("scored");
+                        TierFeedback {
+                            tier,
+                            scored,
+                            average_score: average_score(of("score_tenths"), scored),
+                            converted: of("converted"),
+                        }
+                    })
+                    .collect(),
+                average_feedback_score: 0.0,
+                scored: 0,
             }
         })
+        .map(|mut m| {
+            let (sum, n) = m.feedback_by_tier.iter().fold((0.0, 0), |(s, n), f| {
+                (s + f.average_score * f.scored as f64, n + f.scored)
+            });
+            m.scored = n;
+            m.average_feedback_score = if n > 0 {
+                (sum / n as f64 * 100.0).round() / 100.0
+            } else {
+                0.0
+            };
+            m
+        })
         .collect()
+}
+
+/// The sold tiers, lowest first.
+const TIERS: [QualityTier; 3] = [
+    QualityTier::Basic,
+    QualityTier::Standard,
+    QualityTier::Premium,
+];
+
+/// The mean of ratings kept in tenths, on 0–10 with two decimals (0 with none).
+fn average_score(sum_tenths: i64, n: i64) -> f64 {
+    if n <= 0 {
+        0.0
+    } else {
+        (sum_tenths as f64 / n as f64 / 10.0 * 100.0).round() / 100.0
+    }
+}
+
+/// The guide's quality metrics this month: conversion by lead quality, revenue per lead
+/// by buyer tier, and the quality trend.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct QualityMetrics {
+    /// Per lead quality tier (basic, standard, premium): leads qualified this month,
+    /// conversions buyers reported, and converted ÷ qualified.
+    pub conversion_by_tier: Vec<TierConversion>,
+    /// Per buyer tier (`premium`, `standard`, `volume`, `direct`, those with sales): the
+    /// month's revenue ÷ leads sold.
+    pub revenue_per_lead_by_buyer_tier: Vec<BuyerTierRevenue>,
+    /// `improving`, `declining` or `stable`: the quality index of the last 7 days against
+    /// the 7 before (more than 5 % apart either way), `stable` with fewer than
+    /// [`MIN_LEADS_FOR_TREND`] leads in either week.
+    pub quality_trend: String,
+    /// Mean tier of the qualified leads (basic 1, standard 2, premium 3) in the last 7
+    /// days (today included) and in the 7 before; 0 with none.
+    pub quality_index_this_week: f64,
+    pub quality_index_last_week: f64,
+    /// Each tier's share of this month's qualified leads beside the target mix.
+    pub tier_mix: Vec<TierShare>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, ToSchema)]
+pub struct TierConversion {
+    pub tier: QualityTier,
+    pub qualified: i64,
+    pub converted: i64,
+    pub conversion_rate: f64,
+    /// Buyers' average rating of the tier's leads (0–10; 0 with none rated), and how many
+    /// ratings.
+    pub average_feedback_score: f64,
+    pub scored: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct BuyerTierRevenue {
+    pub buyer_tier: String,
+    pub leads_sold: i64,
+    pub revenue: Usd,
+    pub revenue_per_lead: Usd,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, ToSchema)]
+pub struct TierShare {
+    pub tier: QualityTier,
+    pub share: f64,
+    pub target: f64,
+}
+
+/// Leads a week needs before the quality trend says anything but `stable`.
+pub const MIN_LEADS_FOR_TREND: i64 = 10;
+
+/// The quality metrics at `now` from the day totals and the buyers' months.
+pub fn quality_metrics(
+    days: &[DayTotals],
+    k: &Kpis,
+    performance: &[BuyerMonth],
+    targets: &Targets,
+    now: DateTime<Utc>,
+) -> QualityMetrics {
+    let today = new_york_day(now);
+    let tiers = &k.tier_distribution;
+    let qualified_of = |t: QualityTier| match t {
+        QualityTier::Premium => tiers.premium,
+        QualityTier::Standard => tiers.standard,
+        QualityTier::Basic => tiers.basic,
+        QualityTier::Unqualified => 0,
+    };
+    let conversion_by_tier = TIERS
+        .into_iter()
+        .map(|tier| {
+            let of = |f: &dyn Fn(&TierFeedback) -> i64| -> i64 {
+                performance
+                    .iter()
+                    .flat_map(|b| b.feedback_by_tier.iter().filter(|x| x.tier == tier))
+                    .map(f)
+                    .sum()
+            };
+            let converted = of(&|x| x.converted);
+            let scored = of(&|x| x.scored);
+            let sum: f64 = performance
+                .iter()
+                .flat_map(|b| b.feedback_by_tier.iter().filter(|x| x.tier == tier))
+                .map(|x| x.average_score * x.scored as f64)
+                .sum();
+            let qualified = qualified_of(tier);
+            TierConversion {
+                tier,
+                qualified,
+                converted,
+                conversion_rate: ratio(converted, qualified),
+                average_feedback_score: if scored > 0 {
+                    (sum / scored as f64 * 100.0).round() / 100.0
+                } else {
+                    0.0
+                },
+                scored,
+            }
+        })
+        .collect();
+    let mut by_buyer_tier: BTreeMap<&str, (i64, Cents)> = BTreeMap::new();
+    for b in performance {
+        let e = by_buyer_tier
+            .entry(b.tier.as_str())
+            .or_insert((0, Cents::ZERO));
+        e.0 += b.leads_sold;
+        e.1 = Cents(e.1.0 + b.revenue.0.0);
+    }
+    let revenue_per_lead_by_buyer_tier = by_buyer_tier
+        .into_iter()
+        .filter(|(_, (sold, _))| *sold > 0)
+        .map(|(tier, (sold, revenue))| BuyerTierRevenue {
+            buyer_tier: tier.to_owned(),
+            leads_sold: sold,
+            revenue: Usd(revenue),
+            revenue_per_lead: per(revenue, sold),
+        })
+        .collect();
+    let week = |from: i64, to: i64| -> (i64, i64) {
+        // (tier points, leads) over the days `from`..=`to` days back.
+        days.iter()
+            .filter(|d| {
+                let back = (today - d.day).num_days();
+                (from..=to).contains(&back)
+            })
+            .fold((0, 0), |(points, n), d| {
+                let (p, s, b) = (
+                    d.get(&field::tier("premium")),
+                    d.get(&field::tier("standard")),
+                    d.get(&field::tier("basic")),
+                );
+                (points + 3 * p + 2 * s + b, n + p + s + b)
+            })
+    };
+    let index = |(points, n): (i64, i64)| -> f64 {
+        if n > 0 {
+            (points as f64 / n as f64 * 1_000.0).round() / 1_000.0
+        } else {
+            0.0
+        }
+    };
+    let (this_week, last_week) = (week(0, 6), week(7, 13));
+    let (now_index, before_index) = (index(this_week), index(last_week));
+    let quality_trend = if this_week.1 < MIN_LEADS_FOR_TREND || last_week.1 < MIN_LEADS_FOR_TREND {
+        "stable"
+    } else if now_index > before_index * 1.05 {
+        "improving"
+    } else if now_index < before_index * 0.95 {
+        "declining"
+    } else {
+        "stable"
+    };
+    let total = tiers.premium + tiers.standard + tiers.basic;
+    let mix = &targets.tier_mix;
+    QualityMetrics {
+        conversion_by_tier,
+        revenue_per_lead_by_buyer_tier,
+        quality_trend: quality_trend.into(),
+        quality_index_this_week: now_index,
+        quality_index_last_week: before_index,
+        tier_mix: [
+            (QualityTier::Premium, tiers.premium, mix.premium_bps),
+            (QualityTier::Standard, tiers.standard, mix.standard_bps),
+            (QualityTier::Basic, tiers.basic, mix.basic_bps),
+        ]
+        .into_iter()
+        .map(|(tier, n, bps)| TierShare {
+            tier,
+            share: ratio(n, total),
+            target: f64::from(bps) / 10_000.0,
+        })
+        .collect(),
+    }
 }
 
 /// The top buyers of the month by revenue (at most `n`).
@@ -852,170 +1121,350 @@ fn dollars(c: Cents) -> f64 {
     c.dollars_f64()
 }
 
-/// The KPIs off their targets, most severe first. Each carries its figure and target.
+/// Below this many qualified leads in the month, the tier mix is not compared.
+pub const MIN_LEADS_FOR_MIX: i64 = 20;
+/// A tier's share this far from its target (either way) is off the mix.
+pub const MIX_TOLERANCE: f64 = 0.10;
+/// A buyer's average rating (0–10) below this, over enough rated leads, is worth a look.
+pub const LOW_FEEDBACK_SCORE: f64 = 6.0;
+/// Rated leads a buyer's average needs before it is judged.
+pub const MIN_SCORED_FOR_ADVICE: i64 = 5;
+
+/// The KPIs against their targets, most severe first and good news last. Each carries
+/// its figure and target.
 pub fn alerts(k: &Kpis, targets: &Targets, hours_elapsed: f64) -> Vec<Alert> {
     let mut out = Vec::new();
+    let alert = |kind: &str, severity, message: String, metric: &str, figure, target| Alert {
+        kind: kind.into(),
+        severity,
+        message,
+        metric: metric.into(),
+        figure,
+        target,
+    };
     let conversion_target = f64::from(targets.conversion_rate_bps) / 10_000.0;
-    if k.conversations_today >= MIN_CONVERSATIONS_FOR_ALERTS
-        && k.conversion_rate < conversion_target
-    {
-        let severity = if k.conversion_rate < conversion_target * 0.5 {
-            Severity::Critical
+    if k.conversations_today >= MIN_CONVERSATIONS_FOR_ALERTS {
+        if k.conversion_rate < conversion_target {
+            let severity = if k.conversion_rate < conversion_target * 0.5 {
+                Severity::Critical
+            } else {
+                Severity::Warning
+            };
+            out.push(alert(
+                "low_conversion_rate",
+                severity,
+                format!(
+                    "{:.0} % of today's conversations became qualified leads; the target is {:.0} %",
+                    k.conversion_rate * 100.0,
+                    conversion_target * 100.0
+                ),
+                "conversion_rate",
+                k.conversion_rate,
+                conversion_target,
+            ));
         } else {
-            Severity::Warning
-        };
-        out.push(Alert {
-            kind: "low_conversion_rate".into(),
-            severity,
-            message: format!(
-                "{:.0} % of today's conversations became qualified leads; the target is {:.0} %",
-                k.conversion_rate * 100.0,
-                conversion_target * 100.0
-            ),
-            metric: "conversion_rate".into(),
-            figure: k.conversion_rate,
-            target: conversion_target,
-        });
+            out.push(alert(
+                "conversion_above_target",
+                Severity::Good,
+                "Conversion rate above target - maintain current approach".into(),
+                "conversion_rate",
+                k.conversion_rate,
+                conversion_target,
+            ));
+        }
     }
-    if k.leads_sold_month >= MIN_LEADS_FOR_ALERTS && k.earnings_per_lead.0 < targets.avg_lead_value
-    {
-        out.push(Alert {
-            kind: "low_lead_value".into(),
-            severity: Severity::Warning,
-            message: format!(
-                "leads earned {} on average this month; the target is {}",
-                k.earnings_per_lead.0, targets.avg_lead_value
-            ),
-            metric: "avg_lead_value".into(),
-            figure: dollars(k.earnings_per_lead.0),
-            target: dollars(targets.avg_lead_value),
-        });
+    if k.leads_sold_month >= MIN_LEADS_FOR_ALERTS {
+        if k.earnings_per_lead.0 < targets.avg_lead_value {
+            out.push(alert(
+                "low_lead_value",
+                Severity::Warning,
+                format!(
+                    "leads earned {} on average this month; the target is {}",
+                    k.earnings_per_lead.0, targets.avg_lead_value
+                ),
+                "avg_lead_value",
+                dollars(k.earnings_per_lead.0),
+                dollars(targets.avg_lead_value),
+            ));
+        } else {
+            out.push(alert(
+                "lead_value_above_target",
+                Severity::Good,
+                format!(
+                    "Leads earned {} on average this month - above the {} target",
+                    k.earnings_per_lead.0, targets.avg_lead_value
+                ),
+                "avg_lead_value",
+                dollars(k.earnings_per_lead.0),
+                dollars(targets.avg_lead_value),
+            ));
+        }
     }
     if hours_elapsed >= 2.0
         && k.conversations_today >= MIN_CONVERSATIONS_FOR_ALERTS
         && k.revenue_per_hour.0 < targets.revenue_per_hour
     {
-        out.push(Alert {
-            kind: "low_revenue_per_hour".into(),
-            severity: Severity::Warning,
-            message: format!(
+        out.push(alert(
+            "low_revenue_per_hour",
+            Severity::Warning,
+            format!(
                 "revenue runs at {} an hour today; the target is {}",
                 k.revenue_per_hour.0, targets.revenue_per_hour
             ),
-            metric: "revenue_per_hour".into(),
-            figure: dollars(k.revenue_per_hour.0),
-            target: dollars(targets.revenue_per_hour),
-        });
+            "revenue_per_hour",
+            dollars(k.revenue_per_hour.0),
+            dollars(targets.revenue_per_hour),
+        ));
+    }
+    // This hour beats both the target and half again today's hourly average.
+    let hour = k.revenue.hour.0;
+    if hours_elapsed >= 1.0
+        && hour > Cents::ZERO
+        && hour >= targets.revenue_per_hour
+        && hour.0 * 2 >= k.revenue_per_hour.0.0 * 3
+    {
+        out.push(alert(
+            "high_revenue_hour",
+            Severity::Good,
+            "High revenue this hour - excellent performance!".into(),
+            "current_hour_revenue",
+            dollars(hour),
+            dollars(targets.revenue_per_hour),
+        ));
     }
     let surge = f64::from(targets.surge_pricing_threshold_bps) / 10_000.0;
     if k.capacity_utilisation >= surge {
-        out.push(Alert {
-            kind: "buyer_capacity_high".into(),
-            severity: if k.capacity_utilisation >= 0.95 {
+        out.push(alert(
+            "buyer_capacity_high",
+            if k.capacity_utilisation >= 0.95 {
                 Severity::Critical
             } else {
                 Severity::Info
             },
-            message: format!(
+            format!(
                 "buyers' daily caps are {:.0} % used: surge pricing is on above {:.0} %; add buyer capacity",
                 k.capacity_utilisation * 100.0,
                 surge * 100.0
             ),
-            metric: "capacity_utilisation".into(),
-            figure: k.capacity_utilisation,
-            target: surge,
-        });
+            "capacity_utilisation",
+            k.capacity_utilisation,
+            surge,
+        ));
     }
     if k.leads_sold_month >= MIN_LEADS_FOR_ALERTS && k.return_rate > RETURN_RATE_ALERT {
-        out.push(Alert {
-            kind: "high_return_rate".into(),
-            severity: Severity::Warning,
-            message: format!(
+        out.push(alert(
+            "high_return_rate",
+            Severity::Warning,
+            format!(
                 "{:.0} % of this month's leads were returned; above {:.0} % credits eat revenue",
                 k.return_rate * 100.0,
                 RETURN_RATE_ALERT * 100.0
             ),
-            metric: "return_rate".into(),
-            figure: k.return_rate,
-            target: RETURN_RATE_ALERT,
-        });
+            "return_rate",
+            k.return_rate,
+            RETURN_RATE_ALERT,
+        ));
     }
-    if k.leads_sold_month >= MIN_LEADS_FOR_ALERTS
-        && k.acceptance_rate > 0.0
-        && k.acceptance_rate < ACCEPTANCE_RATE_ALERT
-    {
-        out.push(Alert {
-            kind: "low_acceptance_rate".into(),
-            severity: Severity::Warning,
-            message: format!(
-                "buyers accepted {:.0} % of the leads they judged this month; below {:.0} % they stop buying",
+    let acceptance_target = f64::from(targets.acceptance_rate_bps) / 10_000.0;
+    let judged = k.leads_sold_month >= MIN_LEADS_FOR_ALERTS && k.acceptance_rate > 0.0;
+    if judged && k.acceptance_rate < acceptance_target {
+        // Below the alarm line buyers stop buying; between it and the target, a warning.
+        let critical = k.acceptance_rate < ACCEPTANCE_RATE_ALERT;
+        out.push(alert(
+            "low_acceptance_rate",
+            if critical {
+                Severity::Critical
+            } else {
+                Severity::Warning
+            },
+            format!(
+                "buyers accepted {:.0} % of the leads they judged this month; the target is {:.0} %{}",
                 k.acceptance_rate * 100.0,
-                ACCEPTANCE_RATE_ALERT * 100.0
+                acceptance_target * 100.0,
+                if critical {
+                    format!(", and below {:.0} % they stop buying", ACCEPTANCE_RATE_ALERT * 100.0)
+                } else {
+                    String::new()
+                }
             ),
-            metric: "acceptance_rate".into(),
-            figure: k.acceptance_rate,
-            target: ACCEPTANCE_RATE_ALERT,
-        });
+            "acceptance_rate",
+            k.acceptance_rate,
+            acceptance_target,
+        ));
+    } else if judged {
+        out.push(alert(
+            "acceptance_above_target",
+            Severity::Good,
+            format!(
+                "Buyers accepted {:.0} % of the leads they judged this month - at or above the {:.0} % target",
+                k.acceptance_rate * 100.0,
+                acceptance_target * 100.0
+            ),
+            "acceptance_rate",
+            k.acceptance_rate,
+            acceptance_target,
+        ));
+    }
+    let t = &k.tier_distribution;
+    let qualified = t.premium + t.standard + t.basic;
+    if qualified >= MIN_LEADS_FOR_MIX {
+        let mix = &targets.tier_mix;
+        let tiers = [
+            ("premium", t.premium, mix.premium_bps),
+            ("standard", t.standard, mix.standard_bps),
+            ("basic", t.basic, mix.basic_bps),
+        ];
+        // The tier furthest from its share (in whole bps), premium first on a tie: its
+        // shortfall costs the most.
+        let off_bps = |n: i64, bps: u32| (n * 10_000 / qualified - i64::from(bps)).abs();
+        let worst = tiers
+            .iter()
+            .rev()
+            .max_by_key(|(_, n, bps)| off_bps(*n, *bps))
+            .map(|(name, n, bps)| (*name, ratio(*n, qualified), f64::from(*bps) / 10_000.0));
+        if let Some((name, share, target)) = worst
+            && (share - target).abs() > MIX_TOLERANCE
+        {
+            let shares = tiers
+                .iter()
+                .map(|(_, n, _)| format!("{:.0}", ratio(*n, qualified) * 100.0))
+                .collect::<Vec<_>>()
+                .join(" / ");
+            let wanted = tiers
+                .iter()
+                .map(|(_, _, bps)| format!("{:.0}", f64::from(*bps) / 100.0))
+                .collect::<Vec<_>>()
+                .join(" / ");
+            out.push(alert(
+                "tier_mix_off_target",
+                if name == "premium" && share < target {
+                    Severity::Warning
+                } else {
+                    Severity::Info
+                },
+                format!(
+                    "this month's qualified leads are {shares} % premium / standard / basic; the target mix is {wanted} %"
+                ),
+                &format!("tier_share.{name}"),
+                share,
+                target,
+            ));
+        }
     }
     out.sort_by_key(|a| std::cmp::Reverse(a.severity as u8));
     out
 }
 
-/// What to do about each alert, plus the opportunities the figures show.
+/// A recommendation whose description is its message.
+fn advice(
+    kind: &str,
+    title: &str,
+    priority: &str,
+    message: String,
+    metric: String,
+    figure: f64,
+    target: f64,
+) -> Recommendation {
+    Recommendation {
+        kind: kind.into(),
+        title: title.into(),
+        description: message.clone(),
+        priority: priority.into(),
+        message,
+        metric,
+        figure,
+        target,
+    }
+}
+
+/// What to do about each problem alert, plus the opportunities the figures show; good
+/// news alone gives one recommendation: keep going.
 pub fn recommendations(k: &Kpis, alerts: &[Alert], buyers: &[BuyerMonth]) -> Vec<Recommendation> {
     let mut out: Vec<Recommendation> = alerts
         .iter()
+        .filter(|a| a.severity != Severity::Good)
         .map(|a| {
-            let (kind, priority, message) = match a.kind.as_str() {
+            let (kind, title, priority, message) = match a.kind.as_str() {
                 "low_conversion_rate" => (
                     "raise_conversion",
+                    "Raise the conversion rate",
                     "high",
-                    "Ask for ownership, bill and ZIP earlier and answer cost and roof questions before asking; review the conversation rules.",
+                    "Ask for ownership, bill and ZIP earlier and answer cost and roof questions before asking; review the conversation rules.".to_owned(),
                 ),
                 "low_lead_value" => (
                     "raise_lead_value",
+                    "Raise the average lead value",
                     "high",
-                    "Route more premium- and standard-tier leads to premium buyers and review price floors against the target value.",
+                    "Route more premium- and standard-tier leads to premium buyers and review price floors against the target value.".to_owned(),
                 ),
                 "low_revenue_per_hour" => (
                     "raise_revenue_per_hour",
+                    "Raise revenue per hour",
                     "medium",
-                    "Prioritise high-score conversations and shorten low-value ones; check buyer hours cover the busiest chat hours.",
+                    "Prioritise high-score conversations and shorten low-value ones; check buyer hours cover the busiest chat hours.".to_owned(),
                 ),
                 "buyer_capacity_high" => (
                     "add_buyer_capacity",
+                    "Add buyer capacity",
                     "high",
-                    "Buyers are near their daily caps: raise caps with the best buyers or onboard another buyer before leads go unsold.",
+                    "Buyers are near their daily caps: raise caps with the best buyers or onboard another buyer before leads go unsold.".to_owned(),
                 ),
                 "high_return_rate" => (
                     "reduce_returns",
+                    "Reduce returns",
                     "medium",
-                    "Check the top return reasons per buyer and tighten the qualification they point to.",
+                    "Check the top return reasons per buyer and tighten the qualification they point to.".to_owned(),
                 ),
                 "low_acceptance_rate" => (
                     "improve_acceptance",
-                    "medium",
-                    "Send each buyer only the tiers and areas it accepts; review its rejection reasons.",
+                    "Improve buyer acceptance",
+                    if a.severity == Severity::Critical { "high" } else { "medium" },
+                    format!(
+                        "Buyer acceptance is {:.0} % against the {:.0} % target: send each buyer only the tiers and areas it accepts and review its rejection reasons.",
+                        a.figure * 100.0,
+                        a.target * 100.0
+                    ),
                 ),
-                _ => ("review_kpi", "low", "Review this figure against its target."),
+                "tier_mix_off_target" if a.figure < a.target && a.metric.ends_with("premium") => (
+                    "raise_premium_share",
+                    "Qualify more leads to premium",
+                    "medium",
+                    format!(
+                        "Premium leads are {:.0} % of qualified leads against a {:.0} % target: confirm timeline, decision maker and financing, which lift a lead's score into premium.",
+                        a.figure * 100.0,
+                        a.target * 100.0
+                    ),
+                ),
+                "tier_mix_off_target" => (
+                    "rebalance_tier_mix",
+                    "Rebalance the tier mix",
+                    "low",
+                    format!(
+                        "{} leads are {:.0} % of qualified leads against a {:.0} % target: review the quality thresholds (QUALITY_THRESHOLD_*) and the questions that qualify leads.",
+                        a.metric.trim_start_matches("tier_share."),
+                        a.figure * 100.0,
+                        a.target * 100.0
+                    ),
+                ),
+                _ => (
+                    "review_kpi",
+                    "Review this figure",
+                    "low",
+                    "Review this figure against its target.".to_owned(),
+                ),
             };
-            Recommendation {
-                kind: kind.into(),
-                priority: priority.into(),
-                message: message.into(),
-                metric: a.metric.clone(),
-                figure: a.figure,
-                target: a.target,
-            }
+            advice(kind, title, priority, message, a.metric.clone(), a.figure, a.target)
         })
         .collect();
-    // A buyer with many returns or rejections is worth a word even when the totals are fine.
+    // A buyer with many returns or rejections, or that rates its leads low, is worth a
+    // word even when the totals are fine.
     for b in buyers {
         if b.leads_sold >= MIN_LEADS_FOR_ALERTS && b.return_rate > RETURN_RATE_ALERT {
-            out.push(Recommendation {
-                kind: "review_buyer".into(),
-                priority: "medium".into(),
-                message: format!(
+            out.push(advice(
+                "review_buyer",
+                "Review what a buyer is sent",
+                "medium",
+                format!(
                     "{} returns {:.0} % of its leads{}; review what it is sent.",
                     b.buyer_id,
                     b.return_rate * 100.0,
@@ -1024,23 +1473,53 @@ pub fn recommendations(k: &Kpis, alerts: &[Alert], buyers: &[BuyerMonth]) -> Vec
                         .map(|r| format!(", most often {}", r.reason))
                         .unwrap_or_default()
                 ),
-                metric: format!("buyer.{}.return_rate", b.buyer_id),
-                figure: b.return_rate,
-                target: RETURN_RATE_ALERT,
-            });
+                format!("buyer.{}.return_rate", b.buyer_id),
+                b.return_rate,
+                RETURN_RATE_ALERT,
+            ));
+        }
+        for f in &b.feedback_by_tier {
+            if f.scored >= MIN_SCORED_FOR_ADVICE && f.average_score < LOW_FEEDBACK_SCORE {
+                out.push(advice(
+                    "low_feedback_score",
+                    "A buyer rates its leads low",
+                    "medium",
+                    format!(
+                        "{} rates its {} leads {:.1} out of 10 on average over {} ratings; read its feedback and check those leads' qualification.",
+                        b.buyer_id,
+                        f.tier.as_str(),
+                        f.average_score,
+                        f.scored
+                    ),
+                    format!("buyer.{}.tier.{}.feedback_score", b.buyer_id, f.tier.as_str()),
+                    f.average_score,
+                    LOW_FEEDBACK_SCORE,
+                ));
+            }
         }
     }
     if out.is_empty() && k.conversations_month > 0 {
-        out.push(Recommendation {
-            kind: "on_target".into(),
-            priority: "low".into(),
-            message:
-                "Every KPI is on target; consider testing a higher price variant for premium leads."
-                    .into(),
-            metric: "conversion_rate".into(),
-            figure: k.conversion_rate,
-            target: k.conversion_rate,
-        });
+        let good: Vec<&str> = alerts
+            .iter()
+            .filter(|a| a.severity == Severity::Good)
+            .map(|a| a.metric.as_str())
+            .collect();
+        out.push(advice(
+            "on_target",
+            "Maintain the current approach",
+            "low",
+            if good.is_empty() {
+                "Every KPI is on target; consider testing a higher price variant for premium leads.".to_owned()
+            } else {
+                format!(
+                    "Every KPI is on target ({} above it); keep the current approach and consider testing a higher price variant for premium leads.",
+                    good.join(", ")
+                )
+            },
+            "conversion_rate".into(),
+            k.conversion_rate,
+            k.conversion_rate,
+        ));
     }
     out
 }
@@ -1049,4 +1528,210 @@ pub fn recommendations(k: &Kpis, alerts: &[Alert], buyers: &[BuyerMonth]) -> Vec
 pub fn hours_elapsed_today(now: DateTime<Utc>) -> f64 {
     let local = now.with_timezone(&New_York);
     f64::from(local.hour() * 60 + local.minute()) / 60.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn quiet() -> Kpis {
+        Kpis {
+            revenue: RevenuePeriods {
+                hour: Usd(Cents::ZERO),
+                today: Usd(Cents::ZERO),
+                week: Usd(Cents::ZERO),
+                month: Usd(Cents::ZERO),
+            },
+            active_conversations: 0,
+            conversations_today: 0,
+            qualified_leads_today: 0,
+            leads_sold_today: 0,
+            conversion_rate: 0.0,
+            avg_revenue_per_conversation: Usd(Cents::ZERO),
+            revenue_per_hour: Usd(Cents::ZERO),
+            earnings_per_lead: Usd(Cents::ZERO),
+            sell_through_rate: 0.0,
+            acceptance_rate: 0.0,
+            return_rate: 0.0,
+            tier_distribution: TierCounts {
+                premium: 0,
+                standard: 0,
+                basic: 0,
+                unqualified: 0,
+            },
+            capacity_utilisation: 0.0,
+            leads_sold_month: 0,
+            conversations_month: 0,
+        }
+    }
+
+    fn kinds(alerts: &[Alert]) -> Vec<&str> {
+        alerts.iter().map(|a| a.kind.as_str()).collect()
+    }
+
+    #[test]
+    fn given_kpis_above_their_targets_then_good_news_is_reported_last_in_the_guides_words() {
+        // GIVEN a good day: conversion above 60 %, a strong hour, acceptance above 85 %
+        let k = Kpis {
+            conversations_today: 20,
+            conversion_rate: 0.7,
+            revenue: RevenuePeriods {
+                hour: Usd(Cents::from_dollars(1_250)),
+                ..quiet().revenue
+            },
+            revenue_per_hour: Usd(Cents::from_dollars(300)),
+            leads_sold_month: 40,
+            earnings_per_lead: Usd(Cents::from_dollars(180)),
+            acceptance_rate: 0.9,
+            ..quiet()
+        };
+        // WHEN the alerts are computed four hours into the day
+        let alerts = alerts(&k, &Targets::default(), 4.0);
+        // THEN each is good news, in the guide's words where the guide has them
+        assert!(
+            alerts.iter().all(|a| a.severity == Severity::Good),
+            "{alerts:?}"
+        );
+        let messages: Vec<&str> = alerts.iter().map(|a| a.message.as_str()).collect();
+        assert!(messages.contains(&"High revenue this hour - excellent performance!"));
+        assert!(messages.contains(&"Conversion rate above target - maintain current approach"));
+        assert!(kinds(&alerts).contains(&"acceptance_above_target"));
+        assert!(kinds(&alerts).contains(&"lead_value_above_target"));
+        // AND the one recommendation is to keep going, with the guide's title/description
+        let recs = recommendations(&k, &alerts, &[]);
+        assert!(
+            recs.is_empty(),
+            "no conversations this month: nothing to say"
+        );
+        let recs = recommendations(
+            &Kpis {
+                conversations_month: 100,
+                ..k.clone()
+            },
+            &alerts,
+            &[],
+        );
+        assert_eq!(recs.len(), 1);
+        assert_eq!(recs[0].kind, "on_target");
+        assert_eq!(recs[0].title, "Maintain the current approach");
+        assert_eq!(recs[0].description, recs[0].message);
+    }
+
+    #[test]
+    fn given_acceptance_below_the_85_percent_target_then_a_warning_and_below_60_critical() {
+        for (rate, severity) in [(0.8, Severity::Warning), (0.5, Severity::Critical)] {
+            let k = Kpis {
+                leads_sold_month: 30,
+                acceptance_rate: rate,
+                ..quiet()
+            };
+            let alerts = alerts(&k, &Targets::default(), 4.0);
+            let a = alerts
+                .iter()
+                .find(|a| a.kind == "low_acceptance_rate")
+                .expect("alert");
+            assert_eq!(a.severity, severity, "{rate}");
+            assert_eq!(a.target, 0.85);
+            let recs = recommendations(&k, &alerts, &[]);
+            let r = recs
+                .iter()
+                .find(|r| r.kind == "improve_acceptance")
+                .expect("recommendation");
+            assert!(r.description.contains("85 % target"), "{}", r.description);
+        }
+        // AND a configured target moves the line
+        let k = Kpis {
+            leads_sold_month: 30,
+            acceptance_rate: 0.8,
+            ..quiet()
+        };
+        let lenient = Targets {
+            acceptance_rate_bps: 7_500,
+            ..Targets::default()
+        };
+        assert!(kinds(&alerts(&k, &lenient, 4.0)).contains(&"acceptance_above_target"));
+    }
+
+    #[test]
+    fn given_too_few_premium_leads_against_the_target_mix_then_an_alert_and_advice() {
+        // GIVEN 10 % premium, 50 % standard, 40 % basic against 30 / 50 / 20
+        let k = Kpis {
+            tier_distribution: TierCounts {
+                premium: 5,
+                standard: 25,
+                basic: 20,
+                unqualified: 10,
+            },
+            ..quiet()
+        };
+        let alerts = alerts(&k, &Targets::default(), 4.0);
+        let a = alerts
+            .iter()
+            .find(|a| a.kind == "tier_mix_off_target")
+            .expect("mix alert");
+        assert_eq!(a.metric, "tier_share.premium");
+        assert_eq!(a.severity, Severity::Warning);
+        assert!(a.message.contains("10 / 50 / 40"), "{}", a.message);
+        let recs = recommendations(&k, &alerts, &[]);
+        assert!(recs.iter().any(|r| r.kind == "raise_premium_share"));
+        // AND a mix within ten points of the target is not flagged
+        let k = Kpis {
+            tier_distribution: TierCounts {
+                premium: 14,
+                standard: 26,
+                basic: 10,
+                unqualified: 0,
+            },
+            ..quiet()
+        };
+        assert!(
+            !kinds(&super::alerts(&k, &Targets::default(), 4.0)).contains(&"tier_mix_off_target")
+        );
+    }
+
+    fn day_with_tiers(day: NaiveDate, premium: i64, standard: i64, basic: i64) -> DayTotals {
+        let mut d = DayTotals::new(day);
+        let counters: BTreeMap<String, i64> = [
+            (field::tier("premium"), premium),
+            (field::tier("standard"), standard),
+            (field::tier("basic"), basic),
+        ]
+        .into_iter()
+        .collect();
+        d.add(&counters);
+        d
+    }
+
+    #[test]
+    fn given_more_premium_leads_this_week_than_last_then_the_quality_trend_is_improving() {
+        let now = Utc
+            .with_ymd_and_hms(2026, 6, 20, 16, 0, 0)
+            .single()
+            .expect("t");
+        let today = new_york_day(now);
+        let days = |recent: (i64, i64, i64), earlier: (i64, i64, i64)| -> Vec<DayTotals> {
+            (0..14)
+                .map(|back| {
+                    let (p, s, b) = if back < 7 { recent } else { earlier };
+                    day_with_tiers(today - Duration::days(back), p, s, b)
+                })
+                .collect()
+        };
+        let k = quiet();
+        let t = Targets::default();
+        let q = quality_metrics(&days((3, 2, 0), (0, 2, 3)), &k, &[], &t, now);
+        assert_eq!(q.quality_trend, "improving");
+        assert!(q.quality_index_this_week > q.quality_index_last_week);
+        let q = quality_metrics(&days((0, 2, 3), (3, 2, 0)), &k, &[], &t, now);
+        assert_eq!(q.quality_trend, "declining");
+        let q = quality_metrics(&days((1, 1, 1), (1, 1, 1)), &k, &[], &t, now);
+        assert_eq!(q.quality_trend, "stable");
+        // AND with too few leads it says stable, not a guess
+        let sparse: Vec<DayTotals> = vec![day_with_tiers(today, 3, 0, 0)];
+        assert_eq!(
+            quality_metrics(&sparse, &k, &[], &t, now).quality_trend,
+            "stable"
+        );
+    }
 }

@@ -401,6 +401,12 @@ pub struct Conversation {
     /// [`ASKED_KEPT`]): what the conversation-rules job learns from.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub asked: Vec<Ask>,
+    /// The recommendations shown before the lead was queued, by key
+    /// (`conversation_rules::recommendation_key`), first shown first, at most
+    /// [`RECOMMENDED_KEPT`]: the conversation-rules job learns which advice preceded leads
+    /// buyers kept.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub recommended: Vec<String>,
     /// The place the agent last talked about, so it isn't praised twice.
     #[serde(default)]
     pub greeted_place: Option<String>,
@@ -412,6 +418,11 @@ pub struct Conversation {
     /// says something new instead of repeating itself.
     #[serde(default, skip_serializing_if = "is_zero_u32")]
     pub topics_answered: u32,
+    /// The chat has run past `MAX_CONVERSATION_DURATION` without a sellable lead: the
+    /// agent only asks for what a sale still needs (ownership, ZIP, bill, contact,
+    /// consent), no longer for the facts that only raise its value.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub past_max_duration: bool,
     /// The homeowner said they are buying a home (told when to come back).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub buying_home: bool,
@@ -447,6 +458,8 @@ pub struct Conversation {
 
 /// Questions kept per conversation for the conversation-rules job.
 pub const ASKED_KEPT: usize = 12;
+/// Recommendation keys kept per conversation for the same job.
+pub const RECOMMENDED_KEPT: usize = 8;
 
 impl Conversation {
     /// Records a question asked (the oldest dropped beyond [`ASKED_KEPT`]).
@@ -455,6 +468,20 @@ impl Conversation {
             self.asked.remove(0);
         }
         self.asked.push(ask);
+    }
+
+    /// Records the recommendations shown this turn (by key; each once, at most
+    /// [`RECOMMENDED_KEPT`]).
+    pub fn record_recommended(&mut self, shown: &[String]) {
+        for text in shown {
+            let key = crate::domain::learning::conversation_rules::recommendation_key(text);
+            if self.recommended.len() >= RECOMMENDED_KEPT {
+                break;
+            }
+            if !self.recommended.contains(&key) {
+                self.recommended.push(key);
+            }
+        }
     }
 
     pub fn new(session_id: SessionId, now: DateTime<Utc>) -> Conversation {
@@ -469,6 +496,8 @@ impl Conversation {
             last_answered_objection: None,
             last_ask: None,
             asked: Vec::new(),
+            recommended: Vec::new(),
+            past_max_duration: false,
             greeted_place: None,
             ask_streak: 0,
             topics_answered: 0,

@@ -446,6 +446,9 @@ pub fn decide(
         _ => {}
     }
     let refund = matches!(event.kind, FeedbackType::Rejected | FeedbackType::Returned);
+    // An acceptance that reports what the installation sold for (the guide's example) is
+    // a conversion too.
+    let converts = converts(event.kind, event.conversion_value);
     if refund && now > sale.returnable_until {
         return Err(Refusal::WindowClosed {
             until: sale.returnable_until,
@@ -476,7 +479,7 @@ pub fn decide(
             amount: Cents(-sale.price.0),
             at: now,
         })
-    } else if event.kind == FeedbackType::Converted {
+    } else if converts {
         Some(LedgerEntry {
             lead_id: lead.lead_id.clone(),
             entry_id: format!("conversion#{sale_number}"),
@@ -496,16 +499,16 @@ pub fn decide(
         fields.push((tally::ACCEPTED, 1));
     }
     match event.kind {
-        FeedbackType::Accepted => {}
+        FeedbackType::Accepted | FeedbackType::Converted => {}
         FeedbackType::Rejected => fields.push((tally::REJECTED, 1)),
         FeedbackType::Returned => fields.push((tally::RETURNED, 1)),
-        FeedbackType::Converted => {
-            fields.push((tally::CONVERTED, 1));
-            fields.push((
-                tally::CONVERSION_CENTS,
-                event.conversion_value.unwrap_or_default().0,
-            ));
-        }
+    }
+    if converts {
+        fields.push((tally::CONVERTED, 1));
+        fields.push((
+            tally::CONVERSION_CENTS,
+            event.conversion_value.unwrap_or_default().0,
+        ));
     }
     if refund {
         if credited {
@@ -559,8 +562,13 @@ pub fn decide(
         }
     }
 
-    let state = event.kind.lead_state();
-    let note = match (event.kind, event.reason, disposition) {
+    let outcome = if converts {
+        FeedbackType::Converted
+    } else {
+        event.kind
+    };
+    let state = outcome.lead_state();
+    let note = match (outcome, event.reason, disposition) {
         (_, Some(reason), Disposition::HeldForReview) if refund => format!(
             "{} by {}: {}; held for review (return-rate cap)",
             event.kind.as_str(),
@@ -603,11 +611,9 @@ pub fn decide(
     let training = TrainingExample {
         lead_id: lead.lead_id.clone(),
         buyer_id: event.buyer_id.clone(),
-        outcome: event.kind,
+        outcome,
         reason: event.reason,
-        conversion_value: event
-            .conversion_value
-            .filter(|_| event.kind == FeedbackType::Converted),
+        conversion_value: event.conversion_value.filter(|_| converts),
         recorded_at: now,
         score: lead.score,
         tier: lead.tier,
@@ -626,6 +632,23 @@ pub fn decide(
         tallies,
         training,
     })
+}
+
+/// Whether a feedback reports a sale: `converted`, or `accepted` with a positive
+/// `conversion_value`.
+pub fn converts(kind: FeedbackType, conversion_value: Option<Cents>) -> bool {
+    match kind {
+        FeedbackType::Converted => true,
+        FeedbackType::Accepted => conversion_value.is_some_and(|v| v.0 > 0),
+        FeedbackType::Rejected | FeedbackType::Returned => false,
+    }
+}
+
+impl FeedbackRecord {
+    /// The buyer reported a sale with this feedback.
+    pub fn converts(&self) -> bool {
+        converts(self.kind, self.conversion_value)
+    }
 }
 
 /// The id of a feedback: one per (lead, buyer, type).
@@ -982,6 +1005,43 @@ mod tests {
         assert_eq!(line.amount, Cents(2_750_000));
         // Converted straight from delivery: counted as accepted too.
         assert!(change.tallies.iter().any(|t| t.field == "accepted"));
+    }
+
+    #[test]
+    fn given_an_acceptance_with_a_conversion_value_then_it_is_recorded_as_a_conversion() {
+        // GIVEN the guide's example: accepted, with what the installation sold for
+        let e = FeedbackEvent {
+            conversion_value: Some(Cents(27_500)),
+            score_tenths: Some(85),
+            ..event(FeedbackType::Accepted, None)
+        };
+        let change = decide(&rules(), &e, &delivered(), ROOM).expect("applied");
+        // THEN the lead is converted, the value is a conversion line, both counts move
+        assert_eq!(change.lead.state, LeadState::Converted);
+        let line = change.ledger.expect("conversion line");
+        assert_eq!(line.kind, LedgerKind::Conversion);
+        assert_eq!(line.amount, Cents(27_500));
+        for field in ["accepted", "converted"] {
+            assert!(change.tallies.iter().any(|t| t.field == field), "{field}");
+        }
+        assert_eq!(change.training.outcome, FeedbackType::Converted);
+        assert_eq!(change.training.conversion_value, Some(Cents(27_500)));
+        // AND the record keeps what the buyer sent, and says it converts
+        assert_eq!(change.record.kind, FeedbackType::Accepted);
+        assert!(change.record.converts());
+        assert_eq!(change.record.score_tenths, Some(85));
+        // AND an acceptance without a value is only an acceptance
+        let plain = decide(
+            &rules(),
+            &event(FeedbackType::Accepted, None),
+            &delivered(),
+            ROOM,
+        )
+        .expect("applied");
+        assert_eq!(plain.lead.state, LeadState::Accepted);
+        assert!(plain.ledger.is_none());
+        assert!(!plain.tallies.iter().any(|t| t.field == "converted"));
+        assert!(!plain.record.converts());
     }
 
     #[test]

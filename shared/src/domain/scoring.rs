@@ -548,6 +548,16 @@ fn blockers(c: &Conversation, tier: QualityTier) -> Vec<Blocker> {
     out
 }
 
+/// The total score of four factor scores under `w`: their weighted mean, rounded, 0–100.
+pub fn weighted_total(w: &FactorWeights, factors: &FactorScores) -> u8 {
+    let weighted = u64::from(w.base_qualification) * u64::from(factors.base_qualification)
+        + u64::from(w.behavioral) * u64::from(factors.behavioral)
+        + u64::from(w.market_timing) * u64::from(factors.market_timing)
+        + u64::from(w.nyc_intelligence) * u64::from(factors.nyc_intelligence);
+    let total_weight = w.total().max(1);
+    ((weighted + total_weight / 2) / total_weight).min(100) as u8
+}
+
 /// Scores a conversation as it stands at `now`.
 pub fn score(model: &ScoringModel, c: &Conversation, now: DateTime<Utc>) -> LeadScore {
     let factors = FactorScores {
@@ -556,13 +566,7 @@ pub fn score(model: &ScoringModel, c: &Conversation, now: DateTime<Utc>) -> Lead
         market_timing: market_timing(c, now),
         nyc_intelligence: nyc_intelligence(c, now),
     };
-    let w = model.weights;
-    let weighted = u64::from(w.base_qualification) * u64::from(factors.base_qualification)
-        + u64::from(w.behavioral) * u64::from(factors.behavioral)
-        + u64::from(w.market_timing) * u64::from(factors.market_timing)
-        + u64::from(w.nyc_intelligence) * u64::from(factors.nyc_intelligence);
-    let total_weight = w.total().max(1);
-    let total = ((weighted + total_weight / 2) / total_weight).min(100) as u8;
+    let total = weighted_total(&model.weights, &factors);
 
     let known_unsellable = c.facts.homeowner == Some(false) || c.facts.outside_nyc();
     let tier = if known_unsellable {

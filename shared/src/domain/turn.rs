@@ -11,7 +11,7 @@ use super::conversation::{
 use super::extract::extract;
 use super::facts::{Ask, MessageFacts};
 use super::incentives;
-use super::learning::conversation_rules::ConversationRules;
+use super::learning::conversation_rules::{ConversationRules, RulesSettings};
 use super::metrics::{self, ConversationMetrics};
 use super::scoring::{LeadScore, ScoringModel, score};
 use super::targets::Targets;
@@ -121,6 +121,12 @@ pub fn decide_with(
     let before = agent::Before::of(&c.facts);
     c.absorb(facts, message.hints, now);
     let s = score(model, &c, now);
+    if c.lead_queued_at.is_none()
+        && !s.sellable()
+        && c.duration_seconds() > i64::from(rules.targets.max_conversation_seconds)
+    {
+        c.past_max_duration = true;
+    }
     if c.consent.is_none() && c.lead_queued_at.is_none() {
         c.consent_sellers = who_may_call(
             rules.buyers,
@@ -224,7 +230,14 @@ pub fn decide_with(
 
     let today = now.with_timezone(&New_York).date_naive();
     let urgency = incentives::next_deadline(today).and_then(|(i, _, _)| i.urgency_text(today));
-    let recommendations = metrics::recommendations(&c, &s, urgency.as_deref(), rules.targets);
+    // The advice learned to precede kept leads moves up (at most two places).
+    let recommendations = conversation_rules.reorder_recommendations(
+        metrics::recommendations(&c, &s, urgency.as_deref(), rules.targets),
+        RulesSettings::default().max_recommendation_shift,
+    );
+    if c.lead_queued_at.is_none() || publish.is_some() {
+        c.record_recommended(&recommendations);
+    }
     let metrics = metrics::metrics(&c, &s);
     TurnDecision {
         conversation: c,
@@ -330,6 +343,122 @@ mod tests {
         "You can reach me at 718-555-0142",
         "Yes, please have an installer call me",
     ];
+
+    #[test]
+    fn given_a_chat_past_the_maximum_duration_then_only_what_a_sale_needs_is_asked() {
+        // GIVEN a homeowner with ZIP and bill, no contact yet, 31 minutes into the chat
+        let first = decide_text(
+            Conversation::new(SessionId::parse("long_chat").expect("id"), start()),
+            "I own a house in Park Slope 11215, bill about $250 a month",
+            &ContextHints::default(),
+            rules(),
+            start(),
+        );
+        let early = &first.reply.next_questions;
+        assert!(!first.conversation.past_max_duration);
+        // WHEN the next message comes after MAX_CONVERSATION_DURATION (30 minutes)
+        let late = decide_text(
+            first.conversation.clone(),
+            "ok",
+            &ContextHints::default(),
+            rules(),
+            start() + Duration::minutes(31),
+        );
+        // THEN the chat is marked past its maximum and the agent asks only for what a
+        // sale still needs: a way to reach them and consent, no more value questions
+        assert!(late.conversation.past_max_duration);
+        assert!(
+            late.reply
+                .asked
+                .is_some_and(|a| matches!(a, Ask::Contact | Ask::Consent)),
+            "{:?} (early: {early:?})",
+            late.reply
+        );
+        for q in &late.reply.next_questions {
+            for value_question in [Ask::Timeline, Ask::DecisionMaker, Ask::Financing] {
+                assert_ne!(q, &value_question.words(1, &[]), "{q}");
+            }
+        }
+        // AND a shorter maximum (configuration) marks it sooner
+        let short = Targets {
+            max_conversation_seconds: 60,
+            ..Targets::default()
+        };
+        let d = decide_text(
+            first.conversation.clone(),
+            "ok",
+            &ContextHints::default(),
+            Rules {
+                targets: &short,
+                ..rules()
+            },
+            start() + Duration::minutes(2),
+        );
+        assert!(d.conversation.past_max_duration);
+    }
+
+    #[test]
+    fn given_recommendations_shown_before_queueing_then_the_conversation_keeps_their_keys() {
+        let turns = chat(&QUALIFYING);
+        let shown: Vec<String> = turns
+            .iter()
+            .take(turns.len())
+            .flat_map(|t| t.recommendations.iter().cloned())
+            .collect();
+        assert!(!shown.is_empty());
+        let kept = &turns.last().expect("turns").conversation.recommended;
+        assert!(!kept.is_empty());
+        assert!(kept.len() <= crate::domain::conversation::RECOMMENDED_KEPT);
+        for key in kept {
+            assert!(key.chars().count() <= 40, "{key}");
+            assert!(
+                !key.chars().any(|c| c.is_ascii_digit()),
+                "figures are masked: {key}"
+            );
+        }
+        // AND learned rules move the favoured advice up
+        let last = turns.last().expect("turns");
+        let texts = last.recommendations.clone();
+        assert!(texts.len() >= 2, "{texts:?}");
+        {
+            let favoured = texts.last().expect("two").clone();
+            let rules_learned = ConversationRules {
+                version: 1,
+                recommendations: vec![
+                    crate::domain::learning::conversation_rules::RecommendationBias {
+                        text: crate::domain::learning::conversation_rules::recommendation_key(
+                            &favoured,
+                        ),
+                        bias_bps: 2_500,
+                        shown: 100,
+                        succeeded: 80,
+                    },
+                ],
+                ..ConversationRules::default()
+            };
+            let again = decide_with(
+                turns[turns.len() - 2].conversation.clone(),
+                &Message {
+                    text: QUALIFYING[3],
+                    facts: &extract(QUALIFYING[3]),
+                    hints: &ContextHints::default(),
+                },
+                rules(),
+                &rules_learned,
+                start() + Duration::seconds(90),
+            );
+            let at = again
+                .recommendations
+                .iter()
+                .position(|t| *t == favoured)
+                .expect("still shown");
+            assert!(
+                at < texts.len() - 1,
+                "moved up: {:?}",
+                again.recommendations
+            );
+        }
+    }
 
     #[test]
     fn given_a_lead_becoming_sellable_when_the_turn_is_decided_then_it_is_published_once() {

@@ -53,6 +53,7 @@ pub struct Figures {
     pub performance: Vec<BuyerMonth>,
     pub alerts: Vec<Alert>,
     pub recommendations: Vec<Recommendation>,
+    pub quality: analytics::QualityMetrics,
 }
 
 impl Figures {
@@ -178,6 +179,7 @@ impl<B: Backend> Analytics<B> {
         let performance = analytics::buyer_performance(&days, &buyers, now);
         let alerts = analytics::alerts(&kpis, &self.targets, analytics::hours_elapsed_today(now));
         let recommendations = analytics::recommendations(&kpis, &alerts, &performance);
+        let quality = analytics::quality_metrics(&days, &kpis, &performance, &self.targets, now);
         Ok(Figures {
             now,
             days,
@@ -186,6 +188,7 @@ impl<B: Backend> Analytics<B> {
             performance,
             alerts,
             recommendations,
+            quality,
         })
     }
 

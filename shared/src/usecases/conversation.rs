@@ -206,7 +206,7 @@ impl<B: Backend> Chat<B> {
         input: &TurnInput,
         now: DateTime<Utc>,
     ) -> Result<TurnDecision, TurnError> {
-        let model = current_model(&*self.models, &*self.cache).await?;
+        let model = current_model(&*self.models, &*self.cache, &self.targets.base_model()).await?;
         let conversation_rules = self.rules().await;
         let buyers = self.buyers().await;
         let facts = extract(&input.message);

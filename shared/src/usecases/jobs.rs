@@ -8,7 +8,7 @@ use crate::backend::Backend;
 use crate::domain::analytics::{self, Alert};
 use crate::domain::bid_price::{Arrival, DemandForecast};
 use crate::domain::learning::conversion::{
-    self, LabelPolicy, LearnerSettings, ModelVersion, Verdict,
+    self, LabelPolicy, LearnerSettings, ModelVersion, TieringSettings, Verdict,
 };
 use crate::domain::learning::experiments::VariantOutcome;
 use crate::domain::scoring::ScoringModel;
@@ -190,6 +190,7 @@ pub struct Jobs<B: Backend> {
     reoffers: Reoffers<B>,
     settings: LearnerSettings,
     keys: CacheKeys,
+    targets: crate::domain::targets::Targets,
 }
 
 impl<B: Backend> Jobs<B> {
@@ -205,8 +206,12 @@ impl<B: Backend> Jobs<B> {
             cache: backend.cache(),
             analytics: Analytics::new(backend),
             reoffers: Reoffers::new(backend),
-            settings: LearnerSettings::default(),
+            settings: LearnerSettings {
+                tiering: TieringSettings::for_targets(&backend.config().targets),
+                ..LearnerSettings::default()
+            },
             keys: CacheKeys::new(backend.config()),
+            targets: backend.config().targets,
         }
     }
 
@@ -334,7 +339,11 @@ impl<B: Backend> Jobs<B> {
         };
         let (earlier, recent) = (label(&earlier), label(&recent));
         let (train, held_out) = conversion::split_for_update(&earlier, &recent, &self.settings);
-        let current = self.models.current_model().await?.unwrap_or_default();
+        let current = self
+            .models
+            .current_model()
+            .await?
+            .unwrap_or_else(|| self.targets.base_model());
         let stored_max = self
             .model_versions(1)
             .await?
@@ -354,24 +363,40 @@ impl<B: Backend> Jobs<B> {
                 &store_json(v)?,
             )
             .await?;
-        match v.verdict {
-            Verdict::Promoted => {
-                self.models.save_model(&update.in_force).await?;
-                // Functions read the model through the cache: drop it so they pick this up.
-                crate::artefacts::forget_model(&*self.cache).await;
-                Ok(format!(
-                    "model {} promoted: held-out log loss {:.4} (was {:.4}) on {} leads",
-                    v.version,
-                    v.evaluation.log_loss,
-                    v.parent_evaluation.log_loss,
-                    v.evaluation.samples
-                ))
-            }
-            Verdict::RolledBack => Ok(format!(
-                "model {} rolled back: held-out log loss {:.4} is worse than {:.4}; model {} stays",
-                v.version, v.evaluation.log_loss, v.parent_evaluation.log_loss, current.version
-            )),
+        let tiering = match &v.tiering {
+            Some(t) if t.verdict == Verdict::Promoted => format!(
+                "; weights and tier thresholds {}/{}/{} promoted ({} held-out leads re-tiered)",
+                v.model.tiers.premium, v.model.tiers.standard, v.model.tiers.basic, t.retiered
+            ),
+            Some(t) => format!(
+                "; weights and tier thresholds kept (the candidate's held-out tier log loss {:.4} against {:.4})",
+                t.candidate.tier_log_loss, t.current.tier_log_loss
+            ),
+            None => String::new(),
+        };
+        let conversion = match v.verdict {
+            Verdict::Promoted => format!(
+                "model {} conversion promoted: held-out log loss {:.4} (was {:.4}) on {} leads",
+                v.version,
+                v.evaluation.log_loss,
+                v.parent_evaluation.log_loss,
+                v.evaluation.samples
+            ),
+            Verdict::RolledBack => format!(
+                "model {} conversion rolled back: held-out log loss {:.4} is worse than {:.4}",
+                v.version, v.evaluation.log_loss, v.parent_evaluation.log_loss
+            ),
+        };
+        if update.in_force == current {
+            return Ok(format!(
+                "{conversion}{tiering}; model {} stays",
+                current.version
+            ));
         }
+        self.models.save_model(&update.in_force).await?;
+        // Functions read the model through the cache: drop it so they pick this up.
+        crate::artefacts::forget_model(&*self.cache).await;
+        Ok(format!("{conversion}{tiering}"))
     }
 
     /// Each buyer's acceptance, conversion, returns and cap use this month (the priors the
@@ -520,9 +545,10 @@ impl<B: Backend> Jobs<B> {
             else {
                 continue;
             };
+            // Every judged lead was queued: these conversations qualified.
             outcomes.push(ConversationOutcome {
                 asked: c.asked.clone(),
-                recommended: Vec::new(),
+                recommended: c.recommended.clone(),
                 qualified: true,
                 kept: kept && !refused,
             });
@@ -708,6 +734,7 @@ impl<B: Backend> Clone for Jobs<B> {
             reoffers: self.reoffers.clone(),
             settings: self.settings,
             keys: self.keys.clone(),
+            targets: self.targets,
         }
     }
 }

@@ -64,6 +64,8 @@ pub struct Reoffers<B: Backend> {
     queue: Arc<B::Queue>,
     rules: RoutingRules,
     shelf_life: chrono::Duration,
+    /// The model that scores when no learned one is stored (the configured thresholds).
+    base_model: ScoringModel,
 }
 
 impl<B: Backend> Clone for Reoffers<B> {
@@ -78,6 +80,7 @@ impl<B: Backend> Clone for Reoffers<B> {
             queue: Arc::clone(&self.queue),
             rules: self.rules.clone(),
             shelf_life: self.shelf_life,
+            base_model: self.base_model.clone(),
         }
     }
 }
@@ -95,6 +98,7 @@ impl<B: Backend> Reoffers<B> {
             queue: backend.queue(),
             rules: RoutingRules::from_targets(&config.targets),
             shelf_life: chrono::Duration::hours(i64::from(config.routing.shelf_life_hours)),
+            base_model: config.targets.base_model(),
         }
     }
 
@@ -122,7 +126,11 @@ impl<B: Backend> Reoffers<B> {
                 bid: None,
             })
             .collect();
-        let model = self.models.current_model().await?.unwrap_or_default();
+        let model = self
+            .models
+            .current_model()
+            .await?
+            .unwrap_or_else(|| self.base_model.clone());
         for record in waiting {
             let qualified_at = record.queued_at.unwrap_or(record.updated_at);
             if now >= qualified_at + self.shelf_life {

@@ -59,6 +59,41 @@ impl ConversationOutcome {
     }
 }
 
+/// Characters of a recommendation kept as its key.
+pub const RECOMMENDATION_KEY_CHARS: usize = 40;
+
+/// What identifies a recommendation across conversations: its opening words with every
+/// figure (digits, with the `$`, `,` and `.` inside amounts) written `#`, at most
+/// [`RECOMMENDATION_KEY_CHARS`] characters, so the same advice about other amounts is one
+/// item.
+pub fn recommendation_key(text: &str) -> String {
+    let mut out = String::with_capacity(RECOMMENDATION_KEY_CHARS);
+    let mut in_figure = false;
+    let mut chars = text.chars().peekable();
+    let mut n = 0;
+    while let Some(ch) = chars.next() {
+        if n >= RECOMMENDATION_KEY_CHARS {
+            break;
+        }
+        let next_digit = chars.peek().is_some_and(char::is_ascii_digit);
+        let figure = ch.is_ascii_digit()
+            || (ch == '$' && next_digit)
+            || (in_figure && matches!(ch, ',' | '.') && next_digit);
+        if figure {
+            if !in_figure {
+                out.push('#');
+                n += 1;
+            }
+            in_figure = true;
+        } else {
+            in_figure = false;
+            out.push(ch);
+            n += 1;
+        }
+    }
+    out
+}
+
 /// A learned tilt on one question: its value is multiplied by 1 + bias_bps / 10,000.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AskBias {
@@ -175,7 +210,7 @@ pub fn learn(
 
     let mut asked = [0u64; ASKS.len()];
     let mut asked_ok = [0u64; ASKS.len()];
-    let mut shown: std::collections::BTreeMap<&str, (u64, u64)> = Default::default();
+    let mut shown: std::collections::BTreeMap<String, (u64, u64)> = Default::default();
     for o in outcomes {
         let mut seen = [false; ASKS.len()];
         for a in &o.asked {
@@ -187,7 +222,11 @@ pub fn learn(
                 asked_ok[i] += u64::from(o.succeeded());
             }
         }
-        let mut texts: Vec<&str> = o.recommended.iter().map(String::as_str).collect();
+        let mut texts: Vec<String> = o
+            .recommended
+            .iter()
+            .map(|t| recommendation_key(t))
+            .collect();
         texts.sort_unstable();
         texts.dedup();
         for t in texts {
@@ -218,8 +257,8 @@ pub fn learn(
         .into_iter()
         .filter(|(_, (n, _))| *n >= settings.min_per_item)
         .map(|(text, (n, k))| RecommendationBias {
-            bias_bps: tilt(k, n, p0, current.recommendation_bias_bps(text), settings),
-            text: text.to_owned(),
+            bias_bps: tilt(k, n, p0, current.recommendation_bias_bps(&text), settings),
+            text,
             shown: n,
             succeeded: k,
         })
@@ -244,9 +283,10 @@ impl ConversationRules {
     }
 
     pub fn recommendation_bias_bps(&self, text: &str) -> i32 {
+        let key = recommendation_key(text);
         self.recommendations
             .iter()
-            .find(|b| b.text == text)
+            .find(|b| b.text == key)
             .map_or(0, |b| b.bias_bps)
     }
 

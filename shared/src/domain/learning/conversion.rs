@@ -1,12 +1,18 @@
 //! Learning the scoring model from feedback: the conversion model's coefficients are
 //! refitted over a window of labelled leads (penalised towards the model in force), moved
-//! at most a bounded step, the factor weights follow within bounds, and the candidate
-//! replaces the model in force only if its held-out log loss is no worse.
+//! at most a bounded step, and replace the ones in force only if their held-out log loss
+//! is no worse. The factor weights follow the coefficients within bounds and the premium
+//! and standard thresholds move towards the target tier mix within a band around their
+//! configured values; together they decide each lead's score and tier (so its price and
+//! which buyers may take it), and they replace the ones in force only if, on the same
+//! held-out leads, the score ranks outcomes no worse (AUC) and the tiers tell outcomes
+//! apart no worse (the log loss of each tier's outcome rate).
 
 use super::logistic::{self, Evaluation, FitError, FitSettings, Logit};
 use crate::domain::feedback::{FeedbackType, TrainingExample};
 use crate::domain::scoring::{
-    ConversionModel, FactorScores, FactorWeights, InvalidModel, MAX_COEFFICIENT, ScoringModel,
+    ConversionModel, FactorScores, FactorWeights, InvalidModel, MAX_COEFFICIENT, QualityTier,
+    ScoringModel, TierThresholds, weighted_total,
 };
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
@@ -146,6 +152,44 @@ pub struct LearnerSettings {
     pub max_weight_bps: u32,
     /// Share of a window held out for the verdict (bps), by a hash of the lead id.
     pub held_out_bps: u32,
+    /// Where the tier thresholds may go.
+    #[serde(default)]
+    pub tiering: TieringSettings,
+}
+
+/// The bounds of the tier thresholds' learning: the configured thresholds are the centre
+/// of a band each may move within; premium and standard move towards the thresholds that
+/// would give the training leads the target mix, a bounded step per update. The basic
+/// threshold decides whether a lead is sold at all and stays where it is configured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TieringSettings {
+    pub configured: TierThresholds,
+    /// Target shares of sold leads in the premium and standard tiers (bps; basic has the
+    /// rest).
+    pub premium_share_bps: u32,
+    pub standard_share_bps: u32,
+    /// Most a threshold moves in one update (points).
+    pub max_step: u8,
+    /// No threshold moves further than this from its configured value (points).
+    pub band: u8,
+}
+
+impl Default for TieringSettings {
+    fn default() -> Self {
+        TieringSettings::for_targets(&crate::domain::targets::Targets::default())
+    }
+}
+
+impl TieringSettings {
+    pub fn for_targets(t: &crate::domain::targets::Targets) -> TieringSettings {
+        TieringSettings {
+            configured: t.tiers,
+            premium_share_bps: t.tier_mix.premium_bps,
+            standard_share_bps: t.tier_mix.standard_bps,
+            max_step: 3,
+            band: crate::domain::targets::THRESHOLD_BAND,
+        }
+    }
 }
 
 impl Default for LearnerSettings {
@@ -161,6 +205,7 @@ impl Default for LearnerSettings {
             min_weight_bps: 500,
             max_weight_bps: 6_000,
             held_out_bps: 2_000,
+            tiering: TieringSettings::default(),
         }
     }
 }
@@ -383,14 +428,192 @@ pub fn train_candidate(
         ],
         settings,
     );
+    let tiers = proposed_thresholds(current.tiers, weights, train, &settings.tiering);
     let candidate = ScoringModel {
         version: next_version,
         weights,
+        tiers,
         conversion,
         ..current.clone()
     };
     candidate.validate()?;
     Ok(candidate)
+}
+
+/// The score at which the top `share_bps` of `totals` (sorted descending) begin.
+fn top_share_cut(sorted_desc: &[u8], share_bps: u32) -> Option<u8> {
+    if sorted_desc.is_empty() {
+        return None;
+    }
+    let n = sorted_desc.len();
+    let k = (n * share_bps.min(10_000) as usize)
+        .div_ceil(10_000)
+        .clamp(1, n);
+    Some(sorted_desc[k - 1])
+}
+
+/// The premium and standard thresholds moved towards those that give `train`'s leads
+/// (scored with `weights`) the target mix: each at most `max_step` points, within `band`
+/// of its configured value, and always rising above basic (which stays as configured).
+pub fn proposed_thresholds(
+    current: TierThresholds,
+    weights: FactorWeights,
+    train: &[ConversionExample],
+    s: &TieringSettings,
+) -> TierThresholds {
+    let basic = s.configured.basic;
+    let mut totals: Vec<u8> = train
+        .iter()
+        .map(|e| weighted_total(&weights, &e.factors))
+        .filter(|t| *t >= basic)
+        .collect();
+    totals.sort_unstable_by(|a, b| b.cmp(a));
+    let step = i32::from(s.max_step);
+    let band = i32::from(s.band);
+    let towards = |now: u8, goal: Option<u8>, configured: u8| -> i32 {
+        let now = i32::from(now);
+        let goal = goal.map_or(now, i32::from);
+        goal.clamp(now - step, now + step)
+            .clamp(i32::from(configured) - band, i32::from(configured) + band)
+    };
+    let premium_goal = top_share_cut(&totals, s.premium_share_bps);
+    let standard_goal = top_share_cut(
+        &totals,
+        s.premium_share_bps.saturating_add(s.standard_share_bps),
+    );
+    let basic_i = i32::from(basic);
+    let standard =
+        towards(current.standard, standard_goal, s.configured.standard).clamp(basic_i + 1, 98);
+    let premium =
+        towards(current.premium, premium_goal, s.configured.premium).clamp(standard + 1, 100);
+    TierThresholds {
+        premium: u8::try_from(premium).unwrap_or(current.premium),
+        standard: u8::try_from(standard).unwrap_or(current.standard),
+        basic,
+    }
+}
+
+/// How a model's scores and tiers tell held-out outcomes apart.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct TieringEvaluation {
+    pub samples: usize,
+    /// How well the weighted score ranks the outcome (0.5 is chance); absent unless both
+    /// outcomes occur.
+    pub score_auc: Option<f64>,
+    /// Log loss of predicting each held-out lead by its tier's outcome rate among the
+    /// training leads (smoothed): lower means the tiers separate outcomes better.
+    pub tier_log_loss: f64,
+    /// Held-out leads per tier: basic, standard, premium (below basic: not counted).
+    pub leads_by_tier: [usize; 3],
+    /// Their positive outcomes per tier.
+    pub positives_by_tier: [usize; 3],
+}
+
+fn tier_slot(t: QualityTier) -> Option<usize> {
+    match t {
+        QualityTier::Basic => Some(0),
+        QualityTier::Standard => Some(1),
+        QualityTier::Premium => Some(2),
+        QualityTier::Unqualified => None,
+    }
+}
+
+fn tier_of(model: &ScoringModel, e: &ConversionExample) -> Option<usize> {
+    tier_slot(model.tier_for(weighted_total(&model.weights, &e.factors)))
+}
+
+/// The model's tiering on `held_out`, each tier's rate learned on `train`.
+pub fn evaluate_tiering(
+    model: &ScoringModel,
+    train: &[ConversionExample],
+    held_out: &[ConversionExample],
+) -> TieringEvaluation {
+    let mut seen = [(0usize, 0usize); 3];
+    for e in train {
+        if let Some(i) = tier_of(model, e) {
+            seen[i].0 += 1;
+            seen[i].1 += usize::from(e.converted);
+        }
+    }
+    let overall = {
+        let (n, k) = seen
+            .iter()
+            .fold((0usize, 0usize), |(n, k), (a, b)| (n + a, k + b));
+        (k as f64 + 1.0) / (n as f64 + 2.0)
+    };
+    // Each tier's rate shrunk towards the overall rate by two pseudo-leads.
+    let rate = |i: usize| (seen[i].1 as f64 + 2.0 * overall) / (seen[i].0 as f64 + 2.0);
+    let mut leads = [0usize; 3];
+    let mut positives = [0usize; 3];
+    let mut loss = 0.0;
+    let mut scores = Vec::with_capacity(held_out.len());
+    let mut labels = Vec::with_capacity(held_out.len());
+    for e in held_out {
+        scores.push(f64::from(weighted_total(&model.weights, &e.factors)));
+        labels.push(e.converted);
+        let p = tier_of(model, e).map_or(overall, |i| {
+            leads[i] += 1;
+            positives[i] += usize::from(e.converted);
+            rate(i)
+        });
+        let p = p.clamp(1e-6, 1.0 - 1e-6);
+        loss -= if e.converted { p.ln() } else { (1.0 - p).ln() };
+    }
+    let n = held_out.len();
+    TieringEvaluation {
+        samples: n,
+        score_auc: logistic::auc(&scores, &labels),
+        tier_log_loss: if n == 0 { 0.0 } else { loss / n as f64 },
+        leads_by_tier: leads,
+        positives_by_tier: positives,
+    }
+}
+
+/// Whether a candidate's weights and thresholds replace the ones in force.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct TieringJudgement {
+    pub verdict: Verdict,
+    pub current: TieringEvaluation,
+    pub candidate: TieringEvaluation,
+    /// Held-out leads whose tier the candidate changes.
+    pub retiered: usize,
+}
+
+/// Promote the candidate's weights and thresholds when, on the held-out leads, its score
+/// ranks outcomes no worse and its tiers separate them no worse; with nothing changed, or
+/// no held-out lead, the ones in force stay.
+pub fn judge_tiering(
+    current: &ScoringModel,
+    candidate: &ScoringModel,
+    train: &[ConversionExample],
+    held_out: &[ConversionExample],
+) -> TieringJudgement {
+    let now = evaluate_tiering(current, train, held_out);
+    let next = evaluate_tiering(candidate, train, held_out);
+    let retiered = held_out
+        .iter()
+        .filter(|e| tier_of(current, e) != tier_of(candidate, e))
+        .count();
+    let changed = current.weights != candidate.weights || current.tiers != candidate.tiers;
+    let ranks_no_worse = match (now.score_auc, next.score_auc) {
+        (Some(a), Some(b)) => b >= a - 1e-12,
+        _ => true,
+    };
+    let verdict = if changed
+        && !held_out.is_empty()
+        && ranks_no_worse
+        && next.tier_log_loss <= now.tier_log_loss + 1e-12
+    {
+        Verdict::Promoted
+    } else {
+        Verdict::RolledBack
+    };
+    TieringJudgement {
+        verdict,
+        current: now,
+        candidate: next,
+        retiered,
+    }
 }
 
 /// Whether a candidate replaces the model in force.
@@ -446,6 +669,10 @@ pub struct ModelVersion {
     pub evaluation: Evaluation,
     /// The parent's figures on the same examples.
     pub parent_evaluation: Evaluation,
+    /// The verdict on the candidate's factor weights and tier thresholds, judged apart
+    /// from its conversion coefficients (absent on versions kept from before).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tiering: Option<TieringJudgement>,
     pub model: ScoringModel,
 }
 
@@ -477,10 +704,34 @@ pub fn update(
     }
     let candidate = train_candidate(current, train, settings, next_version)?;
     let judgement = judge(current, &candidate, held_out);
-    let in_force = match judgement.verdict {
-        Verdict::Promoted => candidate.clone(),
-        Verdict::RolledBack => current.clone(),
+    let tiering = judge_tiering(current, &candidate, train, held_out);
+    let conversion_promoted = judgement.verdict == Verdict::Promoted;
+    let tiering_promoted = tiering.verdict == Verdict::Promoted;
+    // Each part is taken only when its own judgement promotes it.
+    let in_force = if conversion_promoted || tiering_promoted {
+        ScoringModel {
+            version: next_version,
+            conversion: if conversion_promoted {
+                candidate.conversion
+            } else {
+                current.conversion
+            },
+            weights: if tiering_promoted {
+                candidate.weights
+            } else {
+                current.weights
+            },
+            tiers: if tiering_promoted {
+                candidate.tiers
+            } else {
+                current.tiers
+            },
+            ..current.clone()
+        }
+    } else {
+        current.clone()
     };
+    in_force.validate()?;
     Ok(ModelUpdate {
         version: ModelVersion {
             version: next_version,
@@ -490,6 +741,7 @@ pub fn update(
             verdict: judgement.verdict,
             evaluation: judgement.candidate,
             parent_evaluation: judgement.current,
+            tiering: Some(tiering),
             model: candidate,
         },
         in_force,
@@ -543,6 +795,141 @@ mod tests {
         market_timing: 2.5,
         nyc_intelligence: 1.5,
     };
+
+    /// Leads that convert when their base qualification is high, whatever the rest.
+    fn driven_by_base(seed: u64, n: usize) -> Vec<ConversionExample> {
+        use rand::{RngExt, SeedableRng};
+        let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+        (0..n)
+            .map(|i| {
+                let base: u8 = rng.random_range(40..=100);
+                let factors = FactorScores {
+                    base_qualification: base,
+                    behavioral: rng.random_range(40..=100),
+                    market_timing: rng.random_range(40..=100),
+                    nyc_intelligence: rng.random_range(40..=100),
+                };
+                ConversionExample {
+                    lead_id: format!("b{seed}_{i}"),
+                    converted: rng.random_bool(if base >= 80 { 0.8 } else { 0.1 }),
+                    factors,
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn given_weights_that_rank_outcomes_better_then_the_tiering_is_promoted() {
+        // GIVEN leads whose outcome follows base qualification
+        let train = driven_by_base(1, 1_500);
+        let held_out = driven_by_base(2, 500);
+        let current = ScoringModel::default();
+        // WHEN a candidate leans further on base qualification
+        let candidate = ScoringModel {
+            weights: weights([5_500, 2_500, 1_500, 500]),
+            ..current.clone()
+        };
+        let j = judge_tiering(&current, &candidate, &train, &held_out);
+        // THEN its score ranks the held-out outcomes better, its tiers separate them
+        // better, and it is promoted
+        assert!(j.candidate.score_auc > j.current.score_auc, "{j:?}");
+        assert!(j.candidate.tier_log_loss < j.current.tier_log_loss, "{j:?}");
+        assert_eq!(j.verdict, Verdict::Promoted);
+        assert!(j.retiered > 0);
+    }
+
+    #[test]
+    fn given_weights_that_lean_on_noise_then_the_tiering_is_rolled_back() {
+        let train = driven_by_base(3, 1_500);
+        let held_out = driven_by_base(4, 500);
+        let current = ScoringModel::default();
+        // WHEN a candidate moves weight onto a factor that says nothing of the outcome
+        let candidate = ScoringModel {
+            weights: weights([2_500, 3_000, 2_000, 2_500]),
+            ..current.clone()
+        };
+        let j = judge_tiering(&current, &candidate, &train, &held_out);
+        // THEN it ranks worse and is rolled back
+        assert!(j.candidate.score_auc < j.current.score_auc, "{j:?}");
+        assert_eq!(j.verdict, Verdict::RolledBack);
+        // AND a candidate that changes nothing is not a promotion either
+        let same = judge_tiering(&current, &current.clone(), &train, &held_out);
+        assert_eq!(same.verdict, Verdict::RolledBack);
+        assert_eq!(same.retiered, 0);
+    }
+
+    #[test]
+    fn given_an_update_whose_tiering_is_rolled_back_then_only_the_conversion_part_moves() {
+        // GIVEN a model in force with weights already on the informative factor
+        let current = ScoringModel {
+            weights: weights([6_000, 2_000, 1_000, 1_000]),
+            ..ScoringModel::default()
+        };
+        let examples = driven_by_base(5, 2_000);
+        let (train, held_out) = split_held_out(&examples, 2_500);
+        // WHEN the learner proposes weights that follow every positive coefficient
+        let u = update(
+            &current,
+            &train,
+            &held_out,
+            &LearnerSettings::default(),
+            2,
+            at(),
+        )
+        .expect("update");
+        let t = u.version.tiering.expect("judged");
+        // THEN whatever the conversion verdict, the weights and thresholds in force are
+        // the ones the tiering verdict allows
+        match t.verdict {
+            Verdict::Promoted => {
+                assert_eq!(u.in_force.weights, u.version.model.weights);
+                assert_eq!(u.in_force.tiers, u.version.model.tiers);
+            }
+            Verdict::RolledBack => {
+                assert_eq!(u.in_force.weights, current.weights);
+                assert_eq!(u.in_force.tiers, current.tiers);
+            }
+        }
+        match u.version.verdict {
+            Verdict::Promoted => assert_eq!(u.in_force.conversion, u.version.model.conversion),
+            Verdict::RolledBack => assert_eq!(u.in_force.conversion, current.conversion),
+        }
+        assert!(u.in_force.validate().is_ok());
+    }
+
+    #[test]
+    fn given_training_leads_then_thresholds_move_towards_the_target_mix_within_step_and_band() {
+        let s = TieringSettings::default();
+        // GIVEN leads that almost all score high: far too many would be premium
+        let high: Vec<ConversionExample> = (0..400)
+            .map(|i| ConversionExample {
+                lead_id: format!("h{i}"),
+                factors: FactorScores {
+                    base_qualification: 90 + (i % 10) as u8,
+                    behavioral: 100,
+                    market_timing: 100,
+                    nyc_intelligence: 100,
+                },
+                converted: i % 2 == 0,
+            })
+            .collect();
+        let w = ScoringModel::default().weights;
+        let t = proposed_thresholds(s.configured, w, &high, &s);
+        // THEN premium and standard rise by one step, basic stays where configured
+        assert_eq!(t.premium, s.configured.premium + s.max_step);
+        assert_eq!(t.standard, s.configured.standard + s.max_step);
+        assert_eq!(t.basic, s.configured.basic);
+        // AND repeated updates stop at the band around the configured value
+        let mut t = s.configured;
+        for _ in 0..20 {
+            t = proposed_thresholds(t, w, &high, &s);
+        }
+        assert_eq!(t.premium, s.configured.premium + s.band);
+        assert!(t.standard <= s.configured.standard + s.band);
+        assert!(t.basic < t.standard && t.standard < t.premium);
+        // AND with no leads nothing moves
+        assert_eq!(proposed_thresholds(s.configured, w, &[], &s), s.configured);
+    }
 
     #[test]
     fn given_clean_feedback_then_the_candidate_is_promoted_and_nears_the_truth() {
