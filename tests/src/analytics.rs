@@ -436,3 +436,182 @@ pub async fn price_experiments_price_sales_and_count_outcomes<B: Backend>(backen
     );
     drop(fake);
 }
+
+/// Dollars of net revenue in one New York hour of the forecast scenario: office hours
+/// only, a midday peak, weekends at half, growing 2% a week, with a small wobble.
+fn scenario_dollars(week: i64, weekday: u32, hour: u32, n: i64) -> i64 {
+    const SHAPE: [i64; 24] = [
+        0, 0, 0, 0, 0, 0, 0, 0, 40, 70, 90, 100, 110, 100, 90, 80, 70, 50, 30, 0, 0, 0, 0, 0,
+    ];
+    let weekend = if weekday >= 5 { 0.5 } else { 1.0 };
+    let growth = 1.0 + 0.02 * week as f64;
+    let wobble = 1.0 + 0.04 * (n as f64 * 1.3).sin();
+    (SHAPE[hour as usize] as f64 * weekend * growth * wobble).round() as i64
+}
+
+/// GIVEN half a year of net revenue in the counters, by New York hour, up to 15:20 on a
+/// Wednesday (the current hour already has a sale)
+/// WHEN the sales team asks the dashboard function for the hourly, weekly and daily
+/// forecasts
+/// THEN the hourly one starts with the current hour, the weekly one with the current ISO
+/// week, the daily one with today; each has `forecast_data` equal to its points, with
+/// intervals that never go below zero, a backtest, and a period start in New York time;
+/// bounds outside a period's horizon are refused with `invalid_request`.
+pub async fn forecasts_by_hour_day_and_week<B: Backend>(backend: &B) {
+    use aurum::domain::analytics::{Counter, field, shard_key};
+    use aurum::ports::MetricsStore;
+    use chrono::{Datelike, NaiveDate, Timelike};
+
+    let now = (backend.clock())();
+    let local = now.with_timezone(&chrono_tz::America::New_York);
+    let today = local.date_naive();
+    assert_eq!(
+        (today, local.hour()),
+        (NaiveDate::from_ymd_opt(2026, 3, 18).expect("date"), 15),
+        "the scenario's clock"
+    );
+    let monday = today - chrono::Duration::days(i64::from(today.weekday().num_days_from_monday()));
+    let first = monday - chrono::Duration::weeks(26);
+    let mut counters = Vec::new();
+    let mut day = first;
+    let mut n = 0;
+    while day <= today {
+        let week = (day - first).num_days() / 7;
+        for hour in 0..=local.hour() {
+            let hour_is_over = day < today || hour < local.hour();
+            let dollars = scenario_dollars(week, day.weekday().num_days_from_monday(), hour, n);
+            n += 1;
+            // the current hour: a sale the forecast must not take for a complete hour
+            let cents = if hour_is_over { dollars * 100 } else { 123_456 };
+            if cents > 0 {
+                counters.push(Counter {
+                    group: shard_key(day, (n % 3) as u32),
+                    slot: format!("h{hour:02}"),
+                    field: field::net(hour),
+                    by: cents,
+                });
+            }
+        }
+        for hour in local.hour() + 1..24 {
+            let dollars = scenario_dollars(week, day.weekday().num_days_from_monday(), hour, n);
+            n += 1;
+            if day < today && dollars > 0 {
+                counters.push(Counter {
+                    group: shard_key(day, 0),
+                    slot: format!("h{hour:02}"),
+                    field: field::net(hour),
+                    by: dollars * 100,
+                });
+            }
+        }
+        day = day.succ_opt().expect("next day");
+    }
+    backend.metrics().add(&counters).await.expect("counters");
+    let app = dashboard_lambda(backend);
+
+    let check_points = |f: &Value, len: usize| {
+        assert_eq!(f["status"], "ok", "{f}");
+        let points = f["forecast_data"].as_array().expect("forecast_data");
+        assert_eq!(points.len(), len, "{f}");
+        assert_eq!(f["forecast_data"], f["points"]);
+        for p in points {
+            let (l, r, u) = (cents(&p["lower"]), cents(&p["revenue"]), cents(&p["upper"]));
+            assert!(0 <= l && l <= r && r <= u, "{p}");
+            let start =
+                chrono::DateTime::parse_from_rfc3339(p["period_start"].as_str().unwrap_or(""))
+                    .expect("period_start is RFC 3339");
+            assert_eq!(
+                start
+                    .with_timezone(&chrono_tz::America::New_York)
+                    .date_naive()
+                    .to_string(),
+                p["date"].as_str().unwrap_or(""),
+                "{p}"
+            );
+        }
+        assert!(f["backtest"]["mase"].is_number(), "{f}");
+        assert!(f["backtest"]["coverage"].is_number(), "{f}");
+    };
+
+    // The hourly forecast: the current hour first, then the rest of the day and the night
+    let (status, f) = get(&app, "/api/v1/revenue/forecast?period=hourly&horizon=24").await;
+    assert_eq!(status, 200, "{f}");
+    check_points(&f, 24);
+    assert_eq!(f["period"], "hourly");
+    assert_eq!(f["unit"], "hours");
+    assert_eq!(
+        f["forecast_data"][0]["period_start"],
+        "2026-03-18T15:00:00-04:00"
+    );
+    assert_eq!(f["forecast_data"][0]["date"], "2026-03-18");
+    assert_eq!(
+        f["forecast_data"][9]["period_start"],
+        "2026-03-19T00:00:00-04:00"
+    );
+    // 28 days of wall-clock hours up to 14:00 today (24 a day, the model's way)
+    assert_eq!(f["history_periods"], 27 * 24 + 15);
+    // the history lists real hours: 02:00 on 8 March, skipped by the clocks, is not one
+    assert_eq!(
+        f["history"].as_array().map(Vec::len),
+        Some(27 * 24 + 15 - 1)
+    );
+    assert_eq!(f["history_days"], 28);
+    let last = f["history"]
+        .as_array()
+        .and_then(|h| h.last())
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(last["period_start"], "2026-03-18T14:00:00-04:00", "{last}");
+    // the night is forecast well below the afternoon
+    let at = |i: usize| cents(&f["forecast_data"][i]["revenue"]);
+    assert!(at(12) * 4 < at(0), "03:00 {} vs 15:00 {}", at(12), at(0));
+
+    // The weekly forecast: this week first, then three more
+    let (status, f) = get(&app, "/api/v1/revenue/forecast?period=weekly").await;
+    assert_eq!(status, 200, "{f}");
+    check_points(&f, 4);
+    assert_eq!(
+        (f["period"].as_str(), f["horizon"].as_u64()),
+        (Some("weekly"), Some(4))
+    );
+    assert_eq!(f["forecast_data"][0]["date"], "2026-03-16");
+    assert_eq!(
+        f["forecast_data"][0]["period_start"],
+        "2026-03-16T00:00:00-04:00"
+    );
+    assert_eq!(f["forecast_data"][1]["date"], "2026-03-23");
+    assert_eq!(
+        (f["history_periods"].as_u64(), f["history_days"].as_u64()),
+        (Some(26), Some(182))
+    );
+    // the weeks grow: the forecast is above the first week of the history
+    assert!(cents(&f["forecast_data"][0]["revenue"]) > cents(&f["history"][0]["revenue"]));
+
+    // The daily forecast, as before: today first; its snapshot is not the hourly one
+    let (status, f) = get(&app, "/api/v1/revenue/forecast?period=daily&horizon=24").await;
+    assert_eq!(status, 200, "{f}");
+    check_points(&f, 24);
+    assert_eq!(f["period"], "daily");
+    assert_eq!(f["points"][0]["date"], "2026-03-18");
+    assert_eq!(f["history_days"], 55);
+    let (status, f) = get(&app, "/api/v1/revenue/forecast").await;
+    assert_eq!(status, 200, "{f}");
+    assert_eq!(
+        (f["period"].as_str(), f["horizon"].as_u64()),
+        (Some("daily"), Some(7))
+    );
+
+    // Bounds follow the period
+    for bad in [
+        "period=hourly&horizon=169",
+        "period=hourly&horizon=0",
+        "period=weekly&horizon=13",
+        "period=daily&horizon=32",
+        "period=monthly",
+        "period=weekly&horizon=two",
+    ] {
+        let (status, e) = get(&app, &format!("/api/v1/revenue/forecast?{bad}")).await;
+        assert_eq!(status, 422, "{bad}: {e}");
+        assert_eq!(e["error"]["code"], "invalid_request", "{bad}");
+    }
+}

@@ -36,3 +36,18 @@ async fn given_the_guides_example_requests_on_the_embedded_store_then_every_fiel
     let backend = EmbeddedBackend::open_with_clock(dir.path(), time.clock()).expect("open");
     aurum_tests::guide::the_guides_examples_work_unchanged(&backend, &time).await;
 }
+
+#[tokio::test]
+async fn given_half_a_year_of_hourly_revenue_on_the_embedded_store_when_the_forecasts_are_asked_for_then_hours_days_and_weeks_are_forecast()
+ {
+    use chrono::TimeZone;
+    let now = chrono_tz::America::New_York
+        .with_ymd_and_hms(2026, 3, 18, 15, 20, 0)
+        .single()
+        .expect("time")
+        .with_timezone(&chrono::Utc);
+    let time = ManualTime::at(now);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let backend = EmbeddedBackend::open_with_clock(dir.path(), time.clock()).expect("open");
+    analytics::forecasts_by_hour_day_and_week(&backend).await;
+}

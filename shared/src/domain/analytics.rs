@@ -523,10 +523,14 @@ pub fn window(days: &[DayTotals], today: NaiveDate, len: i64) -> Vec<DayTotals> 
 
 /// The days a dashboard needs, oldest first, ending with today.
 pub fn history_days(now: DateTime<Utc>) -> Vec<NaiveDate> {
-    let today = new_york_day(now);
-    (0..HISTORY_DAYS)
+    days_ending(new_york_day(now), HISTORY_DAYS)
+}
+
+/// `len` days, oldest first, ending with `last`.
+pub fn days_ending(last: NaiveDate, len: i64) -> Vec<NaiveDate> {
+    (0..len)
         .rev()
-        .map(|back| today - Duration::days(back))
+        .map(|back| last - Duration::days(back))
         .collect()
 }
 
@@ -643,6 +647,55 @@ pub fn daily_revenue(days: &[DayTotals], today: NaiveDate, len: i64) -> Vec<(Nai
     window(days, today, len)
         .iter()
         .map(|d| (d.day, Cents(d.whole_day(field::net))))
+        .collect()
+}
+
+/// Net revenue per complete New York hour (wall clock, as the counters keep it), oldest
+/// first: every hour of the `len` days ending today, up to the hour before `now`'s (the
+/// current hour is not over). An hour the clocks skip is left out; one they repeat holds
+/// both.
+pub fn hourly_revenue(
+    days: &[DayTotals],
+    now: DateTime<Utc>,
+    len: i64,
+) -> Vec<(chrono::NaiveDateTime, Cents)> {
+    let local = now.with_timezone(&New_York);
+    let (today, current) = (local.date_naive(), local.hour());
+    window(days, today, len)
+        .iter()
+        .flat_map(|d| {
+            let hours = if d.day == today { 0..current } else { 0..24 };
+            hours.filter_map(move |h| {
+                let start = d.day.and_hms_opt(h, 0, 0)?;
+                start.and_local_timezone(New_York).earliest()?;
+                Some((start, Cents(d.get(&field::net(h)))))
+            })
+        })
+        .collect()
+}
+
+/// The Monday of `day`'s ISO week.
+pub fn week_start(day: NaiveDate) -> NaiveDate {
+    day - Duration::days(i64::from(day.weekday().num_days_from_monday()))
+}
+
+/// The days of the `weeks` complete ISO weeks (Monday to Sunday, New York) before the
+/// current one, oldest first: what the weekly forecast reads.
+pub fn complete_weeks_days(now: DateTime<Utc>, weeks: i64) -> Vec<NaiveDate> {
+    days_ending(week_start(new_york_day(now)) - Duration::days(1), weeks * 7)
+}
+
+/// Net revenue per complete ISO week (by its Monday, New York), oldest first: the
+/// `weeks` weeks before the one `today` is in (not over yet, so not counted).
+pub fn weekly_revenue(days: &[DayTotals], today: NaiveDate, weeks: i64) -> Vec<(NaiveDate, Cents)> {
+    let this_week = week_start(today);
+    let last_day = this_week - Duration::days(1);
+    window(days, last_day, weeks * 7)
+        .chunks(7)
+        .map(|week| {
+            let total = week.iter().map(|d| d.whole_day(field::net)).sum();
+            (week[0].day, Cents(total))
+        })
         .collect()
 }
 
@@ -1733,5 +1786,83 @@ mod tests {
             quality_metrics(&sparse, &k, &[], &t, now).quality_trend,
             "stable"
         );
+    }
+
+    fn totals(day: NaiveDate, hours: &[(u32, i64)]) -> DayTotals {
+        let mut d = DayTotals::new(day);
+        for (h, cents) in hours {
+            d.counters.insert(field::net(*h), *cents);
+        }
+        d
+    }
+
+    fn date(y: i32, m: u32, d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, d).expect("date")
+    }
+
+    #[test]
+    fn given_day_totals_when_hourly_revenue_is_read_then_complete_hours_only_and_no_skipped_hour() {
+        // GIVEN revenue at 09:00 yesterday (the spring-forward day) and at 10:00 and 14:00
+        // today, New York
+        let yesterday = date(2026, 3, 8);
+        let today = date(2026, 3, 9);
+        let days = [
+            totals(yesterday, &[(9, 1_000)]),
+            totals(today, &[(10, 2_000), (14, 3_000)]),
+        ];
+        // WHEN read at 14:20 today (EDT)
+        let now = New_York
+            .with_ymd_and_hms(2026, 3, 9, 14, 20, 0)
+            .single()
+            .expect("time")
+            .with_timezone(&Utc);
+        let hours = hourly_revenue(&days, now, 2);
+        // THEN yesterday has 23 hours (02:00 skipped), today 00:00 to 13:00: 14 hours
+        assert_eq!(hours.len(), 23 + 14);
+        assert!(
+            !hours
+                .iter()
+                .any(|(t, _)| *t == yesterday.and_hms_opt(2, 0, 0).expect("t"))
+        );
+        let at = |d: NaiveDate, h: u32| {
+            hours
+                .iter()
+                .find(|(t, _)| *t == d.and_hms_opt(h, 0, 0).expect("t"))
+                .map(|(_, c)| c.0)
+        };
+        assert_eq!(at(yesterday, 9), Some(1_000));
+        assert_eq!(at(today, 10), Some(2_000));
+        // AND the current hour is not over: not in the history
+        assert_eq!(at(today, 14), None);
+        assert_eq!(hours.last().map(|(t, _)| t.time().hour()), Some(13));
+    }
+
+    #[test]
+    fn given_day_totals_when_weekly_revenue_is_read_then_complete_iso_weeks_by_their_monday() {
+        // GIVEN revenue on a Sunday, the next Monday, and today (Wednesday of the week after)
+        let days = [
+            totals(date(2026, 3, 1), &[(12, 500)]),
+            totals(date(2026, 3, 2), &[(8, 700), (9, 300)]),
+            totals(date(2026, 3, 11), &[(12, 9_999)]),
+        ];
+        // WHEN the two complete weeks before today's are read
+        let weeks = weekly_revenue(&days, date(2026, 3, 11), 2);
+        // THEN they start on Mondays, the current week is left out
+        assert_eq!(
+            weeks,
+            vec![
+                (date(2026, 2, 23), Cents(500)),
+                (date(2026, 3, 2), Cents(1_000)),
+            ]
+        );
+        // AND the days read are exactly those weeks'
+        let now = Utc
+            .with_ymd_and_hms(2026, 3, 11, 17, 0, 0)
+            .single()
+            .expect("t");
+        let read = complete_weeks_days(now, 2);
+        assert_eq!(read.len(), 14);
+        assert_eq!(read.first(), Some(&date(2026, 2, 23)));
+        assert_eq!(read.last(), Some(&date(2026, 3, 8)));
     }
 }

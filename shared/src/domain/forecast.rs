@@ -1,57 +1,230 @@
-//! Daily revenue forecast: the series is split by MSTL (seasonal-trend decomposition by
-//! LOESS) into a weekly seasonal part and the rest; an AutoETS model (additive errors,
-//! trend chosen by likelihood) forecasts the rest with its prediction interval, and the last
-//! week's seasonal profile is added back. It comes with its measured accuracy: a
-//! rolling-origin backtest on the same history gives the MASE (mean absolute error scaled
-//! by the in-sample error of the seasonal naive forecast, "same weekday last week": below 1
-//! beats it) and the share of actual days that fell inside the prediction interval, which
-//! is calibrated on that backtest (see [`backtest`]).
+//! Revenue forecasts by New York hour, day or ISO week.
+//!
+//! Each period has its model:
+//!
+//! * **daily**: the series is split by MSTL (seasonal-trend decomposition by LOESS) into a
+//!   weekly seasonal part and the rest; an AutoETS model (additive errors, trend chosen by
+//!   likelihood) forecasts the rest with its prediction interval, and the last week's
+//!   seasonal profile is added back.
+//! * **hourly**: the same with a daily season (24 hours), and a weekly one too (168 hours)
+//!   once the history holds two weeks of hours.
+//! * **weekly**: AutoETS on the weekly totals, no season (a year's seasonality would need
+//!   two years of history).
+//!
+//! Each forecast comes with its measured accuracy: a rolling-origin backtest on the same
+//! history gives the MASE (mean absolute error scaled by the in-sample error of the
+//! seasonal naive forecast: "same hour yesterday", "same weekday last week", "last week";
+//! below 1 beats it) and the share of actual periods that fell inside the prediction
+//! interval, which is calibrated on that backtest (see [`backtest`]).
 //!
 //! Revenue is never negative: points and interval bounds are clamped at zero (the model
-//! itself is additive and can dip below zero on a weak weekday).
+//! itself is additive and can dip below zero on a weak weekday or a night hour).
 //!
-//! Pure: the caller passes the history (one figure per New York day, complete days only).
+//! Hours are New York wall-clock hours, as the counters keep them: on the day the clocks
+//! go back, 01:00 holds two hours of revenue; on the day they go forward, 02:00 does not
+//! exist and is left out of the history and the points (the model sees it as an hour
+//! without revenue, so that every day has 24).
+//!
+//! Pure: the caller passes the history (one figure per complete period, oldest first).
 
 use crate::domain::money::{Cents, Usd};
 use augurs_core::{Fit, Predict};
 use augurs_ets::AutoETS;
 use augurs_mstl::MSTLModel;
-use chrono::{Days, NaiveDate};
-use serde::Serialize;
+use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, NaiveDateTime, TimeDelta};
+use chrono_tz::America::New_York;
+use serde::{Deserialize, Serialize};
 
-/// Days per season: revenue follows the week.
+/// Days per season: daily revenue follows the week.
 pub const SEASON_DAYS: usize = 7;
-/// Shortest history the model is fitted on: two full weeks, so that the decomposition sees
-/// each weekday twice.
+/// Shortest daily history the model is fitted on: two full weeks, so that the
+/// decomposition sees each weekday twice.
 pub const MIN_HISTORY_DAYS: usize = 2 * SEASON_DAYS;
-/// Longest horizon answered (beyond a month a weekly model says little).
+/// Longest daily horizon answered (beyond a month a weekly model says little).
 pub const MAX_HORIZON_DAYS: usize = 31;
 /// Most backtest folds (each refits the model).
 pub const MAX_FOLDS: usize = 4;
-/// Days between two backtest origins.
+/// Days between two backtest origins of the daily forecast.
 pub const FOLD_STEP_DAYS: usize = 3;
-/// The model as the API names it.
+/// The daily model as the API names it.
 pub const MODEL_NAME: &str = "ETS with weekly seasonality (MSTL + AutoETS)";
+
+/// Hours per day: hourly revenue follows the day.
+pub const HOURS_PER_DAY: usize = 24;
+/// Hours per week: the hourly model adds this season once the history holds two of them.
+pub const HOURS_PER_WEEK: usize = 7 * HOURS_PER_DAY;
+/// Shortest hourly history: seven days of hours.
+pub const MIN_HISTORY_HOURS: usize = HOURS_PER_WEEK;
+/// Longest hourly horizon: a week.
+pub const MAX_HORIZON_HOURS: usize = HOURS_PER_WEEK;
+/// Days of hours the hourly model is fitted on at most (four weeks: the weekly season
+/// seen four times, and a fit that stays cheap).
+pub const HOURLY_HISTORY_DAYS: i64 = 28;
+/// The hourly model as the API names it.
+pub const HOURLY_MODEL_NAME: &str =
+    "ETS with daily and weekly seasonality (MSTL + AutoETS; weekly from two weeks of hours)";
+
+/// Shortest weekly history: seven complete weeks (AutoETS needs more than six values).
+pub const MIN_HISTORY_WEEKS: usize = 7;
+/// Longest weekly horizon: a quarter.
+pub const MAX_HORIZON_WEEKS: usize = 12;
+/// Complete weeks the weekly forecast reads (half a year).
+pub const WEEKLY_HISTORY_WEEKS: i64 = 26;
+/// The weekly model as the API names it.
+pub const WEEKLY_MODEL_NAME: &str = "ETS without seasonality (AutoETS)";
+
+/// The period a forecast counts revenue by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Period {
+    /// New York wall-clock hours.
+    Hourly,
+    /// New York days.
+    Daily,
+    /// ISO weeks, Monday to Sunday, New York.
+    Weekly,
+}
+
+impl Period {
+    pub const ALL: [Period; 3] = [Period::Hourly, Period::Daily, Period::Weekly];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Period::Hourly => "hourly",
+            Period::Daily => "daily",
+            Period::Weekly => "weekly",
+        }
+    }
+
+    /// The unit of the horizon and of the history's length.
+    pub fn unit(self) -> &'static str {
+        match self {
+            Period::Hourly => "hours",
+            Period::Daily => "days",
+            Period::Weekly => "weeks",
+        }
+    }
+
+    pub fn max_horizon(self) -> usize {
+        match self {
+            Period::Hourly => MAX_HORIZON_HOURS,
+            Period::Daily => MAX_HORIZON_DAYS,
+            Period::Weekly => MAX_HORIZON_WEEKS,
+        }
+    }
+
+    /// The horizon when none is asked for: a day of hours, a week of days, four weeks.
+    pub fn default_horizon(self) -> usize {
+        match self {
+            Period::Hourly => HOURS_PER_DAY,
+            Period::Daily => SEASON_DAYS,
+            Period::Weekly => 4,
+        }
+    }
+
+    /// The shortest history (in periods) a model is fitted on.
+    pub fn min_history(self) -> usize {
+        match self {
+            Period::Hourly => MIN_HISTORY_HOURS,
+            Period::Daily => MIN_HISTORY_DAYS,
+            Period::Weekly => MIN_HISTORY_WEEKS,
+        }
+    }
+
+    pub fn model_name(self) -> &'static str {
+        match self {
+            Period::Hourly => HOURLY_MODEL_NAME,
+            Period::Daily => MODEL_NAME,
+            Period::Weekly => WEEKLY_MODEL_NAME,
+        }
+    }
+
+    /// Periods between two backtest origins.
+    fn fold_step(self) -> usize {
+        match self {
+            Period::Hourly => HOURS_PER_DAY,
+            Period::Daily => FOLD_STEP_DAYS,
+            Period::Weekly => 1,
+        }
+    }
+
+    /// The seasonal naive forecast's lag: same hour yesterday, same weekday last week,
+    /// last week.
+    fn naive_lag(self) -> usize {
+        match self {
+            Period::Hourly => HOURS_PER_DAY,
+            Period::Daily => SEASON_DAYS,
+            Period::Weekly => 1,
+        }
+    }
+
+    /// The seasons a history of `len` periods is decomposed by (none: plain AutoETS).
+    fn seasons(self, len: usize) -> Vec<usize> {
+        match self {
+            Period::Hourly if len >= 2 * HOURS_PER_WEEK => vec![HOURS_PER_DAY, HOURS_PER_WEEK],
+            Period::Hourly => vec![HOURS_PER_DAY],
+            Period::Daily => vec![SEASON_DAYS],
+            Period::Weekly => Vec::new(),
+        }
+    }
+
+    /// One period's length on the New York wall clock.
+    fn step(self) -> TimeDelta {
+        match self {
+            Period::Hourly => TimeDelta::hours(1),
+            Period::Daily => TimeDelta::days(1),
+            Period::Weekly => TimeDelta::weeks(1),
+        }
+    }
+
+    /// Days a history of `periods` periods covers (hours: whole days, rounded up).
+    pub fn days_of(self, periods: usize) -> usize {
+        match self {
+            Period::Hourly => periods.div_ceil(HOURS_PER_DAY),
+            Period::Daily => periods,
+            Period::Weekly => periods * 7,
+        }
+    }
+}
+
+impl std::fmt::Display for Period {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 
 /// Why no forecast was made.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum ForecastError {
-    #[error("{have} days of revenue history; a forecast needs at least {need}")]
-    InsufficientHistory { have: usize, need: usize },
-    #[error("horizon must be 1 to {max} days, not {got}")]
-    InvalidHorizon { got: usize, max: usize },
+    #[error("{have} {unit} of revenue history; a forecast needs at least {need}")]
+    InsufficientHistory {
+        have: usize,
+        need: usize,
+        unit: &'static str,
+    },
+    #[error("horizon must be 1 to {max} {unit}, not {got}")]
+    InvalidHorizon {
+        got: usize,
+        max: usize,
+        unit: &'static str,
+    },
     #[error("the prediction interval level must be between 0 and 1 (exclusive), not {0}")]
     InvalidLevel(f64),
-    #[error("the history's days must be in order and distinct ({0} repeats or goes back)")]
-    UnorderedHistory(NaiveDate),
+    #[error("the history's periods must be in order and distinct ({0} repeats or goes back)")]
+    UnorderedHistory(NaiveDateTime),
+    #[error("{0} does not start a {1} period")]
+    MisalignedHistory(NaiveDateTime, Period),
     #[error("the model could not be fitted: {0}")]
     Model(String),
 }
 
-/// One forecast day.
+/// One forecast period.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ForecastPoint {
+    /// The New York date the period starts on.
     pub date: NaiveDate,
+    /// When the period starts, New York time.
+    pub period_start: DateTime<FixedOffset>,
     /// The point forecast, at least zero.
     pub revenue: Cents,
     /// The prediction interval, `lower <= revenue <= upper`, `lower >= 0`.
@@ -63,24 +236,25 @@ pub struct ForecastPoint {
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Backtest {
     /// Mean absolute scaled error against the seasonal naive forecast (below 1: better
-    /// than "same weekday last week"); absent when the history has no week-on-week change
-    /// to scale by (a constant series).
+    /// than "same hour yesterday", "same weekday last week" or "last week", by period);
+    /// absent when the history has no change at that lag to scale by (a constant series).
     #[schema(required = true)]
     pub mase: Option<f64>,
-    /// Share of the backtest's actual days inside the prediction interval.
+    /// Share of the backtest's actual periods inside the prediction interval.
     pub coverage: f64,
     /// Rolling origins the model was refitted at.
     pub folds: usize,
-    /// How much the model's own interval was widened to hold `level` of the backtest days
-    /// (1: not at all).
+    /// How much the model's own interval was widened to hold `level` of the backtest
+    /// periods (1: not at all).
     pub interval_scale: f64,
 }
 
 /// A fitted forecast.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Forecast {
-    /// Days the model was fitted on (from the first day with revenue).
-    pub history_days: usize,
+    pub period: Period,
+    /// Periods the model was fitted on (from the first one with revenue).
+    pub history_periods: usize,
     pub level: f64,
     pub points: Vec<ForecastPoint>,
     /// Absent when the history is too short to hold out a fold.
@@ -96,79 +270,161 @@ pub fn forecast(
     horizon: usize,
     level: f64,
 ) -> Result<Forecast, ForecastError> {
-    if horizon == 0 || horizon > MAX_HORIZON_DAYS {
+    forecast_period(Period::Daily, &at_midnight(daily), horizon, level)
+}
+
+/// Forecasts `horizon` New York hours after the last hour of `hourly` (each entry the
+/// wall-clock start of a complete hour, oldest first; a missing hour counts as zero; the
+/// days before the first day with revenue are left out).
+pub fn forecast_hourly(
+    hourly: &[(NaiveDateTime, Cents)],
+    horizon: usize,
+    level: f64,
+) -> Result<Forecast, ForecastError> {
+    forecast_period(Period::Hourly, hourly, horizon, level)
+}
+
+/// Forecasts `horizon` ISO weeks after the last week of `weekly` (each entry a complete
+/// week by its Monday, oldest first; a missing week counts as zero; weeks before the
+/// first revenue are left out).
+pub fn forecast_weekly(
+    weekly: &[(NaiveDate, Cents)],
+    horizon: usize,
+    level: f64,
+) -> Result<Forecast, ForecastError> {
+    forecast_period(Period::Weekly, &at_midnight(weekly), horizon, level)
+}
+
+fn at_midnight(days: &[(NaiveDate, Cents)]) -> Vec<(NaiveDateTime, Cents)> {
+    days.iter()
+        .map(|(d, c)| (d.and_time(chrono::NaiveTime::MIN), *c))
+        .collect()
+}
+
+/// The forecast of `period` from `history` (wall-clock period starts, oldest first).
+pub fn forecast_period(
+    period: Period,
+    history: &[(NaiveDateTime, Cents)],
+    horizon: usize,
+    level: f64,
+) -> Result<Forecast, ForecastError> {
+    if horizon == 0 || horizon > period.max_horizon() {
         return Err(ForecastError::InvalidHorizon {
             got: horizon,
-            max: MAX_HORIZON_DAYS,
+            max: period.max_horizon(),
+            unit: period.unit(),
         });
     }
     if !(level > 0.0 && level < 1.0) {
         return Err(ForecastError::InvalidLevel(level));
     }
-    let (start, series) = dense_series(daily)?;
-    if series.len() < MIN_HISTORY_DAYS {
+    let (start, series) = dense_series(period, history)?;
+    let Some(start) = start.filter(|_| series.len() >= period.min_history()) else {
         return Err(ForecastError::InsufficientHistory {
             have: series.len(),
-            need: MIN_HISTORY_DAYS,
+            need: period.min_history(),
+            unit: period.unit(),
+        });
+    };
+    let bt = backtest(period, &series, horizon, level)?;
+    let scale = bt.as_ref().map_or(1.0, |(_, scale)| *scale);
+    // An hour the clocks skip is no point: one more is forecast so that `horizon` remain.
+    let extra = usize::from(period == Period::Hourly);
+    let fitted = finish(fit_raw(period, &series, horizon + extra, level)?, scale);
+    let mut points = Vec::with_capacity(horizon);
+    for (i, (point, lower, upper)) in fitted.into_iter().enumerate() {
+        let slot = slot_start(period, start, series.len() + i)?;
+        let Some(period_start) = new_york(slot) else {
+            continue;
+        };
+        if points.len() == horizon {
+            break;
+        }
+        points.push(ForecastPoint {
+            date: slot.date(),
+            period_start,
+            revenue: to_cents(point),
+            lower: to_cents(lower),
+            upper: to_cents(upper),
         });
     }
-    let bt = backtest(&series, horizon, level)?;
-    let scale = bt.as_ref().map_or(1.0, |(_, scale)| *scale);
-    let fitted = finish(fit_raw(&series, horizon, level)?, scale);
-    let first = start
-        .and_then(|s| s.checked_add_days(Days::new(series.len() as u64)))
-        .ok_or_else(|| ForecastError::Model("dates out of range".into()))?;
-    let points = fitted
-        .into_iter()
-        .enumerate()
-        .map(|(i, (point, lower, upper))| {
-            let date = first
-                .checked_add_days(Days::new(i as u64))
-                .ok_or_else(|| ForecastError::Model("dates out of range".into()))?;
-            Ok(ForecastPoint {
-                date,
-                revenue: to_cents(point),
-                lower: to_cents(lower),
-                upper: to_cents(upper),
-            })
-        })
-        .collect::<Result<Vec<_>, ForecastError>>()?;
     Ok(Forecast {
-        history_days: series.len(),
+        period,
+        history_periods: series.len(),
         level,
         points,
         backtest: bt.map(|(b, _)| b),
     })
 }
 
-/// The history as one value per day from the first day with revenue, gaps filled with
-/// zero; with the date of its first value.
+/// The wall-clock start of the `i`th period from `start`.
+fn slot_start(
+    period: Period,
+    start: NaiveDateTime,
+    i: usize,
+) -> Result<NaiveDateTime, ForecastError> {
+    i32::try_from(i)
+        .ok()
+        .and_then(|i| period.step().checked_mul(i))
+        .and_then(|d| start.checked_add_signed(d))
+        .ok_or_else(|| ForecastError::Model("dates out of range".into()))
+}
+
+/// A New York wall-clock time as an instant with its offset: the earlier of an hour the
+/// clocks repeat; `None` for an hour they skip.
+pub fn new_york(local: NaiveDateTime) -> Option<DateTime<FixedOffset>> {
+    local
+        .and_local_timezone(New_York)
+        .earliest()
+        .map(|t| t.fixed_offset())
+}
+
+/// Where the history starts: at the first period with revenue (hourly: at the start of
+/// its New York day, or of the history if later); `None` without revenue.
+fn trim_start(period: Period, history: &[(NaiveDateTime, Cents)]) -> Option<NaiveDateTime> {
+    let first = history.iter().find(|(_, c)| *c != Cents::ZERO)?.0;
+    Some(match period {
+        Period::Hourly => first
+            .date()
+            .and_time(chrono::NaiveTime::MIN)
+            .max(history.first()?.0),
+        Period::Daily | Period::Weekly => first,
+    })
+}
+
+/// The history as one value per period from the first with revenue (hourly: from the
+/// start of its day, or of the history if later), gaps filled with zero; with the start
+/// of its first value.
 fn dense_series(
-    daily: &[(NaiveDate, Cents)],
-) -> Result<(Option<NaiveDate>, Vec<f64>), ForecastError> {
-    for pair in daily.windows(2) {
+    period: Period,
+    history: &[(NaiveDateTime, Cents)],
+) -> Result<(Option<NaiveDateTime>, Vec<f64>), ForecastError> {
+    for pair in history.windows(2) {
         if pair[1].0 <= pair[0].0 {
             return Err(ForecastError::UnorderedHistory(pair[1].0));
         }
     }
-    let Some(first) = daily.iter().position(|(_, c)| *c != Cents::ZERO) else {
+    let Some(start) = trim_start(period, history) else {
         // No revenue at all: no history yet.
         return Ok((None, Vec::new()));
     };
-    let kept = &daily[first..];
-    let start = kept[0].0;
-    let days = day_span(start, kept[kept.len() - 1].0);
-    let mut series = vec![0.0; days];
-    for (date, cents) in kept {
-        let i = (*date - start).num_days() as usize;
-        series[i] = cents.0 as f64;
+    let kept: Vec<_> = history.iter().filter(|(t, _)| *t >= start).collect();
+    let step = period.step().num_minutes();
+    let index = |t: NaiveDateTime| -> Result<usize, ForecastError> {
+        let minutes = (t - start).num_minutes();
+        if minutes % step != 0
+            || (period == Period::Weekly && t.weekday().num_days_from_monday() != 0)
+        {
+            return Err(ForecastError::MisalignedHistory(t, period));
+        }
+        usize::try_from(minutes / step).map_err(|_| ForecastError::MisalignedHistory(t, period))
+    };
+    let last = kept.last().map_or(Ok(0), |(t, _)| index(*t))?;
+    let mut series = vec![0.0; last + 1];
+    for (t, cents) in kept {
+        series[index(*t)?] = cents.0 as f64;
     }
     Ok((Some(start), series))
-}
-
-/// Days from `a` to `b`, both counted.
-fn day_span(a: NaiveDate, b: NaiveDate) -> usize {
-    (b - a).num_days().max(0) as usize + 1
 }
 
 fn to_cents(value: f64) -> Cents {
@@ -176,28 +432,32 @@ fn to_cents(value: f64) -> Cents {
     Cents(value.max(0.0).round().min(i64::MAX as f64) as i64)
 }
 
-/// The model's (point, lower, upper) per horizon day, as fitted (finite, unclamped).
+/// The model's (point, lower, upper) per horizon period, as fitted (finite, unclamped).
 fn fit_raw(
+    period: Period,
     series: &[f64],
     horizon: usize,
     level: f64,
 ) -> Result<Vec<(f64, f64, f64)>, ForecastError> {
+    let model_error = |e: &dyn std::fmt::Display| ForecastError::Model(e.to_string());
     let raw = if is_constant(series) {
         // Nothing to decompose or fit: the series goes on as it was, with no spread.
         vec![(series[0], series[0], series[0]); horizon]
     } else {
-        let model = MSTLModel::new(
-            vec![SEASON_DAYS],
-            AutoETS::new(1, "AZN")
-                .map_err(|e| ForecastError::Model(e.to_string()))?
-                .into_trend_model(),
-        );
-        let fitted = model
-            .fit(series)
-            .map_err(|e| ForecastError::Model(e.to_string()))?;
-        let f = fitted
-            .predict(horizon, level)
-            .map_err(|e| ForecastError::Model(e.to_string()))?;
+        let ets = AutoETS::new(1, "AZN").map_err(|e| model_error(&e))?;
+        let seasons = period.seasons(series.len());
+        let f = if seasons.is_empty() {
+            ets.fit(series)
+                .map_err(|e| model_error(&e))?
+                .predict(horizon, level)
+                .map_err(|e| model_error(&e))?
+        } else {
+            MSTLModel::new(seasons, ets.into_trend_model())
+                .fit(series)
+                .map_err(|e| model_error(&e))?
+                .predict(horizon, level)
+                .map_err(|e| model_error(&e))?
+        };
         let intervals = f
             .intervals
             .ok_or_else(|| ForecastError::Model("no prediction interval".into()))?;
@@ -219,7 +479,6 @@ fn fit_raw(
     }
     Ok(raw)
 }
-
 /// The interval widened by `scale` around the point, then everything clamped at zero:
 /// `0 <= lower <= point <= upper`.
 fn finish(raw: Vec<(f64, f64, f64)>, scale: f64) -> Vec<(f64, f64, f64)> {
@@ -267,16 +526,18 @@ fn scale_for(ratios: &[f64], level: f64) -> Option<f64> {
 }
 
 /// Rolling origin: the model is refitted on the history up to each origin and scored on
-/// the `horizon` days after it (the last origin leaves exactly `horizon` days; earlier ones
-/// step back [`FOLD_STEP_DAYS`] at a time, each keeping at least [`MIN_HISTORY_DAYS`]).
+/// the `horizon` periods after it (the last origin leaves exactly `horizon` periods;
+/// earlier ones step back by the period's fold step, [`FOLD_STEP_DAYS`] for days, a day
+/// of hours, a week, each keeping at least the period's minimum history).
 ///
 /// The intervals of AutoETS on the deseasonalised series leave out the seasonal part's
 /// uncertainty and tend to be narrow, so they are calibrated on the backtest (split
 /// conformal): the served interval is the model's widened by the factor that would have
-/// held `level` of the backtest days. The coverage reported is cross-validated: each
-/// fold's days are scored against the factor learned from the other folds only. Returns
+/// held `level` of the backtest periods. The coverage reported is cross-validated: each
+/// fold's periods are scored against the factor learned from the other folds only. Returns
 /// the backtest and the factor for the served interval.
 fn backtest(
+    period: Period,
     series: &[f64],
     horizon: usize,
     level: f64,
@@ -285,8 +546,8 @@ fn backtest(
         return Ok(None);
     };
     let origins: Vec<usize> = (0..MAX_FOLDS)
-        .filter_map(|k| last_origin.checked_sub(k * FOLD_STEP_DAYS))
-        .filter(|origin| *origin >= MIN_HISTORY_DAYS)
+        .filter_map(|k| last_origin.checked_sub(k * period.fold_step()))
+        .filter(|origin| *origin >= period.min_history())
         .collect();
     if origins.is_empty() {
         return Ok(None);
@@ -296,7 +557,7 @@ fn backtest(
     for origin in &origins {
         let train = &series[..*origin];
         let actual = &series[*origin..*origin + horizon];
-        let raw = fit_raw(train, horizon, level)?;
+        let raw = fit_raw(period, train, horizon, level)?;
         let predicted = finish(raw.clone(), 1.0);
         let errors: f64 = predicted
             .iter()
@@ -304,7 +565,7 @@ fn backtest(
             .map(|((p, _, _), a)| (p - a).abs())
             .sum::<f64>()
             / horizon as f64;
-        if let Some(scale) = seasonal_naive_mae(train).filter(|s| *s > 0.0) {
+        if let Some(scale) = seasonal_naive_mae(train, period.naive_lag()).filter(|s| *s > 0.0) {
             scaled.push(errors / scale);
         }
         ratios.push(
@@ -349,13 +610,14 @@ fn backtest(
     )))
 }
 
-/// In-sample mean absolute error of "same weekday last week".
-fn seasonal_naive_mae(train: &[f64]) -> Option<f64> {
-    let n = train.len().checked_sub(SEASON_DAYS).filter(|n| *n > 0)?;
+/// In-sample mean absolute error of the seasonal naive forecast: the value `lag` periods
+/// before ("same weekday last week" for days at lag 7).
+fn seasonal_naive_mae(train: &[f64], lag: usize) -> Option<f64> {
+    let n = train.len().checked_sub(lag).filter(|n| *n > 0)?;
     Some(
         train
-            .windows(SEASON_DAYS + 1)
-            .map(|w| (w[SEASON_DAYS] - w[0]).abs())
+            .windows(lag + 1)
+            .map(|w| (w[lag] - w[0]).abs())
             .sum::<f64>()
             / n as f64,
     )
@@ -368,40 +630,69 @@ fn round3(x: f64) -> f64 {
 /// `GET /api/v1/revenue/forecast`'s answer.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct ForecastReport {
-    /// `daily`.
+    /// `hourly`, `daily` or `weekly`.
     pub period: String,
+    /// Periods forecast, in `unit`s; the first is the current hour, day or week.
     pub horizon: usize,
+    /// The unit of `horizon`, `history_periods` and `min_history_periods`: `hours`,
+    /// `days` or `weeks`.
+    pub unit: String,
     /// `ok`, or `insufficient_history` (no points, no backtest).
     pub status: String,
-    /// Days the forecast learns from: complete New York days since the first revenue.
+    /// Days the forecast learns from: the complete New York days since the first revenue
+    /// (hourly: the days its hours cover, a part day counting as one; weekly: seven per
+    /// week).
     pub history_days: usize,
+    /// The shortest history in days (hourly 7, daily 14, weekly 49).
     pub min_history_days: usize,
+    /// Periods the forecast learns from, in `unit`s: complete hours (New York wall-clock
+    /// hours, 24 every day, from the start of the first day with revenue), days or ISO
+    /// weeks since the first revenue.
+    pub history_periods: usize,
+    /// The shortest history in `unit`s: 168 hours, 14 days or 7 weeks.
+    pub min_history_periods: usize,
     pub model: String,
-    /// The prediction interval's level (0.8: four days in five should fall inside).
+    /// The prediction interval's level (0.8: four periods in five should fall inside).
     pub level: f64,
-    /// The daily revenue the model learned from, oldest first.
+    /// The revenue per period the model learned from, oldest first.
     pub history: Vec<HistoryDay>,
-    /// One point per day after the history, each with its interval.
+    /// One point per period after the history, each with its interval.
     pub points: Vec<PointView>,
+    /// The same points as `points`, under the name the product guide's clients read:
+    /// always present, empty when the history is too short.
+    pub forecast_data: Vec<PointView>,
     /// The measured accuracy; absent when the history is too short to hold out a fold.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub backtest: Option<Backtest>,
 }
 
+/// One period of the history.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct HistoryDay {
-    /// New York date, `YYYY-MM-DD`.
+    /// The New York date the period starts on, `YYYY-MM-DD` (weekly: its Monday).
     #[schema(value_type = String, format = Date)]
     pub date: NaiveDate,
+    /// When the period starts: RFC 3339 with the New York offset, e.g.
+    /// `2026-03-09T14:00:00-04:00` (daily and weekly: midnight).
+    #[schema(value_type = String, format = DateTime)]
+    pub period_start: DateTime<FixedOffset>,
+    /// Net revenue of the period.
     pub revenue: Usd,
 }
 
+/// One forecast period.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct PointView {
-    /// New York date, `YYYY-MM-DD`.
+    /// The New York date the period starts on, `YYYY-MM-DD` (weekly: its Monday).
     #[schema(value_type = String, format = Date)]
     pub date: NaiveDate,
+    /// When the period starts: RFC 3339 with the New York offset, e.g.
+    /// `2026-03-09T14:00:00-04:00` (daily and weekly: midnight).
+    #[schema(value_type = String, format = DateTime)]
+    pub period_start: DateTime<FixedOffset>,
+    /// The point forecast of net revenue, never below zero.
     pub revenue: Usd,
+    /// The prediction interval at `level`: `0 <= lower <= revenue <= upper`.
     pub lower: Usd,
     pub upper: Usd,
 }
@@ -415,55 +706,97 @@ impl ForecastReport {
         horizon: usize,
         level: f64,
     ) -> Result<ForecastReport, ForecastError> {
-        let history: Vec<HistoryDay> = daily
+        ForecastReport::of(Period::Daily, &at_midnight(daily), horizon, level)
+    }
+
+    /// The answer for `hourly` (wall-clock starts of complete New York hours, oldest
+    /// first), as [`ForecastReport::daily`].
+    pub fn hourly(
+        hourly: &[(NaiveDateTime, Cents)],
+        horizon: usize,
+        level: f64,
+    ) -> Result<ForecastReport, ForecastError> {
+        ForecastReport::of(Period::Hourly, hourly, horizon, level)
+    }
+
+    /// The answer for `weekly` (complete ISO weeks by their Monday, oldest first), as
+    /// [`ForecastReport::daily`].
+    pub fn weekly(
+        weekly: &[(NaiveDate, Cents)],
+        horizon: usize,
+        level: f64,
+    ) -> Result<ForecastReport, ForecastError> {
+        ForecastReport::of(Period::Weekly, &at_midnight(weekly), horizon, level)
+    }
+
+    /// The answer for `period` from its history (wall-clock period starts, oldest first).
+    pub fn of(
+        period: Period,
+        history: &[(NaiveDateTime, Cents)],
+        horizon: usize,
+        level: f64,
+    ) -> Result<ForecastReport, ForecastError> {
+        let start = trim_start(period, history);
+        let shown: Vec<HistoryDay> = history
             .iter()
-            .skip_while(|(_, c)| *c == Cents::ZERO)
-            .map(|(date, c)| HistoryDay {
-                date: *date,
-                revenue: Usd(*c),
+            .filter(|(t, _)| start.is_some_and(|s| *t >= s))
+            .filter_map(|(t, c)| {
+                Some(HistoryDay {
+                    date: t.date(),
+                    period_start: new_york(*t)?,
+                    revenue: Usd(*c),
+                })
             })
             .collect();
         let mut report = ForecastReport {
-            period: "daily".into(),
+            period: period.as_str().into(),
             horizon,
+            unit: period.unit().into(),
             status: "ok".into(),
-            history_days: history.len(),
-            min_history_days: MIN_HISTORY_DAYS,
-            model: MODEL_NAME.into(),
+            history_days: 0,
+            min_history_days: period.days_of(period.min_history()),
+            history_periods: 0,
+            min_history_periods: period.min_history(),
+            model: period.model_name().into(),
             level,
-            history,
+            history: shown,
             points: Vec::new(),
+            forecast_data: Vec::new(),
             backtest: None,
         };
-        match forecast(daily, horizon, level) {
+        let have = match forecast_period(period, history, horizon, level) {
             Ok(f) => {
-                report.history_days = f.history_days;
                 report.points = f
                     .points
                     .iter()
                     .map(|p| PointView {
                         date: p.date,
+                        period_start: p.period_start,
                         revenue: Usd(p.revenue),
                         lower: Usd(p.lower),
                         upper: Usd(p.upper),
                     })
                     .collect();
+                report.forecast_data = report.points.clone();
                 report.backtest = f.backtest;
-                Ok(report)
+                f.history_periods
             }
             Err(ForecastError::InsufficientHistory { have, .. }) => {
                 report.status = "insufficient_history".into();
-                report.history_days = have;
-                Ok(report)
+                have
             }
-            Err(e) => Err(e),
-        }
+            Err(e) => return Err(e),
+        };
+        report.history_periods = have;
+        report.history_days = period.days_of(have);
+        Ok(report)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::Days;
     use proptest::prelude::*;
 
     fn day(n: u64) -> NaiveDate {
@@ -513,7 +846,7 @@ mod tests {
             b.coverage
         );
         assert!(b.interval_scale >= 1.0);
-        assert_eq!(f.history_days, 42);
+        assert_eq!(f.history_periods, 42);
     }
 
     #[test]
@@ -554,7 +887,11 @@ mod tests {
         let history = weekly(13, 0.0);
         assert_eq!(
             forecast(&history, 7, 0.8),
-            Err(ForecastError::InsufficientHistory { have: 13, need: 14 })
+            Err(ForecastError::InsufficientHistory {
+                have: 13,
+                need: 14,
+                unit: "days"
+            })
         );
         let report = ForecastReport::daily(&history, 7, 0.8).expect("report");
         assert_eq!(report.status, "insufficient_history");
@@ -578,7 +915,11 @@ mod tests {
         // THEN only the 10 count
         assert_eq!(
             forecast(&history, 7, 0.8),
-            Err(ForecastError::InsufficientHistory { have: 10, need: 14 })
+            Err(ForecastError::InsufficientHistory {
+                have: 10,
+                need: 14,
+                unit: "days"
+            })
         );
     }
 
@@ -587,7 +928,7 @@ mod tests {
         let mut history = weekly(21, 0.0);
         history.remove(10);
         let f = forecast(&history, 3, 0.8).expect("forecast");
-        assert_eq!(f.history_days, 21);
+        assert_eq!(f.history_periods, 21);
         assert_eq!(f.points[0].date, day(21));
     }
 
@@ -612,7 +953,11 @@ mod tests {
         let history: Vec<_> = (0..40).map(|i| (day(i), Cents::ZERO)).collect();
         assert_eq!(
             forecast(&history, 7, 0.8),
-            Err(ForecastError::InsufficientHistory { have: 0, need: 14 })
+            Err(ForecastError::InsufficientHistory {
+                have: 0,
+                need: 14,
+                unit: "days"
+            })
         );
         let report = ForecastReport::daily(&history, 7, 0.8).expect("report");
         assert_eq!(
@@ -669,7 +1014,9 @@ mod tests {
         swapped.swap(3, 4);
         assert_eq!(
             forecast(&swapped, 7, 0.8),
-            Err(ForecastError::UnorderedHistory(day(3)))
+            Err(ForecastError::UnorderedHistory(
+                day(3).and_time(chrono::NaiveTime::MIN)
+            ))
         );
     }
 
@@ -689,6 +1036,305 @@ mod tests {
         assert!(json["backtest"]["mase"].is_number());
         assert!(json["backtest"]["coverage"].is_number());
         assert_eq!(json["history"][0]["date"], day(0).to_string());
+    }
+
+    fn hour(day_n: u64, h: u32) -> NaiveDateTime {
+        day(day_n).and_hms_opt(h, 0, 0).expect("hour")
+    }
+
+    /// Dollars per New York hour: nothing at night, a midday peak, weekends at half, a
+    /// deterministic wobble of ±5%.
+    fn hourly_dollars(i: usize) -> f64 {
+        const SHAPE: [f64; 24] = [
+            0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 5.0, 20.0, 40.0, 60.0, 80.0, 90.0, 100.0, 95.0, 90.0,
+            85.0, 80.0, 70.0, 60.0, 45.0, 30.0, 20.0, 10.0, 5.0,
+        ];
+        let weekday = (i / 24) % 7;
+        let week_factor = if weekday >= 5 { 0.5 } else { 1.0 };
+        SHAPE[i % 24] * week_factor * (1.0 + 0.05 * (i as f64 * 1.7).sin())
+    }
+
+    fn hourly(hours: usize) -> Vec<(NaiveDateTime, Cents)> {
+        (0..hours)
+            .map(|i| {
+                let at = hour((i / 24) as u64, (i % 24) as u32);
+                (at, Cents((hourly_dollars(i) * 100.0).round() as i64))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn given_three_weeks_of_hours_with_a_daily_pattern_when_forecast_hourly_then_the_next_day_follows_it_within_its_interval()
+     {
+        // GIVEN 21 days of New York hours, quiet nights and a midday peak (day 0 a Monday)
+        let history = hourly(21 * 24);
+        // WHEN the next 24 hours (a Monday) are forecast at 80%
+        let f = forecast_hourly(&history, 24, 0.8).expect("forecast");
+        assert_eq!(f.period, Period::Hourly);
+        assert_eq!(f.history_periods, 21 * 24);
+        assert_eq!(f.points.len(), 24);
+        // THEN each hour starts where the history stopped, New York time (EST in January)
+        for (h, p) in f.points.iter().enumerate() {
+            assert_eq!(p.date, day(21));
+            assert_eq!(
+                p.period_start.to_rfc3339(),
+                format!("2026-01-26T{h:02}:00:00-05:00")
+            );
+        }
+        // AND the actual hours fall inside their interval, the peak near its value
+        let truth = hourly(22 * 24);
+        let inside = f
+            .points
+            .iter()
+            .zip(&truth[21 * 24..])
+            .filter(|(p, (_, a))| p.lower <= *a && *a <= p.upper)
+            .count();
+        assert!(inside >= 14, "{inside} of 24 inside");
+        // AND every hour is within 10% of the peak of its actual value
+        for (p, (at, a)) in f.points.iter().zip(&truth[21 * 24..]) {
+            assert!((p.revenue.0 - a.0).abs() < 1_000, "{at}: {p:?} vs {a:?}");
+        }
+        let noon = f.points[12].revenue.0 as f64;
+        let actual_noon = truth[21 * 24 + 12].1.0 as f64;
+        assert!(
+            (noon - actual_noon).abs() / actual_noon < 0.15,
+            "{noon} vs {actual_noon}"
+        );
+        // AND the night is forecast well below the peak, never below zero
+        assert!(f.points[3].revenue.0 * 5 < f.points[12].revenue.0);
+        for p in &f.points {
+            assert!(Cents::ZERO <= p.lower && p.lower <= p.revenue && p.revenue <= p.upper);
+        }
+        // AND the backtest beats "same hour yesterday" (which misses the weekend switch)
+        let b = f.backtest.expect("backtest");
+        assert_eq!(b.folds, MAX_FOLDS);
+        let mase = b.mase.expect("mase");
+        assert!(mase < 1.0, "MASE {mase}");
+        assert!((0.0..=1.0).contains(&b.coverage));
+    }
+
+    #[test]
+    fn given_two_weeks_of_hours_then_the_hourly_model_adds_the_weekly_season() {
+        assert_eq!(Period::Hourly.seasons(167), vec![24]);
+        assert_eq!(Period::Hourly.seasons(335), vec![24]);
+        assert_eq!(Period::Hourly.seasons(336), vec![24, 168]);
+        assert_eq!(Period::Daily.seasons(14), vec![7]);
+        assert!(Period::Weekly.seasons(26).is_empty());
+    }
+
+    #[test]
+    fn given_fewer_than_seven_days_of_hours_when_forecast_hourly_then_insufficient_history_and_empty_forecast_data()
+     {
+        // GIVEN six days and 23 hours of hours
+        let history = hourly(7 * 24 - 1);
+        // WHEN forecast
+        assert_eq!(
+            forecast_hourly(&history, 24, 0.8),
+            Err(ForecastError::InsufficientHistory {
+                have: 167,
+                need: 168,
+                unit: "hours"
+            })
+        );
+        // THEN the report says so, in hours and in days, with an empty forecast_data
+        let report = ForecastReport::hourly(&history, 24, 0.8).expect("report");
+        let json = serde_json::to_value(&report).expect("json");
+        assert_eq!(json["status"], "insufficient_history");
+        assert_eq!(json["period"], "hourly");
+        assert_eq!(json["unit"], "hours");
+        assert_eq!(json["history_periods"], 167);
+        assert_eq!(json["min_history_periods"], 168);
+        assert_eq!(json["history_days"], 7);
+        assert_eq!(json["min_history_days"], 7);
+        assert_eq!(json["forecast_data"], serde_json::json!([]));
+        assert_eq!(json["points"], serde_json::json!([]));
+        assert!(json.get("backtest").is_none());
+        // AND the hours before the first day with revenue do not count
+        let mut late = vec![(hour(0, 5), Cents::ZERO)];
+        late.extend(
+            hourly(7 * 24)
+                .into_iter()
+                .map(|(t, c)| (t + Days::new(1), c)),
+        );
+        let f = forecast_hourly(&late, 1, 0.8).expect("forecast");
+        assert_eq!(f.history_periods, 7 * 24);
+    }
+
+    #[test]
+    fn given_hours_up_to_the_spring_forward_night_when_forecast_hourly_then_the_skipped_hour_has_no_point()
+     {
+        // GIVEN eight days of hours up to 2026-03-08 00:00, New York (clocks skip 02:00)
+        let start = NaiveDate::from_ymd_opt(2026, 2, 28).expect("date");
+        let history: Vec<_> = (0..8 * 24 + 1)
+            .map(|i| {
+                let at = start.and_time(chrono::NaiveTime::MIN) + TimeDelta::hours(i as i64);
+                (at, Cents((hourly_dollars(i) * 100.0).round() as i64 + 1))
+            })
+            .collect();
+        // WHEN the next 24 hours are forecast
+        let report = ForecastReport::hourly(&history, 24, 0.8).expect("report");
+        // THEN there are 24 points, 02:00 is not one, and the offset moves to EDT
+        let starts: Vec<String> = report
+            .forecast_data
+            .iter()
+            .map(|p| p.period_start.to_rfc3339())
+            .collect();
+        assert_eq!(starts.len(), 24);
+        assert_eq!(starts[0], "2026-03-08T01:00:00-05:00");
+        assert_eq!(starts[1], "2026-03-08T03:00:00-04:00");
+        assert_eq!(starts[23], "2026-03-09T01:00:00-04:00");
+        assert_eq!(report.points, report.forecast_data);
+        // AND consecutive points are an hour apart in real time
+        for pair in report.forecast_data.windows(2) {
+            assert_eq!(
+                pair[1].period_start - pair[0].period_start,
+                TimeDelta::hours(1)
+            );
+        }
+    }
+
+    #[test]
+    fn given_hourly_sales_that_collapse_then_no_hour_is_forecast_below_zero() {
+        // GIVEN a week of busy hours, then a week of revenue falling to almost nothing
+        let history: Vec<_> = (0..14 * 24)
+            .map(|i| {
+                let fade = if i < 7 * 24 { 1.0 } else { 0.02 };
+                let at = hour((i / 24) as u64, (i % 24) as u32);
+                (at, Cents((hourly_dollars(i) * fade * 100.0).round() as i64))
+            })
+            .collect();
+        let f = forecast_hourly(&history, 168, 0.95).expect("forecast");
+        assert_eq!(f.points.len(), 168);
+        for p in &f.points {
+            assert!(Cents::ZERO <= p.lower && p.lower <= p.revenue && p.revenue <= p.upper);
+        }
+    }
+
+    fn monday(n: u64) -> NaiveDate {
+        day(7 * n)
+    }
+
+    /// Weekly totals in dollars: $20,000 growing $500 a week, a deterministic wobble of ±3%.
+    fn weekly_totals(weeks: usize) -> Vec<(NaiveDate, Cents)> {
+        (0..weeks)
+            .map(|i| {
+                let dollars = (20_000.0 + 500.0 * i as f64) * (1.0 + 0.03 * (i as f64 * 2.1).sin());
+                (monday(i as u64), Cents((dollars * 100.0).round() as i64))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn given_half_a_year_of_growing_weeks_when_forecast_weekly_then_the_next_weeks_are_within_their_interval()
+     {
+        // GIVEN 26 complete ISO weeks growing $500 a week
+        let history = weekly_totals(26);
+        // WHEN the next four weeks are forecast at 80%
+        let f = forecast_weekly(&history, 4, 0.8).expect("forecast");
+        assert_eq!((f.period, f.history_periods), (Period::Weekly, 26));
+        // THEN each week starts on the Monday after the last, at New York midnight
+        let truth = weekly_totals(30);
+        for (k, (p, (date, actual))) in f.points.iter().zip(&truth[26..]).enumerate() {
+            assert_eq!(p.date, *date);
+            assert_eq!(p.date.weekday(), chrono::Weekday::Mon);
+            assert_eq!(
+                p.period_start,
+                new_york(date.and_time(chrono::NaiveTime::MIN)).expect("midnight")
+            );
+            // AND the actual week is within 5% of its point, and no further out than twice
+            // the interval's half-width (the wobble is ±3%)
+            let err = (p.revenue.0 - actual.0).abs();
+            assert!(
+                (err as f64) < 0.05 * actual.0 as f64,
+                "week {k}: {p:?} vs {actual:?}"
+            );
+            assert!(err <= 2 * (p.upper.0 - p.revenue.0).min(p.revenue.0 - p.lower.0));
+        }
+        // AND most actual weeks fall inside their 80% interval
+        let inside = f
+            .points
+            .iter()
+            .zip(&truth[26..])
+            .filter(|(p, (_, a))| p.lower <= *a && *a <= p.upper)
+            .count();
+        assert!(inside >= 2, "{inside} of 4 inside");
+        // AND the backtest measured it against "last week"
+        let b = f.backtest.expect("backtest");
+        assert_eq!(b.folds, MAX_FOLDS);
+        assert!(b.mase.is_some_and(|m| m.is_finite() && m < 1.5), "{b:?}");
+        let json = serde_json::to_value(ForecastReport::weekly(&history, 4, 0.8).expect("r"))
+            .expect("json");
+        assert_eq!(json["period"], "weekly");
+        assert_eq!(json["unit"], "weeks");
+        assert_eq!(json["history_days"], 26 * 7);
+        assert_eq!(json["forecast_data"].as_array().map(Vec::len), Some(4));
+        assert_eq!(json["forecast_data"][0]["date"], monday(26).to_string());
+        assert_eq!(
+            json["forecast_data"][0]["period_start"],
+            "2026-07-06T00:00:00-04:00"
+        );
+        assert_eq!(
+            json["history"][0]["period_start"],
+            "2026-01-05T00:00:00-05:00"
+        );
+        assert_eq!(json["forecast_data"], json["points"]);
+    }
+
+    #[test]
+    fn given_six_weeks_when_forecast_weekly_then_insufficient_history() {
+        let history = weekly_totals(6);
+        assert_eq!(
+            forecast_weekly(&history, 4, 0.8),
+            Err(ForecastError::InsufficientHistory {
+                have: 6,
+                need: 7,
+                unit: "weeks"
+            })
+        );
+        let report = ForecastReport::weekly(&history, 4, 0.8).expect("report");
+        assert_eq!(report.status, "insufficient_history");
+        assert_eq!((report.history_periods, report.history_days), (6, 42));
+        assert_eq!(
+            (report.min_history_periods, report.min_history_days),
+            (7, 49)
+        );
+        assert!(report.forecast_data.is_empty() && report.backtest.is_none());
+        // AND seven are enough
+        let f = forecast_weekly(&weekly_totals(7), 12, 0.8).expect("forecast");
+        assert_eq!(f.points.len(), 12);
+    }
+
+    #[test]
+    fn given_a_week_not_starting_on_monday_or_a_bad_horizon_then_typed_errors() {
+        let mut history = weekly_totals(10);
+        history[3].0 = history[3].0 + Days::new(1);
+        assert!(matches!(
+            forecast_weekly(&history, 4, 0.8),
+            Err(ForecastError::MisalignedHistory(_, Period::Weekly))
+        ));
+        let history = weekly_totals(10);
+        assert!(matches!(
+            forecast_weekly(&history, 13, 0.8),
+            Err(ForecastError::InvalidHorizon {
+                got: 13,
+                max: 12,
+                unit: "weeks"
+            })
+        ));
+        assert!(matches!(
+            forecast_hourly(&hourly(200), 169, 0.8),
+            Err(ForecastError::InvalidHorizon {
+                got: 169,
+                max: 168,
+                unit: "hours"
+            })
+        ));
+        let mut half_hour = hourly(200);
+        half_hour[100].0 += TimeDelta::minutes(30);
+        assert!(matches!(
+            forecast_hourly(&half_hour, 24, 0.8),
+            Err(ForecastError::MisalignedHistory(_, Period::Hourly))
+        ));
     }
 
     proptest! {
@@ -724,12 +1370,71 @@ mod tests {
                         prop_assert!(b.mase.is_none_or(|m| m.is_finite() && m >= 0.0));
                     }
                 }
-                Err(ForecastError::InsufficientHistory { have, need }) => {
+                Err(ForecastError::InsufficientHistory { have, need, .. }) => {
                     prop_assert!(have < need);
                 }
                 Err(ForecastError::Model(_)) => {}
                 Err(other) => prop_assert!(false, "unexpected {other:?}"),
             }
         }
+
+        #[test]
+        fn any_weekly_history_gives_ordered_non_negative_weeks_or_a_typed_error(
+            dollars in proptest::collection::vec(0i64..50_000, 0..30),
+            horizon in 1usize..=MAX_HORIZON_WEEKS,
+            level in 0.5f64..0.99,
+        ) {
+            let history: Vec<_> = dollars
+                .iter()
+                .enumerate()
+                .map(|(i, d)| (monday(i as u64), Cents(d * 100)))
+                .collect();
+            check(forecast_weekly(&history, horizon, level), horizon)?;
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(6))]
+
+        #[test]
+        fn any_hourly_history_gives_ordered_non_negative_hours_or_a_typed_error(
+            dollars in proptest::collection::vec(0i64..500, 150..400),
+            horizon in 1usize..=MAX_HORIZON_HOURS,
+        ) {
+            let history: Vec<_> = dollars
+                .iter()
+                .enumerate()
+                .map(|(i, d)| (hour((i / 24) as u64, (i % 24) as u32), Cents(d * 100)))
+                .collect();
+            check(forecast_hourly(&history, horizon, 0.8), horizon)?;
+        }
+    }
+
+    fn check(
+        result: Result<Forecast, ForecastError>,
+        horizon: usize,
+    ) -> Result<(), proptest::test_runner::TestCaseError> {
+        match result {
+            Ok(f) => {
+                prop_assert_eq!(f.points.len(), horizon);
+                for p in &f.points {
+                    prop_assert!(Cents::ZERO <= p.lower);
+                    prop_assert!(p.lower <= p.revenue && p.revenue <= p.upper);
+                }
+                for pair in f.points.windows(2) {
+                    prop_assert!(pair[0].period_start < pair[1].period_start);
+                }
+                if let Some(b) = f.backtest {
+                    prop_assert!((0.0..=1.0).contains(&b.coverage));
+                    prop_assert!(b.mase.is_none_or(|m| m.is_finite() && m >= 0.0));
+                }
+            }
+            Err(ForecastError::InsufficientHistory { have, need, .. }) => {
+                prop_assert!(have < need);
+            }
+            Err(ForecastError::Model(_)) => {}
+            Err(other) => prop_assert!(false, "unexpected {other:?}"),
+        }
+        Ok(())
     }
 }

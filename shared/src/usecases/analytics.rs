@@ -8,10 +8,12 @@ use crate::domain::analytics::{
     self, Alert, BuyerMonth, DayTotals, HISTORY_DAYS, Kpis, Recommendation,
 };
 use crate::domain::buyer::Buyer;
+use crate::domain::forecast::{HOURLY_HISTORY_DAYS, Period, WEEKLY_HISTORY_WEEKS};
+use crate::domain::money::Cents;
 use crate::domain::sale::{BuyerCounters, CounterPeriod, LedgerKind};
 use crate::domain::targets::Targets;
 use crate::ports::{BuyerStore, Cache, FeedbackStore, MetricsStore, StoreError};
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::future::Future;
 use std::sync::Arc;
@@ -192,6 +194,47 @@ impl<B: Backend> Analytics<B> {
         })
     }
 
+    /// The revenue history a forecast of `period` learns from, oldest first, as the New
+    /// York wall-clock start of each complete period (the current hour, day or week is not
+    /// over: it is the first forecast one). Reads day totals only, no buyer: daily the
+    /// dashboard's [`HISTORY_DAYS`], hourly the last [`HOURLY_HISTORY_DAYS`] of them, weekly
+    /// the [`WEEKLY_HISTORY_WEEKS`] complete ISO weeks before this one (one sealed item a
+    /// day, so 182 items: only the weekly forecast reads that far back).
+    pub async fn forecast_history(
+        &self,
+        period: Period,
+    ) -> Result<Vec<(NaiveDateTime, Cents)>, StoreError> {
+        let now = self.now();
+        let today = analytics::new_york_day(now);
+        let midnight = |d: NaiveDate| d.and_time(NaiveTime::MIN);
+        Ok(match period {
+            Period::Hourly => {
+                let days = self
+                    .day_totals(&analytics::days_ending(today, HOURLY_HISTORY_DAYS))
+                    .await?;
+                analytics::hourly_revenue(&days, now, HOURLY_HISTORY_DAYS)
+            }
+            Period::Daily => {
+                let days = self.day_totals(&analytics::history_days(now)).await?;
+                let mut history = analytics::daily_revenue(&days, today, HISTORY_DAYS);
+                // Today is not over: the forecast starts with it.
+                if history.last().is_some_and(|(day, _)| *day == today) {
+                    history.pop();
+                }
+                history.into_iter().map(|(d, c)| (midnight(d), c)).collect()
+            }
+            Period::Weekly => {
+                let days = self
+                    .day_totals(&analytics::complete_weeks_days(now, WEEKLY_HISTORY_WEEKS))
+                    .await?;
+                analytics::weekly_revenue(&days, today, WEEKLY_HISTORY_WEEKS)
+                    .into_iter()
+                    .map(|(d, c)| (midnight(d), c))
+                    .collect()
+            }
+        })
+    }
+
     /// The newest sales of the month across buyers, newest first, each with whether it
     /// stands. A sale's release or credit is newer than the sale, so the lines read hold
     /// the undoing of every sale among them.
@@ -260,6 +303,6 @@ impl<B: Backend> Analytics<B> {
 }
 
 /// The history of daily revenue the forecast reads, oldest first, ending today.
-pub fn revenue_history(figures: &Figures) -> Vec<(NaiveDate, crate::domain::money::Cents)> {
+pub fn revenue_history(figures: &Figures) -> Vec<(NaiveDate, Cents)> {
     analytics::daily_revenue(&figures.days, figures.today(), HISTORY_DAYS)
 }
