@@ -24,6 +24,9 @@ cargo fmt --all -- --check
 log "lint"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
+log "supply chain (cargo deny: licences, bans, sources; advisories when the database can be had)"
+scripts/supply-chain.sh
+
 log "tests"
 cargo test --workspace --all-targets --locked
 
