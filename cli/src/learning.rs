@@ -68,6 +68,9 @@ pub struct LearningReport {
     /// The run over a window whose outcomes were reported inverted.
     pub poisoned: UpdateRow,
     pub in_force_after_poison: u32,
+    /// The conversion coefficients in force after that run (the learned ones when the
+    /// poisoned candidate's were rolled back; its weights and thresholds are judged apart).
+    pub conversion_after_poison: aurum::domain::scoring::ConversionModel,
 }
 
 impl LearningReport {
@@ -155,7 +158,7 @@ pub fn simulate_learning(seed: u64, events: usize, window: usize) -> LearningRep
             e
         })
         .collect();
-    let (poisoned, in_force_after_poison) = match run(
+    let (poisoned, (in_force_after_poison, conversion_after_poison)) = match run(
         &current,
         &earlier,
         &poisoned_feed,
@@ -171,7 +174,7 @@ pub fn simulate_learning(seed: u64, events: usize, window: usize) -> LearningRep
                 current_log_loss: u.version.parent_evaluation.log_loss,
                 in_force_version: u.in_force.version,
             },
-            u.in_force.version,
+            (u.in_force.version, u.in_force.conversion),
         ),
         Err(_) => (
             UpdateRow {
@@ -182,7 +185,7 @@ pub fn simulate_learning(seed: u64, events: usize, window: usize) -> LearningRep
                 current_log_loss: f64::NAN,
                 in_force_version: current.version,
             },
-            current.version,
+            (current.version, current.conversion),
         ),
     };
 
@@ -199,6 +202,7 @@ pub fn simulate_learning(seed: u64, events: usize, window: usize) -> LearningRep
         updates,
         poisoned,
         in_force_after_poison,
+        conversion_after_poison,
     }
 }
 

@@ -254,7 +254,9 @@ fn arrival_kind(day: NaiveDate) -> String {
 /// share one cache).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CacheKeys {
-    /// The buyer list.
+    /// A stamp of the buyer list the routers keep in process (never the list itself: it
+    /// holds webhook URLs and signing secrets); dropping it makes every router read the
+    /// store again.
     pub buyers: String,
     /// The newest routing update's stats and lead flow.
     pub priors: String,
@@ -273,8 +275,8 @@ impl CacheKeys {
     }
 }
 
-/// Drops the cached buyer list, so the next lead is routed on the buyers as stored (after
-/// an import or an edit).
+/// Drops the buyer list's stamp, so that every router reads the buyers from the store at
+/// its next lead (after an import or an edit).
 pub async fn forget_buyers<B: crate::backend::Backend>(backend: &B) {
     let keys = CacheKeys::new(backend.config());
     forget(&*backend.cache(), &keys.buyers, "buyers").await;

@@ -42,6 +42,7 @@ pub const VARIABLES: &[&str] = &[
     "AURUM_DEDUP_DAYS",
     "AURUM_SHELF_LIFE_HOURS",
     "AURUM_CONTACT_HASH_KEY",
+    "AURUM_CONTACT_HASH_KEY_SECRET",
     "AURUM_CHAT_FRONTEND_KEY_SHA256",
     "AURUM_OUTBOUND",
     "AURUM_RETURN_RATE_CAP",
@@ -177,13 +178,19 @@ pub struct RoutingConfig {
     /// A lead no buyer can take waits to be offered again this many hours after it
     /// qualified, then expires (`AURUM_SHELF_LIFE_HOURS`, 1..=720, default 72).
     pub shelf_life_hours: u16,
-    /// The key of the contact hashes (`AURUM_CONTACT_HASH_KEY`): contact details are
-    /// stored for de-duplication only as keyed hashes.
+    /// The key of the contact hashes: contact details are stored for de-duplication only
+    /// as keyed hashes. Only the router hashes contacts. In AWS it reads the key from
+    /// Secrets Manager at start-up (`AURUM_CONTACT_HASH_KEY_SECRET`, the secret's id,
+    /// set on the router alone), so it is never an environment value; locally
+    /// `AURUM_CONTACT_HASH_KEY` may give it, and the embedded backend has a local one.
+    /// Empty until read when it comes from a secret, and on the other functions in AWS.
     pub contact_key: ContactKey,
+    /// The Secrets Manager secret holding the key (`AURUM_CONTACT_HASH_KEY_SECRET`).
+    pub contact_key_secret: Option<String>,
 }
 
-/// A secret key that never prints.
-#[derive(Clone, PartialEq, Eq)]
+/// A secret key that never prints (the default: none).
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct ContactKey(Vec<u8>);
 
 impl ContactKey {
@@ -193,6 +200,18 @@ impl ContactKey {
     pub fn bytes(&self) -> &[u8] {
         &self.0
     }
+
+    /// A key read from a secret: at least 32 characters.
+    pub fn from_secret(text: &str) -> Option<ContactKey> {
+        (text.len() >= Self::MIN_LEN).then(|| ContactKey(text.as_bytes().to_vec()))
+    }
+
+    /// Whether a key is there (the router needs one).
+    pub fn is_set(&self) -> bool {
+        !self.0.is_empty()
+    }
+
+    const MIN_LEN: usize = 32;
 }
 
 impl std::fmt::Debug for ContactKey {
@@ -372,21 +391,34 @@ impl Config {
                     reason: format!("{raw:?} is not a number of hours between 1 and 720"),
                 })?,
         };
-        let contact_key = match (get("AURUM_CONTACT_HASH_KEY"), backend) {
-            (Some(key), _) if key.len() >= 32 => ContactKey(key.as_bytes().to_vec()),
-            (Some(_), _) => {
+        let contact_key_secret = match get("AURUM_CONTACT_HASH_KEY_SECRET") {
+            Some(id) if id.trim().is_empty() || id.len() > 2_048 => {
+                return Err(ConfigError::Invalid {
+                    name: "AURUM_CONTACT_HASH_KEY_SECRET",
+                    reason: "must be a Secrets Manager secret id or ARN".into(),
+                });
+            }
+            other => other.map(str::to_owned),
+        };
+        let contact_key = match (get("AURUM_CONTACT_HASH_KEY"), &contact_key_secret, backend) {
+            (Some(_), Some(_), _) => {
                 return Err(ConfigError::Invalid {
                     name: "AURUM_CONTACT_HASH_KEY",
-                    reason: "must be at least 32 characters".into(),
+                    reason: "set it or AURUM_CONTACT_HASH_KEY_SECRET, not both".into(),
                 });
             }
-            (None, BackendKind::Embedded) => ContactKey(ContactKey::LOCAL.to_vec()),
-            (None, BackendKind::Aws) => {
-                return Err(ConfigError::Missing {
+            (Some(key), None, _) => {
+                ContactKey::from_secret(key).ok_or_else(|| ConfigError::Invalid {
                     name: "AURUM_CONTACT_HASH_KEY",
-                    because: "AURUM_BACKEND=aws (contact details are hashed with it)",
-                });
+                    reason: "must be at least 32 characters".into(),
+                })?
             }
+            // Read from the secret when the backend connects.
+            (None, Some(_), _) => ContactKey(Vec::new()),
+            (None, None, BackendKind::Embedded) => ContactKey(ContactKey::LOCAL.to_vec()),
+            // The functions that never hash a contact have no key; the router refuses to
+            // start without one.
+            (None, None, BackendKind::Aws) => ContactKey(Vec::new()),
         };
         let outbound = match (get("AURUM_OUTBOUND"), backend) {
             (Some("public"), _) | (None, BackendKind::Aws) => {
@@ -466,6 +498,7 @@ impl Config {
                 dedup_days,
                 shelf_life_hours,
                 contact_key,
+                contact_key_secret,
             },
             feedback,
         })
@@ -698,13 +731,42 @@ mod tests {
     }
 
     #[test]
-    fn given_the_aws_backend_without_a_contact_key_then_start_up_stops_and_never_prints_a_key() {
-        let err = Config::from_vars(&vars(&[("AURUM_BACKEND", "aws")]), BackendKind::Embedded)
-            .expect_err("the key is required on aws");
-        assert!(
-            err.to_string().starts_with("AURUM_CONTACT_HASH_KEY"),
-            "{err}"
+    fn given_the_contact_key_then_only_a_secret_id_or_a_long_key_and_it_never_prints() {
+        // GIVEN the aws backend without a key: the functions that never hash contacts
+        // start without one (the router refuses: see the router crate)
+        let c = Config::from_vars(&vars(&[("AURUM_BACKEND", "aws")]), BackendKind::Embedded)
+            .expect("no key needed to load");
+        assert!(!c.routing.contact_key.is_set());
+        // AND a secret id is kept to be read at start-up, the key left empty until then
+        let c = Config::from_vars(
+            &vars(&[
+                ("AURUM_BACKEND", "aws"),
+                ("AURUM_CONTACT_HASH_KEY_SECRET", "aurum-contact-hash-key"),
+            ]),
+            BackendKind::Embedded,
+        )
+        .expect("valid");
+        assert_eq!(
+            c.routing.contact_key_secret.as_deref(),
+            Some("aurum-contact-hash-key")
         );
+        assert!(!c.routing.contact_key.is_set());
+        // AND both at once, an overlong id or a short key are refused
+        let long_id = "x".repeat(3_000);
+        for pairs in [
+            vec![
+                ("AURUM_CONTACT_HASH_KEY", "0123456789abcdef0123456789abcdef"),
+                ("AURUM_CONTACT_HASH_KEY_SECRET", "aurum-contact-hash-key"),
+            ],
+            vec![("AURUM_CONTACT_HASH_KEY_SECRET", &long_id)],
+            vec![("AURUM_CONTACT_HASH_KEY", "short")],
+        ] {
+            let err = Config::from_vars(&vars(&pairs), BackendKind::Embedded).expect_err("refused");
+            assert!(
+                err.to_string().starts_with("AURUM_CONTACT_HASH_KEY"),
+                "{err}"
+            );
+        }
         let c = Config::from_vars(
             &vars(&[(
                 "AURUM_CONTACT_HASH_KEY",

@@ -162,10 +162,27 @@ proptest! {
         if let Ok(u) = update(&current, &train, &held_out, &settings(), 2, at) {
             let j = judge(&current, &u.in_force, &held_out);
             prop_assert!(j.candidate.log_loss <= j.current.log_loss);
+            // Each part follows its own verdict: the coefficients theirs, the weights and
+            // thresholds (judged on what they re-tier) theirs.
             match u.version.verdict {
-                Verdict::Promoted => prop_assert_eq!(&u.in_force, &u.version.model),
-                Verdict::RolledBack => prop_assert_eq!(&u.in_force, &current),
+                Verdict::Promoted => prop_assert_eq!(u.in_force.conversion, u.version.model.conversion),
+                Verdict::RolledBack => prop_assert_eq!(u.in_force.conversion, current.conversion),
             }
+            let tiering = u.version.tiering.expect("judged");
+            match tiering.verdict {
+                Verdict::Promoted => {
+                    prop_assert_eq!(u.in_force.weights, u.version.model.weights);
+                    prop_assert_eq!(u.in_force.tiers, u.version.model.tiers);
+                }
+                Verdict::RolledBack => {
+                    prop_assert_eq!(u.in_force.weights, current.weights);
+                    prop_assert_eq!(u.in_force.tiers, current.tiers);
+                }
+            }
+            if u.version.verdict == Verdict::RolledBack && tiering.verdict == Verdict::RolledBack {
+                prop_assert_eq!(&u.in_force, &current);
+            }
+            prop_assert!(u.in_force.validate().is_ok());
         }
     }
 

@@ -13,7 +13,7 @@ use aurum::domain::money::Cents;
 use aurum::domain::routing::{RoutingRules, RoutingStrategy, TraceResult};
 use aurum::domain::scoring::QualityTier;
 use aurum::domain::targets::Targets;
-use aurum::ports::{BuyerStore, LeadStore, SaleStore};
+use aurum::ports::{BuyerStore, Cache, LeadStore, SaleStore};
 use aurum::usecases::routing::{Distributed, Distribution, DistributionSettings};
 use chrono::{DateTime, TimeZone, Utc};
 use std::collections::{HashMap, HashSet};
@@ -287,6 +287,22 @@ pub async fn withdrawn_duplicate_and_unroutable_leads_are_not_sold<B: Backend>(b
         router.distribute(&first).await.expect("routed"),
         Distributed::Delivered { .. }
     ));
+    // AND the shared cache holds nothing of the buyer: no signing secret, no webhook URL
+    // (only a stamp of the list the router keeps in its own memory)
+    let keys = aurum::artefacts::CacheKeys::new(backend.config());
+    let stamp = backend.cache().get(&keys.buyers).await.expect("cache");
+    assert!(
+        stamp
+            .as_deref()
+            .is_some_and(|s| s.len() == 16 && s.bytes().all(|b| b.is_ascii_hexdigit())),
+        "{stamp:?}"
+    );
+    for key in [&keys.buyers, &keys.priors, &keys.experiments] {
+        if let Some(value) = backend.cache().get(key).await.expect("cache") {
+            assert!(!value.contains(only.secret.expose()), "{key}");
+            assert!(!value.contains(&only.webhook_url), "{key}");
+        }
+    }
     let mut twin = sellable_lead(99, at);
     twin.facts.contact.phone = first.facts.contact.phone.clone();
     assert_eq!(

@@ -28,6 +28,10 @@ const NOT_SET_IN_LAMBDA: &[(&str, &str)] = &[
         "only `aurum setup` creates queues by name; the template owns the DLQ",
     ),
     (
+        "AURUM_CONTACT_HASH_KEY",
+        "the router reads the key from Secrets Manager (AURUM_CONTACT_HASH_KEY_SECRET) at start-up; a plain key is for local runs",
+    ),
+    (
         "AURUM_CACHE_ID",
         "REDIS_URL is set from the cache's endpoint, so there is nothing to discover",
     ),
@@ -37,11 +41,18 @@ const NOT_SET_IN_LAMBDA: &[(&str, &str)] = &[
 const RUNTIME_VARIABLES: &[&str] = &["RUST_LOG"];
 
 /// Variables only one function reads, set on it alone: (variable, function, why).
-const ONLY_IN: &[(&str, &str, &str)] = &[(
-    "AURUM_CHAT_FRONTEND_KEY_SHA256",
-    "ConversationFunction",
-    "only the conversation function answers the chat frontend",
-)];
+const ONLY_IN: &[(&str, &str, &str)] = &[
+    (
+        "AURUM_CHAT_FRONTEND_KEY_SHA256",
+        "ConversationFunction",
+        "only the conversation function answers the chat frontend",
+    ),
+    (
+        "AURUM_CONTACT_HASH_KEY_SECRET",
+        "RouterFunction",
+        "only the router hashes contacts; it reads the key from the secret at start-up",
+    ),
+];
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Access {

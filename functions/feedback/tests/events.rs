@@ -113,7 +113,8 @@ async fn the_guides_example_signed_is_recorded_once_and_shows_on_the_statement()
     let (status, replayed, body) = call(&app, "feedback-guide-accepted").await;
     assert_eq!(status, 200, "{body}");
     assert!(!replayed);
-    assert_eq!(body["lead_status"], "accepted");
+    // The guide's acceptance carries a conversion value: the lead is converted.
+    assert_eq!(body["lead_status"], "converted");
     assert_eq!(body["status"], "applied");
     assert_eq!(body["statement_month"], "2026-06");
     // The same event again: the first result, marked as a repeat.
@@ -125,6 +126,7 @@ async fn the_guides_example_signed_is_recorded_once_and_shows_on_the_statement()
     assert_eq!(status, 200, "{statement}");
     assert_eq!(statement["month"], "2026-06");
     assert_eq!(statement["totals"]["accepted"], 1);
+    assert_eq!(statement["totals"]["conversion_value"], 275.0);
     assert_eq!(statement["performance"]["all_time"]["acceptance_rate"], 1.0);
 }
 

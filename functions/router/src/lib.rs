@@ -33,11 +33,24 @@ pub fn settings(config: &Config) -> DistributionSettings {
     }
 }
 
+/// Why the router cannot start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("delivery client: {0}")]
+    Client(#[from] aurum::delivery::ClientError),
+    #[error(
+        "no contact-hash key: set AURUM_CONTACT_HASH_KEY_SECRET (a Secrets Manager secret) or AURUM_CONTACT_HASH_KEY"
+    )]
+    NoContactKey,
+}
+
 /// The distribution use case over `backend`, with its delivery client (one connection
-/// pool per process).
-pub fn distribution<B: Backend>(
-    backend: &B,
-) -> Result<Distribution<B>, aurum::delivery::ClientError> {
+/// pool per process). Refused without a contact-hash key: leads could not be
+/// de-duplicated.
+pub fn distribution<B: Backend>(backend: &B) -> Result<Distribution<B>, StartError> {
+    if !backend.config().routing.contact_key.is_set() {
+        return Err(StartError::NoContactKey);
+    }
     let client = DeliveryClient::new(RetryPolicy::default(), backend.config().outbound)?;
     Ok(Distribution::new(
         backend,

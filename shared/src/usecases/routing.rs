@@ -107,6 +107,16 @@ struct RouterPriors {
     demand: Option<DemandForecast>,
 }
 const BUYERS_CACHE_TTL: Duration = Duration::from_secs(60);
+/// How long a router keeps the buyer list it read, at most (changes reach it within a
+/// minute, at once after an import drops the stamp).
+const BUYERS_MEMO: Duration = Duration::from_secs(60);
+
+/// The buyer list a router read, and the cache's stamp it was read under.
+struct BuyersMemo {
+    stamp: String,
+    at: std::time::Instant,
+    buyers: Arc<Vec<Buyer>>,
+}
 /// How long a router keeps the routing update's priors in process.
 const PRIORS_MEMO: Duration = Duration::from_secs(5);
 /// Steps one message may take (sell, deliver, cascade…) before it is left for redelivery.
@@ -172,6 +182,9 @@ pub struct Distribution<B: Backend> {
     /// The priors as last read, kept a few seconds: the forecast is parsed once, not per
     /// lead.
     priors_memo: Mutex<Option<(std::time::Instant, Arc<RouterPriors>)>>,
+    /// The buyers as last read from the store: kept in this process only, never in the
+    /// shared cache (they hold webhook URLs and signing secrets).
+    buyers_memo: Mutex<Option<BuyersMemo>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -216,24 +229,64 @@ impl<B: Backend> Distribution<B> {
             flow: Mutex::new(FlowLog::default()),
             pings: PingHealth::default(),
             priors_memo: Mutex::new(None),
+            buyers_memo: Mutex::new(None),
         }
     }
 
-    /// Every buyer: the cache, else the store (then cached).
+    /// Every buyer, as this process last read them from the store. The buyers (webhook
+    /// URLs, signing secrets) never go into the shared cache: it holds only a stamp of the
+    /// newest list, which an import drops (`artefacts::forget_buyers`) so that every
+    /// router reads the store again at its next lead; a list is also read again after
+    /// [`BUYERS_MEMO`]. With the cache down, the age alone decides.
     async fn buyer_list(&self) -> Result<Vec<Buyer>, StoreError> {
-        if let Ok(Some(json)) = self.cache.get(&self.keys.buyers).await
-            && let Ok(buyers) = serde_json::from_str::<Vec<Buyer>>(&json)
+        let stamp = self.cache.get(&self.keys.buyers).await;
+        let current = match &stamp {
+            Ok(found) => found.as_deref(),
+            Err(_) => None,
+        };
         {
-            return Ok(buyers);
+            let memo = self
+                .buyers_memo
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if let Some(m) = memo.as_ref()
+                && m.at.elapsed() < BUYERS_MEMO
+                && (stamp.is_err() || current == Some(m.stamp.as_str()))
+            {
+                return Ok(m.buyers.to_vec());
+            }
         }
-        let buyers = self.buyers.buyers().await?;
-        if let Ok(json) = serde_json::to_string(&buyers) {
-            let _ = self
-                .cache
-                .set(&self.keys.buyers, &json, BUYERS_CACHE_TTL)
-                .await;
-        }
-        Ok(buyers)
+        let buyers = Arc::new(self.buyers.buyers().await?);
+        let stamp = match stamp {
+            Ok(Some(stamp)) => stamp,
+            Ok(None) => {
+                let mut bytes = [0u8; 8];
+                // Any value the other routers have not seen will do; the time is a fallback.
+                if getrandom::fill(&mut bytes).is_err() {
+                    bytes = (std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .unwrap_or_default()
+                        .as_nanos() as u64)
+                        .to_le_bytes();
+                }
+                let fresh = format!("{:016x}", u64::from_le_bytes(bytes));
+                let _ = self
+                    .cache
+                    .set(&self.keys.buyers, &fresh, BUYERS_CACHE_TTL)
+                    .await;
+                fresh
+            }
+            Err(_) => String::new(),
+        };
+        *self
+            .buyers_memo
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(BuyersMemo {
+            stamp,
+            at: std::time::Instant::now(),
+            buyers: Arc::clone(&buyers),
+        });
+        Ok(buyers.to_vec())
     }
 
     /// The newest routing update's buyer stats and lead flow (the cache, else the jobs'

@@ -38,6 +38,40 @@ pub enum ConnectError {
     Config(#[from] crate::config::ConfigError),
     #[error("AURUM_BACKEND=embedded: this binary runs on the aws backend only")]
     NotAws,
+    /// The contact-hash key's secret could not be read (the key is never in the message).
+    #[error("contact-hash key secret: {0}")]
+    ContactSecret(String),
+}
+
+/// Reads the contact-hash key from the Secrets Manager secret `secret_id` (its string
+/// value, at least 32 characters).
+#[cfg(feature = "contact-secret")]
+pub async fn read_contact_key(
+    sdk: &aws_config::SdkConfig,
+    secret_id: &str,
+) -> Result<crate::config::ContactKey, ConnectError> {
+    let out = aws_sdk_secretsmanager::Client::new(sdk)
+        .get_secret_value()
+        .secret_id(secret_id)
+        .send()
+        .await
+        .map_err(|e| ConnectError::ContactSecret(error_chain(&e)))?;
+    out.secret_string()
+        .and_then(crate::config::ContactKey::from_secret)
+        .ok_or_else(|| {
+            ConnectError::ContactSecret("the secret's string is not a key of 32+ characters".into())
+        })
+}
+
+/// Only the router (and `aurum`) hash contacts, so only they read the key's secret.
+#[cfg(not(feature = "contact-secret"))]
+pub async fn read_contact_key(
+    _sdk: &aws_config::SdkConfig,
+    _secret_id: &str,
+) -> Result<crate::config::ContactKey, ConnectError> {
+    Err(ConnectError::ContactSecret(
+        "this function hashes no contact and does not read the key: unset AURUM_CONTACT_HASH_KEY_SECRET".into(),
+    ))
 }
 
 /// The cache in force: Redis when configured or discovered, else an in-process cache.
@@ -317,6 +351,11 @@ impl AwsBackend {
         sdk: &aws_config::SdkConfig,
         config: &Config,
     ) -> Result<AwsBackend, ConnectError> {
+        let mut config = config.clone();
+        if let Some(id) = &config.routing.contact_key_secret {
+            config.routing.contact_key = read_contact_key(sdk, id).await?;
+        }
+        let config = &config;
         let meter = Arc::new(Meter::default());
         let dynamo = aws_sdk_dynamodb::Client::new(sdk);
         let sqs = aws_sdk_sqs::Client::new(sdk);
