@@ -41,7 +41,50 @@ pub trait HttpFunction {
 /// in) and the JSON fallbacks.
 pub fn lambda_router<F: HttpFunction, B: Backend>(backend: &B) -> Router {
     let json: Arc<str> = F::OPENAPI_JSON.into();
-    harden(F::routes(backend).route(OPENAPI_ROUTE, get(move || document(json))))
+    let router = harden(F::routes(backend).route(OPENAPI_ROUTE, get(move || document(json))));
+    // Around the whole router, not its routes: a path must be rewritten before routing.
+    #[cfg(feature = "aws")]
+    let router = Router::new().fallback_service(tower::ServiceExt::map_request(
+        router,
+        without_rest_stage,
+    ));
+    router
+}
+
+/// A request through a REST API stage (the buyer-feedback stage, behind its WAF) has its
+/// stage's name in front of the path (`/v1/api/…`); the routes are the same on every
+/// stage, so it is taken off. Requests from HTTP APIs (`$default`) and from `aurum serve`
+/// pass unchanged.
+#[cfg(feature = "aws")]
+fn without_rest_stage(mut request: axum::extract::Request) -> axum::extract::Request {
+    use lambda_http::request::RequestContext;
+    let Some(RequestContext::ApiGatewayV1(context)) = request.extensions().get::<RequestContext>()
+    else {
+        return request;
+    };
+    let Some(stage) = context.stage.as_deref() else {
+        return request;
+    };
+    let prefix = format!("/{stage}/");
+    let uri = request.uri();
+    let Some(rest) = uri.path().strip_prefix(&prefix[..prefix.len() - 1]) else {
+        return request;
+    };
+    if !rest.starts_with('/') {
+        return request;
+    }
+    let path_and_query = match uri.query() {
+        Some(q) => format!("{rest}?{q}"),
+        None => rest.to_owned(),
+    };
+    let mut parts = uri.clone().into_parts();
+    if let Ok(pq) = path_and_query.parse() {
+        parts.path_and_query = Some(pq);
+        if let Ok(stripped) = axum::http::Uri::from_parts(parts) {
+            *request.uri_mut() = stripped;
+        }
+    }
+    request
 }
 
 /// One function's own document (its routes and `GET /openapi.json`) as its Lambda serves

@@ -387,8 +387,12 @@ fn api_events(template: &Template) -> Vec<(String, PathBuf, String, String, Opti
             .and_then(|p| get(p, "Events"))
             .map(mapping)
             .unwrap_or_default();
-        for event in all.values().filter(|e| text(e, "Type") == Some("HttpApi")) {
-            let properties = get(event, "Properties").expect("HttpApi event properties");
+        // HTTP API routes, and the REST API stage of the buyer feedback (behind its WAF).
+        for event in all
+            .values()
+            .filter(|e| matches!(text(e, "Type"), Some("HttpApi" | "Api")))
+        {
+            let properties = get(event, "Properties").expect("API event properties");
             let method = text(properties, "Method")
                 .expect("Method")
                 .to_ascii_uppercase();
@@ -462,6 +466,78 @@ fn every_served_route_is_in_the_http_api_with_its_access() {
             .is_some()
     );
     assert!(get(api, "CorsConfiguration").is_some());
+}
+
+/// GIVEN the template WHEN the public buyer-feedback route is deployed THEN it is on its
+/// own REST API stage, and a WAF rate rule keyed by source address stands in front of
+/// that stage: an unsigned flood from one address is blocked before it can use up the
+/// stage's throttle, which every buyer shares.
+#[test]
+fn the_feedback_route_is_behind_a_per_source_address_rate_rule() {
+    let template = Template::load();
+    let (_, feedback) = template
+        .functions()
+        .into_iter()
+        .find(|(name, _)| name == "FeedbackFunction")
+        .expect("FeedbackFunction");
+    let events = get(feedback, "Properties")
+        .and_then(|p| get(p, "Events"))
+        .map(mapping)
+        .unwrap_or_default();
+    let post = events
+        .values()
+        .find(|e| {
+            get(e, "Properties").and_then(|p| text(p, "Path"))
+                == Some("/api/v1/revenue/buyer-feedback")
+        })
+        .expect("the buyer-feedback event");
+    assert_eq!(text(post, "Type"), Some("Api"), "a REST API event");
+    let api = get(post, "Properties")
+        .and_then(|p| get(p, "RestApiId"))
+        .and_then(Value::as_str)
+        .expect("RestApiId: !Ref <api>");
+    let rest = template.resource(api);
+    assert_eq!(text(rest, "Type"), Some("AWS::Serverless::Api"));
+    let stage = get(rest, "Properties")
+        .and_then(|p| text(p, "StageName"))
+        .expect("StageName");
+
+    let (acl_name, acl) = template
+        .of_type("AWS::WAFv2::WebACL")
+        .into_iter()
+        .next()
+        .expect("a WebACL");
+    let acl_properties = get(acl, "Properties").expect("WebACL properties");
+    assert_eq!(text(acl_properties, "Scope"), Some("REGIONAL"));
+    let rules = get(acl_properties, "Rules")
+        .and_then(Value::as_sequence)
+        .expect("rules");
+    let rate = rules
+        .iter()
+        .filter_map(|r| get(r, "Statement").and_then(|s| get(s, "RateBasedStatement")))
+        .next()
+        .expect("a rate-based rule");
+    assert_eq!(text(rate, "AggregateKeyType"), Some("IP"));
+    assert!(get(rate, "Limit").is_some());
+
+    let associations = template.of_type("AWS::WAFv2::WebACLAssociation");
+    let association = associations
+        .iter()
+        .map(|(_, a)| get(a, "Properties").expect("association properties"))
+        .find(|p| {
+            get(p, "WebACLArn")
+                .and_then(Value::as_sequence)
+                .and_then(|s| s.first())
+                .and_then(Value::as_str)
+                .or_else(|| get(p, "WebACLArn").and_then(Value::as_str))
+                .is_some_and(|arn| arn.starts_with(&acl_name))
+        })
+        .expect("the WebACL is associated");
+    let arn = text(association, "ResourceArn").expect("ResourceArn");
+    assert!(
+        arn.contains(&format!("/restapis/${{{api}}}/stages/{stage}")),
+        "{arn}"
+    );
 }
 
 /// GIVEN the template WHEN a queue-fed function's concurrency is reserved THEN the
