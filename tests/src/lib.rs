@@ -290,6 +290,143 @@ pub async fn consent_withdrawal_after_queueing<B: aurum::backend::Backend>(
     assert_eq!(again.version, record.version, "recorded once");
 }
 
+/// GIVEN a homeowner who gave their name and phone, WHEN they ask in the chat for their
+/// data to be deleted, before the lead was queued and (another chat) after, THEN their
+/// contact details are gone from the stored conversation, the reply confirms it and asks
+/// nothing more, no lead is queued before / the queued lead is withdrawn after, and the
+/// erasure (when, on the homeowner's request, which details) is on the conversation, the
+/// lead record and the sales team's lead view, with none of the erased values anywhere.
+/// Runs on any backend.
+pub async fn erasure_request_through_the_chat<B: aurum::backend::Backend>(
+    backend: &B,
+    session: &str,
+) {
+    use aurum::domain::conversation::SessionId;
+    use aurum::domain::erasure::{ContactField, ErasureRequester};
+    use aurum::domain::lead::LeadState;
+    use aurum::ports::{ConversationStore, LeadStore};
+    let app = conversation_lambda(backend);
+    let leads = backend.leads();
+    let stored = |id: String| async move {
+        backend
+            .conversations()
+            .load_conversation(&SessionId::parse(&id).expect("id"))
+            .await
+            .expect("load")
+            .expect("saved")
+    };
+    let no_trace = |what: &str, json: &str| {
+        for value in ["Maria", "Lopez", "555-0142", "5550142"] {
+            assert!(!json.contains(value), "{what} still holds {value}: {json}");
+        }
+    };
+
+    // Before the lead is queued: the homeowner gave their name and phone, no consent yet.
+    let before = format!("{session}_before");
+    for message in &QUALIFYING_CHAT[..5] {
+        let (status, body) = post_turn(&app, &before, message).await;
+        assert_eq!(status, 200, "{body}");
+    }
+    assert!(stored(before.clone()).await.facts.contact.phone.is_some());
+    let (status, body) = post_turn(&app, &before, "Please delete my data").await;
+    assert_eq!(status, 200, "{body}");
+    let content = body["content"].as_str().expect("content");
+    assert!(
+        content.contains("erased your name and phone number"),
+        "{body}"
+    );
+    assert!(content.ends_with('.'), "{content}");
+    assert_eq!(body["next_questions"], serde_json::json!([]));
+    assert_eq!(body["lead_id"], Value::Null, "nothing queued");
+    assert_eq!(body["lead_profile"]["contact_provided"], false);
+    let c = stored(before.clone()).await;
+    assert_eq!(c.facts.contact, Default::default());
+    let erasure = c.contact_erased.clone().expect("erasure recorded");
+    assert_eq!(erasure.requested_by, ErasureRequester::Homeowner);
+    assert_eq!(erasure.fields, [ContactField::Name, ContactField::Phone]);
+    no_trace(
+        "the conversation",
+        &serde_json::to_string(&c).expect("json"),
+    );
+    let unqueued = aurum::contracts::lead_id_for(&c.session_id);
+    assert!(leads.lead(&unqueued).await.expect("read").is_none());
+    // The agent does not ask for a way to reach them, or for consent, again.
+    let (_, body) = post_turn(&app, &before, "ok, thanks").await;
+    let asked = body["next_questions"].to_string() + body["content"].as_str().unwrap_or("");
+    assert!(
+        !asked.contains("phone") && !asked.contains("reach you") && !asked.contains("May we"),
+        "{body}"
+    );
+    assert_eq!(body["lead_id"], Value::Null);
+
+    // After the lead is queued (in Spanish this time).
+    let after = format!("{session}_after");
+    let mut last = Value::Null;
+    for message in QUALIFYING_CHAT {
+        let (status, body) = post_turn(&app, &after, message).await;
+        assert_eq!(status, 200, "{body}");
+        last = body;
+    }
+    let lead_id = last["lead_id"].as_str().expect("queued").to_owned();
+    let (status, body) = post_turn(&app, &after, "Por favor borra mis datos").await;
+    assert_eq!(status, 200, "{body}");
+    let routing = &body["revenue_optimization"]["routing_decision"];
+    assert_eq!(routing["status"], "withdrawn", "{body}");
+    assert!(
+        body["content"]
+            .as_str()
+            .is_some_and(|c| c.contains("erased") && c.contains("withdrawn")),
+        "{body}"
+    );
+    assert_eq!(body["next_questions"], serde_json::json!([]));
+    let c = stored(after.clone()).await;
+    assert_eq!(c.facts.contact, Default::default());
+    let erasure = c.contact_erased.clone().expect("erasure recorded");
+    assert!(
+        erasure.consent.is_some(),
+        "the consent evidence is kept as proof"
+    );
+    no_trace(
+        "the conversation",
+        &serde_json::to_string(&c).expect("json"),
+    );
+
+    let record = leads.lead(&lead_id).await.expect("read").expect("recorded");
+    assert_eq!(record.state, LeadState::Withdrawn);
+    assert_eq!(
+        record.withdrawal.as_ref().map(|w| w.words.as_str()),
+        Some("Por favor borra mis datos")
+    );
+    let noted = record.contact_erased.clone().expect("noted on the lead");
+    assert_eq!(noted.at, erasure.at);
+    assert_eq!(noted.requested_by, ErasureRequester::Homeowner);
+    assert!(noted.consent.is_none());
+    no_trace(
+        "the lead record",
+        &serde_json::to_string(&record).expect("json"),
+    );
+
+    // The sales team's lead view shows that, and when.
+    let dashboard = analytics::dashboard_lambda(backend);
+    let (status, view) = analytics::get(&dashboard, &format!("/api/v1/leads/{lead_id}")).await;
+    assert_eq!(status, 200, "{view}");
+    assert_eq!(view["status"], "withdrawn");
+    let shown = &view["contact_erased"];
+    assert_eq!(shown["requested_by"], "homeowner", "{view}");
+    assert_eq!(shown["fields"], serde_json::json!(["name", "phone"]));
+    let at: chrono::DateTime<chrono::Utc> =
+        serde_json::from_value(shown["erased_at"].clone()).expect("a time");
+    assert_eq!(at, erasure.at);
+    no_trace("the lead view", &view.to_string());
+
+    // Asked again: noted again, withdrawn once.
+    let (status, _) = post_turn(&app, &after, "delete my data").await;
+    assert_eq!(status, 200);
+    let again = leads.lead(&lead_id).await.expect("read").expect("recorded");
+    assert_eq!(again.withdrawal, record.withdrawal, "withdrawn once");
+    assert!(again.contact_erased.expect("noted").at > noted.at);
+}
+
 /// The conversation Lambda's router over `backend`, as a chat frontend holds it: with the
 /// token each session's first reply gave.
 pub fn conversation_lambda<B: aurum::backend::Backend>(backend: &B) -> ChatApp {

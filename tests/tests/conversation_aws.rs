@@ -115,6 +115,13 @@ async fn given_a_queued_lead_on_aws_when_consent_is_withdrawn_then_the_lead_reco
 }
 
 #[tokio::test]
+async fn given_a_chat_on_aws_when_the_homeowner_asks_to_delete_their_data_then_contact_details_are_erased_and_the_lead_view_shows_it()
+ {
+    let aws = aws_backend(Some(redis_url())).await;
+    aurum_tests::erasure_request_through_the_chat(&aws, "chat_aws_erase").await;
+}
+
+#[tokio::test]
 async fn embedded_and_aws_backends_answer_the_same() {
     let aws = aws_backend(Some(redis_url())).await;
     let aws_app = conversation_lambda(&aws);

@@ -22,6 +22,14 @@ async fn given_a_queued_lead_on_the_embedded_store_when_consent_is_withdrawn_the
 }
 
 #[tokio::test]
+async fn given_a_chat_on_the_embedded_store_when_the_homeowner_asks_to_delete_their_data_then_contact_details_are_erased_and_the_lead_view_shows_it()
+ {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let backend = aurum::adapters::embedded::EmbeddedBackend::open(dir.path()).expect("open");
+    aurum_tests::erasure_request_through_the_chat(&backend, "chat_embedded_erase").await;
+}
+
+#[tokio::test]
 async fn guide_example_returns_every_field_with_a_sensible_score() {
     let dir = tempfile::tempdir().expect("tempdir");
     let app = spawn_app(dir.path()).await;

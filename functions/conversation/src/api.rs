@@ -776,6 +776,7 @@ mod tests {
         let outcome = TurnDecision {
             publish: None,
             withdraw: None,
+            erase: None,
             routed: None,
             session_token: None,
             metrics: metrics::metrics(&c, &s),

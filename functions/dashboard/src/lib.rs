@@ -1,11 +1,13 @@
 //! The sales team's read side. `GET /api/v1/leads/{lead_id}`: every lead explains
 //! itself — score, tier, the price and each of its multipliers, the buyer, the status and
 //! its history with times, and, sold or not, the routing trace (every buyer: eligible with
-//! its figures, or the filter that excluded it). No contact details, ever.
+//! its figures, or the filter that excluded it), and when the homeowner withdrew or had
+//! their contact details erased. No contact details, ever.
 
 pub mod revenue;
 
 use aurum::backend::Backend;
+use aurum::domain::erasure::{ContactField, ErasureRequester};
 use aurum::domain::lead::{LeadRecord, LeadState, Transition};
 use aurum::domain::money::Usd;
 use aurum::domain::routing::{RoutingDecision, TraceResult};
@@ -144,6 +146,10 @@ pub struct LeadView {
     /// When the homeowner withdrew consent (their words are not shown here).
     #[schema(required = true)]
     pub withdrawn_at: Option<DateTime<Utc>>,
+    /// The homeowner had their contact details erased ("delete my data" in the chat):
+    /// when, on whose request, which details. Null when they never asked.
+    #[schema(required = true)]
+    pub contact_erased: Option<ContactErasureView>,
     /// Buyers that rejected the lead at post time or could not be reached.
     pub cascaded_past: Vec<String>,
     /// Every change of status, oldest first.
@@ -154,6 +160,18 @@ pub struct LeadView {
     /// What the ledger holds for this lead: sales, releases, credits (the net is the
     /// revenue it brought).
     pub ledger_net: Usd,
+}
+
+/// An erasure of the homeowner's contact details: none of their values.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ContactErasureView {
+    /// When they were erased.
+    pub erased_at: DateTime<Utc>,
+    /// Who asked: `homeowner` (in the chat).
+    pub requested_by: ErasureRequester,
+    /// Which details the chat held and erased (`name`, `phone`, `email`); empty when it
+    /// held none.
+    pub fields: Vec<ContactField>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -301,6 +319,11 @@ impl LeadView {
             }),
             unsold_reason: r.unsold_reason.clone(),
             withdrawn_at: r.withdrawal.as_ref().map(|w| w.at),
+            contact_erased: r.contact_erased.as_ref().map(|e| ContactErasureView {
+                erased_at: e.at,
+                requested_by: e.requested_by,
+                fields: e.fields.clone(),
+            }),
             cascaded_past: r.excluded.iter().map(ToString::to_string).collect(),
             history: r
                 .history

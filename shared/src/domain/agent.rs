@@ -195,9 +195,9 @@ pub fn ranked_asks(
     }
     let base = lead_value(current);
     let mut probe = c.clone();
-    // A homeowner who took consent back is not asked for it, or for a way to reach them,
-    // again (their contact details were erased).
-    let withdrawn = c.consent_withdrawn.is_some();
+    // A homeowner who took consent back, or had their contact details erased, is not
+    // asked for consent, or for a way to reach them, again.
+    let withdrawn = c.consent_withdrawn.is_some() || c.contact_erased.is_some();
     let mut ranked: Vec<(Ask, Cents)> = Ask::ALL
         .iter()
         .filter(|a| a.missing(c))
@@ -488,6 +488,10 @@ pub fn reply_with_rules(
     let mut out = String::with_capacity(768);
     let topics = topics_raised(c, latest);
 
+    if latest.erase_request {
+        erased(&mut out, c);
+        return finish(c, out, Vec::new(), None, None, Vec::new());
+    }
     if f.homeowner == Some(false) {
         let mut answered = Vec::with_capacity(topics.len());
         for t in topics
@@ -614,6 +618,39 @@ pub fn reply_with_rules(
         answered.dedup();
     }
     finish(c, out, next_questions, asked, place, answered)
+}
+
+/// The reply to a request to erase one's data: what was erased, and that nobody will
+/// contact them; no question follows.
+fn erased(out: &mut String, c: &Conversation) {
+    let fields: Vec<&str> = c
+        .contact_erased
+        .as_ref()
+        .map(|e| e.fields.iter().map(|f| f.spoken()).collect())
+        .unwrap_or_default();
+    match fields.as_slice() {
+        [] => out.push_str(
+            "Done: we hold no contact details from this chat, and I won't ask you for any. ",
+        ),
+        [one] => {
+            let _ = write!(
+                out,
+                "Done: I've erased your {one} from our records, and I won't ask for it again. "
+            );
+        }
+        [init @ .., last] => {
+            let _ = write!(
+                out,
+                "Done: I've erased your {} and {last} from our records, and I won't ask for them again. ",
+                init.join(", ")
+            );
+        }
+    }
+    out.push_str(if c.lead_queued_at.is_some() {
+        "Your request is withdrawn: no installer will contact you about it, and one that already received it is told to stop and delete it."
+    } else {
+        "Nobody will contact you about this request."
+    });
 }
 
 /// "Got it, $400 a month then": a changed bill, ZIP or home type is acknowledged.

@@ -443,6 +443,11 @@ pub struct Conversation {
     /// Set when consent is taken back after the lead was queued.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub consent_withdrawn: Option<ConsentWithdrawal>,
+    /// Set when the homeowner asked for their contact details to be erased (the latest
+    /// such request): when, on whose request, which details; none of their values. The
+    /// agent asks for contact details and consent no more.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contact_erased: Option<super::erasure::ContactErasure>,
     /// The SHA-256 of the session's token ([`SessionToken`]): every turn after the first
     /// must present the token. Absent only on sessions kept from before tokens existed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -508,6 +513,7 @@ impl Conversation {
             lead_id: None,
             lead_queued_at: None,
             consent_withdrawn: None,
+            contact_erased: None,
             token_hash: None,
             trail: Vec::new(),
             version: 0,
@@ -730,6 +736,39 @@ mod tests {
         // Item = state + key + version + TTL attribute: under 2 KiB is 2 write units.
         let item_bytes = json.len() + "state".len() + "session_id".len() + 128 + 32;
         assert!(item_bytes < 2_048, "{item_bytes} bytes");
+
+        // After a "delete my data" on a queued lead: no contact details, the withdrawal,
+        // and the erasure keeping the consent evidence (a disclosure naming three buyers).
+        let mut erased = c;
+        erased.facts.contact = Contact::default();
+        erased.facts.contact_consent = Some(false);
+        erased.consent_withdrawn = Some(ConsentWithdrawal {
+            at: at(40),
+            words: "w".repeat(200),
+        });
+        erased.contact_erased = Some(crate::domain::erasure::ContactErasure {
+            at: at(40),
+            requested_by: crate::domain::erasure::ErasureRequester::Homeowner,
+            fields: vec![
+                crate::domain::erasure::ContactField::Name,
+                crate::domain::erasure::ContactField::Phone,
+                crate::domain::erasure::ContactField::Email,
+            ],
+            consent: erased.consent.take().map(|e| ConsentEvidence {
+                disclosure: Some(
+                    "May we share your details with Premium Roofs Corp., Direct Power Inc. or Standard Sun LLC (solar installers and their partners serving your area) so one of them can contact you with a quote?"
+                        .into(),
+                ),
+                ..e
+            }),
+        });
+        let json = serde_json::to_string(&erased).expect("serialize");
+        let back: Conversation = serde_json::from_str(&json).expect("deserialize");
+        assert_eq!(back, erased);
+        // The withdrawal's words and the kept consent evidence (words and disclosure) may
+        // take it past two write units: three at most, on the few turns after an erasure.
+        let item_bytes = json.len() + "state".len() + "session_id".len() + 128 + 32;
+        assert!(item_bytes < 3_072, "erased: {item_bytes} bytes");
     }
 
     #[test]

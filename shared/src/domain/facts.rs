@@ -254,10 +254,12 @@ pub enum Topic {
     Production,
     Panels,
     Permits,
+    /// What happens to their details, and how to have them erased.
+    Privacy,
 }
 
 impl Topic {
-    pub const ALL: [Topic; 22] = [
+    pub const ALL: [Topic; 23] = [
         Topic::Cost,
         Topic::Payback,
         Topic::Roof,
@@ -280,6 +282,7 @@ impl Topic {
         Topic::Production,
         Topic::Panels,
         Topic::Permits,
+        Topic::Privacy,
     ];
 
     /// The snake_case id, as in the data files.
@@ -307,6 +310,7 @@ impl Topic {
             Topic::Production => "production",
             Topic::Panels => "panels",
             Topic::Permits => "permits",
+            Topic::Privacy => "privacy",
         }
     }
 
@@ -401,6 +405,11 @@ pub struct MessageFacts {
     pub email: Option<String>,
     /// `Some(true)` agrees to be contacted by installers; `Some(false)` refuses/opts out.
     pub contact_consent: Option<bool>,
+    /// Asks for their contact details (their data) to be erased: "delete my data",
+    /// "forget me", "borra mis datos". Not when negated ("don't delete my data") or asked
+    /// about as a policy ("will you delete my data if I ask?": that asks the `Privacy`
+    /// topic).
+    pub erase_request: bool,
     /// A bare "yes" / "no" (or "sure", "nope"…): what it answers depends on what the agent
     /// asked last.
     pub answer: Option<bool>,

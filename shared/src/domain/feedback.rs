@@ -742,6 +742,7 @@ mod tests {
             score: Some(84),
             tier: Some(QualityTier::Standard),
             withdrawal: None,
+            contact_erased: None,
             sale: Some(SaleTerms {
                 buyer_id: buyer(),
                 buyer_tier: BuyerTier::Premium,

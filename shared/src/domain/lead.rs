@@ -7,6 +7,7 @@
 
 use super::buyer::{BuyerId, BuyerTier};
 use super::conversation::{ConsentWithdrawal, SessionId};
+use super::erasure::ContactErasure;
 use super::money::Cents;
 use super::pricing::PriceQuote;
 use super::routing::RoutingDecision;
@@ -171,6 +172,11 @@ pub struct LeadRecord {
     #[serde(default)]
     pub tier: Option<QualityTier>,
     pub withdrawal: Option<LeadWithdrawal>,
+    /// The homeowner had their contact details erased: when, on whose request, which
+    /// details (none of their values). The record never holds contact details; this says
+    /// the conversation and the buyer's copy no longer may either.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contact_erased: Option<ContactErasure>,
     /// The current sale (set while sold, delivered or later).
     #[serde(default)]
     pub sale: Option<SaleTerms>,
@@ -222,6 +228,7 @@ impl LeadRecord {
             score: Some(lead.score),
             tier: Some(lead.tier),
             withdrawal: None,
+            contact_erased: None,
             sale: None,
             unsold_reason: None,
             routing: None,
@@ -293,6 +300,7 @@ impl LeadRecord {
                 words: withdrawal.words.clone(),
                 from: None,
             }),
+            contact_erased: None,
             sale: None,
             unsold_reason: None,
             routing: None,

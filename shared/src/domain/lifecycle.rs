@@ -17,6 +17,10 @@
 //!   └─withdrawn (from any state)─► withdrawn
 //! ```
 //!
+//! A homeowner who has their contact details erased ("delete my data") withdraws the lead
+//! like a consent withdrawal, then [`LeadEvent::ContactErased`] notes the erasure on the
+//! record (when, on their request), in whatever state it is, without changing it.
+//!
 //! A lead that cannot be sold now waits: the re-offer sweep (`usecases::reoffer`) offers it
 //! again when a buyer that could take it opens, resets its cap or gets capacity back,
 //! until its shelf life ends; the router prices it at its age (`domain::pricing`).
@@ -34,6 +38,7 @@
 
 use super::buyer::BuyerId;
 use super::conversation::ConsentWithdrawal;
+use super::erasure::ContactErasure;
 use super::lead::{BuyerNotice, LeadRecord, LeadState, LeadWithdrawal, NoticeKind, SaleTerms};
 use super::money::Cents;
 use super::routing::{RoutingDecision, UnsoldReason};
@@ -81,6 +86,9 @@ pub enum LeadEvent {
     BuyerGone { reason: &'static str },
     /// The homeowner withdrew consent.
     Withdrawn(ConsentWithdrawal),
+    /// The homeowner had their contact details erased (in any state: the record notes it,
+    /// nothing else changes; a queued or sold lead is withdrawn by its own event first).
+    ContactErased(ContactErasure),
     /// Its queue message reached the dead-letter queue, or it sat in flight past its bound.
     DeadLettered { reason: &'static str },
     /// `aurum leads redrive` queued it again.
@@ -103,6 +111,7 @@ impl LeadEvent {
             },
             LeadEvent::BuyerGone { .. } => "buyer_gone",
             LeadEvent::Withdrawn(_) => "withdrawn",
+            LeadEvent::ContactErased(_) => "contact_erased",
             LeadEvent::DeadLettered { .. } => "dead_lettered",
             LeadEvent::Redriven => "redriven",
             LeadEvent::NoticeSent { .. } => "notice_sent",
@@ -298,6 +307,19 @@ pub fn next(
             give_back(record, now, reason, LeadState::Queued, contact_keys)
         }
         (_, LeadEvent::Withdrawn(withdrawal)) => withdraw(record, withdrawal),
+        (_, LeadEvent::ContactErased(erasure)) => {
+            if record
+                .contact_erased
+                .as_ref()
+                .is_some_and(|kept| kept.at >= erasure.at)
+            {
+                return Err(Refused::Unchanged);
+            }
+            let mut next = record.clone();
+            next.contact_erased = Some(erasure.without_consent());
+            next.updated_at = record.updated_at.max(erasure.at);
+            Ok(Change::record(next))
+        }
         (LeadState::Queued, LeadEvent::DeadLettered { reason }) => {
             Ok(Change::record(record.moved(
                 LeadState::DeadLettered,

@@ -7,6 +7,7 @@ pub mod bid_price;
 pub mod buyer;
 pub mod conversation;
 pub mod data;
+pub mod erasure;
 pub mod extract;
 pub mod facts;
 pub mod feedback;

@@ -8,6 +8,7 @@ use super::buyer::{Buyer, who_may_call};
 use super::conversation::{
     ConsentEvidence, ConsentWithdrawal, ContextHints, Conversation, SessionId, TrailPoint,
 };
+use super::erasure::{self, ContactErasure, ErasureRequester};
 use super::extract::extract;
 use super::facts::{Ask, MessageFacts};
 use super::incentives;
@@ -48,7 +49,8 @@ pub enum LeadStatus {
     NotSellable,
     /// Handed to the routing queue (on this turn or an earlier one).
     Queued { lead_id: String, at: DateTime<Utc> },
-    /// Queued once, then the homeowner took consent back: never sold.
+    /// Queued once, then the homeowner took consent back (or asked for their contact
+    /// details to be erased): never sold.
     Withdrawn { lead_id: String, at: DateTime<Utc> },
 }
 
@@ -67,6 +69,9 @@ pub struct TurnDecision {
     pub publish: Option<QueuedLead>,
     /// A queued lead whose consent was taken back on this turn: (lead id, withdrawal).
     pub withdraw: Option<(String, ConsentWithdrawal)>,
+    /// A lead (queued on this turn or before, withdrawn or not) whose record must note that
+    /// the homeowner had their contact details erased on this turn: (lead id, erasure).
+    pub erase: Option<(String, ContactErasure)>,
     /// The lead's record as the router left it (filled by the use case after the turn,
     /// for a lead queued on an earlier turn).
     pub routed: Option<crate::domain::lead::LeadRecord>,
@@ -120,6 +125,12 @@ pub fn decide_with(
     let named_before = c.consent_sellers.clone();
     let before = agent::Before::of(&c.facts);
     c.absorb(facts, message.hints, now);
+    let (erase, erasure_words) = if facts.erase_request {
+        let (lead, words) = erase_contact(&mut c, message.text, now);
+        (lead, Some(words))
+    } else {
+        (None, None)
+    };
     let s = score(model, &c, now);
     if c.lead_queued_at.is_none()
         && !s.sellable()
@@ -179,7 +190,8 @@ pub fn decide_with(
         if c.lead_queued_at.is_some() && c.consent_withdrawn.is_none() {
             let withdrawal = ConsentWithdrawal {
                 at: now,
-                words: evidence_words(message.text),
+                // An erasure's words are kept with every contact detail masked.
+                words: erasure_words.unwrap_or_else(|| evidence_words(message.text)),
             };
             let lead_id = c
                 .lead_id
@@ -248,9 +260,47 @@ pub fn decide_with(
         lead,
         publish,
         withdraw,
+        erase,
         routed: None,
         session_token: None,
     }
+}
+
+/// The homeowner asked for their data to be erased: their name, phone and email go (those
+/// this very message gave too), and with them their consent to be contacted; the erasure
+/// is recorded (when, on their request, which details), with the consent they had given
+/// kept as proof (its time, its words masked, the disclosure). Returns the lead whose
+/// record must note it, if one was queued, and the request's words, masked.
+fn erase_contact(
+    c: &mut Conversation,
+    text: &str,
+    now: DateTime<Utc>,
+) -> (Option<(String, ContactErasure)>, String) {
+    let held = std::mem::take(&mut c.facts.contact);
+    let words = erasure::mask_contact(&evidence_words(text), &held);
+    let earlier = c.contact_erased.take().and_then(|e| e.consent);
+    let record = ContactErasure {
+        at: now,
+        requested_by: ErasureRequester::Homeowner,
+        fields: erasure::held_fields(&held),
+        consent: c
+            .consent
+            .take()
+            .map(|e| erasure::kept_consent(e, &held))
+            .or(earlier),
+    };
+    c.facts.contact_consent = Some(false);
+    c.consent_sellers.clear();
+    let lead = c.lead_queued_at.map(|_| {
+        (
+            c.lead_id
+                .clone()
+                .unwrap_or_else(|| lead_id_for(&c.session_id)),
+            record.without_consent(),
+        )
+    });
+    c.contact_erased = Some(record);
+    (lead, words)
 }
 
 /// The queue message of the lead of conversation `c` as scored by `s`: its first routing
@@ -536,6 +586,220 @@ mod tests {
             !asked.contains("phone") && !asked.contains("reach you"),
             "{asked}"
         );
+    }
+
+    /// A reply a homeowner can read: non-empty, one or more complete sentences.
+    fn complete_sentences(text: &str) -> bool {
+        let t = text.trim();
+        !t.is_empty() && t.chars().next().is_some_and(char::is_uppercase) && t.ends_with(['.', '!'])
+    }
+
+    fn asks_for_contact_or_consent(d: &TurnDecision) -> bool {
+        matches!(d.reply.asked, Some(Ask::Contact | Ask::Consent))
+            || d.reply.next_questions.iter().any(|q| {
+                q == Ask::Contact.question()
+                    || q == Ask::Contact.rephrased()
+                    || q == Ask::Consent.question()
+                    || q == Ask::Consent.rephrased()
+            })
+    }
+
+    #[test]
+    fn given_no_lead_queued_when_the_homeowner_asks_to_delete_their_data_then_contact_is_erased_and_never_asked_again()
+     {
+        // GIVEN a homeowner who gave a phone number and is being asked for consent
+        let mut turns = chat(&QUALIFYING[..3]);
+        let before = turns.pop().expect("turns");
+        assert!(before.conversation.facts.contact.phone.is_some());
+        assert_eq!(before.conversation.last_ask, Some(Ask::Consent));
+        // WHEN they ask for their data to be deleted
+        let at = start() + Duration::minutes(3);
+        let d = decide_text(
+            before.conversation,
+            "please delete my data",
+            &ContextHints::default(),
+            rules(),
+            at,
+        );
+        // THEN the contact details are erased, nothing is published or withdrawn
+        assert_eq!(d.conversation.facts.contact, Default::default());
+        assert!(d.publish.is_none());
+        assert!(d.withdraw.is_none());
+        assert!(d.erase.is_none(), "no lead to note it on");
+        assert_eq!(d.lead, LeadStatus::NotReady);
+        assert!(d.conversation.consent.is_none());
+        // AND the erasure is recorded: when, on the homeowner's request, which details
+        let erasure = d.conversation.contact_erased.clone().expect("recorded");
+        assert_eq!(erasure.at, at);
+        assert_eq!(
+            erasure.requested_by,
+            crate::domain::erasure::ErasureRequester::Homeowner
+        );
+        assert_eq!(
+            erasure.fields,
+            [crate::domain::erasure::ContactField::Phone]
+        );
+        let stored = serde_json::to_string(&d.conversation).expect("json");
+        assert!(!stored.contains("555"), "no trace of the phone: {stored}");
+        // AND the reply confirms it in plain words and asks nothing
+        assert!(complete_sentences(&d.reply.content), "{}", d.reply.content);
+        assert!(
+            d.reply.content.contains("erased your phone number"),
+            "{}",
+            d.reply.content
+        );
+        assert!(d.reply.next_questions.is_empty());
+        assert!(d.reply.asked.is_none());
+        // AND later turns neither ask for contact details or consent nor queue on a "yes"
+        let mut c = d.conversation;
+        for (i, text) in ["ok", "yes", "how long does installation take?"]
+            .iter()
+            .enumerate()
+        {
+            let later = decide_text(
+                c,
+                text,
+                &ContextHints::default(),
+                rules(),
+                at + Duration::minutes(1 + i as i64),
+            );
+            assert!(
+                !asks_for_contact_or_consent(&later),
+                "{text}: {:?}",
+                later.reply
+            );
+            assert!(later.publish.is_none(), "{text}");
+            assert!(
+                complete_sentences(&later.reply.content),
+                "{text}: {}",
+                later.reply.content
+            );
+            c = later.conversation;
+        }
+        // AND details the homeowner volunteers again later are recorded again (a fresh
+        // consent in their own words queues the lead), still without being asked for
+        let back = decide_text(
+            c,
+            "Changed my mind: call me at 917-555-0199, an installer can call me",
+            &ContextHints::default(),
+            rules(),
+            at + Duration::minutes(10),
+        );
+        assert_eq!(
+            back.conversation.facts.contact.phone.as_deref(),
+            Some("+19175550199")
+        );
+        assert!(back.publish.is_some(), "{:?}", back.lead);
+        assert!(
+            back.conversation.contact_erased.is_some(),
+            "the erasure stays on record"
+        );
+    }
+
+    #[test]
+    fn given_a_queued_lead_when_the_homeowner_asks_to_erase_their_data_then_it_is_withdrawn_once_and_erased()
+     {
+        let turns = chat(&QUALIFYING);
+        let queued = turns.last().expect("turns").conversation.clone();
+        let lead_id = queued.lead_id.clone().expect("queued");
+        let consent_words = queued.consent.clone().expect("consent").words;
+        // WHEN the homeowner asks for their data to be erased, repeating their number
+        let at = start() + Duration::minutes(5);
+        let d = decide_text(
+            queued,
+            "Please erase my info, the number is 718-555-0142",
+            &ContextHints::default(),
+            rules(),
+            at,
+        );
+        // THEN the lead is withdrawn like a consent withdrawal, with masked words
+        let (withdrawn_id, withdrawal) = d.withdraw.clone().expect("withdrawn");
+        assert_eq!(withdrawn_id, lead_id);
+        assert_eq!(withdrawal.at, at);
+        assert_eq!(
+            withdrawal.words,
+            "Please erase my info, the number is [phone]"
+        );
+        assert_eq!(
+            d.lead,
+            LeadStatus::Withdrawn {
+                lead_id: lead_id.clone(),
+                at
+            }
+        );
+        assert!(d.publish.is_none());
+        // AND the lead record is to note the erasure, without consent evidence or values
+        let (noted_id, noted) = d.erase.clone().expect("noted on the lead");
+        assert_eq!(noted_id, lead_id);
+        assert_eq!(noted.at, at);
+        assert!(noted.consent.is_none());
+        // AND the conversation holds no contact details, the consent evidence only as proof
+        assert_eq!(d.conversation.facts.contact, Default::default());
+        assert!(d.conversation.consent.is_none());
+        let erasure = d.conversation.contact_erased.clone().expect("recorded");
+        let kept = erasure.consent.expect("consent evidence kept");
+        assert_eq!(kept.words, consent_words);
+        let stored = serde_json::to_string(&d.conversation).expect("json");
+        assert!(!stored.contains("555"), "{stored}");
+        // AND the reply confirms it and asks nothing
+        assert!(complete_sentences(&d.reply.content), "{}", d.reply.content);
+        assert!(d.reply.content.contains("erased"), "{}", d.reply.content);
+        assert!(d.reply.next_questions.is_empty());
+        // AND asked again, the lead is not withdrawn twice (the erasure is noted again)
+        let again = decide_text(
+            d.conversation,
+            "delete my data",
+            &ContextHints::default(),
+            rules(),
+            at + Duration::minutes(1),
+        );
+        assert!(again.withdraw.is_none());
+        assert!(again.erase.is_some());
+        assert!(matches!(again.lead, LeadStatus::Withdrawn { .. }));
+        assert!(
+            again
+                .conversation
+                .contact_erased
+                .and_then(|e| e.consent)
+                .is_some(),
+            "the first consent evidence stays"
+        );
+    }
+
+    #[test]
+    fn given_a_queued_lead_when_the_homeowner_negates_or_asks_about_deletion_then_nothing_is_erased()
+     {
+        let turns = chat(&QUALIFYING);
+        let queued = turns.last().expect("turns").conversation.clone();
+        for (i, text) in [
+            "don't delete my data",
+            "will you delete my data if I ask?",
+            "Can I have my info removed later?",
+        ]
+        .iter()
+        .enumerate()
+        {
+            let d = decide_text(
+                queued.clone(),
+                text,
+                &ContextHints::default(),
+                rules(),
+                start() + Duration::minutes(5 + i as i64),
+            );
+            assert!(d.withdraw.is_none(), "{text}");
+            assert!(d.erase.is_none(), "{text}");
+            assert!(d.conversation.contact_erased.is_none(), "{text}");
+            assert_eq!(d.conversation.facts.contact, queued.facts.contact, "{text}");
+            assert!(matches!(d.lead, LeadStatus::Queued { .. }), "{text}");
+            if text.ends_with('?') {
+                // The policy question is answered: how to have the details erased.
+                assert!(
+                    d.reply.content.contains("delete my data"),
+                    "{text}: {}",
+                    d.reply.content
+                );
+            }
+        }
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The conversation use case: one homeowner message in, the agent's reply and the live
 //! lead score out. The domain decides the turn (`domain::turn`); this only loads the state,
-//! publishes the lead, records a withdrawal, saves, and retries a lost race.
+//! publishes the lead, records a withdrawal (and, on the lead, an erasure of the
+//! homeowner's contact details), saves, and retries a lost race.
 
 use crate::artefacts::{current_model, current_rules};
 use crate::backend::Backend;
@@ -279,6 +280,16 @@ impl<B: Backend> Chat<B> {
                         .await
                         .map_err(|e| StoreError::Unavailable(format!("lead queue: {e}")))?;
                 }
+            }
+            if let Some((lead_id, erasure)) = &decision.erase {
+                crate::usecases::lifecycle::note_erasure(
+                    &*self.leads,
+                    &*self.sales,
+                    lead_id,
+                    erasure,
+                )
+                .await?;
+                tracing::info!(lead_id = %lead_id, "contact details erased on the homeowner's request");
             }
             match self
                 .conversations

@@ -4,6 +4,7 @@
 //! here or through the router's own loop, which adds deliveries between the steps.
 
 use crate::domain::conversation::{ConsentWithdrawal, SessionId};
+use crate::domain::erasure::ContactErasure;
 use crate::domain::lead::LeadRecord;
 use crate::domain::lifecycle::{self, Change, LeadEvent, Refused, Write};
 use crate::domain::sale::SaleRefused;
@@ -106,6 +107,24 @@ pub async fn withdraw<L: LeadStore + ?Sized, S: SaleStore + ?Sized>(
         }
     }
     Err(StoreError::Conflict)
+}
+
+/// Notes on the lead `lead_id` that the homeowner had their contact details erased
+/// (after any withdrawal it also needs). Returns the record as stored, `None` when there
+/// is no record (nothing to note).
+pub async fn note_erasure<L: LeadStore + ?Sized, S: SaleStore + ?Sized>(
+    leads: &L,
+    sales: &S,
+    lead_id: &str,
+    erasure: &ContactErasure,
+) -> Result<Option<LeadRecord>, StoreError> {
+    let event = LeadEvent::ContactErased(erasure.without_consent());
+    Ok(
+        match apply(leads, sales, lead_id, &event, erasure.at).await? {
+            Some(Applied::Changed(record) | Applied::Unchanged(record, _)) => Some(record),
+            None => None,
+        },
+    )
 }
 
 /// What the reconcile step found on one lead.

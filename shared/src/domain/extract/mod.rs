@@ -73,6 +73,10 @@
 //! * **Contact consent**: refusals ("don't call", "no calls", "stop texting") win over
 //!   agreement; a bare "yes" is left to the conversation layer. Giving a phone number is
 //!   not, by itself, consent.
+//! * **Erasure requests** ("delete my data", "forget me", "borra mis datos", misspelt
+//!   within one edit) set `erase_request`; negated ones ("don't delete my data") do
+//!   nothing, and questions about the policy ("will you delete my data if I ask?") raise
+//!   the `Privacy` topic instead (`erase`).
 //! * **ZIP**: a standalone five-digit number (ZIP+4 allowed), not glued to other digits,
 //!   not a money amount, not part of a phone number; one after "zip"/"live in"/"NY" is
 //!   preferred over the first one found.
@@ -81,7 +85,7 @@
 //!
 //! [`extract`] (here) runs the steps in order; each step lives in its own module:
 //! `normalize` (truncation and the normalised form), `rules` (the phrase rules),
-//! `contact` (e-mail, phone), `zip`, `bill` (money candidates, number words, periods),
+//! `contact` (e-mail, phone), `erase` (requests to erase one's data), `zip`, `bill` (money candidates, number words, periods),
 //! `timeline` (explicit durations), `questions`, `sentiment` and `name`. The word lists
 //! they read (sentiment words, negators, currency and unit words, number words, name stop
 //! words, …) are data, in `shared/data/extract-words.json`, loaded by `words`; phrase
@@ -90,6 +94,7 @@
 mod automaton;
 mod bill;
 mod contact;
+mod erase;
 mod name;
 mod normalize;
 mod questions;
@@ -193,6 +198,12 @@ fn extract_facts(text: &str, phrase_rules: bool) -> MessageFacts {
         .or_else(|| staten_island_initials(raw));
     facts.answer = bare_answer(&lower);
     settle_topics(&lower, &mut facts);
+    let erase = erase::read_erase(&lower);
+    facts.erase_request = erase.request;
+    if erase.asks && !facts.topics.contains(&Topic::Privacy) {
+        facts.topics.push(Topic::Privacy);
+        facts.topics.sort();
+    }
     facts
 }
 

@@ -539,6 +539,56 @@ fn given_a_withdrawn_lead_when_withdrawn_again_then_nothing_changes() {
 }
 
 #[test]
+fn given_a_withdrawn_lead_when_the_homeowner_has_their_contact_erased_then_the_record_notes_it_once()
+ {
+    use crate::domain::erasure::{ContactErasure, ContactField, ErasureRequester};
+    let withdrawn = next(&queued(), &withdrawal(at(2)), at(2), &[]).expect("withdrawn");
+    let erasure = ContactErasure {
+        at: at(2),
+        requested_by: ErasureRequester::Homeowner,
+        fields: vec![ContactField::Phone],
+        consent: None,
+    };
+    // WHEN the erasure is noted
+    let noted = next(
+        &withdrawn.record,
+        &LeadEvent::ContactErased(erasure.clone()),
+        at(2),
+        &[],
+    )
+    .expect("noted");
+    // THEN the record says so, in its state as it was, and nothing else moves
+    assert_eq!(noted.write, Write::Record);
+    assert_eq!(noted.record.contact_erased, Some(erasure.clone()));
+    assert_eq!(noted.record.state, LeadState::Withdrawn);
+    assert_eq!(noted.record.history, withdrawn.record.history);
+    assert_eq!(noted.record.notices, withdrawn.record.notices);
+    // AND the same erasure again changes nothing; a later one is noted
+    assert_eq!(
+        next(
+            &noted.record,
+            &LeadEvent::ContactErased(erasure.clone()),
+            at(3),
+            &[]
+        ),
+        Err(Refused::Unchanged)
+    );
+    let later = ContactErasure {
+        at: at(9),
+        fields: Vec::new(),
+        ..erasure
+    };
+    let again = next(
+        &noted.record,
+        &LeadEvent::ContactErased(later.clone()),
+        at(9),
+        &[],
+    )
+    .expect("noted");
+    assert_eq!(again.record.contact_erased, Some(later));
+}
+
+#[test]
 fn given_a_sold_lead_whose_message_dead_lettered_then_it_is_released_marked_and_can_be_redriven() {
     let change = next(
         &sold(),
