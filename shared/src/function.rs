@@ -44,10 +44,8 @@ pub fn lambda_router<F: HttpFunction, B: Backend>(backend: &B) -> Router {
     let router = harden(F::routes(backend).route(OPENAPI_ROUTE, get(move || document(json))));
     // Around the whole router, not its routes: a path must be rewritten before routing.
     #[cfg(feature = "aws")]
-    let router = Router::new().fallback_service(tower::ServiceExt::map_request(
-        router,
-        without_rest_stage,
-    ));
+    let router =
+        Router::new().fallback_service(tower::ServiceExt::map_request(router, without_rest_stage));
     router
 }
 
