@@ -50,6 +50,11 @@ pub struct UpdateRow {
     pub candidate_log_loss: f64,
     pub current_log_loss: f64,
     pub in_force_version: u32,
+    /// The verdict on the candidate's weights and tier thresholds (judged apart), the
+    /// thresholds it proposed (premium, standard) and the held-out leads it re-tiers.
+    pub tiering: Option<Verdict>,
+    pub thresholds: (u8, u8),
+    pub retiered: usize,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -134,6 +139,12 @@ pub fn simulate_learning(seed: u64, events: usize, window: usize) -> LearningRep
                 candidate_log_loss: u.version.evaluation.log_loss,
                 current_log_loss: u.version.parent_evaluation.log_loss,
                 in_force_version: u.in_force.version,
+                tiering: u.version.tiering.map(|t| t.verdict),
+                thresholds: (
+                    u.version.model.tiers.premium,
+                    u.version.model.tiers.standard,
+                ),
+                retiered: u.version.tiering.map_or(0, |t| t.retiered),
             });
             current = u.in_force;
         }
@@ -173,6 +184,12 @@ pub fn simulate_learning(seed: u64, events: usize, window: usize) -> LearningRep
                 candidate_log_loss: u.version.evaluation.log_loss,
                 current_log_loss: u.version.parent_evaluation.log_loss,
                 in_force_version: u.in_force.version,
+                tiering: u.version.tiering.map(|t| t.verdict),
+                thresholds: (
+                    u.version.model.tiers.premium,
+                    u.version.model.tiers.standard,
+                ),
+                retiered: u.version.tiering.map_or(0, |t| t.retiered),
             },
             (u.in_force.version, u.in_force.conversion),
         ),
@@ -184,6 +201,9 @@ pub fn simulate_learning(seed: u64, events: usize, window: usize) -> LearningRep
                 candidate_log_loss: f64::NAN,
                 current_log_loss: f64::NAN,
                 in_force_version: current.version,
+                tiering: None,
+                thresholds: (current.tiers.premium, current.tiers.standard),
+                retiered: 0,
             },
             (current.version, current.conversion),
         ),
@@ -216,8 +236,17 @@ pub fn learning_summary(r: &LearningReport) -> String {
     for u in &r.updates {
         let _ = writeln!(
             s,
-            "  after {:>5} events: v{} {:?} (held-out log loss {:.4} vs {:.4} in force)",
-            u.events, u.version, u.verdict, u.candidate_log_loss, u.current_log_loss
+            "  after {:>5} events: v{} conversion {:?} (held-out log loss {:.4} vs {:.4} in force); weights and thresholds {}/{} {} ({} held-out leads re-tiered)",
+            u.events,
+            u.version,
+            u.verdict,
+            u.candidate_log_loss,
+            u.current_log_loss,
+            u.thresholds.0,
+            u.thresholds.1,
+            u.tiering
+                .map_or("not judged".to_owned(), |v| format!("{v:?}")),
+            u.retiered
         );
     }
     let auc = |a: Option<f64>| a.map_or("-".to_owned(), |a| format!("{a:.4}"));
