@@ -94,11 +94,12 @@ registry!(
 
 /// Routes anyone may call; every other route of the registry is the sales team's (the
 /// API's default authorizer in AWS, the bearer token of `aurum serve --public`): the chat
-/// frontend, signed buyer feedback, and the dashboard page and its files, which hold no
-/// data. The API document is public too.
+/// frontend, signed buyer feedback and a buyer's own statement (signed by the buyer), and
+/// the dashboard page and its files, which hold no data. The API document is public too.
 pub const PUBLIC_ROUTES: &[&str] = &[
     aurum_conversation::ROUTE,
     aurum_feedback::ROUTE,
+    aurum_feedback::OWN_STATEMENT_ROUTE,
     aurum_dashboard::page::PAGE_ROUTE,
     aurum_dashboard::page::ASSET_ROUTE,
 ];

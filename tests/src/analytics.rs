@@ -601,12 +601,20 @@ pub async fn forecasts_by_hour_day_and_week<B: Backend>(backend: &B) {
         (Some("daily"), Some(7))
     );
 
-    // Bounds follow the period
+    // Any horizon the document allows is answered, cut to the period's most
+    for (asked, used) in [
+        ("period=weekly&horizon=13", 12),
+        ("period=daily&horizon=61", 31),
+    ] {
+        let (status, f) = get(&app, &format!("/api/v1/revenue/forecast?{asked}")).await;
+        assert_eq!(status, 200, "{asked}: {f}");
+        assert_eq!(f["horizon"], used, "{asked}");
+    }
+    // and outside the document's bounds it is refused
     for bad in [
         "period=hourly&horizon=169",
         "period=hourly&horizon=0",
-        "period=weekly&horizon=13",
-        "period=daily&horizon=32",
+        "period=daily&horizon=169",
         "period=monthly",
         "period=weekly&horizon=two",
     ] {

@@ -1045,3 +1045,148 @@ pub async fn chat_to_statement<B: Backend>(backend: &B) {
     assert_eq!(lines.len(), 2, "the sale and the conversion: {statement}");
     server.abort();
 }
+
+/// A buyer's request for its own statement: `GET /api/v1/buyer/statement` with `query`,
+/// signed by `secret` over what that route's signature covers, sent as `buyer`.
+pub fn own_statement_request(
+    buyer: &str,
+    secret: &WebhookSecret,
+    at: DateTime<Utc>,
+    signed_query: Option<&str>,
+    sent_query: Option<&str>,
+) -> hyper::Request<Body> {
+    let uri = match sent_query {
+        Some(q) => format!("{}?{q}", aurum_feedback::OWN_STATEMENT_ROUTE),
+        None => aurum_feedback::OWN_STATEMENT_ROUTE.to_owned(),
+    };
+    let mut request = hyper::Request::get(uri)
+        .header(aurum_feedback::HEADER_BUYER, buyer)
+        .body(Body::empty())
+        .expect("request");
+    let payload = aurum_feedback::own_statement_payload(signed_query);
+    webhooks::sign(secret, &message_id(), at, payload.as_bytes())
+        .expect("sign")
+        .apply(request.headers_mut())
+        .expect("headers");
+    request
+}
+
+/// GIVEN two buyers, each with sales and its own secret
+/// WHEN each reads its own statement signed with its own secret
+/// THEN it gets its lines, totals and delivery health; and every other attempt — another
+/// buyer's id with one's own secret, one's own id with another's secret, a month changed
+/// after signing, no signature, a stale one — gets the same 401, with nothing of the
+/// statement.
+pub async fn buyers_read_only_their_own_statement<B: Backend>(backend: &B) {
+    let now = (backend.clock())();
+    let fake = FakeBuyer::start(secret()).await.expect("fake buyer");
+    let fake_b = FakeBuyer::start(other_secret()).await.expect("fake buyer");
+    let mut a = buyer_at(&unique("own_a"), BuyerTier::Premium, &fake.url(), 50);
+    let mut b = buyer_at(&unique("own_b"), BuyerTier::Standard, &fake_b.url(), 50);
+    b.secret = other_secret();
+    b.active = false;
+    backend
+        .buyers()
+        .put_buyers(&[a.clone(), b.clone()])
+        .await
+        .expect("buyers");
+    let a_leads = delivered_leads(backend, &a, 3, now).await;
+    a.active = false;
+    b.active = true;
+    backend
+        .buyers()
+        .put_buyers(&[a.clone(), b.clone()])
+        .await
+        .expect("buyers");
+    let b_leads = delivered_leads(backend, &b, 1, now).await;
+    let app = feedback_lambda(backend);
+    let month = statement_month(now);
+    let query = format!("month={month}");
+
+    let answer = call(
+        &app,
+        own_statement_request(a.id.as_str(), &secret(), now, Some(&query), Some(&query)),
+    )
+    .await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    assert_eq!(answer.body["buyer_id"], a.id.as_str());
+    assert_eq!(answer.body["month"], month.as_str());
+    let leads_on_statement: std::collections::BTreeSet<&str> = answer.body["lines"]
+        .as_array()
+        .expect("lines")
+        .iter()
+        .filter_map(|l| l["lead_id"].as_str())
+        .collect();
+    for lead in &a_leads {
+        assert!(leads_on_statement.contains(lead.lead_id.as_str()));
+    }
+    assert!(!leads_on_statement.contains(b_leads[0].lead_id.as_str()));
+    assert_eq!(answer.body["delivery_health"]["consecutive_failures"], 0);
+    assert_eq!(answer.body["delivery_health"]["paused"], false);
+    // Without a query, the current month.
+    let current = call(
+        &app,
+        own_statement_request(b.id.as_str(), &other_secret(), now, None, None),
+    )
+    .await;
+    assert_eq!(current.status, 200, "{}", current.body);
+    assert_eq!(current.body["buyer_id"], b.id.as_str());
+
+    let other_month = "month=2020-01";
+    for (what, request) in [
+        (
+            "another buyer's id, one's own secret",
+            own_statement_request(b.id.as_str(), &secret(), now, Some(&query), Some(&query)),
+        ),
+        (
+            "one's own id, another's secret",
+            own_statement_request(
+                a.id.as_str(),
+                &other_secret(),
+                now,
+                Some(&query),
+                Some(&query),
+            ),
+        ),
+        (
+            "a month changed after signing",
+            own_statement_request(
+                a.id.as_str(),
+                &secret(),
+                now,
+                Some(&query),
+                Some(other_month),
+            ),
+        ),
+        (
+            "a stale signature",
+            own_statement_request(
+                a.id.as_str(),
+                &secret(),
+                now - chrono::Duration::minutes(10),
+                Some(&query),
+                Some(&query),
+            ),
+        ),
+        (
+            "an unknown buyer",
+            own_statement_request("nobody_here", &secret(), now, Some(&query), Some(&query)),
+        ),
+        (
+            "no signature",
+            hyper::Request::get(format!("{}?{query}", aurum_feedback::OWN_STATEMENT_ROUTE))
+                .header(aurum_feedback::HEADER_BUYER, a.id.as_str())
+                .body(Body::empty())
+                .expect("request"),
+        ),
+    ] {
+        let refused = call(&app, request).await;
+        assert_eq!(refused.status, 401, "{what}: {}", refused.body);
+        assert_eq!(
+            refused.body,
+            json!({"error": {"code": "invalid_signature", "message": aurum::http::SIGNATURE_MESSAGE}}),
+            "{what}: the same refusal whatever is wrong"
+        );
+    }
+    drop((fake, fake_b));
+}

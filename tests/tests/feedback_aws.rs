@@ -129,3 +129,10 @@ async fn given_an_unsigned_flood_on_dynamodb_then_no_request_reads_the_store_and
     .await;
     assert_eq!(answer.status, 200, "{}", answer.body);
 }
+
+#[tokio::test]
+async fn given_buyers_on_dynamodb_when_each_reads_its_statement_then_only_its_own_with_its_signature()
+ {
+    let backend = backend(&ManualTime::default(), None).await;
+    feedback::buyers_read_only_their_own_statement(&backend).await;
+}

@@ -45,3 +45,10 @@ async fn given_a_chat_on_aurum_serve_when_the_buyer_posts_feedback_then_its_stat
     let (_dir, backend) = backend(&ManualTime::default());
     feedback::chat_to_statement(&backend).await;
 }
+
+#[tokio::test]
+async fn given_buyers_on_the_embedded_store_when_each_reads_its_statement_then_only_its_own_with_its_signature()
+ {
+    let (_dir, backend) = backend(&ManualTime::default());
+    feedback::buyers_read_only_their_own_statement(&backend).await;
+}

@@ -29,11 +29,16 @@ pub struct ForecastQuery {
     /// weeks, Monday to Sunday, New York).
     #[param(inline)]
     period: Option<Period>,
-    /// Periods to forecast, the first being the current one: hourly 1 to 168 hours
-    /// (default 24), daily 1 to 31 days (default 7), weekly 1 to 12 weeks (default 4).
+    /// Periods to forecast, the first being the current one, 1 to 168: hourly up to 168
+    /// hours (default 24), daily up to 31 days (default 7), weekly up to 12 weeks (default
+    /// 4). A longer daily or weekly horizon is cut to the period's most (the answer's
+    /// `horizon` is the one used).
     #[param(value_type = Option<u32>, minimum = 1, maximum = 168, example = 7)]
     horizon: Option<String>,
 }
+
+/// The largest horizon a query may ask for (a week of hours).
+const MAX_ASKED_HORIZON: usize = 168;
 
 /// The period asked for and its horizon, within the period's bounds.
 fn period_and_horizon(q: &ForecastQuery) -> Result<(Period, usize), ApiError> {
@@ -41,10 +46,11 @@ fn period_and_horizon(q: &ForecastQuery) -> Result<(Period, usize), ApiError> {
     let Some(raw) = q.horizon.as_deref() else {
         return Ok((period, period.default_horizon()));
     };
+    // Any horizon the document allows is answered: beyond a period's most, its most.
     match raw.parse::<usize>() {
-        Ok(h) if (1..=period.max_horizon()).contains(&h) => Ok((period, h)),
+        Ok(h) if (1..=MAX_ASKED_HORIZON).contains(&h) => Ok((period, h.min(period.max_horizon()))),
         _ => Err(ApiError::Invalid(format!(
-            "horizon must be a whole number of {} from 1 to {} for period={period}",
+            "horizon must be a whole number from 1 to {MAX_ASKED_HORIZON} ({} for period={period}, at most {})",
             period.unit(),
             period.max_horizon()
         ))),
@@ -82,7 +88,7 @@ fn period_and_horizon(q: &ForecastQuery) -> Result<(Period, usize), ApiError> {
     params(ForecastQuery),
     responses(
         (status = 200, description = "The forecast, or `insufficient_history`", body = ForecastReport),
-        (status = 422, description = "`invalid_request`: an unknown period, or a horizon outside the period's bounds (hourly 1–168, daily 1–31, weekly 1–12)", body = aurum::http::ErrorBody),
+        (status = 422, description = "`invalid_request`: an unknown period, or a horizon that is not a whole number from 1 to 168 (daily horizons above 31 and weekly above 12 are cut to that)", body = aurum::http::ErrorBody),
         (status = 503, description = "`unavailable`: a dependency failed; retry shortly", body = aurum::http::ErrorBody)
     )
 )]
@@ -163,7 +169,16 @@ mod tests {
             asked("period=weekly&horizon=12"),
             Some((Period::Weekly, 12))
         );
-        for h in ["0", "13", "31", "4.5"] {
+        // Beyond twelve weeks, twelve.
+        assert_eq!(
+            asked("period=weekly&horizon=13"),
+            Some((Period::Weekly, 12))
+        );
+        assert_eq!(
+            asked("period=weekly&horizon=168"),
+            Some((Period::Weekly, 12))
+        );
+        for h in ["0", "169", "4.5"] {
             let q = parse(&format!("period=weekly&horizon={h}")).expect("query");
             assert!(
                 matches!(period_and_horizon(&q), Err(ApiError::Invalid(_))),
@@ -187,7 +202,10 @@ mod tests {
 
     #[test]
     fn given_a_bad_daily_horizon_then_invalid_request() {
-        for h in ["0", "32", "-1", "7.5", "seven", "", "168"] {
+        // Beyond 31 days (up to the document's 168), 31.
+        assert_eq!(asked("period=daily&horizon=32"), Some((Period::Daily, 31)));
+        assert_eq!(asked("horizon=168"), Some((Period::Daily, 31)));
+        for h in ["0", "169", "-1", "7.5", "seven", ""] {
             let q = parse(&format!("period=daily&horizon={h}")).expect("query");
             assert!(
                 matches!(period_and_horizon(&q), Err(ApiError::Invalid(_))),

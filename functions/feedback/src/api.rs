@@ -220,6 +220,27 @@ pub struct StatementResponse {
     pub performance: PerformanceView,
 }
 
+/// A buyer's own statement, read with its own signature: the statement, its performance
+/// and its delivery health.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OwnStatementResponse {
+    #[serde(flatten)]
+    pub statement: StatementResponse,
+    pub delivery_health: DeliveryHealthView,
+}
+
+/// How deliveries to the buyer's webhook are going.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DeliveryHealthView {
+    /// Deliveries that failed in a row (0 once one succeeds).
+    pub consecutive_failures: u32,
+    /// Whether deliveries are paused now (after too many failures in a row), and until
+    /// when (absent when not paused).
+    pub paused: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub paused_until: Option<chrono::DateTime<chrono::Utc>>,
+}
+
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct StatementQuery {

@@ -1,6 +1,7 @@
 //! `POST /api/v1/revenue/buyer-feedback`: the public endpoint where buyers post feedback on
-//! the leads they bought, signed with Standard Webhooks; and
-//! `GET /api/v1/buyers/{buyer_id}/statement`: a buyer's monthly statement for the sales team.
+//! the leads they bought, signed with Standard Webhooks;
+//! `GET /api/v1/buyers/{buyer_id}/statement`: a buyer's monthly statement for the sales team;
+//! and `GET /api/v1/buyer/statement`: the same statement for the buyer itself, signed by it.
 //!
 //! A feedback post is checked in this order, each step refusing with nothing changed: the
 //! body size (413), the signature over the raw bytes with the secret of the buyer named by
@@ -24,7 +25,7 @@ use aurum::usecases::feedback::{FeedbackIntake, IntakeError, Recorded};
 use aurum::webhooks::{self, HEADER_ID};
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, QueryRejection};
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -35,6 +36,8 @@ use utoipa::OpenApi;
 
 pub const ROUTE: &str = "/api/v1/revenue/buyer-feedback";
 pub const STATEMENT_ROUTE: &str = "/api/v1/buyers/{buyer_id}/statement";
+/// A buyer's own statement, signed by the buyer (public, like the feedback post).
+pub const OWN_STATEMENT_ROUTE: &str = "/api/v1/buyer/statement";
 /// The header naming the signing buyer: its secret verifies the message before the body is
 /// read, so no unauthenticated JSON is ever parsed.
 pub const HEADER_BUYER: &str = "aurum-buyer-id";
@@ -46,8 +49,11 @@ pub struct Feedback;
 
 impl HttpFunction for Feedback {
     const NAME: &'static str = "feedback";
-    const ROUTES: &'static [(&'static str, Method)] =
-        &[(ROUTE, Method::POST), (STATEMENT_ROUTE, Method::GET)];
+    const ROUTES: &'static [(&'static str, Method)] = &[
+        (ROUTE, Method::POST),
+        (STATEMENT_ROUTE, Method::GET),
+        (OWN_STATEMENT_ROUTE, Method::GET),
+    ];
 
     fn openapi() -> utoipa::openapi::OpenApi {
         FeedbackApi::openapi()
@@ -67,6 +73,7 @@ impl HttpFunction for Feedback {
         Router::new()
             .route(ROUTE, post(post_feedback::<B>))
             .route(STATEMENT_ROUTE, get(buyer_statement::<B>))
+            .route(OWN_STATEMENT_ROUTE, get(own_statement::<B>))
             .with_state(state)
     }
 }
@@ -91,7 +98,7 @@ impl<B: Backend> Clone for FeedbackState<B> {
         title = "Aurum buyer feedback API",
         description = "Buyers' feedback on the leads they bought, and their statements."
     ),
-    paths(post_feedback, buyer_statement),
+    paths(post_feedback, buyer_statement, own_statement),
     components(schemas(ErrorBody, TransitionErrorBody)),
     tags(
         (name = "buyers", description = "Called by buyers' systems, signed with Standard Webhooks"),
@@ -304,7 +311,136 @@ async fn buyer_statement<B: Backend>(
     query: Result<Query<StatementQuery>, QueryRejection>,
 ) -> Result<Json<StatementResponse>, ApiError> {
     let Query(query) = query.map_err(|e| ApiError::Invalid(e.body_text()))?;
-    let month = match query.month.as_deref() {
+    let month = statement_month_of(&query, (app.intake.clock())())?;
+    let not_found = || ApiError::NotFound(format!("no buyer {buyer_id:?}"));
+    let id = BuyerId::parse(&buyer_id).map_err(|_| not_found())?;
+    if app.intake.buyer(&id).await?.is_none() {
+        return Err(not_found());
+    }
+    Ok(Json(statement_of(&app, &id, &month).await?))
+}
+
+async fn statement_of<B: Backend>(
+    app: &FeedbackState<B>,
+    id: &BuyerId,
+    month: &str,
+) -> Result<StatementResponse, ApiError> {
+    let statement = app.intake.statement(id, month).await?;
+    let performance = PerformanceView {
+        month: app.intake.performance(id, Some(month)).await?,
+        all_time: app.intake.performance(id, None).await?,
+    };
+    Ok(StatementResponse {
+        statement,
+        performance,
+    })
+}
+
+/// What a buyer signs to read its own statement: the method and the route with the query
+/// as sent, e.g. `GET /api/v1/buyer/statement?month=2026-06` (without a query, the route
+/// alone). A signature covers one month's statement only.
+pub fn own_statement_payload(raw_query: Option<&str>) -> String {
+    match raw_query.filter(|q| !q.is_empty()) {
+        Some(q) => format!("GET {OWN_STATEMENT_ROUTE}?{q}"),
+        None => format!("GET {OWN_STATEMENT_ROUTE}"),
+    }
+}
+
+/// A buyer reads its own statement
+///
+/// The buyer's statement of a New York month (as the sales team sees it: every ledger line,
+/// held returns, totals, performance) and its delivery health, for the buyer's own
+/// systems. Signed like feedback (Standard Webhooks headers and `aurum-buyer-id`), the
+/// signed payload being `GET /api/v1/buyer/statement` followed by `?` and the query exactly
+/// as sent, if any (e.g. `GET /api/v1/buyer/statement?month=2026-06`). Any failure (no
+/// signature, a stale or wrong one, another buyer's id, a changed query) gets the same
+/// 401: a buyer only ever reads its own statement.
+#[utoipa::path(
+    get,
+    path = "/api/v1/buyer/statement",
+    tag = "buyers",
+    operation_id = "own_statement",
+    params(
+        ("aurum-buyer-id" = String, Header, description = "The signing buyer's id", example = "solarreviews"),
+        ("webhook-id" = String, Header, description = "Unique id of this request", example = "msg_2Xr3Yy0Zv4a"),
+        ("webhook-timestamp" = String, Header, description = "Unix seconds when signed", example = "1780425000"),
+        ("webhook-signature" = String, Header, description = "`v1,<base64 HMAC-SHA256>` of `{id}.{timestamp}.GET /api/v1/buyer/statement[?query]`", example = "v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4="),
+        StatementQuery
+    ),
+    responses(
+        (status = 200, description = "The buyer's statement and delivery health", body = api::OwnStatementResponse),
+        (status = 401, description = "`invalid_signature`: whatever is wrong (one message for all)", body = ErrorBody,
+            example = json!({"error": {"code": "invalid_signature", "message": api::SIGNATURE_MESSAGE}})),
+        (status = 404, description = "`not_found`: no such month (`2026-13`)", body = ErrorBody),
+        (status = 422, description = "`invalid_request`: `month` is not `YYYY-MM`", body = ErrorBody),
+        (status = 429, description = "`rate_limited`: too many requests from this buyer; retry after `retry-after` seconds", body = ErrorBody,
+            headers(("retry-after" = u64, description = "Seconds to wait"))),
+        (status = 503, description = "`unavailable`: a dependency failed; retry shortly", body = ErrorBody)
+    ),
+    security(())
+)]
+async fn own_statement<B: Backend>(
+    State(app): State<FeedbackState<B>>,
+    headers: HeaderMap,
+    RawQuery(raw_query): RawQuery,
+) -> Result<Json<api::OwnStatementResponse>, ApiError> {
+    let now = (app.intake.clock())();
+    let claimed = headers
+        .get(HEADER_BUYER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| BuyerId::parse(v).ok());
+    if webhooks::precheck(&headers, now).is_err() {
+        return Err(ApiError::InvalidSignature);
+    }
+    let buyer = match &claimed {
+        Some(id) => app.intake.buyer(id).await?,
+        None => None,
+    };
+    let secret = match &buyer {
+        Some(b) => Some(b.secret.clone()),
+        None => no_buyer_secret(),
+    };
+    let payload = own_statement_payload(raw_query.as_deref());
+    let verified = secret
+        .as_ref()
+        .map(|s| webhooks::verify(s, &headers, payload.as_bytes(), now));
+    let buyer = match (buyer, verified) {
+        (Some(buyer), Some(Ok(()))) => buyer,
+        _ => {
+            tracing::warn!(claimed_buyer = ?claimed.as_ref().map(BuyerId::as_str), "own statement refused: not verified");
+            return Err(ApiError::InvalidSignature);
+        }
+    };
+    if let Err(wait) = app.limit.check(&buyer.id, now).await {
+        return Err(ApiError::RateLimited {
+            retry_after_secs: wait.0,
+        });
+    }
+    let uri: axum::http::Uri = format!("/?{}", raw_query.as_deref().unwrap_or_default())
+        .parse()
+        .map_err(|_| ApiError::Invalid("month must be YYYY-MM, e.g. 2026-06".into()))?;
+    let Query(query) = Query::<StatementQuery>::try_from_uri(&uri)
+        .map_err(|e| ApiError::Invalid(e.body_text()))?;
+    let month = statement_month_of(&query, now)?;
+    let statement = statement_of(&app, &buyer.id, &month).await?;
+    let health = app.intake.delivery_health(&buyer.id).await?;
+    let paused = health.paused_until.is_some_and(|until| until > now);
+    Ok(Json(api::OwnStatementResponse {
+        statement,
+        delivery_health: api::DeliveryHealthView {
+            consecutive_failures: health.consecutive_failures,
+            paused,
+            paused_until: health.paused_until.filter(|_| paused),
+        },
+    }))
+}
+
+/// The month a statement query names, or the current New York month.
+fn statement_month_of(
+    query: &StatementQuery,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<String, ApiError> {
+    Ok(match query.month.as_deref() {
         Some(raw) => match parse_month(raw) {
             Some(month) => month,
             // Shaped like a month but not one (2026-13): there is no such statement.
@@ -324,22 +460,8 @@ async fn buyer_statement<B: Backend>(
                 ));
             }
         },
-        None => statement_month((app.intake.clock())()),
-    };
-    let not_found = || ApiError::NotFound(format!("no buyer {buyer_id:?}"));
-    let id = BuyerId::parse(&buyer_id).map_err(|_| not_found())?;
-    if app.intake.buyer(&id).await?.is_none() {
-        return Err(not_found());
-    }
-    let statement = app.intake.statement(&id, &month).await?;
-    let performance = PerformanceView {
-        month: app.intake.performance(&id, Some(&month)).await?,
-        all_time: app.intake.performance(&id, None).await?,
-    };
-    Ok(Json(StatementResponse {
-        statement,
-        performance,
-    }))
+        None => statement_month(now),
+    })
 }
 
 #[cfg(test)]

@@ -209,6 +209,15 @@ impl<B: Backend> FeedbackIntake<B> {
     }
 
     /// The buyer's statement of a New York month.
+    /// The buyer's delivery health: failures in a row, and the pause they caused.
+    pub async fn delivery_health(
+        &self,
+        buyer: &BuyerId,
+    ) -> Result<crate::ports::BuyerHealth, StoreError> {
+        use crate::ports::BuyerStore;
+        self.buyers.health(buyer).await
+    }
+
     pub async fn statement(&self, buyer: &BuyerId, month: &str) -> Result<Statement, StoreError> {
         let ledger = self.feedback.buyer_ledger(buyer, month).await?;
         let feedback = self.feedback.buyer_feedback(buyer, month).await?;
