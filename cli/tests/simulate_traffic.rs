@@ -174,7 +174,11 @@ async fn given_a_running_server_when_two_days_are_simulated_then_sales_and_feedb
     assert_eq!(f["min_history_days"], 14);
     assert_eq!(f["points"], serde_json::json!([]));
     assert!(f.get("backtest").is_none());
-    let (status, e) = server.get("/api/v1/revenue/forecast?horizon=99").await;
+    // AND a horizon past a month of days is cut to 31; past the document's 168, refused
+    let (status, f) = server.get("/api/v1/revenue/forecast?horizon=99").await;
+    assert_eq!(status, 200, "{f}");
+    assert_eq!(f["horizon"], 31);
+    let (status, e) = server.get("/api/v1/revenue/forecast?horizon=999").await;
     assert_eq!(status, 422, "{e}");
     assert_eq!(e["error"]["code"], "invalid_request");
     // AND the server's clock is back at the system time
