@@ -29,6 +29,10 @@ const SECRET: &str = "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD";
 
 fn buyer(id: &str, url: &str, ping: Option<String>) -> Buyer {
     Buyer {
+        filters: Default::default(),
+        pause: None,
+        previous_secrets: Vec::new(),
+        version: 0,
         id: BuyerId::parse(id).expect("id"),
         name: id.into(),
         tier: BuyerTier::Standard,

@@ -2,16 +2,10 @@
 //! read, every buyer validated, then all written in one transaction. A bad file names the
 //! buyer and the field and imports nothing. Secrets are never printed.
 
-use aurum::domain::buyer::{
-    Buyer, BuyerError, BuyerId, BuyerTier, Hours, PingPost, ServiceArea, WebhookSecret,
-};
-use aurum::domain::conversation::ZipCode;
-use aurum::domain::facts::Borough;
-use aurum::domain::money::Cents;
-use aurum::domain::scoring::QualityTier;
-use chrono::{NaiveTime, Weekday};
+use aurum::domain::buyer::{Buyer, BuyerError, WebhookSecret};
+use aurum::domain::terms::BuyerTerms;
 use serde::Deserialize;
-use std::collections::{BTreeSet, HashSet};
+use std::collections::HashSet;
 
 /// The buyers the project ships as an example (and `aurum serve` starts with).
 pub const EXAMPLE_FILE: &str = include_str!("../../examples/buyers.toml");
@@ -20,64 +14,7 @@ pub const EXAMPLE_FILE: &str = include_str!("../../examples/buyers.toml");
 #[serde(deny_unknown_fields)]
 struct BuyerFile {
     #[serde(default)]
-    buyer: Vec<BuyerEntry>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct BuyerEntry {
-    id: String,
-    name: String,
-    tier: BuyerTier,
-    price_floor_cents: i64,
-    price_cap_cents: i64,
-    daily_cap: u32,
-    #[serde(default)]
-    monthly_spend_cap_cents: Option<i64>,
-    #[serde(default)]
-    zips: Vec<String>,
-    #[serde(default)]
-    boroughs: Vec<Borough>,
-    min_quality: QualityTier,
-    #[serde(default = "new_york")]
-    timezone: String,
-    #[serde(default = "every_day")]
-    days: Vec<String>,
-    /// `HH:MM`; `open == close` means all day.
-    #[serde(default = "midnight")]
-    open: String,
-    #[serde(default = "midnight")]
-    close: String,
-    webhook_url: String,
-    secret: String,
-    #[serde(default = "seven")]
-    return_window_days: u16,
-    #[serde(default = "yes")]
-    active: bool,
-    /// A ping-post buyer's ping URL: it bids per lead, its price is its bid.
-    #[serde(default)]
-    ping_url: Option<String>,
-    /// How long it has to bid, in milliseconds (default 300).
-    #[serde(default)]
-    ping_deadline_ms: Option<u32>,
-}
-
-fn new_york() -> String {
-    "America/New_York".into()
-}
-fn every_day() -> Vec<String> {
-    ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
-        .map(String::from)
-        .to_vec()
-}
-fn midnight() -> String {
-    "00:00".into()
-}
-fn seven() -> u16 {
-    7
-}
-fn yes() -> bool {
-    true
+    buyer: Vec<BuyerTerms>,
 }
 
 /// Why a buyer file was refused.
@@ -93,87 +30,6 @@ pub enum ImportError {
     Duplicate(String),
     #[error("at most 100 buyers per file")]
     TooMany,
-}
-
-fn weekday(raw: &str) -> Option<Weekday> {
-    Some(match raw.to_ascii_lowercase().as_str() {
-        "mon" | "monday" => Weekday::Mon,
-        "tue" | "tuesday" => Weekday::Tue,
-        "wed" | "wednesday" => Weekday::Wed,
-        "thu" | "thursday" => Weekday::Thu,
-        "fri" | "friday" => Weekday::Fri,
-        "sat" | "saturday" => Weekday::Sat,
-        "sun" | "sunday" => Weekday::Sun,
-        _ => return None,
-    })
-}
-
-impl BuyerEntry {
-    fn into_buyer(self) -> Result<Buyer, BuyerError> {
-        let name = self.id.clone();
-        let fail = |field: &'static str, reason: String| BuyerError {
-            buyer: name.clone(),
-            field,
-            reason,
-        };
-        let id = BuyerId::parse(&self.id).map_err(|r| fail("id", r))?;
-        let zips = self
-            .zips
-            .iter()
-            .map(|z| ZipCode::parse(z))
-            .collect::<Result<BTreeSet<_>, _>>()
-            .map_err(|r| fail("service_area.zips", r))?;
-        let timezone: chrono_tz::Tz = self.timezone.parse().map_err(|_| {
-            fail(
-                "timezone",
-                format!("{:?} is not an IANA time zone", self.timezone),
-            )
-        })?;
-        let mut days = Vec::new();
-        for d in &self.days {
-            let day = weekday(d).ok_or_else(|| fail("days", format!("{d:?} is not a weekday")))?;
-            if !days.contains(&day) {
-                days.push(day);
-            }
-        }
-        let time = |field: &'static str, raw: &str| {
-            NaiveTime::parse_from_str(raw, "%H:%M")
-                .map_err(|_| fail(field, format!("{raw:?} is not HH:MM")))
-        };
-        let secret = WebhookSecret::parse(&self.secret).map_err(|r| fail("secret", r))?;
-        let buyer = Buyer {
-            id,
-            name: self.name,
-            tier: self.tier,
-            price_floor: Cents(self.price_floor_cents),
-            price_cap: Cents(self.price_cap_cents),
-            daily_cap: self.daily_cap,
-            monthly_spend_cap: self.monthly_spend_cap_cents.map(Cents),
-            area: ServiceArea {
-                zips,
-                boroughs: self.boroughs.into_iter().collect(),
-            },
-            min_quality: self.min_quality,
-            hours: Hours {
-                timezone,
-                days,
-                open: time("open", &self.open)?,
-                close: time("close", &self.close)?,
-            },
-            webhook_url: self.webhook_url,
-            secret,
-            return_window_days: self.return_window_days,
-            active: self.active,
-            ping_post: self.ping_url.map(|ping_url| PingPost {
-                ping_url,
-                deadline_ms: self
-                    .ping_deadline_ms
-                    .unwrap_or(PingPost::DEFAULT_DEADLINE_MS),
-            }),
-        };
-        buyer.validate()?;
-        Ok(buyer)
-    }
 }
 
 /// Parses and validates a whole buyer file: every buyer, or the first error.
@@ -202,7 +58,18 @@ pub fn parse(text: &str) -> Result<Vec<Buyer>, ImportError> {
         if !seen.insert(entry.id.clone()) {
             return Err(ImportError::Duplicate(entry.id));
         }
-        buyers.push(entry.into_buyer()?);
+        let id = entry.id.clone();
+        let secret = entry
+            .secret
+            .as_deref()
+            .ok_or("is required in a buyer file".to_owned())
+            .and_then(WebhookSecret::parse)
+            .map_err(|reason| BuyerError {
+                buyer: id,
+                field: "secret",
+                reason,
+            })?;
+        buyers.push(entry.into_buyer(secret)?);
     }
     Ok(buyers)
 }

@@ -178,6 +178,10 @@ fn script(behaviour: &str, rng: &mut Rng) -> Vec<BuyerAnswer> {
 
 fn buyer(id: &str, tier: BuyerTier, url: String, daily_cap: u32) -> Result<Buyer, ChaosError> {
     Ok(Buyer {
+        filters: Default::default(),
+        pause: None,
+        previous_secrets: Vec::new(),
+        version: 0,
         id: BuyerId::parse(id).map_err(|e| ChaosError::Setup(e.to_string()))?,
         name: format!("Simulated {id}"),
         tier,

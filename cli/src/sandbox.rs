@@ -234,9 +234,9 @@ async fn receive(
     }
     let answer = match &message {
         BuyerMessage::LeadSold { data, .. } => inbox.decide(buyer, data),
-        BuyerMessage::LeadWithdrawn { .. } | BuyerMessage::LeadReleased { .. } => {
-            BuyerReply::accept()
-        }
+        BuyerMessage::LeadWithdrawn { .. }
+        | BuyerMessage::LeadReleased { .. }
+        | BuyerMessage::LeadTest { .. } => BuyerReply::accept(),
         BuyerMessage::LeadPing { .. } => BuyerReply::reject("a ping goes to the ping route"),
     };
     tracing::info!(

@@ -377,6 +377,10 @@ pub(crate) fn build_buyers(leads_per_day: usize) -> Result<Vec<SimBuyer>, Simula
                 .collect::<Result<_, _>>()
                 .map_err(SimulationError::Scenario)?;
             let buyer = Buyer {
+                filters: Default::default(),
+                pause: None,
+                previous_secrets: Vec::new(),
+                version: 0,
                 id: BuyerId::parse(s.id).map_err(SimulationError::Scenario)?,
                 name: s.name.into(),
                 tier: s.tier,
@@ -485,6 +489,8 @@ pub(crate) fn generate_day(
                 market: market_signals,
                 age_hours: 0,
                 named: Vec::new(),
+                property_type: None,
+                monthly_bill: None,
             },
         });
     }

@@ -279,6 +279,10 @@ fn market_buyers(
             .round()
             .clamp(1.0, 100_000.0) as u32;
         let buyer = Buyer {
+            filters: Default::default(),
+            pause: None,
+            previous_secrets: Vec::new(),
+            version: 0,
             id: BuyerId::parse(s.id).map_err(SimulationError::Scenario)?,
             name: s.name.into(),
             tier: BuyerTier::Standard,
@@ -572,17 +576,18 @@ enum Fate {
 fn closeness(e: Exclusion) -> u8 {
     match e {
         Exclusion::Inactive => 0,
-        Exclusion::Paused => 1,
+        Exclusion::PausedBySalesTeam | Exclusion::Paused => 1,
         Exclusion::NotNamedInConsent => 2,
         Exclusion::OutsideServiceArea => 3,
         Exclusion::BelowMinQuality => 4,
-        Exclusion::Closed => 5,
-        Exclusion::DailyCapReached => 6,
-        Exclusion::MonthlySpendCapReached => 7,
-        Exclusion::Duplicate => 8,
-        Exclusion::Declined => 9,
-        Exclusion::NoBid => 10,
-        Exclusion::BelowReserve => 11,
+        Exclusion::PropertyTypeNotTaken | Exclusion::BillBelowMinimum => 5,
+        Exclusion::Closed => 6,
+        Exclusion::DailyCapReached => 7,
+        Exclusion::MonthlySpendCapReached => 8,
+        Exclusion::Duplicate => 9,
+        Exclusion::Declined => 10,
+        Exclusion::NoBid => 11,
+        Exclusion::BelowReserve => 12,
     }
 }
 
@@ -837,10 +842,17 @@ fn day_leads(
 ) -> Result<Vec<SimLead>, SimulationError> {
     let mut leads = generate_day(seed, stream, date, n, (prefix, 4))?;
     for l in &mut leads {
-        l.lead.named = who_may_call(buyers, l.lead.zip.as_ref(), l.lead.borough, l.lead.tier)
-            .into_iter()
-            .map(|n| n.buyer_id)
-            .collect();
+        l.lead.named = who_may_call(
+            buyers,
+            l.lead.zip.as_ref(),
+            l.lead.borough,
+            l.lead.tier,
+            l.lead.property_type,
+            l.lead.monthly_bill,
+        )
+        .into_iter()
+        .map(|n| n.buyer_id)
+        .collect();
     }
     Ok(leads)
 }

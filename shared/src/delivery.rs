@@ -38,6 +38,21 @@ use tokio::time::Instant;
 /// The version of the message body this build writes.
 pub const SCHEMA: u8 = 1;
 
+/// How much of a test answer the console shows.
+const PROBE_ANSWER_CHARS: usize = 500;
+
+/// What a buyer's endpoint answered to a test message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct Probe {
+    /// The HTTP status, when an answer came.
+    pub status: Option<u16>,
+    pub latency_ms: u64,
+    /// The answer's first 500 characters.
+    pub answer: Option<String>,
+    /// Why no answer came (refused URL, connection, timeout).
+    pub error: Option<String>,
+}
+
 /// The body POSTed to a buyer's webhook.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type")]
@@ -71,6 +86,22 @@ pub enum BuyerMessage {
         timestamp: DateTime<Utc>,
         data: LeadPing,
     },
+    /// The sales team checks the buyer's endpoint: no lead, nothing billed.
+    #[serde(rename = "lead.test")]
+    LeadTest {
+        schema: u8,
+        timestamp: DateTime<Utc>,
+        data: LeadTest,
+    },
+}
+
+/// The body of a `lead.test`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LeadTest {
+    /// `test_` + 32 hex digits; also in the `webhook-id`.
+    pub test_id: String,
+    pub buyer_id: BuyerId,
+    pub note: String,
 }
 
 /// What a ping-post buyer sees before it bids: where, how much electricity, what kind of
@@ -421,6 +452,21 @@ impl BuyerMessage {
         }
     }
 
+    /// A test message for `buyer`'s endpoint, as the sales console sends it.
+    pub fn lead_test(buyer: &Buyer, test_id: String, at: DateTime<Utc>) -> BuyerMessage {
+        BuyerMessage::LeadTest {
+            schema: SCHEMA,
+            timestamp: at,
+            data: LeadTest {
+                test_id,
+                buyer_id: buyer.id.clone(),
+                note: "A test from the sales team: no lead, nothing billed. Verify the \
+                       signature and answer 2xx."
+                    .to_owned(),
+            },
+        }
+    }
+
     /// This sale's delivery as the post of the ping the buyer won (its ids quoted back).
     pub fn answering(mut self, ping_id: &str, bid_id: Option<&str>) -> BuyerMessage {
         if let BuyerMessage::LeadSold { data, .. } = &mut self {
@@ -437,6 +483,7 @@ impl BuyerMessage {
             BuyerMessage::LeadWithdrawn { .. } => "lead.withdrawn",
             BuyerMessage::LeadReleased { .. } => "lead.released",
             BuyerMessage::LeadPing { .. } => "lead.ping",
+            BuyerMessage::LeadTest { .. } => "lead.test",
         }
     }
 
@@ -447,6 +494,7 @@ impl BuyerMessage {
             BuyerMessage::LeadWithdrawn { data, .. } => &data.lead_id,
             BuyerMessage::LeadReleased { data, .. } => &data.lead_id,
             BuyerMessage::LeadPing { data, .. } => &data.ping_id,
+            BuyerMessage::LeadTest { data, .. } => &data.test_id,
         }
     }
 
@@ -456,6 +504,7 @@ impl BuyerMessage {
             BuyerMessage::LeadWithdrawn { data, .. } => &data.buyer_id,
             BuyerMessage::LeadReleased { data, .. } => &data.buyer_id,
             BuyerMessage::LeadPing { data, .. } => &data.buyer_id,
+            BuyerMessage::LeadTest { data, .. } => &data.buyer_id,
         }
     }
 
@@ -637,7 +686,8 @@ pub struct WebhookPost<'a> {
     pub lead_id: &'a str,
     pub buyer_id: &'a BuyerId,
     pub url: &'a str,
-    pub secret: &'a WebhookSecret,
+    /// Every secret valid now: the message carries a signature with each.
+    pub secrets: &'a [WebhookSecret],
     pub webhook_id: &'a str,
     pub body: &'a [u8],
 }
@@ -718,15 +768,80 @@ impl DeliveryClient {
             };
         };
         let webhook_id = message.webhook_id();
+        let secrets = buyer.secrets_at(Utc::now());
         let post = WebhookPost {
             lead_id: message.lead_id(),
             buyer_id: &buyer.id,
             url: &buyer.webhook_url,
-            secret: &buyer.secret,
+            secrets: &secrets,
             webhook_id: &webhook_id,
             body: &body,
         };
         self.post_within(&post, budget).await
+    }
+
+    /// Posts `message` to the buyer's webhook once, signed with every secret valid now, and
+    /// reports the answer as it came (no retry, no classification): the sales console's
+    /// "send a test lead".
+    pub async fn probe(&self, buyer: &Buyer, message: &BuyerMessage) -> Probe {
+        let started = Instant::now();
+        let done = |status: Option<u16>, answer: Option<String>, error: Option<String>| Probe {
+            status,
+            latency_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+            answer,
+            error,
+        };
+        let uri = match webhook_uri(&buyer.webhook_url, self.outbound) {
+            Ok(uri) => uri,
+            Err(reason) => return done(None, None, Some(reason.to_owned())),
+        };
+        let Ok(body) = message.to_body() else {
+            return done(None, None, Some("message could not be encoded".to_owned()));
+        };
+        let webhook_id = message.webhook_id();
+        let secrets = buyer.secrets_at(Utc::now());
+        let post = WebhookPost {
+            lead_id: message.lead_id(),
+            buyer_id: &buyer.id,
+            url: &buyer.webhook_url,
+            secrets: &secrets,
+            webhook_id: &webhook_id,
+            body: &body,
+        };
+        let body = Bytes::from(body.clone());
+        let request = match signed_request(&uri, &post, &body) {
+            Ok(request) => request,
+            Err(error) => return done(None, None, Some(error)),
+        };
+        let exchange = async {
+            let response = self
+                .http
+                .request(request)
+                .await
+                .map_err(|e| crate::redact::error_chain(&e))?;
+            let status = response.status().as_u16();
+            let answer = Limited::new(response.into_body(), MAX_REPLY_BYTES)
+                .collect()
+                .await
+                .map(|b| {
+                    let text = String::from_utf8_lossy(&b.to_bytes()).into_owned();
+                    text.chars().take(PROBE_ANSWER_CHARS).collect::<String>()
+                })
+                .ok();
+            Ok::<_, String>((status, answer))
+        };
+        match tokio::time::timeout(self.policy.attempt_timeout, exchange).await {
+            Ok(Ok((status, answer))) => done(Some(status), answer, None),
+            Ok(Err(error)) => done(None, None, Some(error)),
+            Err(_) => done(
+                None,
+                None,
+                Some(format!(
+                    "timed out after {} ms",
+                    self.policy.attempt_timeout.as_millis()
+                )),
+            ),
+        }
     }
 
     /// Pings a ping-post buyer once: the signed ping to its ping URL, its bid read within
@@ -757,11 +872,12 @@ impl DeliveryClient {
             };
         };
         let webhook_id = message.webhook_id();
+        let secrets = buyer.secrets_at(Utc::now());
         let post = WebhookPost {
             lead_id: message.lead_id(),
             buyer_id: &buyer.id,
             url: &ping.ping_url,
-            secret: &buyer.secret,
+            secrets: &secrets,
             webhook_id: &webhook_id,
             body: &body,
         };
@@ -930,7 +1046,7 @@ fn signed_request(
     post: &WebhookPost<'_>,
     body: &Bytes,
 ) -> Result<Request<Full<Bytes>>, String> {
-    let signature = webhooks::sign(post.secret, post.webhook_id, Utc::now(), post.body)
+    let signature = webhooks::sign_all(post.secrets, post.webhook_id, Utc::now(), post.body)
         .map_err(|e| e.to_string())?;
     let mut request = Request::post(uri.clone())
         .header(CONTENT_TYPE, "application/json")
@@ -1076,6 +1192,10 @@ mod tests {
 
     fn buyer() -> Buyer {
         Buyer {
+            filters: Default::default(),
+            pause: None,
+            previous_secrets: Vec::new(),
+            version: 0,
             id: BuyerId::parse("solarreviews").expect("id"),
             name: "SolarReviews".into(),
             tier: BuyerTier::Premium,
@@ -1384,7 +1504,7 @@ mod tests {
                     lead_id: "lead_probe",
                     buyer_id: &buyer_id,
                     url: &url,
-                    secret: &secret,
+                    secrets: std::slice::from_ref(&secret),
                     webhook_id: "msg_probe",
                     body: b"{}",
                 })

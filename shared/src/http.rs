@@ -27,6 +27,9 @@ pub enum ApiError {
     MethodNotAllowed,
     #[error("the request conflicted with a concurrent update; retry it")]
     Conflict,
+    /// A change made on a version someone else has since replaced.
+    #[error("{0}")]
+    VersionConflict(String),
     /// A dependency failed; details are logged, never returned.
     #[error("service temporarily unavailable; retry shortly")]
     Unavailable(String),
@@ -71,7 +74,7 @@ pub struct ErrorBody<'a> {
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct ErrorDetail<'a> {
     /// Stable, machine-readable: `malformed_json`, `invalid_request`, `payload_too_large`,
-    /// `not_found`, `method_not_allowed`, `conflict`, `unavailable`, `invalid_signature`,
+    /// `not_found`, `method_not_allowed`, `conflict`, `version_conflict`, `unavailable`, `invalid_signature`,
     /// `not_your_lead`, `buyer_mismatch`, `invalid_transition`, `return_window_closed`,
     /// `session_forbidden`, `unauthorized`, `unsupported_media_type` or `rate_limited`.
     #[schema(examples("invalid_request"))]
@@ -89,7 +92,7 @@ impl ApiError {
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            ApiError::Conflict => StatusCode::CONFLICT,
+            ApiError::Conflict | ApiError::VersionConflict(_) => StatusCode::CONFLICT,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::InvalidSignature => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden { .. } => StatusCode::FORBIDDEN,
@@ -109,6 +112,7 @@ impl ApiError {
             ApiError::NotFound(_) => "not_found",
             ApiError::MethodNotAllowed => "method_not_allowed",
             ApiError::Conflict => "conflict",
+            ApiError::VersionConflict(_) => "version_conflict",
             ApiError::Unavailable(_) => "unavailable",
             ApiError::InvalidSignature => "invalid_signature",
             ApiError::Forbidden { code, .. } | ApiError::Expired { code, .. } => code,
@@ -250,4 +254,43 @@ fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
         },
     };
     (StatusCode::INTERNAL_SERVER_ERROR, Json(body)).into_response()
+}
+
+/// Who makes a sales-team change, for the audit: the subject of the sales team's JWT (in
+/// AWS, from the API Gateway authorizer's claims); `local` on `aurum serve`, whose sales
+/// routes have one shared token at most. Kept to 128 visible ASCII characters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Operator(pub String);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Operator {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        #[cfg(feature = "aws")]
+        if let Some(lambda_http::request::RequestContext::ApiGatewayV2(ctx)) =
+            parts
+                .extensions
+                .get::<lambda_http::request::RequestContext>()
+            && let Some(sub) = ctx
+                .authorizer
+                .as_ref()
+                .and_then(|a| a.jwt.as_ref())
+                .and_then(|jwt| jwt.claims.get("sub"))
+        {
+            let clean: String = sub
+                .chars()
+                .filter(|c| c.is_ascii_graphic())
+                .take(128)
+                .collect();
+            if !clean.is_empty() {
+                return Ok(Operator(clean));
+            }
+        }
+        #[cfg(not(feature = "aws"))]
+        let _ = parts;
+        Ok(Operator("local".to_owned()))
+    }
 }

@@ -3,6 +3,7 @@
 
 pub use crate::contracts::QueuedLead;
 use crate::domain::analytics::Counter;
+use crate::domain::audit::AuditEntry;
 use crate::domain::buyer::{Buyer, BuyerId};
 use crate::domain::conversation::{Conversation, SessionId};
 use crate::domain::feedback::{
@@ -140,6 +141,29 @@ pub trait BuyerStore: Send + Sync + 'static {
     /// Writes every buyer of an import in one transaction (created or replaced; buyers not
     /// in the import stay as they are). At most 100 buyers per call.
     fn put_buyers(&self, buyers: &[Buyer]) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Saves one buyer the sales team changed, with the change's audit entry, in one
+    /// transaction. `expected` is the version the change was made on (`None`: the buyer
+    /// must not exist yet); the stored buyer's version must still be it, else
+    /// [`StoreError::Conflict`] and nothing is written.
+    fn save_buyer(
+        &self,
+        buyer: &Buyer,
+        expected: Option<u64>,
+        audit: &AuditEntry,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Keeps an audit entry of a change made elsewhere (an import, a decision).
+    fn append_audit(
+        &self,
+        audit: &AuditEntry,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// The newest audit entries first, at most `limit`.
+    fn audit_log(
+        &self,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<AuditEntry>, StoreError>> + Send;
 
     /// The counters of each period (zero where nothing was sold yet), in the same order.
     fn counters(

@@ -95,6 +95,29 @@ pub fn sign(
     })
 }
 
+/// Signs `body` with each of `secrets` (a key rotation's overlap): one `v1` signature per
+/// secret, space-separated, as Standard Webhooks allows, so a receiver holding either key
+/// verifies it.
+pub fn sign_all(
+    secrets: &[WebhookSecret],
+    msg_id: &str,
+    at: DateTime<Utc>,
+    body: &[u8],
+) -> Result<SignatureHeaders, SignError> {
+    let mut signed: Option<SignatureHeaders> = None;
+    for secret in secrets {
+        let one = sign(secret, msg_id, at, body)?;
+        match &mut signed {
+            None => signed = Some(one),
+            Some(all) => {
+                all.signature.push(' ');
+                all.signature.push_str(&one.signature);
+            }
+        }
+    }
+    signed.ok_or(SignError::InvalidSecret)
+}
+
 /// Why a message did not verify. For logs and metrics: the caller answers every failure
 /// the same way.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -29,6 +29,10 @@ fn secret(s: &str) -> WebhookSecret {
 
 fn buyer(url: String) -> Buyer {
     Buyer {
+        filters: Default::default(),
+        pause: None,
+        previous_secrets: Vec::new(),
+        version: 0,
         id: BuyerId::parse("brooklyn_solar").expect("id"),
         name: "Brooklyn Solar".into(),
         tier: BuyerTier::Direct,
@@ -404,7 +408,7 @@ async fn given_a_low_level_post_when_sent_then_the_exact_bytes_are_signed() {
         lead_id: message.lead_id(),
         buyer_id: &buyer.id,
         url: &buyer.webhook_url,
-        secret: &buyer.secret,
+        secrets: std::slice::from_ref(&buyer.secret),
         webhook_id: &id,
         body: &body,
     };

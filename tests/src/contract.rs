@@ -45,6 +45,14 @@ impl ManualTime {
         ManualTime(Arc::new(Mutex::new(start)))
     }
 
+    /// The time the clock shows now.
+    pub fn now(&self) -> DateTime<Utc> {
+        *self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
     pub fn clock(&self) -> Clock {
         let now = Arc::clone(&self.0);
         Arc::new(move || {
@@ -443,6 +451,10 @@ pub fn buyer(id: &str) -> aurum::domain::buyer::Buyer {
     use aurum::domain::buyer::{Buyer, BuyerId, BuyerTier, Hours, ServiceArea, WebhookSecret};
     use aurum::domain::facts::Borough;
     Buyer {
+        filters: Default::default(),
+        pause: None,
+        previous_secrets: Vec::new(),
+        version: 0,
         id: BuyerId::parse(id).expect("id"),
         name: format!("Buyer {id}"),
         tier: BuyerTier::Standard,
@@ -523,6 +535,85 @@ pub async fn buyer_store<S: aurum::ports::BuyerStore>(store: &S) {
         aurum::ports::BuyerHealth::default(),
         "a success clears it"
     );
+}
+
+/// The sales team's saves: a buyer is created only once, changed only on the version
+/// read, and every save keeps its audit entry in the same write (newest first).
+pub async fn buyer_saves<S: aurum::ports::BuyerStore>(store: &S) {
+    use aurum::domain::audit::AuditEntry;
+    use aurum::ports::StoreError;
+    let id = unique("v").to_lowercase();
+    let target = format!("buyer:{id}");
+    let entry = |n: u64, action: &str| {
+        AuditEntry::new(
+            Utc::now() + chrono::Duration::milliseconds(n as i64),
+            n,
+            "tester",
+            action,
+            target.clone(),
+            None,
+            Some(serde_json::json!({ "version": n })),
+        )
+    };
+    // GIVEN a new buyer at version 1
+    let mut first = buyer(&id);
+    first.version = 1;
+    store
+        .save_buyer(&first, None, &entry(1, "buyer.created"))
+        .await
+        .expect("created");
+    // WHEN it is created again THEN the store refuses and keeps the first
+    let again = store
+        .save_buyer(&first, None, &entry(2, "buyer.created"))
+        .await;
+    assert!(matches!(again, Err(StoreError::Conflict)), "{again:?}");
+    // WHEN two operators change version 1 THEN the first wins, the second is refused
+    let mut one = first.clone();
+    one.daily_cap = 7;
+    one.version = 2;
+    store
+        .save_buyer(&one, Some(1), &entry(3, "buyer.updated"))
+        .await
+        .expect("first change");
+    let mut other = first.clone();
+    other.daily_cap = 9;
+    other.version = 2;
+    let lost = store
+        .save_buyer(&other, Some(1), &entry(4, "buyer.updated"))
+        .await;
+    assert!(matches!(lost, Err(StoreError::Conflict)), "{lost:?}");
+    let stored = store.buyers().await.expect("buyers");
+    let now = stored.iter().find(|b| b.id == one.id).expect("stored");
+    assert_eq!((now.daily_cap, now.version), (7, 2));
+    // AND only the saves that happened are in the audit, newest first
+    let log: Vec<AuditEntry> = store
+        .audit_log(1_000)
+        .await
+        .expect("audit")
+        .into_iter()
+        .filter(|e| e.target == target)
+        .collect();
+    let actions: Vec<&str> = log.iter().map(|e| e.action.as_str()).collect();
+    assert_eq!(actions, ["buyer.updated", "buyer.created"]);
+    assert_eq!(log[0].after, Some(serde_json::json!({ "version": 3 })));
+    // AND a change made elsewhere is kept beside them
+    store
+        .append_audit(&entry(5, "buyers.imported"))
+        .await
+        .expect("appended");
+    let newest = store.audit_log(1).await.expect("audit");
+    assert_eq!(newest.len(), 1);
+    // AND a buyer imported before versions were kept (version 0) is saved on version 0
+    let mut old = buyer(&unique("o").to_lowercase());
+    store
+        .put_buyers(std::slice::from_ref(&old))
+        .await
+        .expect("import");
+    old.version = 1;
+    store
+        .save_buyer(&old, Some(0), &entry(6, "buyer.updated"))
+        .await
+        .expect("saved on version 0");
 }
 
 /// A sale of `lead` (already recorded as queued) to `buyer` at `at`.

@@ -113,6 +113,7 @@ impl TestApp {
 }
 
 pub mod analytics;
+pub mod console;
 pub mod contract;
 pub mod faults;
 pub mod feedback;

@@ -32,6 +32,10 @@ pub fn tuesday_afternoon() -> DateTime<Utc> {
 /// A citywide buyer at `url` taking up to `daily_cap` leads.
 pub fn buyer_at(id: &str, tier: BuyerTier, url: &str, daily_cap: u32) -> Buyer {
     Buyer {
+        filters: Default::default(),
+        pause: None,
+        previous_secrets: Vec::new(),
+        version: 0,
         id: BuyerId::parse(id).expect("id"),
         name: format!("Buyer {id}"),
         tier,
@@ -898,6 +902,10 @@ pub async fn waiting_leads_are_reoffered_when_capacity_comes_back_or_the_cap_res
 /// A ping-post buyer served by `server`: citywide, bidding within `deadline_ms`.
 fn ping_post_buyer(id: &str, server: &FakeBuyer, deadline_ms: u32) -> Buyer {
     Buyer {
+        filters: Default::default(),
+        pause: None,
+        previous_secrets: Vec::new(),
+        version: 0,
         ping_post: Some(aurum::domain::buyer::PingPost {
             ping_url: server.ping_url(),
             deadline_ms,

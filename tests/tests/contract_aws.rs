@@ -301,3 +301,8 @@ async fn dynamodb_metrics_store() {
 async fn dynamodb_job_store() {
     contract::job_store(&dynamo_store().await).await;
 }
+
+#[tokio::test]
+async fn dynamodb_buyer_saves_on_the_version_read_with_their_audit() {
+    contract::buyer_saves(&dynamo_store().await).await;
+}

@@ -179,3 +179,14 @@ async fn embedded_job_store() {
 async fn memory_job_store() {
     contract::job_store(&MemoryStore::new()).await;
 }
+
+#[tokio::test]
+async fn embedded_buyer_saves_on_the_version_read_with_their_audit() {
+    let (_dir, store) = embedded();
+    contract::buyer_saves(&store).await;
+}
+
+#[tokio::test]
+async fn memory_buyer_saves_on_the_version_read_with_their_audit() {
+    contract::buyer_saves(&MemoryStore::new()).await;
+}

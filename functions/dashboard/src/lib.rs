@@ -24,6 +24,7 @@ use serde::Serialize;
 use std::sync::Arc;
 use utoipa::{OpenApi, ToSchema};
 
+pub mod console;
 pub mod experiments;
 pub mod forecast;
 pub mod page;
@@ -45,12 +46,23 @@ impl HttpFunction for Dashboard {
         (experiments::EXPERIMENTS_ROUTE, Method::GET),
         (forecast::FORECAST_ROUTE, Method::GET),
         (page::PAGE_ROUTE, Method::GET),
+        (page::CONSOLE_ROUTE, Method::GET),
         (page::ASSET_ROUTE, Method::GET),
+        (console::BUYERS_ROUTE, Method::GET),
+        (console::BUYERS_ROUTE, Method::POST),
+        (console::BUYER_ROUTE, Method::GET),
+        (console::BUYER_ROUTE, Method::PUT),
+        (console::STANDING_ROUTE, Method::POST),
+        (console::SECRET_ROUTE, Method::POST),
+        (console::TEST_ROUTE, Method::POST),
+        (console::AUDIT_ROUTE, Method::GET),
     ];
 
     fn openapi() -> utoipa::openapi::OpenApi {
         let mut doc = DashboardApi::openapi();
         doc.merge(page::PageApi::openapi());
+        doc.merge(console::ConsoleApi::openapi());
+        console::document_security(&mut doc);
         doc
     }
     const OPENAPI_JSON: &'static str = include_str!("../openapi.json");
@@ -82,6 +94,7 @@ impl HttpFunction for Dashboard {
             .route(LEAD_ROUTE, get(lead::<B>))
             .with_state(state)
             .merge(revenue_reads)
+            .merge(console::router(backend))
             .merge(page::router())
     }
 }
@@ -231,11 +244,16 @@ pub struct RoutingView {
 pub struct TraceView {
     pub buyer_id: String,
     pub eligible: bool,
-    /// The filter that excluded it (`inactive`, `paused`, `outside_service_area`,
-    /// `below_min_quality`, `closed`, `daily_cap_reached`, `monthly_spend_cap_reached`,
-    /// `duplicate`, `declined`).
+    /// The filter that excluded it (`inactive`, `paused_by_sales_team`, `paused` (the
+    /// delivery circuit breaker), `not_named_in_consent`, `outside_service_area`,
+    /// `below_min_quality`, `property_type_not_taken`, `bill_below_minimum`, `closed`,
+    /// `daily_cap_reached`, `monthly_spend_cap_reached`, `duplicate`, `declined`, `no_bid`,
+    /// `below_reserve`).
     #[schema(required = true)]
     pub excluded_by: Option<String>,
+    /// The sales team's reason, when it paused the buyer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
     #[schema(required = true)]
     pub price: Option<Usd>,
     #[schema(required = true)]
@@ -263,6 +281,7 @@ fn routing_view(d: &RoutingDecision) -> RoutingView {
                     buyer_id: t.buyer_id.to_string(),
                     eligible: true,
                     excluded_by: None,
+                    note: None,
                     price: Some(Usd(e.price)),
                     p_accept: Some((e.p_accept * 1000.0).round() / 1000.0),
                     expected_revenue: Some(Usd(e.expected_revenue)),
@@ -272,6 +291,7 @@ fn routing_view(d: &RoutingDecision) -> RoutingView {
                     buyer_id: t.buyer_id.to_string(),
                     eligible: false,
                     excluded_by: Some(reason.as_str().to_owned()),
+                    note: t.note.clone(),
                     price: None,
                     p_accept: None,
                     expected_revenue: None,

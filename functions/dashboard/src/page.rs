@@ -12,6 +12,8 @@ use axum::routing::get;
 use utoipa::OpenApi;
 
 pub const PAGE_ROUTE: &str = "/dashboard";
+/// The sales console: buyers, their secrets and the audit.
+pub const CONSOLE_ROUTE: &str = "/console";
 pub const ASSET_ROUTE: &str = "/dashboard/assets/{file}";
 
 /// Nothing but this origin; scripts and styles only from files (uPlot positions its
@@ -21,6 +23,7 @@ pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'
      base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
 const PAGE: &str = include_str!("../assets/dashboard.html");
+const CONSOLE: &str = include_str!("../assets/console.html");
 
 /// Every asset the page loads: (file name, content type, bytes).
 const ASSETS: &[(&str, &str, &[u8])] = &[
@@ -33,6 +36,16 @@ const ASSETS: &[(&str, &str, &[u8])] = &[
         "dashboard.js",
         "text/javascript; charset=utf-8",
         include_bytes!("../assets/dashboard.js"),
+    ),
+    (
+        "console.css",
+        "text/css; charset=utf-8",
+        include_bytes!("../assets/console.css"),
+    ),
+    (
+        "console.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../assets/console.js"),
     ),
     (
         "uPlot.iife.min.js",
@@ -55,6 +68,7 @@ const ASSETS: &[(&str, &str, &[u8])] = &[
 pub fn router() -> Router {
     Router::new()
         .route(PAGE_ROUTE, get(page))
+        .route(CONSOLE_ROUTE, get(console))
         .route(ASSET_ROUTE, get(asset))
 }
 
@@ -97,6 +111,30 @@ async fn page() -> Response {
     )
 }
 
+/// The sales console
+///
+/// An HTML page for the sales team: every buyer with its terms, standing and delivery
+/// health; create and edit buyers; pause (with a reason), resume, deactivate; rotate a
+/// secret (shown once); send a signed test message; and the audit of every change. It
+/// loads only its own assets and calls the console API on the same origin.
+#[utoipa::path(
+    get,
+    path = "/console",
+    tag = "dashboard",
+    operation_id = "console_page",
+    responses((status = 200, description = "The page", content_type = "text/html", body = String))
+)]
+async fn console() -> Response {
+    secured(
+        (
+            [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+            CONSOLE,
+        )
+            .into_response(),
+        "no-cache",
+    )
+}
+
 /// One of the dashboard page's files
 ///
 /// Its stylesheet, script and the vendored charting library (uPlot, MIT licence, served
@@ -131,7 +169,7 @@ async fn asset(Path(file): Path<String>) -> Response {
 
 #[derive(OpenApi)]
 #[openapi(
-    paths(page, asset),
+    paths(page, console, asset),
     tags((name = "dashboard", description = "The sales team's page"))
 )]
 pub struct PageApi;

@@ -17,7 +17,7 @@ use api::{
     StatementResponse, TransitionErrorBody,
 };
 use aurum::backend::Backend;
-use aurum::domain::buyer::{BuyerId, WebhookSecret};
+use aurum::domain::buyer::{Buyer, BuyerId, WebhookSecret};
 use aurum::domain::feedback::{Refusal, parse_month, statement_month};
 use aurum::function::HttpFunction;
 use aurum::http::{ApiError, ErrorBody, parse_json};
@@ -30,6 +30,7 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use chrono::{DateTime, Utc};
 use limit::BuyerRateLimit;
 use std::sync::Arc;
 use utoipa::OpenApi;
@@ -113,6 +114,44 @@ fn no_buyer_secret() -> Option<WebhookSecret> {
     WebhookSecret::parse("whsec_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=").ok()
 }
 
+/// The buyer that signed `payload`: the one `aurum-buyer-id` names, if one of its secrets
+/// valid now (the current one, or one a rotation replaced whose overlap has not ended)
+/// verifies the Standard Webhooks headers. Unsigned, malformed or stale requests are
+/// refused before any store read; every failure is the same 401, whatever was wrong.
+async fn verified_buyer<B: Backend>(
+    app: &FeedbackState<B>,
+    headers: &HeaderMap,
+    payload: &[u8],
+    now: DateTime<Utc>,
+    what: &'static str,
+) -> Result<Buyer, ApiError> {
+    let claimed = headers
+        .get(HEADER_BUYER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| BuyerId::parse(v).ok());
+    let refuse = |failure: &str| {
+        tracing::warn!(claimed_buyer = ?claimed.as_ref().map(BuyerId::as_str), failure, what, "refused: not verified");
+        ApiError::InvalidSignature
+    };
+    if let Err(e) = webhooks::precheck(headers, now) {
+        return Err(refuse(e.failure().as_str()));
+    }
+    let buyer = match &claimed {
+        Some(id) => app.intake.buyer(id).await?,
+        None => None,
+    };
+    let secrets = match &buyer {
+        Some(b) => b.secrets_at(now),
+        None => no_buyer_secret().into_iter().collect(),
+    };
+    let verified = webhooks::verify_any(&secrets, headers, payload, now);
+    match (buyer, verified) {
+        (Some(buyer), Ok(())) => Ok(buyer),
+        (None, _) => Err(refuse("unknown_buyer")),
+        (Some(_), Err(e)) => Err(refuse(e.failure().as_str())),
+    }
+}
+
 /// Post feedback on a lead
 ///
 /// Signed like the leads the buyer receives (Standard Webhooks): `webhook-id` (unique per
@@ -165,36 +204,7 @@ async fn post_feedback<B: Backend>(
         }
     })?;
     let now = (app.intake.clock())();
-    let claimed = headers
-        .get(HEADER_BUYER)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| BuyerId::parse(v).ok());
-    // Unsigned, malformed or stale requests are refused before any store read.
-    if let Err(e) = webhooks::precheck(&headers, now) {
-        tracing::warn!(claimed_buyer = ?claimed.as_ref().map(BuyerId::as_str), failure = e.failure().as_str(), "feedback refused: not verified");
-        return Err(ApiError::InvalidSignature);
-    }
-    let buyer = match &claimed {
-        Some(id) => app.intake.buyer(id).await?,
-        None => None,
-    };
-    let secret = match &buyer {
-        Some(b) => Some(b.secret.clone()),
-        None => no_buyer_secret(),
-    };
-    let verified = secret
-        .as_ref()
-        .map(|s| webhooks::verify(s, &headers, &body, now));
-    let buyer = match (buyer, verified) {
-        (Some(buyer), Some(Ok(()))) => buyer,
-        (_, outcome) => {
-            let failure = outcome
-                .and_then(Result::err)
-                .map_or("unknown_buyer", |e| e.failure().as_str());
-            tracing::warn!(claimed_buyer = ?claimed.as_ref().map(BuyerId::as_str), failure, "feedback refused: not verified");
-            return Err(ApiError::InvalidSignature);
-        }
-    };
+    let buyer = verified_buyer(&app, &headers, &body, now, "feedback").await?;
     if let Err(wait) = app.limit.check(&buyer.id, now).await {
         tracing::warn!(buyer_id = %buyer.id, "feedback rate limited");
         return Err(ApiError::RateLimited {
@@ -385,32 +395,8 @@ async fn own_statement<B: Backend>(
     RawQuery(raw_query): RawQuery,
 ) -> Result<Json<api::OwnStatementResponse>, ApiError> {
     let now = (app.intake.clock())();
-    let claimed = headers
-        .get(HEADER_BUYER)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| BuyerId::parse(v).ok());
-    if webhooks::precheck(&headers, now).is_err() {
-        return Err(ApiError::InvalidSignature);
-    }
-    let buyer = match &claimed {
-        Some(id) => app.intake.buyer(id).await?,
-        None => None,
-    };
-    let secret = match &buyer {
-        Some(b) => Some(b.secret.clone()),
-        None => no_buyer_secret(),
-    };
     let payload = own_statement_payload(raw_query.as_deref());
-    let verified = secret
-        .as_ref()
-        .map(|s| webhooks::verify(s, &headers, payload.as_bytes(), now));
-    let buyer = match (buyer, verified) {
-        (Some(buyer), Some(Ok(()))) => buyer,
-        _ => {
-            tracing::warn!(claimed_buyer = ?claimed.as_ref().map(BuyerId::as_str), "own statement refused: not verified");
-            return Err(ApiError::InvalidSignature);
-        }
-    };
+    let buyer = verified_buyer(&app, &headers, payload.as_bytes(), now, "own statement").await?;
     if let Err(wait) = app.limit.check(&buyer.id, now).await {
         return Err(ApiError::RateLimited {
             retry_after_secs: wait.0,

@@ -20,6 +20,10 @@ use tower::ServiceExt;
 
 fn buyer() -> Buyer {
     Buyer {
+        filters: Default::default(),
+        pause: None,
+        previous_secrets: Vec::new(),
+        version: 0,
         id: BuyerId::parse("solarreviews").expect("id"),
         name: "SolarReviews".into(),
         tier: BuyerTier::Premium,

@@ -30,6 +30,10 @@ fn now() -> chrono::DateTime<Utc> {
 
 fn buyer() -> Buyer {
     Buyer {
+        filters: Default::default(),
+        pause: None,
+        previous_secrets: Vec::new(),
+        version: 0,
         id: BuyerId::parse(BUYER).expect("id"),
         name: "SolarReviews".into(),
         tier: BuyerTier::Premium,

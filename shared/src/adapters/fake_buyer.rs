@@ -84,8 +84,17 @@ struct Script {
     then: BuyerAnswer,
 }
 
+impl Inner {
+    fn secret(&self) -> WebhookSecret {
+        self.secret
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+}
+
 struct Inner {
-    secret: WebhookSecret,
+    secret: Mutex<WebhookSecret>,
     script: Mutex<Script>,
     received: Mutex<Vec<ReceivedRequest>>,
     bids: Mutex<PingAnswer>,
@@ -105,7 +114,7 @@ impl FakeBuyer {
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
         let addr = listener.local_addr()?;
         let inner = Arc::new(Inner {
-            secret,
+            secret: Mutex::new(secret),
             script: Mutex::new(Script {
                 next: VecDeque::new(),
                 then: BuyerAnswer::Accept,
@@ -128,6 +137,15 @@ impl FakeBuyer {
             inner,
             server,
         })
+    }
+
+    /// From now on verifies with `secret` only (the buyer switched to a new key).
+    pub fn trust(&self, secret: WebhookSecret) {
+        *self
+            .inner
+            .secret
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = secret;
     }
 
     /// The webhook URL to give the buyer.
@@ -192,7 +210,7 @@ async fn receive_ping(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let verified = webhooks::verify(&inner.secret, &headers, &body, chrono::Utc::now()).is_ok();
+    let verified = webhooks::verify(&inner.secret(), &headers, &body, chrono::Utc::now()).is_ok();
     lock(&inner.pings).push(ReceivedPing {
         verified,
         body: String::from_utf8_lossy(&body).into_owned(),
@@ -239,7 +257,7 @@ async fn receive(State(inner): State<Arc<Inner>>, headers: HeaderMap, body: Byte
         .get(HEADER_ID)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
-    let verified = webhooks::verify(&inner.secret, &headers, &body, chrono::Utc::now()).is_ok();
+    let verified = webhooks::verify(&inner.secret(), &headers, &body, chrono::Utc::now()).is_ok();
     if !verified {
         lock(&inner.received).push(ReceivedRequest {
             webhook_id,

@@ -4,7 +4,7 @@
 //! is one whose terms make sense.
 
 use super::conversation::{NamedSeller, ZipCode};
-use super::facts::Borough;
+use super::facts::{Borough, PropertyType};
 use super::money::Cents;
 use super::scoring::QualityTier;
 use chrono::{DateTime, Datelike, NaiveDate, NaiveTime, Utc, Weekday};
@@ -14,7 +14,19 @@ use std::collections::BTreeSet;
 use std::fmt;
 
 /// A buyer's commercial tier: the base price of a lead before any multiplier.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum BuyerTier {
     Premium,
@@ -259,6 +271,88 @@ pub struct Buyer {
     /// and bids; its price is its bid, and the post goes to `webhook_url` with the ping's id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ping_post: Option<PingPost>,
+    /// What else the buyer asked to filter on (property types, bill, co-ops).
+    #[serde(default, skip_serializing_if = "LeadFilters::is_empty")]
+    pub filters: LeadFilters,
+    /// Set while the sales team has paused the buyer: routing skips it and says why.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pause: Option<SalesPause>,
+    /// Secrets replaced by a rotation, each valid until its time: feedback signed with one
+    /// verifies and deliveries carry a signature with each, so the buyer can switch over.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub previous_secrets: Vec<RetiringSecret>,
+    /// Bumped by every change the sales team saves: two operators editing the same buyer
+    /// cannot overwrite each other silently.
+    #[serde(default)]
+    pub version: u64,
+}
+
+/// Lead filters beyond area, tier and hours: what the buyer's installers can serve.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct LeadFilters {
+    /// The property types it takes; empty: every type.
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    #[schema(value_type = Vec<PropertyType>)]
+    pub property_types: BTreeSet<PropertyType>,
+    /// The lowest monthly electric bill it takes, in cents.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<i64>)]
+    pub min_monthly_bill: Option<Cents>,
+    /// Co-operative apartments need the board's approval: many installers do not take them.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub exclude_coops: bool,
+}
+
+impl LeadFilters {
+    pub fn is_empty(&self) -> bool {
+        self == &LeadFilters::default()
+    }
+
+    /// Whether a lead of this property type and bill passes. A buyer that lists property
+    /// types or a minimum bill does not take a lead whose type or bill is unknown.
+    pub fn admit(
+        &self,
+        property: Option<PropertyType>,
+        bill: Option<Cents>,
+    ) -> Result<(), Filtered> {
+        if self.exclude_coops && property == Some(PropertyType::Coop) {
+            return Err(Filtered::PropertyType);
+        }
+        if !self.property_types.is_empty()
+            && !property.is_some_and(|p| self.property_types.contains(&p))
+        {
+            return Err(Filtered::PropertyType);
+        }
+        if let Some(min) = self.min_monthly_bill
+            && bill.is_none_or(|b| b < min)
+        {
+            return Err(Filtered::Bill);
+        }
+        Ok(())
+    }
+}
+
+/// Which of [`LeadFilters`] turned a lead away.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Filtered {
+    PropertyType,
+    Bill,
+}
+
+/// A pause set by the sales team: who, when and why (shown in the routing trace).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct SalesPause {
+    /// Why, in the team's words (shown in the trace and the console; 1 to 200 characters).
+    pub reason: String,
+    pub by: String,
+    pub at: DateTime<Utc>,
+}
+
+/// A secret on its way out after a rotation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RetiringSecret {
+    pub secret: WebhookSecret,
+    pub until: DateTime<Utc>,
 }
 
 /// How a ping-post buyer bids.
@@ -367,6 +461,11 @@ impl Buyer {
         if self.return_window_days > 90 {
             return fail("return_window_days", "must be at most 90");
         }
+        if let Some(pause) = &self.pause
+            && (pause.reason.trim().is_empty() || pause.reason.chars().count() > 200)
+        {
+            return fail("reason", "must be 1 to 200 characters");
+        }
         if let Some(ping) = &self.ping_post {
             if let Err(problem) = check_webhook_url(&ping.ping_url, Outbound::Sandbox) {
                 return fail("ping_url", problem);
@@ -382,10 +481,49 @@ impl Buyer {
     pub fn bids(&self) -> bool {
         self.ping_post.is_some()
     }
+
+    /// The secrets valid at `now`: the current one first, then those a rotation replaced
+    /// and whose overlap has not ended. Deliveries are signed with each; feedback verifies
+    /// with any.
+    pub fn secrets_at(&self, now: DateTime<Utc>) -> Vec<WebhookSecret> {
+        std::iter::once(self.secret.clone())
+            .chain(
+                self.previous_secrets
+                    .iter()
+                    .filter(|s| s.until > now)
+                    .map(|s| s.secret.clone()),
+            )
+            .collect()
+    }
+
+    /// The buyer after a rotation at `now`: `fresh` signs from now on, the current secret
+    /// stays valid for `overlap`, and secrets whose overlap ended are dropped.
+    pub fn rotated(
+        &self,
+        fresh: WebhookSecret,
+        now: DateTime<Utc>,
+        overlap: chrono::Duration,
+    ) -> Buyer {
+        let mut previous: Vec<RetiringSecret> = self
+            .previous_secrets
+            .iter()
+            .filter(|s| s.until > now)
+            .cloned()
+            .collect();
+        previous.push(RetiringSecret {
+            secret: self.secret.clone(),
+            until: now + overlap,
+        });
+        Buyer {
+            secret: fresh,
+            previous_secrets: previous,
+            ..self.clone()
+        }
+    }
 }
 
 /// The buyers that could take a lead in this place at this tier (active, covering it,
-/// taking the tier), by legal name, at most three, the best-paying tier first: the ones
+/// taking the tier and passing their property and bill filters), by legal name, at most three, the best-paying tier first: the ones
 /// the consent question names. Hours and caps are left out: a closed or full buyer may
 /// take the lead on a re-offer.
 pub fn who_may_call(
@@ -393,11 +531,18 @@ pub fn who_may_call(
     zip: Option<&ZipCode>,
     borough: Option<Borough>,
     tier: QualityTier,
+    property: Option<PropertyType>,
+    bill: Option<Cents>,
 ) -> Vec<NamedSeller> {
     let tier = tier.max(QualityTier::Basic);
     let mut able: Vec<&Buyer> = buyers
         .iter()
-        .filter(|b| b.active && b.area.covers(zip, borough) && b.min_quality <= tier)
+        .filter(|b| {
+            b.active
+                && b.area.covers(zip, borough)
+                && b.min_quality <= tier
+                && b.filters.admit(property, bill).is_ok()
+        })
         .collect();
     able.sort_by(|a, b| {
         b.tier
@@ -596,7 +741,7 @@ pub fn forbidden_ip(ip: std::net::IpAddr) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use chrono::TimeZone;
 
@@ -747,17 +892,33 @@ mod tests {
             None,
             Some(Borough::Brooklyn),
             QualityTier::Standard,
+            None,
+            None,
         )
         .into_iter()
         .map(|s| s.buyer_id)
         .collect();
         // The best-paying tiers first; not the inactive one, not one above the lead's tier.
         assert_eq!(named, ["premium", "direct", "standard"]);
-        assert!(who_may_call(&buyers, None, Some(Borough::Queens), QualityTier::Basic).is_empty());
+        assert!(
+            who_may_call(
+                &buyers,
+                None,
+                Some(Borough::Queens),
+                QualityTier::Basic,
+                None,
+                None
+            )
+            .is_empty()
+        );
     }
 
     pub(crate) fn buyer() -> Buyer {
         Buyer {
+            filters: Default::default(),
+            pause: None,
+            previous_secrets: Vec::new(),
+            version: 0,
             id: BuyerId::parse("solarreviews").expect("id"),
             name: "SolarReviews".into(),
             tier: BuyerTier::Premium,

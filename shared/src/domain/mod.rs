@@ -3,6 +3,7 @@
 pub mod agent;
 pub mod analytics;
 pub mod answers;
+pub mod audit;
 pub mod bid_price;
 pub mod buyer;
 pub mod conversation;
@@ -25,6 +26,7 @@ pub mod sale;
 pub mod scoring;
 pub mod statement;
 pub mod targets;
+pub mod terms;
 pub mod turn;
 
 pub use data::{DataError, init};

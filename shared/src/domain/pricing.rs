@@ -787,6 +787,10 @@ mod tests {
 
     fn buyer(tier: BuyerTier, floor: i64, cap: i64, daily_cap: u32) -> Buyer {
         Buyer {
+            filters: Default::default(),
+            pause: None,
+            previous_secrets: Vec::new(),
+            version: 0,
             id: BuyerId::parse("test_buyer").expect("id"),
             name: "Test buyer".into(),
             tier,

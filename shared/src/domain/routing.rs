@@ -9,9 +9,9 @@
 //! Pure: buyers' loads, stats, bid prices and the time come in; a [`RoutingDecision`]
 //! (buyer or the reason there is none, the price quote and the trace) goes out.
 
-use super::buyer::{Buyer, BuyerId, BuyerTier};
+use super::buyer::{Buyer, BuyerId, BuyerTier, Filtered};
 use super::conversation::{ConsentEvidence, LeadFacts, ZipCode};
-use super::facts::Borough;
+use super::facts::{Borough, PropertyType};
 use super::market::MarketData;
 use super::money::Cents;
 use super::pricing::{MarketSignals, PriceInput, PriceQuote, PricingRules, quote};
@@ -235,6 +235,9 @@ pub struct LeadToRoute {
     pub age_hours: u32,
     /// The buyers its consent names (ids); empty: any buyer.
     pub named: Vec<String>,
+    /// For buyers that filter on them ([`LeadFilters`](super::buyer::LeadFilters)).
+    pub property_type: Option<PropertyType>,
+    pub monthly_bill: Option<Cents>,
 }
 
 impl LeadToRoute {
@@ -271,6 +274,8 @@ impl LeadToRoute {
             market: signals,
             age_hours: 0,
             named: Vec::new(),
+            property_type: facts.property_type,
+            monthly_bill: facts.monthly_bill,
         }
     }
 }
@@ -307,12 +312,18 @@ pub struct RoutingRequest<'a> {
 #[serde(rename_all = "snake_case")]
 pub enum Exclusion {
     Inactive,
-    /// Paused by the sales team, or after too many delivery failures in a row.
+    /// Paused by the sales team (the trace's `note` says why).
+    PausedBySalesTeam,
+    /// Paused after too many delivery failures in a row.
     Paused,
     /// The homeowner's consent names other buyers.
     NotNamedInConsent,
     OutsideServiceArea,
     BelowMinQuality,
+    /// The buyer does not take this property type (or co-ops, or unknown types).
+    PropertyTypeNotTaken,
+    /// The homeowner's monthly bill is under the buyer's minimum (or unknown).
+    BillBelowMinimum,
     /// Outside the buyer's hours of operation.
     Closed,
     /// The daily cap less the capacity buffer is used up.
@@ -333,10 +344,13 @@ impl Exclusion {
     pub fn as_str(self) -> &'static str {
         match self {
             Exclusion::Inactive => "inactive",
+            Exclusion::PausedBySalesTeam => "paused_by_sales_team",
             Exclusion::Paused => "paused",
             Exclusion::NotNamedInConsent => "not_named_in_consent",
             Exclusion::OutsideServiceArea => "outside_service_area",
             Exclusion::BelowMinQuality => "below_min_quality",
+            Exclusion::PropertyTypeNotTaken => "property_type_not_taken",
+            Exclusion::BillBelowMinimum => "bill_below_minimum",
             Exclusion::Closed => "closed",
             Exclusion::DailyCapReached => "daily_cap_reached",
             Exclusion::MonthlySpendCapReached => "monthly_spend_cap_reached",
@@ -396,6 +410,9 @@ pub fn eligibility(
     if !b.active {
         return Err(Exclusion::Inactive);
     }
+    if b.pause.is_some() {
+        return Err(Exclusion::PausedBySalesTeam);
+    }
     if load.paused || load.consecutive_failures >= rules.pause_after_failures {
         return Err(Exclusion::Paused);
     }
@@ -407,6 +424,11 @@ pub fn eligibility(
     }
     if lead.tier == QualityTier::Unqualified || lead.tier < b.min_quality {
         return Err(Exclusion::BelowMinQuality);
+    }
+    match b.filters.admit(lead.property_type, lead.monthly_bill) {
+        Ok(()) => {}
+        Err(Filtered::PropertyType) => return Err(Exclusion::PropertyTypeNotTaken),
+        Err(Filtered::Bill) => return Err(Exclusion::BillBelowMinimum),
     }
     if !b.hours.is_open(request.at) {
         return Err(Exclusion::Closed);
@@ -541,6 +563,9 @@ pub struct BuyerTrace {
     pub buyer_id: BuyerId,
     #[serde(flatten)]
     pub result: TraceResult,
+    /// The sales team's reason, when it paused the buyer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -721,9 +746,14 @@ pub fn route(
                 TraceResult::Eligible(e)
             }
         };
+        let note = match (result, &state.buyer.pause) {
+            (Err(Exclusion::PausedBySalesTeam), Some(pause)) => Some(pause.reason.clone()),
+            _ => None,
+        };
         trace.push(BuyerTrace {
             buyer_id: state.buyer.id.clone(),
             result: entry,
+            note,
         });
     }
 
@@ -858,6 +888,10 @@ mod tests {
 
     fn buyer(id: &str, tier: BuyerTier, daily_cap: u32) -> Buyer {
         Buyer {
+            filters: Default::default(),
+            pause: None,
+            previous_secrets: Vec::new(),
+            version: 0,
             id: BuyerId::parse(id).expect("id"),
             name: id.into(),
             tier,
@@ -890,6 +924,8 @@ mod tests {
             market,
             age_hours: 0,
             named: Vec::new(),
+            property_type: None,
+            monthly_bill: None,
         }
     }
 
@@ -934,6 +970,92 @@ mod tests {
                 TraceResult::Excluded { reason } => Some(reason),
                 TraceResult::Eligible(_) => None,
             })
+    }
+
+    #[test]
+    fn given_a_buyer_paused_by_the_sales_team_then_the_trace_names_the_pause_and_its_reason() {
+        // GIVEN two buyers, one paused by the sales team with a reason
+        let mut paused = buyer("paused_co", BuyerTier::Premium, 10);
+        paused.pause = Some(crate::domain::buyer::SalesPause {
+            reason: "invoice overdue".into(),
+            by: "ops@example".into(),
+            at: monday_morning(),
+        });
+        let open = buyer("open_co", BuyerTier::Standard, 10);
+        let states = [state(&paused), state(&open)];
+        // WHEN a lead is routed
+        let d = route(
+            &rules(),
+            RoutingStrategy::Greedy,
+            &request(&lead(80, QualityTier::Standard, "11215"), &states),
+        );
+        // THEN the paused buyer is excluded as paused by the sales team, with the reason,
+        // and the lead goes to the other
+        assert_eq!(reason(&d, "paused_co"), Some(Exclusion::PausedBySalesTeam));
+        let line = d
+            .trace
+            .iter()
+            .find(|t| t.buyer_id.as_str() == "paused_co")
+            .expect("traced");
+        assert_eq!(line.note.as_deref(), Some("invoice overdue"));
+        assert_eq!(d.buyer_id().map(BuyerId::as_str), Some("open_co"));
+    }
+
+    #[test]
+    fn given_buyers_filtering_on_property_and_bill_then_only_leads_that_pass_reach_them() {
+        use crate::domain::buyer::LeadFilters;
+        // GIVEN a buyer that takes no co-ops, one that takes only single-family homes, and
+        // one that needs a $150 bill
+        let mut no_coops = buyer("no_coops", BuyerTier::Standard, 10);
+        no_coops.filters = LeadFilters {
+            exclude_coops: true,
+            ..LeadFilters::default()
+        };
+        let mut houses = buyer("houses", BuyerTier::Standard, 10);
+        houses.filters = LeadFilters {
+            property_types: [PropertyType::SingleFamily].into(),
+            ..LeadFilters::default()
+        };
+        let mut big_bills = buyer("big_bills", BuyerTier::Standard, 10);
+        big_bills.filters = LeadFilters {
+            min_monthly_bill: Some(Cents(15_000)),
+            ..LeadFilters::default()
+        };
+        let states = [state(&no_coops), state(&houses), state(&big_bills)];
+        let route_one = |property: Option<PropertyType>, bill: Option<i64>| {
+            let mut l = lead(80, QualityTier::Standard, "11215");
+            l.property_type = property;
+            l.monthly_bill = bill.map(Cents);
+            let d = route(&rules(), RoutingStrategy::Greedy, &request(&l, &states));
+            (
+                reason(&d, "no_coops"),
+                reason(&d, "houses"),
+                reason(&d, "big_bills"),
+            )
+        };
+        // WHEN a co-op with a $120 bill is routed THEN all three turn it away, each saying why
+        assert_eq!(
+            route_one(Some(PropertyType::Coop), Some(12_000)),
+            (
+                Some(Exclusion::PropertyTypeNotTaken),
+                Some(Exclusion::PropertyTypeNotTaken),
+                Some(Exclusion::BillBelowMinimum)
+            )
+        );
+        // WHEN a single-family home with a $200 bill is routed THEN every one may take it
+        assert_eq!(
+            route_one(Some(PropertyType::SingleFamily), Some(20_000)),
+            (None, None, None)
+        );
+        // WHEN the type and bill are unknown THEN only the buyer without those filters takes it
+        assert_eq!(
+            route_one(None, None),
+            (
+                None,
+                Some(Exclusion::PropertyTypeNotTaken),
+                Some(Exclusion::BillBelowMinimum)
+            )
+        );
     }
 
     #[test]

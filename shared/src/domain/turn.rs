@@ -144,6 +144,8 @@ pub fn decide_with(
             c.facts.zip_code.as_ref(),
             c.facts.borough,
             s.tier,
+            c.facts.property_type,
+            c.facts.monthly_bill,
         );
     }
     let reply = agent::reply_with_rules(model, conversation_rules, &c, facts, &before, &s, now);
@@ -846,6 +848,10 @@ mod tests {
         use crate::domain::facts::Borough;
         use crate::domain::money::Cents;
         let buyer = |id: &str, name: &str, tier, boroughs: &[Borough]| Buyer {
+            filters: Default::default(),
+            pause: None,
+            previous_secrets: Vec::new(),
+            version: 0,
             id: BuyerId::parse(id).expect("id"),
             name: name.into(),
             tier,

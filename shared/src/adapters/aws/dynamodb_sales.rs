@@ -7,6 +7,7 @@
 use super::dynamodb::{DynamoStore, attr, bad_item, corrupt, item_size, lead_item, unavailable};
 use super::meter::{read_units_for, write_units_for};
 use crate::domain::analytics;
+use crate::domain::audit::AuditEntry;
 use crate::domain::buyer::{Buyer, BuyerId};
 use crate::domain::money::Cents;
 use crate::domain::sale::{BuyerCounters, CounterPeriod, LedgerEntry, Release, Sale, SaleRefused};
@@ -51,7 +52,13 @@ struct ProfileItem {
     pk: String,
     sk: String,
     state: String,
+    /// The buyer's version, for the sales team's conditional saves.
+    #[serde(default)]
+    version: u64,
 }
+
+/// The partition of the sales team's audit entries, sorted by entry id (time).
+const AUDIT: &str = "audit";
 
 #[derive(Serialize, Deserialize)]
 struct LedgerItem {
@@ -294,6 +301,7 @@ impl BuyerStore for DynamoStore {
                 pk: PROFILE.into(),
                 sk: b.id.to_string(),
                 state: serde_json::to_string(b).map_err(corrupt)?,
+                version: b.version,
             })
             .map_err(bad_item)?;
             units += write_units_for(item_size(&item));
@@ -312,6 +320,110 @@ impl BuyerStore for DynamoStore {
             Ok(()) => Ok(()),
             Err(_) => Err(StoreError::Conflict),
         }
+    }
+
+    async fn save_buyer(
+        &self,
+        buyer: &Buyer,
+        expected: Option<u64>,
+        audit: &AuditEntry,
+    ) -> Result<(), StoreError> {
+        let item = serde_dynamo::to_item(ProfileItem {
+            pk: PROFILE.into(),
+            sk: buyer.id.to_string(),
+            state: serde_json::to_string(buyer).map_err(corrupt)?,
+            version: buyer.version,
+        })
+        .map_err(bad_item)?;
+        let mut units = write_units_for(item_size(&item));
+        let put = Put::builder()
+            .table_name(&self.tables.buyers)
+            .set_item(Some(item));
+        let put = match expected {
+            None => put
+                .condition_expression("attribute_not_exists(#pk)")
+                .expression_attribute_names("#pk", attr::PK),
+            // Items imported before versions were kept have no version attribute: 0.
+            Some(0) => put
+                .condition_expression(
+                    "attribute_exists(#pk) AND (attribute_not_exists(#v) OR #v = :v)",
+                )
+                .expression_attribute_names("#pk", attr::PK)
+                .expression_attribute_names("#v", "version")
+                .expression_attribute_values(":v", AttributeValue::N("0".into())),
+            Some(v) => put
+                .condition_expression("#v = :v")
+                .expression_attribute_names("#v", "version")
+                .expression_attribute_values(":v", AttributeValue::N(v.to_string())),
+        };
+        let audit_item = audit_item(audit)?;
+        units += write_units_for(item_size(&audit_item));
+        let items = vec![
+            TransactWriteItem::builder()
+                .put(built(put.build())?)
+                .build(),
+            TransactWriteItem::builder()
+                .put(built(
+                    Put::builder()
+                        .table_name(&self.tables.buyers)
+                        .set_item(Some(audit_item))
+                        .build(),
+                )?)
+                .build(),
+        ];
+        match self.transact(items, units).await? {
+            Ok(()) => Ok(()),
+            Err(_) => Err(StoreError::Conflict),
+        }
+    }
+
+    async fn append_audit(&self, audit: &AuditEntry) -> Result<(), StoreError> {
+        let item = audit_item(audit)?;
+        self.meter.dynamodb_write(write_units_for(item_size(&item)));
+        self.client
+            .put_item()
+            .table_name(&self.tables.buyers)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
+    async fn audit_log(&self, limit: usize) -> Result<Vec<AuditEntry>, StoreError> {
+        let mut out = Vec::new();
+        let mut start = None;
+        while out.len() < limit {
+            let page = self
+                .client
+                .query()
+                .table_name(&self.tables.buyers)
+                .key_condition_expression("#pk = :pk")
+                .expression_attribute_names("#pk", attr::PK)
+                .expression_attribute_values(":pk", s(AUDIT))
+                .scan_index_forward(false)
+                .limit(
+                    i32::try_from(limit - out.len())
+                        .unwrap_or(i32::MAX)
+                        .min(1_000),
+                )
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(unavailable)?;
+            let items = page.items.unwrap_or_default();
+            let bytes: usize = items.iter().map(item_size).sum();
+            self.meter.dynamodb_read(read_units_for(bytes.max(1)));
+            for item in items {
+                let stored: ProfileItem = serde_dynamo::from_item(item).map_err(bad_item)?;
+                out.push(serde_json::from_str(&stored.state).map_err(corrupt)?);
+            }
+            match page.last_evaluated_key {
+                Some(k) => start = Some(k),
+                None => break,
+            }
+        }
+        Ok(out)
     }
 
     async fn counters(&self, periods: &[CounterPeriod]) -> Result<Vec<BuyerCounters>, StoreError> {
@@ -592,4 +704,15 @@ impl SaleStore for DynamoStore {
         .ok_or_else(|| StoreError::Corrupt("contact claim without a time".into()))?;
         Ok(Some((by, until)))
     }
+}
+
+/// An audit entry as an item of the buyers table: `(audit, <entry id>)`.
+fn audit_item(audit: &AuditEntry) -> Result<HashMap<String, AttributeValue>, StoreError> {
+    serde_dynamo::to_item(ProfileItem {
+        pk: AUDIT.into(),
+        sk: audit.id.clone(),
+        state: serde_json::to_string(audit).map_err(corrupt)?,
+        version: 0,
+    })
+    .map_err(bad_item)
 }

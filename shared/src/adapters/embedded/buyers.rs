@@ -35,6 +35,49 @@ impl BuyerStore for EmbeddedStore {
         .await
     }
 
+    async fn save_buyer(
+        &self,
+        buyer: &Buyer,
+        expected: Option<u64>,
+        audit: &AuditEntry,
+    ) -> Result<(), StoreError> {
+        let buyer = buyer.clone();
+        let audit = audit.clone();
+        self.commits
+            .run(move |txn| {
+                let mut table = txn.open_table(BUYERS).map_err(unavailable)?;
+                let stored: Option<Buyer> = get_json(&table, buyer.id.as_str())?;
+                if stored.map(|b| b.version) != expected {
+                    return Err(StoreError::Conflict);
+                }
+                let bytes = serde_json::to_vec(&buyer).map_err(corrupt)?;
+                table
+                    .insert(buyer.id.as_str(), bytes.as_slice())
+                    .map_err(unavailable)?;
+                put_audit(txn, &audit)
+            })
+            .await
+    }
+
+    async fn append_audit(&self, audit: &AuditEntry) -> Result<(), StoreError> {
+        let audit = audit.clone();
+        self.commits.run(move |txn| put_audit(txn, &audit)).await
+    }
+
+    async fn audit_log(&self, limit: usize) -> Result<Vec<AuditEntry>, StoreError> {
+        self.blocking(move |db| {
+            let txn = db.begin_read().map_err(unavailable)?;
+            let table = txn.open_table(AUDIT).map_err(unavailable)?;
+            let mut out = Vec::new();
+            for entry in table.iter().map_err(unavailable)?.rev().take(limit) {
+                let (_, bytes) = entry.map_err(unavailable)?;
+                out.push(serde_json::from_slice(bytes.value()).map_err(corrupt)?);
+            }
+            Ok(out)
+        })
+        .await
+    }
+
     async fn counters(&self, periods: &[CounterPeriod]) -> Result<Vec<BuyerCounters>, StoreError> {
         let periods = periods.to_vec();
         self.blocking(move |db| {
@@ -101,4 +144,13 @@ impl BuyerStore for EmbeddedStore {
             })
             .await
     }
+}
+
+fn put_audit(txn: &WriteTransaction, audit: &AuditEntry) -> Result<(), StoreError> {
+    let mut table = txn.open_table(AUDIT).map_err(unavailable)?;
+    let bytes = serde_json::to_vec(audit).map_err(corrupt)?;
+    table
+        .insert(audit.id.as_str(), bytes.as_slice())
+        .map_err(unavailable)?;
+    Ok(())
 }

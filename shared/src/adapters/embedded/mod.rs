@@ -7,6 +7,7 @@ use crate::adapters::process_cache::MemoryCache;
 use crate::backend::{Backend, Clock, system_clock};
 use crate::config::{BackendKind, Config};
 use crate::domain::analytics::{self, Counter};
+use crate::domain::audit::AuditEntry;
 use crate::domain::buyer::{Buyer, BuyerId};
 use crate::domain::conversation::{Conversation, SessionId};
 use crate::domain::feedback::{
@@ -46,6 +47,8 @@ const LEADS: TableDefinition<&str, &[u8]> = TableDefinition::new("leads");
 /// The ids of the leads in the `waiting` state (kept by every lead write).
 const WAITING: TableDefinition<&str, u8> = TableDefinition::new("waiting_leads");
 const BUYERS: TableDefinition<&str, &[u8]> = TableDefinition::new("buyers");
+/// Audit entry id (time-ordered) → the sales team's change (JSON).
+const AUDIT: TableDefinition<&str, &[u8]> = TableDefinition::new("audit");
 /// `buyer|YYYY-MM-DD` → leads sold that local day.
 const BUYER_DAYS: TableDefinition<&str, u32> = TableDefinition::new("buyer_days");
 /// `buyer|YYYY-MM` → cents spent that local month.
@@ -318,6 +321,7 @@ impl EmbeddedStore {
             txn.open_table(LEADS).map_err(unavailable)?;
             txn.open_table(WAITING).map_err(unavailable)?;
             txn.open_table(BUYERS).map_err(unavailable)?;
+            txn.open_table(AUDIT).map_err(unavailable)?;
             txn.open_table(BUYER_DAYS).map_err(unavailable)?;
             txn.open_table(BUYER_MONTHS).map_err(unavailable)?;
             txn.open_table(METRICS).map_err(unavailable)?;

@@ -15,6 +15,34 @@ impl BuyerStore for MemoryStore {
         Ok(())
     }
 
+    async fn save_buyer(
+        &self,
+        buyer: &Buyer,
+        expected: Option<u64>,
+        audit: &AuditEntry,
+    ) -> Result<(), StoreError> {
+        let mut all = lock(&self.buyers);
+        let stored = all.get(&buyer.id).map(|b| b.version);
+        if stored != expected {
+            return Err(StoreError::Conflict);
+        }
+        all.insert(buyer.id.clone(), buyer.clone());
+        lock(&self.audit).push(audit.clone());
+        Ok(())
+    }
+
+    async fn append_audit(&self, audit: &AuditEntry) -> Result<(), StoreError> {
+        lock(&self.audit).push(audit.clone());
+        Ok(())
+    }
+
+    async fn audit_log(&self, limit: usize) -> Result<Vec<AuditEntry>, StoreError> {
+        let mut all = lock(&self.audit).clone();
+        all.sort_by(|a, b| b.id.cmp(&a.id));
+        all.truncate(limit);
+        Ok(all)
+    }
+
     async fn counters(&self, periods: &[CounterPeriod]) -> Result<Vec<BuyerCounters>, StoreError> {
         let s = lock(&self.sales);
         Ok(periods

@@ -9,6 +9,7 @@ use crate::adapters::process_cache::lock;
 use crate::backend::{Backend, Clock, system_clock};
 use crate::config::{BackendKind, Config};
 use crate::domain::analytics::{self, Counter};
+use crate::domain::audit::AuditEntry;
 use crate::domain::buyer::{Buyer, BuyerId};
 use crate::domain::conversation::{Conversation, SessionId};
 use crate::domain::feedback::{
@@ -47,6 +48,8 @@ pub struct MemoryStore {
     /// so one lock holds them all.
     sales: Mutex<SalesState>,
     buyers: Mutex<BTreeMap<BuyerId, Buyer>>,
+    /// The sales team's changes, oldest first.
+    audit: Mutex<Vec<AuditEntry>>,
     health: Mutex<HashMap<BuyerId, BuyerHealth>>,
     /// Job claims `job|window`, and job records by (kind, id).
     jobs: Mutex<JobState>,

@@ -1,0 +1,361 @@
+//! The sales console's buyer administration, through the dashboard function's routes, the
+//! router and the feedback function on one backend: a buyer created, sold to, paused,
+//! edited by two operators, sent a test message and given a new secret, with the audit of
+//! every change.
+
+use crate::contract::{ManualTime, Time};
+use crate::feedback::own_statement_request;
+use crate::routing::{quick_client, sellable_lead, settings};
+use aurum::adapters::fake_buyer::FakeBuyer;
+use aurum::backend::Backend;
+use aurum::delivery::BuyerMessage;
+use aurum::domain::buyer::WebhookSecret;
+use aurum::domain::lead::LeadState;
+use aurum::domain::routing::RoutingStrategy;
+use aurum::function::HttpFunction;
+use aurum::ports::{BuyerStore, LeadStore};
+use aurum::usecases::routing::{Distributed, Distribution};
+use axum::body::Body;
+use http_body_util::BodyExt;
+use serde_json::{Value, json};
+use std::time::Duration;
+use tower::ServiceExt;
+
+/// One request to `router`: (status, JSON body).
+pub async fn call(
+    router: &axum::Router,
+    method: &str,
+    path: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let mut request = hyper::Request::builder().method(method).uri(path);
+    if body.is_some() {
+        request = request.header("content-type", "application/json");
+    }
+    let request = request
+        .body(body.map_or_else(Body::empty, |b| Body::from(b.to_string())))
+        .expect("request");
+    let response = router.clone().oneshot(request).await.expect("answer");
+    let status = response.status().as_u16();
+    let bytes = response
+        .into_body()
+        .collect()
+        .await
+        .expect("body")
+        .to_bytes();
+    let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    (status, body)
+}
+
+/// The terms of a Brooklyn installer whose webhook is `url`.
+pub fn terms(id: &str, url: &str) -> Value {
+    json!({
+        "id": id,
+        "name": format!("Installer {id}"),
+        "tier": "standard",
+        "price_floor_cents": 8000,
+        "price_cap_cents": 30000,
+        "daily_cap": 20,
+        "boroughs": ["brooklyn"],
+        "min_quality": "basic",
+        "webhook_url": url,
+        "return_window_days": 7,
+        "property_types": ["single_family", "townhouse"],
+        "exclude_coops": true
+    })
+}
+
+fn stored_version(list: &Value, id: &str) -> u64 {
+    list.as_array()
+        .expect("list")
+        .iter()
+        .find(|b| b["terms"]["id"] == id)
+        .and_then(|b| b["version"].as_u64())
+        .expect("listed")
+}
+
+/// GIVEN a buyer's server on loopback and the console on `backend`
+/// WHEN the sales team creates the buyer, a lead is routed, the team pauses it, two
+/// operators edit it at once, a test message is sent and its secret is rotated
+/// THEN the new buyer gets the lead; the paused buyer is skipped with the pause and its
+/// reason in the trace; the second edit gets 409 and changes nothing; the test message
+/// arrives signed; the old secret verifies during the overlap and not after it, the new
+/// one throughout; every change is in the audit, and no secret is ever shown again.
+pub async fn a_buyer_from_creation_to_rotation<B: Backend>(backend: &B, time: &ManualTime) {
+    let console = aurum_dashboard::Dashboard::routes(backend);
+    let placeholder = WebhookSecret::parse("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").expect("s");
+    let server = FakeBuyer::start(placeholder).await.expect("buyer server");
+    let id = format!(
+        "console_{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..8]
+    );
+
+    // Bad input changes nothing: a secret in the terms, an unknown field, a bad URL.
+    let mut with_secret = terms(&id, &server.url());
+    with_secret["secret"] = json!("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw");
+    let (status, body) = call(&console, "POST", "/api/v1/admin/buyers", Some(with_secret)).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (422, Some("invalid_request")),
+        "{body}"
+    );
+    let mut bad_url = terms(&id, "ftp://buyer.example/leads");
+    bad_url["daily_cap"] = json!(5);
+    let (status, body) = call(&console, "POST", "/api/v1/admin/buyers", Some(bad_url)).await;
+    assert_eq!(status, 422, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("webhook_url")),
+        "{body}"
+    );
+    let (status, _) = call(
+        &console,
+        "POST",
+        "/api/v1/admin/buyers",
+        Some(json!({"id": id, "oops": 1})),
+    )
+    .await;
+    assert_eq!(status, 422, "an unknown field is refused");
+    let buyers = backend.buyers().buyers().await.expect("buyers");
+    assert!(buyers.iter().all(|b| b.id.as_str() != id), "nothing stored");
+
+    // Created: the secret is in this answer only.
+    let (status, created) = call(
+        &console,
+        "POST",
+        "/api/v1/admin/buyers",
+        Some(terms(&id, &server.url())),
+    )
+    .await;
+    assert_eq!(status, 201, "{created}");
+    let first_secret =
+        WebhookSecret::parse(created["secret"].as_str().expect("secret")).expect("a whsec_ secret");
+    assert_eq!(created["version"], 1);
+    let (status, again) = call(
+        &console,
+        "POST",
+        "/api/v1/admin/buyers",
+        Some(terms(&id, &server.url())),
+    )
+    .await;
+    assert_eq!(
+        (status, again["error"]["code"].as_str()),
+        (409, Some("version_conflict"))
+    );
+    let (status, list) = call(&console, "GET", "/api/v1/admin/buyers", None).await;
+    assert_eq!(status, 200);
+    assert!(
+        !list.to_string().contains("whsec_"),
+        "the list shows no secret"
+    );
+    server.trust(first_secret.clone());
+
+    // A lead is routed to it, signed with its secret.
+    let router = Distribution::new(backend, quick_client(), settings(RoutingStrategy::Greedy));
+    let lead = sellable_lead(1, time.now());
+    assert!(
+        matches!(router.distribute(&lead).await, Ok(Distributed::Delivered { ref buyer }) if buyer.as_str() == id)
+    );
+    assert_eq!(server.deliveries().len(), 1);
+    assert!(server.requests().iter().all(|r| r.verified));
+
+    // Paused with a reason: the next lead's trace names the pause and the reason.
+    let (status, paused) = call(
+        &console,
+        "POST",
+        &format!("/api/v1/admin/buyers/{id}/standing"),
+        Some(json!({"standing": "paused", "reason": "invoice overdue", "version": 1})),
+    )
+    .await;
+    assert_eq!(status, 200, "{paused}");
+    assert_eq!(paused["standing"], "paused");
+    let (status, _) = call(
+        &console,
+        "POST",
+        &format!("/api/v1/admin/buyers/{id}/standing"),
+        Some(json!({"standing": "paused", "version": 2})),
+    )
+    .await;
+    assert_eq!(status, 422, "a pause without a reason is refused");
+    let second = sellable_lead(2, time.now());
+    let _ = router.distribute(&second).await;
+    assert_eq!(server.deliveries().len(), 1, "a paused buyer gets nothing");
+    let (status, view) = call(
+        &console,
+        "GET",
+        &format!("/api/v1/leads/{}", second.lead_id),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{view}");
+    let line = view["routing"]["trace"]
+        .as_array()
+        .expect("trace")
+        .iter()
+        .find(|t| t["buyer_id"] == id.as_str())
+        .cloned()
+        .expect("traced");
+    assert_eq!(line["excluded_by"], "paused_by_sales_team");
+    assert_eq!(line["note"], "invoice overdue");
+
+    // Resumed; then two operators edit version 3 at once: the second gets 409.
+    let (status, resumed) = call(
+        &console,
+        "POST",
+        &format!("/api/v1/admin/buyers/{id}/standing"),
+        Some(json!({"standing": "active", "version": 2})),
+    )
+    .await;
+    assert_eq!(
+        (status, resumed["version"].as_u64()),
+        (200, Some(3)),
+        "{resumed}"
+    );
+    let mut one = terms(&id, &server.url());
+    one["daily_cap"] = json!(30);
+    let mut other = terms(&id, &server.url());
+    other["daily_cap"] = json!(99);
+    let path = format!("/api/v1/admin/buyers/{id}");
+    let (status, saved) = call(
+        &console,
+        "PUT",
+        &path,
+        Some(json!({"terms": one, "version": 3})),
+    )
+    .await;
+    assert_eq!(status, 200, "{saved}");
+    let (status, lost) = call(
+        &console,
+        "PUT",
+        &path,
+        Some(json!({"terms": other, "version": 3})),
+    )
+    .await;
+    assert_eq!(
+        (status, lost["error"]["code"].as_str()),
+        (409, Some("version_conflict")),
+        "{lost}"
+    );
+    let (_, current) = call(&console, "GET", &path, None).await;
+    assert_eq!(current["terms"]["daily_cap"], 30, "the first edit stands");
+    let (status, _) = call(
+        &console,
+        "PUT",
+        "/api/v1/admin/buyers/nobody_here",
+        Some(json!({"terms": terms("nobody_here", &server.url()), "version": 1})),
+    )
+    .await;
+    assert_eq!(status, 404);
+
+    // A test message reaches the buyer, signed, and its answer is shown.
+    let (status, probe) = call(&console, "POST", &format!("{path}/test"), None).await;
+    assert_eq!(
+        (status, probe["status"].as_u64()),
+        (200, Some(200)),
+        "{probe}"
+    );
+    assert!(
+        server
+            .deliveries()
+            .iter()
+            .any(|m| matches!(m, BuyerMessage::LeadTest { .. }))
+    );
+
+    // Rotated with a two-hour overlap: both secrets verify, deliveries carry both.
+    let (_, list) = call(&console, "GET", "/api/v1/admin/buyers", None).await;
+    let version = stored_version(&list, &id);
+    let (status, rotated) = call(
+        &console,
+        "POST",
+        &format!("{path}/secret"),
+        Some(json!({"version": version, "overlap_hours": 2})),
+    )
+    .await;
+    assert_eq!(status, 200, "{rotated}");
+    let new_secret =
+        WebhookSecret::parse(rotated["secret"].as_str().expect("secret")).expect("whsec_");
+    assert_ne!(new_secret, first_secret);
+    let statement_with =
+        |secret: &WebhookSecret| own_statement_request(&id, secret, time.now(), None, None);
+    let feedback = || aurum_feedback::Feedback::routes(backend);
+    let answer = feedback()
+        .oneshot(statement_with(&first_secret))
+        .await
+        .expect("answer");
+    assert_eq!(
+        answer.status(),
+        200,
+        "the old secret verifies during the overlap"
+    );
+    let answer = feedback()
+        .oneshot(statement_with(&new_secret))
+        .await
+        .expect("answer");
+    assert_eq!(answer.status(), 200, "the new secret verifies");
+    let third = sellable_lead(3, time.now());
+    assert!(matches!(
+        router.distribute(&third).await,
+        Ok(Distributed::Delivered { .. })
+    ));
+    assert!(
+        server.requests().last().is_some_and(|r| r.verified),
+        "still verified by the old key"
+    );
+    server.trust(new_secret.clone());
+    let fourth = sellable_lead(4, time.now());
+    assert!(matches!(
+        router.distribute(&fourth).await,
+        Ok(Distributed::Delivered { .. })
+    ));
+    assert!(
+        server.requests().last().is_some_and(|r| r.verified),
+        "and by the new key"
+    );
+
+    // After the overlap the old secret is refused, the new one still verifies.
+    time.pass(Duration::from_secs(3 * 3600)).await;
+    let answer = feedback()
+        .oneshot(statement_with(&first_secret))
+        .await
+        .expect("answer");
+    assert_eq!(answer.status(), 401, "the old secret retired by itself");
+    let answer = feedback()
+        .oneshot(statement_with(&new_secret))
+        .await
+        .expect("answer");
+    assert_eq!(answer.status(), 200);
+
+    // The audit: every change, newest first, never a secret.
+    let (status, audit) = call(&console, "GET", "/api/v1/admin/audit?limit=500", None).await;
+    assert_eq!(status, 200);
+    let actions: Vec<&str> = audit["entries"]
+        .as_array()
+        .expect("entries")
+        .iter()
+        .filter(|e| e["target"] == format!("buyer:{id}").as_str())
+        .map(|e| e["action"].as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            "buyer.secret_rotated",
+            "buyer.updated",
+            "buyer.resumed",
+            "buyer.paused",
+            "buyer.created"
+        ]
+    );
+    let text = audit.to_string();
+    assert!(!text.contains(first_secret.expose()) && !text.contains(new_secret.expose()));
+    assert!(!text.contains("whsec_"));
+    let (status, _) = call(&console, "GET", "/api/v1/admin/audit?limit=0", None).await;
+    assert_eq!(status, 422);
+    let record = backend
+        .leads()
+        .lead(&lead.lead_id)
+        .await
+        .expect("read")
+        .expect("lead");
+    assert_eq!(record.state, LeadState::Delivered);
+}

@@ -1,0 +1,17 @@
+//! The sales console's buyer administration on DynamoDB, SQS and Redis (moto on loopback).
+
+use aurum::domain::buyer::Outbound;
+use aurum_tests::contract::ManualTime;
+use aurum_tests::local_aws::fresh_backend;
+
+#[tokio::test]
+async fn given_the_console_on_dynamodb_when_a_buyer_is_created_paused_edited_tested_and_rotated_then_routing_feedback_and_the_audit_follow()
+ {
+    let time = ManualTime::default();
+    let mut backend = fresh_backend(time.clock()).await;
+    // The buyer's server listens on loopback: this deployment may post there.
+    let mut config = (*backend.config).clone();
+    config.outbound = Outbound::Sandbox;
+    backend.config = std::sync::Arc::new(config);
+    aurum_tests::console::a_buyer_from_creation_to_rotation(&backend, &time).await;
+}
