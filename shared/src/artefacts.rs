@@ -15,9 +15,9 @@ use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::future::Future;
 
-const ROUTING_RECORDS: &str = "routing";
-const RULES_RECORDS: &str = "rules";
-const EXPERIMENT_RECORDS: &str = "experiments";
+pub const ROUTING_RECORDS: &str = "routing";
+pub const RULES_RECORDS: &str = "rules";
+pub const EXPERIMENT_RECORDS: &str = "experiments";
 const MODEL_CACHE_KEY: &str = "scoring_model:current";
 const RULES_CACHE_KEY: &str = "conversation_rules:current";
 const MODEL_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(300);
@@ -246,7 +246,7 @@ pub trait Artefacts: JobStore {
 impl<J: JobStore + ?Sized> Artefacts for J {}
 
 /// The records of one New York day's routed leads.
-fn arrival_kind(day: NaiveDate) -> String {
+pub fn arrival_kind(day: NaiveDate) -> String {
     format!("flow#{day}")
 }
 

@@ -26,6 +26,7 @@ pub const VARIABLES: &[&str] = &[
     "REDIS_URL",
     "AURUM_CACHE_ID",
     "AURUM_CACHE_TIMEOUT_MS",
+    "AURUM_CACHE_AUTH_SECRET",
     "TARGET_CONVERSION_RATE",
     "TARGET_AVG_LEAD_VALUE",
     "TARGET_REVENUE_PER_HOUR",
@@ -90,6 +91,10 @@ pub struct CacheConfig {
     /// ElastiCache cache id, to discover the endpoint when `REDIS_URL` is unset.
     pub cache_id: Option<String>,
     pub timeout_ms: u64,
+    /// The Secrets Manager secret holding the cache user's credentials
+    /// (`AURUM_CACHE_AUTH_SECRET`, JSON `{"username": …, "password": …}`), read at
+    /// start-up: the deployed cache refuses connections without them.
+    pub auth_secret: Option<String>,
 }
 
 pub use crate::domain::targets::Targets;
@@ -459,6 +464,15 @@ impl Config {
             return_rate_cap_bps: ratio("AURUM_RETURN_RATE_CAP", 2_000)?,
             rate_per_minute,
         };
+        let cache_auth_secret = match get("AURUM_CACHE_AUTH_SECRET") {
+            Some(id) if id.trim().is_empty() || id.len() > 2_048 => {
+                return Err(ConfigError::Invalid {
+                    name: "AURUM_CACHE_AUTH_SECRET",
+                    reason: "must be a Secrets Manager secret id or ARN".into(),
+                });
+            }
+            other => other.map(str::to_owned),
+        };
         let redis_url = get("REDIS_URL").map(str::to_owned);
         if let Some(url) = &redis_url
             && !(url.starts_with("redis://") || url.starts_with("rediss://"))
@@ -491,6 +505,7 @@ impl Config {
                 redis_url,
                 cache_id: get("AURUM_CACHE_ID").map(str::to_owned),
                 timeout_ms,
+                auth_secret: cache_auth_secret,
             },
             targets,
             routing: RoutingConfig {

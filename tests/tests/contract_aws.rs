@@ -82,11 +82,13 @@ async fn sqs_lead_queue() {
 
 #[tokio::test]
 async fn redis_cache() {
-    let cache = RedisCache::new(
+    let cache = RedisCache::connect(
         &redis_url(),
+        None,
         Duration::from_millis(200),
         Arc::new(Meter::default()),
     )
+    .await
     .expect("client");
     contract::cache(&cache).await;
 }

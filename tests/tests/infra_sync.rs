@@ -1,9 +1,13 @@
 //! Keeps `infra/template.yaml` in step with the code: every function crate is deployed,
 //! every route a router serves is in the HTTP API, every variable the configuration reads
 //! is set in Lambda (or deliberately not, for a stated reason), the tables use the code's
-//! key attributes, and the lead queue keeps the guarantees routing relies on.
+//! key attributes, each function writes only the partition keys its code writes, the cache
+//! admits only the functions' user, and the lead queue keeps the guarantees routing relies
+//! on.
 
 use aurum::adapters::aws::dynamodb::attr;
+use aurum::adapters::aws::dynamodb_keys::{KeyFamily, Table};
+use aurum::adapters::aws::redis::CacheCredentials;
 use aurum::config::{BackendKind, Config, VARIABLES};
 use serde_norway::{Mapping, Value};
 use std::collections::{BTreeSet, HashMap};
@@ -900,5 +904,325 @@ fn the_lambda_binaries_link_only_the_aws_backend() {
             );
         }
         assert!(tree.lines().any(|l| l.starts_with("aws-sdk-dynamodb ")));
+    }
+}
+
+/// The kinds of item each function's code writes (the adapters' key builders give each
+/// kind's keys: `KeyFamily::examples`). The buyers' profiles are written by `aurum import`
+/// alone, never by a function.
+const WRITES: &[(&str, &[KeyFamily])] = &[
+    (
+        "ConversationFunction",
+        &[
+            KeyFamily::Session,
+            KeyFamily::LeadRecord,
+            KeyFamily::CounterShard,
+        ],
+    ),
+    (
+        "RouterFunction",
+        &[
+            KeyFamily::LeadRecord,
+            KeyFamily::ContactClaim,
+            KeyFamily::BuyerCounters,
+            KeyFamily::LedgerLine,
+            KeyFamily::ArrivalRecord,
+            KeyFamily::CounterShard,
+        ],
+    ),
+    ("DashboardFunction", &[KeyFamily::SealedDay]),
+    (
+        "FeedbackFunction",
+        &[
+            KeyFamily::LeadRecord,
+            KeyFamily::LedgerLine,
+            KeyFamily::FeedbackRecord,
+            KeyFamily::FeedbackMessage,
+            KeyFamily::FeedbackTally,
+            KeyFamily::FeedbackMonth,
+            KeyFamily::TrainingExamples,
+            KeyFamily::CounterShard,
+        ],
+    ),
+    (
+        "JobsFunction",
+        &[
+            KeyFamily::JobClaim,
+            KeyFamily::RunRecord,
+            KeyFamily::ModelRecord,
+            KeyFamily::KpiRecord,
+            KeyFamily::RoutingRecord,
+            KeyFamily::RulesRecord,
+            KeyFamily::ExperimentsRecord,
+            KeyFamily::ModelVersion,
+            KeyFamily::ModelPointer,
+            KeyFamily::LeadRecord,
+            KeyFamily::ContactClaim,
+            KeyFamily::BuyerCounters,
+            KeyFamily::LedgerLine,
+            KeyFamily::CounterShard,
+            KeyFamily::SealedDay,
+        ],
+    ),
+];
+
+/// The template's resource of a table.
+fn table_resource(table: Table) -> &'static str {
+    match table {
+        Table::Conversations => "ConversationsTable",
+        Table::Models => "ModelsTable",
+        Table::Leads => "LeadsTable",
+        Table::Buyers => "BuyersTable",
+        Table::Ledger => "LedgerTable",
+        Table::Feedback => "FeedbackTable",
+        Table::Metrics => "MetricsTable",
+        Table::Jobs => "JobsTable",
+    }
+}
+
+/// Every statement of a function's inline policies.
+fn statement_values(template: &Template, function: &Value) -> Vec<Value> {
+    let Some(Value::Sequence(policies)) = template.property(function, "Policies").map(untag) else {
+        return Vec::new();
+    };
+    policies
+        .iter()
+        .filter_map(|p| get(p, "Statement").and_then(Value::as_sequence))
+        .flatten()
+        .cloned()
+        .collect()
+}
+
+fn strings(value: Option<&Value>) -> Vec<String> {
+    match value.map(untag) {
+        Some(Value::String(s)) => vec![s.clone()],
+        Some(Value::Sequence(items)) => items
+            .iter()
+            .filter_map(|i| untag(i).as_str().map(str::to_owned))
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// IAM's `StringLike`: `*` any run of characters, `?` any one.
+fn string_like(pattern: &str, key: &str) -> bool {
+    fn go(p: &[u8], k: &[u8]) -> bool {
+        match (p.first(), k.first()) {
+            (None, None) => true,
+            (Some(b'*'), _) => go(&p[1..], k) || (!k.is_empty() && go(p, &k[1..])),
+            (Some(b'?'), Some(_)) => go(&p[1..], &k[1..]),
+            (Some(a), Some(b)) if a == b => go(&p[1..], &k[1..]),
+            _ => false,
+        }
+    }
+    go(pattern.as_bytes(), key.as_bytes())
+}
+
+/// A statement's `dynamodb:LeadingKeys` condition: (operator, patterns).
+fn leading_keys(statement: &Value) -> Option<(String, Vec<String>)> {
+    let condition = get(statement, "Condition").map(mapping)?;
+    condition.iter().find_map(|(operator, keys)| {
+        let patterns = strings(get(keys, "dynamodb:LeadingKeys"));
+        (!patterns.is_empty()).then(|| (operator.as_str().unwrap_or_default().to_owned(), patterns))
+    })
+}
+
+/// Whether a condition's patterns take `key` under its operator.
+fn names_key((operator, patterns): &(String, Vec<String>), key: &str) -> bool {
+    let like = operator.ends_with("StringLike");
+    patterns
+        .iter()
+        .any(|p| if like { string_like(p, key) } else { p == key })
+}
+
+const ITEM_WRITES: [&str; 5] = [
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:BatchWriteItem",
+    "dynamodb:TransactWriteItems",
+];
+
+/// GIVEN the template WHEN a function may write a DynamoDB table THEN the statement names the
+/// partition keys it may write (`dynamodb:LeadingKeys`), and of every kind of item the
+/// tables hold, exactly those its code writes are writable.
+#[test]
+fn every_dynamodb_write_is_limited_to_the_keys_its_function_writes() {
+    let template = Template::load();
+    let declared: HashMap<&str, &[KeyFamily]> = WRITES.iter().copied().collect();
+    let functions = template.functions();
+    for (name, _) in WRITES {
+        assert!(
+            functions.iter().any(|(f, _)| f == name),
+            "{name} is not in the template"
+        );
+    }
+    for (name, function) in &functions {
+        let mut allowed: Vec<(String, (String, Vec<String>))> = Vec::new();
+        let mut denied: Vec<(String, (String, Vec<String>))> = Vec::new();
+        for statement in statement_values(&template, function) {
+            let sid = text(&statement, "Sid").unwrap_or("(no Sid)").to_owned();
+            let actions = strings(get(&statement, "Action"));
+            assert!(
+                !actions
+                    .iter()
+                    .any(|a| a == "*" || a == "dynamodb:*" || a.starts_with("dynamodb:*")),
+                "{name}/{sid}: DynamoDB actions by wildcard"
+            );
+            if !actions.iter().any(|a| ITEM_WRITES.contains(&a.as_str())) {
+                continue;
+            }
+            let resources = strings(get(&statement, "Resource"));
+            let [resource] = resources.as_slice() else {
+                panic!("{name}/{sid}: a write statement names one table: {resources:?}");
+            };
+            let table = resource
+                .strip_suffix(".Arn")
+                .unwrap_or_else(|| panic!("{name}/{sid}: {resource} is not a table's ARN"))
+                .to_owned();
+            let condition = leading_keys(&statement).unwrap_or_else(|| {
+                panic!("{name}/{sid} writes {table} without a dynamodb:LeadingKeys condition")
+            });
+            match text(&statement, "Effect") {
+                Some("Allow") => {
+                    assert!(
+                        matches!(
+                            condition.0.as_str(),
+                            "ForAllValues:StringLike" | "ForAllValues:StringEquals"
+                        ),
+                        "{name}/{sid}: an allowed write holds for all its keys (ForAllValues), not {}",
+                        condition.0
+                    );
+                    allowed.push((table, condition));
+                }
+                Some("Deny") => {
+                    assert!(
+                        condition.0.starts_with("ForAnyValue:"),
+                        "{name}/{sid}: a denied write holds for any of its keys (ForAnyValue)"
+                    );
+                    denied.push((table, condition));
+                }
+                other => panic!("{name}/{sid}: effect {other:?}"),
+            }
+        }
+        let writes = declared
+            .get(name.as_str())
+            .unwrap_or_else(|| panic!("{name}: the kinds of item it writes are not declared"));
+        for family in KeyFamily::ALL {
+            let table = table_resource(family.table());
+            for key in family.examples() {
+                let may = allowed
+                    .iter()
+                    .any(|(t, c)| t == table && names_key(c, &key))
+                    && !denied.iter().any(|(t, c)| t == table && names_key(c, &key));
+                assert_eq!(
+                    may,
+                    writes.contains(&family),
+                    "{name}: {family:?} items ({key}) of {table} are {} but the code {}",
+                    if may { "writable" } else { "not writable" },
+                    if writes.contains(&family) {
+                        "writes them"
+                    } else {
+                        "never does"
+                    }
+                );
+            }
+        }
+    }
+    // AND every kind of item has a writer, but the buyers' profiles (`aurum import` only)
+    for family in KeyFamily::ALL {
+        let written = WRITES.iter().any(|(_, w)| w.contains(&family));
+        assert_eq!(
+            written,
+            family != KeyFamily::BuyerProfile,
+            "{family:?}: no function writes it, or a function writes buyer profiles"
+        );
+    }
+}
+
+/// GIVEN the template THEN the cache admits only the functions' user, whose password is
+/// generated into a secret in the shape the code reads, over TLS; every function that is
+/// given the cache gets that secret's id and may read it (and nothing else of the kind).
+#[test]
+fn the_cache_admits_only_the_functions_user_with_the_secrets_password() {
+    let template = Template::load();
+    let cache = get(template.resource("Cache"), "Properties").expect("Cache properties");
+    let group_name = text(cache, "UserGroupId").expect("the cache has a user group");
+    let group = template.resource(group_name);
+    assert_eq!(text(group, "Type"), Some("AWS::ElastiCache::UserGroup"));
+    let group = get(group, "Properties").expect("group properties");
+    assert_eq!(text(group, "Engine"), text(cache, "Engine"));
+    let mut enabled = Vec::new();
+    for user_name in strings(get(group, "UserIds")) {
+        let user = get(template.resource(&user_name), "Properties").expect("user properties");
+        let access = text(user, "AccessString").expect("AccessString");
+        if access.split_whitespace().next() == Some("off") {
+            continue;
+        }
+        enabled.push((user_name, user));
+    }
+    let [(user_name, user)] = enabled.as_slice() else {
+        panic!(
+            "one user may connect: {:?}",
+            enabled.iter().map(|(n, _)| n).collect::<Vec<_>>()
+        );
+    };
+    let mode = get(user, "AuthenticationMode").expect("AuthenticationMode");
+    assert_eq!(text(mode, "Type"), Some("password"), "{user_name}");
+    let passwords = strings(get(mode, "Passwords"));
+    let [password] = passwords.as_slice() else {
+        panic!("{user_name}: one password");
+    };
+    let secret_name = password
+        .strip_prefix("{{resolve:secretsmanager:${")
+        .and_then(|rest| rest.strip_suffix("}:SecretString:password}}"))
+        .unwrap_or_else(|| {
+            panic!("{user_name}: the password is the secret's `password`: {password}")
+        });
+    let secret = template.resource(secret_name);
+    assert_eq!(text(secret, "Type"), Some("AWS::SecretsManager::Secret"));
+    let generated = get(secret, "Properties")
+        .and_then(|p| get(p, "GenerateSecretString"))
+        .expect("the password is generated");
+    assert_eq!(text(generated, "GenerateStringKey"), Some("password"));
+    // The secret's value, as the functions will read it, names the user.
+    let shape: serde_json::Value = serde_json::from_str(
+        text(generated, "SecretStringTemplate").expect("SecretStringTemplate"),
+    )
+    .expect("the secret's template is JSON");
+    assert_eq!(
+        shape.get("username").and_then(|u| u.as_str()),
+        text(user, "UserName"),
+        "the secret names the cache user"
+    );
+    let mut value = shape.clone();
+    value["password"] = serde_json::Value::from("a-generated-password");
+    let credentials = CacheCredentials::from_secret(&value.to_string())
+        .expect("the code reads the secret's shape");
+    assert_eq!(Some(credentials.username.as_str()), text(user, "UserName"));
+
+    for (name, function) in template.functions() {
+        let env = template.environment(function);
+        let Some(url) = env.get("REDIS_URL") else {
+            continue;
+        };
+        let url = template.resolve(url).expect("REDIS_URL");
+        assert!(
+            url.starts_with("rediss://"),
+            "{name}: REDIS_URL over TLS: {url}"
+        );
+        assert_eq!(
+            env.get("AURUM_CACHE_AUTH_SECRET")
+                .map(untag)
+                .and_then(Value::as_str),
+            Some(secret_name),
+            "{name}: AURUM_CACHE_AUTH_SECRET names the cache user's secret"
+        );
+        let reads = statement_values(&template, function).into_iter().any(|s| {
+            text(&s, "Effect") == Some("Allow")
+                && strings(get(&s, "Action")) == ["secretsmanager:GetSecretValue"]
+                && strings(get(&s, "Resource")) == [secret_name]
+        });
+        assert!(reads, "{name} may not read the cache user's secret");
     }
 }

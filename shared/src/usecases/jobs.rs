@@ -168,7 +168,7 @@ pub const EXPERIMENT_DAYS: i64 = 90;
 /// Days of feedback the conversation-rules update learns from.
 pub const RULES_DAYS: i64 = 30;
 
-fn run_kind(job: Job) -> String {
+pub fn run_kind(job: Job) -> String {
     format!("run#{}", job.name())
 }
 

@@ -58,8 +58,8 @@ pub const WAITING: &str = "waiting";
 
 /// Sessions are kept this long after their last message (DynamoDB TTL).
 pub const CONVERSATION_TTL_DAYS: i64 = 90;
-const SCORING: &str = "scoring";
-const SCORING_CURRENT: &str = "scoring#current";
+pub(super) const SCORING: &str = "scoring";
+pub(super) const SCORING_CURRENT: &str = "scoring#current";
 
 /// The stored shape of a conversation: the state as compact JSON in one attribute keeps
 /// the item small (attribute names inside maps count toward DynamoDB's size and cost).

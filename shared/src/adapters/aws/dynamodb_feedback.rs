@@ -35,22 +35,37 @@ fn key(pk: String, sk: String) -> HashMap<String, AttributeValue> {
     HashMap::from([(attr::PK.to_owned(), s(pk)), (attr::SK.to_owned(), s(sk))])
 }
 
+/// The partition keys of the feedback table's items.
+pub(super) fn record_pk(lead_id: &str) -> String {
+    format!("feedback#{lead_id}")
+}
+
+pub(super) fn message_pk(buyer: &BuyerId, message_id: &str) -> String {
+    format!("message#{buyer}#{message_id}")
+}
+
+pub(super) fn tally_pk(key: &str) -> String {
+    format!("tally#{key}")
+}
+
+pub(super) fn month_pk(buyer: &BuyerId, month: &str) -> String {
+    format!("month#{buyer}#{month}")
+}
+
+pub(super) fn training_pk(day: impl std::fmt::Display) -> String {
+    format!("training#{day}")
+}
+
 fn record_key(
     lead_id: &str,
     buyer: &BuyerId,
     kind: FeedbackType,
 ) -> HashMap<String, AttributeValue> {
-    key(
-        format!("feedback#{lead_id}"),
-        format!("{buyer}#{}", kind.as_str()),
-    )
+    key(record_pk(lead_id), format!("{buyer}#{}", kind.as_str()))
 }
 
 fn message_key(buyer: &BuyerId, message_id: &str) -> HashMap<String, AttributeValue> {
-    key(
-        format!("message#{buyer}#{message_id}"),
-        MESSAGE_SK.to_owned(),
-    )
+    key(message_pk(buyer, message_id), MESSAGE_SK.to_owned())
 }
 
 /// An item of `key` holding `value` as JSON in `state`.
@@ -228,7 +243,7 @@ impl FeedbackStore for DynamoStore {
             };
             let mut update = Update::builder()
                 .table_name(&self.tables.feedback)
-                .set_key(Some(key(format!("tally#{}", t.key), field)))
+                .set_key(Some(key(tally_pk(&t.key), field)))
                 .update_expression("ADD #c :by")
                 .expression_attribute_names("#c", attr::COUNT)
                 .expression_attribute_values(":by", n(t.by));
@@ -251,7 +266,7 @@ impl FeedbackStore for DynamoStore {
         }
         let by_month = json_item(
             key(
-                format!("month#{}#{}", r.buyer_id, r.month),
+                month_pk(&r.buyer_id, &r.month),
                 format!(
                     "{}#{}#{}",
                     r.received_at
@@ -273,7 +288,7 @@ impl FeedbackStore for DynamoStore {
         let example = &change.training;
         let training = json_item(
             key(
-                format!("training#{}", training_day(example.recorded_at)),
+                training_pk(training_day(example.recorded_at)),
                 format!("{}#{}#{}", r.lead_id, r.buyer_id, r.kind.as_str()),
             ),
             example,
@@ -310,12 +325,7 @@ impl FeedbackStore for DynamoStore {
 
     async fn tallies(&self, key: &str) -> Result<BTreeMap<String, i64>, StoreError> {
         let items = self
-            .query_all(
-                &self.tables.feedback,
-                None,
-                attr::PK,
-                format!("tally#{key}"),
-            )
+            .query_all(&self.tables.feedback, None, attr::PK, tally_pk(key))
             .await?;
         let mut out = BTreeMap::new();
         for item in items {
@@ -386,7 +396,7 @@ impl FeedbackStore for DynamoStore {
                 &self.tables.feedback,
                 None,
                 attr::PK,
-                format!("month#{buyer}#{month}"),
+                month_pk(buyer, month),
             )
             .await?;
         items.iter().map(from_state).collect()
@@ -394,12 +404,7 @@ impl FeedbackStore for DynamoStore {
 
     async fn training_examples(&self, day: NaiveDate) -> Result<Vec<TrainingExample>, StoreError> {
         let items = self
-            .query_all(
-                &self.tables.feedback,
-                None,
-                attr::PK,
-                format!("training#{day}"),
-            )
+            .query_all(&self.tables.feedback, None, attr::PK, training_pk(day))
             .await?;
         items.iter().map(from_state).collect()
     }

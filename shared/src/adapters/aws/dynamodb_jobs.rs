@@ -15,6 +15,15 @@ use std::collections::HashMap;
 
 const RECORD: &str = "record";
 
+/// The partition keys of the jobs table's items.
+pub(super) fn claim_pk(job: &str) -> String {
+    format!("claim#{job}")
+}
+
+pub(super) fn record_pk(kind: &str) -> String {
+    format!("record#{kind}")
+}
+
 fn key(pk: String, sk: String) -> HashMap<String, AttributeValue> {
     HashMap::from([(attr::PK.to_owned(), s(pk)), (attr::SK.to_owned(), s(sk))])
 }
@@ -52,18 +61,15 @@ impl DynamoStore {
 
 impl JobStore for DynamoStore {
     async fn claim(&self, job: &str, window: DateTime<Utc>) -> Result<bool, StoreError> {
-        self.put_once(
-            &self.tables.jobs,
-            key(format!("claim#{job}"), window.to_rfc3339()),
-        )
-        .await
+        self.put_once(&self.tables.jobs, key(claim_pk(job), window.to_rfc3339()))
+            .await
     }
 
     async fn release_claim(&self, job: &str, window: DateTime<Utc>) -> Result<(), StoreError> {
         self.client
             .delete_item()
             .table_name(&self.tables.jobs)
-            .set_key(Some(key(format!("claim#{job}"), window.to_rfc3339())))
+            .set_key(Some(key(claim_pk(job), window.to_rfc3339())))
             .send()
             .await
             .map_err(unavailable)?;
@@ -72,7 +78,7 @@ impl JobStore for DynamoStore {
     }
 
     async fn put_record(&self, kind: &str, id: &str, json: &str) -> Result<(), StoreError> {
-        let mut item = key(format!("record#{kind}"), id.to_owned());
+        let mut item = key(record_pk(kind), id.to_owned());
         item.insert(RECORD.to_owned(), s(json));
         self.put_once(&self.tables.jobs, item).await.map(|_| ())
     }
@@ -89,7 +95,7 @@ impl JobStore for DynamoStore {
                 .table_name(&self.tables.jobs)
                 .key_condition_expression("#pk = :pk")
                 .expression_attribute_names("#pk", attr::PK)
-                .expression_attribute_values(":pk", s(format!("record#{kind}")))
+                .expression_attribute_values(":pk", s(record_pk(kind)))
                 .scan_index_forward(false)
                 .limit(i32::try_from((limit - out.len()).min(1000)).unwrap_or(1000))
                 .set_exclusive_start_key(start)

@@ -18,7 +18,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
-const PROFILE: &str = "profile";
+pub(super) const PROFILE: &str = "profile";
 const HEALTH: &str = "health";
 /// Counter items outlive their period by this long, then DynamoDB's TTL removes them.
 const COUNTER_TTL_DAYS: i64 = 62;
@@ -43,7 +43,7 @@ fn month_sk(p: &CounterPeriod) -> String {
     format!("month#{}", p.month)
 }
 
-fn claim_key(contact_key: &str) -> String {
+pub(super) fn claim_key(contact_key: &str) -> String {
     format!("contact#{contact_key}")
 }
 

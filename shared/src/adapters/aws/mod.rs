@@ -5,10 +5,12 @@
 pub mod dynamodb;
 mod dynamodb_feedback;
 mod dynamodb_jobs;
+pub mod dynamodb_keys;
 mod dynamodb_metrics;
 mod dynamodb_sales;
 pub mod meter;
 pub mod redis;
+pub mod secrets;
 pub mod sqs;
 
 /// What the AWS adapters share with the others: error text safe to log.
@@ -16,7 +18,7 @@ pub(crate) use crate::redact::{decode_failure, error_chain};
 
 use self::dynamodb::{DynamoStore, Tables};
 use self::meter::Meter;
-use self::redis::RedisCache;
+use self::redis::{CacheCredentials, CacheStartError, RedisCache};
 use self::sqs::SqsLeadQueue;
 use super::process_cache::MemoryCache;
 use crate::backend::{Backend, Clock, system_clock};
@@ -41,37 +43,42 @@ pub enum ConnectError {
     /// The contact-hash key's secret could not be read (the key is never in the message).
     #[error("contact-hash key secret: {0}")]
     ContactSecret(String),
+    /// The cache user's secret could not be read (the password is never in the message).
+    #[error("cache credentials secret (AURUM_CACHE_AUTH_SECRET): {0}")]
+    CacheSecret(String),
+    /// The cache cannot be used with this configuration (its credentials were refused).
+    #[error("cache: {0}")]
+    CacheStart(#[from] CacheStartError),
 }
 
 /// Reads the contact-hash key from the Secrets Manager secret `secret_id` (its string
-/// value, at least 32 characters).
-#[cfg(feature = "contact-secret")]
+/// value, at least 32 characters). Only the router is given the secret's id (and may read
+/// it).
 pub async fn read_contact_key(
     sdk: &aws_config::SdkConfig,
     secret_id: &str,
 ) -> Result<crate::config::ContactKey, ConnectError> {
-    let out = aws_sdk_secretsmanager::Client::new(sdk)
-        .get_secret_value()
-        .secret_id(secret_id)
-        .send()
+    let text = secrets::secret_string(sdk, secret_id)
         .await
-        .map_err(|e| ConnectError::ContactSecret(error_chain(&e)))?;
-    out.secret_string()
-        .and_then(crate::config::ContactKey::from_secret)
-        .ok_or_else(|| {
-            ConnectError::ContactSecret("the secret's string is not a key of 32+ characters".into())
-        })
+        .map_err(|e| ConnectError::ContactSecret(e.to_string()))?;
+    crate::config::ContactKey::from_secret(text.expose()).ok_or_else(|| {
+        ConnectError::ContactSecret("the secret's string is not a key of 32+ characters".into())
+    })
 }
 
-/// Only the router (and `aurum`) hash contacts, so only they read the key's secret.
-#[cfg(not(feature = "contact-secret"))]
-pub async fn read_contact_key(
-    _sdk: &aws_config::SdkConfig,
-    _secret_id: &str,
-) -> Result<crate::config::ContactKey, ConnectError> {
-    Err(ConnectError::ContactSecret(
-        "this function hashes no contact and does not read the key: unset AURUM_CONTACT_HASH_KEY_SECRET".into(),
-    ))
+/// Reads the cache user's name and password from the Secrets Manager secret `secret_id`.
+pub async fn read_cache_credentials(
+    sdk: &aws_config::SdkConfig,
+    secret_id: &str,
+) -> Result<CacheCredentials, ConnectError> {
+    let text = secrets::secret_string(sdk, secret_id)
+        .await
+        .map_err(|e| ConnectError::CacheSecret(e.to_string()))?;
+    CacheCredentials::from_secret(text.expose()).ok_or_else(|| {
+        ConnectError::CacheSecret(
+            "the secret's string is not JSON with a username and a password".into(),
+        )
+    })
 }
 
 /// The cache in force: Redis when configured or discovered, else an in-process cache.
@@ -383,12 +390,20 @@ impl AwsBackend {
             (None, Some(id)) => Some(discover_cache_url(sdk, id).await?),
             (None, None) => None,
         };
+        let credentials = match &config.cache.auth_secret {
+            Some(id) => Some(read_cache_credentials(sdk, id).await?),
+            None => None,
+        };
         let cache = match redis_url {
-            Some(url) => AnyCache::Redis(RedisCache::new(
-                &url,
-                Duration::from_millis(config.cache.timeout_ms),
-                Arc::clone(&meter),
-            )?),
+            Some(url) => AnyCache::Redis(
+                RedisCache::connect(
+                    &url,
+                    credentials.as_ref(),
+                    Duration::from_millis(config.cache.timeout_ms),
+                    Arc::clone(&meter),
+                )
+                .await?,
+            ),
             None => {
                 tracing::warn!("no REDIS_URL or AURUM_CACHE_ID: using an in-process cache");
                 AnyCache::Local(MemoryCache::new())
