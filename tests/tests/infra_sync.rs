@@ -607,11 +607,12 @@ fn statements(template: &Template, function: &Value) -> Vec<String> {
         .collect()
 }
 
-/// GIVEN the template WHEN a function may write to the buyers table (its counters, the
-/// circuit breaker's health) THEN it is denied every write to a buyer's profile, where the
-/// webhook URL and the signing secret live: only the import writes those.
+/// GIVEN the template WHEN a function may write to the buyers table THEN either it is the
+/// sales console (the dashboard function), whose writes are limited to the profiles and
+/// the audit, or it is denied every write to a buyer's profile, where the webhook URL and
+/// the signing secret live, and to the audit.
 #[test]
-fn no_function_may_overwrite_a_buyers_profile() {
+fn only_the_console_may_write_a_buyers_profile() {
     let template = Template::load();
     let writes = ["PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem"];
     let mut writers = Vec::new();
@@ -626,18 +627,35 @@ fn no_function_may_overwrite_a_buyers_profile() {
             continue;
         }
         writers.push(name.clone());
+        if name == "DashboardFunction" {
+            let limited = all.iter().all(|s| {
+                !(s.contains("Effect: Allow") && s.contains("BuyersTable") && s.contains("PutItem"))
+                    || (s.contains("dynamodb:LeadingKeys")
+                        && s.contains("profile")
+                        && s.contains("audit")
+                        && !s.contains("'*'"))
+            });
+            assert!(limited, "the console writes profiles and the audit only");
+            continue;
+        }
         let denied = all.iter().any(|s| {
             s.contains("Effect: Deny")
                 && s.contains("BuyersTable")
                 && s.contains("dynamodb:LeadingKeys")
                 && s.contains("profile")
+                && s.contains("audit")
                 && writes.iter().all(|w| s.contains(&format!("dynamodb:{w}")))
+                && s.contains("dynamodb:TransactWriteItems")
         });
-        assert!(denied, "{name} may write buyer profiles");
+        assert!(denied, "{name} may write buyer profiles or the audit");
     }
     assert!(
         writers.iter().any(|w| w == "RouterFunction"),
         "the router writes counters: {writers:?}"
+    );
+    assert!(
+        writers.iter().any(|w| w == "DashboardFunction"),
+        "the console writes profiles: {writers:?}"
     );
 }
 
@@ -930,7 +948,14 @@ const WRITES: &[(&str, &[KeyFamily])] = &[
             KeyFamily::CounterShard,
         ],
     ),
-    ("DashboardFunction", &[KeyFamily::SealedDay]),
+    (
+        "DashboardFunction",
+        &[
+            KeyFamily::SealedDay,
+            KeyFamily::BuyerProfile,
+            KeyFamily::AuditEntry,
+        ],
+    ),
     (
         "FeedbackFunction",
         &[
@@ -1129,14 +1154,22 @@ fn every_dynamodb_write_is_limited_to_the_keys_its_function_writes() {
             }
         }
     }
-    // AND every kind of item has a writer, but the buyers' profiles (`aurum import` only)
+    // AND every kind of item has a writer; the buyers' profiles only the console (and
+    // `aurum buyers import`, outside the functions)
     for family in KeyFamily::ALL {
-        let written = WRITES.iter().any(|(_, w)| w.contains(&family));
-        assert_eq!(
-            written,
-            family != KeyFamily::BuyerProfile,
-            "{family:?}: no function writes it, or a function writes buyer profiles"
-        );
+        let writers: Vec<&str> = WRITES
+            .iter()
+            .filter(|(_, w)| w.contains(&family))
+            .map(|(name, _)| *name)
+            .collect();
+        assert!(!writers.is_empty(), "{family:?}: no function writes it");
+        if family == KeyFamily::BuyerProfile {
+            assert_eq!(
+                writers,
+                ["DashboardFunction"],
+                "only the console writes profiles"
+            );
+        }
     }
 }
 
@@ -1225,4 +1258,52 @@ fn the_cache_admits_only_the_functions_user_with_the_secrets_password() {
         });
         assert!(reads, "{name} may not read the cache user's secret");
     }
+}
+
+/// GIVEN the template WHEN a route of the sales console is called THEN API Gateway asks the
+/// sales team's JWT for the `aurum/read` scope to read and `aurum/admin` to change.
+#[test]
+fn the_console_reads_need_the_read_scope_and_its_changes_the_admin_scope() {
+    let template = Template::load();
+    let mut seen = 0;
+    for (_, function) in template.functions() {
+        let events = get(function, "Properties")
+            .and_then(|p| get(p, "Events"))
+            .map(mapping)
+            .unwrap_or_default();
+        for event in events.values() {
+            let Some(properties) = get(event, "Properties") else {
+                continue;
+            };
+            let path = text(properties, "Path").unwrap_or_default();
+            if !path.starts_with("/api/v1/admin/") {
+                continue;
+            }
+            seen += 1;
+            let method = text(properties, "Method")
+                .unwrap_or_default()
+                .to_ascii_uppercase();
+            let auth = get(properties, "Auth").expect("a console route names its authorizer");
+            assert_eq!(
+                text(auth, "Authorizer"),
+                Some("SalesTeamJwt"),
+                "{method} {path}"
+            );
+            let scopes = strings(get(auth, "AuthorizationScopes"));
+            let want = if method == "GET" {
+                "aurum/read"
+            } else {
+                "aurum/admin"
+            };
+            assert_eq!(scopes, [want], "{method} {path}");
+        }
+    }
+    assert_eq!(
+        seen,
+        aurum_cli::routes()
+            .iter()
+            .filter(|(p, _)| p.starts_with("/api/v1/admin/"))
+            .count(),
+        "every console route has its event"
+    );
 }

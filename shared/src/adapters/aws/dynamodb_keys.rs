@@ -40,6 +40,8 @@ pub enum KeyFamily {
     BuyerProfile,
     /// A buyer's day and month counters and its delivery health (`<buyer id>`).
     BuyerCounters,
+    /// The sales team's audit of changes (`audit`).
+    AuditEntry,
     /// A ledger line, under its lead.
     LedgerLine,
     /// A buyer's feedback on a lead (`feedback#<lead>`).
@@ -75,7 +77,7 @@ pub enum KeyFamily {
 }
 
 impl KeyFamily {
-    pub const ALL: [KeyFamily; 23] = [
+    pub const ALL: [KeyFamily; 24] = [
         KeyFamily::Session,
         KeyFamily::ModelVersion,
         KeyFamily::ModelPointer,
@@ -83,6 +85,7 @@ impl KeyFamily {
         KeyFamily::ContactClaim,
         KeyFamily::BuyerProfile,
         KeyFamily::BuyerCounters,
+        KeyFamily::AuditEntry,
         KeyFamily::LedgerLine,
         KeyFamily::FeedbackRecord,
         KeyFamily::FeedbackMessage,
@@ -106,7 +109,9 @@ impl KeyFamily {
             KeyFamily::Session => Table::Conversations,
             KeyFamily::ModelVersion | KeyFamily::ModelPointer => Table::Models,
             KeyFamily::LeadRecord | KeyFamily::ContactClaim => Table::Leads,
-            KeyFamily::BuyerProfile | KeyFamily::BuyerCounters => Table::Buyers,
+            KeyFamily::BuyerProfile | KeyFamily::BuyerCounters | KeyFamily::AuditEntry => {
+                Table::Buyers
+            }
             KeyFamily::LedgerLine => Table::Ledger,
             KeyFamily::FeedbackRecord
             | KeyFamily::FeedbackMessage
@@ -146,6 +151,7 @@ impl KeyFamily {
             )),
             KeyFamily::BuyerProfile => one(dynamodb_sales::PROFILE.to_owned()),
             KeyFamily::BuyerCounters => one(buyer.as_str().to_owned()),
+            KeyFamily::AuditEntry => one(dynamodb_sales::AUDIT.to_owned()),
             KeyFamily::FeedbackRecord => one(dynamodb_feedback::record_pk(&lead)),
             KeyFamily::FeedbackMessage => one(dynamodb_feedback::message_pk(&buyer, "msg_2xK9")),
             KeyFamily::FeedbackTally => vec![

@@ -58,7 +58,7 @@ struct ProfileItem {
 }
 
 /// The partition of the sales team's audit entries, sorted by entry id (time).
-const AUDIT: &str = "audit";
+pub(super) const AUDIT: &str = "audit";
 
 #[derive(Serialize, Deserialize)]
 struct LedgerItem {
