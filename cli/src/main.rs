@@ -6,7 +6,6 @@ use aurum::adapters::setup::{operator_sdk_config, setup};
 use aurum::backend::Backend;
 use aurum::config::{BackendKind, Config};
 use aurum::domain::buyer::{BuyerId, WebhookSecret};
-use aurum::ports::BuyerStore;
 use aurum_cli::Exposure;
 use aurum_cli::buyer_client;
 use aurum_cli::sandbox_clock::SandboxClock;
@@ -39,6 +38,93 @@ enum JobCommand {
         #[arg(long, default_value = ".aurum", env = "AURUM_DATA_DIR")]
         data_dir: PathBuf,
     },
+}
+
+/// Runs a buyers command through the sales console's use case, as the operator `cli`.
+async fn buyers_command<B: Backend>(
+    backend: B,
+    command: BuyersCommand,
+    imported: Option<Vec<aurum::domain::buyer::Buyer>>,
+) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    use aurum::usecases::console::{Console, Standing, StandingChange};
+    let outbound = backend.config().outbound;
+    let console = Console::new(backend, outbound, None);
+    let actor = "cli";
+    let change = |id: &str, standing: Standing, reason: Option<String>| {
+        let console = &console;
+        let id = id.to_owned();
+        async move {
+            let version = console.get(&id).await?.version;
+            console
+                .set_standing(
+                    &id,
+                    StandingChange {
+                        standing,
+                        reason,
+                        version,
+                    },
+                    actor,
+                )
+                .await
+        }
+    };
+    match command {
+        BuyersCommand::Import { .. } => {
+            console.import(imported.unwrap_or_default(), actor).await?;
+        }
+        BuyersCommand::List { .. } => {
+            for b in console.list().await? {
+                println!(
+                    "{}\t{}\t{}\tversion {}{}",
+                    b.terms.id,
+                    b.terms.tier.as_str(),
+                    serde_json::to_value(b.standing)?
+                        .as_str()
+                        .unwrap_or_default(),
+                    b.version,
+                    b.pause
+                        .map(|p| format!("\t{}", p.reason))
+                        .unwrap_or_default()
+                );
+            }
+        }
+        BuyersCommand::Pause { buyer, reason, .. } => {
+            let b = change(&buyer, Standing::Paused, Some(reason)).await?;
+            println!("paused {} (version {})", b.terms.id, b.version);
+        }
+        BuyersCommand::Resume { buyer, .. } => {
+            let b = change(&buyer, Standing::Active, None).await?;
+            println!("resumed {} (version {})", b.terms.id, b.version);
+        }
+        BuyersCommand::Deactivate { buyer, .. } => {
+            let b = change(&buyer, Standing::Inactive, None).await?;
+            println!("deactivated {} (version {})", b.terms.id, b.version);
+        }
+        BuyersCommand::RotateSecret {
+            buyer,
+            overlap_hours,
+            ..
+        } => {
+            let version = console.get(&buyer).await?.version;
+            let fresh = console
+                .rotate_secret(&buyer, version, overlap_hours, actor)
+                .await?;
+            // The one time the secret is shown: on stdout, for the operator to hand over.
+            println!("{}", fresh.secret);
+            if let Some(until) = fresh.previous_valid_until {
+                eprintln!(
+                    "{}: new secret above (shown once); the previous one verifies until {until}",
+                    fresh.buyer_id
+                );
+            }
+        }
+        BuyersCommand::Audit { limit, .. } => {
+            for e in console.audit(limit.clamp(1, 500)).await? {
+                println!("{}\t{}\t{}\t{}", e.at, e.actor, e.action, e.target);
+            }
+        }
+    }
+    Ok(())
 }
 
 async fn run_job<B: aurum::backend::Backend>(
@@ -454,6 +540,47 @@ enum BuyersCommand {
         #[arg(long, default_value = ".aurum", env = "AURUM_DATA_DIR")]
         data_dir: PathBuf,
     },
+    /// Every buyer: id, tier, standing, version (never a secret).
+    List {
+        #[arg(long, default_value = ".aurum", env = "AURUM_DATA_DIR")]
+        data_dir: PathBuf,
+    },
+    /// Pause a buyer: routing skips it and its trace shows the reason.
+    Pause {
+        buyer: String,
+        #[arg(long)]
+        reason: String,
+        #[arg(long, default_value = ".aurum", env = "AURUM_DATA_DIR")]
+        data_dir: PathBuf,
+    },
+    /// Resume a paused (or activate a deactivated) buyer.
+    Resume {
+        buyer: String,
+        #[arg(long, default_value = ".aurum", env = "AURUM_DATA_DIR")]
+        data_dir: PathBuf,
+    },
+    /// Deactivate a buyer: it takes no leads until resumed.
+    Deactivate {
+        buyer: String,
+        #[arg(long, default_value = ".aurum", env = "AURUM_DATA_DIR")]
+        data_dir: PathBuf,
+    },
+    /// Give a buyer a new secret, printed once; the current one keeps verifying (and
+    /// deliveries carry a signature with each) for the overlap, then retires by itself.
+    RotateSecret {
+        buyer: String,
+        #[arg(long, default_value_t = aurum::usecases::console::DEFAULT_OVERLAP_HOURS)]
+        overlap_hours: u32,
+        #[arg(long, default_value = ".aurum", env = "AURUM_DATA_DIR")]
+        data_dir: PathBuf,
+    },
+    /// The newest changes to buyers: who, when, what (never a secret).
+    Audit {
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+        #[arg(long, default_value = ".aurum", env = "AURUM_DATA_DIR")]
+        data_dir: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -615,19 +742,26 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
                 b.validate_for(config.outbound)
                     .map_err(|e| format!("{}: {e}; nothing imported", file.display()))?;
             }
+            let printed = buyers.clone();
+            let import = BuyersCommand::Import {
+                file: file.clone(),
+                data_dir: config.data_dir.clone(),
+            };
             match config.backend {
                 BackendKind::Embedded => {
                     let backend = EmbeddedBackend::from_config(config)?;
-                    backend.store.put_buyers(&buyers).await?;
+                    buyers_command(backend, import, Some(buyers))
+                        .await
+                        .map_err(|e| e.to_string())?;
                 }
                 BackendKind::Aws => {
                     let backend = AwsBackend::connect(&config).await?;
-                    backend.store.put_buyers(&buyers).await?;
-                    // Routers read the buyers through the cache: drop it so they see these.
-                    aurum::artefacts::forget_buyers(&backend).await;
+                    buyers_command(backend, import, Some(buyers))
+                        .await
+                        .map_err(|e| e.to_string())?;
                 }
             }
-            for b in &buyers {
+            for b in &printed {
                 println!(
                     "imported {} ({}, {} leads/day{})",
                     b.id,
@@ -635,6 +769,31 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
                     b.daily_cap,
                     if b.active { "" } else { ", paused" }
                 );
+            }
+        }
+        Command::Buyers { command } => {
+            let data_dir = match &command {
+                BuyersCommand::Import { data_dir, .. }
+                | BuyersCommand::List { data_dir }
+                | BuyersCommand::Pause { data_dir, .. }
+                | BuyersCommand::Resume { data_dir, .. }
+                | BuyersCommand::Deactivate { data_dir, .. }
+                | BuyersCommand::RotateSecret { data_dir, .. }
+                | BuyersCommand::Audit { data_dir, .. } => data_dir.clone(),
+            };
+            let mut config = Config::from_env(BackendKind::Embedded)?;
+            config.data_dir = data_dir;
+            match config.backend {
+                BackendKind::Embedded => {
+                    buyers_command(EmbeddedBackend::from_config(config)?, command, None)
+                        .await
+                        .map_err(|e| e.to_string())?;
+                }
+                BackendKind::Aws => {
+                    buyers_command(AwsBackend::connect(&config).await?, command, None)
+                        .await
+                        .map_err(|e| e.to_string())?;
+                }
             }
         }
         Command::Load {

@@ -306,6 +306,36 @@ impl<B: Backend> Console<B> {
         Ok(probe)
     }
 
+    /// Writes a buyer file's buyers (validated by the caller) in one transaction: each
+    /// replaces the stored buyer of its id, one version later, keeping a pause the sales
+    /// team set; the import is kept in the audit, and every router reads the new list.
+    pub async fn import(&self, mut buyers: Vec<Buyer>, actor: &str) -> Result<(), ConsoleError> {
+        let stored = self.buyers().buyers().await?;
+        for b in &mut buyers {
+            let current = stored.iter().find(|s| s.id == b.id);
+            b.version = current.map_or(1, |c| c.version + 1);
+            if b.pause.is_none() {
+                b.pause = current.and_then(|c| c.pause.clone());
+            }
+        }
+        self.buyers().put_buyers(&buyers).await?;
+        let ids: Vec<&str> = buyers.iter().map(|b| b.id.as_str()).collect();
+        let audit = AuditEntry::new(
+            self.now(),
+            wall_nanos(),
+            actor,
+            "buyers.imported",
+            format!("buyers:{}", ids.join(",")),
+            None,
+            Some(serde_json::Value::Array(
+                buyers.iter().map(buyer_state).collect(),
+            )),
+        );
+        self.buyers().append_audit(&audit).await?;
+        artefacts::forget_buyers(&self.backend).await;
+        Ok(())
+    }
+
     /// The newest `limit` changes.
     pub async fn audit(&self, limit: usize) -> Result<Vec<AuditEntry>, ConsoleError> {
         Ok(self.buyers().audit_log(limit).await?)
@@ -359,14 +389,9 @@ impl<B: Backend> Console<B> {
         before: Option<&Buyer>,
         after: Option<&Buyer>,
     ) -> AuditEntry {
-        // The wall clock's nanoseconds order the changes of one moment of the business
-        // clock (which stands still in a sandbox) and keep their ids apart.
-        let nonce = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX));
         AuditEntry::new(
             self.now(),
-            nonce,
+            wall_nanos(),
             actor,
             action,
             format!("buyer:{id}"),
@@ -419,6 +444,14 @@ pub fn generate_secret() -> Result<WebhookSecret, ConsoleError> {
         base64::engine::general_purpose::STANDARD.encode(key)
     );
     WebhookSecret::parse(&text).map_err(ConsoleError::Refused)
+}
+
+/// The wall clock's nanoseconds: they order the changes of one moment of the business
+/// clock (which stands still in a sandbox) and keep their audit ids apart.
+fn wall_nanos() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
 }
 
 fn hex(bytes: &[u8]) -> String {
