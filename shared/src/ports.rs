@@ -76,6 +76,15 @@ pub trait LeadStore: Send + Sync + 'static {
         limit: usize,
     ) -> impl Future<Output = Result<Vec<LeadRecord>, StoreError>> + Send;
 
+    /// The leads `query` matches, newest first (by when they qualified), at most `limit`,
+    /// among at most [`SEARCH_SCAN_LIMIT`](crate::domain::lead::SEARCH_SCAN_LIMIT) records:
+    /// the sales team's search. Also returns whether every record was looked at.
+    fn search(
+        &self,
+        query: &crate::domain::lead::LeadQuery,
+        limit: usize,
+    ) -> impl Future<Output = Result<(Vec<LeadRecord>, bool), StoreError>> + Send;
+
     /// Records a lead handed to the queue, unless a record exists (a retried turn, or a
     /// withdrawal that got there first). Returns the record as stored.
     fn record_queued(

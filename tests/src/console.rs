@@ -359,3 +359,158 @@ pub async fn a_buyer_from_creation_to_rotation<B: Backend>(backend: &B, time: &M
         .expect("lead");
     assert_eq!(record.state, LeadState::Delivered);
 }
+
+/// GIVEN a lead that waited with no buyer and expired at the end of its shelf life
+/// WHEN the sales team searches the leads and offers it again once a buyer exists
+/// THEN the search finds it by status, reason and day and not by others; the re-offer
+/// makes it wait again with a new shelf life and sends its next offer to the routers,
+/// which sell it; a delivered or unknown lead cannot be offered again; the re-offer is in
+/// the audit.
+pub async fn an_expired_lead_found_and_offered_again<B: Backend>(backend: &B, time: &ManualTime) {
+    use crate::routing::{drain_queue, save_conversation_of};
+    use aurum::usecases::reoffer::Reoffers;
+    let console = aurum_dashboard::Dashboard::routes(backend);
+    let router = Distribution::new(backend, quick_client(), settings(RoutingStrategy::Greedy));
+    let lead = sellable_lead(31, time.now());
+    save_conversation_of(backend, &lead).await;
+    assert_eq!(
+        router.distribute(&lead).await.expect("routed"),
+        Distributed::Waiting {
+            reason: "no_eligible_buyer".into()
+        }
+    );
+    let day = aurum::domain::analytics::new_york_day(time.now());
+    time.pass(Duration::from_secs(73 * 3600)).await;
+    let swept = Reoffers::new(backend)
+        .sweep(time.now())
+        .await
+        .expect("sweep");
+    assert_eq!(swept.expired, 1);
+
+    // Found by what the team knows about it, and not by what it is not.
+    let ids = |body: &Value| -> Vec<String> {
+        body["leads"]
+            .as_array()
+            .expect("leads")
+            .iter()
+            .map(|l| l["lead_id"].as_str().unwrap_or_default().to_owned())
+            .collect()
+    };
+    for query in [
+        "status=expired".to_owned(),
+        "unsold_reason=no_eligible_buyer".to_owned(),
+        format!("day={day}&tier=standard"),
+    ] {
+        let (status, found) = call(
+            &console,
+            "GET",
+            &format!("/api/v1/admin/leads?{query}"),
+            None,
+        )
+        .await;
+        assert_eq!(status, 200, "{found}");
+        assert_eq!(ids(&found), [lead.lead_id.clone()], "{query}");
+        assert_eq!(found["complete"], true);
+    }
+    for query in [
+        "status=delivered",
+        "tier=premium",
+        "buyer_id=someone",
+        "day=2020-01-01",
+    ] {
+        let (_, found) = call(
+            &console,
+            "GET",
+            &format!("/api/v1/admin/leads?{query}"),
+            None,
+        )
+        .await;
+        assert!(ids(&found).is_empty(), "{query}: {found}");
+    }
+    for bad in [
+        "limit=0",
+        "status=gone",
+        "buyer_id=Not%20An%20Id",
+        "day=yesterday",
+    ] {
+        let (status, _) = call(&console, "GET", &format!("/api/v1/admin/leads?{bad}"), None).await;
+        assert_eq!(status, 422, "{bad}");
+    }
+
+    // A buyer appears; the team offers the lead again.
+    let server = FakeBuyer::start(
+        WebhookSecret::parse("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").expect("s"),
+    )
+    .await
+    .expect("buyer server");
+    let id = format!("late_{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+    let (status, created) = call(
+        &console,
+        "POST",
+        "/api/v1/admin/buyers",
+        Some(terms(&id, &server.url())),
+    )
+    .await;
+    assert_eq!(status, 201, "{created}");
+    server.trust(WebhookSecret::parse(created["secret"].as_str().expect("secret")).expect("s"));
+    let path = format!("/api/v1/admin/leads/{}/reoffer", lead.lead_id);
+    let (status, offered) = call(&console, "POST", &path, None).await;
+    assert_eq!(
+        (status, offered["offer"].as_u64()),
+        (202, Some(1)),
+        "{offered}"
+    );
+    let record = backend
+        .leads()
+        .lead(&lead.lead_id)
+        .await
+        .expect("read")
+        .expect("lead");
+    assert_eq!(record.state, LeadState::Waiting);
+    assert_eq!(record.revived_at, Some(time.now()));
+    // Its shelf life runs from now: the sweep does not expire it again.
+    let swept = Reoffers::new(backend)
+        .sweep(time.now())
+        .await
+        .expect("sweep");
+    assert_eq!(swept.expired, 0, "{swept:?}");
+    let messages = drain_queue(backend).await;
+    let next = messages
+        .iter()
+        .find(|m| m.lead_id == lead.lead_id && m.offer == 1)
+        .expect("the re-offer is on the queue");
+    assert_eq!(
+        router.distribute(next).await.expect("routed"),
+        Distributed::Delivered {
+            buyer: aurum::domain::buyer::BuyerId::parse(&id).expect("id")
+        }
+    );
+    assert!(server.requests().iter().all(|r| r.verified));
+
+    // A delivered lead, or one that does not exist, is not offered again.
+    let (status, refused) = call(&console, "POST", &path, None).await;
+    assert_eq!(
+        (status, refused["error"]["code"].as_str()),
+        (409, Some("invalid_transition")),
+        "{refused}"
+    );
+    let (status, _) = call(
+        &console,
+        "POST",
+        "/api/v1/admin/leads/lead_nobody/reoffer",
+        None,
+    )
+    .await;
+    assert_eq!(status, 404);
+
+    let (_, audit) = call(&console, "GET", "/api/v1/admin/audit", None).await;
+    assert!(
+        audit["entries"]
+            .as_array()
+            .expect("entries")
+            .iter()
+            .any(|e| e["action"] == "lead.reoffered"
+                && e["target"] == format!("lead:{}", lead.lead_id).as_str()),
+        "{audit}"
+    );
+}

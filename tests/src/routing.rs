@@ -653,7 +653,7 @@ pub async fn a_withdrawal_after_delivery_reaches_the_buyer<B: Backend>(backend: 
 
 /// The conversation behind `lead`, as the conversation function would have saved it: what
 /// the re-offer sweep scores again.
-async fn save_conversation_of<B: Backend>(backend: &B, lead: &QueuedLead) {
+pub async fn save_conversation_of<B: Backend>(backend: &B, lead: &QueuedLead) {
     use aurum::ports::ConversationStore;
     let mut c = Conversation::new(lead.session_id.clone(), lead.queued_at);
     c.facts = lead.facts.clone();
@@ -669,7 +669,7 @@ async fn save_conversation_of<B: Backend>(backend: &B, lead: &QueuedLead) {
 }
 
 /// The messages on the lead queue now (received and acknowledged).
-async fn drain_queue<B: Backend>(backend: &B) -> Vec<QueuedLead> {
+pub async fn drain_queue<B: Backend>(backend: &B) -> Vec<QueuedLead> {
     use aurum::ports::LeadQueue;
     let queue = backend.queue();
     let mut out = Vec::new();

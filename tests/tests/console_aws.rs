@@ -15,3 +15,14 @@ async fn given_the_console_on_dynamodb_when_a_buyer_is_created_paused_edited_tes
     backend.config = std::sync::Arc::new(config);
     aurum_tests::console::a_buyer_from_creation_to_rotation(&backend, &time).await;
 }
+
+#[tokio::test]
+async fn given_an_expired_lead_on_dynamodb_when_the_team_finds_it_and_offers_it_again_then_it_sells()
+ {
+    let time = ManualTime::default();
+    let mut backend = fresh_backend(time.clock()).await;
+    let mut config = (*backend.config).clone();
+    config.outbound = Outbound::Sandbox;
+    backend.config = std::sync::Arc::new(config);
+    aurum_tests::console::an_expired_lead_found_and_offered_again(&backend, &time).await;
+}

@@ -954,6 +954,7 @@ const WRITES: &[(&str, &[KeyFamily])] = &[
             KeyFamily::SealedDay,
             KeyFamily::BuyerProfile,
             KeyFamily::AuditEntry,
+            KeyFamily::LeadRecord,
         ],
     ),
     (

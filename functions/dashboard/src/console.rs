@@ -54,6 +54,7 @@ pub fn router<B: Backend>(backend: &B) -> Router {
         backend.config().outbound,
         delivery,
     ));
+    let leads = crate::console_leads::router(backend, Arc::clone(&console));
     Router::new()
         .route(BUYERS_ROUTE, get(list_buyers::<B>).post(create_buyer::<B>))
         .route(BUYER_ROUTE, get(get_buyer::<B>).put(update_buyer::<B>))
@@ -62,6 +63,7 @@ pub fn router<B: Backend>(backend: &B) -> Router {
         .route(TEST_ROUTE, post(send_test::<B>))
         .route(AUDIT_ROUTE, get(audit::<B>))
         .with_state(console)
+        .merge(leads)
 }
 
 /// Names the sales team's JWT in the document: the console's routes list the scope each

@@ -25,6 +25,7 @@ use std::sync::Arc;
 use utoipa::{OpenApi, ToSchema};
 
 pub mod console;
+pub mod console_leads;
 pub mod experiments;
 pub mod forecast;
 pub mod page;
@@ -56,12 +57,15 @@ impl HttpFunction for Dashboard {
         (console::SECRET_ROUTE, Method::POST),
         (console::TEST_ROUTE, Method::POST),
         (console::AUDIT_ROUTE, Method::GET),
+        (console_leads::LEADS_ROUTE, Method::GET),
+        (console_leads::REOFFER_ROUTE, Method::POST),
     ];
 
     fn openapi() -> utoipa::openapi::OpenApi {
         let mut doc = DashboardApi::openapi();
         doc.merge(page::PageApi::openapi());
         doc.merge(console::ConsoleApi::openapi());
+        doc.merge(console_leads::ConsoleLeadsApi::openapi());
         console::document_security(&mut doc);
         doc
     }

@@ -21,3 +21,20 @@ pub mod process_cache;
 pub mod setup;
 
 pub use crate::redact::{decode_failure, error_chain};
+
+/// The records `query` matches, newest first by when they qualified, at most `limit`; and
+/// `true`: every record given was looked at (a store that stopped early says so itself).
+pub(crate) fn newest_matches(
+    records: Vec<crate::domain::lead::LeadRecord>,
+    query: &crate::domain::lead::LeadQuery,
+    limit: usize,
+) -> (Vec<crate::domain::lead::LeadRecord>, bool) {
+    let mut found: Vec<_> = records.into_iter().filter(|r| query.matches(r)).collect();
+    found.sort_by(|a, b| {
+        b.queued_at
+            .cmp(&a.queued_at)
+            .then_with(|| a.lead_id.cmp(&b.lead_id))
+    });
+    found.truncate(limit);
+    (found, true)
+}

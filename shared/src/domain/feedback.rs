@@ -763,6 +763,7 @@ mod tests {
             billed: Some(Cents(30_000)),
             notices: Vec::new(),
             offers: 0,
+            revived_at: None,
             history: Vec::new(),
             factors: None,
             updated_at: at(1, 14),

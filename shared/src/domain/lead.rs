@@ -213,12 +213,22 @@ pub struct LeadRecord {
     /// number it would be, so a repeated message re-offers nothing.
     #[serde(default)]
     pub offers: u32,
+    /// When the sales team last offered it again after it ended (expired, unsold or
+    /// dead-lettered): its shelf life runs from then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revived_at: Option<DateTime<Utc>>,
     pub updated_at: DateTime<Utc>,
     /// Optimistic-concurrency version, bumped by every write.
     pub version: u64,
 }
 
 impl LeadRecord {
+    /// When its shelf life started: when the sales team last offered it again, else when it
+    /// qualified.
+    pub fn shelf_start(&self) -> Option<DateTime<Utc>> {
+        self.revived_at.or(self.queued_at)
+    }
+
     pub fn queued(lead: &QueuedLead) -> LeadRecord {
         LeadRecord {
             lead_id: lead.lead_id.clone(),
@@ -244,6 +254,7 @@ impl LeadRecord {
             }],
             factors: lead.factors,
             offers: lead.offer,
+            revived_at: None,
             updated_at: lead.queued_at,
             version: 0,
         }
@@ -316,8 +327,45 @@ impl LeadRecord {
             }],
             factors: None,
             offers: 0,
+            revived_at: None,
             updated_at: withdrawal.at,
             version: 0,
         }
     }
 }
+
+/// What the sales team looks for among the leads; every field given must match.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LeadQuery {
+    pub state: Option<LeadState>,
+    /// The buyer of its current sale.
+    pub buyer: Option<BuyerId>,
+    /// The New York day it qualified.
+    pub day: Option<chrono::NaiveDate>,
+    pub tier: Option<QualityTier>,
+    /// Why no buyer took it (`no_eligible_buyer`, `duplicate`, `held_for_capacity`, …).
+    pub unsold_reason: Option<String>,
+}
+
+impl LeadQuery {
+    pub fn matches(&self, record: &LeadRecord) -> bool {
+        self.state.is_none_or(|s| s == record.state)
+            && self
+                .buyer
+                .as_ref()
+                .is_none_or(|b| record.sale.as_ref().is_some_and(|s| &s.buyer_id == b))
+            && self.day.is_none_or(|d| {
+                record
+                    .queued_at
+                    .is_some_and(|at| super::analytics::new_york_day(at) == d)
+            })
+            && self.tier.is_none_or(|t| record.tier == Some(t))
+            && self
+                .unsold_reason
+                .as_deref()
+                .is_none_or(|r| record.unsold_reason.as_deref() == Some(r))
+    }
+}
+
+/// Leads a search looks at, at most: the newest matches of that many are answered.
+pub const SEARCH_SCAN_LIMIT: usize = 20_000;

@@ -93,6 +93,9 @@ pub enum LeadEvent {
     DeadLettered { reason: &'static str },
     /// `aurum leads redrive` queued it again.
     Redriven,
+    /// The sales team offers an ended lead (expired, unsold or dead-lettered) again: it
+    /// waits for its next offer, with a new shelf life from now.
+    Revived,
     /// A buyer answered a notice with a 2xx.
     NoticeSent { buyer: BuyerId, kind: NoticeKind },
 }
@@ -114,6 +117,7 @@ impl LeadEvent {
             LeadEvent::ContactErased(_) => "contact_erased",
             LeadEvent::DeadLettered { .. } => "dead_lettered",
             LeadEvent::Redriven => "redriven",
+            LeadEvent::Revived => "revived",
             LeadEvent::NoticeSent { .. } => "notice_sent",
         }
     }
@@ -331,6 +335,11 @@ pub fn next(
             give_back(record, now, reason, LeadState::DeadLettered, contact_keys)
         }
         (_, LeadEvent::DeadLettered { .. }) => Err(Refused::Unchanged),
+        (LeadState::Expired | LeadState::Unsold | LeadState::DeadLettered, LeadEvent::Revived) => {
+            let mut next = record.moved(LeadState::Waiting, now, "offered again by the sales team");
+            next.revived_at = Some(now);
+            Ok(Change::record(next))
+        }
         (LeadState::DeadLettered, LeadEvent::Redriven) => Ok(Change::record(record.moved(
             LeadState::Queued,
             now,

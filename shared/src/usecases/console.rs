@@ -336,6 +336,28 @@ impl<B: Backend> Console<B> {
         Ok(())
     }
 
+    /// Keeps the audit entry of a change another use case made for the sales team (a lead
+    /// offered again, a return decided): `target` like `lead:<id>`.
+    pub async fn note(
+        &self,
+        actor: &str,
+        action: &str,
+        target: String,
+        before: Option<serde_json::Value>,
+        after: Option<serde_json::Value>,
+    ) -> Result<(), ConsoleError> {
+        let audit = AuditEntry::new(
+            self.now(),
+            wall_nanos(),
+            actor,
+            action,
+            target,
+            before,
+            after,
+        );
+        Ok(self.buyers().append_audit(&audit).await?)
+    }
+
     /// The newest `limit` changes.
     pub async fn audit(&self, limit: usize) -> Result<Vec<AuditEntry>, ConsoleError> {
         Ok(self.buyers().audit_log(limit).await?)

@@ -54,6 +54,23 @@ impl Sweep {
 }
 
 /// The sweep's ports and settings.
+/// Why a lead was not offered again; nothing changed.
+#[derive(Debug, thiserror::Error)]
+pub enum OfferAgainError {
+    #[error("no such lead")]
+    NotFound,
+    /// Its state does not allow it (`queued`, `sold`, `delivered`, `withdrawn`, …).
+    #[error("a lead that is {0} cannot be offered again")]
+    NotAllowed(&'static str),
+    /// Its conversation is gone, no longer scores as sellable, or has no consent.
+    #[error(
+        "the lead can no longer be sold: its conversation is gone, unqualified or without consent"
+    )]
+    NotSellable,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
 pub struct Reoffers<B: Backend> {
     leads: Arc<B::Leads>,
     sales: Arc<B::Sales>,
@@ -132,8 +149,8 @@ impl<B: Backend> Reoffers<B> {
             .await?
             .unwrap_or_else(|| self.base_model.clone());
         for record in waiting {
-            let qualified_at = record.queued_at.unwrap_or(record.updated_at);
-            if now >= qualified_at + self.shelf_life {
+            let shelf_from = record.shelf_start().unwrap_or(record.updated_at);
+            if now >= shelf_from + self.shelf_life {
                 if self.expire(&record, now).await? {
                     sweep.expired += 1;
                 }
@@ -144,6 +161,78 @@ impl<B: Backend> Reoffers<B> {
             }
         }
         Ok(sweep)
+    }
+
+    /// The sales team offers lead `lead_id` again now. An ended lead (expired, unsold or
+    /// dead-lettered) first waits again, with a new shelf life from now; then its next
+    /// offer is published at once, scored on the conversation as it stands. Returns that
+    /// offer's number. A lead in any other state is refused and nothing changes.
+    pub async fn offer_again(
+        &self,
+        lead_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<u32, OfferAgainError> {
+        use crate::domain::lead::LeadState;
+        let record = self
+            .leads
+            .lead(lead_id)
+            .await?
+            .ok_or(OfferAgainError::NotFound)?;
+        if !matches!(
+            record.state,
+            LeadState::Waiting | LeadState::Expired | LeadState::Unsold | LeadState::DeadLettered
+        ) {
+            return Err(OfferAgainError::NotAllowed(record.state.as_str()));
+        }
+        let conversation = self
+            .conversations
+            .load_conversation(&record.session_id)
+            .await?
+            .ok_or(OfferAgainError::NotSellable)?;
+        let model = self
+            .models
+            .current_model()
+            .await?
+            .unwrap_or_else(|| self.base_model.clone());
+        let score = scoring::score(&model, &conversation, conversation.last_message_at);
+        if !score.sellable() || conversation.consent.is_none() {
+            return Err(OfferAgainError::NotSellable);
+        }
+        let record = match record.state {
+            LeadState::Waiting => record,
+            LeadState::Expired | LeadState::Unsold | LeadState::DeadLettered => {
+                match lifecycle::apply(
+                    &*self.leads,
+                    &*self.sales,
+                    lead_id,
+                    &LeadEvent::Revived,
+                    now,
+                )
+                .await?
+                {
+                    Some(Applied::Changed(after)) => after,
+                    Some(Applied::Unchanged(after, _)) => {
+                        return Err(OfferAgainError::NotAllowed(after.state.as_str()));
+                    }
+                    None => return Err(OfferAgainError::NotFound),
+                }
+            }
+            other => return Err(OfferAgainError::NotAllowed(other.as_str())),
+        };
+        let qualified_at = record.queued_at.unwrap_or(record.updated_at);
+        let message = queued_lead(
+            &conversation,
+            &score,
+            &record.lead_id,
+            qualified_at,
+            record.offers + 1,
+        );
+        self.queue
+            .publish(&message)
+            .await
+            .map_err(|e| StoreError::Unavailable(format!("lead queue: {e}")))?;
+        tracing::info!(lead_id = %record.lead_id, offer = message.offer, "lead offered again by the sales team");
+        Ok(message.offer)
     }
 
     /// Ends a lead at its shelf life, counted with its last reason.

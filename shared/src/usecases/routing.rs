@@ -830,11 +830,11 @@ impl<B: Backend> Distribution<B> {
         keys: &[String],
         now: DateTime<Utc>,
     ) -> Result<Step, DistributionError> {
-        let qualified_at = record.queued_at.unwrap_or(now);
+        let shelf_from = record.shelf_start().unwrap_or(now);
         let event = LeadEvent::NoBuyer {
             reason: reason.clone(),
             routing: Box::new(decision),
-            shelf_until: qualified_at + self.settings.shelf_life,
+            shelf_until: shelf_from + self.settings.shelf_life,
         };
         match self.apply(record, event, now, keys).await? {
             Applied::Stored(next) => {

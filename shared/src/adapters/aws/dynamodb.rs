@@ -272,6 +272,66 @@ impl LeadStore for DynamoStore {
             .await
     }
 
+    async fn search(
+        &self,
+        query: &crate::domain::lead::LeadQuery,
+        limit: usize,
+    ) -> Result<(Vec<LeadRecord>, bool), StoreError> {
+        use crate::domain::lead::SEARCH_SCAN_LIMIT;
+        // The table also holds the contact claims: only lead records are read back. A
+        // state in the query is filtered by the store, the rest here.
+        let mut filter = "begins_with(#id, :lead)".to_owned();
+        let mut request = self
+            .client
+            .scan()
+            .table_name(&self.tables.leads)
+            .expression_attribute_names("#id", "lead_id")
+            .expression_attribute_values(":lead", AttributeValue::S("lead_".into()));
+        if let Some(state) = query.state {
+            filter.push_str(" AND #st = :st");
+            request = request
+                .expression_attribute_names("#st", "lead_state")
+                .expression_attribute_values(":st", AttributeValue::S(state.as_str().into()));
+        }
+        let request = request.filter_expression(filter);
+        let mut all = Vec::new();
+        let mut scanned = 0usize;
+        let mut start = None;
+        let complete = loop {
+            let page = request
+                .clone()
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(unavailable)?;
+            scanned += usize::try_from(page.scanned_count).unwrap_or(0);
+            let items = page.items.unwrap_or_default();
+            self.meter.dynamodb_read(
+                read_units_for(items.iter().map(item_size).sum::<usize>().max(1)) / 2.0,
+            );
+            for item in items {
+                let stored: LeadItem = serde_dynamo::from_item(item).map_err(bad_item)?;
+                let mut record: LeadRecord =
+                    serde_json::from_str(&stored.state).map_err(corrupt)?;
+                record.version = stored.version;
+                if query.matches(&record) {
+                    all.push(record);
+                }
+            }
+            match page.last_evaluated_key {
+                Some(key) if !key.is_empty() => {
+                    if scanned >= SEARCH_SCAN_LIMIT {
+                        break false;
+                    }
+                    start = Some(key);
+                }
+                _ => break true,
+            }
+        };
+        let (found, _) = crate::adapters::newest_matches(all, query, limit);
+        Ok((found, complete))
+    }
+
     async fn waiting(&self, limit: usize) -> Result<Vec<LeadRecord>, StoreError> {
         let mut out = Vec::new();
         let mut start = None;

@@ -17,6 +17,35 @@ impl LeadStore for EmbeddedStore {
             .await
     }
 
+    async fn search(
+        &self,
+        query: &crate::domain::lead::LeadQuery,
+        limit: usize,
+    ) -> Result<(Vec<LeadRecord>, bool), StoreError> {
+        use crate::domain::lead::SEARCH_SCAN_LIMIT;
+        let query = query.clone();
+        self.blocking(move |db| {
+            let txn = db.begin_read().map_err(unavailable)?;
+            let table = txn.open_table(LEADS).map_err(unavailable)?;
+            let mut all = Vec::new();
+            let mut complete = true;
+            for (n, entry) in table.iter().map_err(unavailable)?.enumerate() {
+                if n >= SEARCH_SCAN_LIMIT {
+                    complete = false;
+                    break;
+                }
+                let (_, bytes) = entry.map_err(unavailable)?;
+                let record: LeadRecord = serde_json::from_slice(bytes.value()).map_err(corrupt)?;
+                if query.matches(&record) {
+                    all.push(record);
+                }
+            }
+            let (found, _) = crate::adapters::newest_matches(all, &query, limit);
+            Ok((found, complete))
+        })
+        .await
+    }
+
     async fn waiting(&self, limit: usize) -> Result<Vec<LeadRecord>, StoreError> {
         let ids: Vec<String> = self
             .blocking(move |db| {

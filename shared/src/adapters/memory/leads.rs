@@ -16,6 +16,15 @@ impl LeadStore for MemoryStore {
         Ok(())
     }
 
+    async fn search(
+        &self,
+        query: &crate::domain::lead::LeadQuery,
+        limit: usize,
+    ) -> Result<(Vec<LeadRecord>, bool), StoreError> {
+        let all: Vec<LeadRecord> = lock(&self.sales).leads.values().cloned().collect();
+        Ok(crate::adapters::newest_matches(all, query, limit))
+    }
+
     async fn waiting(&self, limit: usize) -> Result<Vec<LeadRecord>, StoreError> {
         Ok(lock(&self.sales)
             .leads
