@@ -409,7 +409,7 @@ pub async fn an_expired_lead_found_and_offered_again<B: Backend>(backend: &B, ti
         )
         .await;
         assert_eq!(status, 200, "{found}");
-        assert_eq!(ids(&found), [lead.lead_id.clone()], "{query}");
+        assert_eq!(ids(&found), std::slice::from_ref(&lead.lead_id), "{query}");
         assert_eq!(found["complete"], true);
     }
     for query in [
