@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The dashboard page in headless Chromium: builds `aurum`, starts `aurum serve` twice on
-# free loopback ports and fresh data directories (one filled by `aurum simulate --days 21`,
-# one left empty), runs tests/browser/dashboard.test.mjs against them and leaves the
+# The dashboard page and the sales console in headless Chromium: builds `aurum`, starts
+# `aurum serve` three times on free loopback ports and fresh data directories (one filled
+# by `aurum simulate --days 21`, one left empty, one for the console), runs
+# tests/browser/dashboard.test.mjs and console.test.mjs against them and leaves the
 # screenshots in $AURUM_BROWSER_OUT (default target/browser). Installs what it needs on a
 # fresh Debian machine (chromium, Node.js, the pinned playwright-core); stops by itself.
 #
@@ -86,6 +87,8 @@ start_server filled
 FILLED=$URL
 start_server empty
 EMPTY=$URL
+start_server console
+CONSOLE=$URL
 
 echo "browser-test: simulating $DAYS days on $FILLED"
 timeout 600 "$AURUM" simulate --days "$DAYS" --seed "$SEED" --url "$FILLED" | tee "$OUT/simulate.txt"
@@ -93,4 +96,7 @@ timeout 600 "$AURUM" simulate --days "$DAYS" --seed "$SEED" --url "$FILLED" | te
 echo "browser-test: the page in headless Chromium"
 AURUM_URL=$FILLED AURUM_EMPTY_URL=$EMPTY AURUM_BROWSER_OUT=$OUT AURUM_BROWSER_DAYS=$DAYS \
   timeout 300 node --test --test-reporter=spec tests/browser/dashboard.test.mjs
+echo "browser-test: the sales console in headless Chromium"
+AURUM_CONSOLE_URL=$CONSOLE AURUM_BROWSER_OUT=$OUT \
+  timeout 300 node --test --test-reporter=spec tests/browser/console.test.mjs
 echo "browser-test: screenshots in $OUT"

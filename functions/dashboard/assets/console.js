@@ -143,6 +143,7 @@
       renderBuyers();
       const audit = await call('GET', '/api/v1/admin/audit?limit=50');
       renderAudit(audit.entries);
+      await searchLeads();
       $('signin').hidden = true;
       status('Up to date', 'ok');
     } catch (e) {
@@ -183,6 +184,77 @@
       : b.terms.name + ': no answer (' + probe.error + ') after ' + probe.latency_ms + ' ms';
     $('test-answer').textContent = probe.answer || '';
     $('test-result').hidden = false;
+  }
+
+  const OFFERABLE = ['waiting', 'expired', 'unsold', 'dead_lettered'];
+
+  async function searchLeads(event) {
+    if (event) event.preventDefault();
+    const params = new URLSearchParams();
+    for (const el of $('lead-search').elements) {
+      if (el.name && el.value.trim()) params.set(el.name, el.value.trim());
+    }
+    params.set('limit', '50');
+    try {
+      const result = await call('GET', '/api/v1/admin/leads?' + params.toString());
+      renderLeads(result);
+    } catch (e) {
+      banner('Lead search: ' + e.message);
+    }
+  }
+
+  function renderLeads(result) {
+    const body = $('lead-rows');
+    body.replaceChildren();
+    $('lead-note').textContent = result.leads.length + ' found' + (result.complete ? '' : ' (not every lead was read)');
+    for (const l of result.leads) {
+      const row = document.createElement('tr');
+      row.dataset.lead = l.lead_id;
+      const id = cell(row, '');
+      const link = document.createElement('a');
+      link.href = '#';
+      link.textContent = l.lead_id;
+      link.addEventListener('click', (e) => { e.preventDefault(); showLead(l.lead_id).catch((err) => banner(err.message)); });
+      id.appendChild(link);
+      const st = cell(row, l.status);
+      st.dataset.testid = 'lead-status';
+      cell(row, l.score ?? '–');
+      cell(row, l.tier ?? '–');
+      cell(row, l.queued_at ? new Date(l.queued_at).toLocaleString() : '–');
+      cell(row, l.buyer_id ?? '–');
+      cell(row, l.price != null ? '$' + Number(l.price).toFixed(2) : '–');
+      cell(row, l.unsold_reason ?? '');
+      const act = cell(row, '');
+      if (OFFERABLE.includes(l.status)) {
+        act.appendChild(button('Offer again', 'reoffer', async () => {
+          const r = await call('POST', '/api/v1/admin/leads/' + l.lead_id + '/reoffer');
+          banner('');
+          $('lead-note').textContent = l.lead_id + ' offered again (offer ' + r.offer + ')';
+          await load();
+        }));
+      }
+      body.appendChild(row);
+    }
+  }
+
+  async function showLead(id) {
+    const lead = await call('GET', '/api/v1/leads/' + id);
+    $('lead-detail-title').textContent = id + ' — ' + lead.status + (lead.routing ? ' — ' + lead.routing.reason : '');
+    const body = $('trace-rows');
+    body.replaceChildren();
+    for (const t of (lead.routing ? lead.routing.trace : [])) {
+      const row = document.createElement('tr');
+      row.dataset.buyer = t.buyer_id;
+      cell(row, t.buyer_id + (t.chosen ? ' ✓' : ''));
+      cell(row, t.eligible ? 'yes' : 'no');
+      const by = cell(row, t.excluded_by ?? '');
+      by.dataset.testid = 'excluded-by';
+      const note = cell(row, t.note ?? '');
+      note.dataset.testid = 'trace-note';
+      cell(row, t.price != null ? '$' + Number(t.price).toFixed(2) : '');
+      body.appendChild(row);
+    }
+    $('lead-detail').hidden = false;
   }
 
   const LISTS = ['boroughs', 'zips', 'days', 'property_types'];
@@ -247,6 +319,7 @@
     $('new-buyer').addEventListener('click', () => edit(null));
     $('cancel-edit').addEventListener('click', () => { $('editor').hidden = true; editing = null; });
     $('buyer-form').addEventListener('submit', save);
+    $('lead-search').addEventListener('submit', searchLeads);
     $('secret-done').addEventListener('click', () => {
       $('secret-value').textContent = '';
       $('secret-box').hidden = true;

@@ -1,7 +1,8 @@
 //! The sales console's buyer administration (`/api/v1/admin/…`): list, create, edit,
 //! pause / resume, deactivate, rotate a secret, send a test message, and read the audit.
 //! In AWS every route needs the sales team's JWT; reads need the `aurum/read` scope,
-//! changes `aurum/admin` (the template's authorizer checks them). Each change names the
+//! changes `aurum/admin` (the template's authorizer checks them; the API document, like
+//! the other sales-team routes', does not repeat it). Each change names the
 //! version it was made on: someone else's change in between gets 409 `version_conflict`.
 
 use aurum::backend::Backend;
@@ -66,25 +67,6 @@ pub fn router<B: Backend>(backend: &B) -> Router {
         .merge(leads)
 }
 
-/// Names the sales team's JWT in the document: the console's routes list the scope each
-/// needs (`aurum/read` to read, `aurum/admin` to change).
-pub fn document_security(doc: &mut utoipa::openapi::OpenApi) {
-    use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-    let components = doc.components.get_or_insert_with(Default::default);
-    components.add_security_scheme(
-        "sales_jwt",
-        SecurityScheme::Http(
-            HttpBuilder::new()
-                .scheme(HttpAuthScheme::Bearer)
-                .bearer_format("JWT")
-                .description(Some(
-                    "The sales team's JWT (scopes aurum/read and aurum/admin); on `aurum serve --public`, its sales token",
-                ))
-                .build(),
-        ),
-    );
-}
-
 type ConsoleState<B> = State<Arc<Console<B>>>;
 
 fn api_error(e: ConsoleError) -> ApiError {
@@ -110,8 +92,7 @@ fn api_error(e: ConsoleError) -> ApiError {
         (status = 200, body = Vec<BuyerSummary>),
         (status = 401, description = "`unauthorized`: no sales-team credentials", body = ErrorBody),
         (status = 503, description = "`unavailable`", body = ErrorBody)
-    ),
-    security(("sales_jwt" = ["aurum/read"]))
+    )
 )]
 async fn list_buyers<B: Backend>(
     State(console): ConsoleState<B>,
@@ -136,8 +117,7 @@ async fn list_buyers<B: Backend>(
         (status = 415, description = "`unsupported_media_type`", body = ErrorBody),
         (status = 422, description = "`invalid_request`: names the field", body = ErrorBody),
         (status = 503, description = "`unavailable`", body = ErrorBody)
-    ),
-    security(("sales_jwt" = ["aurum/admin"]))
+    )
 )]
 async fn create_buyer<B: Backend>(
     State(console): ConsoleState<B>,
@@ -161,8 +141,7 @@ async fn create_buyer<B: Backend>(
         (status = 200, body = BuyerSummary),
         (status = 404, description = "`not_found`", body = ErrorBody),
         (status = 503, description = "`unavailable`", body = ErrorBody)
-    ),
-    security(("sales_jwt" = ["aurum/read"]))
+    )
 )]
 async fn get_buyer<B: Backend>(
     State(console): ConsoleState<B>,
@@ -198,8 +177,7 @@ pub struct TermsChange {
         (status = 415, description = "`unsupported_media_type`", body = ErrorBody),
         (status = 422, description = "`invalid_request`: names the field", body = ErrorBody),
         (status = 503, description = "`unavailable`", body = ErrorBody)
-    ),
-    security(("sales_jwt" = ["aurum/admin"]))
+    )
 )]
 async fn update_buyer<B: Backend>(
     State(console): ConsoleState<B>,
@@ -233,8 +211,7 @@ async fn update_buyer<B: Backend>(
         (status = 415, description = "`unsupported_media_type`", body = ErrorBody),
         (status = 422, description = "`invalid_request`", body = ErrorBody),
         (status = 503, description = "`unavailable`", body = ErrorBody)
-    ),
-    security(("sales_jwt" = ["aurum/admin"]))
+    )
 )]
 async fn set_standing<B: Backend>(
     State(console): ConsoleState<B>,
@@ -279,8 +256,7 @@ pub struct Rotation {
         (status = 415, description = "`unsupported_media_type`", body = ErrorBody),
         (status = 422, description = "`invalid_request`", body = ErrorBody),
         (status = 503, description = "`unavailable`", body = ErrorBody)
-    ),
-    security(("sales_jwt" = ["aurum/admin"]))
+    )
 )]
 async fn rotate_secret<B: Backend>(
     State(console): ConsoleState<B>,
@@ -313,8 +289,7 @@ async fn rotate_secret<B: Backend>(
         (status = 200, body = Probe),
         (status = 404, description = "`not_found`", body = ErrorBody),
         (status = 503, description = "`unavailable`", body = ErrorBody)
-    ),
-    security(("sales_jwt" = ["aurum/admin"]))
+    )
 )]
 async fn send_test<B: Backend>(
     State(console): ConsoleState<B>,
@@ -353,8 +328,7 @@ pub struct AuditView {
         (status = 200, body = AuditView),
         (status = 422, description = "`invalid_request`", body = ErrorBody),
         (status = 503, description = "`unavailable`", body = ErrorBody)
-    ),
-    security(("sales_jwt" = ["aurum/read"]))
+    )
 )]
 async fn audit<B: Backend>(
     State(console): ConsoleState<B>,

@@ -128,8 +128,7 @@ pub struct LeadSearchResult {
         (status = 200, body = LeadSearchResult),
         (status = 422, description = "`invalid_request`", body = ErrorBody),
         (status = 503, description = "`unavailable`", body = ErrorBody)
-    ),
-    security(("sales_jwt" = ["aurum/read"]))
+    )
 )]
 async fn search<B: Backend>(
     State(state): State<Arc<LeadsState<B>>>,
@@ -191,8 +190,7 @@ pub struct Reoffered {
         (status = 409, description = "`invalid_transition`: its state does not allow it", body = ErrorBody),
         (status = 422, description = "`invalid_request`: it can no longer be sold", body = ErrorBody),
         (status = 503, description = "`unavailable`", body = ErrorBody)
-    ),
-    security(("sales_jwt" = ["aurum/admin"]))
+    )
 )]
 async fn reoffer<B: Backend>(
     State(state): State<Arc<LeadsState<B>>>,

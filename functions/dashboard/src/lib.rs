@@ -66,7 +66,6 @@ impl HttpFunction for Dashboard {
         doc.merge(page::PageApi::openapi());
         doc.merge(console::ConsoleApi::openapi());
         doc.merge(console_leads::ConsoleLeadsApi::openapi());
-        console::document_security(&mut doc);
         doc
     }
     const OPENAPI_JSON: &'static str = include_str!("../openapi.json");

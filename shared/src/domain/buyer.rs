@@ -523,7 +523,8 @@ impl Buyer {
 }
 
 /// The buyers that could take a lead in this place at this tier (active, covering it,
-/// taking the tier and passing their property and bill filters), by legal name, at most three, the best-paying tier first: the ones
+/// taking the tier and passing their property and bill filters; not paused by the sales
+/// team), by legal name, at most three, the best-paying tier first: the ones
 /// the consent question names. Hours and caps are left out: a closed or full buyer may
 /// take the lead on a re-offer.
 pub fn who_may_call(
@@ -539,6 +540,7 @@ pub fn who_may_call(
         .iter()
         .filter(|b| {
             b.active
+                && b.pause.is_none()
                 && b.area.covers(zip, borough)
                 && b.min_quality <= tier
                 && b.filters.admit(property, bill).is_ok()
