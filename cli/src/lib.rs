@@ -100,6 +100,7 @@ pub const PUBLIC_ROUTES: &[&str] = &[
     aurum_conversation::ROUTE,
     aurum_feedback::ROUTE,
     aurum_feedback::OWN_STATEMENT_ROUTE,
+    aurum_feedback::OWN_LEADS_ROUTE,
     aurum_dashboard::page::PAGE_ROUTE,
     aurum_dashboard::page::CONSOLE_ROUTE,
     aurum_dashboard::page::ASSET_ROUTE,

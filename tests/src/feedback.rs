@@ -1055,15 +1055,52 @@ pub fn own_statement_request(
     signed_query: Option<&str>,
     sent_query: Option<&str>,
 ) -> hyper::Request<Body> {
+    let payload = aurum_feedback::own_statement_payload(signed_query);
+    own_request(
+        aurum_feedback::OWN_STATEMENT_ROUTE,
+        &payload,
+        buyer,
+        secret,
+        at,
+        sent_query,
+    )
+}
+
+/// A buyer's request for its own leads, signed like its statement.
+pub fn own_leads_request(
+    buyer: &str,
+    secret: &WebhookSecret,
+    at: DateTime<Utc>,
+    query: Option<&str>,
+) -> hyper::Request<Body> {
+    let payload = aurum_feedback::own_leads_payload(query);
+    own_request(
+        aurum_feedback::OWN_LEADS_ROUTE,
+        &payload,
+        buyer,
+        secret,
+        at,
+        query,
+    )
+}
+
+/// `GET route[?sent_query]` as `buyer`, with `payload` signed by `secret` at `at`.
+fn own_request(
+    route: &str,
+    payload: &str,
+    buyer: &str,
+    secret: &WebhookSecret,
+    at: DateTime<Utc>,
+    sent_query: Option<&str>,
+) -> hyper::Request<Body> {
     let uri = match sent_query {
-        Some(q) => format!("{}?{q}", aurum_feedback::OWN_STATEMENT_ROUTE),
-        None => aurum_feedback::OWN_STATEMENT_ROUTE.to_owned(),
+        Some(q) => format!("{route}?{q}"),
+        None => route.to_owned(),
     };
     let mut request = hyper::Request::get(uri)
         .header(aurum_feedback::HEADER_BUYER, buyer)
         .body(Body::empty())
         .expect("request");
-    let payload = aurum_feedback::own_statement_payload(signed_query);
     webhooks::sign(secret, &message_id(), at, payload.as_bytes())
         .expect("sign")
         .apply(request.headers_mut())
@@ -1187,6 +1224,52 @@ pub async fn buyers_read_only_their_own_statement<B: Backend>(backend: &B) {
             json!({"error": {"code": "invalid_signature", "message": aurum::http::SIGNATURE_MESSAGE}}),
             "{what}: the same refusal whatever is wrong"
         );
+    }
+
+    // Its own leads: each with its price and status, none of the other buyer's.
+    let own = call(
+        &app,
+        own_leads_request(a.id.as_str(), &secret(), now, Some(&query)),
+    )
+    .await;
+    assert_eq!(own.status, 200, "{}", own.body);
+    let leads = own.body["leads"].as_array().expect("leads");
+    let ids: std::collections::BTreeSet<&str> =
+        leads.iter().filter_map(|l| l["lead_id"].as_str()).collect();
+    let expected: std::collections::BTreeSet<&str> =
+        a_leads.iter().map(|l| l.lead_id.as_str()).collect();
+    assert_eq!(ids, expected, "{}", own.body);
+    for lead in leads {
+        assert_eq!(lead["status"], "delivered", "{lead}");
+        assert!(lead["price"].as_f64().is_some_and(|p| p > 0.0), "{lead}");
+        assert_eq!(lead["net"], lead["price"], "nothing credited: {lead}");
+    }
+    let theirs = call(
+        &app,
+        own_leads_request(b.id.as_str(), &other_secret(), now, None),
+    )
+    .await;
+    assert_eq!(theirs.status, 200, "{}", theirs.body);
+    assert_eq!(
+        theirs.body["leads"].as_array().map(Vec::len),
+        Some(b_leads.len())
+    );
+    for (what, request) in [
+        (
+            "another buyer's id",
+            own_leads_request(b.id.as_str(), &secret(), now, Some(&query)),
+        ),
+        ("the statement's signature", {
+            let mut r =
+                own_statement_request(a.id.as_str(), &secret(), now, Some(&query), Some(&query));
+            *r.uri_mut() = format!("{}?{query}", aurum_feedback::OWN_LEADS_ROUTE)
+                .parse()
+                .expect("uri");
+            r
+        }),
+    ] {
+        let refused = call(&app, request).await;
+        assert_eq!(refused.status, 401, "{what}: {}", refused.body);
     }
     drop((fake, fake_b));
 }

@@ -229,6 +229,15 @@ pub struct OwnStatementResponse {
     pub delivery_health: DeliveryHealthView,
 }
 
+/// A buyer's own leads of a month.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OwnLeadsResponse {
+    pub buyer_id: String,
+    /// `YYYY-MM`, New York time.
+    pub month: String,
+    pub leads: Vec<aurum::domain::statement::OwnLead>,
+}
+
 /// How deliveries to the buyer's webhook are going.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct DeliveryHealthView {

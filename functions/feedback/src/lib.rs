@@ -39,6 +39,7 @@ pub const ROUTE: &str = "/api/v1/revenue/buyer-feedback";
 pub const STATEMENT_ROUTE: &str = "/api/v1/buyers/{buyer_id}/statement";
 /// A buyer's own statement, signed by the buyer (public, like the feedback post).
 pub const OWN_STATEMENT_ROUTE: &str = "/api/v1/buyer/statement";
+pub const OWN_LEADS_ROUTE: &str = "/api/v1/buyer/leads";
 /// The header naming the signing buyer: its secret verifies the message before the body is
 /// read, so no unauthenticated JSON is ever parsed.
 pub const HEADER_BUYER: &str = "aurum-buyer-id";
@@ -54,6 +55,7 @@ impl HttpFunction for Feedback {
         (ROUTE, Method::POST),
         (STATEMENT_ROUTE, Method::GET),
         (OWN_STATEMENT_ROUTE, Method::GET),
+        (OWN_LEADS_ROUTE, Method::GET),
     ];
 
     fn openapi() -> utoipa::openapi::OpenApi {
@@ -75,6 +77,7 @@ impl HttpFunction for Feedback {
             .route(ROUTE, post(post_feedback::<B>))
             .route(STATEMENT_ROUTE, get(buyer_statement::<B>))
             .route(OWN_STATEMENT_ROUTE, get(own_statement::<B>))
+            .route(OWN_LEADS_ROUTE, get(own_leads::<B>))
             .with_state(state)
     }
 }
@@ -99,7 +102,7 @@ impl<B: Backend> Clone for FeedbackState<B> {
         title = "Aurum buyer feedback API",
         description = "Buyers' feedback on the leads they bought, and their statements."
     ),
-    paths(post_feedback, buyer_statement, own_statement),
+    paths(post_feedback, buyer_statement, own_statement, own_leads),
     components(schemas(ErrorBody, TransitionErrorBody)),
     tags(
         (name = "buyers", description = "Called by buyers' systems, signed with Standard Webhooks"),
@@ -418,6 +421,82 @@ async fn own_statement<B: Backend>(
             paused,
             paused_until: health.paused_until.filter(|_| paused),
         },
+    }))
+}
+
+/// What a buyer signs to read its own leads: `GET /api/v1/buyer/leads` and the query as
+/// sent, like [`own_statement_payload`].
+pub fn own_leads_payload(raw_query: Option<&str>) -> String {
+    match raw_query.filter(|q| !q.is_empty()) {
+        Some(q) => format!("GET {OWN_LEADS_ROUTE}?{q}"),
+        None => format!("GET {OWN_LEADS_ROUTE}"),
+    }
+}
+
+/// A buyer reads its own leads
+///
+/// The leads sold to the buyer in a New York month (default: this one): when, the price,
+/// what was released or credited, the net, whether a return waits for review, and the
+/// lead's status while the sale is the buyer's (`released` once it is not). Signed like
+/// its statement, the signed payload being `GET /api/v1/buyer/leads` followed by `?` and
+/// the query as sent, if any. Any failure gets the same 401: a buyer only ever reads its
+/// own leads.
+#[utoipa::path(
+    get,
+    path = "/api/v1/buyer/leads",
+    tag = "buyers",
+    operation_id = "own_leads",
+    params(
+        ("aurum-buyer-id" = String, Header, description = "The signing buyer's id", example = "solarreviews"),
+        ("webhook-id" = String, Header, description = "Unique id of this request", example = "msg_2Xr3Yy0Zv4a"),
+        ("webhook-timestamp" = String, Header, description = "Unix seconds when signed", example = "1780425000"),
+        ("webhook-signature" = String, Header, description = "`v1,<base64 HMAC-SHA256>` of `{id}.{timestamp}.GET /api/v1/buyer/leads[?query]`", example = "v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4="),
+        StatementQuery
+    ),
+    responses(
+        (status = 200, description = "The buyer's leads of the month", body = api::OwnLeadsResponse),
+        (status = 401, description = "`invalid_signature`: whatever is wrong (one message for all)", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such month (`2026-13`)", body = ErrorBody),
+        (status = 422, description = "`invalid_request`: `month` is not `YYYY-MM`", body = ErrorBody),
+        (status = 429, description = "`rate_limited`: too many requests from this buyer; retry after `retry-after` seconds", body = ErrorBody,
+            headers(("retry-after" = u64, description = "Seconds to wait"))),
+        (status = 503, description = "`unavailable`: a dependency failed; retry shortly", body = ErrorBody)
+    ),
+    security(())
+)]
+async fn own_leads<B: Backend>(
+    State(app): State<FeedbackState<B>>,
+    headers: HeaderMap,
+    RawQuery(raw_query): RawQuery,
+) -> Result<Json<api::OwnLeadsResponse>, ApiError> {
+    let now = (app.intake.clock())();
+    let payload = own_leads_payload(raw_query.as_deref());
+    let buyer = verified_buyer(&app, &headers, payload.as_bytes(), now, "own leads").await?;
+    if let Err(wait) = app.limit.check(&buyer.id, now).await {
+        return Err(ApiError::RateLimited {
+            retry_after_secs: wait.0,
+        });
+    }
+    let uri: axum::http::Uri = format!("/?{}", raw_query.as_deref().unwrap_or_default())
+        .parse()
+        .map_err(|_| ApiError::Invalid("month must be YYYY-MM, e.g. 2026-06".into()))?;
+    let Query(query) = Query::<StatementQuery>::try_from_uri(&uri)
+        .map_err(|e| ApiError::Invalid(e.body_text()))?;
+    let month = statement_month_of(&query, now)?;
+    let statement = app.intake.statement(&buyer.id, &month).await?;
+    let mut statuses = std::collections::HashMap::new();
+    for line in &statement.lines {
+        if !statuses.contains_key(&line.lead_id) {
+            let status = app.intake.status_for(&buyer.id, &line.lead_id).await?;
+            statuses.insert(line.lead_id.clone(), status);
+        }
+    }
+    let leads =
+        aurum::domain::statement::own_leads(&statement, |id| statuses.get(id).cloned().flatten());
+    Ok(Json(api::OwnLeadsResponse {
+        buyer_id: buyer.id.to_string(),
+        month,
+        leads,
     }))
 }
 

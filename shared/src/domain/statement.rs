@@ -168,3 +168,65 @@ pub fn statement(
         net_cents: net.0,
     }
 }
+
+/// One lead of a buyer's month as the buyer sees it: what it paid, what was credited, and
+/// the lead's status while the sale is its own (`released` once it is not).
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct OwnLead {
+    pub lead_id: String,
+    /// When it was first sold to the buyer this month.
+    pub sold_at: DateTime<Utc>,
+    #[schema(value_type = f64)]
+    pub price: Usd,
+    /// Released and credited amounts, as positive dollars.
+    #[schema(value_type = f64)]
+    pub credited: Usd,
+    /// What the lead adds to the month's net.
+    #[schema(value_type = f64)]
+    pub net: Usd,
+    /// A return or rejection waiting for the sales team's review.
+    pub held_for_review: bool,
+    /// `delivered`, `accepted`, `rejected`, `returned`, `converted`, `withdrawn`, … or
+    /// `released` when the sale is no longer the buyer's.
+    pub status: String,
+}
+
+/// The buyer's leads of a statement, in order of sale; `status` says each lead's status
+/// as the buyer may see it (none: unknown).
+pub fn own_leads(statement: &Statement, status: impl Fn(&str) -> Option<String>) -> Vec<OwnLead> {
+    let mut out: Vec<OwnLead> = Vec::new();
+    for line in &statement.lines {
+        let at = out.iter().position(|l| l.lead_id == line.lead_id);
+        let lead = match at {
+            Some(i) => &mut out[i],
+            None if line.kind == LineKind::Sale => {
+                out.push(OwnLead {
+                    lead_id: line.lead_id.clone(),
+                    sold_at: line.at,
+                    price: Usd(Cents::ZERO),
+                    credited: Usd(Cents::ZERO),
+                    net: Usd(Cents::ZERO),
+                    held_for_review: false,
+                    status: String::new(),
+                });
+                let last = out.len() - 1;
+                &mut out[last]
+            }
+            // A credit or conversion of a lead sold in an earlier month: not this month's.
+            None => continue,
+        };
+        match line.kind {
+            LineKind::Sale => lead.price = Usd(lead.price.0 + line.amount.0),
+            LineKind::Release | LineKind::Credit => {
+                lead.credited = Usd(lead.credited.0 - line.amount.0);
+            }
+            LineKind::HeldForReview => lead.held_for_review = true,
+            LineKind::Conversion => {}
+        }
+        lead.net = Usd(lead.price.0 - lead.credited.0);
+    }
+    for lead in &mut out {
+        lead.status = status(&lead.lead_id).unwrap_or_else(|| "unknown".to_owned());
+    }
+    out
+}

@@ -218,6 +218,20 @@ impl<B: Backend> FeedbackIntake<B> {
         self.buyers.health(buyer).await
     }
 
+    /// A lead's status as `buyer` may see it: its state while the current sale is the
+    /// buyer's, `released` once it is not; none for an unknown lead.
+    pub async fn status_for(
+        &self,
+        buyer: &BuyerId,
+        lead_id: &str,
+    ) -> Result<Option<String>, StoreError> {
+        use crate::ports::LeadStore;
+        Ok(self.leads.lead(lead_id).await?.map(|r| match &r.sale {
+            Some(sale) if &sale.buyer_id == buyer => r.state.as_str().to_owned(),
+            _ => "released".to_owned(),
+        }))
+    }
+
     pub async fn statement(&self, buyer: &BuyerId, month: &str) -> Result<Statement, StoreError> {
         let ledger = self.feedback.buyer_ledger(buyer, month).await?;
         let feedback = self.feedback.buyer_feedback(buyer, month).await?;
