@@ -294,6 +294,7 @@ pub struct Before {
     pub decision_maker: Option<DecisionMaker>,
     pub financing: Option<Financing>,
     pub competing_quotes: Option<bool>,
+    pub contact_consent: Option<bool>,
     pub phone: bool,
     pub email: bool,
 }
@@ -309,6 +310,7 @@ impl Before {
             decision_maker: f.decision_maker,
             financing: f.financing,
             competing_quotes: f.competing_quotes,
+            contact_consent: f.contact_consent,
             phone: f.contact.phone.is_some(),
             email: f.contact.email.is_some(),
         }
@@ -344,7 +346,9 @@ fn topics_raised(c: &Conversation, latest: &MessageFacts) -> Vec<Topic> {
     {
         raised[Topic::Board as usize] = true;
     }
-    if c.facts.homeowner == Some(false) {
+    if c.facts.homeowner == Some(false)
+        && (latest.homeowner == Some(false) || !answered_before(c, Topic::Renters))
+    {
         raised[Topic::Renters as usize] = true;
     }
     Topic::ALL
@@ -441,7 +445,8 @@ fn fill(text: &str, per_watt: Cents, m: Option<&MoneyFigures>) -> String {
 /// illustrates with a typical bill until then).
 fn topic_sentence(out: &mut String, c: &Conversation, topic: Topic, today: NaiveDate) {
     let entry = answers().topic(topic);
-    if answered_before(c, topic) {
+    let own_figures = entry.personal.is_some() && c.facts.monthly_bill.is_some();
+    if answered_before(c, topic) && !own_figures {
         out.push_str(&entry.again);
         out.push(' ');
         return;
@@ -619,7 +624,10 @@ pub fn reply_with_rules(
             out.push_str(&answers().renters_buying);
         }
         if latest.closing {
-            out.push_str(" Thanks for chatting, and good luck!");
+            if !out.is_empty() && !out.ends_with(' ') {
+                out.push(' ');
+            }
+            out.push_str("Thanks for chatting, and good luck!");
         }
         let mut r = finish(c, out, Vec::new(), None, None, answered);
         r.answered_questions = said_questions;
@@ -673,7 +681,13 @@ pub fn reply_with_rules(
         told_borough = Some(b);
     }
     acknowledge_correction(&mut out, c, latest, before);
-    acknowledge_new(&mut out, c, before);
+    acknowledge_new(
+        &mut out,
+        c,
+        before,
+        new_place && f.borough.is_some(),
+        s.sellable() && c.lead_queued_at.is_none(),
+    );
     let held_now = latest.held_back.iter().fold(0u16, |set, a| set | a.bit());
     acknowledge_held_back(&mut out, held_now);
 
@@ -720,7 +734,9 @@ pub fn reply_with_rules(
             // The cost answer already gave the savings and the years to pay back.
             continue;
         }
-        if answered_before(c, *t)
+        // A matched question gets its own answer rather than the topic's general one;
+        // the money topics keep theirs, worked out from the homeowner's figures.
+        if !matches!(t, Topic::Cost | Topic::Payback | Topic::Incentives)
             && let Some(e) = specific_answer(c, latest, *t, today)
         {
             out.push_str(&e.a);
@@ -742,7 +758,7 @@ pub fn reply_with_rules(
         out.push_str(
             "You're all set: a vetted NYC installer will reach out with a personalised quote. ",
         );
-    } else if f.contact_consent == Some(false) && before_consent_refused(c, latest) {
+    } else if f.contact_consent == Some(false) && refused_now(latest) {
         out.push_str("Understood, we won't share your details or have anyone contact you. ");
     }
 
@@ -797,7 +813,7 @@ pub fn reply_with_rules(
 }
 
 /// Whether the refusal to be contacted is news: said on this turn.
-fn before_consent_refused(_c: &Conversation, latest: &MessageFacts) -> bool {
+fn refused_now(latest: &MessageFacts) -> bool {
     latest.contact_consent == Some(false) || latest.answer == Some(false)
 }
 
@@ -821,71 +837,102 @@ fn closing_words(out: &mut String, c: &Conversation, s: &LeadScore) {
 /// "Got it: you own the home and it's a 2-4 family house": what this message told the
 /// agent for the first time (the bill, the place and corrections are acknowledged where
 /// they are used).
-fn acknowledge_new(out: &mut String, c: &Conversation, before: &Before) {
+fn acknowledge_new(
+    out: &mut String,
+    c: &Conversation,
+    before: &Before,
+    place_greeted: bool,
+    completes: bool,
+) {
     let f = &c.facts;
-    let mut items: Vec<&str> = Vec::with_capacity(6);
+    let mut items: Vec<std::borrow::Cow<'static, str>> = Vec::with_capacity(6);
     if f.homeowner == Some(true) && before.homeowner.is_none() {
-        items.push("you own the home");
+        items.push("you own the home".into());
+    }
+    if before.zip_code.is_none()
+        && !place_greeted
+        && let Some(zip) = &f.zip_code
+    {
+        items.push(format!("ZIP {}", zip.as_str()).into());
     }
     if before.property_type.is_none()
         && let Some(p) = f.property_type
     {
-        items.push(match p {
-            PropertyType::SingleFamily => "it's a single-family house",
-            PropertyType::MultiFamily => "it's a 2-4 family house",
-            PropertyType::Townhouse => "it's a townhouse",
-            PropertyType::Condo => "it's a condo",
-            PropertyType::Coop => "it's a co-op",
-        });
+        items.push(
+            match p {
+                PropertyType::SingleFamily => "it's a single-family house",
+                PropertyType::MultiFamily => "it's a 2-4 family house",
+                PropertyType::Townhouse => "it's a townhouse",
+                PropertyType::Condo => "it's a condo",
+                PropertyType::Coop => "it's a co-op",
+            }
+            .into(),
+        );
     }
     if before.timeline.is_none()
         && let Some(t) = f.timeline
     {
-        items.push(match t {
-            Timeline::Immediate => "you'd like to start right away",
-            Timeline::WithinThreeMonths => "you're aiming for the next three months",
-            Timeline::WithinSixMonths => "you're aiming for the next six months",
-            Timeline::WithinYear => "you're thinking within the year",
-            Timeline::MoreThanYear => "you're planning more than a year out",
-            Timeline::JustResearching => "you're still researching",
-        });
+        items.push(
+            match t {
+                Timeline::Immediate => "you'd like to start right away",
+                Timeline::WithinThreeMonths => "you're aiming for the next three months",
+                Timeline::WithinSixMonths => "you're aiming for the next six months",
+                Timeline::WithinYear => "you're thinking within the year",
+                Timeline::MoreThanYear => "you're planning more than a year out",
+                Timeline::JustResearching => "you're still researching",
+            }
+            .into(),
+        );
     }
     if before.decision_maker.is_none()
         && let Some(d) = f.decision_maker
     {
-        items.push(match d {
-            DecisionMaker::Sole => "the decision is yours",
-            DecisionMaker::Joint => "you'll decide together",
-            DecisionMaker::Influencer => "someone else has a say in the decision",
-        });
+        items.push(
+            match d {
+                DecisionMaker::Sole => "the decision is yours",
+                DecisionMaker::Joint => "you'll decide together",
+                DecisionMaker::Influencer => "someone else has a say in the decision",
+            }
+            .into(),
+        );
     }
     if before.financing.is_none()
         && let Some(fin) = f.financing
     {
-        items.push(match fin {
-            Financing::Cash => "you'd pay upfront",
-            Financing::Loan => "you'd use a solar loan",
-            Financing::LeaseOrPpa => "you'd prefer a lease or PPA",
-            Financing::Undecided => "you haven't settled how to pay",
-        });
+        items.push(
+            match fin {
+                Financing::Cash => "you'd pay upfront",
+                Financing::Loan => "you'd use a solar loan",
+                Financing::LeaseOrPpa => "you'd prefer a lease or PPA",
+                Financing::Undecided => "you haven't settled how to pay",
+            }
+            .into(),
+        );
     }
     if before.competing_quotes.is_none()
         && let Some(q) = f.competing_quotes
     {
-        items.push(if q {
-            "you already have another quote"
-        } else {
-            "no other quotes yet"
-        });
+        items.push(
+            if q {
+                "you already have another quote"
+            } else {
+                "no other quotes yet"
+            }
+            .into(),
+        );
     }
     match (
         f.contact.phone.is_some() && !before.phone,
         f.contact.email.is_some() && !before.email,
     ) {
-        (true, true) => items.push("I have your phone number and email"),
-        (true, false) => items.push("I have your phone number"),
-        (false, true) => items.push("I have your email"),
+        (true, true) => items.push("I have your phone number and email".into()),
+        (true, false) => items.push("I have your phone number".into()),
+        (false, true) => items.push("I have your email".into()),
         (false, false) => {}
+    }
+    // Consent that does not complete the lead yet (completing it says "You're all set").
+    if f.contact_consent == Some(true) && before.contact_consent != Some(true) && !completes {
+        items.push("you're happy for an installer to contact you".into());
     }
     match items.as_slice() {
         [] => {}
@@ -1263,8 +1310,15 @@ mod tests {
             let entry = answers().topic(topic);
             let first_words: String = entry.again.chars().take(20).collect();
             let opening: String = entry.answer.chars().take(20).collect();
+            // Or the knowledge base's answer to the very question, which covers the topic.
+            let kb = knowledge();
+            let specific = r.answered_questions.iter().any(|id| {
+                kb.by_id(id).is_some_and(|i| {
+                    kb.entry(i).covers == Some(topic) && r.content.contains(&kb.entry(i).a)
+                })
+            });
             assert!(
-                r.content.contains(&opening) || r.content.contains(&first_words),
+                specific || r.content.contains(&opening) || r.content.contains(&first_words),
                 "{text}: {}",
                 r.content
             );
