@@ -137,10 +137,10 @@ fn check(turns: &[Turn]) -> Vec<String> {
 
         // A borough's market facts once per chat.
         for (b, p) in &points {
-            if content.contains(p.as_str()) {
-                if let Some(earlier) = points_told.insert(*b, i) {
-                    fail(format!("{b:?} facts again (first on turn {earlier})"));
-                }
+            if content.contains(p.as_str())
+                && let Some(earlier) = points_told.insert(*b, i)
+            {
+                fail(format!("{b:?} facts again (first on turn {earlier})"));
             }
         }
 

@@ -483,9 +483,7 @@ fn specific_answer<'a>(
         .iter()
         .map(|k| kb.entry(k.entry))
         .find(|e| {
-            e.covers == Some(topic)
-                && e.holds_on(today)
-                && !c.answered_questions.iter().any(|id| *id == e.id)
+            e.covers == Some(topic) && e.holds_on(today) && !c.answered_questions.contains(&e.id)
         })
 }
 

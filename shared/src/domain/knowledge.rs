@@ -278,7 +278,8 @@ const FILLERS: &[&str] = &[
 /// Question words that ask wherever they stand ("my roof faces west, is that bad").
 const ASKING: &[&str] = &[
     "how", "hw", "what", "whats", "wat", "why", "when", "where", "which", "whos", "cuanto",
-    "cuanta", "cuantos", "cuantas", "como", "cual", "cuando", "donde", "que",
+    "cuanta", "cuantos", "cuantas", "como", "cual", "cuando", "donde", "que", "cuánto", "cuánta",
+    "cuántos", "cuántas", "cómo", "cuál", "cuándo", "dónde", "qué",
 ];
 
 /// A verb that asks when a subject follows it ("is that", "can i", "do panels").
@@ -295,6 +296,31 @@ const SUBJECTS: &[&str] = &[
 /// Words that weigh options or ask for a judgement ("lease or buy", "is it worth it").
 const WEIGHING: &[&str] = &["or", "better", "worth", "vs", "versus"];
 
+const OPENER: u8 = 1;
+const FILLER: u8 = 2;
+const ASKS: u8 = 4;
+const AUXILIARY: u8 = 8;
+const SUBJECT: u8 = 16;
+
+/// Each listed word with the classes it belongs to, for one lookup per word.
+static WORD_CLASSES: LazyLock<HashMap<&'static str, u8, BuildHasherDefault<Fnv>>> =
+    LazyLock::new(|| {
+        let mut map = HashMap::default();
+        for (list, class) in [
+            (OPENERS, OPENER),
+            (FILLERS, FILLER),
+            (ASKING, ASKS),
+            (WEIGHING, ASKS),
+            (AUXILIARIES, AUXILIARY),
+            (SUBJECTS, SUBJECT),
+        ] {
+            for w in list {
+                *map.entry(*w).or_default() |= class;
+            }
+        }
+        map
+    });
+
 /// A sentence reads as a question: it has a question mark, opens (after fillers) with a
 /// question word, holds a question word or an inverted verb and subject, or asks to be
 /// told ("I want to know", "quiero saber"). Whether it asks something the knowledge base
@@ -303,24 +329,25 @@ fn reads_as_question(sentence: &str) -> bool {
     if sentence.contains('?') || sentence.contains('¿') {
         return true;
     }
-    let words = || {
-        sentence
-            .split(|c: char| !c.is_alphanumeric() && c != '\'')
-            .filter(|w| !w.is_empty())
-            .map(|w| w.trim_matches('\''))
-    };
-    let opens = words()
-        .find(|w| !FILLERS.contains(w))
-        .is_some_and(|first| OPENERS.contains(&first.replace('\'', "").as_str()));
-    let mut previous = "";
-    let inverted = words().any(|w| {
-        let asks = AUXILIARIES.contains(&previous) && SUBJECTS.contains(&w);
-        previous = w;
-        asks
-    });
-    opens
-        || inverted
-        || words().any(|w| ASKING.contains(&w.replace('\'', "").as_str()) || WEIGHING.contains(&w))
+    let mut opens = None;
+    let mut previous = 0u8;
+    let mut asks = false;
+    for w in sentence.split(|c: char| !c.is_alphanumeric()) {
+        if w.is_empty() {
+            continue;
+        }
+        let class = WORD_CLASSES.get(w).copied().unwrap_or(0);
+        if opens.is_none() && class & FILLER == 0 {
+            opens = Some(class & OPENER != 0);
+        }
+        // A question word anywhere, or an auxiliary followed by its subject.
+        if class & ASKS != 0 || (previous & AUXILIARY != 0 && class & SUBJECT != 0) {
+            asks = true;
+        }
+        previous = class;
+    }
+    opens == Some(true)
+        || asks
         || sentence.contains("want to know")
         || sentence.contains("wanna know")
         || sentence.contains("quiero saber")
@@ -339,6 +366,9 @@ const STOPWORDS: &[&str] = &[
     "del", "en", "y", "o", "que", "es", "mi", "mis", "se", "por", "para", "con", "lo", "le", "al",
     "yo", "hay", "si", "su", "sus",
 ];
+
+static STOPWORD_SET: LazyLock<std::collections::HashSet<&'static str, BuildHasherDefault<Fnv>>> =
+    LazyLock::new(|| STOPWORDS.iter().copied().collect());
 
 /// Folds accents, drops apostrophes, splits into lowercase words.
 fn split_words(text: &str, mut each: impl FnMut(&str)) {
@@ -384,16 +414,40 @@ fn singular(word: &str) -> &str {
 /// How words are read: common words dropped, variants (synonyms, Spanish, texting) mapped
 /// to one canonical word, and, in queries, a misspelt word (one edit from a known word)
 /// replaced by that word.
+/// FNV-1a for the word maps: short keys, no untrusted-key flooding concern (the keys are
+/// the data file's words).
+#[derive(Default)]
+struct Fnv(u64);
+
+impl Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 {
+            0xcbf2_9ce4_8422_2325
+        } else {
+            self.0
+        };
+        for &b in bytes {
+            h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+        self.0 = h;
+    }
+}
+
+type WordMap = HashMap<String, String, BuildHasherDefault<Fnv>>;
+
 #[derive(Debug, Default)]
 struct Lexicon {
-    canonical: HashMap<String, String>,
+    canonical: WordMap,
     /// Every known word, and every known word with one letter deleted -> the known word.
-    near: HashMap<String, String>,
+    near: WordMap,
 }
 
 impl Lexicon {
     fn new(synonyms: &BTreeMap<String, Vec<String>>) -> Lexicon {
-        let mut canonical = HashMap::new();
+        let mut canonical = WordMap::default();
         for (word, variants) in synonyms {
             for v in variants {
                 canonical.insert(v.clone(), word.clone());
@@ -402,13 +456,13 @@ impl Lexicon {
         }
         Lexicon {
             canonical,
-            near: HashMap::new(),
+            near: WordMap::default(),
         }
     }
 
     /// Learns the words of the stored wordings (and every variant) for spelling repair.
     fn learn(&mut self, known: &std::collections::BTreeSet<String>) {
-        let mut near = HashMap::new();
+        let mut near = WordMap::default();
         let variants = self.canonical.keys().cloned().collect::<Vec<_>>();
         for w in known.iter().chain(&variants) {
             near.entry(w.clone()).or_insert_with(|| w.clone());
@@ -434,20 +488,23 @@ impl Lexicon {
         self.canonical.get(one).map_or(one, String::as_str)
     }
 
-    /// The words of `text` that carry meaning, canonical; `repair` fixes misspellings.
-    fn tokens(&self, text: &str, repair: bool, out: &mut Vec<String>) {
-        out.clear();
+    /// Calls `each` with the words of `text` that carry meaning, canonical; `repair`
+    /// fixes misspellings.
+    fn each_token(&self, text: &str, repair: bool, mut each: impl FnMut(&str)) {
         split_words(text, |raw| {
-            if STOPWORDS.contains(&raw) {
+            if STOPWORD_SET.contains(raw) {
                 return;
             }
-            let mut word = self.map(raw).to_owned();
-            if repair && !self.near.contains_key(&word) && raw.chars().count() >= 4 {
-                if let Some(fixed) = self.repair(raw) {
-                    word = self.map(fixed).to_owned();
-                }
+            let word = self.map(raw);
+            if repair
+                && raw.len() >= 4
+                && !self.near.contains_key(word)
+                && let Some(fixed) = self.repair(raw)
+            {
+                each(self.map(fixed));
+                return;
             }
-            out.push(word);
+            each(word);
         });
     }
 
@@ -470,26 +527,19 @@ impl Lexicon {
 }
 
 /// The features of a text with their counts: each word, and the trigrams of `^word$`.
-fn features(
-    lexicon: &Lexicon,
-    text: &str,
-    repair: bool,
-    words: &mut Vec<String>,
-    out: &mut Vec<(u32, f32)>,
-) {
-    lexicon.tokens(text, repair, words);
+fn features(lexicon: &Lexicon, text: &str, repair: bool, out: &mut Vec<(u32, f32)>) {
     out.clear();
-    let mut padded = Vec::with_capacity(24);
-    for w in words.iter() {
+    let mut padded = [0u8; 40];
+    lexicon.each_token(text, repair, |w| {
         out.push((feature(b'w', w.as_bytes()), WORD_WEIGHT));
-        padded.clear();
-        padded.push(b'^');
-        padded.extend_from_slice(w.as_bytes());
-        padded.push(b'$');
-        for g in padded.windows(3) {
+        let len = w.len().min(padded.len() - 2);
+        padded[0] = b'^';
+        padded[1..=len].copy_from_slice(&w.as_bytes()[..len]);
+        padded[len + 1] = b'$';
+        for g in padded[..len + 2].windows(3) {
             out.push((feature(b'g', g), 1.0));
         }
-    }
+    });
     out.sort_unstable_by_key(|f| f.0);
     out.dedup_by(|next, kept| {
         if next.0 == kept.0 {
@@ -509,6 +559,9 @@ fn feature(kind: u8, bytes: &[u8]) -> u32 {
     }
     h
 }
+
+/// Features in more than one wording in this many are not scored (see `Index::build`).
+const COMMON_SHARE: f32 = 4.0;
 
 /// How much of an entry's score is its closest wording (the rest: the entry as a whole).
 const CLOSEST_SHARE: f32 = 0.6;
@@ -542,6 +595,8 @@ struct Index {
     postings: Vec<(u16, f32)>,
     /// The entry of each wording (documents past these are the entries, whole).
     entry_of: Vec<u16>,
+    /// Entry `i`'s wordings are documents `wordings_of[i]..wordings_of[i + 1]`.
+    wordings_of: Vec<u32>,
     entries: usize,
     /// The weight an unknown query feature gets (the rarest idf).
     unknown_idf: f32,
@@ -554,9 +609,9 @@ impl std::fmt::Debug for Identity {
     }
 }
 
-/// Reused per thread: the query's words and features, the score of every document, the
-/// best wording's score per entry.
-type Scratch = (Vec<String>, Vec<(u32, f32)>, Vec<f32>, Vec<f32>);
+/// Reused per thread: the query's features, the score of every document, the best
+/// wording's score per entry.
+type Scratch = (Vec<(u32, f32)>, Vec<f32>, Vec<f32>);
 
 fn tf(count: f32) -> f32 {
     1.0 + count.ln()
@@ -564,7 +619,6 @@ fn tf(count: f32) -> f32 {
 
 impl Index {
     fn build(entries: &[Entry], mut lexicon: Lexicon) -> Index {
-        let mut words = Vec::new();
         let mut known = std::collections::BTreeSet::new();
         let mut docs: Vec<(u16, Vec<(u32, f32)>)> = Vec::new();
         let mut whole: Vec<BTreeMap<u32, f32>> = vec![BTreeMap::new(); entries.len()];
@@ -572,8 +626,10 @@ impl Index {
             let entry = u16::try_from(i).unwrap_or(u16::MAX);
             for q in &e.q {
                 let mut f = Vec::new();
-                features(&lexicon, q, false, &mut words, &mut f);
-                known.extend(words.iter().cloned());
+                features(&lexicon, q, false, &mut f);
+                lexicon.each_token(q, false, |w| {
+                    known.insert(w.to_owned());
+                });
                 for (id, c) in &f {
                     *whole[i].entry(*id).or_default() += c;
                 }
@@ -599,9 +655,14 @@ impl Index {
         let idf = |d: u32| ((n + 1.0) / (d as f32 + 1.0)).ln() + 1.0;
         let unknown_idf = idf(0);
         let mut lists: BTreeMap<u32, Vec<(u16, f32)>> = BTreeMap::new();
+        // A feature in more than one wording in COMMON_SHARE ("sol", "pan") tells the
+        // questions apart little: it is left out on both sides, which keeps a lookup to a
+        // few short lists.
+        let common = (n / COMMON_SHARE).ceil() as u32;
         for (doc, (_, f)) in docs.iter().enumerate() {
             let weights: Vec<(u32, f32)> = f
                 .iter()
+                .filter(|(id, _)| df[id] <= common)
                 .map(|(id, c)| (*id, tf(*c) * idf(df[id])))
                 .collect();
             let norm = weights.iter().map(|(_, w)| w * w).sum::<f32>().sqrt();
@@ -613,7 +674,7 @@ impl Index {
                     .push((doc, w / norm.max(f32::MIN_POSITIVE)));
             }
         }
-        let mut features = HashMap::with_capacity_and_hasher(lists.len(), Default::default());
+        let mut features = HashMap::with_capacity_and_hasher(df.len(), Default::default());
         let mut postings = Vec::new();
         for (id, list) in lists {
             let start = postings.len() as u32;
@@ -624,6 +685,15 @@ impl Index {
             features,
             postings,
             entry_of: docs.iter().take(wordings).map(|(e, _)| *e).collect(),
+            wordings_of: {
+                let mut starts = vec![0u32];
+                let mut at = 0u32;
+                for e in entries {
+                    at += e.q.len() as u32;
+                    starts.push(at);
+                }
+                starts
+            },
             entries: entries.len(),
             unknown_idf,
             lexicon: {
@@ -636,10 +706,10 @@ impl Index {
     fn best(&self, text: &str) -> Option<KnownQuestion> {
         thread_local! {
             static SCRATCH: std::cell::RefCell<Scratch> =
-                const { std::cell::RefCell::new((Vec::new(), Vec::new(), Vec::new(), Vec::new())) };
+                const { std::cell::RefCell::new((Vec::new(), Vec::new(), Vec::new())) };
         }
-        SCRATCH.with_borrow_mut(|(words, query, scores, best_wording)| {
-            features(&self.lexicon, text, true, words, query);
+        SCRATCH.with_borrow_mut(|(query, scores, best_wording)| {
+            features(&self.lexicon, text, true, query);
             if query.is_empty() {
                 return None;
             }
@@ -648,6 +718,7 @@ impl Index {
             let mut norm = 0.0f32;
             for (id, count) in query.iter() {
                 match self.features.get(id) {
+                    Some(&(_, start, end)) if start == end => {}
                     Some(&(idf, start, end)) => {
                         let w = tf(*count) * idf;
                         norm += w * w;
@@ -664,11 +735,11 @@ impl Index {
             let norm = norm.sqrt().max(f32::MIN_POSITIVE);
             let (closest, whole) = scores.split_at(self.entry_of.len());
             best_wording.clear();
-            best_wording.resize(self.entries, 0.0);
-            for (doc, s) in closest.iter().enumerate() {
-                let e = usize::from(self.entry_of[doc]);
-                best_wording[e] = best_wording[e].max(*s);
-            }
+            best_wording.extend(self.wordings_of.windows(2).map(|w| {
+                closest[w[0] as usize..w[1] as usize]
+                    .iter()
+                    .fold(0.0f32, |m, s| m.max(*s))
+            }));
             let (entry, dot) = best_wording
                 .iter()
                 .zip(whole.iter())

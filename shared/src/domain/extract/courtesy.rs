@@ -2,7 +2,7 @@
 //! and a fact the homeowner wants to hold back for now ("before I give my number…").
 
 use crate::domain::facts::Ask;
-use regex::Regex;
+use regex::{Regex, RegexSet};
 use std::sync::LazyLock;
 
 static THANKS_RE: LazyLock<Regex> = LazyLock::new(|| {
@@ -12,7 +12,7 @@ static THANKS_RE: LazyLock<Regex> = LazyLock::new(|| {
 
 static CLOSING_RE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"\b(?:bye|goodbye|bye bye|see (?:you|ya)|talk (?:to you |to ya )?(?:later|soon|tomorrow)|have a (?:good|great|nice|lovely) (?:day|night|evening|one|weekend)|that'?s (?:all|it) for now|that'?s all|that is all|nothing else|gotta go|got to go|i'?ll be in touch|adi[oó]s|hasta (?:luego|pronto|mañana)|chao|chau|buenas noches)\b",
+        r"\b(?:bye|goodbye|bye bye|see (?:you|ya)|talk (?:to you |to ya )?(?:later|soon|tomorrow)|have a (?:good|great|nice|lovely) (?:day|night|evening|one|weekend)|that'?s (?:all|it) for now|that'?s all|that is all|nothing else|gotta go|got to go|i'?ll be in touch|adi[oó]s|hasta (?:luego|pronto|mañana)|buenas noches)\b",
     )
     .expect("static pattern")
 });
@@ -31,9 +31,25 @@ pub(super) struct Courtesy {
     pub held_back: Vec<Ask>,
 }
 
+/// The three patterns in one pass over the message: most messages match none.
+static COURTESY_SET: LazyLock<RegexSet> = LazyLock::new(|| {
+    RegexSet::new([
+        THANKS_RE.as_str(),
+        CLOSING_RE.as_str(),
+        HOLD_BACK_RE.as_str(),
+    ])
+    .expect("static patterns")
+});
+
 pub(super) fn read_courtesy(lower: &str) -> Courtesy {
+    let found = COURTESY_SET.matches(lower);
     let mut held_back = Vec::new();
-    for c in HOLD_BACK_RE.captures_iter(lower) {
+    let captures = found
+        .matched(2)
+        .then(|| HOLD_BACK_RE.captures_iter(lower))
+        .into_iter()
+        .flatten();
+    for c in captures {
         let ask = match c.get(1).map_or("", |m| m.as_str()) {
             "bill" | "how much i pay" | "factura" => Ask::Bill,
             "zip" | "address" | "direccion" | "dirección" => Ask::Zip,
@@ -44,8 +60,8 @@ pub(super) fn read_courtesy(lower: &str) -> Courtesy {
         }
     }
     Courtesy {
-        thanks: THANKS_RE.is_match(lower),
-        closing: CLOSING_RE.is_match(lower),
+        thanks: found.matched(0),
+        closing: found.matched(1),
         held_back,
     }
 }
