@@ -1,6 +1,15 @@
 //! The questions NYC homeowners ask about going solar, answered from sourced data
 //! (`data/questions.json`), and the retrieval that finds which one a message asks.
 //!
+//! The file: `entries`, one per question, each with `q` (the question as people ask it,
+//! then other wordings: informal, misspelt, Spanish), `a` (said as written, once per chat
+//! unless asked again), `src` (keys of `sources`, each an organisation and its page),
+//! `as_of` (when a money figure or percentage was read; required with one) and
+//! `from`/`until` (inclusive dates of a law or programme the answer rests on: outside them
+//! it is not said), `covers` (the agent topic of `data/answers.json` that already answers
+//! it), `conf` (H primary or several agreeing sources, M one good secondary source, L
+//! vendor material or inference); `synonyms` (a word and the variants read as it).
+//!
 //! Matching is by meaning, not by one keyword: every wording of every question is a
 //! TF-IDF vector over its words and the character trigrams of its words (accents folded,
 //! common words dropped, plurals cut), so misspellings, texting and Spanish wordings still
