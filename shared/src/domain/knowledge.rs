@@ -569,9 +569,6 @@ fn feature(kind: u8, bytes: &[u8]) -> u32 {
     h
 }
 
-/// Features in more than one wording in this many are not scored (see `Index::build`).
-const COMMON_SHARE: f32 = 4.0;
-
 /// How much of an entry's score is its closest wording (the rest: the entry as a whole).
 const CLOSEST_SHARE: f32 = 0.6;
 
@@ -664,14 +661,9 @@ impl Index {
         let idf = |d: u32| ((n + 1.0) / (d as f32 + 1.0)).ln() + 1.0;
         let unknown_idf = idf(0);
         let mut lists: BTreeMap<u32, Vec<(u16, f32)>> = BTreeMap::new();
-        // A feature in more than one wording in COMMON_SHARE ("sol", "pan") tells the
-        // questions apart little: it is left out on both sides, which keeps a lookup to a
-        // few short lists.
-        let common = (n / COMMON_SHARE).ceil() as u32;
         for (doc, (_, f)) in docs.iter().enumerate() {
             let weights: Vec<(u32, f32)> = f
                 .iter()
-                .filter(|(id, _)| df[id] <= common)
                 .map(|(id, c)| (*id, tf(*c) * idf(df[id])))
                 .collect();
             let norm = weights.iter().map(|(_, w)| w * w).sum::<f32>().sqrt();
@@ -683,7 +675,7 @@ impl Index {
                     .push((doc, w / norm.max(f32::MIN_POSITIVE)));
             }
         }
-        let mut features = HashMap::with_capacity_and_hasher(df.len(), Default::default());
+        let mut features = HashMap::with_capacity_and_hasher(lists.len(), Default::default());
         let mut postings = Vec::new();
         for (id, list) in lists {
             let start = postings.len() as u32;
