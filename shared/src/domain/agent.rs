@@ -7,6 +7,7 @@ use super::facts::{
     Ask, Borough, DecisionMaker, Financing, MessageFacts, Objection, PropertyType, Timeline, Topic,
 };
 use super::incentives::{self, Ownership};
+use super::knowledge::{Entry, knowledge};
 use super::learning::conversation_rules::ConversationRules;
 use super::market::market;
 use super::money::{Cents, group_thousands};
@@ -32,6 +33,12 @@ impl Ask {
         Ask::Contact,
         Ask::Consent,
     ];
+
+    /// This fact's bit in a set of facts (`Conversation::held_back`).
+    pub fn bit(self) -> u16 {
+        let at = Ask::ALL.iter().position(|a| *a == self).unwrap_or(0);
+        1 << at
+    }
 
     pub fn question(self) -> &'static str {
         match self {
@@ -235,6 +242,12 @@ pub struct Reply {
     pub greeted_place: Option<String>,
     /// The topics the content answers.
     pub topics: Vec<Topic>,
+    /// The borough whose market facts the content told (told once per chat).
+    pub told_borough: Option<Borough>,
+    /// The system size the content quoted, in watts.
+    pub sized_watts: Option<u32>,
+    /// The knowledge-base entries the content answered (ids).
+    pub answered_questions: Vec<String>,
 }
 
 /// Incentive sentences the agent may say today, for how the homeowner would pay.
@@ -276,6 +289,14 @@ pub struct Before {
     pub monthly_bill: Option<Cents>,
     pub zip_code: Option<ZipCode>,
     pub property_type: Option<PropertyType>,
+    pub homeowner: Option<bool>,
+    pub timeline: Option<Timeline>,
+    pub decision_maker: Option<DecisionMaker>,
+    pub financing: Option<Financing>,
+    pub competing_quotes: Option<bool>,
+    pub contact_consent: Option<bool>,
+    pub phone: bool,
+    pub email: bool,
 }
 
 impl Before {
@@ -284,6 +305,14 @@ impl Before {
             monthly_bill: f.monthly_bill,
             zip_code: f.zip_code.clone(),
             property_type: f.property_type,
+            homeowner: f.homeowner,
+            timeline: f.timeline,
+            decision_maker: f.decision_maker,
+            financing: f.financing,
+            competing_quotes: f.competing_quotes,
+            contact_consent: f.contact_consent,
+            phone: f.contact.phone.is_some(),
+            email: f.contact.email.is_some(),
         }
     }
 }
@@ -301,6 +330,14 @@ fn topics_raised(c: &Conversation, latest: &MessageFacts) -> Vec<Topic> {
     for o in &latest.objections_raised {
         raised[Topic::from(*o) as usize] = true;
     }
+    // A question the rules missed (misspelt, in Spanish) but the knowledge base matched
+    // raises the topic whose answer covers it.
+    let kb = knowledge();
+    for k in &latest.known_questions {
+        if let Some(t) = kb.entry(k.entry).covers {
+            raised[t as usize] = true;
+        }
+    }
     if latest.property_type.is_some()
         && matches!(
             c.facts.property_type,
@@ -309,7 +346,9 @@ fn topics_raised(c: &Conversation, latest: &MessageFacts) -> Vec<Topic> {
     {
         raised[Topic::Board as usize] = true;
     }
-    if c.facts.homeowner == Some(false) {
+    if c.facts.homeowner == Some(false)
+        && (latest.homeowner == Some(false) || !answered_before(c, Topic::Renters))
+    {
         raised[Topic::Renters as usize] = true;
     }
     Topic::ALL
@@ -356,47 +395,115 @@ fn net_of_incentives(
     (net, words)
 }
 
-/// One topic's sentence, personalised with the bill when it is known.
+/// What a system for one bill comes to: size, price before and after the incentives in
+/// effect when it would be in service, yearly savings, years to pay back.
+struct MoneyFigures {
+    bill: Cents,
+    kw: String,
+    cost: Cents,
+    net: Cents,
+    after: &'static str,
+    savings: Cents,
+    years: i64,
+}
+
+fn money_figures(c: &Conversation, bill: Cents, today: NaiveDate) -> Option<MoneyFigures> {
+    let f = &c.facts;
+    let e = market().sizing().estimate(bill, f.property_type);
+    if e.system_watts == 0 || e.annual_savings <= Cents::ZERO {
+        return None;
+    }
+    let (net, after) = net_of_incentives(e.installed_cost, today, f);
+    let years = (net.0 + e.annual_savings.0 / 2) / e.annual_savings.0.max(1);
+    Some(MoneyFigures {
+        bill,
+        kw: e.system_kw(),
+        cost: Cents::from_dollars(e.installed_cost.whole_dollars() / 100 * 100),
+        net: Cents::from_dollars(net.whole_dollars() / 100 * 100),
+        after,
+        savings: Cents::from_dollars(e.annual_savings.whole_dollars() / 10 * 10),
+        years: years.max(1),
+    })
+}
+
+fn fill(text: &str, per_watt: Cents, m: Option<&MoneyFigures>) -> String {
+    let mut out = text.replace("{cost_per_watt}", &per_watt.spoken());
+    if let Some(m) = m {
+        out = out
+            .replace("{kw}", &m.kw)
+            .replace("{cost}", &m.cost.spoken())
+            .replace("{net}", &m.net.spoken())
+            .replace("{after}", m.after)
+            .replace("{savings}", &m.savings.spoken())
+            .replace("{bill}", &m.bill.spoken())
+            .replace("{years}", &m.years.to_string());
+    }
+    out
+}
+
+/// One topic's sentence, personalised with the bill when it is known (the cost answer
+/// illustrates with a typical bill until then).
 fn topic_sentence(out: &mut String, c: &Conversation, topic: Topic, today: NaiveDate) {
     let entry = answers().topic(topic);
-    let f = &c.facts;
-    if answered_before(c, topic) {
+    let own_figures = entry.personal.is_some() && c.facts.monthly_bill.is_some();
+    if answered_before(c, topic) && !own_figures {
         out.push_str(&entry.again);
         out.push(' ');
         return;
     }
-    let sizing = market().sizing();
-    let per_watt = Cents(i64::from(sizing.installed_cost_cents_per_watt));
-    let estimate = f
+    let per_watt = Cents(i64::from(market().sizing().installed_cost_cents_per_watt));
+    let own = c
+        .facts
         .monthly_bill
-        .map(|b| sizing.estimate(b, f.property_type))
-        .filter(|e| e.system_watts > 0 && e.annual_savings > Cents::ZERO);
-    let text = match (&entry.personal, estimate, f.monthly_bill) {
-        (Some(personal), Some(e), Some(bill)) => {
-            let (net, after) = net_of_incentives(e.installed_cost, today, f);
-            let years = (net.0 + e.annual_savings.0 / 2) / e.annual_savings.0.max(1);
-            personal
-                .replace("{cost_per_watt}", &per_watt.spoken())
-                .replace("{kw}", &e.system_kw())
-                .replace(
-                    "{cost}",
-                    &Cents::from_dollars(e.installed_cost.whole_dollars() / 100 * 100).spoken(),
-                )
-                .replace(
-                    "{savings}",
-                    &Cents::from_dollars(e.annual_savings.whole_dollars() / 10 * 10).spoken(),
-                )
-                .replace("{bill}", &bill.spoken())
-                .replace(
-                    "after the state credit and the NYC property tax abatement",
-                    after,
-                )
-                .replace("{years}", &years.max(1).to_string())
+        .and_then(|bill| money_figures(c, bill, today));
+    let text = match (&entry.personal, &own) {
+        (Some(personal), Some(m)) => fill(personal, per_watt, Some(m)),
+        _ if entry.answer.contains('{') => {
+            let typical = Cents::from_dollars(i64::from(answers().typical_bill.dollars));
+            let m = money_figures(c, typical, today);
+            fill(&entry.answer, per_watt, m.as_ref())
         }
-        _ => entry.answer.replace("{cost_per_watt}", &per_watt.spoken()),
+        _ => entry.answer.clone(),
     };
     out.push_str(&text);
     out.push(' ');
+}
+
+/// The knowledge-base entry this message asks that covers `topic`, not said yet in this
+/// chat and in force today: said instead of the topic's short repeat.
+fn specific_answer<'a>(
+    c: &Conversation,
+    latest: &MessageFacts,
+    topic: Topic,
+    today: NaiveDate,
+) -> Option<&'a Entry> {
+    let kb = knowledge();
+    latest
+        .known_questions
+        .iter()
+        .map(|k| kb.entry(k.entry))
+        .find(|e| {
+            e.covers == Some(topic) && e.holds_on(today) && !c.answered_questions.contains(&e.id)
+        })
+}
+
+/// Knowledge-base answers to what the message asks that no topic answer covers.
+fn known_answers(
+    out: &mut String,
+    latest: &MessageFacts,
+    today: NaiveDate,
+    said: &mut Vec<String>,
+) {
+    let kb = knowledge();
+    for k in &latest.known_questions {
+        let e = kb.entry(k.entry);
+        if e.covers.is_some() || !e.holds_on(today) || said.contains(&e.id) {
+            continue;
+        }
+        out.push_str(&e.a);
+        out.push(' ');
+        said.push(e.id.clone());
+    }
 }
 
 /// The incentive sentences for a homeowner asking about incentives (or about cost or
@@ -487,6 +594,7 @@ pub fn reply_with_rules(
     let today = now.with_timezone(&New_York).date_naive();
     let mut out = String::with_capacity(768);
     let topics = topics_raised(c, latest);
+    let mut said_questions = Vec::new();
 
     if latest.erase_request {
         erased(&mut out, c);
@@ -509,10 +617,19 @@ pub fn reply_with_rules(
             topic_sentence(&mut out, c, t, today);
             answered.push(t);
         }
+        known_answers(&mut out, latest, today, &mut said_questions);
         if c.buying_home {
             out.push_str(&answers().renters_buying);
         }
-        return finish(c, out, Vec::new(), None, None, answered);
+        if latest.closing {
+            if !out.is_empty() && !out.ends_with(' ') {
+                out.push(' ');
+            }
+            out.push_str("Thanks for chatting, and good luck!");
+        }
+        let mut r = finish(c, out, Vec::new(), None, None, answered);
+        r.answered_questions = said_questions;
+        return r;
     }
     if f.outside_nyc() {
         let zip = f.zip_code.as_ref().map_or("", ZipCode::as_str);
@@ -528,6 +645,9 @@ pub fn reply_with_rules(
         .clone()
         .or_else(|| f.borough.map(|b| b.as_str().to_owned()));
     let new_place = place.is_some() && place != c.greeted_place;
+    if latest.thanks && !latest.closing {
+        out.push_str("You're welcome! ");
+    }
     match (
         f.borough,
         f.neighborhood
@@ -544,40 +664,87 @@ pub fn reply_with_rules(
                 b.display_name()
             );
         }
-        _ if c.turns <= 1 => out.push_str("Thanks for reaching out about solar! "),
+        _ if c.turns <= 1 && !latest.thanks => {
+            out.push_str("Thanks for reaching out about solar! ")
+        }
         _ => {}
     }
+    let mut told_borough = None;
     if let Some(b) = f.borough.filter(|_| new_place)
+        && c.boroughs_told & (1 << (b as u8)) == 0
         && let Some(point) = market().borough(b).talking_points.first()
     {
         out.push_str(point);
         out.push(' ');
+        told_borough = Some(b);
     }
     acknowledge_correction(&mut out, c, latest, before);
+    acknowledge_new(
+        &mut out,
+        c,
+        before,
+        new_place && f.borough.is_some(),
+        s.sellable() && c.lead_queued_at.is_none(),
+    );
+    let held_now = latest.held_back.iter().fold(0u16, |set, a| set | a.bit());
+    acknowledge_held_back(&mut out, held_now);
 
+    // The cost answer, said now, quotes the size itself: the sizing sentence waits.
+    let cost_now = topics.contains(&Topic::Cost) && !answered_before(c, Topic::Cost);
+    let payback_now = topics.contains(&Topic::Payback) && !answered_before(c, Topic::Payback);
+    let mut sized_watts = None;
     if let Some(bill) = f.monthly_bill
         && let e = market().sizing().estimate(bill, f.property_type)
         && e.system_watts > 0
-        && (before.monthly_bill != f.monthly_bill || latest.property_type.is_some() || c.turns <= 1)
+        && e.system_watts != c.sized_watts
+        && (c.sized_watts == 0
+            || before.monthly_bill != f.monthly_bill
+            || latest.property_type.is_some())
     {
-        let _ = write!(
-            out,
-            "With a {} monthly bill, a system of about {} kW could produce around {} kWh a year and save roughly {} annually",
-            bill.spoken(),
-            e.system_kw(),
-            group_thousands(u64::from(e.annual_production_kwh)),
-            Cents::from_dollars(e.annual_savings.whole_dollars() / 10 * 10).spoken(),
-        );
-        out.push_str(if e.capped_by_roof {
-            ", limited by the roof space a home like yours usually has. "
-        } else {
-            ". "
-        });
+        sized_watts = Some(e.system_watts);
+        if !cost_now && !payback_now {
+            let savings = Cents::from_dollars(e.annual_savings.whole_dollars() / 10 * 10).spoken();
+            let kwh = group_thousands(u64::from(e.annual_production_kwh));
+            if c.sized_watts == 0 {
+                let _ = write!(
+                    out,
+                    "With a {} monthly bill, a system of about {} kW could produce around {kwh} kWh a year and save roughly {savings} annually",
+                    bill.spoken(),
+                    e.system_kw(),
+                );
+            } else {
+                let _ = write!(
+                    out,
+                    "That changes my estimate to about {} kW, around {kwh} kWh a year, saving roughly {savings} annually",
+                    e.system_kw(),
+                );
+            }
+            out.push_str(if e.capped_by_roof {
+                ", limited by the roof space a home like yours usually has. "
+            } else {
+                ". "
+            });
+        }
     }
 
     for t in &topics {
+        if *t == Topic::Payback && cost_now && payback_now {
+            // The cost answer already gave the savings and the years to pay back.
+            continue;
+        }
+        // A matched question gets its own answer rather than the topic's general one;
+        // the money topics keep theirs, worked out from the homeowner's figures.
+        if !matches!(t, Topic::Cost | Topic::Payback | Topic::Incentives)
+            && let Some(e) = specific_answer(c, latest, *t, today)
+        {
+            out.push_str(&e.a);
+            out.push(' ');
+            said_questions.push(e.id.clone());
+            continue;
+        }
         topic_sentence(&mut out, c, *t, today);
     }
+    known_answers(&mut out, latest, today, &mut said_questions);
     let incentives_asked = topics.contains(&Topic::Incentives);
     let money_topic = topics
         .iter()
@@ -589,14 +756,39 @@ pub fn reply_with_rules(
         out.push_str(
             "You're all set: a vetted NYC installer will reach out with a personalised quote. ",
         );
-    } else if f.contact_consent == Some(false) {
+    } else if f.contact_consent == Some(false) && refused_now(latest) {
         out.push_str("Understood, we won't share your details or have anyone contact you. ");
+    }
+
+    let mut answered = topics;
+    if incentives_asked || money_topic {
+        answered.push(Topic::Incentives);
+        answered.sort();
+        answered.dedup();
+    }
+    if latest.closing {
+        closing_words(&mut out, c, s);
+        let mut r = finish(c, out, Vec::new(), None, place, answered);
+        r.told_borough = told_borough;
+        r.sized_watts = sized_watts;
+        r.answered_questions = said_questions;
+        return r;
     }
 
     let asks = if f.contact_consent == Some(false) {
         Vec::new()
     } else {
-        rules.reorder_asks(ranked_asks(model, c, s, now))
+        let mut asks = rules.reorder_asks(ranked_asks(model, c, s, now));
+        // Held back on this turn: not asked now (consent waits with the contact details);
+        // held back before: asked once nothing else is left.
+        let held_now = if held_now & Ask::Contact.bit() != 0 {
+            held_now | Ask::Consent.bit()
+        } else {
+            held_now
+        };
+        asks.retain(|(a, _)| held_now & a.bit() == 0);
+        asks.sort_by_key(|(a, _)| c.held_back & a.bit() != 0);
+        asks
     };
     let picked = pick_ask(c, &asks);
     let asked = picked.as_ref().map(|(a, _)| *a);
@@ -611,13 +803,157 @@ pub fn reply_with_rules(
                 .map(|(a, _)| a.words(1, &c.consent_sellers)),
         );
     }
-    let mut answered = topics;
-    if incentives_asked || money_topic {
-        answered.push(Topic::Incentives);
-        answered.sort();
-        answered.dedup();
+    let mut r = finish(c, out, next_questions, asked, place, answered);
+    r.told_borough = told_borough;
+    r.sized_watts = sized_watts;
+    r.answered_questions = said_questions;
+    r
+}
+
+/// Whether the refusal to be contacted is news: said on this turn.
+fn refused_now(latest: &MessageFacts) -> bool {
+    latest.contact_consent == Some(false) || latest.answer == Some(false)
+}
+
+/// The homeowner is leaving: thank them and say where things stand; nothing is asked.
+fn closing_words(out: &mut String, c: &Conversation, s: &LeadScore) {
+    if c.lead_queued_at.is_some() || (s.sellable() && c.lead_queued_at.is_none()) {
+        out.push_str(
+            "Thanks for chatting! The installer will be in touch about your quote, and you can come back here any time with a question.",
+        );
+    } else if c.facts.contact_consent == Some(false) {
+        out.push_str(
+            "Thanks for chatting! Nobody will contact you, and you can come back here any time.",
+        );
+    } else {
+        out.push_str(
+            "Thanks for chatting! Whenever you're ready, come back here and we'll pick up where we left off; nothing is shared without your yes.",
+        );
     }
-    finish(c, out, next_questions, asked, place, answered)
+}
+
+/// "Got it: you own the home and it's a 2-4 family house": what this message told the
+/// agent for the first time (the bill, the place and corrections are acknowledged where
+/// they are used).
+fn acknowledge_new(
+    out: &mut String,
+    c: &Conversation,
+    before: &Before,
+    place_greeted: bool,
+    completes: bool,
+) {
+    let f = &c.facts;
+    let mut items: Vec<std::borrow::Cow<'static, str>> = Vec::with_capacity(6);
+    if f.homeowner == Some(true) && before.homeowner.is_none() {
+        items.push("you own the home".into());
+    }
+    if before.zip_code.is_none()
+        && !place_greeted
+        && let Some(zip) = &f.zip_code
+    {
+        items.push(format!("ZIP {}", zip.as_str()).into());
+    }
+    if before.property_type.is_none()
+        && let Some(p) = f.property_type
+    {
+        items.push(
+            match p {
+                PropertyType::SingleFamily => "it's a single-family house",
+                PropertyType::MultiFamily => "it's a 2-4 family house",
+                PropertyType::Townhouse => "it's a townhouse",
+                PropertyType::Condo => "it's a condo",
+                PropertyType::Coop => "it's a co-op",
+            }
+            .into(),
+        );
+    }
+    if before.timeline.is_none()
+        && let Some(t) = f.timeline
+    {
+        items.push(
+            match t {
+                Timeline::Immediate => "you'd like to start right away",
+                Timeline::WithinThreeMonths => "you're aiming for the next three months",
+                Timeline::WithinSixMonths => "you're aiming for the next six months",
+                Timeline::WithinYear => "you're thinking within the year",
+                Timeline::MoreThanYear => "you're planning more than a year out",
+                Timeline::JustResearching => "you're still researching",
+            }
+            .into(),
+        );
+    }
+    if before.decision_maker.is_none()
+        && let Some(d) = f.decision_maker
+    {
+        items.push(
+            match d {
+                DecisionMaker::Sole => "the decision is yours",
+                DecisionMaker::Joint => "you'll decide together",
+                DecisionMaker::Influencer => "someone else has a say in the decision",
+            }
+            .into(),
+        );
+    }
+    if before.financing.is_none()
+        && let Some(fin) = f.financing
+    {
+        items.push(
+            match fin {
+                Financing::Cash => "you'd pay upfront",
+                Financing::Loan => "you'd use a solar loan",
+                Financing::LeaseOrPpa => "you'd prefer a lease or PPA",
+                Financing::Undecided => "you haven't settled how to pay",
+            }
+            .into(),
+        );
+    }
+    if before.competing_quotes.is_none()
+        && let Some(q) = f.competing_quotes
+    {
+        items.push(
+            if q {
+                "you already have another quote"
+            } else {
+                "no other quotes yet"
+            }
+            .into(),
+        );
+    }
+    match (
+        f.contact.phone.is_some() && !before.phone,
+        f.contact.email.is_some() && !before.email,
+    ) {
+        (true, true) => items.push("I have your phone number and email".into()),
+        (true, false) => items.push("I have your phone number".into()),
+        (false, true) => items.push("I have your email".into()),
+        (false, false) => {}
+    }
+    // Consent that does not complete the lead yet (completing it says "You're all set").
+    if f.contact_consent == Some(true) && before.contact_consent != Some(true) && !completes {
+        items.push("you're happy for an installer to contact you".into());
+    }
+    match items.as_slice() {
+        [] => {}
+        [one] => {
+            let _ = write!(out, "Got it: {one}. ");
+        }
+        [init @ .., last] => {
+            let _ = write!(out, "Got it: {} and {last}. ", init.join(", "));
+        }
+    }
+}
+
+/// "No problem, no need to share your number yet": a fact held back is not pressed for.
+fn acknowledge_held_back(out: &mut String, held_now: u16) {
+    if held_now & Ask::Contact.bit() != 0 {
+        out.push_str("No problem, there's no need to share your number until you're ready. ");
+    }
+    if held_now & Ask::Bill.bit() != 0 {
+        out.push_str("That's fine, you don't have to share your bill. ");
+    }
+    if held_now & Ask::Zip.bit() != 0 {
+        out.push_str("That's fine, the ZIP code can wait. ");
+    }
 }
 
 /// The reply to a request to erase one's data: what was erased, and that nobody will
@@ -709,6 +1045,11 @@ fn finish(
 ) -> Reply {
     let trimmed = out.trim_end().len();
     out.truncate(trimmed);
+    if out.is_empty() {
+        out.push_str(
+            "Happy to help with anything else about solar for your home: costs, incentives, your roof or the next steps.",
+        );
+    }
     if c.last_reply_fingerprint != 0 && fingerprint(&out) == c.last_reply_fingerprint {
         out.insert_str(0, "To sum up what I said: ");
     }
@@ -718,6 +1059,9 @@ fn finish(
         asked,
         greeted_place,
         topics,
+        told_borough: None,
+        sized_watts: None,
+        answered_questions: Vec::new(),
     }
 }
 
@@ -964,8 +1308,15 @@ mod tests {
             let entry = answers().topic(topic);
             let first_words: String = entry.again.chars().take(20).collect();
             let opening: String = entry.answer.chars().take(20).collect();
+            // Or the knowledge base's answer to the very question, which covers the topic.
+            let kb = knowledge();
+            let specific = r.answered_questions.iter().any(|id| {
+                kb.by_id(id).is_some_and(|i| {
+                    kb.entry(i).covers == Some(topic) && r.content.contains(&kb.entry(i).a)
+                })
+            });
             assert!(
-                r.content.contains(&opening) || r.content.contains(&first_words),
+                specific || r.content.contains(&opening) || r.content.contains(&first_words),
                 "{text}: {}",
                 r.content
             );

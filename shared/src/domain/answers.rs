@@ -56,8 +56,15 @@ pub struct PaybackRule {
     pub city_abatement_percent: u32,
 }
 
+/// The bill the cost answer illustrates with before the homeowner gives theirs.
+#[derive(Debug, Clone, Deserialize)]
+pub struct TypicalBill {
+    pub dollars: u32,
+}
+
 #[derive(Debug, Deserialize)]
 struct AnswersFile {
+    typical_bill: TypicalBill,
     payback: PaybackRule,
     topics: Vec<TopicAnswer>,
     renters_buying: String,
@@ -69,6 +76,7 @@ pub struct Answers {
     /// Indexed by `Topic as usize`.
     by_topic: Vec<TopicAnswer>,
     pub payback: PaybackRule,
+    pub typical_bill: TypicalBill,
     /// Told to a renter who is buying a home: when to come back.
     pub renters_buying: String,
     /// "The {name} ended for systems installed after {date}."
@@ -112,6 +120,7 @@ impl Answers {
         Ok(Answers {
             by_topic,
             payback: file.payback,
+            typical_bill: file.typical_bill,
             renters_buying: file.renters_buying,
             ended_incentive: file.ended_incentive,
         })
@@ -139,7 +148,7 @@ mod tests {
 
     #[test]
     fn given_a_table_missing_a_topic_when_parsed_then_the_error_names_it() {
-        let json = r#"{"payback":{"state_credit_id":"a","state_credit_percent":25,
+        let json = r#"{"typical_bill":{"dollars":200},"payback":{"state_credit_id":"a","state_credit_percent":25,
             "state_credit_cap_dollars":5000,"city_abatement_id":"b","city_abatement_percent":30},
             "topics":[],"renters_buying":"x","ended_incentive":"y"}"#;
         let err = Answers::parse(json).expect_err("no topics");

@@ -339,6 +339,10 @@ fn is_zero_u8(n: &u8) -> bool {
     *n == 0
 }
 
+fn is_zero_u16(n: &u16) -> bool {
+    *n == 0
+}
+
 fn is_zero_u32(n: &u32) -> bool {
     *n == 0
 }
@@ -426,6 +430,21 @@ pub struct Conversation {
     /// The homeowner said they are buying a home (told when to come back).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub buying_home: bool,
+    /// Knowledge-base answers said in this chat (entry ids of `data/questions.json`, at
+    /// most [`ANSWERED_KEPT`]): said once, unless asked again.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub answered_questions: Vec<String>,
+    /// Boroughs whose market facts the agent has told (bit `Borough as u8`): told once.
+    #[serde(default, skip_serializing_if = "is_zero_u8")]
+    pub boroughs_told: u8,
+    /// The system size the agent last quoted, in watts (0: none yet): quoted again only
+    /// when a new bill or home type changes it.
+    #[serde(default, skip_serializing_if = "is_zero_u32")]
+    pub sized_watts: u32,
+    /// Facts the homeowner asked to hold back for now (bit per [`Ask`], see
+    /// `Ask::bit`): asked for only once nothing else is left.
+    #[serde(default, skip_serializing_if = "is_zero_u16")]
+    pub held_back: u16,
     /// A fingerprint of the last reply, so that the next one never repeats it word for word.
     #[serde(default, skip_serializing_if = "is_zero_u32")]
     pub last_reply_fingerprint: u32,
@@ -463,6 +482,8 @@ pub struct Conversation {
 
 /// Questions kept per conversation for the conversation-rules job.
 pub const ASKED_KEPT: usize = 12;
+/// Knowledge-base answers remembered per conversation.
+pub const ANSWERED_KEPT: usize = 16;
 /// Recommendation keys kept per conversation for the same job.
 pub const RECOMMENDED_KEPT: usize = 8;
 
@@ -507,6 +528,10 @@ impl Conversation {
             ask_streak: 0,
             topics_answered: 0,
             buying_home: false,
+            answered_questions: Vec::new(),
+            boroughs_told: 0,
+            sized_watts: 0,
+            held_back: 0,
             last_reply_fingerprint: 0,
             consent: None,
             consent_sellers: Vec::new(),

@@ -6,6 +6,7 @@
 use super::answers::{self, AnswersError};
 use super::extract::{self, WordsError};
 use super::incentives::{self, IncentiveError};
+use super::knowledge::{self, KnowledgeError};
 use super::market::{self, MarketError};
 use super::pricing::{self, PricingError};
 
@@ -21,6 +22,8 @@ pub enum DataError {
     Pricing(&'static PricingError),
     #[error("data/answers.json could not be loaded: {0}")]
     Answers(&'static AnswersError),
+    #[error("data/questions.json could not be loaded: {0}")]
+    Questions(&'static KnowledgeError),
 }
 
 /// Parses and checks every static data table now. Call it once at start-up, before
@@ -49,6 +52,7 @@ fn init_tables() -> Result<(), DataError> {
     incentives::try_incentives().map_err(DataError::Incentives)?;
     pricing::try_pricing_table().map_err(DataError::Pricing)?;
     answers::try_answers().map_err(DataError::Answers)?;
+    knowledge::try_knowledge().map_err(DataError::Questions)?;
     Ok(())
 }
 
@@ -64,6 +68,7 @@ mod tests {
         assert!(market::try_market().is_ok_and(|m| !m.zips().is_empty()));
         assert!(incentives::try_incentives().is_ok_and(|t| !t.is_empty()));
         assert!(pricing::try_pricing_table().is_ok());
+        assert!(knowledge::try_knowledge().is_ok_and(|k| !k.entries().is_empty()));
     }
 
     #[test]

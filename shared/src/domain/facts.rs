@@ -405,6 +405,8 @@ pub struct MessageFacts {
     pub corrects: bool,
     /// Number of questions the homeowner asked in this message.
     pub questions_asked: u32,
+    /// The knowledge-base questions (`data/questions.json`) the message asks, best first.
+    pub known_questions: Vec<super::knowledge::KnownQuestion>,
     pub objections_raised: Vec<Objection>,
     /// Objections this message says are no longer a concern.
     pub objections_resolved: Vec<Objection>,
@@ -422,6 +424,13 @@ pub struct MessageFacts {
     /// about as a policy ("will you delete my data if I ask?": that asks the `Privacy`
     /// topic).
     pub erase_request: bool,
+    /// Thanks the agent ("thanks", "thank you", "gracias").
+    pub thanks: bool,
+    /// Closes the chat ("bye", "that's all", "have a good day", "hasta luego").
+    pub closing: bool,
+    /// Facts the homeowner wants to hold back for now ("before I give my number"): not
+    /// asked for on this turn, and asked last afterwards.
+    pub held_back: Vec<Ask>,
     /// A bare "yes" / "no" (or "sure", "nope"…): what it answers depends on what the agent
     /// asked last.
     pub answer: Option<bool>,

@@ -14,6 +14,7 @@ pub mod facts;
 pub mod feedback;
 pub mod forecast;
 pub mod incentives;
+pub mod knowledge;
 pub mod lead;
 pub mod learning;
 pub mod lifecycle;

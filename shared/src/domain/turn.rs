@@ -166,6 +166,25 @@ pub fn decide_with(
         c.topics_answered |= 1 << (*t as u32);
     }
     c.last_reply_fingerprint = agent::fingerprint(&reply.content);
+    if let Some(b) = reply.told_borough {
+        c.boroughs_told |= 1 << (b as u8);
+    }
+    if let Some(w) = reply.sized_watts {
+        c.sized_watts = w;
+    }
+    for ask in &facts.held_back {
+        c.held_back |= ask.bit();
+    }
+    if c.facts.contact.reachable() {
+        c.held_back &= !(Ask::Contact.bit() | Ask::Consent.bit());
+    }
+    for id in &reply.answered_questions {
+        c.answered_questions.retain(|said| said != id);
+        if c.answered_questions.len() >= crate::domain::conversation::ANSWERED_KEPT {
+            c.answered_questions.remove(0);
+        }
+        c.answered_questions.push(id.clone());
+    }
 
     let mut withdraw = None;
     if c.facts.contact_consent == Some(true) && c.consent.is_none() {

@@ -94,6 +94,7 @@
 mod automaton;
 mod bill;
 mod contact;
+mod courtesy;
 mod erase;
 mod name;
 mod normalize;
@@ -105,6 +106,7 @@ mod words;
 mod zip;
 
 use super::facts::{Borough, DecisionMaker, Financing, MessageFacts, Place, Topic};
+use super::knowledge;
 use super::market::market;
 use bill::{CORRECTION_RE, find_bare_amount, find_bill};
 use contact::{find_email, find_phone};
@@ -191,12 +193,19 @@ fn extract_facts(text: &str, phrase_rules: bool) -> MessageFacts {
         facts.timeline = Some(t);
     }
     facts.questions_asked = count_questions(&lower);
+    if let Ok(kb) = knowledge::try_knowledge() {
+        facts.known_questions = kb.asked_in(&lower);
+    }
     facts.sentiment = sentiment(&lower, phrase_sentiment);
     facts.name = find_name(raw);
     facts.place = market()
         .find_place(&lower)
         .or_else(|| staten_island_initials(raw));
     facts.answer = bare_answer(&lower);
+    let courtesy = courtesy::read_courtesy(&lower);
+    facts.thanks = courtesy.thanks;
+    facts.closing = courtesy.closing;
+    facts.held_back = courtesy.held_back;
     settle_topics(&lower, &mut facts);
     let erase = erase::read_erase(&lower);
     facts.erase_request = erase.request;

@@ -67,30 +67,43 @@ pub const RECOMMENDATION_KEY_CHARS: usize = 40;
 /// [`RECOMMENDATION_KEY_CHARS`] characters, so the same advice about other amounts is one
 /// item.
 pub fn recommendation_key(text: &str) -> String {
-    let mut out = String::with_capacity(RECOMMENDATION_KEY_CHARS);
+    // Byte by byte (a figure is ASCII), copying the runs between figures whole.
+    let bytes = text.as_bytes();
+    let mut out = String::with_capacity(RECOMMENDATION_KEY_CHARS + 8);
     let mut in_figure = false;
-    let mut chars = text.chars().peekable();
     let mut n = 0;
-    while let Some(ch) = chars.next() {
-        if n >= RECOMMENDATION_KEY_CHARS {
-            break;
-        }
-        let next_digit = chars.peek().is_some_and(char::is_ascii_digit);
-        let figure = ch.is_ascii_digit()
-            || (ch == '$' && next_digit)
-            || (in_figure && matches!(ch, ',' | '.') && next_digit);
+    let mut run = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        let next_digit = bytes.get(i + 1).is_some_and(u8::is_ascii_digit);
+        let figure = b.is_ascii_digit()
+            || (b == b'$' && next_digit)
+            || (in_figure && matches!(b, b',' | b'.') && next_digit);
         if figure {
             if !in_figure {
+                if n >= RECOMMENDATION_KEY_CHARS {
+                    break;
+                }
+                out.push_str(&text[run..i]);
                 out.push('#');
                 n += 1;
             }
             in_figure = true;
+            run = i + 1;
         } else {
+            // A character starts on any byte but a UTF-8 continuation byte.
+            if b & 0xc0 != 0x80 {
+                if n >= RECOMMENDATION_KEY_CHARS {
+                    break;
+                }
+                n += 1;
+            }
             in_figure = false;
-            out.push(ch);
-            n += 1;
         }
+        i += 1;
     }
+    out.push_str(&text[run.min(i)..i]);
     out
 }
 
@@ -343,6 +356,21 @@ impl ConversationRules {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn given_advice_with_figures_and_accents_when_keyed_then_figures_become_hash_and_letters_stay()
+    {
+        assert_eq!(
+            recommendation_key("Ahorro: $1,200.50 al año, 3 años más"),
+            "Ahorro: # al año, # años más"
+        );
+        assert_eq!(recommendation_key("Call in 2-3 days."), "Call in #-# days.");
+        let long = "é".repeat(60);
+        assert_eq!(
+            recommendation_key(&long).chars().count(),
+            RECOMMENDATION_KEY_CHARS
+        );
+    }
 
     fn at() -> DateTime<Utc> {
         chrono::TimeZone::with_ymd_and_hms(&Utc, 2026, 6, 1, 12, 0, 0)
