@@ -25,6 +25,7 @@ use std::sync::Arc;
 use utoipa::{OpenApi, ToSchema};
 
 pub mod console;
+pub mod console_models;
 pub mod experiments;
 pub mod forecast;
 pub mod page;
@@ -56,12 +57,17 @@ impl HttpFunction for Dashboard {
         (console::SECRET_ROUTE, Method::POST),
         (console::TEST_ROUTE, Method::POST),
         (console::AUDIT_ROUTE, Method::GET),
+        (console_models::MODELS_ROUTE, Method::POST),
+        (console_models::PROMOTE_ROUTE, Method::POST),
+        (console_models::EXPERIMENTS_ROUTE, Method::POST),
+        (console_models::STOP_ROUTE, Method::POST),
     ];
 
     fn openapi() -> utoipa::openapi::OpenApi {
         let mut doc = DashboardApi::openapi();
         doc.merge(page::PageApi::openapi());
         doc.merge(console::ConsoleApi::openapi());
+        doc.merge(console_models::ModelsConsoleApi::openapi());
         console::document_security(&mut doc);
         doc
     }
@@ -95,6 +101,7 @@ impl HttpFunction for Dashboard {
             .with_state(state)
             .merge(revenue_reads)
             .merge(console::router(backend))
+            .merge(console_models::router(backend))
             .merge(page::router())
     }
 }
