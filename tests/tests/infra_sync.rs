@@ -954,6 +954,10 @@ const WRITES: &[(&str, &[KeyFamily])] = &[
             KeyFamily::SealedDay,
             KeyFamily::BuyerProfile,
             KeyFamily::AuditEntry,
+            KeyFamily::ModelVersion,
+            KeyFamily::ModelPointer,
+            KeyFamily::ModelRecord,
+            KeyFamily::ExperimentsRecord,
         ],
     ),
     (

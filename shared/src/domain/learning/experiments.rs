@@ -118,7 +118,7 @@ pub enum ExperimentError {
 #[serde(deny_unknown_fields)]
 pub struct ExperimentsFile {
     #[serde(default)]
-    #[schema(min_items = 1, max_items = 4)]
+    #[schema(required = true, min_items = 1, max_items = 4)]
     pub experiment: Vec<ExperimentEntry>,
 }
 

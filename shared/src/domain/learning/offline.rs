@@ -207,12 +207,12 @@ mod tests {
             market_timing: 90,
             nyc_intelligence: 10,
         };
-        let z = -0.5
+        let z: f64 = -0.5
             + 0.8 * (70.0 - 60.0) / 20.0
             + 0.1 * (20.0 - 50.0) / 25.0
             + 0.6 * (90.0 - 55.0) / 10.0
             + 0.3 * (10.0 - 40.0) / 30.0;
-        let offline = 1.0 / (1.0 + (-z as f64).exp());
+        let offline = 1.0 / (1.0 + (-z).exp());
         assert!((live.probability(&factors) - offline).abs() < 1e-9);
     }
 
