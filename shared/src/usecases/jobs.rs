@@ -484,6 +484,14 @@ impl<B: Backend> Jobs<B> {
             .flat_map(|e| e.stats.iter().map(|s| s.offers))
             .sum();
         let n = current.set.experiments.len();
+        // Experiments started or stopped by the sales team while this counted stand: the
+        // next update counts them.
+        let newest = self.jobs.experiments().await?.map(|r| r.updated_at);
+        if newest != Some(current.updated_at) {
+            return Ok(
+                "pricing experiments changed while counting; the next update counts them".into(),
+            );
+        }
         self.jobs.save_experiments(current.set, window).await?;
         crate::artefacts::forget(&*self.cache, &self.keys.experiments, "experiments").await;
         let winners: Vec<String> = promoted

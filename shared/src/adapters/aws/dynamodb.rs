@@ -429,7 +429,10 @@ impl ModelStore for DynamoStore {
         model: &ScoringModel,
         expected: Option<u32>,
     ) -> Result<(), StoreError> {
-        let json = serde_json::to_string(model).map_err(corrupt)?;
+        // A stored version is never rewritten: the pointer carries it as stored, and the
+        // version is written only when absent.
+        let stored = self.stored_model(model.version).await?;
+        let json = serde_json::to_string(stored.as_ref().unwrap_or(model)).map_err(corrupt)?;
         let pointer = ModelItem {
             model_kind: SCORING_CURRENT.to_owned(),
             version: 0,
@@ -453,8 +456,7 @@ impl ModelStore for DynamoStore {
                 .put(put_pointer.build().map_err(bad_request)?)
                 .build(),
         );
-        // A stored version is never rewritten: it is written only when absent.
-        if self.stored_model(model.version).await?.is_none() {
+        if stored.is_none() {
             let versioned = ModelItem {
                 model_kind: SCORING.to_owned(),
                 version: model.version,
