@@ -2,81 +2,35 @@
 //! `[[experiment]]` table per buyer tier) read, validated, and stored as the experiments in
 //! force. A bad file names the experiment and the problem and starts nothing.
 
-use aurum::domain::buyer::BuyerTier;
-use aurum::domain::learning::experiments::{
-    ExperimentError, ExperimentSet, PriceVariant, PricingExperiment, PromotionRule,
-};
+pub use aurum::domain::learning::experiments::ExperimentFileError as FileError;
+use aurum::domain::learning::experiments::{ExperimentSet, ExperimentsFile};
 use chrono::{DateTime, Utc};
-use serde::Deserialize;
 
 /// The experiments the project ships as an example (and `aurum serve` starts with).
 pub const EXAMPLE_FILE: &str = include_str!("../../examples/experiments.toml");
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ExperimentFile {
-    #[serde(default)]
-    experiment: Vec<ExperimentEntry>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ExperimentEntry {
-    id: String,
-    buyer_tier: BuyerTier,
-    variants: Vec<PriceVariant>,
-    #[serde(default)]
-    min_offers: Option<u64>,
-    #[serde(default)]
-    min_winner_offers: Option<u64>,
-    #[serde(default)]
-    probability_best: Option<f64>,
-}
 
 #[derive(Debug, thiserror::Error)]
 pub enum ExperimentFileError {
     #[error("not a valid experiments file: {0}")]
     Syntax(String),
-    #[error("experiment {id}: {error}")]
-    Experiment { id: String, error: ExperimentError },
-    #[error("the file has no [[experiment]]")]
-    Empty,
+    #[error(transparent)]
+    Invalid(#[from] FileError),
+}
+
+/// The file's TOML, read.
+pub fn read(text: &str) -> Result<ExperimentsFile, ExperimentFileError> {
+    toml::from_str(text).map_err(|e| ExperimentFileError::Syntax(e.message().to_owned()))
 }
 
 /// Every experiment of the file, started at `at`.
 pub fn parse(text: &str, at: DateTime<Utc>) -> Result<ExperimentSet, ExperimentFileError> {
-    let file: ExperimentFile =
-        toml::from_str(text).map_err(|e| ExperimentFileError::Syntax(e.message().to_owned()))?;
-    if file.experiment.is_empty() {
-        return Err(ExperimentFileError::Empty);
-    }
-    let defaults = PromotionRule::default();
-    let experiments = file
-        .experiment
-        .into_iter()
-        .map(|e| {
-            let rule = PromotionRule {
-                min_offers: e.min_offers.unwrap_or(defaults.min_offers),
-                min_winner_offers: e.min_winner_offers.unwrap_or(defaults.min_winner_offers),
-                probability_best: e.probability_best.unwrap_or(defaults.probability_best),
-                draws: defaults.draws,
-            };
-            PricingExperiment::new(e.id.clone(), e.buyer_tier, e.variants, rule, at)
-                .map_err(|error| ExperimentFileError::Experiment { id: e.id, error })
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    ExperimentSet::new(experiments).map_err(|error| ExperimentFileError::Experiment {
-        id: match &error {
-            ExperimentError::TwoForOneTier(id) => id.clone(),
-            _ => String::new(),
-        },
-        error,
-    })
+    Ok(read(text)?.start(at)?)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use aurum::domain::buyer::BuyerTier;
 
     fn at() -> DateTime<Utc> {
         DateTime::UNIX_EPOCH
@@ -117,6 +71,9 @@ variants = []
             parse(unknown, at()),
             Err(ExperimentFileError::Syntax(_))
         ));
-        assert!(matches!(parse("", at()), Err(ExperimentFileError::Empty)));
+        assert!(matches!(
+            parse("", at()),
+            Err(ExperimentFileError::Invalid(FileError::Empty))
+        ));
     }
 }

@@ -42,6 +42,28 @@ fn lead(rng: &mut StdRng, n: usize, truth: &ConversionModel) -> ConversionExampl
     }
 }
 
+/// `n` of the simulation's leads as the CSV `aurum model train` reads: the four factor
+/// scores and whether the lead converted (`converted`, 0 or 1).
+pub fn examples_csv(seed: u64, n: usize) -> String {
+    let mut rng = StdRng::seed_from_u64(seed);
+    let mut csv =
+        String::from("base_qualification,behavioral,market_timing,nyc_intelligence,converted\n");
+    for i in 0..n {
+        let e = lead(&mut rng, i, &TRUE_MODEL);
+        let f = e.factors;
+        let _ = writeln!(
+            csv,
+            "{},{},{},{},{}",
+            f.base_qualification,
+            f.behavioral,
+            f.market_timing,
+            f.nyc_intelligence,
+            u8::from(e.converted)
+        );
+    }
+    csv
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct UpdateRow {
     pub events: usize,

@@ -4,6 +4,7 @@
 pub mod buyer_client;
 pub mod buyers;
 pub mod chaos;
+pub mod console_models;
 pub mod experiments;
 pub mod lambda_bench;
 pub mod learning;

@@ -380,7 +380,8 @@ enum Command {
         #[arg(long)]
         function: Option<String>,
     },
-    /// Train the scoring model's learner on a CSV of past leads, or score leads with it.
+    /// Train the scoring model's learner on a CSV of past leads, or score leads with it;
+    /// load a trained model as a scoring-model version, promote a version, roll back.
     Model {
         #[command(subcommand)]
         command: ModelCommand,
@@ -459,6 +460,29 @@ enum ModelCommand {
         model: PathBuf,
         #[arg(long)]
         out: PathBuf,
+    },
+    /// Store a model `train` wrote (on the columns base_qualification, behavioral,
+    /// market_timing and nyc_intelligence) as a new scoring-model version: in the embedded
+    /// store (--data-dir) or DynamoDB (AURUM_BACKEND=aws). Not in force until promoted.
+    Load {
+        file: PathBuf,
+        /// Put it in force at once.
+        #[arg(long)]
+        promote: bool,
+        #[arg(long, default_value = ".aurum", env = "AURUM_DATA_DIR")]
+        data_dir: PathBuf,
+    },
+    /// Put a stored version in force (1 is the built-in model); conversations score with it
+    /// from their next turn.
+    Promote {
+        version: u32,
+        #[arg(long, default_value = ".aurum", env = "AURUM_DATA_DIR")]
+        data_dir: PathBuf,
+    },
+    /// Put back the version the one in force was built on.
+    Rollback {
+        #[arg(long, default_value = ".aurum", env = "AURUM_DATA_DIR")]
+        data_dir: PathBuf,
     },
 }
 
@@ -594,6 +618,13 @@ enum ExperimentsCommand {
         #[arg(long, default_value = ".aurum", env = "AURUM_DATA_DIR")]
         data_dir: PathBuf,
     },
+    /// Stop a running experiment: its buyer tier is priced at the list price again.
+    Stop {
+        /// The experiment's id.
+        id: String,
+        #[arg(long, default_value = ".aurum", env = "AURUM_DATA_DIR")]
+        data_dir: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -637,29 +668,26 @@ enum FeedbackCommand {
     },
 }
 
-impl From<ModelCommand> for aurum_cli::model::Command {
-    fn from(c: ModelCommand) -> Self {
-        match c {
-            ModelCommand::Train {
-                csv,
-                target,
-                out,
-                categorical,
-                min_level_rows,
-            } => aurum_cli::model::Command::Train {
-                csv,
-                out,
-                options: aurum_cli::model::TrainOptions {
-                    categorical,
-                    min_level_rows,
-                    ..aurum_cli::model::TrainOptions::new(target)
-                },
-            },
-            ModelCommand::Score { csv, model, out } => {
-                aurum_cli::model::Command::Score { csv, model, out }
-            }
+/// Makes a model or experiments change on the configured store (embedded or AWS).
+async fn store_change(
+    data_dir: PathBuf,
+    change: aurum_cli::console_models::Change,
+) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    let mut config = Config::from_env(BackendKind::Embedded)?;
+    config.data_dir = data_dir;
+    let lines = match config.backend {
+        BackendKind::Embedded => {
+            aurum_cli::console_models::run(EmbeddedBackend::from_config(config)?, change).await
+        }
+        BackendKind::Aws => {
+            aurum_cli::console_models::run(AwsBackend::connect(&config).await?, change).await
         }
     }
+    .map_err(|e| format!("{e}; nothing changed"))?;
+    for line in lines {
+        println!("{line}");
+    }
+    Ok(())
 }
 
 #[tokio::main]
@@ -823,48 +851,25 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         Command::Experiments {
             command: ExperimentsCommand::Start { file, data_dir },
         } => {
-            let text = std::fs::read_to_string(&file)
+            let toml = std::fs::read_to_string(&file)
                 .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
-            let set = aurum_cli::experiments::parse(&text, chrono::Utc::now())
+            // Checked before the store opens: a bad file names the experiment.
+            aurum_cli::experiments::parse(&toml, chrono::Utc::now())
                 .map_err(|e| format!("{}: {e}; nothing started", file.display()))?;
-            let mut config = Config::from_env(BackendKind::Embedded)?;
-            config.data_dir = data_dir;
-            let record = match config.backend {
-                BackendKind::Embedded => {
-                    let backend = EmbeddedBackend::from_config(config)?;
-                    aurum::artefacts::Artefacts::save_experiments(
-                        &*backend.jobs(),
-                        set,
-                        chrono::Utc::now(),
-                    )
-                    .await?
-                }
-                BackendKind::Aws => {
-                    let backend = AwsBackend::connect(&config).await?;
-                    let record = aurum::artefacts::Artefacts::save_experiments(
-                        &*backend.jobs(),
-                        set,
-                        chrono::Utc::now(),
-                    )
-                    .await?;
-                    // Routers read the experiments through the cache: drop it.
-                    aurum::artefacts::forget_experiments(&backend).await;
-                    record
-                }
-            };
-            for e in &record.set.experiments {
-                let variants: Vec<String> = e
-                    .variants
-                    .iter()
-                    .map(|v| format!("{} ×{:.2}", v.id, f64::from(v.price_bps) / 10_000.0))
-                    .collect();
-                println!(
-                    "started {} ({}: {})",
-                    e.id,
-                    e.buyer_tier.as_str(),
-                    variants.join(", ")
-                );
-            }
+            store_change(
+                data_dir,
+                aurum_cli::console_models::Change::StartExperiments { toml },
+            )
+            .await?;
+        }
+        Command::Experiments {
+            command: ExperimentsCommand::Stop { id, data_dir },
+        } => {
+            store_change(
+                data_dir,
+                aurum_cli::console_models::Change::StopExperiment { id },
+            )
+            .await?;
         }
         Command::Job {
             command: JobCommand::Run { job, data_dir },
@@ -1028,7 +1033,47 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
             }
         }
         Command::Model { command } => {
-            if let Err(e) = aurum_cli::model::run(command.into()) {
+            let offline = match command {
+                ModelCommand::Train {
+                    csv,
+                    target,
+                    out,
+                    categorical,
+                    min_level_rows,
+                } => aurum_cli::model::Command::Train {
+                    csv,
+                    out,
+                    options: aurum_cli::model::TrainOptions {
+                        categorical,
+                        min_level_rows,
+                        ..aurum_cli::model::TrainOptions::new(target)
+                    },
+                },
+                ModelCommand::Score { csv, model, out } => {
+                    aurum_cli::model::Command::Score { csv, model, out }
+                }
+                ModelCommand::Load {
+                    file,
+                    promote,
+                    data_dir,
+                } => {
+                    let json = std::fs::read_to_string(&file)
+                        .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+                    let change = aurum_cli::console_models::Change::Load { json, promote };
+                    return store_change(data_dir, change)
+                        .await
+                        .map_err(|e| format!("{}: {e}", file.display()).into());
+                }
+                ModelCommand::Promote { version, data_dir } => {
+                    let change = aurum_cli::console_models::Change::Promote { version };
+                    return store_change(data_dir, change).await;
+                }
+                ModelCommand::Rollback { data_dir } => {
+                    return store_change(data_dir, aurum_cli::console_models::Change::Rollback)
+                        .await;
+                }
+            };
+            if let Err(e) = aurum_cli::model::run(offline) {
                 eprintln!("error: {e}");
                 std::process::exit(2);
             }

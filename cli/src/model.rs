@@ -11,8 +11,8 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
 
-/// What the model file says it is.
-pub const FORMAT: &str = "aurum-offline-model/1";
+/// What the model file says it is (the format `aurum model load` reads).
+pub const FORMAT: &str = aurum::domain::learning::offline::FORMAT;
 const OTHER: &str = "(other)";
 const EMPTY: &str = "(empty)";
 
@@ -553,10 +553,19 @@ pub fn run(command: Command) -> Result<(), String> {
             .map_err(|e| format!("{}: {e}", csv.display()))?;
             let mut text = serde_json::to_string_pretty(&model).map_err(|e| e.to_string())?;
             text.push('\n');
-            std::fs::write(&out, text)
+            std::fs::write(&out, &text)
                 .map_err(|e| format!("cannot write {}: {e}", out.display()))?;
             print!("{}", train_summary(&model));
             println!("model written to {}", out.display());
+            match aurum::domain::learning::offline::OfflineModelFile::parse(&text)
+                .and_then(|f| f.conversion())
+            {
+                Ok(_) => println!(
+                    "the live scorer can load it: aurum model load {}",
+                    out.display()
+                ),
+                Err(e) => println!("not loadable into the live scorer: {e}"),
+            }
         }
         Command::Score { csv, model, out } => {
             let text = std::fs::read_to_string(&model)

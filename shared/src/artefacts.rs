@@ -7,6 +7,7 @@
 use crate::config::Config;
 use crate::domain::bid_price::{Arrival, DemandForecast};
 use crate::domain::learning::conversation_rules::ConversationRules;
+use crate::domain::learning::conversion::ModelVersion;
 use crate::domain::learning::experiments::ExperimentSet;
 use crate::domain::scoring::ScoringModel;
 use crate::ports::{Cache, JobStore, ModelStore, StoreError};
@@ -18,7 +19,9 @@ use std::future::Future;
 pub const ROUTING_RECORDS: &str = "routing";
 pub const RULES_RECORDS: &str = "rules";
 pub const EXPERIMENT_RECORDS: &str = "experiments";
-const MODEL_CACHE_KEY: &str = "scoring_model:current";
+/// The scoring-model versions: every one the job trained (rolled back too) and every one
+/// loaded from a model trained offline.
+pub const MODEL_RECORDS: &str = "model";
 const RULES_CACHE_KEY: &str = "conversation_rules:current";
 const MODEL_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(300);
 
@@ -144,6 +147,35 @@ pub trait Artefacts: JobStore {
         }
     }
 
+    /// Every stored model version, newest first, at most `limit`.
+    fn model_versions(
+        &self,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<ModelVersion>, StoreError>> + Send {
+        async move {
+            self.records(MODEL_RECORDS, limit)
+                .await?
+                .iter()
+                .map(|json| serde_json::from_str(json).map_err(corrupt))
+                .collect()
+        }
+    }
+
+    /// Keeps a model version's record (once: a version taken already is a `Conflict`).
+    fn save_model_version(
+        &self,
+        version: &ModelVersion,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send {
+        async move {
+            self.put_record(
+                MODEL_RECORDS,
+                &format!("{:010}", version.version),
+                &to_json(version)?,
+            )
+            .await
+        }
+    }
+
     /// The pricing experiments in force, if any were started.
     fn experiments(
         &self,
@@ -262,12 +294,15 @@ pub struct CacheKeys {
     pub priors: String,
     /// The pricing experiments in force.
     pub experiments: String,
+    /// The scoring model in force, per models table.
+    pub model: String,
 }
 
 impl CacheKeys {
     pub fn new(config: &Config) -> CacheKeys {
         let buyers = format!("buyers:{}:all", config.aws.buyers_table);
         CacheKeys {
+            model: format!("scoring_model:{}:current", config.aws.models_table),
             priors: format!("{buyers}:stats"),
             experiments: format!("{buyers}:experiments"),
             buyers,
@@ -301,9 +336,10 @@ pub async fn forget<C: Cache + ?Sized>(cache: &C, key: &str, what: &str) {
 pub async fn current_model<S: ModelStore + ?Sized, C: Cache + ?Sized>(
     store: &S,
     cache: &C,
+    key: &str,
     base: &ScoringModel,
 ) -> Result<ScoringModel, StoreError> {
-    match cache.get(MODEL_CACHE_KEY).await {
+    match cache.get(key).await {
         Ok(Some(json)) => match serde_json::from_str::<ScoringModel>(&json) {
             Ok(model) if model.validate().is_ok() => return Ok(model),
             Ok(_) => tracing::warn!("cached scoring model is invalid; reading the store"),
@@ -325,16 +361,17 @@ pub async fn current_model<S: ModelStore + ?Sized, C: Cache + ?Sized>(
         None => base.clone(),
     };
     if let Ok(json) = serde_json::to_string(&model)
-        && let Err(e) = cache.set(MODEL_CACHE_KEY, &json, MODEL_CACHE_TTL).await
+        && let Err(e) = cache.set(key, &json, MODEL_CACHE_TTL).await
     {
         tracing::warn!(error = %e, "could not cache the scoring model");
     }
     Ok(model)
 }
 
-/// Drops the cached scoring model (a new version was promoted).
-pub async fn forget_model<C: Cache + ?Sized>(cache: &C) {
-    forget(cache, MODEL_CACHE_KEY, "scoring model").await;
+/// Drops the cached scoring model (a new version was promoted), `key` being
+/// [`CacheKeys::model`].
+pub async fn forget_model<C: Cache + ?Sized>(cache: &C, key: &str) {
+    forget(cache, key, "scoring model").await;
 }
 
 /// The conversation rules in force: the cache, then the newest the rules job stored, else

@@ -54,6 +54,21 @@ pub trait ModelStore: Send + Sync + 'static {
         &self,
         model: &ScoringModel,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// A version that was stored (in force now or before), if it was.
+    fn stored_model(
+        &self,
+        version: u32,
+    ) -> impl Future<Output = Result<Option<ScoringModel>, StoreError>> + Send;
+
+    /// Makes `model` the one in force if the version in force is still `expected` (`None`:
+    /// none was ever saved), storing the version first unless it is stored already (a
+    /// stored version is never rewritten). Someone else's change in between: `Conflict`.
+    fn promote_model(
+        &self,
+        model: &ScoringModel,
+        expected: Option<u32>,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
 /// The lead records. Adapters store and condition; the rules of a lead's life are

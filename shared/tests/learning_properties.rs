@@ -167,6 +167,7 @@ proptest! {
             match u.version.verdict {
                 Verdict::Promoted => prop_assert_eq!(u.in_force.conversion, u.version.model.conversion),
                 Verdict::RolledBack => prop_assert_eq!(u.in_force.conversion, current.conversion),
+                Verdict::Loaded => prop_assert!(false, "the job never loads a model"),
             }
             let tiering = u.version.tiering.expect("judged");
             match tiering.verdict {
@@ -178,6 +179,7 @@ proptest! {
                     prop_assert_eq!(u.in_force.weights, current.weights);
                     prop_assert_eq!(u.in_force.tiers, current.tiers);
                 }
+                Verdict::Loaded => prop_assert!(false, "the job never loads a model"),
             }
             if u.version.verdict == Verdict::RolledBack && tiering.verdict == Verdict::RolledBack {
                 prop_assert_eq!(&u.in_force, &current);

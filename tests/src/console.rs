@@ -514,3 +514,329 @@ pub async fn an_expired_lead_found_and_offered_again<B: Backend>(backend: &B, ti
         "{audit}"
     );
 }
+
+/// The version a conversation turn was scored with.
+async fn scored_with(chat: &crate::ChatApp, session: &str, message: &str) -> u64 {
+    let (status, reply) = crate::post_turn(chat, session, message).await;
+    assert_eq!(status, 200, "{reply}");
+    reply["revenue_optimization"]["lead_score"]["model_version"]
+        .as_u64()
+        .unwrap_or_else(|| panic!("a scored reply: {reply}"))
+}
+
+/// The example experiments (examples/experiments.toml's premium and standard), as JSON.
+fn experiments_body() -> Value {
+    let variants = json!([
+        {"id": "list", "price_bps": 10000},
+        {"id": "minus_10", "price_bps": 9000},
+        {"id": "plus_10", "price_bps": 11000}
+    ]);
+    json!({"experiment": [
+        {"id": "premium-price-1", "buyer_tier": "premium", "variants": variants},
+        {"id": "standard-price-1", "buyer_tier": "standard", "variants": variants,
+         "min_offers": 300, "probability_best": 0.9}
+    ]})
+}
+
+fn audited<'a>(audit: &'a Value, target: &str) -> Vec<&'a Value> {
+    audit["entries"]
+        .as_array()
+        .expect("entries")
+        .iter()
+        .filter(|e| e["target"].as_str().is_some_and(|t| t.starts_with(target)))
+        .collect()
+}
+
+/// GIVEN the console on `backend` and a model `aurum model train` fitted on the simulated
+/// leads' four factor scores
+/// WHEN the sales team loads it, promotes it and rolls back, from the API and the CLI, and
+/// starts and stops price experiments from both
+/// THEN a loaded version is listed with its held-out figures but scores nothing until
+/// promoted; a conversation's next turn is scored with the version in force after each
+/// promotion and roll back; bad input gets the API's JSON 4xx and changes nothing; every
+/// change is in the audit with who, before and after.
+pub async fn models_and_experiments_from_the_console<B: Backend>(backend: &B) {
+    use aurum_cli::console_models::{Change, run};
+    let console = aurum_dashboard::Dashboard::routes(backend);
+    let chat = crate::conversation_lambda(backend);
+    let session = format!(
+        "chat_models_{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..8]
+    );
+    let csv = aurum_cli::learning::examples_csv(11, 2_000);
+    let trained = aurum_cli::model::train(
+        csv.as_bytes(),
+        &aurum_cli::model::TrainOptions::new("converted"),
+    )
+    .expect("trained on the simulated leads");
+    let file = serde_json::to_value(&trained).expect("the model file");
+
+    // Bad files change nothing: another format, a column the scorer does not have,
+    // coefficients short of the columns, an unknown version to promote.
+    let mut other_format = file.clone();
+    other_format["format"] = json!("aurum-offline-model/0");
+    let mut zip = file.clone();
+    zip["columns"][3]["column"] = json!("zip_code");
+    let mut short = file.clone();
+    short["logit"]["coefficients"]
+        .as_array_mut()
+        .expect("coefficients")
+        .pop();
+    let mut huge = file.clone();
+    huge["logit"]["coefficients"][0] = json!(1.0e6);
+    for bad in [other_format, zip, short, huge] {
+        let (status, body) = call(&console, "POST", "/api/v1/admin/models", Some(bad)).await;
+        assert_eq!(
+            (status, body["error"]["code"].as_str()),
+            (422, Some("invalid_request")),
+            "{body}"
+        );
+    }
+    let (status, models) = call(&console, "GET", "/api/v1/models", None).await;
+    assert_eq!(status, 200, "{models}");
+    assert_eq!(models["current_version"], 1);
+    assert_eq!(models["versions"], json!([]), "nothing stored");
+
+    // Loaded: listed with the file's held-out figures, not in force.
+    let (status, loaded) = call(&console, "POST", "/api/v1/admin/models", Some(file.clone())).await;
+    assert_eq!(status, 201, "{loaded}");
+    assert_eq!(
+        (loaded["version"].as_u64(), loaded["verdict"].as_str()),
+        (Some(2), Some("loaded"))
+    );
+    let (_, models) = call(&console, "GET", "/api/v1/models", None).await;
+    assert_eq!(models["current_version"], 1, "not in force until promoted");
+    assert_eq!(models["versions"][0]["version"], 2);
+    assert_eq!(models["versions"][0]["verdict"], "loaded");
+    assert_eq!(
+        models["versions"][0]["evaluation"]["samples"].as_u64(),
+        Some(trained.held_out.samples as u64)
+    );
+    assert_eq!(
+        scored_with(&chat, &session, "Hi, I'm looking into solar").await,
+        1
+    );
+
+    // Promoted on the version seen in force; a stale or unknown one changes nothing.
+    let promote = |version: &str, current: Value| {
+        let console = console.clone();
+        let path = format!("/api/v1/admin/models/{version}/promote");
+        async move { call(&console, "POST", &path, Some(current)).await }
+    };
+    let (status, body) = promote("2", json!({"current_version": 5})).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (409, Some("version_conflict")),
+        "{body}"
+    );
+    let (status, body) = promote("99", json!({"current_version": 1})).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (404, Some("not_found")),
+        "{body}"
+    );
+    let (status, body) = promote("latest", json!({"current_version": 1})).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (404, Some("not_found")),
+        "{body}"
+    );
+    let (status, body) = promote("2", json!({"current_version": 1, "now": true})).await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(
+        scored_with(&chat, &session, "I own my home in Brooklyn").await,
+        1
+    );
+    let (status, promoted) = promote("2", json!({"current_version": 1})).await;
+    assert_eq!(status, 200, "{promoted}");
+    assert_eq!(
+        promoted,
+        json!({"current_version": 2, "previous_version": 1, "action": "model.promoted"})
+    );
+    let (status, body) = promote("2", json!({"current_version": 2})).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (409, Some("invalid_transition")),
+        "{body}"
+    );
+    assert_eq!(
+        scored_with(&chat, &session, "My electric bill is about $250 a month").await,
+        2,
+        "the next turn scores with the promoted version"
+    );
+
+    // From the CLI: roll back to the version it was built on; load and promote at once.
+    let lines = run(backend.clone(), Change::Rollback)
+        .await
+        .expect("rolled back");
+    assert!(
+        lines[0].starts_with("rolled back: version 1 in force (was 2)"),
+        "{lines:?}"
+    );
+    assert_eq!(
+        scored_with(&chat, &session, "It's a single family house").await,
+        1
+    );
+    let lines = run(
+        backend.clone(),
+        Change::Load {
+            json: file.to_string(),
+            promote: true,
+        },
+    )
+    .await
+    .expect("loaded and promoted");
+    assert!(lines[0].starts_with("loaded as version 3"), "{lines:?}");
+    assert!(
+        lines[1].starts_with("promoted: version 3 in force (was 1)"),
+        "{lines:?}"
+    );
+    assert_eq!(
+        scored_with(&chat, &session, "We'd like to install this year").await,
+        3
+    );
+    assert!(
+        run(backend.clone(), Change::Promote { version: 42 })
+            .await
+            .is_err(),
+        "no version 42"
+    );
+    // And back to the built-in model from the API: a roll back.
+    let (status, back) = promote("1", json!({"current_version": 3})).await;
+    assert_eq!(
+        (status, back["action"].as_str()),
+        (200, Some("model.rolled_back")),
+        "{back}"
+    );
+    assert_eq!(scored_with(&chat, &session, "What would it cost?").await, 1);
+
+    // Experiments: a bad set starts nothing; started, one stopped from the API, the
+    // other from the CLI, the file started again from the CLI.
+    let mut one_variant = experiments_body();
+    one_variant["experiment"][0]["variants"] = json!([{"id": "list", "price_bps": 10000}]);
+    let mut same_tier = experiments_body();
+    same_tier["experiment"][1]["buyer_tier"] = json!("premium");
+    for bad in [
+        one_variant,
+        same_tier,
+        json!({"experiment": []}),
+        json!({"experiments": []}),
+    ] {
+        let (status, body) = call(&console, "POST", "/api/v1/admin/experiments", Some(bad)).await;
+        assert_eq!(status, 422, "{body}");
+    }
+    let (_, running) = call(&console, "GET", "/api/v1/experiments", None).await;
+    assert_eq!(running["experiments"], json!([]), "nothing started");
+    let (status, started) = call(
+        &console,
+        "POST",
+        "/api/v1/admin/experiments",
+        Some(experiments_body()),
+    )
+    .await;
+    assert_eq!(status, 201, "{started}");
+    assert_eq!(started["experiments"].as_array().map(Vec::len), Some(2));
+    assert_eq!(started["experiments"][1]["min_offers"], 300);
+    let (status, body) = call(
+        &console,
+        "POST",
+        "/api/v1/admin/experiments/nothing-such/stop",
+        None,
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (404, Some("not_found"))
+    );
+    let (status, after) = call(
+        &console,
+        "POST",
+        "/api/v1/admin/experiments/premium-price-1/stop",
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{after}");
+    let (_, running) = call(&console, "GET", "/api/v1/experiments", None).await;
+    let ids: Vec<&str> = running["experiments"]
+        .as_array()
+        .expect("experiments")
+        .iter()
+        .filter_map(|e| e["id"].as_str())
+        .collect();
+    assert_eq!(ids, ["standard-price-1"], "the premium experiment stopped");
+    let lines = run(
+        backend.clone(),
+        Change::StopExperiment {
+            id: "standard-price-1".into(),
+        },
+    )
+    .await
+    .expect("stopped");
+    assert_eq!(lines, ["stopped standard-price-1; 0 experiment(s) go on"]);
+    let (_, running) = call(&console, "GET", "/api/v1/experiments", None).await;
+    assert_eq!(running["experiments"], json!([]));
+    let lines = run(
+        backend.clone(),
+        Change::StartExperiments {
+            toml: aurum_cli::experiments::EXAMPLE_FILE.to_owned(),
+        },
+    )
+    .await
+    .expect("started");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("started premium-price-1")),
+        "{lines:?}"
+    );
+
+    // The audit: every change, newest first, who made it, before and after.
+    let (status, audit) = call(&console, "GET", "/api/v1/admin/audit?limit=500", None).await;
+    assert_eq!(status, 200);
+    let model_changes: Vec<(&str, &str, Value, Value)> = audited(&audit, "model:scoring")
+        .iter()
+        .map(|e| {
+            (
+                e["action"].as_str().unwrap_or_default(),
+                e["actor"].as_str().unwrap_or_default(),
+                e["before"]["version"].clone(),
+                e["after"]["version"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        model_changes,
+        [
+            ("model.rolled_back", "local", json!(3), json!(1)),
+            ("model.promoted", "cli", json!(1), json!(3)),
+            ("model.loaded", "cli", Value::Null, json!(3)),
+            ("model.rolled_back", "cli", json!(2), json!(1)),
+            ("model.promoted", "local", json!(1), json!(2)),
+            ("model.loaded", "local", Value::Null, json!(2)),
+        ]
+    );
+    let experiment_changes: Vec<(&str, &str)> = audited(&audit, "experiment")
+        .iter()
+        .map(|e| {
+            (
+                e["action"].as_str().unwrap_or_default(),
+                e["target"].as_str().unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        experiment_changes,
+        [
+            (
+                "experiments.started",
+                "experiments:premium-price-1,standard-price-1"
+            ),
+            ("experiment.stopped", "experiment:standard-price-1"),
+            ("experiment.stopped", "experiment:premium-price-1"),
+            (
+                "experiments.started",
+                "experiments:premium-price-1,standard-price-1"
+            ),
+        ]
+    );
+}

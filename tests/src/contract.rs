@@ -170,6 +170,48 @@ pub async fn model_store<S: ModelStore>(store: &S) {
         matches!(store.save_model(&model).await, Err(StoreError::Conflict)),
         "a model version is written once"
     );
+
+    // Promotion: only on the version in force, storing a new version once, never
+    // rewriting a stored one.
+    let next = ScoringModel {
+        version: base + 2,
+        premium_area_bps: 10_500,
+        ..ScoringModel::default()
+    };
+    assert!(
+        matches!(
+            store.promote_model(&next, Some(base)).await,
+            Err(StoreError::Conflict)
+        ),
+        "a promotion on a stale version changes nothing"
+    );
+    assert_eq!(store.stored_model(next.version).await.expect("read"), None);
+    store
+        .promote_model(&next, Some(model.version))
+        .await
+        .expect("promoted");
+    assert_eq!(
+        store.current_model().await.expect("current"),
+        Some(next.clone())
+    );
+    assert_eq!(
+        store.stored_model(next.version).await.expect("read"),
+        Some(next.clone())
+    );
+    let altered = ScoringModel {
+        premium_area_bps: 12_000,
+        ..model.clone()
+    };
+    store
+        .promote_model(&altered, Some(next.version))
+        .await
+        .expect("rolled back");
+    assert_eq!(
+        store.current_model().await.expect("current"),
+        Some(model.clone()),
+        "a stored version is put back as stored, never rewritten"
+    );
+    assert_eq!(store.stored_model(base + 99).await.expect("read"), None);
 }
 
 pub fn lead(lead_id: &str) -> QueuedLead {

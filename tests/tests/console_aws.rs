@@ -26,3 +26,11 @@ async fn given_an_expired_lead_on_dynamodb_when_the_team_finds_it_and_offers_it_
     backend.config = std::sync::Arc::new(config);
     aurum_tests::console::an_expired_lead_found_and_offered_again(&backend, &time).await;
 }
+
+#[tokio::test]
+async fn given_the_console_on_dynamodb_when_an_offline_model_is_loaded_promoted_and_rolled_back_and_experiments_start_and_stop_then_turns_score_with_the_version_in_force_and_the_audit_follows()
+ {
+    let time = ManualTime::default();
+    let backend = fresh_backend(time.clock()).await;
+    aurum_tests::console::models_and_experiments_from_the_console(&backend).await;
+}

@@ -955,6 +955,10 @@ const WRITES: &[(&str, &[KeyFamily])] = &[
             KeyFamily::BuyerProfile,
             KeyFamily::AuditEntry,
             KeyFamily::LeadRecord,
+            KeyFamily::ModelVersion,
+            KeyFamily::ModelPointer,
+            KeyFamily::ModelRecord,
+            KeyFamily::ExperimentsRecord,
         ],
     ),
     (

@@ -126,8 +126,14 @@ fn view(e: &PricingExperiment, seed: u64) -> PricingExperimentView {
 pub async fn experiments<B: Backend>(
     State(app): State<RevenueState<B>>,
 ) -> Result<axum::Json<PricingExperimentsView>, ApiError> {
-    let record = app.jobs.experiments().await?;
-    Ok(axum::Json(match record {
+    Ok(axum::Json(experiments_view(app.jobs.experiments().await?)))
+}
+
+/// The experiments of a stored record (none: nothing started).
+pub fn experiments_view(
+    record: Option<aurum::artefacts::ExperimentsRecord>,
+) -> PricingExperimentsView {
+    match record {
         None => PricingExperimentsView {
             updated_at: None,
             experiments: Vec::new(),
@@ -140,5 +146,5 @@ pub async fn experiments<B: Backend>(
                 experiments: r.set.experiments.iter().map(|e| view(e, seed)).collect(),
             }
         }
-    }))
+    }
 }

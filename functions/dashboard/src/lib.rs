@@ -26,6 +26,7 @@ use utoipa::{OpenApi, ToSchema};
 
 pub mod console;
 pub mod console_leads;
+pub mod console_models;
 pub mod experiments;
 pub mod forecast;
 pub mod page;
@@ -59,6 +60,10 @@ impl HttpFunction for Dashboard {
         (console::AUDIT_ROUTE, Method::GET),
         (console_leads::LEADS_ROUTE, Method::GET),
         (console_leads::REOFFER_ROUTE, Method::POST),
+        (console_models::MODELS_ROUTE, Method::POST),
+        (console_models::PROMOTE_ROUTE, Method::POST),
+        (console_models::EXPERIMENTS_ROUTE, Method::POST),
+        (console_models::STOP_ROUTE, Method::POST),
     ];
 
     fn openapi() -> utoipa::openapi::OpenApi {
@@ -66,6 +71,7 @@ impl HttpFunction for Dashboard {
         doc.merge(page::PageApi::openapi());
         doc.merge(console::ConsoleApi::openapi());
         doc.merge(console_leads::ConsoleLeadsApi::openapi());
+        doc.merge(console_models::ModelsConsoleApi::openapi());
         doc
     }
     const OPENAPI_JSON: &'static str = include_str!("../openapi.json");
@@ -98,6 +104,7 @@ impl HttpFunction for Dashboard {
             .with_state(state)
             .merge(revenue_reads)
             .merge(console::router(backend))
+            .merge(console_models::router(backend))
             .merge(page::router())
     }
 }

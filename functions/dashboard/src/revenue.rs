@@ -42,6 +42,8 @@ pub struct RevenueState<B: Backend> {
     pub cache: Arc<B::Cache>,
     pub targets: aurum::domain::targets::Targets,
     pub jobs: aurum::usecases::jobs::Jobs<B>,
+    /// Where the model in force is cached.
+    pub model_key: String,
 }
 
 impl<B: Backend> Clone for RevenueState<B> {
@@ -53,6 +55,7 @@ impl<B: Backend> Clone for RevenueState<B> {
             cache: Arc::clone(&self.cache),
             targets: self.targets,
             jobs: self.jobs.clone(),
+            model_key: self.model_key.clone(),
         }
     }
 }
@@ -66,6 +69,7 @@ impl<B: Backend> RevenueState<B> {
             cache: backend.cache(),
             targets: backend.config().targets,
             jobs: aurum::usecases::jobs::Jobs::new(backend),
+            model_key: aurum::artefacts::CacheKeys::new(backend.config()).model,
         }
     }
 }
@@ -220,7 +224,8 @@ pub struct ModelVersionView {
     pub parent_version: u32,
     pub trained_at: DateTime<Utc>,
     pub training_samples: usize,
-    /// `promoted` or `rolled_back`.
+    /// `promoted` or `rolled_back` (by the scoring-model job), or `loaded` (from a model
+    /// trained offline; in force only once promoted).
     pub verdict: String,
     pub evaluation: EvaluationView,
     /// The parent's figures on the same held-out leads.
@@ -241,7 +246,8 @@ pub struct ModelVersionView {
 pub struct ModelsView {
     /// The version the functions score with now (1 = the built-in weights).
     pub current_version: u32,
-    /// Every learned version, newest first, rolled back ones too.
+    /// Every learned or loaded version, newest first, rolled back ones too. Any of them
+    /// (or 1, the built-in model) can be promoted: `POST /api/v1/admin/models/{version}/promote`.
     pub versions: Vec<ModelVersionView>,
 }
 
@@ -288,6 +294,7 @@ pub async fn models<B: Backend>(
                 verdict: match v.verdict {
                     aurum::domain::learning::conversion::Verdict::Promoted => "promoted",
                     aurum::domain::learning::conversion::Verdict::RolledBack => "rolled_back",
+                    aurum::domain::learning::conversion::Verdict::Loaded => "loaded",
                 }
                 .into(),
                 evaluation: evaluation_view(&v.evaluation),
@@ -489,7 +496,13 @@ pub async fn conversation_metrics<B: Backend>(
     let Some(c) = app.conversations.load_conversation(&id).await? else {
         return Err(ApiError::NotFound("no such conversation".into()));
     };
-    let model = current_model(&*app.models, &*app.cache, &app.targets.base_model()).await?;
+    let model = current_model(
+        &*app.models,
+        &*app.cache,
+        &app.model_key,
+        &app.targets.base_model(),
+    )
+    .await?;
     let score = scoring::score(&model, &c, c.last_message_at);
     let m = metrics::metrics(&c, &score);
     Ok(axum::Json(ConversationMetricsView {

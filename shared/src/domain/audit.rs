@@ -1,6 +1,7 @@
 //! The sales team's changes, kept: who, when, what, and the state before and after. An
 //! entry never holds a secret: a buyer appears as its terms ([`BuyerTerms`]), its pause and
-//! the end of each retiring secret's overlap.
+//! the end of each retiring secret's overlap; a model change as its versions, an experiments
+//! change as the experiments before and after.
 
 use super::buyer::{Buyer, SalesPause};
 use super::terms::BuyerTerms;
@@ -16,9 +17,11 @@ pub struct AuditEntry {
     /// Who: the sales team member's identity (the token's subject), `local` on `aurum serve`.
     pub actor: String,
     /// `buyer.created`, `buyer.updated`, `buyer.paused`, `buyer.resumed`,
-    /// `buyer.deactivated`, `buyer.secret_rotated`, `buyers.imported`.
+    /// `buyer.deactivated`, `buyer.secret_rotated`, `buyers.imported`, `model.loaded`,
+    /// `model.promoted`, `model.rolled_back`, `experiments.started`, `experiment.stopped`.
     pub action: String,
-    /// What changed, e.g. `buyer:solarreviews`.
+    /// What changed, e.g. `buyer:solarreviews`, `model:scoring`,
+    /// `experiment:premium-price-1`.
     pub target: String,
     #[schema(value_type = Option<Object>)]
     pub before: Option<serde_json::Value>,

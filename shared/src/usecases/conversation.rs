@@ -103,6 +103,8 @@ pub struct Chat<B: Backend> {
     /// most once a minute per process.
     buyer_list: Arc<std::sync::Mutex<Option<BuyersMemo>>>,
     targets: Targets,
+    /// Where the model in force is cached.
+    model_key: String,
 }
 
 /// The buyers a process read, and when.
@@ -123,6 +125,7 @@ impl<B: Backend> Clone for Chat<B> {
             rules: Arc::clone(&self.rules),
             buyer_list: Arc::clone(&self.buyer_list),
             targets: self.targets,
+            model_key: self.model_key.clone(),
         }
     }
 }
@@ -192,6 +195,7 @@ impl<B: Backend> Chat<B> {
             rules: Arc::default(),
             buyer_list: Arc::default(),
             targets: backend.config().targets,
+            model_key: crate::artefacts::CacheKeys::new(backend.config()).model,
         }
     }
 
@@ -207,7 +211,13 @@ impl<B: Backend> Chat<B> {
         input: &TurnInput,
         now: DateTime<Utc>,
     ) -> Result<TurnDecision, TurnError> {
-        let model = current_model(&*self.models, &*self.cache, &self.targets.base_model()).await?;
+        let model = current_model(
+            &*self.models,
+            &*self.cache,
+            &self.model_key,
+            &self.targets.base_model(),
+        )
+        .await?;
         let conversation_rules = self.rules().await;
         let buyers = self.buyers().await;
         let facts = extract(&input.message);

@@ -155,7 +155,7 @@ impl From<&Alert> for StoredAlert {
     }
 }
 
-pub const MODEL_RECORDS: &str = "model";
+pub use crate::artefacts::MODEL_RECORDS;
 pub const KPI_RECORDS: &str = "kpi";
 /// Days of routed leads the bid prices are computed on (earlier days only: today's own
 /// leads are what the prices are for).
@@ -280,12 +280,7 @@ impl<B: Backend> Jobs<B> {
 
     /// Every stored model version, newest first.
     pub async fn model_versions(&self, limit: usize) -> Result<Vec<ModelVersion>, StoreError> {
-        self.jobs
-            .records(MODEL_RECORDS, limit)
-            .await?
-            .iter()
-            .map(|json| serde_json::from_str(json).map_err(|e| StoreError::Corrupt(e.to_string())))
-            .collect()
+        self.jobs.model_versions(limit).await
     }
 
     /// The newest routing update, if one ran.
@@ -356,13 +351,7 @@ impl<B: Backend> Jobs<B> {
                 Err(no) => return Ok(format!("no new model: {no}")),
             };
         let v = &update.version;
-        self.jobs
-            .put_record(
-                MODEL_RECORDS,
-                &format!("{:010}", v.version),
-                &store_json(v)?,
-            )
-            .await?;
+        self.jobs.save_model_version(v).await?;
         let tiering = match &v.tiering {
             Some(t) if t.verdict == Verdict::Promoted => format!(
                 "; weights and tier thresholds {}/{}/{} promoted ({} held-out leads re-tiered)",
@@ -386,6 +375,7 @@ impl<B: Backend> Jobs<B> {
                 "model {} conversion rolled back: held-out log loss {:.4} is worse than {:.4}",
                 v.version, v.evaluation.log_loss, v.parent_evaluation.log_loss
             ),
+            Verdict::Loaded => format!("model {} loaded", v.version),
         };
         if update.in_force == current {
             return Ok(format!(
@@ -395,7 +385,7 @@ impl<B: Backend> Jobs<B> {
         }
         self.models.save_model(&update.in_force).await?;
         // Functions read the model through the cache: drop it so they pick this up.
-        crate::artefacts::forget_model(&*self.cache).await;
+        crate::artefacts::forget_model(&*self.cache, &self.keys.model).await;
         Ok(format!("{conversion}{tiering}"))
     }
 
@@ -494,6 +484,14 @@ impl<B: Backend> Jobs<B> {
             .flat_map(|e| e.stats.iter().map(|s| s.offers))
             .sum();
         let n = current.set.experiments.len();
+        // Experiments started or stopped by the sales team while this counted stand: the
+        // next update counts them.
+        let newest = self.jobs.experiments().await?.map(|r| r.updated_at);
+        if newest != Some(current.updated_at) {
+            return Ok(
+                "pricing experiments changed while counting; the next update counts them".into(),
+            );
+        }
         self.jobs.save_experiments(current.set, window).await?;
         crate::artefacts::forget(&*self.cache, &self.keys.experiments, "experiments").await;
         let winners: Vec<String> = promoted

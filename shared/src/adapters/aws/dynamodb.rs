@@ -462,4 +462,93 @@ impl ModelStore for DynamoStore {
             }
         }
     }
+
+    async fn stored_model(&self, version: u32) -> Result<Option<ScoringModel>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.tables.models)
+            .key(attr::MODEL_KIND, AttributeValue::S(SCORING.to_owned()))
+            .key(attr::VERSION, AttributeValue::N(version.to_string()))
+            .send()
+            .await
+            .map_err(unavailable)?;
+        self.meter
+            .dynamodb_read(read_units_for(out.item().map_or(1, item_size)) / 2.0);
+        let Some(item) = out.item else {
+            return Ok(None);
+        };
+        let stored: ModelItem = serde_dynamo::from_item(item).map_err(bad_item)?;
+        serde_json::from_str(&stored.model)
+            .map(Some)
+            .map_err(corrupt)
+    }
+
+    async fn promote_model(
+        &self,
+        model: &ScoringModel,
+        expected: Option<u32>,
+    ) -> Result<(), StoreError> {
+        // A stored version is never rewritten: the pointer carries it as stored, and the
+        // version is written only when absent.
+        let stored = self.stored_model(model.version).await?;
+        let json = serde_json::to_string(stored.as_ref().unwrap_or(model)).map_err(corrupt)?;
+        let pointer = ModelItem {
+            model_kind: SCORING_CURRENT.to_owned(),
+            version: 0,
+            model: json.clone(),
+            current_version: Some(model.version),
+        };
+        let mut put_pointer = Put::builder()
+            .table_name(&self.tables.models)
+            .set_item(Some(serde_dynamo::to_item(&pointer).map_err(bad_item)?));
+        put_pointer = match expected {
+            Some(v) => put_pointer
+                .condition_expression("#c = :expected")
+                .expression_attribute_names("#c", attr::CURRENT_VERSION)
+                .expression_attribute_values(":expected", AttributeValue::N(v.to_string())),
+            None => put_pointer
+                .condition_expression("attribute_not_exists(#k)")
+                .expression_attribute_names("#k", attr::MODEL_KIND),
+        };
+        let mut transaction = self.client.transact_write_items().transact_items(
+            TransactWriteItem::builder()
+                .put(put_pointer.build().map_err(bad_request)?)
+                .build(),
+        );
+        if stored.is_none() {
+            let versioned = ModelItem {
+                model_kind: SCORING.to_owned(),
+                version: model.version,
+                model: json,
+                current_version: None,
+            };
+            let put_versioned = Put::builder()
+                .table_name(&self.tables.models)
+                .set_item(Some(serde_dynamo::to_item(&versioned).map_err(bad_item)?))
+                .condition_expression("attribute_not_exists(#k)")
+                .expression_attribute_names("#k", attr::MODEL_KIND)
+                .build()
+                .map_err(bad_request)?;
+            transaction =
+                transaction.transact_items(TransactWriteItem::builder().put(put_versioned).build());
+        }
+        let result = transaction.send().await;
+        self.meter.dynamodb_write(4.0);
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) => {
+                let conflict = matches!(
+                    e.as_service_error(),
+                    Some(TransactWriteItemsError::TransactionCanceledException(t))
+                        if t.cancellation_reasons().iter().any(|r| r.code() == Some("ConditionalCheckFailed"))
+                );
+                if conflict {
+                    Err(StoreError::Conflict)
+                } else {
+                    Err(unavailable(e))
+                }
+            }
+        }
+    }
 }

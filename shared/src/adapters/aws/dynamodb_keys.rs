@@ -62,7 +62,7 @@ pub enum KeyFamily {
     JobClaim,
     /// A scheduled job's run summary (`record#run#<job>`).
     RunRecord,
-    /// A promoted scoring-model version's record (`record#model`).
+    /// A scoring-model version's record, learned or loaded (`record#model`).
     ModelRecord,
     /// A KPI check (`record#kpi`).
     KpiRecord,

@@ -82,4 +82,52 @@ impl ModelStore for EmbeddedStore {
         })
         .await
     }
+
+    async fn stored_model(&self, version: u32) -> Result<Option<ScoringModel>, StoreError> {
+        self.blocking(move |db| {
+            let txn = db.begin_read().map_err(unavailable)?;
+            let models = txn.open_table(MODELS).map_err(unavailable)?;
+            let Some(bytes) = models.get(version).map_err(unavailable)? else {
+                return Ok(None);
+            };
+            serde_json::from_slice(bytes.value())
+                .map(Some)
+                .map_err(|e| StoreError::Corrupt(crate::adapters::decode_failure(&e)))
+        })
+        .await
+    }
+
+    async fn promote_model(
+        &self,
+        model: &ScoringModel,
+        expected: Option<u32>,
+    ) -> Result<(), StoreError> {
+        let model = model.clone();
+        self.blocking(move |db| {
+            let txn = db.begin_write().map_err(unavailable)?;
+            {
+                let mut settings = txn.open_table(SETTINGS).map_err(unavailable)?;
+                let current = settings
+                    .get(CURRENT_MODEL)
+                    .map_err(unavailable)?
+                    .map(|v| v.value());
+                if current != expected {
+                    return Err(StoreError::Conflict);
+                }
+                let mut models = txn.open_table(MODELS).map_err(unavailable)?;
+                if models.get(model.version).map_err(unavailable)?.is_none() {
+                    let bytes = serde_json::to_vec(&model)
+                        .map_err(|e| StoreError::Corrupt(crate::adapters::decode_failure(&e)))?;
+                    models
+                        .insert(model.version, bytes.as_slice())
+                        .map_err(unavailable)?;
+                }
+                settings
+                    .insert(CURRENT_MODEL, model.version)
+                    .map_err(unavailable)?;
+            }
+            txn.commit().map_err(unavailable)
+        })
+        .await
+    }
 }

@@ -37,4 +37,25 @@ impl ModelStore for MemoryStore {
         models.1 = Some(model.version);
         Ok(())
     }
+
+    async fn stored_model(&self, version: u32) -> Result<Option<ScoringModel>, StoreError> {
+        Ok(lock(&self.models).0.get(&version).cloned())
+    }
+
+    async fn promote_model(
+        &self,
+        model: &ScoringModel,
+        expected: Option<u32>,
+    ) -> Result<(), StoreError> {
+        let mut models = lock(&self.models);
+        if models.1 != expected {
+            return Err(StoreError::Conflict);
+        }
+        models
+            .0
+            .entry(model.version)
+            .or_insert_with(|| model.clone());
+        models.1 = Some(model.version);
+        Ok(())
+    }
 }

@@ -624,6 +624,8 @@ pub enum Verdict {
     Promoted,
     /// Its held-out log loss is worse: the model in force stays.
     RolledBack,
+    /// Loaded from a model trained offline: in force once the sales team promotes it.
+    Loaded,
 }
 
 /// Both models' figures on the same held-out examples, and the verdict.
@@ -889,10 +891,12 @@ mod tests {
                 assert_eq!(u.in_force.weights, current.weights);
                 assert_eq!(u.in_force.tiers, current.tiers);
             }
+            Verdict::Loaded => panic!("the job never loads a model"),
         }
         match u.version.verdict {
             Verdict::Promoted => assert_eq!(u.in_force.conversion, u.version.model.conversion),
             Verdict::RolledBack => assert_eq!(u.in_force.conversion, current.conversion),
+            Verdict::Loaded => panic!("the job never loads a model"),
         }
         assert!(u.in_force.validate().is_ok());
     }

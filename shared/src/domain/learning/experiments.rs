@@ -18,7 +18,9 @@ use serde::{Deserialize, Serialize};
 /// One price of an experiment, as a multiplier (bps) on the price the pricing rules quote.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PriceVariant {
+    #[schema(min_length = 1, max_length = 64)]
     pub id: String,
+    #[schema(minimum = 1, maximum = 50000)]
     pub price_bps: u32,
 }
 
@@ -108,6 +110,76 @@ pub enum ExperimentError {
     TwoForOneTier(String),
     #[error("experiment {experiment} has no variant {variant}")]
     UnknownVariant { experiment: String, variant: String },
+}
+
+/// The experiments file (TOML for `aurum experiments start`, the same as JSON for the API):
+/// one entry per buyer tier; an omitted rule field takes the default.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ExperimentsFile {
+    #[serde(default)]
+    #[schema(required = true, min_items = 1, max_items = 4)]
+    pub experiment: Vec<ExperimentEntry>,
+}
+
+/// One experiment of the file.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ExperimentEntry {
+    #[schema(min_length = 1, max_length = 64)]
+    pub id: String,
+    pub buyer_tier: BuyerTier,
+    /// At least two, with distinct ids.
+    #[schema(min_items = 2, max_items = 10)]
+    pub variants: Vec<PriceVariant>,
+    #[serde(default)]
+    pub min_offers: Option<u64>,
+    #[serde(default)]
+    pub min_winner_offers: Option<u64>,
+    /// Above 0.5 and below 1 (default 0.95).
+    #[serde(default)]
+    #[schema(exclusive_minimum = 0.5, exclusive_maximum = 1)]
+    pub probability_best: Option<f64>,
+}
+
+/// Why an experiments file starts nothing.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ExperimentFileError {
+    #[error("experiment {id}: {error}")]
+    Experiment { id: String, error: ExperimentError },
+    #[error("the file has no [[experiment]]")]
+    Empty,
+}
+
+impl ExperimentsFile {
+    /// Every experiment of the file, started at `at`.
+    pub fn start(self, at: DateTime<Utc>) -> Result<ExperimentSet, ExperimentFileError> {
+        if self.experiment.is_empty() {
+            return Err(ExperimentFileError::Empty);
+        }
+        let defaults = PromotionRule::default();
+        let experiments = self
+            .experiment
+            .into_iter()
+            .map(|e| {
+                let rule = PromotionRule {
+                    min_offers: e.min_offers.unwrap_or(defaults.min_offers),
+                    min_winner_offers: e.min_winner_offers.unwrap_or(defaults.min_winner_offers),
+                    probability_best: e.probability_best.unwrap_or(defaults.probability_best),
+                    draws: defaults.draws,
+                };
+                PricingExperiment::new(e.id.clone(), e.buyer_tier, e.variants, rule, at)
+                    .map_err(|error| ExperimentFileError::Experiment { id: e.id, error })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        ExperimentSet::new(experiments).map_err(|error| ExperimentFileError::Experiment {
+            id: match &error {
+                ExperimentError::TwoForOneTier(id) => id.clone(),
+                _ => String::new(),
+            },
+            error,
+        })
+    }
 }
 
 impl PricingExperiment {

@@ -6,6 +6,7 @@ pub mod conversation_rules;
 pub mod conversion;
 pub mod experiments;
 pub mod logistic;
+pub mod offline;
 
 #[cfg(test)]
 mod tests {
