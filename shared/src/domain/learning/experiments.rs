@@ -98,8 +98,10 @@ pub use crate::domain::pricing::VariantAssignment;
 pub enum ExperimentError {
     #[error("an experiment needs at least two variants")]
     TooFewVariants,
-    #[error("variant ids must be distinct and non-empty: {0:?}")]
+    #[error("variant ids must be distinct and 1 to 64 characters: {0:?}")]
     VariantId(String),
+    #[error("experiment ids must be 1 to 64 characters: {0:?}")]
+    Id(String),
     #[error("variant {0} has a price multiplier outside 1..=50000 bps")]
     Price(String),
     #[error("the prior must be positive and finite")]
@@ -207,11 +209,15 @@ impl PricingExperiment {
 
     /// Checks an experiment read back from a store.
     pub fn validate(&self) -> Result<(), ExperimentError> {
+        let id_ok = |id: &str| (1..=64).contains(&id.chars().count());
+        if !id_ok(&self.id) {
+            return Err(ExperimentError::Id(self.id.clone()));
+        }
         if self.variants.len() < 2 || self.stats.len() != self.variants.len() {
             return Err(ExperimentError::TooFewVariants);
         }
         for (i, v) in self.variants.iter().enumerate() {
-            if v.id.is_empty() || self.variants[..i].iter().any(|o| o.id == v.id) {
+            if !id_ok(&v.id) || self.variants[..i].iter().any(|o| o.id == v.id) {
                 return Err(ExperimentError::VariantId(v.id.clone()));
             }
             if !(1..=50_000).contains(&v.price_bps) {
