@@ -353,10 +353,41 @@ async fn statement_of<B: Backend>(
 /// as sent, e.g. `GET /api/v1/buyer/statement?month=2026-06` (without a query, the route
 /// alone). A signature covers one month's statement only.
 pub fn own_statement_payload(raw_query: Option<&str>) -> String {
+    own_read_payload(OWN_STATEMENT_ROUTE, raw_query)
+}
+
+/// `GET <route>`, with `?` and the query as sent when there is one.
+fn own_read_payload(route: &str, raw_query: Option<&str>) -> String {
     match raw_query.filter(|q| !q.is_empty()) {
-        Some(q) => format!("GET {OWN_STATEMENT_ROUTE}?{q}"),
-        None => format!("GET {OWN_STATEMENT_ROUTE}"),
+        Some(q) => format!("GET {route}?{q}"),
+        None => format!("GET {route}"),
     }
+}
+
+/// A buyer's signed read of its own data at `route`: the buyer whose secret signed
+/// [`own_read_payload`], within its rate limit, and the New York month the query names
+/// (the current one without `month`).
+async fn own_read<B: Backend>(
+    app: &FeedbackState<B>,
+    headers: &HeaderMap,
+    route: &str,
+    raw_query: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<(Buyer, String), ApiError> {
+    let payload = own_read_payload(route, raw_query);
+    let buyer = verified_buyer(app, headers, payload.as_bytes(), now, "own read").await?;
+    if let Err(wait) = app.limit.check(&buyer.id, now).await {
+        return Err(ApiError::RateLimited {
+            retry_after_secs: wait.0,
+        });
+    }
+    let uri: axum::http::Uri = format!("/?{}", raw_query.unwrap_or_default())
+        .parse()
+        .map_err(|_| ApiError::Invalid("month must be YYYY-MM, e.g. 2026-06".into()))?;
+    let Query(query) = Query::<StatementQuery>::try_from_uri(&uri)
+        .map_err(|e| ApiError::Invalid(e.body_text()))?;
+    let month = statement_month_of(&query, now)?;
+    Ok((buyer, month))
 }
 
 /// A buyer reads its own statement
@@ -398,19 +429,14 @@ async fn own_statement<B: Backend>(
     RawQuery(raw_query): RawQuery,
 ) -> Result<Json<api::OwnStatementResponse>, ApiError> {
     let now = (app.intake.clock())();
-    let payload = own_statement_payload(raw_query.as_deref());
-    let buyer = verified_buyer(&app, &headers, payload.as_bytes(), now, "own statement").await?;
-    if let Err(wait) = app.limit.check(&buyer.id, now).await {
-        return Err(ApiError::RateLimited {
-            retry_after_secs: wait.0,
-        });
-    }
-    let uri: axum::http::Uri = format!("/?{}", raw_query.as_deref().unwrap_or_default())
-        .parse()
-        .map_err(|_| ApiError::Invalid("month must be YYYY-MM, e.g. 2026-06".into()))?;
-    let Query(query) = Query::<StatementQuery>::try_from_uri(&uri)
-        .map_err(|e| ApiError::Invalid(e.body_text()))?;
-    let month = statement_month_of(&query, now)?;
+    let (buyer, month) = own_read(
+        &app,
+        &headers,
+        OWN_STATEMENT_ROUTE,
+        raw_query.as_deref(),
+        now,
+    )
+    .await?;
     let statement = statement_of(&app, &buyer.id, &month).await?;
     let health = app.intake.delivery_health(&buyer.id).await?;
     let paused = health.paused_until.is_some_and(|until| until > now);
@@ -427,10 +453,7 @@ async fn own_statement<B: Backend>(
 /// What a buyer signs to read its own leads: `GET /api/v1/buyer/leads` and the query as
 /// sent, like [`own_statement_payload`].
 pub fn own_leads_payload(raw_query: Option<&str>) -> String {
-    match raw_query.filter(|q| !q.is_empty()) {
-        Some(q) => format!("GET {OWN_LEADS_ROUTE}?{q}"),
-        None => format!("GET {OWN_LEADS_ROUTE}"),
-    }
+    own_read_payload(OWN_LEADS_ROUTE, raw_query)
 }
 
 /// A buyer reads its own leads
@@ -470,19 +493,8 @@ async fn own_leads<B: Backend>(
     RawQuery(raw_query): RawQuery,
 ) -> Result<Json<api::OwnLeadsResponse>, ApiError> {
     let now = (app.intake.clock())();
-    let payload = own_leads_payload(raw_query.as_deref());
-    let buyer = verified_buyer(&app, &headers, payload.as_bytes(), now, "own leads").await?;
-    if let Err(wait) = app.limit.check(&buyer.id, now).await {
-        return Err(ApiError::RateLimited {
-            retry_after_secs: wait.0,
-        });
-    }
-    let uri: axum::http::Uri = format!("/?{}", raw_query.as_deref().unwrap_or_default())
-        .parse()
-        .map_err(|_| ApiError::Invalid("month must be YYYY-MM, e.g. 2026-06".into()))?;
-    let Query(query) = Query::<StatementQuery>::try_from_uri(&uri)
-        .map_err(|e| ApiError::Invalid(e.body_text()))?;
-    let month = statement_month_of(&query, now)?;
+    let (buyer, month) =
+        own_read(&app, &headers, OWN_LEADS_ROUTE, raw_query.as_deref(), now).await?;
     let statement = app.intake.statement(&buyer.id, &month).await?;
     let mut statuses = std::collections::HashMap::new();
     for line in &statement.lines {

@@ -258,34 +258,7 @@ impl DynamoStore {
 
 impl BuyerStore for DynamoStore {
     async fn buyers(&self) -> Result<Vec<Buyer>, StoreError> {
-        let mut out = Vec::new();
-        let mut start = None;
-        loop {
-            let page = self
-                .client
-                .query()
-                .table_name(&self.tables.buyers)
-                .key_condition_expression("#pk = :pk")
-                .expression_attribute_names("#pk", attr::PK)
-                .expression_attribute_values(":pk", s(PROFILE))
-                .consistent_read(true)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(unavailable)?;
-            let items = page.items.unwrap_or_default();
-            let bytes: usize = items.iter().map(item_size).sum();
-            self.meter.dynamodb_read(read_units_for(bytes.max(1)));
-            for item in items {
-                let stored: ProfileItem = serde_dynamo::from_item(item).map_err(bad_item)?;
-                out.push(serde_json::from_str(&stored.state).map_err(corrupt)?);
-            }
-            match page.last_evaluated_key {
-                Some(k) => start = Some(k),
-                None => break,
-            }
-        }
-        Ok(out)
+        self.partition_states(PROFILE, true, usize::MAX).await
     }
 
     async fn put_buyers(&self, buyers: &[Buyer]) -> Result<(), StoreError> {
@@ -391,39 +364,7 @@ impl BuyerStore for DynamoStore {
     }
 
     async fn audit_log(&self, limit: usize) -> Result<Vec<AuditEntry>, StoreError> {
-        let mut out = Vec::new();
-        let mut start = None;
-        while out.len() < limit {
-            let page = self
-                .client
-                .query()
-                .table_name(&self.tables.buyers)
-                .key_condition_expression("#pk = :pk")
-                .expression_attribute_names("#pk", attr::PK)
-                .expression_attribute_values(":pk", s(AUDIT))
-                .scan_index_forward(false)
-                .limit(
-                    i32::try_from(limit - out.len())
-                        .unwrap_or(i32::MAX)
-                        .min(1_000),
-                )
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(unavailable)?;
-            let items = page.items.unwrap_or_default();
-            let bytes: usize = items.iter().map(item_size).sum();
-            self.meter.dynamodb_read(read_units_for(bytes.max(1)));
-            for item in items {
-                let stored: ProfileItem = serde_dynamo::from_item(item).map_err(bad_item)?;
-                out.push(serde_json::from_str(&stored.state).map_err(corrupt)?);
-            }
-            match page.last_evaluated_key {
-                Some(k) => start = Some(k),
-                None => break,
-            }
-        }
-        Ok(out)
+        self.partition_states(AUDIT, false, limit).await
     }
 
     async fn counters(&self, periods: &[CounterPeriod]) -> Result<Vec<BuyerCounters>, StoreError> {
@@ -715,4 +656,50 @@ fn audit_item(audit: &AuditEntry) -> Result<HashMap<String, AttributeValue>, Sto
         version: 0,
     })
     .map_err(bad_item)
+}
+
+impl DynamoStore {
+    /// The JSON states of one partition of the buyers table (the profiles, the audit), in
+    /// key order or newest first, at most `limit`; read consistently, page by page.
+    async fn partition_states<T: serde::de::DeserializeOwned>(
+        &self,
+        pk: &str,
+        forward: bool,
+        limit: usize,
+    ) -> Result<Vec<T>, StoreError> {
+        let mut out = Vec::new();
+        let mut start = None;
+        while out.len() < limit {
+            let page = self
+                .client
+                .query()
+                .table_name(&self.tables.buyers)
+                .key_condition_expression("#pk = :pk")
+                .expression_attribute_names("#pk", attr::PK)
+                .expression_attribute_values(":pk", s(pk))
+                .consistent_read(true)
+                .scan_index_forward(forward)
+                .limit(
+                    i32::try_from(limit - out.len())
+                        .unwrap_or(i32::MAX)
+                        .min(1_000),
+                )
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(unavailable)?;
+            let items = page.items.unwrap_or_default();
+            let bytes: usize = items.iter().map(item_size).sum();
+            self.meter.dynamodb_read(read_units_for(bytes.max(1)));
+            for item in items {
+                let stored: ProfileItem = serde_dynamo::from_item(item).map_err(bad_item)?;
+                out.push(serde_json::from_str(&stored.state).map_err(corrupt)?);
+            }
+            match page.last_evaluated_key {
+                Some(k) => start = Some(k),
+                None => break,
+            }
+        }
+        Ok(out)
+    }
 }
